@@ -1,0 +1,135 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "chatd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chatd", targets: ["chatd"]),
+        .executable(name: "chatctl", targets: ["chatctl"]),
+        .library(name: "ChatClient", targets: ["ChatClient"]),
+        .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "ChatProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "ChatCore", swiftSettings: swiftSettings),
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(name: "ChatCrypto", dependencies: ["CSodium", "ChatCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "ChatStore",
+            dependencies: ["ChatCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatConfig",
+            dependencies: ["TOMLKit"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatDaemon",
+            dependencies: [
+                "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatServer", "ChatConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatServer",
+            dependencies: [
+                "ChatCore", "ChatProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChatClient",
+            dependencies: [
+                "ChatProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "chatd",
+            dependencies: [
+                "ChatDaemon", "ChatConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "chatctl",
+            dependencies: [
+                "ChatProtocol", "ChatClient", "ChatConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatProtocolTests",
+            dependencies: [
+                "ChatProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatCoreTests",
+            dependencies: ["ChatCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatStoreTests",
+            dependencies: ["ChatStore", "ChatCore", "ChatCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatConfigTests",
+            dependencies: ["ChatConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatEndToEndTests",
+            dependencies: [
+                "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

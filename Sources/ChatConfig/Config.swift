@@ -1,0 +1,217 @@
+import Foundation
+import TOMLKit
+
+/// A validated configuration: a value for every key of `ConfigTable`.
+public struct Config: Sendable, Equatable {
+    public private(set) var values: [String: ConfigValue]
+    /// The file it came from; nil for the embedded default.
+    public var source: String?
+
+    /// The embedded default (no config file).
+    public static let defaults = Config(
+        values: Dictionary(uniqueKeysWithValues: ConfigTable.keys.map { ($0.path, $0.defaultValue) }), source: nil)
+
+    public static func load(path: String) throws(ConfigError) -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, key: nil, reason: "cannot read: \(error.localizedDescription)")
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses TOML text against the table. Unknown sections or keys, wrong
+    /// types and out-of-range values are errors naming the key and its line.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> Config {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(file: file, line: error.source.begin.line, key: nil, reason: error.description)
+        } catch {
+            throw ConfigError(file: file, line: nil, key: nil, reason: "\(error)")
+        }
+        let lines = LineIndex(text)
+        var config = Config.defaults
+        config.source = file
+        for section in root.keys {
+            guard ConfigTable.sections.contains(section) else {
+                throw ConfigError(file: file, line: lines.line(of: section, in: nil), key: section, reason: "unknown section [\(section)]")
+            }
+            guard let table = root[section]?.table else {
+                throw ConfigError(file: file, line: lines.line(of: section, in: nil), key: section, reason: "[\(section)] must be a table")
+            }
+            for name in table.keys {
+                let path = "\(section).\(name)"
+                let line = lines.line(of: name, in: section)
+                guard let key = ConfigTable.key(path) else {
+                    throw ConfigError(file: file, line: line, key: path, reason: "unknown key")
+                }
+                guard let raw = table[name] else { continue }
+                config.values[path] = try convert(raw, for: key, file: file, line: line)
+            }
+        }
+        try config.checkRelations(file: file, lines: lines)
+        return config
+    }
+
+    static func convert(_ raw: any TOMLValueConvertible, for key: ConfigKey, file: String, line: Int?) throws(ConfigError) -> ConfigValue {
+        func fail(_ reason: String) -> ConfigError { ConfigError(file: file, line: line, key: key.path, reason: reason) }
+        switch key.type {
+        case .string, .path:
+            guard let s = raw.string else { throw fail("expected a string") }
+            if s.utf8.contains(0) { throw fail("must not contain NUL") }
+            return .string(s)
+        case .address:
+            guard let s = raw.string else { throw fail("expected a string \"host:port\"") }
+            guard ListenAddress(s) != nil else { throw fail("expected \"host:port\" with a port 0..65535, got \"\(s)\"") }
+            return .string(s)
+        case .int(let min, let max):
+            guard raw.type == .int, let i = raw.int else { throw fail("expected an integer") }
+            guard Int64(i) >= min && Int64(i) <= max else { throw fail("\(i) is out of range \(min)..\(max)") }
+            return .int(Int64(i))
+        case .bool:
+            guard raw.type == .bool, let b = raw.bool else { throw fail("expected true or false") }
+            return .bool(b)
+        case .choice(let options):
+            guard let s = raw.string else { throw fail("expected one of \(options.joined(separator: ", "))") }
+            guard options.contains(s) else { throw fail("\"\(s)\" is not one of \(options.joined(separator: ", "))") }
+            return .string(s)
+        }
+    }
+
+    func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
+        if int("accounts.password_min_bytes") > int("accounts.password_max_bytes") {
+            throw ConfigError(
+                file: file, line: lines.line(of: "password_min_bytes", in: "accounts"), key: "accounts.password_min_bytes",
+                reason: "must not exceed accounts.password_max_bytes")
+        }
+        if int("limits.max_message_bytes") + 1024 > int("server.max_frame_bytes") {
+            throw ConfigError(
+                file: file, line: lines.line(of: "max_message_bytes", in: "limits"), key: "limits.max_message_bytes",
+                reason: "must be at least 1024 bytes below server.max_frame_bytes")
+        }
+    }
+
+    // MARK: Typed access (keys are validated: a missing key is a programming error)
+
+    public func value(_ path: String) -> ConfigValue {
+        guard let v = values[path] else { preconditionFailure("config key \(path) is not in ConfigTable") }
+        return v
+    }
+
+    public func int(_ path: String) -> Int64 {
+        guard case .int(let i) = value(path) else { preconditionFailure("config key \(path) is not an int") }
+        return i
+    }
+
+    public func string(_ path: String) -> String {
+        guard case .string(let s) = value(path) else { preconditionFailure("config key \(path) is not a string") }
+        return s
+    }
+
+    public func bool(_ path: String) -> Bool {
+        guard case .bool(let b) = value(path) else { preconditionFailure("config key \(path) is not a bool") }
+        return b
+    }
+
+    /// Returns a copy with `path` set (tests, command-line overrides). Not validated.
+    public func setting(_ path: String, _ value: ConfigValue) -> Config {
+        var copy = self
+        copy.values[path] = value
+        return copy
+    }
+
+    public var listen: ListenAddress {
+        // Validated at parse time; the default is valid.
+        ListenAddress(string("server.listen")) ?? ListenAddress(host: "127.0.0.1", port: 7600)
+    }
+
+    public var dataDir: String { string("storage.data_dir") }
+
+    public var controlSocketPath: String {
+        let configured = string("control.socket")
+        if !configured.isEmpty { return configured }
+        return (dataDir as NSString).appendingPathComponent("chatd.sock")
+    }
+
+    /// Keys whose value differs between two configs.
+    public func changedKeys(from other: Config) -> [ConfigKey] {
+        ConfigTable.keys.filter { values[$0.path] != other.values[$0.path] }
+    }
+}
+
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// "host:port" or "[v6]:port".
+    public init?(_ text: String) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if host.contains(":") { return nil }
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int?
+    public var key: String?
+    public var reason: String
+
+    public var description: String {
+        var out = file
+        if let line { out += ":\(line)" }
+        if let key { out += ": \(key)" }
+        return out + ": " + reason
+    }
+}
+
+/// Finds the line of `key = ...` inside `[section]`, for error messages
+/// (TOMLKit reports positions only for syntax errors).
+struct LineIndex {
+    private var positions: [String: Int] = [:]
+
+    init(_ text: String) {
+        var section: String?
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("[") && !line.hasPrefix("[[") {
+                let name = line.dropFirst().prefix { $0 != "]" }.trimmingCharacters(in: .whitespaces)
+                section = name
+                if positions["[\(name)]"] == nil { positions["[\(name)]"] = number + 1 }
+            } else if let eq = line.firstIndex(of: "="), !line.hasPrefix("#") {
+                let key = line[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                let path = section.map { "\($0).\(key)" } ?? key
+                if positions[path] == nil { positions[path] = number + 1 }
+            }
+        }
+    }
+
+    func line(of key: String, in section: String?) -> Int? {
+        guard let section else { return positions["[\(key)]"] ?? positions[key] }
+        return positions["\(section).\(key)"]
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+
+/// Every configuration key, in one table: name, type, bounds, default,
+/// whether SIGHUP reload applies, and the comment printed in
+/// chatd.conf.example. Parsing, validation, `--print-default-config` and the
+/// example file all come from this table.
+public enum ConfigTable {
+    public static let keys: [ConfigKey] = [
+        // [server]
+        ConfigKey(
+            "server", "listen", .address, .string("127.0.0.1:7600"),
+            "Address and port for client connections (host:port; [v6]:port). Loopback by default."),
+        ConfigKey(
+            "server", "max_frame_bytes", .int(min: 1024, max: 16_777_216), .int(1_048_576),
+            "Largest accepted frame (value of the length field). Larger frames are refused with too_large\nand skipped without being buffered."),
+        ConfigKey(
+            "server", "max_inflight_requests", .int(min: 1, max: 4096), .int(64),
+            "Requests a connection may have in flight; reading from it pauses past this."),
+        ConfigKey(
+            "server", "idle_timeout_seconds", .int(min: 5, max: 86_400), .int(90),
+            "A connection that sends nothing for this long is closed. Clients are told to ping at a third of it.",
+            reloadable: true),
+        ConfigKey(
+            "server", "auth_timeout_seconds", .int(min: 1, max: 3600), .int(20),
+            "A connection must authenticate (Register/Login/Resume) within this long after connecting.",
+            reloadable: true),
+        ConfigKey(
+            "server", "event_loop_threads", .int(min: 0, max: 256), .int(0),
+            "NIO event loop threads; 0 means one per CPU core."),
+        ConfigKey(
+            "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
+            "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway."),
+
+        // [storage]
+        ConfigKey(
+            "storage", "data_dir", .path, .string("./chatd-data"),
+            "Directory for the database, the token key and (by default) the control socket. Created mode 0700."),
+        ConfigKey(
+            "storage", "synchronous", .choice(["off", "normal", "full", "extra"]), .string("full"),
+            "SQLite synchronous mode. full: an acknowledged message survives power loss."),
+        ConfigKey(
+            "storage", "reader_count", .int(min: 1, max: 64), .int(4),
+            "Concurrent SQLite readers."),
+
+        // [control]
+        ConfigKey(
+            "control", "socket", .path, .string(""),
+            "Path of chatctl's Unix control socket (mode 0600). Empty: <data_dir>/chatd.sock."),
+
+        // [log]
+        ConfigKey(
+            "log", "level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+            .string("info"), "Log level (logs go to stderr).", reloadable: true),
+
+        // [accounts]
+        ConfigKey(
+            "accounts", "registration_open", .bool, .bool(true),
+            "Whether clients may register accounts. false: only chatctl user add creates them.", reloadable: true),
+        ConfigKey(
+            "accounts", "password_min_bytes", .int(min: 1, max: 1024), .int(8),
+            "Shortest accepted password, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "accounts", "password_max_bytes", .int(min: 8, max: 4096), .int(1024),
+            "Longest accepted password, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "accounts", "token_ttl_days", .int(min: 1, max: 3650), .int(30),
+            "Lifetime of a login token; RefreshToken issues a new one with a new lifetime.", reloadable: true),
+
+        // [security]
+        ConfigKey(
+            "security", "argon2_ops_limit", .int(min: 1, max: 20), .int(2),
+            "Argon2id passes (libsodium opslimit; 2 = interactive). Hashes made with other limits are redone\nat the next login."),
+        ConfigKey(
+            "security", "argon2_mem_kib", .int(min: 8, max: 4_194_304), .int(65_536),
+            "Argon2id memory in KiB (65536 = 64 MiB = interactive)."),
+        ConfigKey(
+            "security", "hash_threads", .int(min: 1, max: 64), .int(1),
+            "Threads hashing passwords, off the event loops."),
+        ConfigKey(
+            "security", "hash_queue", .int(min: 0, max: 100_000), .int(32),
+            "Password hashes that may wait for a thread; past it, logins get rate_limited with a retry-after."),
+        ConfigKey(
+            "security", "login_failures_per_account", .int(min: 1, max: 100_000), .int(5),
+            "Failed logins allowed per account per window before rate_limited.", reloadable: true),
+        ConfigKey(
+            "security", "login_failure_window_seconds", .int(min: 1, max: 86_400), .int(300),
+            "Window over which failed logins per account are counted (tokens return evenly).", reloadable: true),
+        ConfigKey(
+            "security", "logins_per_address", .int(min: 1, max: 1_000_000), .int(30),
+            "Login and register attempts allowed per source address per window.", reloadable: true),
+        ConfigKey(
+            "security", "login_address_window_seconds", .int(min: 1, max: 86_400), .int(60),
+            "Window for logins_per_address.", reloadable: true),
+
+        // [limits]
+        ConfigKey(
+            "limits", "max_message_bytes", .int(min: 1, max: 262_144), .int(8192),
+            "Longest message text, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "limits", "max_history_limit", .int(min: 1, max: 1000), .int(200),
+            "Most events one History request returns.", reloadable: true),
+        ConfigKey(
+            "limits", "max_room_name_bytes", .int(min: 1, max: 256), .int(64),
+            "Longest room name, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "limits", "max_description_bytes", .int(min: 0, max: 65_536), .int(1024),
+            "Longest room description, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "limits", "max_display_name_bytes", .int(min: 1, max: 256), .int(64),
+            "Longest display name, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "limits", "max_status_text_bytes", .int(min: 0, max: 4096), .int(256),
+            "Longest status text, in UTF-8 bytes.", reloadable: true),
+        ConfigKey(
+            "limits", "max_avatar_url_bytes", .int(min: 0, max: 4096), .int(512),
+            "Longest avatar URL, in UTF-8 bytes.", reloadable: true),
+    ]
+
+    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "limits"]
+
+    static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+
+    public static func key(_ path: String) -> ConfigKey? { byPath[path] }
+
+    /// The text of chatd.conf.example: every key, commented, at its default.
+    public static func exampleFile() -> String {
+        var out = """
+            # chatd configuration (TOML). Every key chatd knows is listed here at its
+            # default; uncomment and edit the ones you change. Unknown keys and bad
+            # values stop chatd at startup with the key and the reason.
+            # Check a file with:  chatd --check-config --config /etc/chatd/chatd.conf
+            # Keys marked (reloadable) take effect on SIGHUP; others need a restart.
+
+            """
+        for section in sections {
+            out += "\n[\(section)]\n"
+            for key in keys where key.section == section {
+                for line in key.help.split(separator: "\n", omittingEmptySubsequences: false) {
+                    out += "# \(line)\n"
+                }
+                var bounds = ""
+                switch key.type {
+                case .int(let min, let max): bounds = " Range \(min)..\(max)."
+                case .choice(let options): bounds = " One of: \(options.joined(separator: ", "))."
+                default: break
+                }
+                if key.reloadable { bounds += " (reloadable)" }
+                if !bounds.isEmpty { out += "#\(bounds)\n" }
+                out += "#\(key.name) = \(key.defaultValue.tomlLiteral)\n\n"
+            }
+        }
+        return out
+    }
+}
+
+public struct ConfigKey: Sendable {
+    public enum ValueType: Sendable, Equatable {
+        case string
+        case path
+        /// host:port
+        case address
+        case int(min: Int64, max: Int64)
+        case bool
+        case choice([String])
+    }
+
+    public let section: String
+    public let name: String
+    public let type: ValueType
+    public let defaultValue: ConfigValue
+    public let help: String
+    public let reloadable: Bool
+
+    init(
+        _ section: String, _ name: String, _ type: ValueType, _ defaultValue: ConfigValue, _ help: String,
+        reloadable: Bool = false
+    ) {
+        self.section = section
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.help = help
+        self.reloadable = reloadable
+    }
+
+    /// "section.name"
+    public var path: String { "\(section).\(name)" }
+}
+
+public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+
+    public var description: String {
+        switch self {
+        case .string(let s): s
+        case .int(let i): String(i)
+        case .bool(let b): String(b)
+        }
+    }
+
+    var tomlLiteral: String {
+        switch self {
+        case .string(let s):
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .int(let i): String(i)
+        case .bool(let b): String(b)
+        }
+    }
+}

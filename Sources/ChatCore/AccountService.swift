@@ -1,0 +1,390 @@
+import Synchronization
+
+/// Accounts, devices and tokens: the rules of DESIGN §6 and spec §4.
+public final class AccountService: Sendable {
+    let store: any Store
+    let hasher: any PasswordHasher
+    let crypto: any TokenCrypto
+    let clock: any WallClock
+    let sessions: any SessionDirectory
+    private let state: Mutex<State>
+
+    /// Throttling settings (spec §7, config `[security]`).
+    public struct Throttle: Sendable, Equatable {
+        public var accountFailures: Int
+        public var accountWindowMs: Millis
+        public var addressAttempts: Int
+        public var addressWindowMs: Millis
+
+        public init(accountFailures: Int = 5, accountWindowMs: Millis = 300_000, addressAttempts: Int = 30, addressWindowMs: Millis = 60_000) {
+            self.accountFailures = accountFailures
+            self.accountWindowMs = accountWindowMs
+            self.addressAttempts = addressAttempts
+            self.addressWindowMs = addressWindowMs
+        }
+    }
+
+    private struct State: Sendable {
+        var limits: DomainLimits
+        var accountFailures: RateLimiter
+        var addressAttempts: RateLimiter
+        /// A hash checked when the username is unknown, so that timing does not
+        /// tell which usernames exist.
+        var dummyHash: String?
+    }
+
+    public init(
+        store: any Store, hasher: any PasswordHasher, crypto: any TokenCrypto, clock: any WallClock,
+        sessions: any SessionDirectory, limits: DomainLimits, throttle: Throttle
+    ) {
+        self.store = store
+        self.hasher = hasher
+        self.crypto = crypto
+        self.clock = clock
+        self.sessions = sessions
+        state = Mutex(
+            State(
+                limits: limits,
+                accountFailures: RateLimiter(capacity: throttle.accountFailures, windowMs: throttle.accountWindowMs),
+                addressAttempts: RateLimiter(capacity: throttle.addressAttempts, windowMs: throttle.addressWindowMs),
+                dummyHash: nil))
+    }
+
+    public var limits: DomainLimits { state.withLock { $0.limits } }
+
+    /// Applies new limits and throttle rates (config reload).
+    public func reconfigure(limits: DomainLimits, throttle: Throttle) {
+        state.withLock {
+            $0.limits = limits
+            $0.accountFailures.reconfigure(capacity: throttle.accountFailures, windowMs: throttle.accountWindowMs)
+            $0.addressAttempts.reconfigure(capacity: throttle.addressAttempts, windowMs: throttle.addressWindowMs)
+        }
+    }
+
+    // MARK: Register, login, resume
+
+    public func register(
+        username: String, password: String, email: String, displayName: String, device: DeviceInput,
+        context: ConnectionContext
+    ) async throws -> AuthResult {
+        let limits = self.limits
+        guard limits.registrationOpen else {
+            throw ChatFailure(.registrationClosed, "registration is closed on this server")
+        }
+        let key = try Validate.username(username)
+        try Validate.password(password, limits: limits)
+        try Validate.email(email)
+        try Validate.text(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
+        try validate(device)
+        try throttleAddress(context.address)
+
+        let hash = try await hasher.hash(password)
+        let now = clock.nowMs()
+        let account = try await store.createUser(
+            NewUser(
+                username: username, usernameKey: key, email: email,
+                displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now))
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .register, actor: "user:\(account.user.id)", userID: account.user.id,
+                address: context.address, detail: ""))
+        return try await bind(account: account, device: device, context: context)
+    }
+
+    public func login(
+        username: String, password: String, device: DeviceInput, context: ConnectionContext
+    ) async throws -> AuthResult {
+        let limits = self.limits
+        if username.utf8.count > DomainLimits.usernameMaxBytes {
+            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+        }
+        if password.utf8.count > limits.maxPasswordBytes {
+            throw ChatFailure.tooLong("password", max: limits.maxPasswordBytes)
+        }
+        try validate(device)
+        let key = Validate.usernameKey(username)
+        let now = clock.nowMs()
+
+        do {
+            try throttleAddress(context.address)
+            let accountCheck = state.withLock { $0.accountFailures.check(key, now: now) }
+            if case .limited(let retry) = accountCheck {
+                throw ChatFailure.rateLimited(retryAfterMs: retry, "too many failed logins for this account")
+            }
+        } catch let failure as ChatFailure {
+            try await store.audit(
+                AuditEntry(
+                    at: now, action: .loginThrottled, actor: "anonymous", userID: nil, address: context.address,
+                    detail: "username=\(key)"))
+            throw failure
+        }
+
+        guard let account = try await store.account(usernameKey: key) else {
+            _ = try await hasher.verify(password, hash: try await dummyHash())
+            try await recordFailedLogin(key: key, userID: nil, context: context)
+        }
+        guard try await hasher.verify(password, hash: account.passwordHash) else {
+            try await recordFailedLogin(key: key, userID: account.user.id, context: context)
+        }
+        if account.disabled {
+            try await store.audit(
+                AuditEntry(
+                    at: now, action: .loginFailed, actor: "user:\(account.user.id)", userID: account.user.id,
+                    address: context.address, detail: "account disabled"))
+            throw ChatFailure(.accountDisabled, "this account is disabled")
+        }
+        if hasher.needsRehash(account.passwordHash) {
+            let fresh = try await hasher.hash(password)
+            try await store.setPasswordHash(user: account.user.id, hash: fresh)
+        }
+        state.withLock { $0.accountFailures.reset(key) }
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .loginSucceeded, actor: "user:\(account.user.id)", userID: account.user.id,
+                address: context.address, detail: ""))
+        return try await bind(account: account, device: device, context: context)
+    }
+
+    public func resume(token: [UInt8], signature: [UInt8], context: ConnectionContext) async throws -> AuthResult {
+        guard token.count == DomainLimits.tokenBytes else {
+            throw ChatFailure(.invalidToken, "token must be \(DomainLimits.tokenBytes) bytes")
+        }
+        let now = clock.nowMs()
+        guard let (device, account) = try await store.device(tokenHash: crypto.tokenHash(token)) else {
+            throw ChatFailure(.invalidToken, "unknown or ended token")
+        }
+        func fail(_ failure: ChatFailure) async throws -> Never {
+            try await store.audit(
+                AuditEntry(
+                    at: now, action: .resumeFailed, actor: "user:\(account.user.id)", userID: account.user.id,
+                    address: context.address, detail: "device=\(device.deviceID) \(failure.kind)"))
+            throw failure
+        }
+        if device.isRevoked { try await fail(ChatFailure(.deviceRevoked, "this device was revoked")) }
+        guard let expires = device.tokenExpiresAt else { throw ChatFailure(.invalidToken, "unknown or ended token") }
+        if expires <= now { try await fail(ChatFailure(.tokenExpired, "token expired; log in again")) }
+        if account.disabled { try await fail(ChatFailure(.accountDisabled, "this account is disabled")) }
+        if let key = device.publicKey {
+            let message = ResumeSignature.message(nonce: context.nonce, token: token)
+            guard signature.count == DomainLimits.signatureBytes,
+                crypto.verifySignature(signature, message: message, publicKey: key)
+            else {
+                try await fail(ChatFailure(.badSignature, "this device requires a valid signature over the hello nonce"))
+            }
+        }
+        try await store.touchDevice(device.rowID, now: now, address: context.address)
+        let session = Session(
+            user: account.user, deviceRowID: device.rowID, deviceID: device.deviceID, tokenExpiresAt: expires)
+        return AuthResult(session: session, token: nil)
+    }
+
+    // MARK: Authenticated operations
+
+    public func logout(_ session: Session, context: ConnectionContext) async throws {
+        try await store.setToken(device: session.deviceRowID, hash: nil, expiresAt: nil)
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: .logout, actor: "user:\(session.userID)", userID: session.userID,
+                address: context.address, detail: "device=\(session.deviceID)"))
+    }
+
+    public func refreshToken(_ session: Session, context: ConnectionContext) async throws -> AuthResult {
+        let token = crypto.newToken()
+        let expires = clock.nowMs() + limits.tokenTTLMs
+        try await store.setToken(device: session.deviceRowID, hash: crypto.tokenHash(token), expiresAt: expires)
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: .tokenRefreshed, actor: "user:\(session.userID)", userID: session.userID,
+                address: context.address, detail: "device=\(session.deviceID)"))
+        var fresh = session
+        fresh.tokenExpiresAt = expires
+        return AuthResult(session: fresh, token: token)
+    }
+
+    public func me(_ session: Session) async throws -> UserAccount {
+        guard let account = try await store.account(id: session.userID) else {
+            throw ChatFailure(.notFound, "user not found")
+        }
+        return account
+    }
+
+    public func updateProfile(_ session: Session, _ change: ProfileChange) async throws -> User {
+        let limits = self.limits
+        if let name = change.displayName {
+            try Validate.text(name, field: "display_name", max: limits.maxDisplayNameBytes)
+        }
+        if let url = change.avatarURL { try Validate.avatarURL(url, limits: limits) }
+        if let status = change.statusText {
+            try Validate.text(status, field: "status_text", max: limits.maxStatusTextBytes)
+        }
+        return try await store.updateProfile(user: session.userID, change)
+    }
+
+    public func changePassword(
+        _ session: Session, old: String, new: String, keepOtherDevices: Bool, context: ConnectionContext
+    ) async throws {
+        let limits = self.limits
+        if old.utf8.count > limits.maxPasswordBytes { throw ChatFailure.tooLong("old_password", max: limits.maxPasswordBytes) }
+        try Validate.password(new, limits: limits, field: "new_password")
+        let account = try await me(session)
+        guard try await hasher.verify(old, hash: account.passwordHash) else {
+            throw ChatFailure(.invalidCredentials, "old password is wrong")
+        }
+        try await store.setPasswordHash(user: session.userID, hash: try await hasher.hash(new))
+        var ended: [DeviceRowID] = []
+        if !keepOtherDevices {
+            ended = try await store.endTokens(user: session.userID, except: session.deviceRowID)
+            sessions.endSessions(devices: ended, reason: .passwordChanged)
+        }
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: .passwordChanged, actor: "user:\(session.userID)", userID: session.userID,
+                address: context.address, detail: "ended_devices=\(ended.count)"))
+    }
+
+    public func devices(_ session: Session) async throws -> [Device] {
+        try await store.devices(user: session.userID, includeRevoked: true, limit: 1000)
+    }
+
+    public func revokeDevice(_ session: Session, deviceID: String, context: ConnectionContext) async throws {
+        guard let device = try await store.device(user: session.userID, deviceID: deviceID) else {
+            throw ChatFailure(.notFound, "no such device")
+        }
+        try await revoke(device, actor: "user:\(session.userID)", action: .deviceRevoked, address: context.address)
+    }
+
+    // MARK: Operator actions (control socket)
+
+    public func adminAddUser(
+        username: String, password: String, displayName: String, email: String, role: ServerRole, actor: String
+    ) async throws -> UserAccount {
+        let limits = self.limits
+        let key = try Validate.username(username)
+        try Validate.password(password, limits: limits)
+        try Validate.email(email)
+        try Validate.text(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
+        let now = clock.nowMs()
+        let account = try await store.createUser(
+            NewUser(
+                username: username, usernameKey: key, email: email,
+                displayName: displayName.isEmpty ? username : displayName,
+                passwordHash: try await hasher.hash(password), role: role, now: now))
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .adminUserAdd, actor: actor, userID: account.user.id, address: "",
+                detail: "role=\(role.rawValue)"))
+        return account
+    }
+
+    public func adminSetDisabled(user: UserID, disabled: Bool, actor: String) async throws {
+        try await store.setDisabled(user: user, disabled)
+        if disabled { sessions.endSessions(user: user, reason: .accountDisabled) }
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: disabled ? .adminUserDisable : .adminUserEnable, actor: actor,
+                userID: user, address: "", detail: ""))
+    }
+
+    public func adminSetPassword(user: UserID, password: String, keepSessions: Bool, actor: String) async throws {
+        try Validate.password(password, limits: limits)
+        try await store.setPasswordHash(user: user, hash: try await hasher.hash(password))
+        var ended: [DeviceRowID] = []
+        if !keepSessions {
+            ended = try await store.endTokens(user: user, except: nil)
+            sessions.endSessions(devices: ended, reason: .passwordChanged)
+        }
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: .adminUserPasswd, actor: actor, userID: user, address: "",
+                detail: "ended_devices=\(ended.count)"))
+    }
+
+    public func adminSetRole(user: UserID, role: ServerRole, actor: String) async throws {
+        try await store.setRole(user: user, role)
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: .adminUserSetRole, actor: actor, userID: user, address: "",
+                detail: "role=\(role.rawValue)"))
+    }
+
+    public func adminRevokeDevice(_ device: Device, actor: String) async throws -> Int {
+        try await revoke(device, actor: actor, action: .adminDeviceRevoke, address: "")
+    }
+
+    // MARK: Helpers
+
+    @discardableResult
+    private func revoke(_ device: Device, actor: String, action: AuditEntry.Action, address: String) async throws -> Int {
+        try await store.revokeDevice(device.rowID, now: clock.nowMs())
+        let closed = sessions.endSessions(devices: [device.rowID], reason: .deviceRevoked)
+        try await store.audit(
+            AuditEntry(
+                at: clock.nowMs(), action: action, actor: actor, userID: device.userID, address: address,
+                detail: "device=\(device.deviceID) closed=\(closed)"))
+        return closed
+    }
+
+    private func validate(_ device: DeviceInput) throws(ChatFailure) {
+        if !device.deviceID.isEmpty { try Validate.deviceID(device.deviceID) }
+        try Validate.text(device.name, field: "device.name", max: DomainLimits.maxDeviceNameBytes)
+        try Validate.text(device.platform, field: "device.platform", max: DomainLimits.maxPlatformBytes)
+        try Validate.publicKey(device.publicKey)
+    }
+
+    private func throttleAddress(_ address: String) throws(ChatFailure) {
+        let now = clock.nowMs()
+        let decision = state.withLock { $0.addressAttempts.consume(address, now: now) }
+        if case .limited(let retry) = decision {
+            throw ChatFailure.rateLimited(retryAfterMs: retry, "too many login attempts from this address")
+        }
+    }
+
+    private func recordFailedLogin(key: String, userID: UserID?, context: ConnectionContext) async throws -> Never {
+        let now = clock.nowMs()
+        state.withLock { _ = $0.accountFailures.consume(key, now: now) }
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .loginFailed, actor: "anonymous", userID: userID, address: context.address,
+                detail: "username=\(key)"))
+        throw ChatFailure(.invalidCredentials, "unknown username or wrong password")
+    }
+
+    private func dummyHash() async throws -> String {
+        if let hash = state.withLock({ $0.dummyHash }) { return hash }
+        let hash = try await hasher.hash(String(decoding: crypto.randomBytes(16).map { 97 + $0 % 26 }, as: UTF8.self))
+        state.withLock { $0.dummyHash = hash }
+        return hash
+    }
+
+    private func bind(account: UserAccount, device: DeviceInput, context: ConnectionContext) async throws -> AuthResult {
+        let token = crypto.newToken()
+        let now = clock.nowMs()
+        let deviceID = device.deviceID.isEmpty ? hex(crypto.randomBytes(16)) : device.deviceID
+        let bound = try await store.bindDevice(
+            user: account.user.id,
+            DeviceBinding(
+                deviceID: deviceID, name: device.name, platform: device.platform,
+                publicKey: device.publicKey.isEmpty ? nil : device.publicKey, tokenHash: crypto.tokenHash(token),
+                tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now))
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .deviceBound, actor: "user:\(account.user.id)", userID: account.user.id,
+                address: context.address,
+                detail: "device=\(deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")"))
+        let session = Session(
+            user: account.user, deviceRowID: bound.rowID, deviceID: bound.deviceID,
+            tokenExpiresAt: bound.tokenExpiresAt ?? now)
+        return AuthResult(session: session, token: token)
+    }
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * 2)
+    for b in bytes {
+        out.append(digits[Int(b >> 4)])
+        out.append(digits[Int(b & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}

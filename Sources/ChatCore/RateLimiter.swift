@@ -1,0 +1,84 @@
+/// Token buckets keyed by a string (an account, an address). A value type:
+/// callers hold it behind their own lock and pass the time in.
+///
+/// Each key may spend `capacity` tokens; tokens come back at a steady rate of
+/// `capacity` per `windowMs`. The table is bounded: past `maxKeys`, full (idle)
+/// buckets are dropped first, then the oldest, so an attacker cycling through
+/// addresses cannot grow memory.
+public struct RateLimiter: Sendable {
+    public enum Decision: Sendable, Equatable {
+        case allowed
+        case limited(retryAfterMs: Millis)
+    }
+
+    public var capacity: Double
+    public var windowMs: Millis
+    public let maxKeys: Int
+
+    private struct Bucket: Sendable {
+        var tokens: Double
+        var updatedAt: Millis
+    }
+
+    private var buckets: [String: Bucket] = [:]
+
+    public init(capacity: Int, windowMs: Millis, maxKeys: Int = 100_000) {
+        self.capacity = Double(max(1, capacity))
+        self.windowMs = max(1, windowMs)
+        self.maxKeys = max(1, maxKeys)
+    }
+
+    public var keyCount: Int { buckets.count }
+
+    /// Changes the rate (on reload) keeping the buckets.
+    public mutating func reconfigure(capacity: Int, windowMs: Millis) {
+        self.capacity = Double(max(1, capacity))
+        self.windowMs = max(1, windowMs)
+    }
+
+    /// Whether `key` has a token left, without spending it.
+    public func check(_ key: String, now: Millis) -> Decision {
+        guard let bucket = buckets[key] else { return .allowed }
+        let tokens = refilled(bucket, now: now)
+        return tokens >= 1 ? .allowed : .limited(retryAfterMs: retryAfter(tokens))
+    }
+
+    /// Spends one token of `key`, or says how long until one is back.
+    @discardableResult
+    public mutating func consume(_ key: String, now: Millis) -> Decision {
+        var tokens = buckets[key].map { refilled($0, now: now) } ?? capacity
+        guard tokens >= 1 else {
+            buckets[key] = Bucket(tokens: tokens, updatedAt: now)
+            return .limited(retryAfterMs: retryAfter(tokens))
+        }
+        tokens -= 1
+        if buckets[key] == nil && buckets.count >= maxKeys { evict(now: now) }
+        buckets[key] = Bucket(tokens: tokens, updatedAt: now)
+        return .allowed
+    }
+
+    /// Forgets `key` (a successful login clears the account's failures).
+    public mutating func reset(_ key: String) {
+        buckets[key] = nil
+    }
+
+    private func refilled(_ bucket: Bucket, now: Millis) -> Double {
+        let elapsed = Double(max(0, now - bucket.updatedAt))
+        return min(capacity, bucket.tokens + elapsed * capacity / Double(windowMs))
+    }
+
+    private func retryAfter(_ tokens: Double) -> Millis {
+        let missing = 1 - tokens
+        return max(1, Millis((missing * Double(windowMs) / capacity).rounded(.up)))
+    }
+
+    private mutating func evict(now: Millis) {
+        let full = buckets.filter { refilled($0.value, now: now) >= capacity }.map(\.key)
+        for key in full { buckets[key] = nil }
+        if buckets.count >= maxKeys {
+            // Still full of active buckets: drop the least recently touched quarter.
+            let oldest = buckets.sorted { $0.value.updatedAt < $1.value.updatedAt }.prefix(max(1, maxKeys / 4))
+            for (key, _) in oldest { buckets[key] = nil }
+        }
+    }
+}

@@ -1,0 +1,631 @@
+import ChatCore
+import Foundation
+import GRDB
+import Synchronization
+
+/// The SQLite implementation of `Store`.
+///
+/// All writes go through GRDB's single serialized writer and all reads through
+/// its reader pool; both run on GRDB's own dispatch queues, never on a NIO
+/// event loop. Events appended by a write are handed to `eventObserver` after
+/// the transaction commits, on the writer queue, so observers see them in
+/// commit order (the hub relies on that to push in seq order).
+public final class SQLiteStore: Store {
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case off, normal, full, extra
+    }
+
+    public let writer: any DatabaseWriter
+    private let observer = Mutex<(@Sendable ([Event]) -> Void)?>(nil)
+    /// Path of the database file; nil for in-memory stores.
+    public let path: String?
+
+    /// Opens (creating if needed) the database at `path` in WAL mode and migrates it.
+    public static func open(path: String, synchronous: Synchronous = .full, readers: Int = 4) throws -> SQLiteStore {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.maximumReaderCount = max(1, readers)
+        config.journalMode = .wal
+        let sync = synchronous.rawValue.uppercased()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync)")
+        }
+        let pool = try DatabasePool(path: path, configuration: config)
+        return try SQLiteStore(writer: pool, path: path)
+    }
+
+    /// An in-memory store (tests).
+    public static func inMemory() throws -> SQLiteStore {
+        try SQLiteStore(writer: DatabaseQueue(), path: nil)
+    }
+
+    public init(writer: any DatabaseWriter, path: String?) throws {
+        self.writer = writer
+        self.path = path
+        try Schema.migrator.migrate(writer)
+    }
+
+    /// Sets the function that receives committed events, in commit order.
+    public func setEventObserver(_ body: @escaping @Sendable ([Event]) -> Void) {
+        observer.withLock { $0 = body }
+    }
+
+    /// Checkpoints the WAL into the main file (clean shutdown).
+    public func checkpoint() throws {
+        if writer is DatabasePool {
+            try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+        }
+    }
+
+    public func close() throws {
+        if let pool = writer as? DatabasePool { try pool.close() }
+        if let queue = writer as? DatabaseQueue { try queue.close() }
+    }
+
+    // MARK: Plumbing
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    static func translate(_ error: DatabaseError) -> any Error {
+        if error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            let text = error.message ?? ""
+            if text.contains("users.username_key") { return ChatFailure(.conflict, "username is taken") }
+            if text.contains("conversations.name_key") { return ChatFailure(.conflict, "a room with this name exists") }
+            return ChatFailure(.conflict, "already exists")
+        }
+        return error
+    }
+
+    /// Publishes events after the current transaction commits.
+    private func publishAfterCommit(_ db: Database, _ events: [Event]) {
+        guard !events.isEmpty, let body = observer.withLock({ $0 }) else { return }
+        db.afterNextTransaction(onCommit: { _ in body(events) })
+    }
+
+    // MARK: Users
+
+    static let userColumns =
+        "u.id, u.username, u.display_name, u.avatar_url, u.status_text, u.role, u.created_at, u.email, u.password_hash, u.disabled"
+
+    static func account(_ row: Row) -> UserAccount {
+        UserAccount(user: user(row), email: row["email"], passwordHash: row["password_hash"], disabled: row["disabled"])
+    }
+
+    static func user(_ row: Row) -> User {
+        User(
+            id: row["id"], username: row["username"], displayName: row["display_name"], avatarURL: row["avatar_url"],
+            statusText: row["status_text"], role: ServerRole(rawValue: row["role"]) ?? .user,
+            createdAt: row["created_at"])
+    }
+
+    public func createUser(_ new: NewUser) async throws -> UserAccount {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO users (username, username_key, email, display_name, password_hash, role, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    new.username, new.usernameKey, new.email, new.displayName, new.passwordHash, new.role.rawValue,
+                    new.now, new.now,
+                ])
+            let id = db.lastInsertedRowID
+            return UserAccount(
+                user: User(
+                    id: id, username: new.username, displayName: new.displayName, avatarURL: "", statusText: "",
+                    role: new.role, createdAt: new.now),
+                email: new.email, passwordHash: new.passwordHash, disabled: false)
+        }
+    }
+
+    public func account(id: UserID) async throws -> UserAccount? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [id])
+                .map(Self.account)
+        }
+    }
+
+    public func account(usernameKey: String) async throws -> UserAccount? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.username_key = ?", arguments: [usernameKey]
+            ).map(Self.account)
+        }
+    }
+
+    public func updateProfile(user: UserID, _ change: ProfileChange) async throws -> User {
+        try await write { db in
+            var sets: [String] = []
+            var args: StatementArguments = []
+            if let v = change.displayName {
+                sets.append("display_name = ?")
+                _ = args.append(contentsOf: [v])
+            }
+            if let v = change.avatarURL {
+                sets.append("avatar_url = ?")
+                _ = args.append(contentsOf: [v])
+            }
+            if let v = change.statusText {
+                sets.append("status_text = ?")
+                _ = args.append(contentsOf: [v])
+            }
+            if !sets.isEmpty {
+                try db.execute(sql: "UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: args + [user])
+            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [user])
+            else { throw ChatFailure(.notFound, "no such user") }
+            return Self.user(row)
+        }
+    }
+
+    public func setPasswordHash(user: UserID, hash: String) async throws {
+        try await updateUser(user, "password_hash = ?", [hash])
+    }
+
+    public func setDisabled(user: UserID, _ disabled: Bool) async throws {
+        try await updateUser(user, "disabled = ?", [disabled])
+    }
+
+    public func setRole(user: UserID, _ role: ServerRole) async throws {
+        try await updateUser(user, "role = ?", [role.rawValue])
+    }
+
+    private func updateUser(_ user: UserID, _ assignment: String, _ args: StatementArguments) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE users SET \(assignment) WHERE id = ?", arguments: args + [user])
+            if db.changesCount == 0 { throw ChatFailure(.notFound, "no such user") }
+        }
+    }
+
+    public func listUsers(_ filter: UserFilter) async throws -> PageResult<UserAccount> {
+        try await read { db in
+            var sql = "SELECT \(Self.userColumns) FROM users u WHERE u.id > ?"
+            var args: StatementArguments = [filter.page.after]
+            if !filter.usernamePrefix.isEmpty {
+                sql += " AND substr(u.username_key, 1, ?) = ?"
+                let key = Validate.usernameKey(filter.usernamePrefix)
+                _ = args.append(contentsOf: [key.utf8.count, key])
+            }
+            if filter.onlyDisabled { sql += " AND u.disabled = 1" }
+            if let role = filter.role {
+                sql += " AND u.role = ?"
+                _ = args.append(contentsOf: [role.rawValue])
+            }
+            sql += " ORDER BY u.id LIMIT ?"
+            _ = args.append(contentsOf: [filter.page.limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.account)
+            return PageResult(items: Array(rows.prefix(filter.page.limit)), hasMore: rows.count > filter.page.limit)
+        }
+    }
+
+    // MARK: Devices
+
+    static let deviceColumns =
+        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at"
+
+    static func device(_ row: Row) -> Device {
+        let key: Data? = row["public_key"]
+        return Device(
+            rowID: row["row_id"], userID: row["user_id"], deviceID: row["device_id"], name: row["name"],
+            platform: row["platform"], publicKey: key.map { Array($0) }, createdAt: row["d_created_at"],
+            lastSeenAt: row["last_seen_at"], lastAddress: row["last_address"], revokedAt: row["revoked_at"],
+            tokenExpiresAt: row["token_expires_at"])
+    }
+
+    public func bindDevice(user: UserID, _ b: DeviceBinding) async throws -> Device {
+        try await write { db in
+            let key = b.publicKey.map { Data($0) }
+            try db.execute(
+                sql: """
+                    INSERT INTO devices (user_id, device_id, name, platform, public_key, token_hash, token_expires_at,
+                                         created_at, last_seen_at, last_address, revoked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                    ON CONFLICT (user_id, device_id) DO UPDATE SET
+                      name = excluded.name, platform = excluded.platform, public_key = excluded.public_key,
+                      token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at,
+                      last_seen_at = excluded.last_seen_at, last_address = excluded.last_address, revoked_at = NULL
+                    """,
+                arguments: [
+                    user, b.deviceID, b.name, b.platform, key, Data(b.tokenHash), b.tokenExpiresAt, b.now, b.now,
+                    b.address,
+                ])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT \(Self.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?",
+                    arguments: [user, b.deviceID])
+            else { throw ChatFailure(.internal, "device row vanished") }
+            return Self.device(row)
+        }
+    }
+
+    public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT \(Self.deviceColumns), \(Self.userColumns)
+                        FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?
+                        """, arguments: [Data(tokenHash)])
+            else { return nil }
+            return (Self.device(row), Self.account(row))
+        }
+    }
+
+    public func device(user: UserID, deviceID: String) async throws -> Device? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?",
+                arguments: [user, deviceID]
+            ).map(Self.device)
+        }
+    }
+
+    public func devices(user: UserID?, includeRevoked: Bool, limit: Int) async throws -> [Device] {
+        try await read { db in
+            var sql = "SELECT \(Self.deviceColumns) FROM devices d WHERE 1"
+            var args: StatementArguments = []
+            if let user {
+                sql += " AND d.user_id = ?"
+                _ = args.append(contentsOf: [user])
+            }
+            if !includeRevoked { sql += " AND d.revoked_at IS NULL" }
+            sql += " ORDER BY d.user_id, d.id LIMIT ?"
+            _ = args.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: sql, arguments: args).map(Self.device)
+        }
+    }
+
+    public func touchDevice(_ device: DeviceRowID, now: Millis, address: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE devices SET last_seen_at = ?, last_address = ? WHERE id = ?",
+                arguments: [now, address, device])
+        }
+    }
+
+    public func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ?",
+                arguments: [hash.map { Data($0) }, expiresAt, device])
+        }
+    }
+
+    public func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID] {
+        try await write { db in
+            let ids = try DeviceRowID.fetchAll(
+                db, sql: "SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS NOT ?",
+                arguments: [user, except])
+            try db.execute(
+                sql: "UPDATE devices SET token_hash = NULL, token_expires_at = NULL WHERE user_id = ? AND id IS NOT ?",
+                arguments: [user, except])
+            return ids
+        }
+    }
+
+    public func revokeDevice(_ device: DeviceRowID, now: Millis) async throws {
+        // The token hash is kept so that a later Resume with it answers
+        // device_revoked rather than invalid_token.
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", arguments: [now, device])
+        }
+    }
+
+    // MARK: Rooms
+
+    static func roomSelect(viewerJoin: Bool) -> String {
+        """
+        SELECT c.id, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq, c.member_count,
+               \(viewerJoin ? "m.role" : "NULL") AS my_role
+        FROM conversations c
+        \(viewerJoin ? "LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?" : "")
+        """
+    }
+
+    static func room(_ row: Row) -> Room {
+        let role: String? = row["my_role"]
+        return Room(
+            id: row["id"], name: row["name"], description: row["description"],
+            visibility: Visibility(rawValue: row["visibility"]) ?? .private, createdBy: row["created_by"],
+            createdAt: row["created_at"], headSeq: row["last_seq"], memberCount: row["member_count"],
+            myRole: role.flatMap(MemberRole.init(rawValue:)))
+    }
+
+    public func createRoom(
+        name: String, nameKey: String, description: String, visibility: Visibility, creator: UserID, now: Millis
+    ) async throws -> Room {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO conversations (kind, name, name_key, description, visibility, created_by, created_at)
+                    VALUES ('room', ?, ?, ?, ?, ?, ?)
+                    """, arguments: [name, nameKey, description, visibility.rawValue, creator, now])
+            let id = db.lastInsertedRowID
+            var events: [Event] = []
+            events.append(
+                try Self.appendEvent(db, Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: creator, createdAt: now)))
+            try Self.insertMember(db, room: id, user: creator, role: .owner, now: now)
+            self.publishAfterCommit(db, events)
+            guard let row = try Row.fetchOne(db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.id = ?", arguments: [creator, id])
+            else { throw ChatFailure(.internal, "room row vanished") }
+            return Self.room(row)
+        }
+    }
+
+    public func room(id: RoomID, viewer: UserID?) async throws -> Room? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.id = ?", arguments: [viewer ?? 0, id]
+            ).map(Self.room)
+        }
+    }
+
+    public func room(nameKey: String, viewer: UserID?) async throws -> Room? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.name_key = ?", arguments: [viewer ?? 0, nameKey]
+            ).map(Self.room)
+        }
+    }
+
+    public func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Room> {
+        try await read { db in
+            var sql = Self.roomSelect(viewerJoin: true) + " WHERE c.id > ?"
+            var args: StatementArguments = [viewer ?? 0, page.after]
+            if let visibility {
+                sql += " AND c.visibility = ?"
+                _ = args.append(contentsOf: [visibility.rawValue])
+            }
+            sql += " ORDER BY c.id LIMIT ?"
+            _ = args.append(contentsOf: [page.limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.room)
+            return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
+        }
+    }
+
+    public func listRooms(memberOf user: UserID, page: Page) async throws -> PageResult<Room> {
+        try await read { db in
+            let sql = """
+                SELECT c.id, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq,
+                       c.member_count, m.role AS my_role
+                FROM members m JOIN conversations c ON c.id = m.conversation_id
+                WHERE m.user_id = ? AND m.conversation_id > ?
+                ORDER BY m.conversation_id LIMIT ?
+                """
+            let rows = try Row.fetchAll(db, sql: sql, arguments: [user, page.after, page.limit + 1]).map(Self.room)
+            return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
+        }
+    }
+
+    public func role(room: RoomID, user: UserID) async throws -> MemberRole? {
+        try await read { db in try Self.role(db, room: room, user: user) }
+    }
+
+    static func role(_ db: Database, room: RoomID, user: UserID) throws -> MemberRole? {
+        try String.fetchOne(
+            db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [room, user]
+        ).flatMap(MemberRole.init(rawValue:))
+    }
+
+    public func addMember(room: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event? {
+        try await write { db in
+            if try Self.role(db, room: room, user: user) != nil { return nil }
+            try Self.insertMember(db, room: room, user: user, role: .member, now: now)
+            let event = try Self.appendEvent(
+                db,
+                Event(
+                    conversationID: room, seq: 0, kind: by == nil ? .memberJoined : .memberAdded,
+                    senderID: by ?? user, subjectUserID: user, createdAt: now))
+            self.publishAfterCommit(db, [event])
+            return event
+        }
+    }
+
+    public func removeMember(room: RoomID, user: UserID, now: Millis) async throws -> [Event]? {
+        try await write { db in
+            guard let role = try Self.role(db, room: room, user: user) else { return nil }
+            try db.execute(
+                sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [room, user])
+            try db.execute(
+                sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [room])
+            var events = [
+                try Self.appendEvent(
+                    db, Event(conversationID: room, seq: 0, kind: .memberLeft, senderID: user, subjectUserID: user, createdAt: now))
+            ]
+            if role == .owner,
+                let heir = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT user_id FROM members WHERE conversation_id = ?
+                        ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
+                        """, arguments: [room])
+            {
+                try db.execute(
+                    sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
+                    arguments: [room, heir])
+                events.append(
+                    try Self.appendEvent(
+                        db,
+                        Event(
+                            conversationID: room, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
+                            role: .owner, createdAt: now)))
+            }
+            self.publishAfterCommit(db, events)
+            return events
+        }
+    }
+
+    static func insertMember(_ db: Database, room: RoomID, user: UserID, role: MemberRole, now: Millis) throws {
+        try db.execute(
+            sql: "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+            arguments: [room, user, role.rawValue, now])
+        try db.execute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [room])
+    }
+
+    public func members(room: RoomID, page: Page) async throws -> PageResult<Member> {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at
+                    FROM members m JOIN users u ON u.id = m.user_id
+                    WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
+                    """, arguments: [room, page.after, page.limit + 1])
+            let members = rows.map { row in
+                Member(
+                    user: Self.user(row), role: MemberRole(rawValue: row["member_role"]) ?? .member,
+                    joinedAt: row["joined_at"])
+            }
+            return PageResult(items: Array(members.prefix(page.limit)), hasMore: members.count > page.limit)
+        }
+    }
+
+    public func allMemberships() async throws -> [(RoomID, UserID)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT conversation_id, user_id FROM members").map {
+                ($0["conversation_id"], $0["user_id"])
+            }
+        }
+    }
+
+    // MARK: Events
+
+    static let eventColumns = "conversation_id, seq, kind, sender_id, client_msg_id, text, subject_user_id, role, created_at"
+
+    static func event(_ row: Row) -> Event {
+        let role: String? = row["role"]
+        return Event(
+            conversationID: row["conversation_id"], seq: row["seq"],
+            kind: EventKind(rawValue: row["kind"]) ?? .message, senderID: row["sender_id"],
+            clientMsgID: row["client_msg_id"], text: row["text"], subjectUserID: row["subject_user_id"],
+            role: role.flatMap(MemberRole.init(rawValue:)), createdAt: row["created_at"])
+    }
+
+    /// Gives `event` the conversation's next seq and stores it.
+    static func appendEvent(_ db: Database, _ event: Event) throws -> Event {
+        guard
+            let seq = try Int64.fetchOne(
+                db, sql: "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+                arguments: [event.conversationID])
+        else { throw ChatFailure(.notFound, "no such room") }
+        var stored = event
+        stored.seq = seq
+        try db.execute(
+            sql: "INSERT INTO events (\(eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [
+                stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID, stored.text,
+                stored.subjectUserID, stored.role?.rawValue, stored.createdAt,
+            ])
+        return stored
+    }
+
+    public func appendMessage(
+        room: RoomID, sender: UserID, clientMsgID: String, text: String, now: Millis
+    ) async throws -> AppendResult {
+        try await write { db in
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT \(Self.eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
+                arguments: [sender, clientMsgID])
+            {
+                let original = Self.event(row)
+                guard original.conversationID == room else {
+                    throw ChatFailure(.conflict, "client_msg_id was already used for another conversation")
+                }
+                return AppendResult(event: original, duplicate: true)
+            }
+            guard try Self.role(db, room: room, user: sender) != nil else {
+                throw ChatFailure(.notMember, "not a member of this room")
+            }
+            let event = try Self.appendEvent(
+                db,
+                Event(
+                    conversationID: room, seq: 0, kind: .message, senderID: sender, clientMsgID: clientMsgID, text: text,
+                    createdAt: now))
+            self.publishAfterCommit(db, [event])
+            return AppendResult(event: event, duplicate: false)
+        }
+    }
+
+    public func history(room: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
+        try await read { db in
+            let head = try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [room]) ?? 0
+            let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
+            var rows: [Row]
+            switch anchor {
+            case .after(let seq):
+                rows = try Row.fetchAll(db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [room, seq, limit + 1])
+                let more = rows.count > limit
+                return HistoryPage(events: rows.prefix(limit).map(Self.event), hasMore: more, headSeq: head)
+            case .before(let seq):
+                rows = try Row.fetchAll(
+                    db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [room, seq, limit + 1])
+            case .newest:
+                rows = try Row.fetchAll(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [room, limit + 1])
+            }
+            let more = rows.count > limit
+            return HistoryPage(events: rows.prefix(limit).reversed().map(Self.event), hasMore: more, headSeq: head)
+        }
+    }
+
+    // MARK: Audit and stats
+
+    public func audit(_ entry: AuditEntry) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO audit (at, action, actor, user_id, address, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [entry.at, entry.action.rawValue, entry.actor, entry.userID, entry.address, entry.detail])
+        }
+    }
+
+    public func auditEntries(user: UserID?, limit: Int) async throws -> [AuditEntry] {
+        try await read { db in
+            let rows: [Row]
+            if let user {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM audit WHERE user_id = ? ORDER BY id DESC LIMIT ?", arguments: [user, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
+            }
+            return rows.compactMap { row in
+                guard let action = AuditEntry.Action(rawValue: row["action"]) else { return nil }
+                return AuditEntry(
+                    at: row["at"], action: action, actor: row["actor"], userID: row["user_id"], address: row["address"],
+                    detail: row["detail"])
+            }
+        }
+    }
+
+    public func counts() async throws -> StoreCounts {
+        let path = self.path
+        return try await read { db in
+            let users = try Int64.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0
+            let rooms = try Int64.fetchOne(db, sql: "SELECT count(*) FROM conversations WHERE kind = 'room'") ?? 0
+            let messages = try Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE kind = 'message'") ?? 0
+            var bytes: Int64 = 0
+            if let path {
+                for file in [path, path + "-wal"] {
+                    let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
+                    bytes += size ?? 0
+                }
+            }
+            return StoreCounts(users: users, rooms: rooms, messages: messages, databaseBytes: bytes)
+        }
+    }
+}
