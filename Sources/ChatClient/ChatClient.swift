@@ -1,0 +1,235 @@
+import ChatProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+import SwiftProtobuf
+
+/// A server push, decoded.
+public enum ChatPush: Sendable {
+    case event(Chatd_V1_Event)
+    case goodbye(Chatd_V1_GoodbyePush)
+    /// A push type this client does not know (newer server).
+    case unknown(type: UInt16, payload: ByteBuffer)
+}
+
+public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server answered with an error response.
+    case server(code: UInt32, message: String, retryAfterMs: UInt32, field: String)
+    /// The connection closed before the response arrived.
+    case connectionClosed
+    /// No response within the request timeout.
+    case timedOut
+    /// The server sent something this client cannot parse.
+    case protocolViolation(String)
+
+    /// The error code as a known value, when it is one.
+    public var code: ErrorCode? {
+        if case .server(let code, _, _, _) = self { return ErrorCode(rawValue: code) }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .server(let code, let message, let retry, _):
+            let name = ErrorCode(rawValue: code).map { "\($0)" } ?? "error \(code)"
+            return retry > 0 ? "\(name): \(message) (retry after \(retry) ms)" : "\(name): \(message)"
+        case .connectionClosed: return "connection closed"
+        case .timedOut: return "request timed out"
+        case .protocolViolation(let detail): return "protocol violation: \(detail)"
+        }
+    }
+}
+
+/// A connection to chatd (client protocol over TCP, or the control protocol
+/// over a Unix socket). Requests may be issued concurrently from many tasks;
+/// they are pipelined and matched to responses by id. Pushes arrive on
+/// `pushes`.
+public final class ChatConnection: Sendable {
+    let channel: any Channel
+    private let nextID = Atomic<UInt32>(1)
+    public let pushes: AsyncStream<ChatPush>
+    public let requestTimeout: TimeAmount
+
+    init(channel: any Channel, pushes: AsyncStream<ChatPush>, requestTimeout: TimeAmount) {
+        self.channel = channel
+        self.pushes = pushes
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Connects over TCP.
+    public static func connect(
+        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30)
+    ) async throws -> ChatConnection {
+        try await connect(
+            bootstrap: ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1),
+            maxFrameLength: maxFrameLength, requestTimeout: requestTimeout
+        ) { try await $0.connect(host: host, port: port).get() }
+    }
+
+    /// Connects to a Unix socket (the control socket).
+    public static func connect(
+        unixSocket path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30)
+    ) async throws -> ChatConnection {
+        try await connect(
+            bootstrap: ClientBootstrap(group: group), maxFrameLength: maxFrameLength, requestTimeout: requestTimeout
+        ) { try await $0.connect(unixDomainSocketPath: path).get() }
+    }
+
+    private static func connect(
+        bootstrap: ClientBootstrap, maxFrameLength: Int, requestTimeout: TimeAmount,
+        _ open: (ClientBootstrap) async throws -> any Channel
+    ) async throws -> ChatConnection {
+        let (stream, continuation) = AsyncStream<ChatPush>.makeStream(bufferingPolicy: .unbounded)
+        let channel = try await open(
+            bootstrap.channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: maxFrameLength)))
+                    try sync.addHandler(ClientHandler(pushes: continuation))
+                }
+            })
+        return ChatConnection(channel: channel, pushes: stream, requestTimeout: requestTimeout)
+    }
+
+    /// Sends a request and waits for its response frame. An error response
+    /// throws `ChatClientError.server`.
+    public func send(op: UInt16, payload: ByteBuffer) async throws -> Frame {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let frame = Frame(kind: .request, op: op, id: id, payload: payload)
+        return try await send(frame)
+    }
+
+    /// Sends an arbitrary frame (tests of malformed input) and waits for the
+    /// response carrying its id.
+    public func send(_ frame: Frame) async throws -> Frame {
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        let timeout = channel.eventLoop.scheduleTask(in: requestTimeout) {
+            promise.fail(ChatClientError.timedOut)
+        }
+        channel.writeAndFlush(OutboundRequest(frame: frame, promise: promise), promise: nil)
+        defer { timeout.cancel() }
+        let response = try await promise.futureResult.get()
+        if response.kind == .error {
+            let error = try Chatd_V1_ErrorResponse(payload: response.payload)
+            throw ChatClientError.server(
+                code: error.code, message: error.message, retryAfterMs: error.retryAfterMs, field: error.field)
+        }
+        return response
+    }
+
+    /// Writes raw bytes (tests of malformed streams).
+    public func writeRaw(_ bytes: ByteBuffer) async throws {
+        try await channel.writeAndFlush(RawBytes(buffer: bytes))
+    }
+
+    /// Typed request: encodes `request`, decodes the response as `Response`.
+    public func call<Response: SwiftProtobuf.Message>(
+        _ op: UInt16, _ request: some SwiftProtobuf.Message, as: Response.Type = Response.self
+    ) async throws -> Response {
+        let frame = try await send(op: op, payload: request.payloadBuffer())
+        do {
+            return try Response(payload: frame.payload)
+        } catch {
+            throw ChatClientError.protocolViolation("response to op \(op) does not parse: \(error)")
+        }
+    }
+
+    public func call<Response: SwiftProtobuf.Message>(
+        _ op: Op, _ request: some SwiftProtobuf.Message, as: Response.Type = Response.self
+    ) async throws -> Response {
+        try await call(op.rawValue, request, as: Response.self)
+    }
+
+    public var isActive: Bool { channel.isActive }
+
+    public func close() async {
+        try? await channel.close()
+    }
+
+    /// Completes when the server closes the connection.
+    public func closed() async {
+        try? await channel.closeFuture.get()
+    }
+}
+
+struct OutboundRequest {
+    var frame: Frame
+    var promise: EventLoopPromise<Frame>
+}
+
+struct RawBytes {
+    var buffer: ByteBuffer
+}
+
+final class ClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundIn = Any
+    typealias OutboundOut = ByteBuffer
+
+    private var pending: [UInt32: EventLoopPromise<Frame>] = [:]
+    private let pushes: AsyncStream<ChatPush>.Continuation
+
+    init(pushes: AsyncStream<ChatPush>.Continuation) {
+        self.pushes = pushes
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let value = unwrapOutboundIn(data)
+        if let request = value as? OutboundRequest {
+            guard context.channel.isActive else {
+                request.promise.fail(ChatClientError.connectionClosed)
+                promise?.fail(ChatClientError.connectionClosed)
+                return
+            }
+            pending[request.frame.id] = request.promise
+            context.write(wrapOutboundOut(request.frame.encoded(allocator: context.channel.allocator)), promise: promise)
+        } else if let raw = value as? RawBytes {
+            context.write(wrapOutboundOut(raw.buffer), promise: promise)
+        } else {
+            promise?.fail(ChatClientError.protocolViolation("unexpected outbound value"))
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .frame(let frame):
+            switch frame.kind {
+            case .response, .error:
+                if let promise = pending.removeValue(forKey: frame.id) {
+                    promise.succeed(frame)
+                } else if frame.id == 0 && frame.kind == .error {
+                    // A connection-level error (e.g. refused control peer): fail everything.
+                    for (_, p) in pending { p.succeed(frame) }
+                    pending.removeAll()
+                }
+            case .push:
+                switch PushType(rawValue: frame.op) {
+                case .event:
+                    if let push = try? Chatd_V1_EventPush(payload: frame.payload) { pushes.yield(.event(push.event)) }
+                case .goodbye:
+                    if let push = try? Chatd_V1_GoodbyePush(payload: frame.payload) { pushes.yield(.goodbye(push)) }
+                case nil:
+                    pushes.yield(.unknown(type: frame.op, payload: frame.payload))
+                }
+            case .request, nil:
+                break
+            }
+        case .oversized, .malformed:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for (_, promise) in pending { promise.fail(ChatClientError.connectionClosed) }
+        pending.removeAll()
+        pushes.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,209 @@
+import ChatConfig
+import ChatCore
+import ChatCrypto
+import ChatServer
+import ChatStore
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The composition root: builds every part of chatd from a `Config` and
+/// starts the listeners. `chatd` runs one; the end-to-end tests run many.
+public final class Daemon: Sendable {
+    public let config: Config
+    public let store: SQLiteStore
+    public let server: ServerContext
+    public let listener: ChatListener
+    public let control: ControlListener
+    public let accounts: AccountService
+    let hasher: SodiumPasswordHasher
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+
+    private init(
+        config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
+        accounts: AccountService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup, logger: Logger
+    ) {
+        self.config = config
+        self.store = store
+        self.server = server
+        self.listener = listener
+        self.control = control
+        self.accounts = accounts
+        self.hasher = hasher
+        self.group = group
+        self.logger = logger
+    }
+
+    /// The port clients connect to (useful when `listen` asked for port 0).
+    public var clientPort: Int { listener.localPort ?? 0 }
+    public var controlSocketPath: String { control.path }
+
+    public static func start(
+        config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil
+    ) async throws -> Daemon {
+        guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
+        let dataDir = config.dataDir
+        try DataDirectory.prepare(dataDir)
+        let tokenKey = try DataDirectory.tokenKey(in: dataDir)
+
+        let store = try SQLiteStore.open(
+            path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
+            synchronous: SQLiteStore.Synchronous(rawValue: config.string("storage.synchronous")) ?? .full,
+            readers: Int(config.int("storage.reader_count")))
+
+        let registry = SessionRegistry()
+        let hub = FanoutHub(registry: registry)
+        hub.load(try await store.allMemberships())
+        store.setEventObserver { hub.publish($0) }
+
+        let settings = Settings(config)
+        let hasher = SodiumPasswordHasher(
+            limits: settings.argon2, threads: Int(config.int("security.hash_threads")),
+            queueCapacity: Int(config.int("security.hash_queue")))
+        let crypto = SodiumTokenCrypto(key: tokenKey)
+        let accounts = AccountService(
+            store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
+            throttle: settings.throttle)
+        let rooms = RoomService(store: store, clock: clock, limits: settings.domain)
+        let router = ClientRouter(accounts: accounts, rooms: rooms, clock: clock, logger: logger)
+        let server = ServerContext(
+            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger)
+
+        let threads = Int(config.int("server.event_loop_threads"))
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
+        do {
+            let listen = config.listen
+            let listener = try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+            let info = DaemonInfo(
+                startedAtMs: clock.nowMs(), dataDir: dataDir,
+                listen: "\(listen.host):\(listener.localPort ?? listen.port)")
+            let controlRouter = ControlRouter(
+                store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger)
+            let control: ControlListener
+            do {
+                control = try await ControlListener.bind(
+                    path: config.controlSocketPath, router: controlRouter, group: group, allowedUIDs: allowedControlUIDs,
+                    maxFrameLength: settings.server.maxFrameLength, logger: logger)
+            } catch {
+                await listener.close()
+                throw error
+            }
+            logger.info(
+                "chatd listening",
+                metadata: [
+                    "chatd.listen": "\(info.listen)", "chatd.control": "\(control.path)", "chatd.data_dir": "\(dataDir)",
+                ])
+            return Daemon(
+                config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
+                hasher: hasher, group: group, logger: logger)
+        } catch {
+            hasher.shutdown()
+            try? store.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Graceful stop: refuse new connections and requests, let requests in
+    /// flight finish (up to the drain timeout), say goodbye to every client,
+    /// checkpoint the WAL and close the database.
+    public func shutdown() async {
+        logger.info("chatd stopping")
+        await listener.close()
+        server.beginDraining()
+        let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))
+        while server.inflightRequests > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        listener.endAllConnections()
+        // Give the goodbye frames a moment to leave.
+        let closeDeadline = ContinuousClock.now + .seconds(2)
+        while server.registry.connectionCount > 0 && ContinuousClock.now < closeDeadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        await control.close()
+        hasher.shutdown()
+        do {
+            try store.checkpoint()
+            try store.close()
+        } catch {
+            logger.error("closing the database failed", metadata: ["chatd.error": "\(error)"])
+        }
+        try? await group.shutdownGracefully()
+        logger.info("chatd stopped")
+    }
+}
+
+public struct DaemonError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Typed settings derived from the config table.
+struct Settings {
+    var server: ServerSettings
+    var domain: DomainLimits
+    var throttle: AccountService.Throttle
+    var argon2: Sodium.Argon2Limits
+
+    init(_ c: Config) {
+        server = ServerSettings(
+            maxFrameLength: Int(c.int("server.max_frame_bytes")),
+            maxInflight: Int(c.int("server.max_inflight_requests")),
+            idleTimeoutMs: c.int("server.idle_timeout_seconds") * 1000,
+            authTimeoutMs: c.int("server.auth_timeout_seconds") * 1000)
+        var d = DomainLimits()
+        d.minPasswordBytes = Int(c.int("accounts.password_min_bytes"))
+        d.maxPasswordBytes = Int(c.int("accounts.password_max_bytes"))
+        d.tokenTTLMs = c.int("accounts.token_ttl_days") * 24 * 3600 * 1000
+        d.registrationOpen = c.bool("accounts.registration_open")
+        d.maxMessageBytes = Int(c.int("limits.max_message_bytes"))
+        d.maxHistoryLimit = Int(c.int("limits.max_history_limit"))
+        d.maxRoomNameBytes = Int(c.int("limits.max_room_name_bytes"))
+        d.maxDescriptionBytes = Int(c.int("limits.max_description_bytes"))
+        d.maxDisplayNameBytes = Int(c.int("limits.max_display_name_bytes"))
+        d.maxStatusTextBytes = Int(c.int("limits.max_status_text_bytes"))
+        d.maxAvatarURLBytes = Int(c.int("limits.max_avatar_url_bytes"))
+        domain = d
+        throttle = AccountService.Throttle(
+            accountFailures: Int(c.int("security.login_failures_per_account")),
+            accountWindowMs: c.int("security.login_failure_window_seconds") * 1000,
+            addressAttempts: Int(c.int("security.logins_per_address")),
+            addressWindowMs: c.int("security.login_address_window_seconds") * 1000)
+        argon2 = Sodium.Argon2Limits(
+            opsLimit: UInt64(c.int("security.argon2_ops_limit")), memLimit: Int(c.int("security.argon2_mem_kib")) * 1024)
+    }
+}
+
+/// The data directory: created owner-only; holds the token key.
+enum DataDirectory {
+    static func prepare(_ path: String) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw DaemonError("data_dir \(path) exists and is not a directory") }
+        } else {
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    /// Reads the 32-byte token key, creating it (mode 0600) on first start.
+    static func tokenKey(in dir: String) throws -> [UInt8] {
+        let path = (dir as NSString).appendingPathComponent("token.key")
+        if let data = FileManager.default.contents(atPath: path) {
+            guard data.count == 32 else {
+                throw DaemonError("\(path) must hold exactly 32 bytes (it has \(data.count)); restore it or remove it to end all sessions")
+            }
+            return Array(data)
+        }
+        let key = Sodium.randomBytes(32)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw DaemonError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = key.withUnsafeBytes { write(fd, $0.baseAddress, 32) }
+        guard written == 32, fsync(fd) == 0 else { throw DaemonError("cannot write \(path)") }
+        return key
+    }
+}

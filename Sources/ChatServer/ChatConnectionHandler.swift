@@ -1,0 +1,296 @@
+import ChatCore
+import ChatProtocol
+import Foundation
+import Logging
+import NIOCore
+
+/// The channel handler of one client connection. It translates frames into
+/// state-machine events and runs the resulting actions; requests run as
+/// tasks off the event loop and their responses come back onto it.
+final class ChatConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerContext
+    private var machine: ConnectionStateMachine
+    private var connection: LiveConnection?
+    private var connectionContext = ConnectionContext(address: "", nonce: [])
+    private var held = CircularBuffer<Frame>()
+    private var readPending = false
+    private var timer: Scheduled<Void>?
+    private var logger: Logger
+
+    init(server: ServerContext) {
+        self.server = server
+        machine = ConnectionStateMachine(settings: server.settings.machine, nowMs: Self.monotonicMs())
+        logger = server.logger
+    }
+
+    static func monotonicMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
+    // MARK: Lifecycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        let address = channel.remoteAddress?.ipAddress ?? "local"
+        let id = server.registry.makeID()
+        logger[metadataKey: "chatd.conn"] = "\(id)"
+        connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32))
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let live = LiveConnection(
+            id: id, address: address, channel: channel,
+            onEnd: { reason in loop.execute { bound.value.serverEnded(reason) } },
+            onPush: { frames in loop.execute { bound.value.writePushes(frames) } })
+        connection = live
+        server.registry.opened(live)
+        logger.debug("connection opened", metadata: ["chatd.peer": "\(address)"])
+        armTimer(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        _ = machine.closeRequested()
+        timer?.cancel()
+        timer = nil
+        if let connection { server.registry.closed(connection.id) }
+        logger.debug("connection closed")
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["chatd.error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .frame(let frame):
+            handle(frame, context: context)
+        case .oversized(let kind, let op, let id, let length):
+            let code: ErrorCode = kind == FrameKind.request.rawValue ? .tooLarge : .badFrame
+            write(
+                Frame.error(
+                    op: op, id: id, code: code,
+                    message: "frame length \(length) exceeds max_frame_length \(server.settings.maxFrameLength)"),
+                context: context, flush: true)
+        case .malformed:
+            run(machine.malformedStream(), frame: nil, context: context)
+        }
+    }
+
+    private func handle(_ frame: Frame, context: ChannelHandlerContext) {
+        let action = machine.frameReceived(
+            rawKind: frame.rawKind, flags: frame.flags, op: frame.op, monotonicMs: Self.monotonicMs(),
+            wallMs: server.router.clock.nowMs())
+        run(action, frame: frame, context: context)
+    }
+
+    private func run(_ action: ConnectionStateMachine.FrameAction, frame: Frame?, context: ChannelHandlerContext) {
+        switch action {
+        case .process(let op, let session):
+            guard let frame else { return }
+            if op == .hello {
+                answerHello(frame, context: context)
+            } else if server.isDraining {
+                finish(
+                    .reply(Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")),
+                    context: context)
+            } else {
+                dispatch(op, frame: frame, session: session, context: context)
+            }
+        case .hold:
+            if let frame { held.append(frame) }
+        case .reject(let code, let message):
+            guard let frame else { return }
+            write(Frame.error(op: frame.op, id: frame.id, code: code, message: message), context: context, flush: true)
+        case .rejectAndClose(let code, let message, let reason):
+            write(
+                Frame.error(op: frame?.op ?? 0, id: frame?.id ?? 0, code: code, message: message), context: context,
+                flush: false)
+            sayGoodbyeAndClose(reason, context: context)
+        case .ignore:
+            break
+        }
+    }
+
+    private func dispatch(_ op: Op, frame: Frame, session: Session?, context: ChannelHandlerContext) {
+        let router = server.router
+        let connectionContext = self.connectionContext
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        let server = self.server
+        server.inflight.wrappingAdd(1, ordering: .relaxed)
+        Task {
+            defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
+            let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
+            loop.execute { bound.value.finish(outcome, context: boundContext.value) }
+        }
+    }
+
+    /// Applies a request's outcome on the event loop.
+    private func finish(_ outcome: ClientRouter.Outcome, context: ChannelHandlerContext) {
+        machine.requestCompleted()
+        if machine.isClosed { return }
+        let frame: Frame
+        switch outcome {
+        case .reply(let f):
+            frame = f
+        case .authenticated(let f, let session):
+            frame = f
+            machine.authenticationSucceeded(session)
+            if let connection {
+                server.registry.authenticated(
+                    connection.id, user: session.userID, device: session.deviceRowID, now: server.router.clock.nowMs())
+            }
+            logger[metadataKey: "chatd.user"] = "\(session.userID)"
+            logger.info("authenticated", metadata: ["chatd.device": "\(session.deviceID)"])
+        case .authenticationFailed(let f):
+            frame = f
+            machine.authenticationFailed()
+        case .refreshed(let f, let session):
+            frame = f
+            machine.sessionRefreshed(session)
+        case .loggedOut(let f):
+            frame = f
+            machine.loggedOut(monotonicMs: Self.monotonicMs())
+            if let connection { server.registry.loggedOut(connection.id) }
+            logger[metadataKey: "chatd.user"] = nil
+        }
+        write(frame, context: context, flush: true)
+        releaseHeld(context: context)
+        resumeReadingIfPossible(context: context)
+    }
+
+    private func releaseHeld(context: ChannelHandlerContext) {
+        // Frames held during authentication run now, in arrival order, until
+        // one of them starts another authentication.
+        while !machine.isClosed, !isAuthenticating, let frame = held.popFirst() {
+            machine.heldFrameReleased()
+            handle(frame, context: context)
+        }
+    }
+
+    private var isAuthenticating: Bool { machine.state == .authenticating }
+
+    private func answerHello(_ frame: Frame, context: ChannelHandlerContext) {
+        defer { resumeReadingIfPossible(context: context) }
+        machine.requestCompleted()
+        let hello: Chatd_V1_HelloRequest
+        do {
+            hello = try Chatd_V1_HelloRequest(payload: frame.payload)
+        } catch {
+            write(Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse"), context: context, flush: true)
+            return
+        }
+        guard hello.protocolVersion >= 1 else {
+            write(
+                Frame.error(
+                    op: frame.op, id: frame.id, code: .unsupportedVersion,
+                    message: "protocol_version \(hello.protocolVersion) is not supported; this server speaks \(chatProtocolVersion)"),
+                context: context, flush: true)
+            return
+        }
+        if hello.clientName.utf8.count > 64 || hello.clientVersion.utf8.count > 64 {
+            let field = hello.clientName.utf8.count > 64 ? "client_name" : "client_version"
+            write(
+                Frame.error(op: frame.op, id: frame.id, code: .tooLarge, message: "\(field) is longer than 64 bytes", field: field),
+                context: context, flush: true)
+            return
+        }
+        var response = Chatd_V1_HelloResponse()
+        response.protocolVersion = min(hello.protocolVersion, chatProtocolVersion)
+        response.serverName = "chatd"
+        response.serverVersion = server.settings.serverVersion
+        response.limits = server.helloLimits()
+        response.nonce = Data(connectionContext.nonce)
+        machine.helloAnswered()
+        logger.debug("hello", metadata: ["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"])
+        write(Frame.response(op: frame.op, id: frame.id, response), context: context, flush: true)
+    }
+
+    // MARK: Server-initiated
+
+    /// Another part of the server ends this connection (revocation, shutdown).
+    private func serverEnded(_ reason: ConnectionStateMachine.GoodbyeReason) {
+        guard let channel = connection?.channel, channel.isActive, machine.closeRequested() else { return }
+        guard let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self) else {
+            channel.close(promise: nil)
+            return
+        }
+        sayGoodbyeAndClose(reason, context: context)
+    }
+
+    private func writePushes(_ frames: [ByteBuffer]) {
+        guard !machine.isClosed, machine.session != nil, let channel = connection?.channel, channel.isActive,
+            let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self)
+        else { return }
+        if !channel.isWritable {
+            // Over the outbound high-water mark: this client is not reading.
+            _ = machine.closeRequested()
+            logger.notice("closing slow consumer")
+            sayGoodbyeAndClose(.slowConsumer, context: context)
+            return
+        }
+        for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        context.flush()
+    }
+
+    private func sayGoodbyeAndClose(_ reason: ConnectionStateMachine.GoodbyeReason, context: ChannelHandlerContext) {
+        var goodbye = Chatd_V1_GoodbyePush()
+        goodbye.reason = ProtoMap.goodbye(reason)
+        goodbye.message = "\(reason)"
+        if reason == .serverShutdown { goodbye.reconnectAfterMs = 1000 }
+        logger.info("closing connection", metadata: ["chatd.reason": "\(reason)"])
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(Frame.push(.goodbye, goodbye).encoded())).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        timer?.cancel()
+        timer = nil
+    }
+
+    // MARK: Timer
+
+    private func armTimer(context: ChannelHandlerContext) {
+        switch machine.timerFired(monotonicMs: Self.monotonicMs()) {
+        case .checkAgain(let atMs):
+            let delay = max(1, atMs - Self.monotonicMs())
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            timer = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+                bound.value.armTimer(context: boundContext.value)
+            }
+        case .close(let reason):
+            sayGoodbyeAndClose(reason, context: context)
+        case .none:
+            break
+        }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if machine.shouldRead {
+            context.read()
+        } else {
+            readPending = true
+        }
+    }
+
+    private func resumeReadingIfPossible(context: ChannelHandlerContext) {
+        if readPending && machine.shouldRead {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func write(_ frame: Frame, context: ChannelHandlerContext, flush: Bool) {
+        context.write(wrapOutboundOut(frame.encoded(allocator: context.channel.allocator)), promise: nil)
+        if flush { context.flush() }
+    }
+}

@@ -1,0 +1,229 @@
+import ChatCore
+import ChatProtocol
+import Foundation
+import Logging
+import SwiftProtobuf
+
+/// Facts about the running daemon for `chatctl status`.
+public struct DaemonInfo: Sendable {
+    public var startedAtMs: Int64
+    public var dataDir: String
+    public var listen: String
+
+    public init(startedAtMs: Int64, dataDir: String, listen: String) {
+        self.startedAtMs = startedAtMs
+        self.dataDir = dataDir
+        self.listen = listen
+    }
+}
+
+/// Runs one chatctl request (control protocol, spec/PROTOCOL.md §9).
+public struct ControlRouter: Sendable {
+    let store: any Store
+    let accounts: AccountService
+    let registry: SessionRegistry
+    let hub: FanoutHub
+    let clock: any WallClock
+    let info: DaemonInfo
+    let logger: Logger
+
+    public init(
+        store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
+        info: DaemonInfo, logger: Logger
+    ) {
+        self.store = store
+        self.accounts = accounts
+        self.registry = registry
+        self.hub = hub
+        self.clock = clock
+        self.info = info
+        self.logger = logger
+    }
+
+    public func route(_ frame: Frame, peerUID: UInt32) async -> Frame {
+        let actor = "admin:uid=\(peerUID)"
+        guard frame.rawKind == FrameKind.request.rawValue, frame.flags == 0 else {
+            return Frame.error(op: frame.op, id: frame.id, code: .badFrame, message: "expected a request frame with no flags")
+        }
+        guard let op = ControlOp(rawValue: frame.op) else {
+            return Frame.error(op: frame.op, id: frame.id, code: .unknownOp, message: "unknown control op \(frame.op)")
+        }
+        let router = ErrorResponder(logger: logger)
+        let result = await router.respond(frame) { () async throws -> any SwiftProtobuf.Message in
+            switch op {
+            case .status:
+                _ = try Chatd_Control_V1_StatusRequest(payload: frame.payload)
+                let counts = try await store.counts()
+                let now = clock.nowMs()
+                var r = Chatd_Control_V1_StatusResponse()
+                r.version = chatdVersion
+                r.startedAtMs = info.startedAtMs
+                r.uptimeMs = now - info.startedAtMs
+                r.connections = UInt32(clamping: registry.connectionCount)
+                r.authenticatedConnections = UInt32(clamping: registry.authenticatedCount)
+                r.users = UInt64(counts.users)
+                r.rooms = UInt64(counts.rooms)
+                r.messages = UInt64(counts.messages)
+                r.databaseBytes = UInt64(counts.databaseBytes)
+                r.dataDir = info.dataDir
+                r.listen = info.listen
+                return r
+            case .userAdd:
+                let q = try Chatd_Control_V1_UserAddRequest(payload: frame.payload)
+                let role = try serverRole(q.role.isEmpty ? "user" : q.role)
+                let account = try await accounts.adminAddUser(
+                    username: q.username, password: q.password, displayName: q.displayName, email: q.email, role: role,
+                    actor: actor)
+                return try await userResponse(account.user.id)
+            case .userList:
+                let q = try Chatd_Control_V1_UserListRequest(payload: frame.payload)
+                let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+                let page = try await store.listUsers(
+                    UserFilter(
+                        page: Page(after: ProtoMap.id(q.afterID), limit: limit), usernamePrefix: q.prefix,
+                        onlyDisabled: q.onlyDisabled, role: q.role.isEmpty ? nil : try serverRole(q.role)))
+                var r = Chatd_Control_V1_UserListResponse()
+                for account in page.items { r.users.append(try await adminUser(account)) }
+                r.hasMore_p = page.hasMore
+                return r
+            case .userShow:
+                let q = try Chatd_Control_V1_UserShowRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                var r = Chatd_Control_V1_UserShowResponse()
+                r.user = try await adminUser(account)
+                let now = clock.nowMs()
+                r.devices = try await store.devices(user: account.user.id, includeRevoked: true, limit: 1000).map {
+                    ProtoMap.device($0, current: nil, now: now)
+                }
+                r.rooms = try await store.listRooms(memberOf: account.user.id, page: Page(after: 0, limit: 1000)).items
+                    .map(ProtoMap.room)
+                return r
+            case .userDisable, .userEnable:
+                let ref =
+                    op == .userDisable
+                    ? try Chatd_Control_V1_UserDisableRequest(payload: frame.payload).user
+                    : try Chatd_Control_V1_UserEnableRequest(payload: frame.payload).user
+                let account = try await resolve(ref)
+                try await accounts.adminSetDisabled(user: account.user.id, disabled: op == .userDisable, actor: actor)
+                return try await userResponse(account.user.id)
+            case .userPasswd:
+                let q = try Chatd_Control_V1_UserPasswdRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                try await accounts.adminSetPassword(
+                    user: account.user.id, password: q.password, keepSessions: q.keepSessions, actor: actor)
+                return try await userResponse(account.user.id)
+            case .userSetRole:
+                let q = try Chatd_Control_V1_UserSetRoleRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                try await accounts.adminSetRole(user: account.user.id, role: try serverRole(q.role), actor: actor)
+                return try await userResponse(account.user.id)
+            case .roomList:
+                let q = try Chatd_Control_V1_RoomListRequest(payload: frame.payload)
+                let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+                let page = try await store.listRooms(
+                    visibility: nil, page: Page(after: ProtoMap.id(q.afterID), limit: limit), viewer: nil)
+                var r = Chatd_Control_V1_RoomListResponse()
+                r.rooms = page.items.map(ProtoMap.room)
+                r.hasMore_p = page.hasMore
+                return r
+            case .roomShow:
+                let q = try Chatd_Control_V1_RoomShowRequest(payload: frame.payload)
+                let found: Room?
+                if q.roomID != 0 {
+                    found = try await store.room(id: ProtoMap.id(q.roomID), viewer: nil)
+                } else if !q.name.isEmpty {
+                    found = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil)
+                } else {
+                    throw ChatFailure.invalid("room_id", "give room_id or name")
+                }
+                guard let room = found else { throw ChatFailure(.notFound, "no such room") }
+                var r = Chatd_Control_V1_RoomShowResponse()
+                r.room = ProtoMap.room(room)
+                r.members = try await store.members(room: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
+                r.onlineMembers = UInt32(clamping: registry.onlineCount(of: hub.members(of: room.id)))
+                return r
+            case .deviceList:
+                let q = try Chatd_Control_V1_DeviceListRequest(payload: frame.payload)
+                let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
+                let limit = Validate.pageLimit(Int(q.limit), default: 1000, max: 10_000)
+                let devices = try await store.devices(user: user?.user.id, includeRevoked: q.includeRevoked, limit: limit + 1)
+                var names: [UserID: String] = [:]
+                var r = Chatd_Control_V1_DeviceListResponse()
+                let now = clock.nowMs()
+                for device in devices.prefix(limit) {
+                    if names[device.userID] == nil {
+                        names[device.userID] = try await store.account(id: device.userID)?.user.username ?? "?"
+                    }
+                    var d = Chatd_Control_V1_AdminDevice()
+                    d.userID = UInt64(device.userID)
+                    d.username = names[device.userID] ?? "?"
+                    d.device = ProtoMap.device(device, current: nil, now: now)
+                    d.connectionCount = UInt32(clamping: registry.connectionCount(device: device.rowID))
+                    r.devices.append(d)
+                }
+                r.hasMore_p = devices.count > limit
+                return r
+            case .deviceRevoke:
+                let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                guard let device = try await store.device(user: account.user.id, deviceID: q.deviceID) else {
+                    throw ChatFailure(.notFound, "no such device")
+                }
+                var r = Chatd_Control_V1_DeviceRevokeResponse()
+                r.closedConnections = UInt32(clamping: try await accounts.adminRevokeDevice(device, actor: actor))
+                return r
+            }
+        }
+        switch result {
+        case .success(let message):
+            return Frame(kind: .response, op: frame.op, id: frame.id, payload: message.payloadBuffer())
+        case .failure(let error):
+            return error.frame
+        }
+    }
+
+    private func serverRole(_ text: String) throws(ChatFailure) -> ServerRole {
+        guard let role = ServerRole(rawValue: text) else { throw ChatFailure.invalid("role", "role must be user or admin") }
+        return role
+    }
+
+    private func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
+        let found: UserAccount?
+        if ref.id != 0 {
+            found = try await store.account(id: ProtoMap.id(ref.id))
+        } else if !ref.username.isEmpty {
+            guard ref.username.utf8.count <= DomainLimits.usernameMaxBytes else {
+                throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+            }
+            found = try await store.account(usernameKey: Validate.usernameKey(ref.username))
+        } else {
+            throw ChatFailure.invalid("user", "give a user id or username")
+        }
+        guard let account = found else { throw ChatFailure(.notFound, "no such user") }
+        return account
+    }
+
+    private func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
+        guard let account = try await store.account(id: id) else { throw ChatFailure(.notFound, "no such user") }
+        var r = Chatd_Control_V1_UserResponse()
+        r.user = try await adminUser(account)
+        return r
+    }
+
+    private func adminUser(_ account: UserAccount) async throws -> Chatd_Control_V1_AdminUser {
+        var u = Chatd_Control_V1_AdminUser()
+        u.id = UInt64(account.user.id)
+        u.username = account.user.username
+        u.displayName = account.user.displayName
+        u.email = account.email
+        u.role = account.user.role.rawValue
+        u.disabled = account.disabled
+        u.createdAtMs = account.user.createdAt
+        u.statusText = account.user.statusText
+        u.avatarURL = account.user.avatarURL
+        u.deviceCount = UInt32(
+            clamping: try await store.devices(user: account.user.id, includeRevoked: false, limit: 10_000).count)
+        u.connectionCount = UInt32(clamping: registry.connectionCount(user: account.user.id))
+        return u
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import ChatConfig
+import ChatDaemon
+import Dispatch
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct ChatdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatd",
+        abstract: "chatd: a self-hosted chat server.",
+        discussion: """
+            Without --config, chatd runs on its embedded default: clients on 127.0.0.1:7600,
+            data and the control socket in ./chatd-data.
+            """)
+
+    @Option(name: .long, help: "Path of the TOML config file.")
+    var config: String?
+
+    @Flag(name: .long, help: "Validate the config file and exit (0 when valid).")
+    var checkConfig = false
+
+    @Flag(name: .long, help: "Print a config file with every key at its default, and exit.")
+    var printDefaultConfig = false
+
+    func run() async throws {
+        // Files chatd creates (database, WAL, socket) are the owner's only.
+        umask(0o077)
+        if printDefaultConfig {
+            print(ConfigTable.exampleFile(), terminator: "")
+            return
+        }
+        let cfg: Config
+        do {
+            cfg = try config.map { try Config.load(path: $0) } ?? .defaults
+        } catch {
+            FileHandle.standardError.write(Data("chatd: config error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        if checkConfig {
+            print("chatd: \(config ?? "embedded default") is valid")
+            return
+        }
+
+        let level = Logger.Level(rawValue: cfg.string("log.level")) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "chatd")
+
+        let daemon: Daemon
+        do {
+            daemon = try await Daemon.start(config: cfg, logger: logger)
+        } catch {
+            logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let signal = await Self.waitForTermination()
+        logger.info("signal received", metadata: ["chatd.signal": "\(signal)"])
+        await daemon.shutdown()
+    }
+
+    /// Suspends until SIGTERM or SIGINT arrives; returns its name.
+    static func waitForTermination() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let once = OnceFlag()
+            var sources: [any DispatchSourceSignal] = []
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    if once.claim() { continuation.resume(returning: name) }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
+    static func keep(_ sources: [any DispatchSourceSignal]) { retained = sources }
+}
+
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
+    }
+}
