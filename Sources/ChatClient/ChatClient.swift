@@ -170,6 +170,9 @@ final class ClientHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private var pending: [UInt32: EventLoopPromise<Frame>] = [:]
+    /// A connection-level error (id 0), e.g. a refused control peer: every
+    /// request on this connection is answered with it.
+    private var connectionError: Frame?
     private let pushes: AsyncStream<ChatPush>.Continuation
 
     init(pushes: AsyncStream<ChatPush>.Continuation) {
@@ -179,6 +182,11 @@ final class ClientHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let value = unwrapOutboundIn(data)
         if let request = value as? OutboundRequest {
+            if let connectionError {
+                request.promise.succeed(connectionError)
+                promise?.succeed(())
+                return
+            }
             guard context.channel.isActive else {
                 request.promise.fail(ChatClientError.connectionClosed)
                 promise?.fail(ChatClientError.connectionClosed)
@@ -201,7 +209,7 @@ final class ClientHandler: ChannelDuplexHandler {
                 if let promise = pending.removeValue(forKey: frame.id) {
                     promise.succeed(frame)
                 } else if frame.id == 0 && frame.kind == .error {
-                    // A connection-level error (e.g. refused control peer): fail everything.
+                    connectionError = frame
                     for (_, p) in pending { p.succeed(frame) }
                     pending.removeAll()
                 }

@@ -1,0 +1,464 @@
+import ArgumentParser
+import ChatClient
+import ChatConfig
+import ChatProtocol
+import Foundation
+import NIOCore
+import SwiftProtobuf
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes scripts can rely on (also in `chatctl --help`).
+enum Exit {
+    static let requestFailed: Int32 = 1
+    static let notRunning: Int32 = 3
+    static let refused: Int32 = 4
+}
+
+@main
+enum ChatctlMain {
+    static func main() async {
+        await Chatctl.main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Global options may come before the subcommand (`chatctl --socket S status`);
+    /// the parser wants them after it, so move them to the end.
+    static func hoistingGlobalOptions(_ args: [String]) -> [String] {
+        var leading: [String] = []
+        var rest = args[...]
+        while let first = rest.first, first.hasPrefix("--") {
+            let name = first.split(separator: "=", maxSplits: 1).first.map(String.init) ?? first
+            guard ["--socket", "--config", "--json"].contains(name) else { break }
+            leading.append(first)
+            rest = rest.dropFirst()
+            if name != "--json", !first.contains("="), let value = rest.first {
+                leading.append(value)
+                rest = rest.dropFirst()
+            }
+        }
+        guard !leading.isEmpty, !rest.isEmpty else { return args }
+        return Array(rest) + leading
+    }
+}
+
+struct Chatctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatctl",
+        abstract: "Administer a running chatd over its control socket.",
+        discussion: """
+            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error;
+            3 chatd is not running or the socket cannot be reached; 4 access refused.
+            A USER argument is a username, or id:N for a user id.
+            """,
+        subcommands: [Status.self, UserCommand.self, RoomCommand.self, DeviceCommand.self])
+}
+
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Path of chatd's control socket.")
+    var socket: String?
+
+    @Option(name: .long, help: "chatd's config file, to find the control socket.")
+    var config: String?
+
+    @Flag(name: .long, help: "Print JSON (the response message in protobuf's JSON mapping).")
+    var json = false
+
+    func socketPath() throws -> String {
+        if let socket { return socket }
+        if let config {
+            do {
+                return try Config.load(path: config).controlSocketPath
+            } catch {
+                fail("chatctl: config error: \(error)", code: 2)
+            }
+        }
+        return Config.defaults.controlSocketPath
+    }
+
+    /// Sends one control request and returns the decoded response, or exits
+    /// with one clear line.
+    func call<Response: SwiftProtobuf.Message>(
+        _ op: ControlOp, _ request: some SwiftProtobuf.Message, as: Response.Type = Response.self
+    ) async throws -> Response {
+        let path = try socketPath()
+        let connection: ChatConnection
+        do {
+            connection = try await ChatConnection.connect(unixSocket: path, requestTimeout: .seconds(60))
+        } catch {
+            let reason = "\(error)"
+            if reason.contains("EACCES") || reason.contains("ermission denied") || reason.contains("errno: 13") {
+                fail("chatctl: access refused to \(path) (run as root or as the chatd user)", code: Exit.refused)
+            }
+            fail("chatctl: chatd is not running (cannot connect to \(path))", code: Exit.notRunning)
+        }
+        defer { Task { await connection.close() } }
+        do {
+            return try await connection.call(op.rawValue, request, as: Response.self)
+        } catch let error as ChatClientError {
+            if error.code == .forbidden, case .server(_, let message, _, _) = error, message.hasPrefix("access refused") {
+                fail("chatctl: \(message)", code: Exit.refused)
+            }
+            if error == .connectionClosed {
+                fail("chatctl: chatd closed the connection", code: Exit.notRunning)
+            }
+            fail("chatctl: \(error)", code: Exit.requestFailed)
+        }
+    }
+
+    func output(_ message: some SwiftProtobuf.Message, human: () -> String) {
+        if json {
+            var options = JSONEncodingOptions()
+            options.alwaysPrintInt64sAsNumbers = true
+            options.preserveProtoFieldNames = true
+            print((try? message.jsonString(options: options)) ?? "{}")
+        } else {
+            print(human(), terminator: "")
+        }
+    }
+}
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(code)
+}
+
+/// "id:N" or a username.
+func userRef(_ text: String) -> Chatd_Control_V1_UserRef {
+    var ref = Chatd_Control_V1_UserRef()
+    if text.hasPrefix("id:"), let id = UInt64(text.dropFirst(3)) {
+        ref.id = id
+    } else {
+        ref.username = text
+    }
+    return ref
+}
+
+/// Reads a password: the option, else a line from stdin (prompting on a terminal).
+func readPassword(_ option: String?) -> String {
+    if let option { return option }
+    if isatty(STDIN_FILENO) != 0, let p = getpass("Password: ") { return String(cString: p) }
+    guard let line = readLine(strippingNewline: true) else { fail("chatctl: no password given on stdin", code: 2) }
+    return line
+}
+
+// MARK: Formatting
+
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ") + "\n"
+    }
+    return line(header) + rows.map(line).joined()
+}
+
+func time(_ ms: Int64) -> String {
+    if ms == 0 { return "-" }
+    let formatter = ISO8601DateFormatter()
+    return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+}
+
+func duration(_ ms: Int64) -> String {
+    let s = ms / 1000
+    return s >= 86400 ? "\(s / 86400)d\(s % 86400 / 3600)h" : s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : "\(s / 60)m\(s % 60)s"
+}
+
+func bytes(_ n: UInt64) -> String {
+    n >= 1 << 30 ? String(format: "%.1f GiB", Double(n) / Double(1 << 30))
+        : n >= 1 << 20 ? String(format: "%.1f MiB", Double(n) / Double(1 << 20))
+        : n >= 1 << 10 ? String(format: "%.1f KiB", Double(n) / 1024) : "\(n) B"
+}
+
+func describe(_ u: Chatd_Control_V1_AdminUser) -> String {
+    """
+    id:           \(u.id)
+    username:     \(u.username)
+    display name: \(u.displayName)
+    email:        \(u.email.isEmpty ? "-" : u.email)
+    role:         \(u.role)
+    disabled:     \(u.disabled ? "yes" : "no")
+    created:      \(time(u.createdAtMs))
+    devices:      \(u.deviceCount)
+    connections:  \(u.connectionCount)
+
+    """
+}
+
+func roomRows(_ rooms: [Chatd_V1_Room]) -> [[String]] {
+    rooms.map { r in
+        [String(r.id), r.name, r.visibility == .private ? "private" : "public", String(r.memberCount), String(r.headSeq)]
+    }
+}
+
+func roleName(_ r: Chatd_V1_MemberRole) -> String {
+    switch r {
+    case .owner: "owner"
+    case .admin: "admin"
+    case .member: "member"
+    default: "-"
+    }
+}
+
+// MARK: Commands
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Version, uptime, connections, users, rooms, database size.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let r = try await global.call(.status, Chatd_Control_V1_StatusRequest(), as: Chatd_Control_V1_StatusResponse.self)
+        global.output(r) {
+            """
+            version:      \(r.version)
+            uptime:       \(duration(r.uptimeMs)) (since \(time(r.startedAtMs)))
+            listen:       \(r.listen)
+            connections:  \(r.connections) (\(r.authenticatedConnections) authenticated)
+            users:        \(r.users)
+            rooms:        \(r.rooms)
+            messages:     \(r.messages)
+            database:     \(bytes(r.databaseBytes))
+            data dir:     \(r.dataDir)
+
+            """
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage user accounts.",
+        subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user (password from --password or stdin).")
+        @OptionGroup var global: GlobalOptions
+        @Argument var username: String
+        @Option var password: String?
+        @Option var displayName: String = ""
+        @Option var email: String = ""
+        @Option(help: "user or admin") var role: String = "user"
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserAddRequest()
+            q.username = username
+            q.password = readPassword(password)
+            q.displayName = displayName
+            q.email = email
+            q.role = role
+            let r = try await global.call(.userAdd, q, as: Chatd_Control_V1_UserResponse.self)
+            global.output(r) { "created user \(r.user.username) (id \(r.user.id))\n" }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only usernames starting with this.") var prefix: String = ""
+        @Flag(help: "Only disabled users.") var disabled = false
+        @Option(help: "Only this role (user or admin).") var role: String = ""
+        @Option(help: "Users after this id.") var after: UInt64 = 0
+        @Option(help: "At most this many (max 1000).") var limit: UInt32 = 100
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserListRequest()
+            q.prefix = prefix
+            q.onlyDisabled = disabled
+            q.role = role
+            q.afterID = after
+            q.limit = limit
+            let r = try await global.call(.userList, q, as: Chatd_Control_V1_UserListResponse.self)
+            global.output(r) {
+                table(
+                    ["ID", "USERNAME", "DISPLAY NAME", "ROLE", "DISABLED", "DEVICES", "ONLINE"],
+                    r.users.map {
+                        [
+                            String($0.id), $0.username, $0.displayName, $0.role, $0.disabled ? "yes" : "no",
+                            String($0.deviceCount), String($0.connectionCount),
+                        ]
+                    }) + (r.hasMore_p ? "(more: --after \(r.users.last?.id ?? 0))\n" : "")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a user with devices and rooms.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserShowRequest()
+            q.user = userRef(user)
+            let r = try await global.call(.userShow, q, as: Chatd_Control_V1_UserShowResponse.self)
+            global.output(r) {
+                describe(r.user) + "\nDevices:\n"
+                    + table(
+                        ["DEVICE", "NAME", "PLATFORM", "LAST SEEN", "ADDRESS", "STATE"],
+                        r.devices.map {
+                            [
+                                $0.deviceID, $0.name, $0.platform, time($0.lastSeenAtMs), $0.lastAddress,
+                                $0.revoked ? "revoked" : $0.signedIn ? "signed in" : "signed out",
+                            ]
+                        }) + "\nRooms:\n" + table(["ID", "NAME", "VISIBILITY", "MEMBERS", "HEAD"], roomRows(r.rooms))
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user and close their connections.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserDisableRequest()
+            q.user = userRef(user)
+            let r = try await global.call(.userDisable, q, as: Chatd_Control_V1_UserResponse.self)
+            global.output(r) { "disabled \(r.user.username)\n" }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserEnableRequest()
+            q.user = userRef(user)
+            let r = try await global.call(.userEnable, q, as: Chatd_Control_V1_UserResponse.self)
+            global.output(r) { "enabled \(r.user.username)\n" }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a user's password; ends their device sessions unless --keep-sessions.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+        @Option var password: String?
+        @Flag var keepSessions = false
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserPasswdRequest()
+            q.user = userRef(user)
+            q.password = readPassword(password)
+            q.keepSessions = keepSessions
+            let r = try await global.call(.userPasswd, q, as: Chatd_Control_V1_UserResponse.self)
+            global.output(r) { "password changed for \(r.user.username)\n" }
+        }
+    }
+
+    struct SetRole: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-role", abstract: "Set a user's server role.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+        @Argument(help: "user or admin") var role: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserSetRoleRequest()
+            q.user = userRef(user)
+            q.role = role
+            let r = try await global.call(.userSetRole, q, as: Chatd_Control_V1_UserResponse.self)
+            global.output(r) { "\(r.user.username) is now \(r.user.role)\n" }
+        }
+    }
+}
+
+struct RoomCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "room", abstract: "Inspect rooms.", subcommands: [List.self, Show.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List rooms (public and private).")
+        @OptionGroup var global: GlobalOptions
+        @Option var after: UInt64 = 0
+        @Option var limit: UInt32 = 100
+
+        func run() async throws {
+            var q = Chatd_Control_V1_RoomListRequest()
+            q.afterID = after
+            q.limit = limit
+            let r = try await global.call(.roomList, q, as: Chatd_Control_V1_RoomListResponse.self)
+            global.output(r) { table(["ID", "NAME", "VISIBILITY", "MEMBERS", "HEAD"], roomRows(r.rooms)) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a room (by id or name) with its members.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var room: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_RoomShowRequest()
+            if let id = UInt64(room) { q.roomID = id } else { q.name = room }
+            let r = try await global.call(.roomShow, q, as: Chatd_Control_V1_RoomShowResponse.self)
+            global.output(r) {
+                """
+                id:          \(r.room.id)
+                name:        \(r.room.name)
+                description: \(r.room.description_p)
+                visibility:  \(r.room.visibility == .private ? "private" : "public")
+                created:     \(time(r.room.createdAtMs)) by user \(r.room.createdBy)
+                head seq:    \(r.room.headSeq)
+                members:     \(r.room.memberCount) (\(r.onlineMembers) online)
+
+                """
+                    + table(
+                        ["USER ID", "USERNAME", "ROLE", "JOINED"],
+                        r.members.map { [String($0.user.id), $0.user.username, roleName($0.role), time($0.joinedAtMs)] })
+            }
+        }
+    }
+}
+
+struct DeviceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "device", abstract: "Inspect and revoke devices.", subcommands: [List.self, Revoke.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List devices, all or one user's.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this user's devices.") var user: String?
+        @Flag(help: "Include revoked devices.") var includeRevoked = false
+
+        func run() async throws {
+            var q = Chatd_Control_V1_DeviceListRequest()
+            if let user { q.user = userRef(user) }
+            q.includeRevoked = includeRevoked
+            let r = try await global.call(.deviceList, q, as: Chatd_Control_V1_DeviceListResponse.self)
+            global.output(r) {
+                table(
+                    ["USER", "DEVICE", "NAME", "PLATFORM", "LAST SEEN", "ADDRESS", "STATE", "CONNS"],
+                    r.devices.map {
+                        [
+                            $0.username, $0.device.deviceID, $0.device.name, $0.device.platform,
+                            time($0.device.lastSeenAtMs), $0.device.lastAddress,
+                            $0.device.revoked ? "revoked" : $0.device.signedIn ? "signed in" : "signed out",
+                            String($0.connectionCount),
+                        ]
+                    })
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a user's device: its token ends and its connections close at once.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+        @Argument var deviceID: String
+
+        func run() async throws {
+            var q = Chatd_Control_V1_DeviceRevokeRequest()
+            q.user = userRef(user)
+            q.deviceID = deviceID
+            let r = try await global.call(.deviceRevoke, q, as: Chatd_Control_V1_DeviceRevokeResponse.self)
+            global.output(r) { "revoked \(deviceID) (\(r.closedConnections) connections closed)\n" }
+        }
+    }
+}
