@@ -104,17 +104,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ChatCoreTests",
-            dependencies: ["ChatCore"],
+            dependencies: ["ChatCore", "ChatStore", "ChatCrypto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "ChatStoreTests",
-            dependencies: ["ChatStore", "ChatCore", "ChatCrypto"],
+            name: "ChatServerTests",
+            dependencies: ["ChatServer", "ChatCore", "ChatProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
