@@ -28,6 +28,9 @@ public enum ConfigTable {
             "server", "event_loop_threads", .int(min: 0, max: 256), .int(0),
             "NIO event loop threads; 0 means one per CPU core."),
         ConfigKey(
+            "server", "max_outbound_bytes", .int(min: 65_536, max: 1_073_741_824), .int(4_194_304),
+            "Bytes that may wait to be sent to one connection. A client that lets more pile up is a slow\nconsumer: it gets Goodbye SLOW_CONSUMER and is closed (it catches up with History)."),
+        ConfigKey(
             "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
             "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway."),
 
@@ -50,7 +53,7 @@ public enum ConfigTable {
         // [log]
         ConfigKey(
             "log", "level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-            .string("info"), "Log level (logs go to stderr).", reloadable: true),
+            .string("info"), "Log level (logs go to stderr)."),
 
         // [accounts]
         ConfigKey(
@@ -129,7 +132,8 @@ public enum ConfigTable {
             # default; uncomment and edit the ones you change. Unknown keys and bad
             # values stop chatd at startup with the key and the reason.
             # Check a file with:  chatd --check-config --config /etc/chatd/chatd.conf
-            # Keys marked (reloadable) take effect on SIGHUP; others need a restart.
+            # Keys marked (reloadable) take effect on SIGHUP (systemctl reload chatd);
+            # the others need a restart.
 
             """
         for section in sections {

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Accounts, devices and tokens: the rules of DESIGN §6 and spec §4.
+/// Accounts, devices and tokens: the rules of DESIGN §6 and spec/PROTOCOL.md §4.
 public final class AccountService: Sendable {
     let store: any Store
     let hasher: any PasswordHasher
@@ -9,7 +9,7 @@ public final class AccountService: Sendable {
     let sessions: any SessionDirectory
     private let state: Mutex<State>
 
-    /// Throttling settings (spec §7, config `[security]`).
+    /// Throttling settings (spec/PROTOCOL.md §4.6, config `[security]`).
     public struct Throttle: Sendable, Equatable {
         public var accountFailures: Int
         public var accountWindowMs: Millis
@@ -227,7 +227,13 @@ public final class AccountService: Sendable {
         if old.utf8.count > limits.maxPasswordBytes { throw ChatFailure.tooLong("old_password", max: limits.maxPasswordBytes) }
         try Validate.password(new, limits: limits, field: "new_password")
         let account = try await me(session)
+        let key = Validate.usernameKey(account.user.username)
+        let now = clock.nowMs()
+        if case .limited(let retry) = state.withLock({ $0.accountFailures.check(key, now: now) }) {
+            throw ChatFailure.rateLimited(retryAfterMs: retry, "too many wrong passwords for this account")
+        }
         guard try await hasher.verify(old, hash: account.passwordHash) else {
+            state.withLock { _ = $0.accountFailures.consume(key, now: now) }
             throw ChatFailure(.invalidCredentials, "old password is wrong")
         }
         try await store.setPasswordHash(user: session.userID, hash: try await hasher.hash(new))

@@ -10,13 +10,14 @@ public struct DomainLimits: Sendable, Equatable {
     public var maxStatusTextBytes = 256
     public var maxAvatarURLBytes = 512
     public var maxHistoryLimit = 200
-    /// Token lifetime; a token not used or refreshed within it stops working.
+    /// Token lifetime, fixed at issue: Resume does not extend it, RefreshToken
+    /// issues a new token with a new lifetime.
     public var tokenTTLMs: Millis = 30 * 24 * 3600 * 1000
     public var registrationOpen = true
 
     public init() {}
 
-    // Fixed by the protocol, not configurable (spec/PROTOCOL.md §7).
+    // Fixed by the protocol, not configurable (spec/PROTOCOL.md §8).
     public static let usernameMinBytes = 3
     public static let usernameMaxBytes = 32
     public static let maxEmailBytes = 254

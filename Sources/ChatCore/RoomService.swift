@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Rooms, membership and messages: the permission rules of spec §5.
+/// Rooms, membership and messages: the permission rules of spec/PROTOCOL.md §5.
 ///
 /// Visibility rule: a private room is invisible to non-members: Get and Join
 /// answer not_found. Operations that presume membership (members, history,
@@ -51,11 +51,14 @@ public final class RoomService: Sendable {
         return try await visibleRoom(id, viewer: session.userID)
     }
 
-    public func invite(_ session: Session, room id: RoomID, user target: UserID) async throws -> Room {
+    /// Adds a user given by id or username. The caller's right to add members
+    /// is checked first, so the call tells nobody else whether a user exists.
+    public func invite(_ session: Session, room id: RoomID, userID: UserID, username: String) async throws -> Room {
         let role = try await memberRole(id, viewer: session.userID)
         guard role.canManageMembers else {
             throw ChatFailure(.forbidden, "only the owner or an admin can add members")
         }
+        let target = try await resolveUser(id: userID, username: username)
         guard let account = try await store.account(id: target), !account.disabled else {
             throw ChatFailure(.notFound, "no such user")
         }
@@ -66,7 +69,7 @@ public final class RoomService: Sendable {
     }
 
     /// Resolves an invite target given by id or username.
-    public func resolveUser(id: UserID, username: String) async throws -> UserID {
+    func resolveUser(id: UserID, username: String) async throws -> UserID {
         if id != 0 { return id }
         guard !username.isEmpty else { throw ChatFailure.invalid("user_id", "give user_id or username") }
         if username.utf8.count > DomainLimits.usernameMaxBytes {

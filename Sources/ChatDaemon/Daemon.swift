@@ -7,11 +7,15 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The composition root: builds every part of chatd from a `Config` and
 /// starts the listeners. `chatd` runs one; the end-to-end tests run many.
 public final class Daemon: Sendable {
-    public let config: Config
+    /// The configuration in force (startup values, plus reloaded keys).
+    public var config: Config { effective.withLock { $0 } }
+    private let effective: Mutex<Config>
+    let rooms: RoomService
     public let store: SQLiteStore
     public let server: ServerContext
     public let listener: ChatListener
@@ -23,9 +27,11 @@ public final class Daemon: Sendable {
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
-        accounts: AccountService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup, logger: Logger
+        accounts: AccountService, rooms: RoomService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
+        logger: Logger
     ) {
-        self.config = config
+        effective = Mutex(config)
+        self.rooms = rooms
         self.store = store
         self.server = server
         self.listener = listener
@@ -97,13 +103,51 @@ public final class Daemon: Sendable {
                 ])
             return Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                hasher: hasher, group: group, logger: logger)
+                rooms: rooms, hasher: hasher, group: group, logger: logger)
         } catch {
             hasher.shutdown()
             try? store.close()
             try? await group.shutdownGracefully()
             throw error
         }
+    }
+
+    public struct ReloadResult: Sendable, Equatable {
+        /// Reloadable keys whose new value is now in force.
+        public var applied: [String]
+        /// Changed keys that take effect only after a restart.
+        public var needRestart: [String]
+    }
+
+    /// Applies the reloadable keys of `new` (SIGHUP). Connections stay open;
+    /// changed keys that are not reloadable are reported, not applied.
+    @discardableResult
+    public func reload(_ new: Config) -> ReloadResult {
+        let (result, merged) = effective.withLock { current -> (ReloadResult, Config) in
+            var merged = current
+            var result = ReloadResult(applied: [], needRestart: [])
+            for key in new.changedKeys(from: current) {
+                if key.reloadable {
+                    merged = merged.setting(key.path, new.value(key.path))
+                    result.applied.append(key.path)
+                } else {
+                    result.needRestart.append(key.path)
+                }
+            }
+            current = merged
+            return (result, merged)
+        }
+        let settings = Settings(merged)
+        accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
+        rooms.reconfigure(limits: settings.domain)
+        server.updateSettings(settings.server)
+        logger.info(
+            "configuration reloaded",
+            metadata: [
+                "chatd.applied": "\(result.applied.joined(separator: ","))",
+                "chatd.restart_needed": "\(result.needRestart.joined(separator: ","))",
+            ])
+        return result
     }
 
     /// Graceful stop: refuse new connections and requests, let requests in
@@ -153,7 +197,8 @@ struct Settings {
             maxFrameLength: Int(c.int("server.max_frame_bytes")),
             maxInflight: Int(c.int("server.max_inflight_requests")),
             idleTimeoutMs: c.int("server.idle_timeout_seconds") * 1000,
-            authTimeoutMs: c.int("server.auth_timeout_seconds") * 1000)
+            authTimeoutMs: c.int("server.auth_timeout_seconds") * 1000,
+            maxOutboundBytes: Int(c.int("server.max_outbound_bytes")))
         var d = DomainLimits()
         d.minPasswordBytes = Int(c.int("accounts.password_min_bytes"))
         d.maxPasswordBytes = Int(c.int("accounts.password_max_bytes"))

@@ -18,6 +18,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var connectionContext = ConnectionContext(address: "", nonce: [])
     private var held = CircularBuffer<Frame>()
     private var readPending = false
+    /// Set when the server ends the connection while requests are in flight:
+    /// their responses go out first, then the goodbye.
+    private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
     private var timer: Scheduled<Void>?
     private var logger: Logger
 
@@ -96,9 +99,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             if op == .hello {
                 answerHello(frame, context: context)
             } else if server.isDraining {
-                finish(
-                    .reply(Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")),
-                    context: context)
+                let refusal = Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")
+                finish(op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal), context: context)
             } else {
                 dispatch(op, frame: frame, session: session, context: context)
             }
@@ -135,7 +137,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     /// Applies a request's outcome on the event loop.
     private func finish(_ outcome: ClientRouter.Outcome, context: ChannelHandlerContext) {
         machine.requestCompleted()
-        if machine.isClosed { return }
+        if machine.isClosed {
+            guard let reason = pendingGoodbye, context.channel.isActive else { return }
+            write(outcome.frame, context: context, flush: true)
+            if machine.inflight == 0 {
+                pendingGoodbye = nil
+                sayGoodbyeAndClose(reason, context: context)
+            }
+            return
+        }
         let frame: Frame
         switch outcome {
         case .reply(let f):
@@ -160,6 +170,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             machine.loggedOut(monotonicMs: Self.monotonicMs())
             if let connection { server.registry.loggedOut(connection.id) }
             logger[metadataKey: "chatd.user"] = nil
+            // The authentication deadline starts again.
+            timer?.cancel()
+            armTimer(context: context)
         }
         write(frame, context: context, flush: true)
         releaseHeld(context: context)
@@ -195,6 +208,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 context: context, flush: true)
             return
         }
+        if hello.clientName.isEmpty {
+            write(
+                Frame.error(op: frame.op, id: frame.id, code: .invalidField, message: "client_name must not be empty", field: "client_name"),
+                context: context, flush: true)
+            return
+        }
         if hello.clientName.utf8.count > 64 || hello.clientVersion.utf8.count > 64 {
             let field = hello.clientName.utf8.count > 64 ? "client_name" : "client_version"
             write(
@@ -220,6 +239,11 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         guard let channel = connection?.channel, channel.isActive, machine.closeRequested() else { return }
         guard let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self) else {
             channel.close(promise: nil)
+            return
+        }
+        if machine.inflight > 0 {
+            // E.g. a device revoking itself: answer the request, then close.
+            pendingGoodbye = reason
             return
         }
         sayGoodbyeAndClose(reason, context: context)

@@ -26,6 +26,12 @@ public struct ClientRouter: Sendable {
         case authenticationFailed(Frame)
         case refreshed(Frame, Session)
         case loggedOut(Frame)
+
+        var frame: Frame {
+            switch self {
+            case .reply(let f), .authenticated(let f, _), .authenticationFailed(let f), .refreshed(let f, _), .loggedOut(let f): f
+            }
+        }
     }
 
     public func route(op: Op, frame: Frame, session: Session?, context: ConnectionContext) async -> Outcome {
@@ -53,13 +59,21 @@ public struct ClientRouter: Sendable {
             }
         case .refreshToken:
             guard let session else { return .reply(unauthenticated(frame)) }
-            switch await respond(frame, { try await accounts.refreshToken(session, context: context) }) {
+            let refresh = await respond(frame) { () async throws -> AuthResult in
+                _ = try Chatd_V1_RefreshTokenRequest(payload: frame.payload)
+                return try await accounts.refreshToken(session, context: context)
+            }
+            switch refresh {
             case .success(let auth): return .refreshed(response(frame, authResponse(auth)), auth.session)
             case .failure(let error): return .reply(error.frame)
             }
         case .logout:
             guard let session else { return .reply(unauthenticated(frame)) }
-            switch await respond(frame, { try await accounts.logout(session, context: context) }) {
+            let logout = await respond(frame) { () async throws -> Void in
+                _ = try Chatd_V1_LogoutRequest(payload: frame.payload)
+                try await accounts.logout(session, context: context)
+            }
+            switch logout {
             case .success: return .loggedOut(response(frame, Chatd_V1_LogoutResponse()))
             case .failure(let error): return .reply(error.frame)
             }
@@ -67,9 +81,17 @@ public struct ClientRouter: Sendable {
             // Answered by the connection handler, which owns the nonce.
             return .reply(Frame.error(op: frame.op, id: frame.id, code: .internal, message: "hello misrouted"))
         case .ping:
-            var pong = Chatd_V1_PingResponse()
-            pong.serverTimeMs = clock.nowMs()
-            return .reply(response(frame, pong))
+            let clock = self.clock
+            let pong = await respond(frame) { () throws -> Chatd_V1_PingResponse in
+                _ = try Chatd_V1_PingRequest(payload: frame.payload)
+                var pong = Chatd_V1_PingResponse()
+                pong.serverTimeMs = clock.nowMs()
+                return pong
+            }
+            switch pong {
+            case .success(let message): return .reply(response(frame, message))
+            case .failure(let error): return .reply(error.frame)
+            }
         default:
             guard let session else { return .reply(unauthenticated(frame)) }
             return .reply(await authenticated(op, frame, session, context))
@@ -137,9 +159,9 @@ public struct ClientRouter: Sendable {
                 return r
             case .inviteToRoom:
                 let q = try Chatd_V1_InviteToRoomRequest(payload: frame.payload)
-                let target = try await rooms.resolveUser(id: ProtoMap.id(q.userID), username: q.username)
                 var r = Chatd_V1_InviteToRoomResponse()
-                r.room = ProtoMap.room(try await rooms.invite(session, room: ProtoMap.id(q.roomID), user: target))
+                r.room = ProtoMap.room(
+                    try await rooms.invite(session, room: ProtoMap.id(q.roomID), userID: ProtoMap.id(q.userID), username: q.username))
                 return r
             case .leaveRoom:
                 let q = try Chatd_V1_LeaveRoomRequest(payload: frame.payload)

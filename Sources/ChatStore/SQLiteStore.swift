@@ -310,10 +310,14 @@ public final class SQLiteStore: Store {
     public func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID] {
         try await write { db in
             let ids = try DeviceRowID.fetchAll(
-                db, sql: "SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS NOT ?",
+                db,
+                sql: "SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS NOT ? AND revoked_at IS NULL",
                 arguments: [user, except])
             try db.execute(
-                sql: "UPDATE devices SET token_hash = NULL, token_expires_at = NULL WHERE user_id = ? AND id IS NOT ?",
+                sql: """
+                    UPDATE devices SET token_hash = NULL, token_expires_at = NULL
+                    WHERE user_id = ? AND id IS NOT ? AND revoked_at IS NULL
+                    """,
                 arguments: [user, except])
             return ids
         }

@@ -62,9 +62,34 @@ struct ChatdCommand: AsyncParsableCommand {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
         }
+        Self.onReload { [config] in
+            guard let path = config else {
+                logger.notice("SIGHUP ignored: chatd runs on its embedded default (no --config)")
+                return
+            }
+            do {
+                let result = daemon.reload(try Config.load(path: path))
+                if !result.needRestart.isEmpty {
+                    logger.warning(
+                        "changed keys need a restart",
+                        metadata: ["chatd.keys": "\(result.needRestart.joined(separator: ", "))"])
+                }
+            } catch {
+                logger.error("reload refused, configuration unchanged", metadata: ["chatd.error": "\(error)"])
+            }
+        }
         let signal = await Self.waitForTermination()
         logger.info("signal received", metadata: ["chatd.signal": "\(signal)"])
         await daemon.shutdown()
+    }
+
+    /// Runs `body` on every SIGHUP.
+    static func onReload(_ body: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "chatd.reload"))
+        source.setEventHandler(handler: body)
+        source.resume()
+        SignalSources.keep([source])
     }
 
     /// Suspends until SIGTERM or SIGINT arrives; returns its name.
@@ -89,7 +114,7 @@ struct ChatdCommand: AsyncParsableCommand {
 /// Keeps signal sources alive for the life of the process.
 enum SignalSources {
     nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ sources: [any DispatchSourceSignal]) { retained = sources }
+    static func keep(_ sources: [any DispatchSourceSignal]) { retained += sources }
 }
 
 final class OnceFlag: @unchecked Sendable {
