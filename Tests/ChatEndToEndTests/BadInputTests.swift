@@ -1,0 +1,139 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import NIOCore
+import SwiftProtobuf
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct BadInputTests {
+    func raw(_ c: ChatConnection, kind: UInt8 = 1, flags: UInt8 = 0, op: UInt16, id: UInt32 = 900, payload: [UInt8] = [])
+        async throws -> Frame
+    {
+        try await c.send(Frame(rawKind: kind, flags: flags, op: op, id: id, payload: ByteBuffer(bytes: payload)))
+    }
+
+    @Test func malformedFramesGetCodesAndTheConnectionSurvives() async throws {
+        try await withServer { server in
+            let (c, _) = try await server.user("mallory")
+            await expectError(.unknownOp) { try await raw(c, op: 999) }
+            await expectError(.badFrame) { try await raw(c, flags: 1, op: 2) }
+            await expectError(.badFrame) { try await raw(c, kind: 2, op: 2) }
+            await expectError(.badFrame) { try await raw(c, kind: 77, op: 2) }
+            await expectError(.badPayload) { try await raw(c, op: Op.sendMessage.rawValue, payload: [0xFF, 0xFF, 0xFF]) }
+            // Invalid UTF-8 in a string field (SendMessage.text = C3 28).
+            await expectError(.badPayload) {
+                try await raw(c, op: Op.sendMessage.rawValue, payload: [0x08, 0x01, 0x12, 0x01, 0x61, 0x1A, 0x02, 0xC3, 0x28])
+            }
+            await expectError(.badPayload) { try await raw(c, op: Op.ping.rawValue, payload: [0x0A]) }
+            // Still usable after all of that.
+            #expect(try await c.ping().serverTimeMs > 0)
+            #expect(try await c.me().user.username == "mallory")
+        }
+    }
+
+    @Test func invalidUTF8BeforeAuthentication() async throws {
+        try await withServer { server in
+            let c = try await server.connect()
+            // RegisterRequest.username = FF FE
+            await expectError(.badPayload) { try await raw(c, op: Op.register.rawValue, payload: [0x0A, 0x02, 0xFF, 0xFE]) }
+            // The failed authentication leaves the connection usable.
+            _ = try await c.register(username: "after", password: "password1")
+        }
+    }
+
+    @Test func oversizedFrameIsRefusedAndSkipped() async throws {
+        let max = 2048
+        try await withServer({
+            $0.setting("server.max_frame_bytes", .int(Int64(max))).setting("limits.max_message_bytes", .int(1024))
+        }) { server in
+            let (c, _) = try await server.user("big")
+            let atLimit = [UInt8](repeating: 0, count: max - Frame.headerRestLength)
+            // N: accepted by the decoder (the zero bytes are not a valid message).
+            await expectError(.badPayload) { try await raw(c, op: Op.ping.rawValue, id: 1, payload: atLimit) }
+            // N+1: refused with too_large for that id, payload skipped.
+            await expectError(.tooLarge) { try await raw(c, op: Op.ping.rawValue, id: 2, payload: atLimit + [0]) }
+            #expect(try await c.ping().serverTimeMs > 0)
+        }
+    }
+
+    @Test func fieldLimitsAtNAndNPlusOne() async throws {
+        try await withServer { server in
+            let (c, _) = try await server.user("limits")
+            let room = try await c.createRoom(name: "limits")
+            let max = 8192
+            _ = try await c.send(room: room.id, text: String(repeating: "a", count: max))
+            await expectError(.tooLarge) { try await c.send(room: room.id, text: String(repeating: "a", count: max + 1)) }
+            await expectError(.invalidField) { try await c.send(room: room.id, text: "") }
+            await expectError(.invalidField) { try await c.send(room: room.id, text: "  \n ") }
+            await expectError(.invalidField) { try await c.send(room: room.id, text: "x", clientMsgID: "") }
+            _ = try await c.send(room: room.id, text: "x", clientMsgID: String(repeating: "k", count: 64))
+            await expectError(.tooLarge) { try await c.send(room: room.id, text: "x", clientMsgID: String(repeating: "k", count: 65)) }
+
+            _ = try await server.user(String(repeating: "u", count: 32))
+            await expectError(.tooLarge) { try await server.user(String(repeating: "u", count: 33)) }
+            _ = try await server.user("abc")
+            await expectError(.invalidField) { try await server.user("ab") }
+            await expectError(.invalidField) { try await server.user("bad name") }
+            await expectError(.invalidField) { try await server.user("émile") }
+            await expectError(.invalidField) {
+                try await server.connect().register(username: "shortpw", password: "1234567")
+            }
+            _ = try await server.connect().register(username: "okpw", password: "12345678")
+
+            _ = try await c.createRoom(name: String(repeating: "r", count: 64))
+            await expectError(.tooLarge) { try await c.createRoom(name: String(repeating: "r", count: 65)) }
+            await expectError(.invalidField) { try await c.createRoom(name: "   ") }
+            await expectError(.invalidField) { try await c.createRoom(name: "tab\there") }
+
+            var create = Chatd_V1_CreateRoomRequest()
+            create.name = "weird-visibility"
+            create.visibility = .UNRECOGNIZED(42)
+            await expectError(.invalidField) { try await c.call(.createRoom, create, as: Chatd_V1_CreateRoomResponse.self) }
+            await expectError(.notFound) { try await c.joinRoom(123_456) }
+            await expectError(.notFound) { try await c.send(room: 0, text: "x") }
+            var d = Chatd_V1_DeviceInfo()
+            d.deviceID = "has space"
+            await expectError(.invalidField) { try await server.connect().login(username: "limits", password: "x", device: d) }
+        }
+    }
+
+    @Test func brokenStreamGetsErrorGoodbyeAndClose() async throws {
+        try await withServer { server in
+            let c = try await server.connect()
+            let pushes = PushCollector(c)
+            var bytes = ByteBuffer()
+            bytes.writeInteger(UInt32(3))  // below the 8 header bytes
+            bytes.writeBytes([1, 0, 0])
+            try await c.writeRaw(bytes)
+            #expect(await pushes.wait { goodbyeReason($0) == .protocolError })
+            #expect(await waitClosed(c))
+            // The server is fine.
+            _ = try await server.user("survivor")
+        }
+    }
+
+    @Test func randomGarbageNeverHurtsTheServer() async throws {
+        try await withServer { server in
+            var generator = SystemRandomNumberGenerator()
+            for round in 0..<30 {
+                let c = try await server.connect(hello: round % 2 == 0)
+                var junk = ByteBuffer()
+                for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                    // Plausible headers with random fields and payloads.
+                    let payload = (0..<Int.random(in: 0...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    junk.writeInteger(UInt32(8 + payload.count))
+                    junk.writeInteger(UInt8.random(in: 0...5, using: &generator))
+                    junk.writeInteger(UInt8.random(in: 0...1, using: &generator))
+                    junk.writeInteger(UInt16.random(in: 0...45, using: &generator))
+                    junk.writeInteger(UInt32.random(in: 1...1000, using: &generator))
+                    junk.writeBytes(payload)
+                }
+                try? await c.writeRaw(junk)
+                await c.close()
+            }
+            let (c, _) = try await server.user("still-alive")
+            #expect(try await c.ping().serverTimeMs > 0)
+        }
+    }
+}
