@@ -1,0 +1,320 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the real `chatd` and `chatctl` binaries (built by `swift build`).
+final class ChatdProcess: Sendable {
+    static let binDir: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../.build/debug").standardized
+
+    let process: Process
+    let dataDir: String
+    let configPath: String
+    private let log = LogBuffer()
+
+    init(dataDir: String, extraConfig: String = "") throws {
+        self.dataDir = dataDir
+        configPath = dataDir + ".conf"
+        let config = """
+            [server]
+            listen = "127.0.0.1:0"
+            event_loop_threads = 1
+
+            [storage]
+            data_dir = "\(dataDir)"
+
+            [security]
+            argon2_ops_limit = 1
+            argon2_mem_kib = 8
+
+            [log]
+            level = "info"
+            \(extraConfig)
+            """
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        process = Process()
+        process.executableURL = Self.binDir.appendingPathComponent("chatd")
+        process.arguments = ["--config", configPath]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [log] handle in
+            let data = handle.availableData
+            if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+    }
+
+    var output: String { log.text.withLock { $0 } }
+
+    /// Waits for "chatd listening" and returns the client port.
+    func waitReady(seconds: Double = 20) async throws -> Int {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            let text = output
+            if let range = text.range(of: "chatd.listen=127.0.0.1:") {
+                let digits = text[range.upperBound...].prefix { $0.isNumber }
+                if let port = Int(digits) { return port }
+            }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessTestError("chatd did not start:\n\(output)")
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for exit and returns the status.
+    func waitExit(seconds: Double = 20) async -> Int32? {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    var socketPath: String { dataDir + "/chatd.sock" }
+}
+
+final class LogBuffer: Sendable {
+    let text = Mutex<String>("")
+}
+
+struct ProcessTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs chatctl (optionally through a prefix such as setpriv) and captures its output.
+func chatctl(_ args: [String], stdin: String? = nil, prefix: [String] = []) throws -> CommandResult {
+    let p = Process()
+    let binary = ChatdProcess.binDir.appendingPathComponent("chatctl").path
+    if prefix.isEmpty {
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+    } else {
+        p.executableURL = URL(fileURLWithPath: prefix[0])
+        p.arguments = Array(prefix.dropFirst()) + [binary] + args
+    }
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CommandResult(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+func jsonObject(_ text: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+}
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ProcessTests {
+    @Test func chatctlAgainstLiveDaemon() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir)
+        let port = try await chatd.waitReady()
+        let s = ["--socket", chatd.socketPath]
+
+        // The socket is owner-only.
+        let mode = (try FileManager.default.attributesOfItem(atPath: chatd.socketPath)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+
+        var r = try chatctl(s + ["user", "add", "alice", "--display-name", "Alice"], stdin: "password1\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("created user alice"))
+        r = try chatctl(["user", "add", "bob", "--password", "password2", "--role", "admin", "--json"] + s)
+        #expect(r.status == 0)
+        #expect((jsonObject(r.stdout)["user"] as? [String: Any])?["role"] as? String == "admin")
+        r = try chatctl(s + ["user", "add", "alice", "--password", "password1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("conflict"))
+
+        r = try chatctl(s + ["user", "list"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("alice") && r.stdout.contains("bob") && r.stdout.hasPrefix("ID"))
+        r = try chatctl(s + ["--json", "user", "list", "--role", "admin"])
+        let users = jsonObject(r.stdout)["users"] as? [[String: Any]] ?? []
+        #expect(users.map { $0["username"] as? String } == ["bob"])
+
+        // A client logs in as alice; chatctl sees the device and the connection.
+        let client = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await client.hello()
+        var d = Chatd_V1_DeviceInfo()
+        d.deviceID = "phone"
+        _ = try await client.login(username: "alice", password: "password1", device: d)
+        let room = try await client.createRoom(name: "ops-room")
+        _ = try await client.send(room: room.id, text: "hello")
+        let pushes = PushCollector(client)
+
+        r = try chatctl(s + ["status"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("connections:  1 (1 authenticated)"))
+        r = try chatctl(s + ["status", "--json"])
+        #expect(jsonObject(r.stdout)["users"] as? Int == 2)
+        #expect(jsonObject(r.stdout)["messages"] as? Int == 1)
+
+        r = try chatctl(s + ["user", "show", "alice"])
+        #expect(r.status == 0 && r.stdout.contains("phone") && r.stdout.contains("ops-room"))
+        r = try chatctl(s + ["room", "list"])
+        #expect(r.stdout.contains("ops-room"))
+        r = try chatctl(s + ["--json", "room", "show", "ops-room"])
+        #expect(jsonObject(r.stdout)["online_members"] as? Int == 1)
+        r = try chatctl(s + ["device", "list", "--user", "alice"])
+        #expect(r.stdout.contains("phone") && r.stdout.contains("signed in"))
+
+        r = try chatctl(s + ["user", "set-role", "alice", "admin"])
+        #expect(r.status == 0 && r.stdout.contains("now admin"))
+        r = try chatctl(s + ["user", "set-role", "alice", "emperor"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        r = try chatctl(s + ["user", "show", "nobody"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+
+        // Revoking the device closes the live connection at once.
+        r = try chatctl(s + ["device", "revoke", "alice", "phone"])
+        #expect(r.status == 0 && r.stdout.contains("1 connections closed"))
+        #expect(await pushes.wait { goodbyeReason($0) == .deviceRevoked })
+
+        // Disable / enable / passwd.
+        r = try chatctl(s + ["user", "disable", "alice"])
+        #expect(r.status == 0)
+        let c2 = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await c2.hello()
+        await expectError(.accountDisabled) { try await c2.login(username: "alice", password: "password1") }
+        r = try chatctl(s + ["user", "enable", "id:1"])
+        #expect(r.status == 0)
+        r = try chatctl(s + ["user", "passwd", "alice"], stdin: "password9\n")
+        #expect(r.status == 0)
+        _ = try await c2.login(username: "alice", password: "password9")
+
+        // --config finds the socket.
+        r = try chatctl(["--config", chatd.configPath, "status"])
+        #expect(r.status == 0)
+
+        // A peer that is neither root nor chatd's uid is refused, even when the
+        // file permissions would let it connect.
+        if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
+            let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            r = try chatctl(s + ["status"], prefix: nobody)
+            #expect(r.status == 4, "\(r.stderr)")
+            chmod(dir, 0o755)
+            chmod(chatd.socketPath, 0o666)
+            r = try chatctl(s + ["status"], prefix: nobody)
+            #expect(r.status == 4, "\(r.stderr)")
+            #expect(r.stderr.contains("access refused: uid 65534"))
+        }
+
+        chatd.signal(SIGTERM)
+        #expect(await chatd.waitExit() == 0)
+        #expect(chatd.output.contains("chatd stopped"))
+
+        // Not running: one clear line, exit 3.
+        r = try chatctl(s + ["status"])
+        #expect(r.status == 3)
+        #expect(r.stderr.contains("not running"))
+    }
+
+    /// Every message acknowledged before a crash (SIGKILL) is there after a restart.
+    @Test func acknowledgedMessagesSurviveKillAndRestart() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let first = try ChatdProcess(dataDir: dir)
+        let port = try await first.waitReady()
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await c.hello()
+        let auth = try await c.register(username: "durable", password: "password1")
+        let room = try await c.createRoom(name: "durable")
+        // Acknowledged sends, then more in flight when the process dies.
+        var acknowledged: [UInt64: String] = [:]
+        for i in 0..<100 {
+            let r = try await c.send(room: room.id, text: "msg \(i)", clientMsgID: "d-\(i)")
+            acknowledged[r.event.seq] = "msg \(i)"
+        }
+        let inflight = Task {
+            var acks: [UInt64: String] = [:]
+            for i in 100..<400 {
+                guard let r = try? await c.send(room: room.id, text: "msg \(i)", clientMsgID: "d-\(i)") else { break }
+                acks[r.event.seq] = "msg \(i)"
+            }
+            return acks
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        first.signal(SIGKILL)
+        _ = await first.waitExit()
+        acknowledged.merge(await inflight.value) { a, _ in a }
+
+        let second = try ChatdProcess(dataDir: dir)
+        let port2 = try await second.waitReady()
+        let c2 = try await ChatConnection.connect(host: "127.0.0.1", port: port2)
+        try await c2.hello()
+        // The token survives the restart (its key is in the data directory).
+        _ = try await c2.resume(token: auth.token)
+        var stored: [UInt64: String] = [:]
+        var after: UInt64 = 0
+        while true {
+            let page = try await c2.history(room: room.id, after: after, limit: 200)
+            for e in page.events where e.kind == .message { stored[e.seq] = e.text }
+            after = page.events.last?.seq ?? after
+            if !page.hasMore_p { break }
+        }
+        for (seq, text) in acknowledged { #expect(stored[seq] == text, "acknowledged seq \(seq) lost") }
+        // Seqs have no gaps.
+        let seqs = stored.keys.sorted()
+        #expect(seqs == Array(2...(seqs.last ?? 1)))
+        // A retried send after the restart is recognised as a duplicate.
+        let retry = try await c2.send(room: room.id, text: "msg 0", clientMsgID: "d-0")
+        #expect(retry.duplicate)
+        second.signal(SIGTERM)
+        #expect(await second.waitExit() == 0)
+    }
+
+    @Test func checkConfigAndReload() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir, extraConfig: "\n[accounts]\nregistration_open = true\n")
+        let port = try await chatd.waitReady()
+
+        // Close registration and change a restart-only key, then SIGHUP.
+        var text = try String(contentsOfFile: chatd.configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "registration_open = true", with: "registration_open = false")
+        text = text.replacingOccurrences(of: "event_loop_threads = 1", with: "event_loop_threads = 2")
+        try text.write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
+        chatd.signal(SIGHUP)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !chatd.output.contains("configuration reloaded") && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(chatd.output.contains("server.event_loop_threads"))
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        #expect(try await c.hello().limits.registrationOpen == false)
+        await expectError(.registrationClosed) { try await c.register(username: "late", password: "password1") }
+
+        // A broken file changes nothing.
+        try "[server\nbroken".write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
+        chatd.signal(SIGHUP)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(chatd.output.contains("reload refused"))
+        #expect(chatd.process.isRunning)
+        chatd.signal(SIGTERM)
+        #expect(await chatd.waitExit() == 0)
+    }
+}
