@@ -69,7 +69,8 @@ public struct RateLimiter: Sendable {
 
     private func retryAfter(_ tokens: Double) -> Millis {
         let missing = 1 - tokens
-        return max(1, Millis((missing * Double(windowMs) / capacity).rounded(.up)))
+        // The epsilon keeps floating-point noise from adding a millisecond.
+        return max(1, Millis((missing * Double(windowMs) / capacity - 1e-6).rounded(.up)))
     }
 
     private mutating func evict(now: Millis) {

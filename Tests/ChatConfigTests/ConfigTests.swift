@@ -1,0 +1,79 @@
+@testable import ChatConfig
+import Foundation
+import Testing
+
+struct ConfigTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+
+    /// chatd.conf.example is generated from the table; a key missing from it,
+    /// or a default that differs, fails here.
+    @Test func exampleFileDocumentsEveryKeyWithItsDefault() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("chatd.conf.example"), encoding: .utf8)
+        #expect(text == ConfigTable.exampleFile(), "regenerate with: chatd --print-default-config > chatd.conf.example")
+        for key in ConfigTable.keys {
+            #expect(text.contains("#\(key.name) = \(key.defaultValue.tomlLiteral)\n"), "\(key.path) missing")
+        }
+        // Uncommented, the example is a valid config equal to the defaults.
+        let uncommented = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("#") && line.contains(" = ") && !line.hasPrefix("# ") ? String(line.dropFirst()) : String(line)
+        }.joined(separator: "\n")
+        let parsed = try Config.parse(uncommented, file: "example")
+        #expect(parsed.values == Config.defaults.values)
+    }
+
+    @Test func tableIsConsistent() {
+        #expect(Set(ConfigTable.keys.map(\.path)).count == ConfigTable.keys.count)
+        for key in ConfigTable.keys {
+            #expect(ConfigTable.sections.contains(key.section))
+            #expect(!key.help.isEmpty)
+        }
+        for path in ["server.listen", "storage.data_dir", "control.socket"] { #expect(ConfigTable.key(path) != nil) }
+    }
+
+    @Test func embeddedDefaults() {
+        let c = Config.defaults
+        #expect(c.listen == ListenAddress(host: "127.0.0.1", port: 7600))
+        #expect(c.dataDir == "./chatd-data")
+        #expect(c.controlSocketPath == "./chatd-data/chatd.sock")
+        #expect(c.string("storage.synchronous") == "full")
+    }
+
+    @Test func errorsNameFileLineKeyAndReason() {
+        func error(_ text: String) -> ConfigError? {
+            do {
+                _ = try Config.parse(text, file: "chatd.conf")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(error("[server]\nlisten = \"0.0.0.0:1\"\n\n[nope]\nx = 1\n")?.description == "chatd.conf:4: nope: unknown section [nope]")
+        #expect(error("[server]\n\nbogus = 1\n")?.description == "chatd.conf:3: server.bogus: unknown key")
+        #expect(error("[server]\nmax_frame_bytes = \"big\"\n")?.description == "chatd.conf:2: server.max_frame_bytes: expected an integer")
+        #expect(error("[server]\nmax_frame_bytes = 1023\n")?.reason == "1023 is out of range 1024..16777216")
+        #expect(error("[server]\nmax_frame_bytes = 1024\n")?.reason == "must be at least 1024 bytes below server.max_frame_bytes")
+        #expect(error("[server]\nmax_frame_bytes = 16777216\n") == nil)
+        #expect(error("[server]\nmax_frame_bytes = 16777217\n")?.key == "server.max_frame_bytes")
+        #expect(error("[server]\nlisten = \"localhost\"\n")?.key == "server.listen")
+        #expect(error("[server]\nlisten = \"127.0.0.1:70000\"\n")?.key == "server.listen")
+        #expect(error("[storage]\nsynchronous = \"sometimes\"\n")?.reason.contains("not one of") == true)
+        #expect(error("[accounts]\nregistration_open = 1\n")?.reason == "expected true or false")
+        #expect(error("[accounts]\npassword_min_bytes = 100\npassword_max_bytes = 50\n")?.key == "accounts.password_min_bytes")
+        #expect(error("[server\n")?.line == 1)
+        #expect(error("listen = 1\n")?.key == "listen")
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress("127.0.0.1:0") == ListenAddress(host: "127.0.0.1", port: 0))
+        #expect(ListenAddress("[::1]:7600") == ListenAddress(host: "::1", port: 7600))
+        #expect(ListenAddress("[::1]:7600")?.description == "[::1]:7600")
+        for bad in ["", ":1", "host", "::1:7600", "h:-1", "h:65536", "[::1]7600"] { #expect(ListenAddress(bad) == nil, "\(bad)") }
+    }
+
+    @Test func changedKeys() throws {
+        let a = Config.defaults
+        let b = try Config.parse("[limits]\nmax_message_bytes = 100\n[server]\nevent_loop_threads = 3\n", file: "x")
+        #expect(Set(b.changedKeys(from: a).map(\.path)) == ["limits.max_message_bytes", "server.event_loop_threads"])
+    }
+}
+

@@ -1,0 +1,126 @@
+import ChatCore
+import ChatProtocol
+@testable import ChatServer
+import Testing
+
+/// The connection lifecycle as "event -> expected action", no sockets.
+struct ConnectionStateMachineTests {
+    let settings = ConnectionStateMachine.Settings(maxInflight: 3, idleTimeoutMs: 90_000, authTimeoutMs: 20_000)
+    let session = Session(
+        user: User(id: 1, username: "a", displayName: "a", avatarURL: "", statusText: "", role: .user, createdAt: 0),
+        deviceRowID: 1, deviceID: "d", tokenExpiresAt: 10_000_000)
+
+    func receive(_ m: inout ConnectionStateMachine, _ op: Op, at t: Int64 = 0, wall: Int64 = 0) -> ConnectionStateMachine.FrameAction {
+        m.frameReceived(rawKind: 1, flags: 0, op: op.rawValue, monotonicMs: t, wallMs: wall)
+    }
+
+    @Test func helloFirst() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        #expect(receive(&m, .ping) == .reject(.helloRequired, "the first request must be Hello"))
+        #expect(receive(&m, .login) == .reject(.helloRequired, "the first request must be Hello"))
+        #expect(receive(&m, .hello) == .process(.hello, session: nil))
+        m.requestCompleted()
+        m.helloAnswered()
+        #expect(receive(&m, .hello) == .reject(.wrongState, "Hello was already received"))
+        #expect(receive(&m, .me) == .reject(.unauthenticated, "log in first"))
+        #expect(receive(&m, .ping) == .process(.ping, session: nil))
+    }
+
+    @Test func frameHeaderChecks() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        #expect(m.frameReceived(rawKind: 2, flags: 0, op: 1, monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "clients send only request frames (kind 1), got kind 2"))
+        #expect(m.frameReceived(rawKind: 1, flags: 0x80, op: 1, monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "unknown flags 0x80"))
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: 4242, monotonicMs: 0, wallMs: 0) == .reject(.unknownOp, "unknown op 4242"))
+    }
+
+    @Test func requestsDuringAuthenticationAreHeldThenReleased() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.requestCompleted()
+        m.helloAnswered()
+        #expect(receive(&m, .login) == .process(.login, session: nil))
+        #expect(receive(&m, .me) == .hold)
+        #expect(receive(&m, .ping) == .process(.ping, session: nil))  // ping is not held
+        #expect(m.held == 1)
+        m.requestCompleted()
+        m.requestCompleted()
+        m.authenticationSucceeded(session)
+        m.heldFrameReleased()
+        #expect(receive(&m, .me) == .process(.me, session: session))
+        #expect(receive(&m, .login) == .reject(.wrongState, "already authenticated; log out first"))
+    }
+
+    @Test func failedAuthenticationReturnsToOpen() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.helloAnswered()
+        _ = receive(&m, .resume)
+        m.authenticationFailed()
+        #expect(receive(&m, .me) == .reject(.unauthenticated, "log in first"))
+        #expect(receive(&m, .login) == .process(.login, session: nil))
+    }
+
+    @Test func readingPausesAtTheInflightCap() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.helloAnswered()
+        #expect(m.shouldRead)
+        _ = receive(&m, .ping)
+        _ = receive(&m, .ping)
+        #expect(m.inflight == 3)
+        #expect(!m.shouldRead)
+        m.requestCompleted()
+        #expect(m.shouldRead)
+    }
+
+    @Test func authTimeoutThenIdleTimeout() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 1000)
+        #expect(m.timerFired(monotonicMs: 1000) == .checkAgain(atMs: 21_000))
+        #expect(m.timerFired(monotonicMs: 21_000) == .close(.authTimeout))
+        #expect(m.isClosed)
+        #expect(receive(&m, .hello) == .ignore)
+
+        var a = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&a, .hello)
+        a.helloAnswered()
+        _ = receive(&a, .login)
+        a.authenticationSucceeded(session)
+        _ = receive(&a, .ping, at: 50_000)
+        #expect(a.timerFired(monotonicMs: 60_000) == .checkAgain(atMs: 140_000))
+        #expect(a.timerFired(monotonicMs: 139_999) == .checkAgain(atMs: 140_000))
+        #expect(a.timerFired(monotonicMs: 140_000) == .close(.idleTimeout))
+    }
+
+    @Test func logoutRestartsTheAuthDeadline() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.helloAnswered()
+        _ = receive(&m, .login)
+        m.authenticationSucceeded(session)
+        m.loggedOut(monotonicMs: 60_000)
+        #expect(receive(&m, .me, at: 60_000) == .reject(.unauthenticated, "log in first"))
+        #expect(m.timerFired(monotonicMs: 60_001) == .checkAgain(atMs: 80_000))
+        #expect(m.timerFired(monotonicMs: 80_000) == .close(.authTimeout))
+    }
+
+    @Test func expiredTokenClosesOnNextRequest() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.helloAnswered()
+        _ = receive(&m, .resume)
+        m.authenticationSucceeded(session)
+        #expect(receive(&m, .me, wall: 9_999_999) == .process(.me, session: session))
+        #expect(
+            receive(&m, .me, wall: 10_000_000)
+                == .rejectAndClose(.tokenExpired, "token expired; log in again", .tokenExpired))
+        #expect(m.isClosed)
+    }
+
+    @Test func malformedStreamClosesOnce() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        #expect(m.malformedStream() == .rejectAndClose(.badFrame, "frame length below header size", .protocolError))
+        #expect(m.malformedStream() == .ignore)
+        let closedAgain = m.closeRequested()
+        #expect(!closedAgain)
+    }
+}
