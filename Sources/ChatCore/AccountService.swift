@@ -84,10 +84,7 @@ public final class AccountService: Sendable {
             NewUser(
                 username: username, usernameKey: key, email: email,
                 displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now))
-        try await store.audit(
-            AuditEntry(
-                at: now, action: .register, actor: "user:\(account.user.id)", userID: account.user.id,
-                address: context.address, detail: ""))
+        try await audit(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
         return try await bind(account: account, device: device, context: context)
     }
 
@@ -112,10 +109,7 @@ public final class AccountService: Sendable {
                 throw ChatFailure.rateLimited(retryAfterMs: retry, "too many failed logins for this account")
             }
         } catch let failure as ChatFailure {
-            try await store.audit(
-                AuditEntry(
-                    at: now, action: .loginThrottled, actor: "anonymous", userID: nil, address: context.address,
-                    detail: "username=\(key)"))
+            try await audit(.loginThrottled, actor: "anonymous", user: nil, address: context.address, detail: "username=\(key)", at: now)
             throw failure
         }
 
@@ -127,10 +121,7 @@ public final class AccountService: Sendable {
             try await recordFailedLogin(key: key, userID: account.user.id, context: context)
         }
         if account.disabled {
-            try await store.audit(
-                AuditEntry(
-                    at: now, action: .loginFailed, actor: "user:\(account.user.id)", userID: account.user.id,
-                    address: context.address, detail: "account disabled"))
+            try await audit(.loginFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "account disabled", at: now)
             throw ChatFailure(.accountDisabled, "this account is disabled")
         }
         if hasher.needsRehash(account.passwordHash) {
@@ -138,10 +129,7 @@ public final class AccountService: Sendable {
             try await store.setPasswordHash(user: account.user.id, hash: fresh)
         }
         state.withLock { $0.accountFailures.reset(key) }
-        try await store.audit(
-            AuditEntry(
-                at: now, action: .loginSucceeded, actor: "user:\(account.user.id)", userID: account.user.id,
-                address: context.address, detail: ""))
+        try await audit(.loginSucceeded, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
         return try await bind(account: account, device: device, context: context)
     }
 
@@ -154,10 +142,7 @@ public final class AccountService: Sendable {
             throw ChatFailure(.invalidToken, "unknown or ended token")
         }
         func fail(_ failure: ChatFailure) async throws -> Never {
-            try await store.audit(
-                AuditEntry(
-                    at: now, action: .resumeFailed, actor: "user:\(account.user.id)", userID: account.user.id,
-                    address: context.address, detail: "device=\(device.deviceID) \(failure.kind)"))
+            try await audit(.resumeFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(device.deviceID) \(failure.kind)", at: now)
             throw failure
         }
         if device.isRevoked { try await fail(ChatFailure(.deviceRevoked, "this device was revoked")) }
@@ -182,20 +167,14 @@ public final class AccountService: Sendable {
 
     public func logout(_ session: Session, context: ConnectionContext) async throws {
         try await store.setToken(device: session.deviceRowID, hash: nil, expiresAt: nil)
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: .logout, actor: "user:\(session.userID)", userID: session.userID,
-                address: context.address, detail: "device=\(session.deviceID)"))
+        try await audit(.logout, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
     }
 
     public func refreshToken(_ session: Session, context: ConnectionContext) async throws -> AuthResult {
         let token = crypto.newToken()
         let expires = clock.nowMs() + limits.tokenTTLMs
         try await store.setToken(device: session.deviceRowID, hash: crypto.tokenHash(token), expiresAt: expires)
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: .tokenRefreshed, actor: "user:\(session.userID)", userID: session.userID,
-                address: context.address, detail: "device=\(session.deviceID)"))
+        try await audit(.tokenRefreshed, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
         var fresh = session
         fresh.tokenExpiresAt = expires
         return AuthResult(session: fresh, token: token)
@@ -242,10 +221,7 @@ public final class AccountService: Sendable {
             ended = try await store.endTokens(user: session.userID, except: session.deviceRowID)
             sessions.endSessions(devices: ended, reason: .passwordChanged)
         }
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: .passwordChanged, actor: "user:\(session.userID)", userID: session.userID,
-                address: context.address, detail: "ended_devices=\(ended.count)"))
+        try await audit(.passwordChanged, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "ended_devices=\(ended.count)")
     }
 
     public func devices(_ session: Session) async throws -> [Device] {
@@ -275,20 +251,14 @@ public final class AccountService: Sendable {
                 username: username, usernameKey: key, email: email,
                 displayName: displayName.isEmpty ? username : displayName,
                 passwordHash: try await hasher.hash(password), role: role, now: now))
-        try await store.audit(
-            AuditEntry(
-                at: now, action: .adminUserAdd, actor: actor, userID: account.user.id, address: "",
-                detail: "role=\(role.rawValue)"))
+        try await audit(.adminUserAdd, actor: actor, user: account.user.id, address: "", detail: "role=\(role.rawValue)", at: now)
         return account
     }
 
     public func adminSetDisabled(user: UserID, disabled: Bool, actor: String) async throws {
         try await store.setDisabled(user: user, disabled)
         if disabled { sessions.endSessions(user: user, reason: .accountDisabled) }
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: disabled ? .adminUserDisable : .adminUserEnable, actor: actor,
-                userID: user, address: "", detail: ""))
+        try await audit(disabled ? .adminUserDisable : .adminUserEnable, actor: actor, user: user, address: "")
     }
 
     public func adminSetPassword(user: UserID, password: String, keepSessions: Bool, actor: String) async throws {
@@ -299,18 +269,12 @@ public final class AccountService: Sendable {
             ended = try await store.endTokens(user: user, except: nil)
             sessions.endSessions(devices: ended, reason: .passwordChanged)
         }
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: .adminUserPasswd, actor: actor, userID: user, address: "",
-                detail: "ended_devices=\(ended.count)"))
+        try await audit(.adminUserPasswd, actor: actor, user: user, address: "", detail: "ended_devices=\(ended.count)")
     }
 
     public func adminSetRole(user: UserID, role: ServerRole, actor: String) async throws {
         try await store.setRole(user: user, role)
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: .adminUserSetRole, actor: actor, userID: user, address: "",
-                detail: "role=\(role.rawValue)"))
+        try await audit(.adminUserSetRole, actor: actor, user: user, address: "", detail: "role=\(role.rawValue)")
     }
 
     public func adminRevokeDevice(_ device: Device, actor: String) async throws -> Int {
@@ -323,11 +287,15 @@ public final class AccountService: Sendable {
     private func revoke(_ device: Device, actor: String, action: AuditEntry.Action, address: String) async throws -> Int {
         try await store.revokeDevice(device.rowID, now: clock.nowMs())
         let closed = sessions.endSessions(devices: [device.rowID], reason: .deviceRevoked)
-        try await store.audit(
-            AuditEntry(
-                at: clock.nowMs(), action: action, actor: actor, userID: device.userID, address: address,
-                detail: "device=\(device.deviceID) closed=\(closed)"))
+        try await audit(action, actor: actor, user: device.userID, address: address, detail: "device=\(device.deviceID) closed=\(closed)")
         return closed
+    }
+
+    private func audit(
+        _ action: AuditEntry.Action, actor: String, user: UserID?, address: String, detail: String = "", at: Millis? = nil
+    ) async throws {
+        try await store.audit(
+            AuditEntry(at: at ?? clock.nowMs(), action: action, actor: actor, userID: user, address: address, detail: detail))
     }
 
     private func validate(_ device: DeviceInput) throws(ChatFailure) {
@@ -348,10 +316,7 @@ public final class AccountService: Sendable {
     private func recordFailedLogin(key: String, userID: UserID?, context: ConnectionContext) async throws -> Never {
         let now = clock.nowMs()
         state.withLock { _ = $0.accountFailures.consume(key, now: now) }
-        try await store.audit(
-            AuditEntry(
-                at: now, action: .loginFailed, actor: "anonymous", userID: userID, address: context.address,
-                detail: "username=\(key)"))
+        try await audit(.loginFailed, actor: "anonymous", user: userID, address: context.address, detail: "username=\(key)", at: now)
         throw ChatFailure(.invalidCredentials, "unknown username or wrong password")
     }
 
@@ -372,11 +337,7 @@ public final class AccountService: Sendable {
                 deviceID: deviceID, name: device.name, platform: device.platform,
                 publicKey: device.publicKey.isEmpty ? nil : device.publicKey, tokenHash: crypto.tokenHash(token),
                 tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now))
-        try await store.audit(
-            AuditEntry(
-                at: now, action: .deviceBound, actor: "user:\(account.user.id)", userID: account.user.id,
-                address: context.address,
-                detail: "device=\(deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")"))
+        try await audit(.deviceBound, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")", at: now)
         let session = Session(
             user: account.user, deviceRowID: bound.rowID, deviceID: bound.deviceID,
             tokenExpiresAt: bound.tokenExpiresAt ?? now)
