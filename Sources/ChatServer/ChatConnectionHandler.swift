@@ -127,15 +127,16 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let loop = context.eventLoop
         let server = self.server
         server.inflight.wrappingAdd(1, ordering: .relaxed)
+        let generation = server.registry.generation
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
-            loop.execute { bound.value.finish(outcome, context: boundContext.value) }
+            loop.execute { bound.value.finish(outcome, context: boundContext.value, since: generation) }
         }
     }
 
     /// Applies a request's outcome on the event loop.
-    private func finish(_ outcome: ClientRouter.Outcome, context: ChannelHandlerContext) {
+    private func finish(_ outcome: ClientRouter.Outcome, context: ChannelHandlerContext, since generation: UInt64 = 0) {
         machine.requestCompleted()
         if machine.isClosed {
             guard let reason = pendingGoodbye, context.channel.isActive else { return }
@@ -153,9 +154,16 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         case .authenticated(let f, let session):
             frame = f
             machine.authenticationSucceeded(session)
-            if let connection {
-                server.registry.authenticated(
-                    connection.id, user: session.userID, device: session.deviceRowID, now: server.router.clock.nowMs())
+            if let connection,
+                let ended = server.registry.authenticated(
+                    connection.id, user: session.userID, device: session.deviceRowID, now: server.router.clock.nowMs(),
+                    since: generation)
+            {
+                // Revoked, disabled or re-keyed while this login was checked.
+                write(frame, context: context, flush: false)
+                _ = machine.closeRequested()
+                sayGoodbyeAndClose(ProtoMap.goodbye(ended), context: context)
+                return
             }
             logger[metadataKey: "chatd.user"] = "\(session.userID)"
             logger.info("authenticated", metadata: ["chatd.device": "\(session.deviceID)"])

@@ -44,7 +44,20 @@ public final class SessionRegistry: SessionDirectory {
         var all: [UInt64: LiveConnection] = [:]
         var identities: [UInt64: Identity] = [:]
         var byUser: [UserID: Set<UInt64>] = [:]
+        /// Recent session endings, so that an authentication that was in
+        /// flight while its device or user was ended does not slip through.
+        var endings: [Ending] = []
+        var generation: UInt64 = 0
     }
+
+    struct Ending: Sendable {
+        var generation: UInt64
+        var devices: Set<DeviceRowID>
+        var user: UserID?
+        var reason: SessionEndReason
+    }
+
+    static let endingsKept = 1024
 
     private let state = Mutex(State())
     private let nextID = Atomic<UInt64>(1)
@@ -64,13 +77,32 @@ public final class SessionRegistry: SessionDirectory {
         }
     }
 
-    func authenticated(_ id: UInt64, user: UserID, device: DeviceRowID, now: Millis) {
+    /// The current ending generation; an authentication records it before it
+    /// starts checking the store.
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// Binds the connection to its user and device. Returns the reason when
+    /// that device or user was ended after `since` (while the authentication
+    /// was being checked): the caller must then close the connection.
+    func authenticated(_ id: UInt64, user: UserID, device: DeviceRowID, now: Millis, since: UInt64) -> SessionEndReason? {
         state.withLock { s in
             Self.unbind(&s, id)
-            guard s.all[id] != nil else { return }
+            if let ending = s.endings.last(where: {
+                $0.generation > since && ($0.devices.contains(device) || $0.user == user)
+            }) {
+                return ending.reason
+            }
+            guard s.all[id] != nil else { return nil }
             s.identities[id] = Identity(user: user, device: device, since: now)
             s.byUser[user, default: []].insert(id)
+            return nil
         }
+    }
+
+    private static func recordEnding(_ s: inout State, devices: Set<DeviceRowID>, user: UserID?, reason: SessionEndReason) {
+        s.generation += 1
+        s.endings.append(Ending(generation: s.generation, devices: devices, user: user, reason: reason))
+        if s.endings.count > endingsKept { s.endings.removeFirst(s.endings.count - endingsKept) }
     }
 
     func loggedOut(_ id: UInt64) {
@@ -115,7 +147,8 @@ public final class SessionRegistry: SessionDirectory {
     public func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int {
         let wanted = Set(devices)
         let targets = state.withLock { s in
-            s.identities.filter { wanted.contains($0.value.device) }.compactMap { s.all[$0.key] }
+            Self.recordEnding(&s, devices: wanted, user: nil, reason: reason)
+            return s.identities.filter { wanted.contains($0.value.device) }.compactMap { s.all[$0.key] }
         }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
         return targets.count
@@ -123,7 +156,10 @@ public final class SessionRegistry: SessionDirectory {
 
     @discardableResult
     public func endSessions(user: UserID, reason: SessionEndReason) -> Int {
-        let targets = connections(of: [user])
+        let targets = state.withLock { s in
+            Self.recordEnding(&s, devices: [], user: user, reason: reason)
+            return (s.byUser[user] ?? []).compactMap { s.all[$0] }
+        }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
         return targets.count
     }
