@@ -9,6 +9,10 @@ import SwiftProtobuf
 public enum ChatPush: Sendable {
     case event(Chatd_V1_Event)
     case goodbye(Chatd_V1_GoodbyePush)
+    case accountEvent(Chatd_V1_AccountEvent)
+    case read(Chatd_V1_ReadPush)
+    case presence(Chatd_V1_PresencePush)
+    case typing(Chatd_V1_TypingPush)
     /// A push type this client does not know (newer server).
     case unknown(type: UInt16, payload: ByteBuffer)
 }
@@ -219,6 +223,14 @@ final class ClientHandler: ChannelDuplexHandler {
                     if let push = try? Chatd_V1_EventPush(payload: frame.payload) { pushes.yield(.event(push.event)) }
                 case .goodbye:
                     if let push = try? Chatd_V1_GoodbyePush(payload: frame.payload) { pushes.yield(.goodbye(push)) }
+                case .accountEvent:
+                    if let push = try? Chatd_V1_AccountEventPush(payload: frame.payload) { pushes.yield(.accountEvent(push.event)) }
+                case .read:
+                    if let push = try? Chatd_V1_ReadPush(payload: frame.payload) { pushes.yield(.read(push)) }
+                case .presence:
+                    if let push = try? Chatd_V1_PresencePush(payload: frame.payload) { pushes.yield(.presence(push)) }
+                case .typing:
+                    if let push = try? Chatd_V1_TypingPush(payload: frame.payload) { pushes.yield(.typing(push)) }
                 case nil:
                     pushes.yield(.unknown(type: frame.op, payload: frame.payload))
                 }

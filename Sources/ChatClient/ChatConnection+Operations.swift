@@ -57,39 +57,183 @@ extension ChatConnection {
     }
 
     public func createRoom(name: String, description: String = "", visibility: Chatd_V1_Visibility = .public)
-        async throws -> Chatd_V1_Room
+        async throws -> Chatd_V1_Conversation
     {
         var r = Chatd_V1_CreateRoomRequest()
         r.name = name
         r.description_p = description
         r.visibility = visibility
-        return try await call(.createRoom, r, as: Chatd_V1_CreateRoomResponse.self).room
+        return try await call(.createRoom, r, as: Chatd_V1_ConversationResponse.self).conversation
     }
 
-    public func joinRoom(_ id: UInt64) async throws -> Chatd_V1_Room {
+    public func createGroup(name: String, usernames: [String] = [], userIDs: [UInt64] = []) async throws
+        -> Chatd_V1_CreateGroupResponse
+    {
+        var r = Chatd_V1_CreateGroupRequest()
+        r.name = name
+        r.usernames = usernames
+        r.userIds = userIDs
+        return try await call(.createGroup, r)
+    }
+
+    public func openDirect(username: String = "", userID: UInt64 = 0) async throws -> Chatd_V1_Conversation {
+        var r = Chatd_V1_OpenDirectRequest()
+        r.username = username
+        r.userID = userID
+        return try await call(.openDirect, r, as: Chatd_V1_ConversationResponse.self).conversation
+    }
+
+    public func joinRoom(_ id: UInt64) async throws -> Chatd_V1_Conversation {
         var r = Chatd_V1_JoinRoomRequest()
         r.roomID = id
-        return try await call(.joinRoom, r, as: Chatd_V1_JoinRoomResponse.self).room
+        return try await call(.joinRoom, r, as: Chatd_V1_ConversationResponse.self).conversation
     }
 
-    public func send(room: UInt64, text: String, clientMsgID: String = UUID().uuidString) async throws
-        -> Chatd_V1_SendMessageResponse
-    {
+    public func invite(_ conversation: UInt64, username: String) async throws -> Chatd_V1_Conversation {
+        var r = Chatd_V1_InviteRequest()
+        r.conversationID = conversation
+        r.username = username
+        return try await call(.invite, r, as: Chatd_V1_ConversationResponse.self).conversation
+    }
+
+    public func leave(_ conversation: UInt64) async throws {
+        var r = Chatd_V1_LeaveRequest()
+        r.conversationID = conversation
+        _ = try await call(.leave, r, as: Chatd_V1_Empty.self)
+    }
+
+    public func conversations(limit: UInt32 = 0) async throws -> Chatd_V1_ListConversationsResponse {
+        var r = Chatd_V1_ListConversationsRequest()
+        r.limit = limit
+        return try await call(.listConversations, r)
+    }
+
+    /// Moderation: kick, ban, unban, mute, setMemberRole, transferOwnership.
+    public func moderate(
+        _ op: Op, conversation: UInt64, username: String, durationMs: Int64 = 0, role: Chatd_V1_MemberRole = .roleUnspecified
+    ) async throws {
+        var r = Chatd_V1_MemberActionRequest()
+        r.conversationID = conversation
+        r.username = username
+        r.durationMs = durationMs
+        r.role = role
+        _ = try await call(op, r, as: Chatd_V1_Empty.self)
+    }
+
+    public func send(
+        room: UInt64 = 0, toUser: UInt64 = 0, text: String, clientMsgID: String = UUID().uuidString,
+        replyTo: UInt64 = 0, type: Chatd_V1_MessageType = .text, attachment: Chatd_V1_Attachment? = nil
+    ) async throws -> Chatd_V1_EventResponse {
         var r = Chatd_V1_SendMessageRequest()
-        r.roomID = room
+        r.conversationID = room
+        r.toUserID = toUser
         r.clientMsgID = clientMsgID
         r.text = text
+        r.replyToSeq = replyTo
+        r.messageType = type
+        if let attachment { r.attachment = attachment }
         return try await call(.sendMessage, r)
+    }
+
+    public func edit(_ conversation: UInt64, seq: UInt64, text: String, clientMsgID: String = UUID().uuidString) async throws
+        -> Chatd_V1_EventResponse
+    {
+        var r = Chatd_V1_EditMessageRequest()
+        r.conversationID = conversation
+        r.seq = seq
+        r.text = text
+        r.clientMsgID = clientMsgID
+        return try await call(.editMessage, r)
+    }
+
+    public func deleteMessage(_ conversation: UInt64, seq: UInt64, clientMsgID: String = UUID().uuidString) async throws
+        -> Chatd_V1_EventResponse
+    {
+        var r = Chatd_V1_DeleteMessageRequest()
+        r.conversationID = conversation
+        r.seq = seq
+        r.clientMsgID = clientMsgID
+        return try await call(.deleteMessage, r)
+    }
+
+    public func react(_ conversation: UInt64, seq: UInt64, emoji: String, add: Bool = true) async throws -> Chatd_V1_EventResponse {
+        var r = Chatd_V1_ReactionRequest()
+        r.conversationID = conversation
+        r.seq = seq
+        r.emoji = emoji
+        return try await call(add ? .addReaction : .removeReaction, r)
+    }
+
+    @discardableResult
+    public func markRead(_ conversation: UInt64, seq: UInt64) async throws -> UInt64 {
+        var r = Chatd_V1_MarkReadRequest()
+        r.conversationID = conversation
+        r.seq = seq
+        return try await call(.markRead, r, as: Chatd_V1_MarkReadResponse.self).readSeq
+    }
+
+    public func sync(accountSeq: UInt64 = 0, limit: UInt32 = 0, skipConversations: Bool = false) async throws -> Chatd_V1_SyncResponse {
+        var r = Chatd_V1_SyncRequest()
+        r.accountSeq = accountSeq
+        r.limit = limit
+        r.skipConversations = skipConversations
+        return try await call(.sync, r)
+    }
+
+    public func typing(_ conversation: UInt64, _ typing: Bool = true) async throws {
+        var r = Chatd_V1_TypingRequest()
+        r.conversationID = conversation
+        r.typing = typing
+        _ = try await call(.typing, r, as: Chatd_V1_Empty.self)
+    }
+
+    public func setAway(_ away: Bool) async throws {
+        var r = Chatd_V1_SetPresenceRequest()
+        r.away = away
+        _ = try await call(.setPresence, r, as: Chatd_V1_Empty.self)
+    }
+
+    /// Friend and block operations: friendRequest, acceptFriend, declineFriend,
+    /// cancelFriendRequest, removeFriend, block, unblock.
+    public func friendOp(_ op: Op, username: String = "", userID: UInt64 = 0) async throws {
+        var r = Chatd_V1_UserRef()
+        r.username = username
+        r.userID = userID
+        _ = try await call(op, r, as: Chatd_V1_Empty.self)
+    }
+
+    public func friends() async throws -> Chatd_V1_ListFriendsResponse {
+        try await call(.listFriends, Chatd_V1_Empty())
+    }
+
+    public func searchUsers(_ query: String, limit: UInt32 = 0) async throws -> Chatd_V1_SearchUsersResponse {
+        var r = Chatd_V1_SearchUsersRequest()
+        r.query = query
+        r.limit = limit
+        return try await call(.searchUsers, r)
     }
 
     public func history(room: UInt64, after: UInt64? = nil, before: UInt64? = nil, limit: UInt32 = 0) async throws
         -> Chatd_V1_HistoryResponse
     {
         var r = Chatd_V1_HistoryRequest()
-        r.roomID = room
+        r.conversationID = room
         if let after { r.afterSeq = after }
         if let before { r.beforeSeq = before }
         r.limit = limit
         return try await call(.history, r)
+    }
+
+    /// Every event after `seq`, paging as needed (bounded by `maxEvents`).
+    public func events(in conversation: UInt64, after seq: UInt64, maxEvents: Int = 100_000) async throws -> [Chatd_V1_Event] {
+        var out: [Chatd_V1_Event] = []
+        var after = seq
+        while out.count < maxEvents {
+            let page = try await history(room: conversation, after: after, limit: 200)
+            out += page.events
+            guard page.hasMore_p, let last = page.events.last?.seq else { break }
+            after = last
+        }
+        return out
     }
 }

@@ -74,6 +74,16 @@ public struct Config: Sendable, Equatable {
         case .bool:
             guard raw.type == .bool, let b = raw.bool else { throw fail("expected true or false") }
             return .bool(b)
+        case .stringList:
+            guard let array = raw.array else { throw fail("expected an array of strings") }
+            var list: [String] = []
+            for element in array {
+                guard let s = element.string else { throw fail("expected an array of strings") }
+                if s.utf8.contains(0) { throw fail("must not contain NUL") }
+                list.append(s)
+            }
+            guard list.count <= 64 else { throw fail("at most 64 entries") }
+            return .strings(list)
         case .choice(let options):
             guard let s = raw.string else { throw fail("expected one of \(options.joined(separator: ", "))") }
             guard options.contains(s) else { throw fail("\"\(s)\" is not one of \(options.joined(separator: ", "))") }
@@ -109,6 +119,11 @@ public struct Config: Sendable, Equatable {
     public func string(_ path: String) -> String {
         guard case .string(let s) = value(path) else { preconditionFailure("config key \(path) is not a string") }
         return s
+    }
+
+    public func strings(_ path: String) -> [String] {
+        guard case .strings(let list) = value(path) else { preconditionFailure("config key \(path) is not a list") }
+        return list
     }
 
     public func bool(_ path: String) -> Bool {

@@ -95,6 +95,12 @@ public enum ConfigTable {
             "security", "login_address_window_seconds", .int(min: 1, max: 86_400), .int(60),
             "Window for logins_per_address.", reloadable: true),
 
+        // [rooms]
+        ConfigKey(
+            "rooms", "default", .stringList, .strings([]),
+            "Public rooms created at startup if missing; every new account joins them. Example: [\"general\", \"random\"]",
+            reloadable: true),
+
         // [limits]
         ConfigKey(
             "limits", "max_message_bytes", .int(min: 1, max: 262_144), .int(8192),
@@ -119,7 +125,7 @@ public enum ConfigTable {
             "Longest avatar URL, in UTF-8 bytes.", reloadable: true),
     ]
 
-    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "limits"]
+    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "rooms", "limits"]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 
@@ -166,6 +172,8 @@ public struct ConfigKey: Sendable {
         case int(min: Int64, max: Int64)
         case bool
         case choice([String])
+        /// An array of strings.
+        case stringList
     }
 
     public let section: String
@@ -195,21 +203,27 @@ public enum ConfigValue: Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case int(Int64)
     case bool(Bool)
+    case strings([String])
 
     public var description: String {
         switch self {
         case .string(let s): s
         case .int(let i): String(i)
         case .bool(let b): String(b)
+        case .strings(let list): list.joined(separator: ", ")
         }
     }
 
     var tomlLiteral: String {
         switch self {
-        case .string(let s):
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .string(let s): Self.quoted(s)
         case .int(let i): String(i)
         case .bool(let b): String(b)
+        case .strings(let list): "[" + list.map(Self.quoted).joined(separator: ", ") + "]"
         }
+    }
+
+    static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

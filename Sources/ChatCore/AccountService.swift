@@ -31,6 +31,8 @@ public final class AccountService: Sendable {
         /// A hash checked when the username is unknown, so that timing does not
         /// tell which usernames exist.
         var dummyHash: String?
+        /// Rooms every new account joins (config `[rooms] default`).
+        var defaultRooms: [RoomID] = []
     }
 
     public init(
@@ -51,6 +53,9 @@ public final class AccountService: Sendable {
     }
 
     public var limits: DomainLimits { state.withLock { $0.limits } }
+
+    /// Sets the rooms new accounts join.
+    public func setDefaultRooms(_ rooms: [RoomID]) { state.withLock { $0.defaultRooms = rooms } }
 
     /// Applies new limits and throttle rates (config reload).
     public func reconfigure(limits: DomainLimits, throttle: Throttle) {
@@ -80,10 +85,11 @@ public final class AccountService: Sendable {
 
         let hash = try await hasher.hash(password)
         let now = clock.nowMs()
-        let account = try await store.createUser(
-            NewUser(
-                username: username, usernameKey: key, email: email,
-                displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now))
+        var new = NewUser(
+            username: username, usernameKey: key, email: email,
+            displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now)
+        new.joinRooms = state.withLock { $0.defaultRooms }
+        let account = try await store.createUser(new)
         try await audit(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
         return try await bind(account: account, device: device, context: context)
     }
@@ -196,7 +202,7 @@ public final class AccountService: Sendable {
         if let status = change.statusText {
             try Validate.text(status, field: "status_text", max: limits.maxStatusTextBytes)
         }
-        return try await store.updateProfile(user: session.userID, change)
+        return try await store.updateProfile(user: session.userID, change, now: clock.nowMs())
     }
 
     public func changePassword(
@@ -246,11 +252,12 @@ public final class AccountService: Sendable {
         try Validate.email(email)
         try Validate.text(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
         let now = clock.nowMs()
-        let account = try await store.createUser(
-            NewUser(
-                username: username, usernameKey: key, email: email,
-                displayName: displayName.isEmpty ? username : displayName,
-                passwordHash: try await hasher.hash(password), role: role, now: now))
+        var new = NewUser(
+            username: username, usernameKey: key, email: email,
+            displayName: displayName.isEmpty ? username : displayName,
+            passwordHash: try await hasher.hash(password), role: role, now: now)
+        new.joinRooms = state.withLock { $0.defaultRooms }
+        let account = try await store.createUser(new)
         try await audit(.adminUserAdd, actor: actor, user: account.user.id, address: "", detail: "role=\(role.rawValue)", at: now)
         return account
     }

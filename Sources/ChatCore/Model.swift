@@ -110,23 +110,36 @@ public struct Device: Sendable, Equatable {
     public var isRevoked: Bool { revokedAt != nil }
 }
 
-public struct Room: Sendable, Equatable {
+public enum ConversationKind: String, Sendable, CaseIterable {
+    case room
+    case group
+    case direct
+}
+
+public struct Conversation: Sendable, Equatable {
     public var id: RoomID
+    public var kind: ConversationKind
     public var name: String
     public var description: String
     public var visibility: Visibility
-    public var createdBy: UserID
+    /// nil: created by the server (default rooms).
+    public var createdBy: UserID?
     public var createdAt: Millis
     public var headSeq: Seq
     public var memberCount: Int
     /// The viewer's role, nil when the viewer is not a member.
     public var myRole: MemberRole?
+    public var lastActivityAt: Millis
+    /// Direct chats: the member who is not the viewer.
+    public var peerUserID: UserID?
 
     public init(
-        id: RoomID, name: String, description: String, visibility: Visibility, createdBy: UserID,
-        createdAt: Millis, headSeq: Seq, memberCount: Int, myRole: MemberRole?
+        id: RoomID, kind: ConversationKind = .room, name: String, description: String, visibility: Visibility,
+        createdBy: UserID?, createdAt: Millis, headSeq: Seq, memberCount: Int, myRole: MemberRole?,
+        lastActivityAt: Millis = 0, peerUserID: UserID? = nil
     ) {
         self.id = id
+        self.kind = kind
         self.name = name
         self.description = description
         self.visibility = visibility
@@ -135,18 +148,27 @@ public struct Room: Sendable, Equatable {
         self.headSeq = headSeq
         self.memberCount = memberCount
         self.myRole = myRole
+        self.lastActivityAt = lastActivityAt
+        self.peerUserID = peerUserID
     }
 }
+
+/// Rooms were the first conversation kind; the name stays for readability.
+public typealias Room = Conversation
 
 public struct Member: Sendable, Equatable {
     public var user: User
     public var role: MemberRole
     public var joinedAt: Millis
+    public var readSeq: Seq
+    public var mutedUntil: Millis?
 
-    public init(user: User, role: MemberRole, joinedAt: Millis) {
+    public init(user: User, role: MemberRole, joinedAt: Millis, readSeq: Seq = 0, mutedUntil: Millis? = nil) {
         self.user = user
         self.role = role
         self.joinedAt = joinedAt
+        self.readSeq = readSeq
+        self.mutedUntil = mutedUntil
     }
 }
 
@@ -157,6 +179,57 @@ public enum EventKind: String, Sendable, CaseIterable {
     case memberLeft = "member_left"
     case roomCreated = "room_created"
     case roleChanged = "role_changed"
+    case messageEdited = "message_edited"
+    case messageDeleted = "message_deleted"
+    case reactionAdded = "reaction_added"
+    case reactionRemoved = "reaction_removed"
+    case memberKicked = "member_kicked"
+    case memberBanned = "member_banned"
+    case memberUnbanned = "member_unbanned"
+    case memberMuted = "member_muted"
+    case conversationUpdated = "conversation_updated"
+
+    /// Events after which the subject is no longer a member.
+    public var removesSubject: Bool { self == .memberLeft || self == .memberKicked || self == .memberBanned }
+    /// Events after which the subject is a member.
+    public var addsSubject: Bool { self == .memberJoined || self == .memberAdded }
+}
+
+public enum MessageType: String, Sendable, CaseIterable {
+    case text
+    case image
+    case file
+    case system
+}
+
+public struct Attachment: Sendable, Equatable {
+    public var fileID: String
+    public var name: String
+    public var size: Int64
+    public var mimeType: String
+    public var width: Int
+    public var height: Int
+
+    public init(fileID: String, name: String, size: Int64, mimeType: String, width: Int = 0, height: Int = 0) {
+        self.fileID = fileID
+        self.name = name
+        self.size = size
+        self.mimeType = mimeType
+        self.width = width
+        self.height = height
+    }
+}
+
+public struct ReactionSummary: Sendable, Equatable {
+    public var emoji: String
+    public var count: Int
+    public var mine: Bool
+
+    public init(emoji: String, count: Int, mine: Bool) {
+        self.emoji = emoji
+        self.count = count
+        self.mine = mine
+    }
 }
 
 /// One entry of a conversation's durable event sequence.
@@ -170,10 +243,26 @@ public struct Event: Sendable, Equatable {
     public var subjectUserID: UserID?
     public var role: MemberRole?
     public var createdAt: Millis
+    public var messageType: MessageType?
+    public var replyToSeq: Seq?
+    public var mentions: [UserID]
+    public var attachment: Attachment?
+    public var targetSeq: Seq?
+    public var emoji: String?
+    public var editedAt: Millis?
+    public var deleted: Bool
+    public var name: String?
+    public var description: String?
+    public var mutedUntil: Millis?
+    /// History only: reactions on a message as the viewer sees them.
+    public var reactions: [ReactionSummary]
 
     public init(
         conversationID: RoomID, seq: Seq, kind: EventKind, senderID: UserID, clientMsgID: String? = nil,
-        text: String? = nil, subjectUserID: UserID? = nil, role: MemberRole? = nil, createdAt: Millis
+        text: String? = nil, subjectUserID: UserID? = nil, role: MemberRole? = nil, createdAt: Millis,
+        messageType: MessageType? = nil, replyToSeq: Seq? = nil, mentions: [UserID] = [], attachment: Attachment? = nil,
+        targetSeq: Seq? = nil, emoji: String? = nil, editedAt: Millis? = nil, deleted: Bool = false,
+        name: String? = nil, description: String? = nil, mutedUntil: Millis? = nil, reactions: [ReactionSummary] = []
     ) {
         self.conversationID = conversationID
         self.seq = seq
@@ -184,6 +273,138 @@ public struct Event: Sendable, Equatable {
         self.subjectUserID = subjectUserID
         self.role = role
         self.createdAt = createdAt
+        self.messageType = messageType
+        self.replyToSeq = replyToSeq
+        self.mentions = mentions
+        self.attachment = attachment
+        self.targetSeq = targetSeq
+        self.emoji = emoji
+        self.editedAt = editedAt
+        self.deleted = deleted
+        self.name = name
+        self.description = description
+        self.mutedUntil = mutedUntil
+        self.reactions = reactions
+    }
+}
+
+public enum AccountEventKind: String, Sendable, CaseIterable {
+    case addedToConversation = "added_to_conversation"
+    case removedFromConversation = "removed_from_conversation"
+    case conversationDeleted = "conversation_deleted"
+    case friendRequestReceived = "friend_request_received"
+    case friendRequestSent = "friend_request_sent"
+    case friendAdded = "friend_added"
+    case friendRequestDeclined = "friend_request_declined"
+    case friendRequestCanceled = "friend_request_canceled"
+    case friendRemoved = "friend_removed"
+    case deviceRevoked = "device_revoked"
+    case profileChanged = "profile_changed"
+    case blockedChanged = "blocked_changed"
+}
+
+/// One entry of a user's own event sequence.
+public struct AccountEvent: Sendable, Equatable {
+    public var userID: UserID
+    public var seq: Seq
+    public var kind: AccountEventKind
+    public var conversationID: RoomID?
+    public var otherUserID: UserID?
+    public var deviceID: String?
+    public var reason: String?
+    public var createdAt: Millis
+
+    public init(
+        userID: UserID, seq: Seq = 0, kind: AccountEventKind, conversationID: RoomID? = nil, otherUserID: UserID? = nil,
+        deviceID: String? = nil, reason: String? = nil, createdAt: Millis
+    ) {
+        self.userID = userID
+        self.seq = seq
+        self.kind = kind
+        self.conversationID = conversationID
+        self.otherUserID = otherUserID
+        self.deviceID = deviceID
+        self.reason = reason
+        self.createdAt = createdAt
+    }
+}
+
+/// A conversation as one member sees it in Sync.
+public struct ConversationState: Sendable, Equatable {
+    public var conversation: Conversation
+    public var readSeq: Seq
+    public var unreadCount: Int
+    public var mentionCount: Int
+    public var lastMessage: Event?
+
+    public init(conversation: Conversation, readSeq: Seq, unreadCount: Int, mentionCount: Int, lastMessage: Event?) {
+        self.conversation = conversation
+        self.readSeq = readSeq
+        self.unreadCount = unreadCount
+        self.mentionCount = mentionCount
+        self.lastMessage = lastMessage
+    }
+}
+
+public struct SyncResult: Sendable {
+    public var accountEvents: [AccountEvent]
+    public var hasMore: Bool
+    public var accountHeadSeq: Seq
+    public var conversations: [ConversationState]
+    public var conversationsTruncated: Bool
+
+    public init(
+        accountEvents: [AccountEvent], hasMore: Bool, accountHeadSeq: Seq, conversations: [ConversationState],
+        conversationsTruncated: Bool
+    ) {
+        self.accountEvents = accountEvents
+        self.hasMore = hasMore
+        self.accountHeadSeq = accountHeadSeq
+        self.conversations = conversations
+        self.conversationsTruncated = conversationsTruncated
+    }
+}
+
+public struct FriendEntry: Sendable, Equatable {
+    public var user: User
+    public var since: Millis
+    public var lastSeenAt: Millis
+
+    public init(user: User, since: Millis, lastSeenAt: Millis) {
+        self.user = user
+        self.since = since
+        self.lastSeenAt = lastSeenAt
+    }
+}
+
+public struct FriendLists: Sendable, Equatable {
+    public var friends: [FriendEntry]
+    public var incoming: [User]
+    public var outgoing: [User]
+
+    public init(friends: [FriendEntry], incoming: [User], outgoing: [User]) {
+        self.friends = friends
+        self.incoming = incoming
+        self.outgoing = outgoing
+    }
+}
+
+/// Everything one write transaction changed that live connections must hear
+/// about, handed to the store's observer after commit, in commit order.
+public struct CommittedChanges: Sendable {
+    public var events: [Event] = []
+    public var accountEvents: [AccountEvent] = []
+    /// Conversations removed with all their members.
+    public var deletedConversations: [(RoomID, [UserID])] = []
+    /// Pairs of users that became, or stopped being, contacts (friends or direct partners).
+    public var contactsAdded: [(UserID, UserID)] = []
+    public var contactsRemoved: [(UserID, UserID)] = []
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        events.isEmpty && accountEvents.isEmpty && deletedConversations.isEmpty && contactsAdded.isEmpty
+            && contactsRemoved.isEmpty
     }
 }
 
@@ -245,6 +466,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminUserPasswd = "admin_user_passwd"
         case adminUserSetRole = "admin_user_set_role"
         case adminDeviceRevoke = "admin_device_revoke"
+        case conversationDeleted = "conversation_deleted"
     }
 
     public var at: Millis

@@ -66,6 +66,8 @@ public struct DeviceBinding: Sendable {
 }
 
 public struct NewUser: Sendable {
+    /// Rooms the new user joins at once (the configured default rooms).
+    public var joinRooms: [RoomID] = []
     public var username: String
     public var usernameKey: String
     public var email: String
@@ -97,6 +99,72 @@ public struct ProfileChange: Sendable, Equatable {
         self.displayName = displayName
         self.avatarURL = avatarURL
         self.statusText = statusText
+    }
+}
+
+public struct NewConversation: Sendable {
+    public var kind: ConversationKind
+    public var name: String
+    public var nameKey: String?
+    public var description: String
+    public var visibility: Visibility
+    public var creator: UserID?
+    /// Initial members besides the creator.
+    public var members: [UserID]
+    public var now: Millis
+
+    public init(
+        kind: ConversationKind, name: String, nameKey: String?, description: String, visibility: Visibility,
+        creator: UserID?, members: [UserID], now: Millis
+    ) {
+        self.kind = kind
+        self.name = name
+        self.nameKey = nameKey
+        self.description = description
+        self.visibility = visibility
+        self.creator = creator
+        self.members = members
+        self.now = now
+    }
+}
+
+public struct NewMessage: Sendable {
+    public var conversation: RoomID
+    public var sender: UserID
+    public var clientMsgID: String
+    public var type: MessageType
+    public var text: String
+    public var attachment: Attachment?
+    public var replyTo: Seq?
+    /// Usernames written as @name in the text; members among them are mentioned.
+    public var mentionKeys: [String]
+    public var now: Millis
+
+    public init(
+        conversation: RoomID, sender: UserID, clientMsgID: String, type: MessageType, text: String,
+        attachment: Attachment?, replyTo: Seq?, mentionKeys: [String], now: Millis
+    ) {
+        self.conversation = conversation
+        self.sender = sender
+        self.clientMsgID = clientMsgID
+        self.type = type
+        self.text = text
+        self.attachment = attachment
+        self.replyTo = replyTo
+        self.mentionKeys = mentionKeys
+        self.now = now
+    }
+}
+
+public struct Membership: Sendable, Equatable {
+    public var role: MemberRole
+    public var readSeq: Seq
+    public var mutedUntil: Millis?
+
+    public init(role: MemberRole, readSeq: Seq, mutedUntil: Millis?) {
+        self.role = role
+        self.readSeq = readSeq
+        self.mutedUntil = mutedUntil
     }
 }
 
@@ -149,7 +217,8 @@ public protocol Store: Sendable {
     func createUser(_ user: NewUser) async throws -> UserAccount
     func account(id: UserID) async throws -> UserAccount?
     func account(usernameKey: String) async throws -> UserAccount?
-    func updateProfile(user: UserID, _ change: ProfileChange) async throws -> User
+    /// Changes the profile; the user and their friends get a PROFILE_CHANGED account event.
+    func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User
     func setPasswordHash(user: UserID, hash: String) async throws
     func setDisabled(user: UserID, _ disabled: Bool) async throws
     func setRole(user: UserID, _ role: ServerRole) async throws
@@ -166,30 +235,84 @@ public protocol Store: Sendable {
     func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws
     /// Ends the tokens of every device of `user` except `except`; returns the devices that held one.
     func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
+    /// Revokes the device and records an account event for its user.
     func revokeDevice(_ device: DeviceRowID, now: Millis) async throws
 
-    // Rooms
-    func createRoom(
-        name: String, nameKey: String, description: String, visibility: Visibility, creator: UserID, now: Millis
-    ) async throws -> Room
-    func room(id: RoomID, viewer: UserID?) async throws -> Room?
-    func room(nameKey: String, viewer: UserID?) async throws -> Room?
-    func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Room>
-    func listRooms(memberOf user: UserID, page: Page) async throws -> PageResult<Room>
-    func role(room: RoomID, user: UserID) async throws -> MemberRole?
-    /// Adds `user`; nil when already a member. `by` nil: the user joined by itself.
-    func addMember(room: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event?
-    /// Removes `user`, handing ownership on when the owner leaves; nil when not a member.
-    func removeMember(room: RoomID, user: UserID, now: Millis) async throws -> [Event]?
-    func members(room: RoomID, page: Page) async throws -> PageResult<Member>
-    /// Every (room, user) membership, for the in-memory index.
+    // Conversations
+    /// Creates a room, group or direct chat with its creator (owner, except in
+    /// direct chats) and initial members. A direct chat that exists already is
+    /// returned as it is.
+    func createConversation(_ new: NewConversation) async throws -> Conversation
+    func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation?
+    func room(nameKey: String, viewer: UserID?) async throws -> Conversation?
+    /// Rooms (all, or one visibility), ordered by id.
+    func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Conversation>
+    /// The user's conversations, newest activity first, before (activity, id).
+    func listConversations(
+        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) async throws -> PageResult<Conversation>
+    func membership(conversation: RoomID, user: UserID) async throws -> Membership?
+    func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
+    /// Adds `user`; nil when already a member; throws forbidden when banned.
+    /// `by` nil: the user joined by itself.
+    func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event?
+    /// Removes `user` (left, kicked or banned), handing ownership on when the
+    /// owner leaves; nil when not a member (a ban of a non-member still records the ban).
+    func removeMember(
+        conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
+    ) async throws -> [Event]?
+    func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event?
+    func setMute(conversation: RoomID, user: UserID, until: Millis?, by: UserID, now: Millis) async throws -> Event
+    func setRole(conversation: RoomID, user: UserID, role: MemberRole, by: UserID, now: Millis) async throws -> Event
+    func updateConversation(
+        conversation: RoomID, name: String?, nameKey: String?, description: String?, by: UserID, now: Millis
+    ) async throws -> Event
+    /// Deletes the conversation and everything in it; returns its former members.
+    func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID]
+    func members(conversation: RoomID, page: Page) async throws -> PageResult<Member>
+    /// Every (conversation, user) membership, for the in-memory index.
     func allMemberships() async throws -> [(RoomID, UserID)]
+    /// Ids of the conversations every new user joins, creating missing rooms.
+    func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
 
     // Messages
-    func appendMessage(
-        room: RoomID, sender: UserID, clientMsgID: String, text: String, now: Millis
+    func appendMessage(_ message: NewMessage) async throws -> AppendResult
+    func editMessage(
+        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, now: Millis
     ) async throws -> AppendResult
-    func history(room: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage
+    func deleteMessage(
+        conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
+    ) async throws -> AppendResult
+    /// Adds or removes a reaction. nil: nothing changed (removing an absent reaction).
+    func react(
+        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
+    ) async throws -> AppendResult?
+    /// Moves the read position forward; returns the position in force and whether it moved.
+    func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool)
+    func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
+    func sync(
+        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
+    ) async throws -> SyncResult
+
+    // Friends, blocks, users
+    /// Returns true when the request completed a friendship (the other side had asked already).
+    func requestFriend(from: UserID, to: UserID, now: Millis) async throws -> Bool
+    func acceptFriend(user: UserID, requester: UserID, now: Millis) async throws
+    func declineFriend(user: UserID, requester: UserID, now: Millis) async throws
+    func cancelFriendRequest(user: UserID, addressee: UserID, now: Millis) async throws
+    func removeFriend(user: UserID, friend: UserID, now: Millis) async throws
+    func friendLists(user: UserID) async throws -> FriendLists
+    func block(user: UserID, target: UserID, now: Millis) async throws
+    func unblock(user: UserID, target: UserID, now: Millis) async throws
+    func blockedUsers(user: UserID) async throws -> [User]
+    /// Whether either user blocks the other.
+    func blocked(between a: UserID, and b: UserID) async throws -> Bool
+    func searchUsers(query: String, after: UserID, limit: Int) async throws -> PageResult<User>
+    /// Friends and direct-chat partners, as pairs, for the presence index.
+    func allContacts() async throws -> [(UserID, UserID)]
+    func setLastSeen(user: UserID, at: Millis) async throws
+    func lastSeen(users: [UserID]) async throws -> [UserID: Millis]
+    func appendAccountEvent(_ event: AccountEvent) async throws
 
     // Audit and stats
     func audit(_ entry: AuditEntry) async throws

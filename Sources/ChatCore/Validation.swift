@@ -123,3 +123,23 @@ extension String {
         return String(scalars[first...last])
     }
 }
+
+extension Validate {
+    public static func attachment(_ a: Attachment) throws(ChatFailure) {
+        try text(a.fileID, field: "attachment.file_id", max: 64, min: 1)
+        try text(a.name, field: "attachment.name", max: 255)
+        try text(a.mimeType, field: "attachment.mime_type", max: 127)
+        guard a.size >= 0, a.width >= 0, a.height >= 0 else {
+            throw .invalid("attachment", "sizes must not be negative")
+        }
+    }
+
+    /// 1..32 bytes, no white space or control characters.
+    public static func emoji(_ value: String) throws(ChatFailure) {
+        let n = value.utf8.count
+        if n > ConversationService.maxEmojiBytes { throw .tooLong("emoji", max: ConversationService.maxEmojiBytes) }
+        guard n > 0, !value.unicodeScalars.contains(where: { isControl($0) || $0.properties.isWhitespace }) else {
+            throw .invalid("emoji", "emoji must be 1..\(ConversationService.maxEmojiBytes) bytes without white space")
+        }
+    }
+}

@@ -15,7 +15,7 @@ public final class Daemon: Sendable {
     /// The configuration in force (startup values, plus reloaded keys).
     public var config: Config { effective.withLock { $0 } }
     private let effective: Mutex<Config>
-    let rooms: RoomService
+    let rooms: ConversationService
     public let store: SQLiteStore
     public let server: ServerContext
     public let listener: ChatListener
@@ -27,7 +27,7 @@ public final class Daemon: Sendable {
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
-        accounts: AccountService, rooms: RoomService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
+        accounts: AccountService, rooms: ConversationService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
         logger: Logger
     ) {
         effective = Mutex(config)
@@ -60,9 +60,11 @@ public final class Daemon: Sendable {
             readers: Int(config.int("storage.reader_count")))
 
         let registry = SessionRegistry()
-        let hub = FanoutHub(registry: registry)
-        hub.load(try await store.allMemberships())
+        let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
+        presence.load(try await store.allContacts())
+        let hub = FanoutHub(registry: registry, presence: presence)
         store.setEventObserver { hub.publish($0) }
+        hub.load(try await store.allMemberships())
 
         let settings = Settings(config)
         let hasher = SodiumPasswordHasher(
@@ -72,8 +74,11 @@ public final class Daemon: Sendable {
         let accounts = AccountService(
             store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
             throttle: settings.throttle)
-        let rooms = RoomService(store: store, clock: clock, limits: settings.domain)
-        let router = ClientRouter(accounts: accounts, rooms: rooms, clock: clock, logger: logger)
+        let rooms = ConversationService(store: store, clock: clock, limits: settings.domain)
+        let friends = FriendService(store: store, clock: clock)
+        try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
+        let router = ClientRouter(
+            accounts: accounts, conversations: rooms, friends: friends, hub: hub, clock: clock, logger: logger)
         let server = ServerContext(
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger)
 
@@ -138,6 +143,12 @@ public final class Daemon: Sendable {
             return (result, merged)
         }
         let settings = Settings(merged)
+        if result.applied.contains("rooms.default") {
+            let (store, accounts, logger) = (self.store, self.accounts, self.logger)
+            Task {
+                try? await Self.applyDefaultRooms(merged, store: store, accounts: accounts, clock: SystemClock(), logger: logger)
+            }
+        }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
         rooms.reconfigure(limits: settings.domain)
         server.updateSettings(settings.server)
@@ -148,6 +159,25 @@ public final class Daemon: Sendable {
                 "chatd.restart_needed": "\(result.needRestart.joined(separator: ","))",
             ])
         return result
+    }
+
+    /// Creates the configured default rooms that do not exist yet and makes
+    /// new accounts join them.
+    static func applyDefaultRooms(
+        _ config: Config, store: SQLiteStore, accounts: AccountService, clock: any WallClock, logger: Logger
+    ) async throws {
+        let limits = Settings(config).domain
+        var names: [String] = []
+        for name in config.strings("rooms.default") {
+            do {
+                names.append(try Validate.roomName(name, limits: limits))
+            } catch {
+                throw DaemonError("rooms.default: \"\(name)\" is not a valid room name: \(error)")
+            }
+        }
+        let ids = try await store.ensureRooms(names: names, now: clock.nowMs())
+        accounts.setDefaultRooms(ids)
+        if !ids.isEmpty { logger.info("default rooms", metadata: ["chatd.rooms": "\(names.joined(separator: ", "))"]) }
     }
 
     /// Graceful stop: refuse new connections and requests, let requests in

@@ -6,7 +6,6 @@ public let chatProtocolVersion: UInt32 = 1
 public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case hello = 1
     case ping = 2
-
     case register = 10
     case login = 11
     case resume = 12
@@ -17,18 +16,45 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case listDevices = 17
     case revokeDevice = 18
     case refreshToken = 19
-
     case createRoom = 30
     case listPublicRooms = 31
-    case listMyRooms = 32
-    case getRoom = 33
+    case listConversations = 32
+    case getConversation = 33
     case joinRoom = 34
-    case inviteToRoom = 35
-    case leaveRoom = 36
+    case invite = 35
+    case leave = 36
     case listMembers = 37
-
+    case createGroup = 38
+    case openDirect = 39
     case sendMessage = 40
     case history = 41
+    case editMessage = 42
+    case deleteMessage = 43
+    case addReaction = 44
+    case removeReaction = 45
+    case markRead = 46
+    case sync = 47
+    case typing = 49
+    case kick = 50
+    case ban = 51
+    case unban = 52
+    case mute = 53
+    case setMemberRole = 54
+    case transferOwnership = 55
+    case updateConversation = 56
+    case deleteConversation = 57
+    case listOnlineMembers = 58
+    case friendRequest = 60
+    case acceptFriend = 61
+    case declineFriend = 62
+    case cancelFriendRequest = 63
+    case removeFriend = 64
+    case listFriends = 65
+    case block = 66
+    case unblock = 67
+    case listBlocked = 68
+    case searchUsers = 69
+    case setPresence = 70
 
     public var description: String {
         switch self {
@@ -46,14 +72,43 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .refreshToken: "refresh_token"
         case .createRoom: "create_room"
         case .listPublicRooms: "list_public_rooms"
-        case .listMyRooms: "list_my_rooms"
-        case .getRoom: "get_room"
+        case .listConversations: "list_conversations"
+        case .getConversation: "get_conversation"
         case .joinRoom: "join_room"
-        case .inviteToRoom: "invite_to_room"
-        case .leaveRoom: "leave_room"
+        case .invite: "invite"
+        case .leave: "leave"
         case .listMembers: "list_members"
+        case .createGroup: "create_group"
+        case .openDirect: "open_direct"
         case .sendMessage: "send_message"
         case .history: "history"
+        case .editMessage: "edit_message"
+        case .deleteMessage: "delete_message"
+        case .addReaction: "add_reaction"
+        case .removeReaction: "remove_reaction"
+        case .markRead: "mark_read"
+        case .sync: "sync"
+        case .typing: "typing"
+        case .kick: "kick"
+        case .ban: "ban"
+        case .unban: "unban"
+        case .mute: "mute"
+        case .setMemberRole: "set_member_role"
+        case .transferOwnership: "transfer_ownership"
+        case .updateConversation: "update_conversation"
+        case .deleteConversation: "delete_conversation"
+        case .listOnlineMembers: "list_online_members"
+        case .friendRequest: "friend_request"
+        case .acceptFriend: "accept_friend"
+        case .declineFriend: "decline_friend"
+        case .cancelFriendRequest: "cancel_friend_request"
+        case .removeFriend: "remove_friend"
+        case .listFriends: "list_friends"
+        case .block: "block"
+        case .unblock: "unblock"
+        case .listBlocked: "list_blocked"
+        case .searchUsers: "search_users"
+        case .setPresence: "set_presence"
         }
     }
 
@@ -74,10 +129,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .hello: .none
         case .ping: .hello
         case .register, .login, .resume: .unauthenticated
-        case .logout, .me, .updateProfile, .changePassword, .listDevices, .revokeDevice, .refreshToken,
-            .createRoom, .listPublicRooms, .listMyRooms, .getRoom, .joinRoom, .inviteToRoom, .leaveRoom,
-            .listMembers, .sendMessage, .history:
-            .authenticated
+        default: .authenticated
         }
     }
 }
@@ -86,6 +138,10 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
 public enum PushType: UInt16, Sendable, CaseIterable {
     case event = 1
     case goodbye = 2
+    case accountEvent = 3
+    case read = 4
+    case presence = 5
+    case typing = 6
 }
 
 /// Control-socket operations (chatctl <-> chatd).

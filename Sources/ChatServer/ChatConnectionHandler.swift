@@ -23,6 +23,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
     private var timer: Scheduled<Void>?
     private var logger: Logger
+    /// Typing notifications per conversation: a burst of 5, then one a second.
+    private var typingLimiter = RateLimiter(capacity: 5, windowMs: 5000, maxKeys: 256)
 
     init(server: ServerContext) {
         self.server = server
@@ -57,7 +59,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         _ = machine.closeRequested()
         timer?.cancel()
         timer = nil
-        if let connection { server.registry.closed(connection.id) }
+        if let connection, let offline = server.registry.closed(connection.id) {
+            server.hub.presence.wentOffline(offline)
+        }
         logger.debug("connection closed")
         context.fireChannelInactive()
     }
@@ -98,6 +102,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             guard let frame else { return }
             if op == .hello {
                 answerHello(frame, context: context)
+            } else if op == .typing, let session {
+                answerTyping(frame, session: session, context: context)
             } else if server.isDraining {
                 let refusal = Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")
                 finish(op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal), context: context)
@@ -154,16 +160,22 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         case .authenticated(let f, let session):
             frame = f
             machine.authenticationSucceeded(session)
-            if let connection,
-                let ended = server.registry.authenticated(
+            if let connection {
+                switch server.registry.authenticated(
                     connection.id, user: session.userID, device: session.deviceRowID, now: server.router.clock.nowMs(),
                     since: generation)
-            {
-                // Revoked, disabled or re-keyed while this login was checked.
-                write(frame, context: context, flush: false)
-                _ = machine.closeRequested()
-                sayGoodbyeAndClose(ProtoMap.goodbye(ended), context: context)
-                return
+                {
+                case .ended(let ended, let offline):
+                    // Revoked, disabled or re-keyed while this login was checked.
+                    if let offline { server.hub.presence.wentOffline(offline) }
+                    write(frame, context: context, flush: false)
+                    _ = machine.closeRequested()
+                    sayGoodbyeAndClose(ProtoMap.goodbye(ended), context: context)
+                    return
+                case .bound(let cameOnline, let offline):
+                    if let offline { server.hub.presence.wentOffline(offline) }
+                    if cameOnline { server.hub.presence.cameOnline(session.userID) }
+                }
             }
             logger[metadataKey: "chatd.user"] = "\(session.userID)"
             logger.info("authenticated", metadata: ["chatd.device": "\(session.deviceID)"])
@@ -176,7 +188,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         case .loggedOut(let f):
             frame = f
             machine.loggedOut(monotonicMs: Self.monotonicMs())
-            if let connection { server.registry.loggedOut(connection.id) }
+            if let connection, let offline = server.registry.loggedOut(connection.id) {
+                server.hub.presence.wentOffline(offline)
+            }
             logger[metadataKey: "chatd.user"] = nil
             // The authentication deadline starts again.
             timer?.cancel()
@@ -238,6 +252,40 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         machine.helloAnswered()
         logger.debug("hello", metadata: ["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"])
         write(Frame.response(op: frame.op, id: frame.id, response), context: context, flush: true)
+    }
+
+    /// Typing is ephemeral and needs no database: it is answered here, on
+    /// the event loop, from the hub's in-memory membership.
+    private func answerTyping(_ frame: Frame, session: Session, context: ChannelHandlerContext) {
+        defer { resumeReadingIfPossible(context: context) }
+        machine.requestCompleted()
+        let request: Chatd_V1_TypingRequest
+        do {
+            request = try Chatd_V1_TypingRequest(payload: frame.payload)
+        } catch {
+            write(Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse"), context: context, flush: true)
+            return
+        }
+        let conversation = ProtoMap.id(request.conversationID)
+        guard server.hub.isMember(session.userID, of: conversation) else {
+            write(
+                Frame.error(op: frame.op, id: frame.id, code: .notFound, message: "no such conversation among yours"),
+                context: context, flush: true)
+            return
+        }
+        let now = server.router.clock.nowMs()
+        if case .limited(let retry) = typingLimiter.consume(String(conversation), now: now) {
+            write(
+                Frame.error(
+                    op: frame.op, id: frame.id, code: .rateLimited, message: "too many typing notifications",
+                    retryAfterMs: UInt32(clamping: retry)),
+                context: context, flush: true)
+            return
+        }
+        server.hub.pushTyping(
+            conversation: conversation, user: session.userID, typing: request.typing,
+            expiresInMs: ServerSettings.typingTimeoutMs)
+        write(Frame.response(op: frame.op, id: frame.id, Chatd_V1_Empty()), context: context, flush: true)
     }
 
     // MARK: Server-initiated

@@ -95,8 +95,8 @@ public struct ControlRouter: Sendable {
                 r.devices = try await store.devices(user: account.user.id, includeRevoked: true, limit: 1000).map {
                     ProtoMap.device($0, current: nil, now: now)
                 }
-                r.rooms = try await store.listRooms(memberOf: account.user.id, page: Page(after: 0, limit: 1000)).items
-                    .map(ProtoMap.room)
+                r.rooms = try await store.listConversations(memberOf: account.user.id, before: nil, kind: nil, limit: 1000)
+                    .items.map(ProtoMap.conversation)
                 return r
             case .userDisable, .userEnable:
                 let ref =
@@ -123,14 +123,14 @@ public struct ControlRouter: Sendable {
                 let page = try await store.listRooms(
                     visibility: nil, page: Page(after: ProtoMap.id(q.afterID), limit: limit), viewer: nil)
                 var r = Chatd_Control_V1_RoomListResponse()
-                r.rooms = page.items.map(ProtoMap.room)
+                r.rooms = page.items.map(ProtoMap.conversation)
                 r.hasMore_p = page.hasMore
                 return r
             case .roomShow:
                 let q = try Chatd_Control_V1_RoomShowRequest(payload: frame.payload)
-                let found: Room?
+                let found: Conversation?
                 if q.roomID != 0 {
-                    found = try await store.room(id: ProtoMap.id(q.roomID), viewer: nil)
+                    found = try await store.conversation(id: ProtoMap.id(q.roomID), viewer: nil)
                 } else if !q.name.isEmpty {
                     found = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil)
                 } else {
@@ -138,8 +138,8 @@ public struct ControlRouter: Sendable {
                 }
                 guard let room = found else { throw ChatFailure(.notFound, "no such room") }
                 var r = Chatd_Control_V1_RoomShowResponse()
-                r.room = ProtoMap.room(room)
-                r.members = try await store.members(room: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
+                r.room = ProtoMap.conversation(room)
+                r.members = try await store.members(conversation: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
                 r.onlineMembers = UInt32(clamping: registry.onlineCount(of: hub.members(of: room.id)))
                 return r
             case .deviceList:

@@ -30,6 +30,15 @@ enum ProtoMap {
         return p
     }
 
+    static func role(_ r: Chatd_V1_MemberRole) throws(ChatFailure) -> MemberRole {
+        switch r {
+        case .member: return .member
+        case .admin: return .admin
+        case .owner: return .owner
+        case .roleUnspecified, .UNRECOGNIZED: throw ChatFailure.invalid("role", "role must be MEMBER, ADMIN or OWNER")
+        }
+    }
+
     static func role(_ r: MemberRole?) -> Chatd_V1_MemberRole {
         switch r {
         case nil: .roleUnspecified
@@ -54,18 +63,45 @@ enum ProtoMap {
         }
     }
 
-    static func room(_ r: Room) -> Chatd_V1_Room {
-        var p = Chatd_V1_Room()
-        p.id = UInt64(r.id)
-        p.name = r.name
-        p.description_p = r.description
-        p.visibility = visibility(r.visibility)
-        p.createdBy = UInt64(r.createdBy)
-        p.createdAtMs = r.createdAt
-        p.headSeq = UInt64(r.headSeq)
-        p.memberCount = UInt32(clamping: r.memberCount)
-        p.myRole = role(r.myRole)
+    static func kind(_ k: ConversationKind) -> Chatd_V1_ConversationKind {
+        switch k {
+        case .room: .room
+        case .group: .group
+        case .direct: .direct
+        }
+    }
+
+    static func kind(_ k: Chatd_V1_ConversationKind) throws(ChatFailure) -> ConversationKind? {
+        switch k {
+        case .kindUnspecified: return nil
+        case .room: return .room
+        case .group: return .group
+        case .direct: return .direct
+        case .UNRECOGNIZED(let n): throw ChatFailure.invalid("kind", "unknown conversation kind \(n)")
+        }
+    }
+
+    static func conversation(_ c: Conversation) -> Chatd_V1_Conversation {
+        var p = Chatd_V1_Conversation()
+        p.id = UInt64(c.id)
+        p.kind = kind(c.kind)
+        p.name = c.name
+        p.description_p = c.description
+        p.visibility = visibility(c.visibility)
+        p.createdBy = UInt64(c.createdBy ?? 0)
+        p.createdAtMs = c.createdAt
+        p.headSeq = UInt64(c.headSeq)
+        p.memberCount = UInt32(clamping: c.memberCount)
+        p.myRole = role(c.myRole)
+        p.lastActivityAtMs = c.lastActivityAt
+        p.peerUserID = UInt64(c.peerUserID ?? 0)
         return p
+    }
+
+    static func conversationResponse(_ c: Conversation) -> Chatd_V1_ConversationResponse {
+        var r = Chatd_V1_ConversationResponse()
+        r.conversation = conversation(c)
+        return r
     }
 
     static func member(_ m: Member) -> Chatd_V1_Member {
@@ -73,6 +109,8 @@ enum ProtoMap {
         p.user = user(m.user)
         p.role = role(m.role)
         p.joinedAtMs = m.joinedAt
+        p.readSeq = UInt64(m.readSeq)
+        p.mutedUntilMs = m.mutedUntil ?? 0
         return p
     }
 
@@ -84,7 +122,52 @@ enum ProtoMap {
         case .memberLeft: .memberLeft
         case .roomCreated: .roomCreated
         case .roleChanged: .roleChanged
+        case .messageEdited: .messageEdited
+        case .messageDeleted: .messageDeleted
+        case .reactionAdded: .reactionAdded
+        case .reactionRemoved: .reactionRemoved
+        case .memberKicked: .memberKicked
+        case .memberBanned: .memberBanned
+        case .memberUnbanned: .memberUnbanned
+        case .memberMuted: .memberMuted
+        case .conversationUpdated: .conversationUpdated
         }
+    }
+
+    static func messageType(_ t: MessageType) -> Chatd_V1_MessageType {
+        switch t {
+        case .text: .text
+        case .image: .image
+        case .file: .file
+        case .system: .system
+        }
+    }
+
+    static func messageType(_ t: Chatd_V1_MessageType) throws(ChatFailure) -> MessageType {
+        switch t {
+        case .unspecified, .text: return .text
+        case .image: return .image
+        case .file: return .file
+        case .system: return .system
+        case .UNRECOGNIZED(let n): throw ChatFailure.invalid("message_type", "unknown message type \(n)")
+        }
+    }
+
+    static func attachment(_ a: Attachment) -> Chatd_V1_Attachment {
+        var p = Chatd_V1_Attachment()
+        p.fileID = a.fileID
+        p.name = a.name
+        p.size = UInt64(max(0, a.size))
+        p.mimeType = a.mimeType
+        p.width = UInt32(clamping: a.width)
+        p.height = UInt32(clamping: a.height)
+        return p
+    }
+
+    static func attachment(_ p: Chatd_V1_Attachment) -> Attachment {
+        Attachment(
+            fileID: p.fileID, name: p.name, size: Int64(clamping: p.size), mimeType: p.mimeType, width: Int(p.width),
+            height: Int(p.height))
     }
 
     static func event(_ e: Event) -> Chatd_V1_Event {
@@ -92,13 +175,75 @@ enum ProtoMap {
         p.conversationID = UInt64(e.conversationID)
         p.seq = UInt64(e.seq)
         p.kind = eventKind(e.kind)
-        p.senderID = UInt64(e.senderID)
+        p.senderID = UInt64(max(0, e.senderID))
         p.clientMsgID = e.clientMsgID ?? ""
         p.text = e.text ?? ""
         p.subjectUserID = UInt64(e.subjectUserID ?? 0)
         p.role = role(e.role)
         p.createdAtMs = e.createdAt
+        if let t = e.messageType { p.messageType = messageType(t) }
+        p.replyToSeq = UInt64(e.replyToSeq ?? 0)
+        p.mentions = e.mentions.map { UInt64($0) }
+        if let a = e.attachment { p.attachment = attachment(a) }
+        p.targetSeq = UInt64(e.targetSeq ?? 0)
+        p.emoji = e.emoji ?? ""
+        p.editedAtMs = e.editedAt ?? 0
+        p.deleted = e.deleted
+        p.name = e.name ?? ""
+        p.description_p = e.description ?? ""
+        p.mutedUntilMs = e.mutedUntil ?? 0
+        p.reactions = e.reactions.map {
+            var r = Chatd_V1_ReactionSummary()
+            r.emoji = $0.emoji
+            r.count = UInt32(clamping: $0.count)
+            r.mine = $0.mine
+            return r
+        }
         return p
+    }
+
+    static func eventResponse(_ r: AppendResult) -> Chatd_V1_EventResponse {
+        var p = Chatd_V1_EventResponse()
+        p.event = event(r.event)
+        p.duplicate = r.duplicate
+        return p
+    }
+
+    static func accountEventKind(_ k: AccountEventKind) -> Chatd_V1_AccountEventKind {
+        switch k {
+        case .addedToConversation: .addedToConversation
+        case .removedFromConversation: .removedFromConversation
+        case .conversationDeleted: .conversationDeleted
+        case .friendRequestReceived: .friendRequestReceived
+        case .friendRequestSent: .friendRequestSent
+        case .friendAdded: .friendAdded
+        case .friendRequestDeclined: .friendRequestDeclined
+        case .friendRequestCanceled: .friendRequestCanceled
+        case .friendRemoved: .friendRemoved
+        case .deviceRevoked: .ownDeviceRevoked
+        case .profileChanged: .profileChanged
+        case .blockedChanged: .blockedChanged
+        }
+    }
+
+    static func accountEvent(_ e: AccountEvent) -> Chatd_V1_AccountEvent {
+        var p = Chatd_V1_AccountEvent()
+        p.seq = UInt64(e.seq)
+        p.kind = accountEventKind(e.kind)
+        p.conversationID = UInt64(e.conversationID ?? 0)
+        p.otherUserID = UInt64(e.otherUserID ?? 0)
+        p.deviceID = e.deviceID ?? ""
+        p.reason = e.reason ?? ""
+        p.createdAtMs = e.createdAt
+        return p
+    }
+
+    static func presence(_ p: PresenceState) -> Chatd_V1_Presence {
+        switch p {
+        case .online: .online
+        case .away: .away
+        case .offline: .offline
+        }
     }
 
     static func goodbye(_ r: ConnectionStateMachine.GoodbyeReason) -> Chatd_V1_GoodbyeReason {

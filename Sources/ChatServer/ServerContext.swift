@@ -30,7 +30,12 @@ public struct ServerSettings: Sendable, Equatable {
     }
 }
 
-public let chatdVersion = "0.1.0"
+public let chatdVersion = "0.2.0"
+
+extension ServerSettings {
+    /// How long a typing=true lasts unless renewed (announced in Hello).
+    public static let typingTimeoutMs: UInt32 = 6000
+}
 
 /// Everything a connection handler needs, shared by all connections.
 public final class ServerContext: Sendable {
@@ -87,6 +92,7 @@ public final class ServerContext: Sendable {
         l.maxStatusTextBytes = UInt32(d.maxStatusTextBytes)
         l.maxAvatarURLBytes = UInt32(d.maxAvatarURLBytes)
         l.registrationOpen = d.registrationOpen
+        l.typingTimeoutMs = ServerSettings.typingTimeoutMs
         return l
     }
 }

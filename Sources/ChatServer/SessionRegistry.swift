@@ -70,10 +70,11 @@ public final class SessionRegistry: SessionDirectory {
         state.withLock { $0.all[connection.id] = connection }
     }
 
-    func closed(_ id: UInt64) {
+    /// Forgets the connection; returns its user when that was the user's last connection.
+    func closed(_ id: UInt64) -> UserID? {
         state.withLock { s in
             s.all[id] = nil
-            Self.unbind(&s, id)
+            return Self.unbind(&s, id)
         }
     }
 
@@ -84,19 +85,28 @@ public final class SessionRegistry: SessionDirectory {
     /// Binds the connection to its user and device. Returns the reason when
     /// that device or user was ended after `since` (while the authentication
     /// was being checked): the caller must then close the connection.
-    func authenticated(_ id: UInt64, user: UserID, device: DeviceRowID, now: Millis, since: UInt64) -> SessionEndReason? {
+    func authenticated(_ id: UInt64, user: UserID, device: DeviceRowID, now: Millis, since: UInt64) -> Binding {
         state.withLock { s in
-            Self.unbind(&s, id)
+            let previous = Self.unbind(&s, id)
             if let ending = s.endings.last(where: {
                 $0.generation > since && ($0.devices.contains(device) || $0.user == user)
             }) {
-                return ending.reason
+                return .ended(ending.reason, wentOffline: previous)
             }
-            guard s.all[id] != nil else { return nil }
+            guard s.all[id] != nil else { return .bound(cameOnline: false, wentOffline: previous) }
             s.identities[id] = Identity(user: user, device: device, since: now)
+            let first = s.byUser[user]?.isEmpty ?? true
             s.byUser[user, default: []].insert(id)
-            return nil
+            return .bound(cameOnline: first, wentOffline: previous)
         }
+    }
+
+    enum Binding: Equatable {
+        /// The device or user was ended while the authentication was checked.
+        case ended(SessionEndReason, wentOffline: UserID?)
+        /// Bound; `cameOnline` when this is the user's first connection.
+        /// `wentOffline`: a user this connection was bound to before, now without connections.
+        case bound(cameOnline: Bool, wentOffline: UserID?)
     }
 
     private static func recordEnding(_ s: inout State, devices: Set<DeviceRowID>, user: UserID?, reason: SessionEndReason) {
@@ -105,15 +115,23 @@ public final class SessionRegistry: SessionDirectory {
         if s.endings.count > endingsKept { s.endings.removeFirst(s.endings.count - endingsKept) }
     }
 
-    func loggedOut(_ id: UInt64) {
+    /// Unbinds the connection; returns its user when that was the user's last connection.
+    func loggedOut(_ id: UInt64) -> UserID? {
         state.withLock { Self.unbind(&$0, id) }
     }
 
-    private static func unbind(_ s: inout State, _ id: UInt64) {
-        guard let identity = s.identities.removeValue(forKey: id) else { return }
+    @discardableResult
+    private static func unbind(_ s: inout State, _ id: UInt64) -> UserID? {
+        guard let identity = s.identities.removeValue(forKey: id) else { return nil }
         s.byUser[identity.user]?.remove(id)
-        if s.byUser[identity.user]?.isEmpty == true { s.byUser[identity.user] = nil }
+        if s.byUser[identity.user]?.isEmpty == true {
+            s.byUser[identity.user] = nil
+            return identity.user
+        }
+        return nil
     }
+
+    public func isOnline(_ user: UserID) -> Bool { state.withLock { $0.byUser[user] != nil } }
 
     /// Live authenticated connections of these users.
     func connections(of users: some Sequence<UserID>) -> [LiveConnection] {
@@ -165,19 +183,21 @@ public final class SessionRegistry: SessionDirectory {
     }
 }
 
-/// Delivers committed events to the online members of their conversation.
+/// Delivers committed changes to live connections.
 ///
 /// Membership is held in memory so a send never queries the database for
 /// recipients. `publish` is called by the store after each commit, in commit
 /// order, so membership changes apply in seq order and every connection
-/// receives a conversation's pushes in seq order. Each event is encoded once;
+/// receives a conversation's pushes in seq order. Each push is encoded once;
 /// the same bytes go to every recipient connection.
 public final class FanoutHub: Sendable {
     private let members = Mutex<[RoomID: Set<UserID>]>([:])
-    private let registry: SessionRegistry
+    let registry: SessionRegistry
+    let presence: PresenceHub
 
-    public init(registry: SessionRegistry) {
+    public init(registry: SessionRegistry, presence: PresenceHub) {
         self.registry = registry
+        self.presence = presence
     }
 
     public func load(_ memberships: [(RoomID, UserID)]) {
@@ -189,36 +209,79 @@ public final class FanoutHub: Sendable {
 
     public func members(of room: RoomID) -> Set<UserID> { members.withLock { $0[room] ?? [] } }
 
-    public func publish(_ events: [Event]) {
-        // Per connection, all frames of this batch, in order.
-        var batches: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
-        for event in events {
-            let recipients: Set<UserID> = members.withLock { m in
-                switch event.kind {
-                case .roomCreated:
-                    m[event.conversationID, default: []].insert(event.senderID)
-                case .memberJoined, .memberAdded:
-                    if let subject = event.subjectUserID { m[event.conversationID, default: []].insert(subject) }
-                case .memberLeft:
-                    // The leaver is told too, then dropped from the index.
-                    var recipients = m[event.conversationID] ?? []
-                    if let subject = event.subjectUserID {
-                        m[event.conversationID]?.remove(subject)
-                        recipients.insert(subject)
-                    }
-                    return recipients
-                case .message, .roleChanged:
-                    break
-                }
-                return m[event.conversationID] ?? []
-            }
-            var push = Chatd_V1_EventPush()
-            push.event = ProtoMap.event(event)
-            let frame = Frame.push(.event, push).encoded()
-            for connection in registry.connections(of: recipients) {
-                batches[connection.id, default: (connection, [])].1.append(frame)
+    public func isMember(_ user: UserID, of room: RoomID) -> Bool { members.withLock { $0[room]?.contains(user) ?? false } }
+
+    public func publish(_ changes: CommittedChanges) {
+        var batches = PushBatches()
+        // 1. New members first, so they receive the events that add them.
+        let additions = changes.accountEvents.filter { $0.kind == .addedToConversation }
+        if !additions.isEmpty {
+            members.withLock { m in
+                for e in additions { if let c = e.conversationID { m[c, default: []].insert(e.userID) } }
             }
         }
+        // 2. Conversation events to every member (removed members still hear their removal).
+        for event in changes.events {
+            var push = Chatd_V1_EventPush()
+            push.event = ProtoMap.event(event)
+            batches.add(Frame.push(.event, push).encoded(), to: registry.connections(of: members(of: event.conversationID)))
+        }
+        // 3. Removals.
+        let removals = changes.accountEvents.filter { $0.kind == .removedFromConversation }
+        if !removals.isEmpty || !changes.deletedConversations.isEmpty {
+            members.withLock { m in
+                for e in removals { if let c = e.conversationID { m[c]?.remove(e.userID) } }
+                for (c, _) in changes.deletedConversations { m[c] = nil }
+            }
+        }
+        // 4. Account events to their user's connections.
+        for event in changes.accountEvents {
+            var push = Chatd_V1_AccountEventPush()
+            push.event = ProtoMap.accountEvent(event)
+            batches.add(Frame.push(.accountEvent, push).encoded(), to: registry.connections(of: [event.userID]))
+        }
+        batches.send()
+        for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
+        for (a, b) in changes.contactsRemoved { presence.removeContact(a, b) }
+    }
+
+    /// A member's read position moved: tell the members (and the reader's other connections).
+    public func pushRead(conversation: RoomID, user: UserID, seq: Seq) {
+        var push = Chatd_V1_ReadPush()
+        push.conversationID = UInt64(conversation)
+        push.userID = UInt64(user)
+        push.readSeq = UInt64(seq)
+        var batches = PushBatches()
+        batches.add(Frame.push(.read, push).encoded(), to: registry.connections(of: members(of: conversation)))
+        batches.send()
+    }
+
+    /// Typing indicator to the other online members (never stored).
+    public func pushTyping(conversation: RoomID, user: UserID, typing: Bool, expiresInMs: UInt32) {
+        var push = Chatd_V1_TypingPush()
+        push.conversationID = UInt64(conversation)
+        push.userID = UInt64(user)
+        push.typing = typing
+        push.expiresInMs = typing ? expiresInMs : 0
+        var others = members(of: conversation)
+        others.remove(user)
+        var batches = PushBatches()
+        batches.add(Frame.push(.typing, push).encoded(), to: registry.connections(of: others))
+        batches.send()
+    }
+}
+
+/// Frames per connection, written with one flush each.
+struct PushBatches {
+    private var batches: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
+
+    mutating func add(_ frame: ByteBuffer, to connections: [LiveConnection]) {
+        for connection in connections {
+            batches[connection.id, default: (connection, [])].1.append(frame)
+        }
+    }
+
+    func send() {
         for (connection, frames) in batches.values { connection.push(frames) }
     }
 }

@@ -16,7 +16,7 @@ public final class SQLiteStore: Store {
     }
 
     public let writer: any DatabaseWriter
-    private let observer = Mutex<(@Sendable ([Event]) -> Void)?>(nil)
+    private let observer = Mutex<(@Sendable (CommittedChanges) -> Void)?>(nil)
     /// Path of the database file; nil for in-memory stores.
     public let path: String?
 
@@ -46,8 +46,9 @@ public final class SQLiteStore: Store {
         try Schema.migrator.migrate(writer)
     }
 
-    /// Sets the function that receives committed events, in commit order.
-    public func setEventObserver(_ body: @escaping @Sendable ([Event]) -> Void) {
+    /// Sets the function that receives committed changes, in commit order,
+    /// on the writer queue.
+    public func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
         observer.withLock { $0 = body }
     }
 
@@ -65,7 +66,19 @@ public final class SQLiteStore: Store {
 
     // MARK: Plumbing
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// A write whose changes are published after commit.
+    func write<T: Sendable>(
+        _ body: @escaping @Sendable (Database, inout CommittedChanges) throws -> T
+    ) async throws -> T {
+        try await write { db in
+            var changes = CommittedChanges()
+            let result = try body(db, &changes)
+            self.publishAfterCommit(db, changes)
+            return result
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writer.write(body)
         } catch let error as DatabaseError {
@@ -73,7 +86,7 @@ public final class SQLiteStore: Store {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writer.read(body)
         } catch let error as DatabaseError {
@@ -86,15 +99,16 @@ public final class SQLiteStore: Store {
             let text = error.message ?? ""
             if text.contains("users.username_key") { return ChatFailure(.conflict, "username is taken") }
             if text.contains("conversations.name_key") { return ChatFailure(.conflict, "a room with this name exists") }
+            if text.contains("events.sender_id") { return ChatFailure(.conflict, "client_msg_id was already used") }
             return ChatFailure(.conflict, "already exists")
         }
         return error
     }
 
-    /// Publishes events after the current transaction commits.
-    private func publishAfterCommit(_ db: Database, _ events: [Event]) {
-        guard !events.isEmpty, let body = observer.withLock({ $0 }) else { return }
-        db.afterNextTransaction(onCommit: { _ in body(events) })
+    /// Publishes changes after the current transaction commits.
+    private func publishAfterCommit(_ db: Database, _ changes: CommittedChanges) {
+        guard !changes.isEmpty, let body = observer.withLock({ $0 }) else { return }
+        db.afterNextTransaction(onCommit: { _ in body(changes) })
     }
 
     // MARK: Users
@@ -114,17 +128,21 @@ public final class SQLiteStore: Store {
     }
 
     public func createUser(_ new: NewUser) async throws -> UserAccount {
-        try await write { db in
+        try await write { db, changes in
             try db.execute(
                 sql: """
-                    INSERT INTO users (username, username_key, email, display_name, password_hash, role, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO users (username, username_key, email, display_name, display_name_key, password_hash, role,
+                                       created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    new.username, new.usernameKey, new.email, new.displayName, new.passwordHash, new.role.rawValue,
-                    new.now, new.now,
+                    new.username, new.usernameKey, new.email, new.displayName, new.displayName.lowercased(),
+                    new.passwordHash, new.role.rawValue, new.now, new.now,
                 ])
             let id = db.lastInsertedRowID
+            for room in new.joinRooms {
+                _ = try Self.addMember(db, &changes, conversation: room, user: id, by: nil, now: new.now)
+            }
             return UserAccount(
                 user: User(
                     id: id, username: new.username, displayName: new.displayName, avatarURL: "", statusText: "",
@@ -148,13 +166,13 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func updateProfile(user: UserID, _ change: ProfileChange) async throws -> User {
-        try await write { db in
+    public func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User {
+        try await write { db, changes in
             var sets: [String] = []
             var args: StatementArguments = []
             if let v = change.displayName {
-                sets.append("display_name = ?")
-                _ = args.append(contentsOf: [v])
+                sets.append("display_name = ?, display_name_key = ?")
+                _ = args.append(contentsOf: [v, v.lowercased()])
             }
             if let v = change.avatarURL {
                 sets.append("avatar_url = ?")
@@ -165,7 +183,16 @@ public final class SQLiteStore: Store {
                 _ = args.append(contentsOf: [v])
             }
             if !sets.isEmpty {
-                try db.execute(sql: "UPDATE users SET \(sets.joined(separator: ", ")) WHERE id = ?", arguments: args + [user])
+                try db.execute(
+                    sql: "UPDATE users SET \(sets.joined(separator: ", ")), updated_at = ? WHERE id = ?",
+                    arguments: args + [now, user])
+                // The user's other devices and their friends hear about it.
+                let friends = try Int64.fetchAll(
+                    db, sql: "SELECT other_id FROM friendships WHERE user_id = ? AND state = 'accepted'", arguments: [user])
+                for id in [user] + friends {
+                    try Self.appendAccountEvent(
+                        db, &changes, AccountEvent(userID: id, kind: .profileChanged, otherUserID: user, createdAt: now))
+                }
             }
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [user])
             else { throw ChatFailure(.notFound, "no such user") }
@@ -326,265 +353,17 @@ public final class SQLiteStore: Store {
     public func revokeDevice(_ device: DeviceRowID, now: Millis) async throws {
         // The token hash is kept so that a later Resume with it answers
         // device_revoked rather than invalid_token.
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE devices SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?", arguments: [now, device])
-        }
-    }
-
-    // MARK: Rooms
-
-    static func roomSelect(viewerJoin: Bool) -> String {
-        """
-        SELECT c.id, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq, c.member_count,
-               \(viewerJoin ? "m.role" : "NULL") AS my_role
-        FROM conversations c
-        \(viewerJoin ? "LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?" : "")
-        """
-    }
-
-    static func room(_ row: Row) -> Room {
-        let role: String? = row["my_role"]
-        return Room(
-            id: row["id"], name: row["name"], description: row["description"],
-            visibility: Visibility(rawValue: row["visibility"]) ?? .private, createdBy: row["created_by"],
-            createdAt: row["created_at"], headSeq: row["last_seq"], memberCount: row["member_count"],
-            myRole: role.flatMap(MemberRole.init(rawValue:)))
-    }
-
-    public func createRoom(
-        name: String, nameKey: String, description: String, visibility: Visibility, creator: UserID, now: Millis
-    ) async throws -> Room {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO conversations (kind, name, name_key, description, visibility, created_by, created_at)
-                    VALUES ('room', ?, ?, ?, ?, ?, ?)
-                    """, arguments: [name, nameKey, description, visibility.rawValue, creator, now])
-            let id = db.lastInsertedRowID
-            var events: [Event] = []
-            events.append(
-                try Self.appendEvent(db, Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: creator, createdAt: now)))
-            try Self.insertMember(db, room: id, user: creator, role: .owner, now: now)
-            self.publishAfterCommit(db, events)
-            guard let row = try Row.fetchOne(db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.id = ?", arguments: [creator, id])
-            else { throw ChatFailure(.internal, "room row vanished") }
-            return Self.room(row)
-        }
-    }
-
-    public func room(id: RoomID, viewer: UserID?) async throws -> Room? {
-        try await read { db in
-            try Row.fetchOne(
-                db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.id = ?", arguments: [viewer ?? 0, id]
-            ).map(Self.room)
-        }
-    }
-
-    public func room(nameKey: String, viewer: UserID?) async throws -> Room? {
-        try await read { db in
-            try Row.fetchOne(
-                db, sql: Self.roomSelect(viewerJoin: true) + " WHERE c.name_key = ?", arguments: [viewer ?? 0, nameKey]
-            ).map(Self.room)
-        }
-    }
-
-    public func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Room> {
-        try await read { db in
-            var sql = Self.roomSelect(viewerJoin: true) + " WHERE c.id > ?"
-            var args: StatementArguments = [viewer ?? 0, page.after]
-            if let visibility {
-                sql += " AND c.visibility = ?"
-                _ = args.append(contentsOf: [visibility.rawValue])
-            }
-            sql += " ORDER BY c.id LIMIT ?"
-            _ = args.append(contentsOf: [page.limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.room)
-            return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
-        }
-    }
-
-    public func listRooms(memberOf user: UserID, page: Page) async throws -> PageResult<Room> {
-        try await read { db in
-            let sql = """
-                SELECT c.id, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq,
-                       c.member_count, m.role AS my_role
-                FROM members m JOIN conversations c ON c.id = m.conversation_id
-                WHERE m.user_id = ? AND m.conversation_id > ?
-                ORDER BY m.conversation_id LIMIT ?
-                """
-            let rows = try Row.fetchAll(db, sql: sql, arguments: [user, page.after, page.limit + 1]).map(Self.room)
-            return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
-        }
-    }
-
-    public func role(room: RoomID, user: UserID) async throws -> MemberRole? {
-        try await read { db in try Self.role(db, room: room, user: user) }
-    }
-
-    static func role(_ db: Database, room: RoomID, user: UserID) throws -> MemberRole? {
-        try String.fetchOne(
-            db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [room, user]
-        ).flatMap(MemberRole.init(rawValue:))
-    }
-
-    public func addMember(room: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event? {
-        try await write { db in
-            if try Self.role(db, room: room, user: user) != nil { return nil }
-            try Self.insertMember(db, room: room, user: user, role: .member, now: now)
-            let event = try Self.appendEvent(
-                db,
-                Event(
-                    conversationID: room, seq: 0, kind: by == nil ? .memberJoined : .memberAdded,
-                    senderID: by ?? user, subjectUserID: user, createdAt: now))
-            self.publishAfterCommit(db, [event])
-            return event
-        }
-    }
-
-    public func removeMember(room: RoomID, user: UserID, now: Millis) async throws -> [Event]? {
-        try await write { db in
-            guard let role = try Self.role(db, room: room, user: user) else { return nil }
-            try db.execute(
-                sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [room, user])
-            try db.execute(
-                sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [room])
-            var events = [
-                try Self.appendEvent(
-                    db, Event(conversationID: room, seq: 0, kind: .memberLeft, senderID: user, subjectUserID: user, createdAt: now))
-            ]
-            if role == .owner,
-                let heir = try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT user_id FROM members WHERE conversation_id = ?
-                        ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
-                        """, arguments: [room])
-            {
-                try db.execute(
-                    sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
-                    arguments: [room, heir])
-                events.append(
-                    try Self.appendEvent(
-                        db,
-                        Event(
-                            conversationID: room, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
-                            role: .owner, createdAt: now)))
-            }
-            self.publishAfterCommit(db, events)
-            return events
-        }
-    }
-
-    static func insertMember(_ db: Database, room: RoomID, user: UserID, role: MemberRole, now: Millis) throws {
-        try db.execute(
-            sql: "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
-            arguments: [room, user, role.rawValue, now])
-        try db.execute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [room])
-    }
-
-    public func members(room: RoomID, page: Page) async throws -> PageResult<Member> {
-        try await read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at
-                    FROM members m JOIN users u ON u.id = m.user_id
-                    WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
-                    """, arguments: [room, page.after, page.limit + 1])
-            let members = rows.map { row in
-                Member(
-                    user: Self.user(row), role: MemberRole(rawValue: row["member_role"]) ?? .member,
-                    joinedAt: row["joined_at"])
-            }
-            return PageResult(items: Array(members.prefix(page.limit)), hasMore: members.count > page.limit)
-        }
-    }
-
-    public func allMemberships() async throws -> [(RoomID, UserID)] {
-        try await read { db in
-            try Row.fetchAll(db, sql: "SELECT conversation_id, user_id FROM members").map {
-                ($0["conversation_id"], $0["user_id"])
-            }
-        }
-    }
-
-    // MARK: Events
-
-    static let eventColumns = "conversation_id, seq, kind, sender_id, client_msg_id, text, subject_user_id, role, created_at"
-
-    static func event(_ row: Row) -> Event {
-        let role: String? = row["role"]
-        return Event(
-            conversationID: row["conversation_id"], seq: row["seq"],
-            kind: EventKind(rawValue: row["kind"]) ?? .message, senderID: row["sender_id"],
-            clientMsgID: row["client_msg_id"], text: row["text"], subjectUserID: row["subject_user_id"],
-            role: role.flatMap(MemberRole.init(rawValue:)), createdAt: row["created_at"])
-    }
-
-    /// Gives `event` the conversation's next seq and stores it.
-    static func appendEvent(_ db: Database, _ event: Event) throws -> Event {
-        guard
-            let seq = try Int64.fetchOne(
-                db, sql: "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-                arguments: [event.conversationID])
-        else { throw ChatFailure(.notFound, "no such room") }
-        var stored = event
-        stored.seq = seq
-        try db.execute(
-            sql: "INSERT INTO events (\(eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [
-                stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID, stored.text,
-                stored.subjectUserID, stored.role?.rawValue, stored.createdAt,
-            ])
-        return stored
-    }
-
-    public func appendMessage(
-        room: RoomID, sender: UserID, clientMsgID: String, text: String, now: Millis
-    ) async throws -> AppendResult {
-        try await write { db in
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT \(Self.eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
-                arguments: [sender, clientMsgID])
-            {
-                let original = Self.event(row)
-                guard original.conversationID == room else {
-                    throw ChatFailure(.conflict, "client_msg_id was already used for another conversation")
-                }
-                return AppendResult(event: original, duplicate: true)
-            }
-            guard try Self.role(db, room: room, user: sender) != nil else {
-                throw ChatFailure(.notMember, "not a member of this room")
-            }
-            let event = try Self.appendEvent(
-                db,
-                Event(
-                    conversationID: room, seq: 0, kind: .message, senderID: sender, clientMsgID: clientMsgID, text: text,
-                    createdAt: now))
-            self.publishAfterCommit(db, [event])
-            return AppendResult(event: event, duplicate: false)
-        }
-    }
-
-    public func history(room: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
-        try await read { db in
-            let head = try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [room]) ?? 0
-            let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
-            var rows: [Row]
-            switch anchor {
-            case .after(let seq):
-                rows = try Row.fetchAll(db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [room, seq, limit + 1])
-                let more = rows.count > limit
-                return HistoryPage(events: rows.prefix(limit).map(Self.event), hasMore: more, headSeq: head)
-            case .before(let seq):
-                rows = try Row.fetchAll(
-                    db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [room, seq, limit + 1])
-            case .newest:
-                rows = try Row.fetchAll(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [room, limit + 1])
-            }
-            let more = rows.count > limit
-            return HistoryPage(events: rows.prefix(limit).reversed().map(Self.event), hasMore: more, headSeq: head)
+        try await write { db, changes in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT user_id, device_id, revoked_at FROM devices WHERE id = ?", arguments: [device])
+            else { throw ChatFailure(.notFound, "no such device") }
+            let revokedAt: Int64? = row["revoked_at"]
+            if revokedAt != nil { return }
+            try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ?", arguments: [now, device])
+            try Self.appendAccountEvent(
+                db, &changes,
+                AccountEvent(userID: row["user_id"], kind: .deviceRevoked, deviceID: row["device_id"], createdAt: now))
         }
     }
 
@@ -620,7 +399,7 @@ public final class SQLiteStore: Store {
         let path = self.path
         return try await read { db in
             let users = try Int64.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0
-            let rooms = try Int64.fetchOne(db, sql: "SELECT count(*) FROM conversations WHERE kind = 'room'") ?? 0
+            let rooms = try Int64.fetchOne(db, sql: "SELECT count(*) FROM conversations WHERE kind != 'direct'") ?? 0
             let messages = try Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE kind = 'message'") ?? 0
             var bytes: Int64 = 0
             if let path {

@@ -1,10 +1,11 @@
 import GRDB
 
-/// Append-only migrations. Never edit a registered migration: add a new one.
+/// Append-only migrations. Never edit a migration that has shipped: add a
+/// new one. (v1 has not shipped yet.)
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-accounts-rooms") { db in
+        migrator.registerMigration("v1") { db in
             try db.execute(
                 sql: """
                     CREATE TABLE users (
@@ -13,14 +14,18 @@ enum Schema {
                       username_key TEXT NOT NULL UNIQUE,
                       email TEXT NOT NULL DEFAULT '',
                       display_name TEXT NOT NULL,
+                      display_name_key TEXT NOT NULL DEFAULT '',
                       avatar_url TEXT NOT NULL DEFAULT '',
                       status_text TEXT NOT NULL DEFAULT '',
                       password_hash TEXT NOT NULL,
                       role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
                       disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
                       created_at INTEGER NOT NULL,
-                      updated_at INTEGER NOT NULL
+                      updated_at INTEGER NOT NULL,
+                      last_seen_at INTEGER NOT NULL DEFAULT 0,
+                      account_seq INTEGER NOT NULL DEFAULT 0 CHECK (account_seq >= 0)
                     );
+                    CREATE INDEX users_by_display_name ON users(display_name_key);
 
                     CREATE TABLE devices (
                       id INTEGER PRIMARY KEY,
@@ -40,15 +45,19 @@ enum Schema {
 
                     CREATE TABLE conversations (
                       id INTEGER PRIMARY KEY,
-                      kind TEXT NOT NULL CHECK (kind IN ('room')),
-                      name TEXT NOT NULL,
-                      name_key TEXT UNIQUE,
+                      kind TEXT NOT NULL CHECK (kind IN ('room', 'group', 'direct')),
+                      name TEXT NOT NULL DEFAULT '',
+                      name_key TEXT UNIQUE,          -- rooms only: unique name ignoring case
+                      direct_key TEXT UNIQUE,        -- direct chats only: "<low id>:<high id>"
                       description TEXT NOT NULL DEFAULT '',
                       visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
-                      created_by INTEGER NOT NULL REFERENCES users(id),
+                      created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
                       created_at INTEGER NOT NULL,
                       last_seq INTEGER NOT NULL DEFAULT 0 CHECK (last_seq >= 0),
-                      member_count INTEGER NOT NULL DEFAULT 0 CHECK (member_count >= 0)
+                      last_activity_at INTEGER NOT NULL,
+                      member_count INTEGER NOT NULL DEFAULT 0 CHECK (member_count >= 0),
+                      CHECK ((kind = 'room') = (name_key IS NOT NULL)),
+                      CHECK ((kind = 'direct') = (direct_key IS NOT NULL))
                     );
 
                     CREATE TABLE members (
@@ -56,9 +65,19 @@ enum Schema {
                       user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                       role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'owner')),
                       joined_at INTEGER NOT NULL,
+                      read_seq INTEGER NOT NULL DEFAULT 0 CHECK (read_seq >= 0),
+                      muted_until INTEGER,
                       PRIMARY KEY (conversation_id, user_id)
                     ) WITHOUT ROWID;
                     CREATE INDEX members_by_user ON members(user_id, conversation_id);
+
+                    CREATE TABLE bans (
+                      conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+                      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      banned_by INTEGER,
+                      banned_at INTEGER NOT NULL,
+                      PRIMARY KEY (conversation_id, user_id)
+                    ) WITHOUT ROWID;
 
                     CREATE TABLE events (
                       conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
@@ -66,14 +85,80 @@ enum Schema {
                       kind TEXT NOT NULL,
                       sender_id INTEGER NOT NULL,
                       client_msg_id TEXT,
+                      message_type TEXT CHECK (message_type IN ('text', 'image', 'file', 'system')),
                       text TEXT,
+                      reply_to_seq INTEGER,
+                      mentions TEXT,                 -- comma-separated user ids
+                      file_id TEXT,
+                      file_name TEXT,
+                      file_size INTEGER,
+                      file_mime TEXT,
+                      file_width INTEGER,
+                      file_height INTEGER,
+                      target_seq INTEGER,
+                      emoji TEXT,
                       subject_user_id INTEGER,
                       role TEXT,
+                      name TEXT,
+                      description TEXT,
+                      muted_until INTEGER,
+                      edited_at INTEGER,
+                      deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
                       created_at INTEGER NOT NULL,
                       PRIMARY KEY (conversation_id, seq)
                     ) WITHOUT ROWID;
                     CREATE UNIQUE INDEX events_client_msg ON events(sender_id, client_msg_id)
                       WHERE client_msg_id IS NOT NULL;
+
+                    CREATE TABLE mentions (
+                      conversation_id INTEGER NOT NULL,
+                      seq INTEGER NOT NULL,
+                      user_id INTEGER NOT NULL,
+                      PRIMARY KEY (conversation_id, user_id, seq),
+                      FOREIGN KEY (conversation_id, seq) REFERENCES events(conversation_id, seq) ON DELETE CASCADE
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE reactions (
+                      conversation_id INTEGER NOT NULL,
+                      seq INTEGER NOT NULL,
+                      user_id INTEGER NOT NULL,
+                      emoji TEXT NOT NULL,
+                      event_seq INTEGER NOT NULL,    -- the REACTION_ADDED event
+                      created_at INTEGER NOT NULL,
+                      PRIMARY KEY (conversation_id, seq, user_id, emoji),
+                      FOREIGN KEY (conversation_id, seq) REFERENCES events(conversation_id, seq) ON DELETE CASCADE
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE account_events (
+                      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      seq INTEGER NOT NULL CHECK (seq > 0),
+                      kind TEXT NOT NULL,
+                      conversation_id INTEGER,
+                      other_user_id INTEGER,
+                      device_id TEXT,
+                      reason TEXT,
+                      created_at INTEGER NOT NULL,
+                      PRIMARY KEY (user_id, seq)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE friendships (
+                      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      other_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      -- 'pending': user_id asked other_id; 'accepted': one row each way
+                      state TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+                      created_at INTEGER NOT NULL,
+                      PRIMARY KEY (user_id, other_id),
+                      CHECK (user_id != other_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX friendships_by_other ON friendships(other_id, user_id);
+
+                    CREATE TABLE blocks (
+                      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      created_at INTEGER NOT NULL,
+                      PRIMARY KEY (user_id, blocked_id),
+                      CHECK (user_id != blocked_id)
+                    ) WITHOUT ROWID;
 
                     CREATE TABLE audit (
                       id INTEGER PRIMARY KEY,

@@ -190,9 +190,15 @@ func describe(_ u: Chatd_Control_V1_AdminUser) -> String {
     """
 }
 
-func roomRows(_ rooms: [Chatd_V1_Room]) -> [[String]] {
-    rooms.map { r in
-        [String(r.id), r.name, r.visibility == .private ? "private" : "public", String(r.memberCount), String(r.headSeq)]
+func roomRows(_ rooms: [Chatd_V1_Conversation]) -> [[String]] {
+    rooms.map { r -> [String] in
+        let kind: String
+        switch r.kind {
+        case .group: kind = "group"
+        case .direct: kind = "direct"
+        default: kind = r.visibility == .private ? "private room" : "public room"
+        }
+        return [String(r.id), r.name, kind, String(r.memberCount), String(r.headSeq)]
     }
 }
 
@@ -304,7 +310,7 @@ struct UserCommand: AsyncParsableCommand {
                                 $0.deviceID, $0.name, $0.platform, time($0.lastSeenAtMs), $0.lastAddress,
                                 $0.revoked ? "revoked" : $0.signedIn ? "signed in" : "signed out",
                             ]
-                        }) + "\nRooms:\n" + table(["ID", "NAME", "VISIBILITY", "MEMBERS", "HEAD"], roomRows(r.rooms))
+                        }) + "\nRooms:\n" + table(["ID", "NAME", "KIND", "MEMBERS", "HEAD"], roomRows(r.rooms))
             }
         }
     }
@@ -384,7 +390,7 @@ struct RoomCommand: AsyncParsableCommand {
             q.afterID = after
             q.limit = limit
             let r = try await global.call(.roomList, q, as: Chatd_Control_V1_RoomListResponse.self)
-            global.output(r) { table(["ID", "NAME", "VISIBILITY", "MEMBERS", "HEAD"], roomRows(r.rooms)) }
+            global.output(r) { table(["ID", "NAME", "KIND", "MEMBERS", "HEAD"], roomRows(r.rooms)) }
         }
     }
 

@@ -40,7 +40,7 @@ struct Fixture {
             store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: sessions, limits: limits, throttle: throttle)
     }
 
-    func rooms() -> RoomService { RoomService(store: store, clock: clock, limits: DomainLimits()) }
+    func rooms() -> ConversationService { ConversationService(store: store, clock: clock, limits: DomainLimits()) }
 }
 
 func failureKind(_ body: () async throws -> Void) async -> ChatFailure.Kind? {
@@ -135,19 +135,19 @@ struct RoomServiceTests {
     @Test func eventsArePublishedAfterCommitInSeqOrder() async throws {
         let f = try Fixture()
         let seen = Mutex<[Int64]>([])
-        f.store.setEventObserver { events in seen.withLock { $0 += events.map(\.seq) } }
+        f.store.setEventObserver { changes in seen.withLock { $0 += changes.events.map(\.seq) } }
         let rooms = f.rooms()
         let alice = try await session(f, "alice")
-        let room = try await rooms.create(alice, name: "r", description: "", visibility: .public)
+        let room = try await rooms.createRoom(alice, name: "r", description: "", visibility: .public)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<50 {
-                group.addTask { _ = try await rooms.send(alice, room: room.id, clientMsgID: "m\(i)", text: "t\(i)") }
+                group.addTask { _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)")) }
             }
             try await group.waitForAll()
         }
         #expect(seen.withLock { $0 } == Array(1...51))
         // A duplicate publishes nothing.
-        let dup = try await rooms.send(alice, room: room.id, clientMsgID: "m0", text: "t0")
+        let dup = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m0", text: "t0"))
         #expect(dup.duplicate)
         #expect(seen.withLock { $0.count } == 51)
     }
@@ -158,15 +158,15 @@ struct RoomServiceTests {
         let owner = try await session(f, "owner")
         let first = try await session(f, "first")
         let second = try await session(f, "second")
-        let room = try await rooms.create(owner, name: "handover", description: "", visibility: .public)
+        let room = try await rooms.createRoom(owner, name: "handover", description: "", visibility: .public)
         _ = try await rooms.join(first, room: room.id)
         f.clock.advance(byMs: 10)
         _ = try await rooms.join(second, room: room.id)
-        try await rooms.leave(owner, room: room.id)
-        let members = try await rooms.members(first, room: room.id, after: 0, limit: 10).items
+        try await rooms.leave(owner, conversation: room.id)
+        let members = try await rooms.members(first, conversation: room.id, after: 0, limit: 10).items
         #expect(members.first { $0.user.id == first.userID }?.role == .owner)
         #expect(members.first { $0.user.id == second.userID }?.role == .member)
-        #expect(await failureKind { try await rooms.leave(owner, room: room.id) } == .notMember)
+        #expect(await failureKind { try await rooms.leave(owner, conversation: room.id) } == .notMember)
     }
 }
 

@@ -89,9 +89,10 @@ struct BadInputTests {
             var create = Chatd_V1_CreateRoomRequest()
             create.name = "weird-visibility"
             create.visibility = .UNRECOGNIZED(42)
-            await expectError(.invalidField) { try await c.call(.createRoom, create, as: Chatd_V1_CreateRoomResponse.self) }
+            await expectError(.invalidField) { try await c.call(.createRoom, create, as: Chatd_V1_ConversationResponse.self) }
             await expectError(.notFound) { try await c.joinRoom(123_456) }
-            await expectError(.notFound) { try await c.send(room: 0, text: "x") }
+            await expectError(.invalidField) { try await c.send(room: 0, text: "x") }
+            await expectError(.notFound) { try await c.send(room: 999_999, text: "x") }
             var d = Chatd_V1_DeviceInfo()
             d.deviceID = "has space"
             await expectError(.invalidField) { try await server.connect().login(username: "limits", password: "x", device: d) }

@@ -98,48 +98,48 @@ struct RoomTests {
 
             let secret = try await owner.createRoom(name: "secret", visibility: .private)
             // A private room does not exist for non-members.
-            var get = Chatd_V1_GetRoomRequest()
-            get.roomID = secret.id
-            await expectError(.notFound) { try await outsider.call(.getRoom, get, as: Chatd_V1_GetRoomResponse.self) }
+            var get = Chatd_V1_GetConversationRequest()
+            get.conversationID = secret.id
+            await expectError(.notFound) { try await outsider.call(.getConversation, get, as: Chatd_V1_ConversationResponse.self) }
             await expectError(.notFound) { try await outsider.joinRoom(secret.id) }
             await expectError(.notFound) { try await outsider.send(room: secret.id, text: "hi") }
-            let publicList = try await outsider.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListRoomsResponse.self)
-            #expect(!publicList.rooms.contains { $0.id == secret.id })
+            let publicList = try await outsider.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+            #expect(!publicList.conversations.contains { $0.id == secret.id })
 
             // Owner invites by username; the invitee sees it.
-            var invite = Chatd_V1_InviteToRoomRequest()
-            invite.roomID = secret.id
+            var invite = Chatd_V1_InviteRequest()
+            invite.conversationID = secret.id
             invite.username = "member"
-            let invited = try await owner.call(.inviteToRoom, invite, as: Chatd_V1_InviteToRoomResponse.self)
-            #expect(invited.room.memberCount == 2)
-            await expectError(.conflict) { try await owner.call(.inviteToRoom, invite, as: Chatd_V1_InviteToRoomResponse.self) }
-            let mine = try await member.call(.listMyRooms, Chatd_V1_ListMyRoomsRequest(), as: Chatd_V1_ListRoomsResponse.self)
-            #expect(mine.rooms.map(\.id) == [secret.id])
+            let invited = try await owner.call(.invite, invite, as: Chatd_V1_ConversationResponse.self)
+            #expect(invited.conversation.memberCount == 2)
+            await expectError(.conflict) { try await owner.call(.invite, invite, as: Chatd_V1_ConversationResponse.self) }
+            let mine = try await member.call(.listConversations, Chatd_V1_ListConversationsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+            #expect(mine.conversations.map(\.id) == [secret.id])
             // A plain member may not invite.
             invite.username = "outsider"
-            await expectError(.forbidden) { try await member.call(.inviteToRoom, invite, as: Chatd_V1_InviteToRoomResponse.self) }
+            await expectError(.forbidden) { try await member.call(.invite, invite, as: Chatd_V1_ConversationResponse.self) }
             invite.username = "ghost"
-            await expectError(.notFound) { try await owner.call(.inviteToRoom, invite, as: Chatd_V1_InviteToRoomResponse.self) }
+            await expectError(.notFound) { try await owner.call(.invite, invite, as: Chatd_V1_ConversationResponse.self) }
 
             // Public room: non-members are not_member for member operations.
             let lobby = try await owner.createRoom(name: "lobby")
             await expectError(.notMember) { try await outsider.send(room: lobby.id, text: "hi") }
             await expectError(.notMember) { try await outsider.history(room: lobby.id) }
             var members = Chatd_V1_ListMembersRequest()
-            members.roomID = lobby.id
+            members.conversationID = lobby.id
             await expectError(.notMember) { try await outsider.call(.listMembers, members, as: Chatd_V1_ListMembersResponse.self) }
             await expectError(.conflict) { try await outsider.createRoom(name: "LOBBY") }
 
             // Leaving: the owner hands over to the longest-standing member.
-            var leave = Chatd_V1_LeaveRoomRequest()
-            leave.roomID = secret.id
-            _ = try await owner.call(.leaveRoom, leave, as: Chatd_V1_LeaveRoomResponse.self)
-            members.roomID = secret.id
+            var leave = Chatd_V1_LeaveRequest()
+            leave.conversationID = secret.id
+            _ = try await owner.call(.leave, leave, as: Chatd_V1_Empty.self)
+            members.conversationID = secret.id
             let list = try await member.call(.listMembers, members, as: Chatd_V1_ListMembersResponse.self)
             #expect(list.members.count == 1)
             #expect(list.members.first?.user.id == memberAuth.user.id)
             #expect(list.members.first?.role == .owner)
-            await expectError(.notFound) { try await owner.call(.leaveRoom, leave, as: Chatd_V1_LeaveRoomResponse.self) }
+            await expectError(.notFound) { try await owner.call(.leave, leave, as: Chatd_V1_Empty.self) }
             let events = try await member.history(room: secret.id).events.map(\.kind)
             #expect(events == [.roomCreated, .memberAdded, .memberLeft, .roleChanged])
         }

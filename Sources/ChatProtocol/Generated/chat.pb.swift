@@ -32,6 +32,54 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Chatd_V1_ConversationKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case kindUnspecified // = 0
+
+  /// named (unique), public or private, joinable when public
+  case room // = 1
+
+  /// private, created with an initial member list
+  case group // = 2
+
+  /// exactly two users, one per pair, no moderation
+  case direct // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .kindUnspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .kindUnspecified
+    case 1: self = .room
+    case 2: self = .group
+    case 3: self = .direct
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .kindUnspecified: return 0
+    case .room: return 1
+    case .group: return 2
+    case .direct: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_ConversationKind] = [
+    .kindUnspecified,
+    .room,
+    .group,
+    .direct,
+  ]
+
+}
+
 public nonisolated enum Chatd_V1_Visibility: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
 
@@ -122,7 +170,7 @@ public nonisolated enum Chatd_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterab
   public typealias RawValue = Int
   case eventUnspecified // = 0
 
-  /// a text message: sender_id, client_msg_id, text
+  /// sender_id, client_msg_id, message_type, text, attachment, reply_to_seq, mentions
   case message // = 1
 
   /// subject_user_id joined (sender_id = subject)
@@ -134,11 +182,34 @@ public nonisolated enum Chatd_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterab
   /// subject_user_id left (sender_id = subject)
   case memberLeft // = 4
 
-  /// sender_id created the room; seq 1 of every room
+  /// seq 1 of every conversation (also groups and direct chats)
   case roomCreated // = 5
 
-  /// subject_user_id now has role (ownership hand-over)
+  /// subject_user_id now has `role` (promotion, demotion, ownership)
   case roleChanged // = 6
+
+  /// target_seq's text is now `text`; edited_at_ms
+  case messageEdited // = 7
+
+  /// target_seq was deleted (tombstone)
+  case messageDeleted // = 8
+
+  /// sender_id reacted to target_seq with `emoji`
+  case reactionAdded // = 9
+  case reactionRemoved // = 10
+
+  /// sender_id removed subject_user_id
+  case memberKicked // = 11
+
+  /// sender_id removed and banned subject_user_id
+  case memberBanned // = 12
+  case memberUnbanned // = 13
+
+  /// subject_user_id may not send until muted_until_ms (0: mute lifted)
+  case memberMuted // = 14
+
+  /// name and/or description changed (both carried)
+  case conversationUpdated // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -154,6 +225,15 @@ public nonisolated enum Chatd_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterab
     case 4: self = .memberLeft
     case 5: self = .roomCreated
     case 6: self = .roleChanged
+    case 7: self = .messageEdited
+    case 8: self = .messageDeleted
+    case 9: self = .reactionAdded
+    case 10: self = .reactionRemoved
+    case 11: self = .memberKicked
+    case 12: self = .memberBanned
+    case 13: self = .memberUnbanned
+    case 14: self = .memberMuted
+    case 15: self = .conversationUpdated
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -167,6 +247,15 @@ public nonisolated enum Chatd_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterab
     case .memberLeft: return 4
     case .roomCreated: return 5
     case .roleChanged: return 6
+    case .messageEdited: return 7
+    case .messageDeleted: return 8
+    case .reactionAdded: return 9
+    case .reactionRemoved: return 10
+    case .memberKicked: return 11
+    case .memberBanned: return 12
+    case .memberUnbanned: return 13
+    case .memberMuted: return 14
+    case .conversationUpdated: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -180,6 +269,213 @@ public nonisolated enum Chatd_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseIterab
     .memberLeft,
     .roomCreated,
     .roleChanged,
+    .messageEdited,
+    .messageDeleted,
+    .reactionAdded,
+    .reactionRemoved,
+    .memberKicked,
+    .memberBanned,
+    .memberUnbanned,
+    .memberMuted,
+    .conversationUpdated,
+  ]
+
+}
+
+public nonisolated enum Chatd_V1_MessageType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// treated as TEXT
+  case unspecified // = 0
+  case text // = 1
+
+  /// carries an attachment
+  case image // = 2
+
+  /// carries an attachment
+  case file // = 3
+
+  /// written by the server only
+  case system // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .text
+    case 2: self = .image
+    case 3: self = .file
+    case 4: self = .system
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .text: return 1
+    case .image: return 2
+    case .file: return 3
+    case .system: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_MessageType] = [
+    .unspecified,
+    .text,
+    .image,
+    .file,
+    .system,
+  ]
+
+}
+
+public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case accountEventUnspecified // = 0
+
+  /// conversation_id (joined, added, created, direct opened)
+  case addedToConversation // = 1
+
+  /// conversation_id; reason: "left", "kicked", "banned"
+  case removedFromConversation // = 2
+
+  /// conversation_id
+  case conversationDeleted // = 3
+
+  /// other_user_id asked to be friends
+  case friendRequestReceived // = 4
+
+  /// the caller asked other_user_id (other devices learn it)
+  case friendRequestSent // = 5
+
+  /// other_user_id and the caller are now friends
+  case friendAdded // = 6
+
+  /// to the requester: other_user_id declined
+  case friendRequestDeclined // = 7
+
+  /// to the addressee: other_user_id withdrew the request
+  case friendRequestCanceled // = 8
+
+  /// either side ended the friendship
+  case friendRemoved // = 9
+
+  /// device_id (one of the caller's devices) was revoked
+  case ownDeviceRevoked // = 10
+
+  /// other_user_id (a friend, or the caller) changed their profile
+  case profileChanged // = 11
+
+  /// the caller blocked/unblocked other_user_id (reason "blocked"/"unblocked")
+  case blockedChanged // = 12
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .accountEventUnspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .accountEventUnspecified
+    case 1: self = .addedToConversation
+    case 2: self = .removedFromConversation
+    case 3: self = .conversationDeleted
+    case 4: self = .friendRequestReceived
+    case 5: self = .friendRequestSent
+    case 6: self = .friendAdded
+    case 7: self = .friendRequestDeclined
+    case 8: self = .friendRequestCanceled
+    case 9: self = .friendRemoved
+    case 10: self = .ownDeviceRevoked
+    case 11: self = .profileChanged
+    case 12: self = .blockedChanged
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .accountEventUnspecified: return 0
+    case .addedToConversation: return 1
+    case .removedFromConversation: return 2
+    case .conversationDeleted: return 3
+    case .friendRequestReceived: return 4
+    case .friendRequestSent: return 5
+    case .friendAdded: return 6
+    case .friendRequestDeclined: return 7
+    case .friendRequestCanceled: return 8
+    case .friendRemoved: return 9
+    case .ownDeviceRevoked: return 10
+    case .profileChanged: return 11
+    case .blockedChanged: return 12
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_AccountEventKind] = [
+    .accountEventUnspecified,
+    .addedToConversation,
+    .removedFromConversation,
+    .conversationDeleted,
+    .friendRequestReceived,
+    .friendRequestSent,
+    .friendAdded,
+    .friendRequestDeclined,
+    .friendRequestCanceled,
+    .friendRemoved,
+    .ownDeviceRevoked,
+    .profileChanged,
+    .blockedChanged,
+  ]
+
+}
+
+public nonisolated enum Chatd_V1_Presence: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case online // = 1
+  case away // = 2
+  case offline // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .online
+    case 2: self = .away
+    case 3: self = .offline
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .online: return 1
+    case .away: return 2
+    case .offline: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_Presence] = [
+    .unspecified,
+    .online,
+    .away,
+    .offline,
   ]
 
 }
@@ -351,6 +647,9 @@ public nonisolated struct Chatd_V1_Limits: Sendable {
 
   /// false: accounts are made by an operator
   public var registrationOpen: Bool = false
+
+  /// a typing=true lasts this long unless renewed
+  public var typingTimeoutMs: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -827,19 +1126,23 @@ public nonisolated struct Chatd_V1_RefreshTokenRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_Room: Sendable {
+public nonisolated struct Chatd_V1_Conversation: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var id: UInt64 = 0
 
+  /// rooms and groups; empty for direct chats
   public var name: String = String()
 
+  /// the topic
   public var description_p: String = String()
 
+  /// groups and direct chats are PRIVATE
   public var visibility: Chatd_V1_Visibility = .unspecified
 
+  /// 0: created by the server (default rooms)
   public var createdBy: UInt64 = 0
 
   public var createdAtMs: Int64 = 0
@@ -852,12 +1155,41 @@ public nonisolated struct Chatd_V1_Room: Sendable {
   /// ROLE_UNSPECIFIED when the caller is not a member
   public var myRole: Chatd_V1_MemberRole = .roleUnspecified
 
+  public var kind: Chatd_V1_ConversationKind = .kindUnspecified
+
+  /// time of the newest event
+  public var lastActivityAtMs: Int64 = 0
+
+  /// DIRECT: the other user
+  public var peerUserID: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// op 30. The creator becomes the owner.
+public nonisolated struct Chatd_V1_ConversationResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversation: Chatd_V1_Conversation {
+    get {_conversation ?? Chatd_V1_Conversation()}
+    set {_conversation = newValue}
+  }
+  /// Returns true if `conversation` has been explicitly set.
+  public var hasConversation: Bool {self._conversation != nil}
+  /// Clears the value of `conversation`. Subsequent reads from it will return its default value.
+  public mutating func clearConversation() {self._conversation = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _conversation: Chatd_V1_Conversation? = nil
+}
+
+/// op 30. The creator becomes the owner. Response: ConversationResponse.
 public nonisolated struct Chatd_V1_CreateRoomRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -874,27 +1206,6 @@ public nonisolated struct Chatd_V1_CreateRoomRequest: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
-}
-
-public nonisolated struct Chatd_V1_CreateRoomResponse: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var room: Chatd_V1_Room {
-    get {_room ?? Chatd_V1_Room()}
-    set {_room = newValue}
-  }
-  /// Returns true if `room` has been explicitly set.
-  public var hasRoom: Bool {self._room != nil}
-  /// Clears the value of `room`. Subsequent reads from it will return its default value.
-  public mutating func clearRoom() {self._room = nil}
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _room: Chatd_V1_Room? = nil
 }
 
 /// op 31. Public rooms ordered by id, paged with after_id.
@@ -914,12 +1225,12 @@ public nonisolated struct Chatd_V1_ListPublicRoomsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_ListRoomsResponse: Sendable {
+public nonisolated struct Chatd_V1_ListConversationsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var rooms: [Chatd_V1_Room] = []
+  public var conversations: [Chatd_V1_Conversation] = []
 
   public var hasMore_p: Bool = false
 
@@ -928,56 +1239,47 @@ public nonisolated struct Chatd_V1_ListRoomsResponse: Sendable {
   public init() {}
 }
 
-/// op 32. Rooms the caller is a member of, ordered by id. Response: ListRoomsResponse.
-public nonisolated struct Chatd_V1_ListMyRoomsRequest: Sendable {
+/// op 32. The caller's conversations, newest activity first. Page with the
+/// last item's (last_activity_at_ms, id) as (before_activity_ms, before_id).
+/// Response: ListConversationsResponse (items are ConversationState-less
+/// Conversations; use Sync for read state).
+public nonisolated struct Chatd_V1_ListConversationsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var afterID: UInt64 = 0
+  /// 0: from the newest
+  public var beforeActivityMs: Int64 = 0
 
+  public var beforeID: UInt64 = 0
+
+  /// 0: 50; capped at 200
   public var limit: UInt32 = 0
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-/// op 33. Public rooms are visible to everyone; private rooms only to members.
-public nonisolated struct Chatd_V1_GetRoomRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var roomID: UInt64 = 0
+  /// KIND_UNSPECIFIED: all kinds
+  public var kind: Chatd_V1_ConversationKind = .kindUnspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_GetRoomResponse: Sendable {
+/// op 33. Public rooms are visible to everyone; everything else only to members.
+/// Response: ConversationResponse.
+public nonisolated struct Chatd_V1_GetConversationRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var room: Chatd_V1_Room {
-    get {_room ?? Chatd_V1_Room()}
-    set {_room = newValue}
-  }
-  /// Returns true if `room` has been explicitly set.
-  public var hasRoom: Bool {self._room != nil}
-  /// Clears the value of `room`. Subsequent reads from it will return its default value.
-  public mutating func clearRoom() {self._room = nil}
+  public var conversationID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
-
-  fileprivate var _room: Chatd_V1_Room? = nil
 }
 
 /// op 34. Joining a public room; joining a room one is in already succeeds.
+/// A banned user gets forbidden. Response: ConversationResponse.
 public nonisolated struct Chatd_V1_JoinRoomRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -990,34 +1292,13 @@ public nonisolated struct Chatd_V1_JoinRoomRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_JoinRoomResponse: Sendable {
+/// op 35. Owner or admin adds a user to a room or group. Response: ConversationResponse.
+public nonisolated struct Chatd_V1_InviteRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var room: Chatd_V1_Room {
-    get {_room ?? Chatd_V1_Room()}
-    set {_room = newValue}
-  }
-  /// Returns true if `room` has been explicitly set.
-  public var hasRoom: Bool {self._room != nil}
-  /// Clears the value of `room`. Subsequent reads from it will return its default value.
-  public mutating func clearRoom() {self._room = nil}
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _room: Chatd_V1_Room? = nil
-}
-
-/// op 35. Owner or admin adds a user to the room (any visibility).
-public nonisolated struct Chatd_V1_InviteToRoomRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var roomID: UInt64 = 0
+  public var conversationID: UInt64 = 0
 
   /// one of user_id or username
   public var userID: UInt64 = 0
@@ -1029,42 +1310,21 @@ public nonisolated struct Chatd_V1_InviteToRoomRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_InviteToRoomResponse: Sendable {
+/// op 36. Rooms and groups. The owner leaving hands ownership to the
+/// longest-standing admin, else the longest-standing member. Response: Empty.
+public nonisolated struct Chatd_V1_LeaveRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var room: Chatd_V1_Room {
-    get {_room ?? Chatd_V1_Room()}
-    set {_room = newValue}
-  }
-  /// Returns true if `room` has been explicitly set.
-  public var hasRoom: Bool {self._room != nil}
-  /// Clears the value of `room`. Subsequent reads from it will return its default value.
-  public mutating func clearRoom() {self._room = nil}
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _room: Chatd_V1_Room? = nil
-}
-
-/// op 36. The owner leaving hands ownership to the longest-standing admin, else
-/// the longest-standing member.
-public nonisolated struct Chatd_V1_LeaveRoomRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var roomID: UInt64 = 0
+  public var conversationID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_LeaveRoomResponse: Sendable {
+public nonisolated struct Chatd_V1_Empty: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1092,6 +1352,12 @@ public nonisolated struct Chatd_V1_Member: Sendable {
 
   public var joinedAtMs: Int64 = 0
 
+  /// the member's read position
+  public var readSeq: UInt64 = 0
+
+  /// 0: not muted
+  public var mutedUntilMs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1105,7 +1371,7 @@ public nonisolated struct Chatd_V1_ListMembersRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var roomID: UInt64 = 0
+  public var conversationID: UInt64 = 0
 
   public var afterUserID: UInt64 = 0
 
@@ -1131,60 +1397,338 @@ public nonisolated struct Chatd_V1_ListMembersResponse: Sendable {
   public init() {}
 }
 
-/// One entry of a conversation's event sequence.
-public nonisolated struct Chatd_V1_Event: Sendable {
+/// op 38. A private group; the creator is its owner. Users given that do not
+/// exist, are disabled or block the creator are reported in `skipped`.
+public nonisolated struct Chatd_V1_CreateGroupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..max_room_name_bytes (not unique)
+  public var name: String = String()
+
+  public var description_p: String = String()
+
+  /// at most 256 initial members in all
+  public var userIds: [UInt64] = []
+
+  public var usernames: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_CreateGroupResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversation: Chatd_V1_Conversation {
+    get {_conversation ?? Chatd_V1_Conversation()}
+    set {_conversation = newValue}
+  }
+  /// Returns true if `conversation` has been explicitly set.
+  public var hasConversation: Bool {self._conversation != nil}
+  /// Clears the value of `conversation`. Subsequent reads from it will return its default value.
+  public mutating func clearConversation() {self._conversation = nil}
+
+  /// user ids / usernames not added
+  public var skipped: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _conversation: Chatd_V1_Conversation? = nil
+}
+
+/// op 39. The direct chat with a user, created if it does not exist. Fails
+/// with forbidden when either user blocks the other. Response: ConversationResponse.
+public nonisolated struct Chatd_V1_OpenDirectRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// one of user_id or username
+  public var userID: UInt64 = 0
+
+  public var username: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Moderation (ops 50..58), rooms and groups only; see the permission table.
+/// ops 50 Kick, 51 Ban, 52 Unban, 53 Mute, 54 SetMemberRole, 55 TransferOwnership.
+/// Response: Empty.
+public nonisolated struct Chatd_V1_MemberActionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var conversationID: UInt64 = 0
 
-  /// 1, 2, 3, ... per conversation, no gaps
-  public var seq: UInt64 = 0
+  /// one of user_id or username
+  public var userID: UInt64 = 0
 
-  public var kind: Chatd_V1_EventKind = .eventUnspecified
+  public var username: String = String()
 
-  public var senderID: UInt64 = 0
+  /// Mute: how long; 0 lifts the mute
+  public var durationMs: Int64 = 0
 
-  /// MESSAGE only
-  public var clientMsgID: String = String()
-
-  /// MESSAGE only
-  public var text: String = String()
-
-  public var subjectUserID: UInt64 = 0
-
-  /// ROLE_CHANGED only
+  /// SetMemberRole: MEMBER or ADMIN
   public var role: Chatd_V1_MemberRole = .roleUnspecified
-
-  public var createdAtMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// op 40. Durable: answered only after the event is committed.
-public nonisolated struct Chatd_V1_SendMessageRequest: Sendable {
+/// op 56. Rename / change the topic (owner or admin). Only present fields change.
+/// Response: ConversationResponse.
+public nonisolated struct Chatd_V1_UpdateConversationRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var roomID: UInt64 = 0
+  public var conversationID: UInt64 = 0
 
-  /// 1..64 bytes chosen by the client, unique per sender. Sending again with the
-  /// same id returns the stored event (duplicate = true) instead of a new one.
-  public var clientMsgID: String = String()
+  public var name: String {
+    get {_name ?? String()}
+    set {_name = newValue}
+  }
+  /// Returns true if `name` has been explicitly set.
+  public var hasName: Bool {self._name != nil}
+  /// Clears the value of `name`. Subsequent reads from it will return its default value.
+  public mutating func clearName() {self._name = nil}
 
-  /// 1..max_message_bytes UTF-8 bytes
-  public var text: String = String()
+  public var description_p: String {
+    get {_description_p ?? String()}
+    set {_description_p = newValue}
+  }
+  /// Returns true if `description_p` has been explicitly set.
+  public var hasDescription_p: Bool {self._description_p != nil}
+  /// Clears the value of `description_p`. Subsequent reads from it will return its default value.
+  public mutating func clearDescription_p() {self._description_p = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _name: String? = nil
+  fileprivate var _description_p: String? = nil
+}
+
+/// op 57. Owner, or a server admin. Every member gets a CONVERSATION_DELETED
+/// account event; the conversation and its events are gone. Response: Empty.
+/// op 58 ListOnlineMembers takes the same request (members only).
+public nonisolated struct Chatd_V1_ConversationRef: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_SendMessageResponse: Sendable {
+/// Response to op 58.
+public nonisolated struct Chatd_V1_OnlineMembersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// members with at least one live connection
+  public var userIds: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_Attachment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..64 bytes
+  public var fileID: String = String()
+
+  /// 0..255 bytes
+  public var name: String = String()
+
+  public var size: UInt64 = 0
+
+  /// 0..127 bytes
+  public var mimeType: String = String()
+
+  /// images, when the client knows it
+  public var width: UInt32 = 0
+
+  public var height: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_ReactionSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var emoji: String = String()
+
+  public var count: UInt32 = 0
+
+  /// the requesting user reacted with it (History only)
+  public var mine: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One entry of a conversation's event sequence.
+public nonisolated struct Chatd_V1_Event: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 {
+    get {_storage._conversationID}
+    set {_uniqueStorage()._conversationID = newValue}
+  }
+
+  /// 1, 2, 3, ... per conversation, no gaps
+  public var seq: UInt64 {
+    get {_storage._seq}
+    set {_uniqueStorage()._seq = newValue}
+  }
+
+  public var kind: Chatd_V1_EventKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var senderID: UInt64 {
+    get {_storage._senderID}
+    set {_uniqueStorage()._senderID = newValue}
+  }
+
+  /// the sender's id for MESSAGE, MESSAGE_EDITED, MESSAGE_DELETED
+  public var clientMsgID: String {
+    get {_storage._clientMsgID}
+    set {_uniqueStorage()._clientMsgID = newValue}
+  }
+
+  /// MESSAGE (current text; empty once deleted), MESSAGE_EDITED (new text)
+  public var text: String {
+    get {_storage._text}
+    set {_uniqueStorage()._text = newValue}
+  }
+
+  public var subjectUserID: UInt64 {
+    get {_storage._subjectUserID}
+    set {_uniqueStorage()._subjectUserID = newValue}
+  }
+
+  /// ROLE_CHANGED only
+  public var role: Chatd_V1_MemberRole {
+    get {_storage._role}
+    set {_uniqueStorage()._role = newValue}
+  }
+
+  public var createdAtMs: Int64 {
+    get {_storage._createdAtMs}
+    set {_uniqueStorage()._createdAtMs = newValue}
+  }
+
+  public var messageType: Chatd_V1_MessageType {
+    get {_storage._messageType}
+    set {_uniqueStorage()._messageType = newValue}
+  }
+
+  public var replyToSeq: UInt64 {
+    get {_storage._replyToSeq}
+    set {_uniqueStorage()._replyToSeq = newValue}
+  }
+
+  /// user ids mentioned with @username
+  public var mentions: [UInt64] {
+    get {_storage._mentions}
+    set {_uniqueStorage()._mentions = newValue}
+  }
+
+  public var attachment: Chatd_V1_Attachment {
+    get {_storage._attachment ?? Chatd_V1_Attachment()}
+    set {_uniqueStorage()._attachment = newValue}
+  }
+  /// Returns true if `attachment` has been explicitly set.
+  public var hasAttachment: Bool {_storage._attachment != nil}
+  /// Clears the value of `attachment`. Subsequent reads from it will return its default value.
+  public mutating func clearAttachment() {_uniqueStorage()._attachment = nil}
+
+  /// MESSAGE_EDITED, MESSAGE_DELETED, REACTION_*
+  public var targetSeq: UInt64 {
+    get {_storage._targetSeq}
+    set {_uniqueStorage()._targetSeq = newValue}
+  }
+
+  /// REACTION_*
+  public var emoji: String {
+    get {_storage._emoji}
+    set {_uniqueStorage()._emoji = newValue}
+  }
+
+  /// MESSAGE: last edit (History); MESSAGE_EDITED: the edit time
+  public var editedAtMs: Int64 {
+    get {_storage._editedAtMs}
+    set {_uniqueStorage()._editedAtMs = newValue}
+  }
+
+  /// MESSAGE: tombstone, content no longer served
+  public var deleted: Bool {
+    get {_storage._deleted}
+    set {_uniqueStorage()._deleted = newValue}
+  }
+
+  /// CONVERSATION_UPDATED
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// CONVERSATION_UPDATED
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
+
+  /// MEMBER_MUTED
+  public var mutedUntilMs: Int64 {
+    get {_storage._mutedUntilMs}
+    set {_uniqueStorage()._mutedUntilMs = newValue}
+  }
+
+  /// MESSAGE in History responses
+  public var reactions: [Chatd_V1_ReactionSummary] {
+    get {_storage._reactions}
+    set {_uniqueStorage()._reactions = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Chatd_V1_EventResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -1198,6 +1742,7 @@ public nonisolated struct Chatd_V1_SendMessageResponse: Sendable {
   /// Clears the value of `event`. Subsequent reads from it will return its default value.
   public mutating func clearEvent() {self._event = nil}
 
+  /// a retry: the event stored by the first attempt
   public var duplicate: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1205,6 +1750,49 @@ public nonisolated struct Chatd_V1_SendMessageResponse: Sendable {
   public init() {}
 
   fileprivate var _event: Chatd_V1_Event? = nil
+}
+
+/// op 40. Durable: answered only after the event is committed.
+/// Response: EventResponse.
+public nonisolated struct Chatd_V1_SendMessageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// or to_user_id for a direct message
+  public var conversationID: UInt64 = 0
+
+  /// 1..64 bytes chosen by the client, unique per sender. Sending again with the
+  /// same id returns the stored event (duplicate = true) instead of a new one.
+  public var clientMsgID: String = String()
+
+  /// TEXT: 1..max_message_bytes; IMAGE/FILE: 0..max_message_bytes (caption)
+  public var text: String = String()
+
+  public var messageType: Chatd_V1_MessageType = .unspecified
+
+  /// IMAGE and FILE only
+  public var attachment: Chatd_V1_Attachment {
+    get {_attachment ?? Chatd_V1_Attachment()}
+    set {_attachment = newValue}
+  }
+  /// Returns true if `attachment` has been explicitly set.
+  public var hasAttachment: Bool {self._attachment != nil}
+  /// Clears the value of `attachment`. Subsequent reads from it will return its default value.
+  public mutating func clearAttachment() {self._attachment = nil}
+
+  /// 0: not a reply; else a MESSAGE in the same conversation
+  public var replyToSeq: UInt64 = 0
+
+  /// Direct message: the direct chat with this user is used (created on the
+  /// first message). Give either conversation_id or to_user_id.
+  public var toUserID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _attachment: Chatd_V1_Attachment? = nil
 }
 
 /// op 41. Members only. Events ascending by seq.
@@ -1216,7 +1804,7 @@ public nonisolated struct Chatd_V1_HistoryRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var roomID: UInt64 = 0
+  public var conversationID: UInt64 = 0
 
   public var afterSeq: UInt64 {
     get {_afterSeq ?? 0}
@@ -1264,8 +1852,350 @@ public nonisolated struct Chatd_V1_HistoryResponse: Sendable {
   public init() {}
 }
 
+/// op 42. Edit your own TEXT/IMAGE/FILE message. Response: EventResponse (the
+/// MESSAGE_EDITED event).
+public nonisolated struct Chatd_V1_EditMessageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var seq: UInt64 = 0
+
+  public var text: String = String()
+
+  /// 1..64 bytes; a retry returns the first edit event
+  public var clientMsgID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 43. Delete your own message, or anyone's as owner/admin (or server admin).
+/// Response: EventResponse (the MESSAGE_DELETED event).
+public nonisolated struct Chatd_V1_DeleteMessageRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var seq: UInt64 = 0
+
+  /// 1..64 bytes; a retry returns the first delete event
+  public var clientMsgID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 44 AddReaction, op 45 RemoveReaction. One reaction per user per emoji per
+/// message: adding an existing one (or removing an absent one) returns
+/// duplicate = true and the event is the earlier one (or empty). Response: EventResponse.
+public nonisolated struct Chatd_V1_ReactionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var seq: UInt64 = 0
+
+  /// 1..32 bytes, no white space or control characters
+  public var emoji: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 46. Moves the caller's read position forward (never back). Other members
+/// and the caller's other devices get a ReadPush. Response: MarkReadResponse.
+public nonisolated struct Chatd_V1_MarkReadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  /// <= head_seq; a lower value than the current position is a no-op
+  public var seq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_MarkReadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the position now in force
+  public var readSeq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One entry of the caller's own event sequence (seq per user, no gaps).
+public nonisolated struct Chatd_V1_AccountEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var seq: UInt64 = 0
+
+  public var kind: Chatd_V1_AccountEventKind = .accountEventUnspecified
+
+  public var conversationID: UInt64 = 0
+
+  public var otherUserID: UInt64 = 0
+
+  public var deviceID: String = String()
+
+  public var reason: String = String()
+
+  public var createdAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_ConversationState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversation: Chatd_V1_Conversation {
+    get {_conversation ?? Chatd_V1_Conversation()}
+    set {_conversation = newValue}
+  }
+  /// Returns true if `conversation` has been explicitly set.
+  public var hasConversation: Bool {self._conversation != nil}
+  /// Clears the value of `conversation`. Subsequent reads from it will return its default value.
+  public mutating func clearConversation() {self._conversation = nil}
+
+  public var readSeq: UInt64 = 0
+
+  /// MESSAGE events after read_seq not sent by the caller and not deleted
+  public var unreadCount: UInt32 = 0
+
+  /// of those, the ones mentioning the caller
+  public var mentionCount: UInt32 = 0
+
+  /// newest MESSAGE (absent when none)
+  public var lastMessage: Chatd_V1_Event {
+    get {_lastMessage ?? Chatd_V1_Event()}
+    set {_lastMessage = newValue}
+  }
+  /// Returns true if `lastMessage` has been explicitly set.
+  public var hasLastMessage: Bool {self._lastMessage != nil}
+  /// Clears the value of `lastMessage`. Subsequent reads from it will return its default value.
+  public mutating func clearLastMessage() {self._lastMessage = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _conversation: Chatd_V1_Conversation? = nil
+  fileprivate var _lastMessage: Chatd_V1_Event? = nil
+}
+
+/// op 47. Returns the account events after `account_seq` (paged) and the
+/// state of the caller's conversations. A client keeps the returned
+/// account_seq (of the last event it applied) and the conversations' seqs,
+/// and calls History(after_seq) for any conversation whose head_seq is beyond
+/// what it holds.
+public nonisolated struct Chatd_V1_SyncRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the last account event the client applied (0: none)
+  public var accountSeq: UInt64 = 0
+
+  /// account events per page; 0: 200; capped at 1000
+  public var limit: UInt32 = 0
+
+  /// only the account events (paging through them)
+  public var skipConversations: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_SyncResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountEvents: [Chatd_V1_AccountEvent] = []
+
+  /// more account events after the last one returned
+  public var hasMore_p: Bool = false
+
+  public var accountHeadSeq: UInt64 = 0
+
+  /// newest activity first, at most 1000
+  public var conversations: [Chatd_V1_ConversationState] = []
+
+  /// more than 1000: page with ListConversations
+  public var conversationsTruncated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 49. No response body; rate limited per connection. A typing=true lasts
+/// typing_timeout_ms unless renewed; clients send it again while typing.
+/// Response: Empty.
+public nonisolated struct Chatd_V1_TypingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var typing: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 70. Sets the caller's away flag (all devices). Response: Empty.
+public nonisolated struct Chatd_V1_SetPresenceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var away: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// ops 60 FriendRequest, 61 AcceptFriend, 62 DeclineFriend,
+/// 63 CancelFriendRequest, 64 RemoveFriend, 66 Block, 67 Unblock.
+/// Response: Empty.
+public nonisolated struct Chatd_V1_UserRef: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// one of user_id or username
+  public var userID: UInt64 = 0
+
+  public var username: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_Friend: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var user: Chatd_V1_User {
+    get {_user ?? Chatd_V1_User()}
+    set {_user = newValue}
+  }
+  /// Returns true if `user` has been explicitly set.
+  public var hasUser: Bool {self._user != nil}
+  /// Clears the value of `user`. Subsequent reads from it will return its default value.
+  public mutating func clearUser() {self._user = nil}
+
+  public var presence: Chatd_V1_Presence = .unspecified
+
+  /// OFFLINE: when the user was last online
+  public var lastSeenAtMs: Int64 = 0
+
+  public var sinceMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _user: Chatd_V1_User? = nil
+}
+
+/// op 65. Request: Empty.
+public nonisolated struct Chatd_V1_ListFriendsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var friends: [Chatd_V1_Friend] = []
+
+  public var incomingRequests: [Chatd_V1_User] = []
+
+  public var outgoingRequests: [Chatd_V1_User] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 68. Request: Empty.
+public nonisolated struct Chatd_V1_ListBlockedResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var users: [Chatd_V1_User] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 69. Username or display-name prefix (ignoring case), disabled users
+/// excluded, ordered by id.
+public nonisolated struct Chatd_V1_SearchUsersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..64 bytes
+  public var query: String = String()
+
+  public var afterID: UInt64 = 0
+
+  /// 0: 20; capped at 100
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_SearchUsersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var users: [Chatd_V1_User] = []
+
+  public var hasMore_p: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// push 1: a new event in a conversation the receiver is a member of (also the
-/// MEMBER_LEFT event of the receiver's own leaving). Sent only after commit.
+/// removal event of the receiver's own leaving, kick or ban). Sent only after commit.
 public nonisolated struct Chatd_V1_EventPush: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1305,9 +2235,91 @@ public nonisolated struct Chatd_V1_GoodbyePush: Sendable {
   public init() {}
 }
 
+/// push 3: a new account event of the receiving user (after commit).
+public nonisolated struct Chatd_V1_AccountEventPush: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var event: Chatd_V1_AccountEvent {
+    get {_event ?? Chatd_V1_AccountEvent()}
+    set {_event = newValue}
+  }
+  /// Returns true if `event` has been explicitly set.
+  public var hasEvent: Bool {self._event != nil}
+  /// Clears the value of `event`. Subsequent reads from it will return its default value.
+  public mutating func clearEvent() {self._event = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _event: Chatd_V1_AccountEvent? = nil
+}
+
+/// push 4: a member's read position moved (to the other members and to the
+/// member's own other connections).
+public nonisolated struct Chatd_V1_ReadPush: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var userID: UInt64 = 0
+
+  public var readSeq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// push 5: a friend's or direct-chat partner's presence changed.
+public nonisolated struct Chatd_V1_PresencePush: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: UInt64 = 0
+
+  public var presence: Chatd_V1_Presence = .unspecified
+
+  /// OFFLINE
+  public var lastSeenAtMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// push 6: a member started or stopped typing (never stored).
+public nonisolated struct Chatd_V1_TypingPush: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var userID: UInt64 = 0
+
+  public var typing: Bool = false
+
+  /// typing=true: treat as stopped after this
+  public var expiresInMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.v1"
+
+nonisolated extension Chatd_V1_ConversationKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}ROOM\0\u{1}GROUP\0\u{1}DIRECT\0")
+}
 
 nonisolated extension Chatd_V1_Visibility: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VISIBILITY_UNSPECIFIED\0\u{1}PUBLIC\0\u{1}PRIVATE\0")
@@ -1318,7 +2330,19 @@ nonisolated extension Chatd_V1_MemberRole: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_EventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_UNSPECIFIED\0\u{1}MESSAGE\0\u{1}MEMBER_JOINED\0\u{1}MEMBER_ADDED\0\u{1}MEMBER_LEFT\0\u{1}ROOM_CREATED\0\u{1}ROLE_CHANGED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_UNSPECIFIED\0\u{1}MESSAGE\0\u{1}MEMBER_JOINED\0\u{1}MEMBER_ADDED\0\u{1}MEMBER_LEFT\0\u{1}ROOM_CREATED\0\u{1}ROLE_CHANGED\0\u{1}MESSAGE_EDITED\0\u{1}MESSAGE_DELETED\0\u{1}REACTION_ADDED\0\u{1}REACTION_REMOVED\0\u{1}MEMBER_KICKED\0\u{1}MEMBER_BANNED\0\u{1}MEMBER_UNBANNED\0\u{1}MEMBER_MUTED\0\u{1}CONVERSATION_UPDATED\0")
+}
+
+nonisolated extension Chatd_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MESSAGE_TYPE_UNSPECIFIED\0\u{1}TEXT\0\u{1}IMAGE\0\u{1}FILE\0\u{1}SYSTEM\0")
+}
+
+nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0")
+}
+
+nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRESENCE_UNSPECIFIED\0\u{1}ONLINE\0\u{1}AWAY\0\u{1}OFFLINE\0")
 }
 
 nonisolated extension Chatd_V1_GoodbyeReason: SwiftProtobuf._ProtoNameProviding {
@@ -1412,7 +2436,7 @@ nonisolated extension Chatd_V1_HelloRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0\u{3}typing_timeout_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1435,6 +2459,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maxAvatarURLBytes) }()
       case 14: try { try decoder.decodeSingularUInt32Field(value: &self.authTimeoutMs) }()
       case 15: try { try decoder.decodeSingularBoolField(value: &self.registrationOpen) }()
+      case 16: try { try decoder.decodeSingularUInt32Field(value: &self.typingTimeoutMs) }()
       default: break
       }
     }
@@ -1486,6 +2511,9 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.registrationOpen != false {
       try visitor.visitSingularBoolField(value: self.registrationOpen, fieldNumber: 15)
     }
+    if self.typingTimeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.typingTimeoutMs, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1505,6 +2533,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.maxAvatarURLBytes != rhs.maxAvatarURLBytes {return false}
     if lhs.authTimeoutMs != rhs.authTimeoutMs {return false}
     if lhs.registrationOpen != rhs.registrationOpen {return false}
+    if lhs.typingTimeoutMs != rhs.typingTimeoutMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2374,9 +3403,9 @@ nonisolated extension Chatd_V1_RefreshTokenRequest: SwiftProtobuf.Message, Swift
   }
 }
 
-nonisolated extension Chatd_V1_Room: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Room"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}description\0\u{1}visibility\0\u{3}created_by\0\u{3}created_at_ms\0\u{3}head_seq\0\u{3}member_count\0\u{3}my_role\0")
+nonisolated extension Chatd_V1_Conversation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Conversation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}description\0\u{1}visibility\0\u{3}created_by\0\u{3}created_at_ms\0\u{3}head_seq\0\u{3}member_count\0\u{3}my_role\0\u{1}kind\0\u{3}last_activity_at_ms\0\u{3}peer_user_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2393,6 +3422,9 @@ nonisolated extension Chatd_V1_Room: SwiftProtobuf.Message, SwiftProtobuf._Messa
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.headSeq) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.memberCount) }()
       case 9: try { try decoder.decodeSingularEnumField(value: &self.myRole) }()
+      case 10: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.lastActivityAtMs) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.peerUserID) }()
       default: break
       }
     }
@@ -2426,10 +3458,19 @@ nonisolated extension Chatd_V1_Room: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if self.myRole != .roleUnspecified {
       try visitor.visitSingularEnumField(value: self.myRole, fieldNumber: 9)
     }
+    if self.kind != .kindUnspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 10)
+    }
+    if self.lastActivityAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastActivityAtMs, fieldNumber: 11)
+    }
+    if self.peerUserID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.peerUserID, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_Room, rhs: Chatd_V1_Room) -> Bool {
+  public static func ==(lhs: Chatd_V1_Conversation, rhs: Chatd_V1_Conversation) -> Bool {
     if lhs.id != rhs.id {return false}
     if lhs.name != rhs.name {return false}
     if lhs.description_p != rhs.description_p {return false}
@@ -2439,6 +3480,43 @@ nonisolated extension Chatd_V1_Room: SwiftProtobuf.Message, SwiftProtobuf._Messa
     if lhs.headSeq != rhs.headSeq {return false}
     if lhs.memberCount != rhs.memberCount {return false}
     if lhs.myRole != rhs.myRole {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.lastActivityAtMs != rhs.lastActivityAtMs {return false}
+    if lhs.peerUserID != rhs.peerUserID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ConversationResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConversationResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._conversation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._conversation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ConversationResponse, rhs: Chatd_V1_ConversationResponse) -> Bool {
+    if lhs._conversation != rhs._conversation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2484,40 +3562,6 @@ nonisolated extension Chatd_V1_CreateRoomRequest: SwiftProtobuf.Message, SwiftPr
   }
 }
 
-nonisolated extension Chatd_V1_CreateRoomResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateRoomResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._room {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Chatd_V1_CreateRoomResponse, rhs: Chatd_V1_CreateRoomResponse) -> Bool {
-    if lhs._room != rhs._room {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
 nonisolated extension Chatd_V1_ListPublicRoomsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListPublicRoomsRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0")
@@ -2553,9 +3597,9 @@ nonisolated extension Chatd_V1_ListPublicRoomsRequest: SwiftProtobuf.Message, Sw
   }
 }
 
-nonisolated extension Chatd_V1_ListRoomsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ListRoomsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rooms\0\u{3}has_more\0")
+nonisolated extension Chatd_V1_ListConversationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConversationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversations\0\u{3}has_more\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2563,7 +3607,7 @@ nonisolated extension Chatd_V1_ListRoomsResponse: SwiftProtobuf.Message, SwiftPr
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rooms) }()
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.conversations) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
       default: break
       }
@@ -2571,8 +3615,8 @@ nonisolated extension Chatd_V1_ListRoomsResponse: SwiftProtobuf.Message, SwiftPr
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.rooms.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.rooms, fieldNumber: 1)
+    if !self.conversations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.conversations, fieldNumber: 1)
     }
     if self.hasMore_p != false {
       try visitor.visitSingularBoolField(value: self.hasMore_p, fieldNumber: 2)
@@ -2580,17 +3624,17 @@ nonisolated extension Chatd_V1_ListRoomsResponse: SwiftProtobuf.Message, SwiftPr
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_ListRoomsResponse, rhs: Chatd_V1_ListRoomsResponse) -> Bool {
-    if lhs.rooms != rhs.rooms {return false}
+  public static func ==(lhs: Chatd_V1_ListConversationsResponse, rhs: Chatd_V1_ListConversationsResponse) -> Bool {
+    if lhs.conversations != rhs.conversations {return false}
     if lhs.hasMore_p != rhs.hasMore_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Chatd_V1_ListMyRoomsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ListMyRoomsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0")
+nonisolated extension Chatd_V1_ListConversationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConversationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}before_activity_ms\0\u{3}before_id\0\u{1}limit\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2598,34 +3642,44 @@ nonisolated extension Chatd_V1_ListMyRoomsRequest: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterID) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.beforeActivityMs) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.beforeID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.afterID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.afterID, fieldNumber: 1)
+    if self.beforeActivityMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.beforeActivityMs, fieldNumber: 1)
+    }
+    if self.beforeID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.beforeID, fieldNumber: 2)
     }
     if self.limit != 0 {
-      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    if self.kind != .kindUnspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_ListMyRoomsRequest, rhs: Chatd_V1_ListMyRoomsRequest) -> Bool {
-    if lhs.afterID != rhs.afterID {return false}
+  public static func ==(lhs: Chatd_V1_ListConversationsRequest, rhs: Chatd_V1_ListConversationsRequest) -> Bool {
+    if lhs.beforeActivityMs != rhs.beforeActivityMs {return false}
+    if lhs.beforeID != rhs.beforeID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Chatd_V1_GetRoomRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetRoomRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0")
+nonisolated extension Chatd_V1_GetConversationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetConversationRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2633,55 +3687,21 @@ nonisolated extension Chatd_V1_GetRoomRequest: SwiftProtobuf.Message, SwiftProto
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_GetRoomRequest, rhs: Chatd_V1_GetRoomRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Chatd_V1_GetRoomResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetRoomResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._room {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Chatd_V1_GetRoomResponse, rhs: Chatd_V1_GetRoomResponse) -> Bool {
-    if lhs._room != rhs._room {return false}
+  public static func ==(lhs: Chatd_V1_GetConversationRequest, rhs: Chatd_V1_GetConversationRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2717,9 +3737,9 @@ nonisolated extension Chatd_V1_JoinRoomRequest: SwiftProtobuf.Message, SwiftProt
   }
 }
 
-nonisolated extension Chatd_V1_JoinRoomResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".JoinRoomResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0")
+nonisolated extension Chatd_V1_InviteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InviteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}user_id\0\u{1}username\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2727,41 +3747,7 @@ nonisolated extension Chatd_V1_JoinRoomResponse: SwiftProtobuf.Message, SwiftPro
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._room {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Chatd_V1_JoinRoomResponse, rhs: Chatd_V1_JoinRoomResponse) -> Bool {
-    if lhs._room != rhs._room {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Chatd_V1_InviteToRoomRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".InviteToRoomRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0\u{3}user_id\0\u{1}username\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.username) }()
       default: break
@@ -2770,8 +3756,8 @@ nonisolated extension Chatd_V1_InviteToRoomRequest: SwiftProtobuf.Message, Swift
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
     if self.userID != 0 {
       try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 2)
@@ -2782,8 +3768,8 @@ nonisolated extension Chatd_V1_InviteToRoomRequest: SwiftProtobuf.Message, Swift
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_InviteToRoomRequest, rhs: Chatd_V1_InviteToRoomRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
+  public static func ==(lhs: Chatd_V1_InviteRequest, rhs: Chatd_V1_InviteRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
     if lhs.userID != rhs.userID {return false}
     if lhs.username != rhs.username {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2791,9 +3777,9 @@ nonisolated extension Chatd_V1_InviteToRoomRequest: SwiftProtobuf.Message, Swift
   }
 }
 
-nonisolated extension Chatd_V1_InviteToRoomResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".InviteToRoomResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0")
+nonisolated extension Chatd_V1_LeaveRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeaveRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2801,62 +3787,28 @@ nonisolated extension Chatd_V1_InviteToRoomResponse: SwiftProtobuf.Message, Swif
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._room {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_InviteToRoomResponse, rhs: Chatd_V1_InviteToRoomResponse) -> Bool {
-    if lhs._room != rhs._room {return false}
+  public static func ==(lhs: Chatd_V1_LeaveRequest, rhs: Chatd_V1_LeaveRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Chatd_V1_LeaveRoomRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".LeaveRoomRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Chatd_V1_LeaveRoomRequest, rhs: Chatd_V1_LeaveRoomRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Chatd_V1_LeaveRoomResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".LeaveRoomResponse"
+nonisolated extension Chatd_V1_Empty: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Empty"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -2868,7 +3820,7 @@ nonisolated extension Chatd_V1_LeaveRoomResponse: SwiftProtobuf.Message, SwiftPr
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_LeaveRoomResponse, rhs: Chatd_V1_LeaveRoomResponse) -> Bool {
+  public static func ==(lhs: Chatd_V1_Empty, rhs: Chatd_V1_Empty) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2876,7 +3828,7 @@ nonisolated extension Chatd_V1_LeaveRoomResponse: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Member"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}role\0\u{3}joined_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}role\0\u{3}joined_at_ms\0\u{3}read_seq\0\u{3}muted_until_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2887,6 +3839,8 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 1: try { try decoder.decodeSingularMessageField(value: &self._user) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.joinedAtMs) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
       default: break
       }
     }
@@ -2906,6 +3860,12 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.joinedAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.joinedAtMs, fieldNumber: 3)
     }
+    if self.readSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 4)
+    }
+    if self.mutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2913,6 +3873,8 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs._user != rhs._user {return false}
     if lhs.role != rhs.role {return false}
     if lhs.joinedAtMs != rhs.joinedAtMs {return false}
+    if lhs.readSeq != rhs.readSeq {return false}
+    if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2920,7 +3882,7 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Chatd_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListMembersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0\u{3}after_user_id\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}after_user_id\0\u{1}limit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2928,7 +3890,7 @@ nonisolated extension Chatd_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.afterUserID) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
       default: break
@@ -2937,8 +3899,8 @@ nonisolated extension Chatd_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftP
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
     if self.afterUserID != 0 {
       try visitor.visitSingularUInt64Field(value: self.afterUserID, fieldNumber: 2)
@@ -2950,7 +3912,7 @@ nonisolated extension Chatd_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftP
   }
 
   public static func ==(lhs: Chatd_V1_ListMembersRequest, rhs: Chatd_V1_ListMembersRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
+    if lhs.conversationID != rhs.conversationID {return false}
     if lhs.afterUserID != rhs.afterUserID {return false}
     if lhs.limit != rhs.limit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -2993,9 +3955,128 @@ nonisolated extension Chatd_V1_ListMembersResponse: SwiftProtobuf.Message, Swift
   }
 }
 
-nonisolated extension Chatd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0\u{1}kind\0\u{3}sender_id\0\u{3}client_msg_id\0\u{1}text\0\u{3}subject_user_id\0\u{1}role\0\u{3}created_at_ms\0")
+nonisolated extension Chatd_V1_CreateGroupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateGroupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}user_ids\0\u{1}usernames\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeRepeatedUInt64Field(value: &self.userIds) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.usernames) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    }
+    if !self.userIds.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.userIds, fieldNumber: 3)
+    }
+    if !self.usernames.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.usernames, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_CreateGroupRequest, rhs: Chatd_V1_CreateGroupRequest) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.userIds != rhs.userIds {return false}
+    if lhs.usernames != rhs.usernames {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_CreateGroupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateGroupResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{1}skipped\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._conversation) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.skipped) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._conversation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.skipped.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.skipped, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_CreateGroupResponse, rhs: Chatd_V1_CreateGroupResponse) -> Bool {
+    if lhs._conversation != rhs._conversation {return false}
+    if lhs.skipped != rhs.skipped {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_OpenDirectRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpenDirectRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}username\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_OpenDirectRequest, rhs: Chatd_V1_OpenDirectRequest) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_MemberActionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberActionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}user_id\0\u{1}username\0\u{3}duration_ms\0\u{1}role\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3004,14 +4085,10 @@ nonisolated extension Chatd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mess
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.senderID) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.text) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.subjectUserID) }()
-      case 8: try { try decoder.decodeSingularEnumField(value: &self.role) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.durationMs) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.role) }()
       default: break
       }
     }
@@ -3021,51 +4098,35 @@ nonisolated extension Chatd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if self.conversationID != 0 {
       try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
-    if self.seq != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 2)
     }
-    if self.kind != .eventUnspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 3)
     }
-    if self.senderID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.senderID, fieldNumber: 4)
-    }
-    if !self.clientMsgID.isEmpty {
-      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 5)
-    }
-    if !self.text.isEmpty {
-      try visitor.visitSingularStringField(value: self.text, fieldNumber: 6)
-    }
-    if self.subjectUserID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.subjectUserID, fieldNumber: 7)
+    if self.durationMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.durationMs, fieldNumber: 4)
     }
     if self.role != .roleUnspecified {
-      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 8)
-    }
-    if self.createdAtMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 9)
+      try visitor.visitSingularEnumField(value: self.role, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_Event, rhs: Chatd_V1_Event) -> Bool {
+  public static func ==(lhs: Chatd_V1_MemberActionRequest, rhs: Chatd_V1_MemberActionRequest) -> Bool {
     if lhs.conversationID != rhs.conversationID {return false}
-    if lhs.seq != rhs.seq {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.senderID != rhs.senderID {return false}
-    if lhs.clientMsgID != rhs.clientMsgID {return false}
-    if lhs.text != rhs.text {return false}
-    if lhs.subjectUserID != rhs.subjectUserID {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.durationMs != rhs.durationMs {return false}
     if lhs.role != rhs.role {return false}
-    if lhs.createdAtMs != rhs.createdAtMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Chatd_V1_SendMessageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".SendMessageRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0\u{3}client_msg_id\0\u{1}text\0")
+nonisolated extension Chatd_V1_UpdateConversationRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateConversationRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}name\0\u{1}description\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3073,38 +4134,407 @@ nonisolated extension Chatd_V1_SendMessageRequest: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self._name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self._description_p) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
-    if !self.clientMsgID.isEmpty {
-      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 2)
-    }
-    if !self.text.isEmpty {
-      try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
-    }
+    try { if let v = self._name {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._description_p {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_SendMessageRequest, rhs: Chatd_V1_SendMessageRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
-    if lhs.clientMsgID != rhs.clientMsgID {return false}
-    if lhs.text != rhs.text {return false}
+  public static func ==(lhs: Chatd_V1_UpdateConversationRequest, rhs: Chatd_V1_UpdateConversationRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs._name != rhs._name {return false}
+    if lhs._description_p != rhs._description_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Chatd_V1_SendMessageResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".SendMessageResponse"
+nonisolated extension Chatd_V1_ConversationRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConversationRef"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ConversationRef, rhs: Chatd_V1_ConversationRef) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_OnlineMembersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OnlineMembersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_ids\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt64Field(value: &self.userIds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userIds.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.userIds, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_OnlineMembersResponse, rhs: Chatd_V1_OnlineMembersResponse) -> Bool {
+    if lhs.userIds != rhs.userIds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_Attachment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Attachment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}file_id\0\u{1}name\0\u{1}size\0\u{3}mime_type\0\u{1}width\0\u{1}height\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fileID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.mimeType) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.width) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.height) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fileID.isEmpty {
+      try visitor.visitSingularStringField(value: self.fileID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 3)
+    }
+    if !self.mimeType.isEmpty {
+      try visitor.visitSingularStringField(value: self.mimeType, fieldNumber: 4)
+    }
+    if self.width != 0 {
+      try visitor.visitSingularUInt32Field(value: self.width, fieldNumber: 5)
+    }
+    if self.height != 0 {
+      try visitor.visitSingularUInt32Field(value: self.height, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_Attachment, rhs: Chatd_V1_Attachment) -> Bool {
+    if lhs.fileID != rhs.fileID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.mimeType != rhs.mimeType {return false}
+    if lhs.width != rhs.width {return false}
+    if lhs.height != rhs.height {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ReactionSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReactionSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}emoji\0\u{1}count\0\u{1}mine\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.emoji) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.mine) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.emoji.isEmpty {
+      try visitor.visitSingularStringField(value: self.emoji, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 2)
+    }
+    if self.mine != false {
+      try visitor.visitSingularBoolField(value: self.mine, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ReactionSummary, rhs: Chatd_V1_ReactionSummary) -> Bool {
+    if lhs.emoji != rhs.emoji {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.mine != rhs.mine {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Event"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0\u{1}kind\0\u{3}sender_id\0\u{3}client_msg_id\0\u{1}text\0\u{3}subject_user_id\0\u{1}role\0\u{3}created_at_ms\0\u{3}message_type\0\u{3}reply_to_seq\0\u{1}mentions\0\u{1}attachment\0\u{3}target_seq\0\u{1}emoji\0\u{3}edited_at_ms\0\u{1}deleted\0\u{1}name\0\u{1}description\0\u{3}muted_until_ms\0\u{1}reactions\0")
+
+  fileprivate class _StorageClass {
+    var _conversationID: UInt64 = 0
+    var _seq: UInt64 = 0
+    var _kind: Chatd_V1_EventKind = .eventUnspecified
+    var _senderID: UInt64 = 0
+    var _clientMsgID: String = String()
+    var _text: String = String()
+    var _subjectUserID: UInt64 = 0
+    var _role: Chatd_V1_MemberRole = .roleUnspecified
+    var _createdAtMs: Int64 = 0
+    var _messageType: Chatd_V1_MessageType = .unspecified
+    var _replyToSeq: UInt64 = 0
+    var _mentions: [UInt64] = []
+    var _attachment: Chatd_V1_Attachment? = nil
+    var _targetSeq: UInt64 = 0
+    var _emoji: String = String()
+    var _editedAtMs: Int64 = 0
+    var _deleted: Bool = false
+    var _name: String = String()
+    var _description_p: String = String()
+    var _mutedUntilMs: Int64 = 0
+    var _reactions: [Chatd_V1_ReactionSummary] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _conversationID = source._conversationID
+      _seq = source._seq
+      _kind = source._kind
+      _senderID = source._senderID
+      _clientMsgID = source._clientMsgID
+      _text = source._text
+      _subjectUserID = source._subjectUserID
+      _role = source._role
+      _createdAtMs = source._createdAtMs
+      _messageType = source._messageType
+      _replyToSeq = source._replyToSeq
+      _mentions = source._mentions
+      _attachment = source._attachment
+      _targetSeq = source._targetSeq
+      _emoji = source._emoji
+      _editedAtMs = source._editedAtMs
+      _deleted = source._deleted
+      _name = source._name
+      _description_p = source._description_p
+      _mutedUntilMs = source._mutedUntilMs
+      _reactions = source._reactions
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt64Field(value: &_storage._conversationID) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._seq) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._senderID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._clientMsgID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._text) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._subjectUserID) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._role) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtMs) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._messageType) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._replyToSeq) }()
+        case 12: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._mentions) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._attachment) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._targetSeq) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._emoji) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._editedAtMs) }()
+        case 17: try { try decoder.decodeSingularBoolField(value: &_storage._deleted) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._mutedUntilMs) }()
+        case 21: try { try decoder.decodeRepeatedMessageField(value: &_storage._reactions) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._conversationID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._conversationID, fieldNumber: 1)
+      }
+      if _storage._seq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seq, fieldNumber: 2)
+      }
+      if _storage._kind != .eventUnspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 3)
+      }
+      if _storage._senderID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._senderID, fieldNumber: 4)
+      }
+      if !_storage._clientMsgID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._clientMsgID, fieldNumber: 5)
+      }
+      if !_storage._text.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._text, fieldNumber: 6)
+      }
+      if _storage._subjectUserID != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._subjectUserID, fieldNumber: 7)
+      }
+      if _storage._role != .roleUnspecified {
+        try visitor.visitSingularEnumField(value: _storage._role, fieldNumber: 8)
+      }
+      if _storage._createdAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtMs, fieldNumber: 9)
+      }
+      if _storage._messageType != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._messageType, fieldNumber: 10)
+      }
+      if _storage._replyToSeq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._replyToSeq, fieldNumber: 11)
+      }
+      if !_storage._mentions.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._mentions, fieldNumber: 12)
+      }
+      try { if let v = _storage._attachment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if _storage._targetSeq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._targetSeq, fieldNumber: 14)
+      }
+      if !_storage._emoji.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._emoji, fieldNumber: 15)
+      }
+      if _storage._editedAtMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._editedAtMs, fieldNumber: 16)
+      }
+      if _storage._deleted != false {
+        try visitor.visitSingularBoolField(value: _storage._deleted, fieldNumber: 17)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 18)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 19)
+      }
+      if _storage._mutedUntilMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._mutedUntilMs, fieldNumber: 20)
+      }
+      if !_storage._reactions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._reactions, fieldNumber: 21)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_Event, rhs: Chatd_V1_Event) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._conversationID != rhs_storage._conversationID {return false}
+        if _storage._seq != rhs_storage._seq {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._senderID != rhs_storage._senderID {return false}
+        if _storage._clientMsgID != rhs_storage._clientMsgID {return false}
+        if _storage._text != rhs_storage._text {return false}
+        if _storage._subjectUserID != rhs_storage._subjectUserID {return false}
+        if _storage._role != rhs_storage._role {return false}
+        if _storage._createdAtMs != rhs_storage._createdAtMs {return false}
+        if _storage._messageType != rhs_storage._messageType {return false}
+        if _storage._replyToSeq != rhs_storage._replyToSeq {return false}
+        if _storage._mentions != rhs_storage._mentions {return false}
+        if _storage._attachment != rhs_storage._attachment {return false}
+        if _storage._targetSeq != rhs_storage._targetSeq {return false}
+        if _storage._emoji != rhs_storage._emoji {return false}
+        if _storage._editedAtMs != rhs_storage._editedAtMs {return false}
+        if _storage._deleted != rhs_storage._deleted {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._mutedUntilMs != rhs_storage._mutedUntilMs {return false}
+        if _storage._reactions != rhs_storage._reactions {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_EventResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EventResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}duplicate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -3134,7 +4564,7 @@ nonisolated extension Chatd_V1_SendMessageResponse: SwiftProtobuf.Message, Swift
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_SendMessageResponse, rhs: Chatd_V1_SendMessageResponse) -> Bool {
+  public static func ==(lhs: Chatd_V1_EventResponse, rhs: Chatd_V1_EventResponse) -> Bool {
     if lhs._event != rhs._event {return false}
     if lhs.duplicate != rhs.duplicate {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -3142,9 +4572,9 @@ nonisolated extension Chatd_V1_SendMessageResponse: SwiftProtobuf.Message, Swift
   }
 }
 
-nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HistoryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0\u{3}after_seq\0\u{3}before_seq\0\u{1}limit\0")
+nonisolated extension Chatd_V1_SendMessageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendMessageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}client_msg_id\0\u{1}text\0\u{3}message_type\0\u{1}attachment\0\u{3}reply_to_seq\0\u{3}to_user_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3152,7 +4582,71 @@ nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProto
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.messageType) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._attachment) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.replyToSeq) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.toUserID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if !self.clientMsgID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 2)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
+    }
+    if self.messageType != .unspecified {
+      try visitor.visitSingularEnumField(value: self.messageType, fieldNumber: 4)
+    }
+    try { if let v = self._attachment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.replyToSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.replyToSeq, fieldNumber: 6)
+    }
+    if self.toUserID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.toUserID, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SendMessageRequest, rhs: Chatd_V1_SendMessageRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.clientMsgID != rhs.clientMsgID {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.messageType != rhs.messageType {return false}
+    if lhs._attachment != rhs._attachment {return false}
+    if lhs.replyToSeq != rhs.replyToSeq {return false}
+    if lhs.toUserID != rhs.toUserID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HistoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}after_seq\0\u{3}before_seq\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self._afterSeq) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self._beforeSeq) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
@@ -3166,8 +4660,8 @@ nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProto
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if self.roomID != 0 {
-      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
     }
     try { if let v = self._afterSeq {
       try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
@@ -3182,7 +4676,7 @@ nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProto
   }
 
   public static func ==(lhs: Chatd_V1_HistoryRequest, rhs: Chatd_V1_HistoryRequest) -> Bool {
-    if lhs.roomID != rhs.roomID {return false}
+    if lhs.conversationID != rhs.conversationID {return false}
     if lhs._afterSeq != rhs._afterSeq {return false}
     if lhs._beforeSeq != rhs._beforeSeq {return false}
     if lhs.limit != rhs.limit {return false}
@@ -3226,6 +4720,694 @@ nonisolated extension Chatd_V1_HistoryResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.events != rhs.events {return false}
     if lhs.hasMore_p != rhs.hasMore_p {return false}
     if lhs.headSeq != rhs.headSeq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_EditMessageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EditMessageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0\u{1}text\0\u{3}client_msg_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
+    }
+    if !self.clientMsgID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_EditMessageRequest, rhs: Chatd_V1_EditMessageRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.seq != rhs.seq {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.clientMsgID != rhs.clientMsgID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_DeleteMessageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteMessageRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0\u{3}client_msg_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
+    if !self.clientMsgID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_DeleteMessageRequest, rhs: Chatd_V1_DeleteMessageRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.seq != rhs.seq {return false}
+    if lhs.clientMsgID != rhs.clientMsgID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ReactionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReactionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0\u{1}emoji\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.emoji) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
+    if !self.emoji.isEmpty {
+      try visitor.visitSingularStringField(value: self.emoji, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ReactionRequest, rhs: Chatd_V1_ReactionRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.seq != rhs.seq {return false}
+    if lhs.emoji != rhs.emoji {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_MarkReadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkReadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_MarkReadRequest, rhs: Chatd_V1_MarkReadRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.seq != rhs.seq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_MarkReadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkReadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}read_seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.readSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_MarkReadResponse, rhs: Chatd_V1_MarkReadResponse) -> Bool {
+    if lhs.readSeq != rhs.readSeq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}kind\0\u{3}conversation_id\0\u{3}other_user_id\0\u{3}device_id\0\u{1}reason\0\u{3}created_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.otherUserID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 1)
+    }
+    if self.kind != .accountEventUnspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 2)
+    }
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 3)
+    }
+    if self.otherUserID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.otherUserID, fieldNumber: 4)
+    }
+    if !self.deviceID.isEmpty {
+      try visitor.visitSingularStringField(value: self.deviceID, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_AccountEvent, rhs: Chatd_V1_AccountEvent) -> Bool {
+    if lhs.seq != rhs.seq {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.otherUserID != rhs.otherUserID {return false}
+    if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConversationState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._conversation) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unreadCount) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.mentionCount) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._lastMessage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._conversation {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.readSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 2)
+    }
+    if self.unreadCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.unreadCount, fieldNumber: 3)
+    }
+    if self.mentionCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.mentionCount, fieldNumber: 4)
+    }
+    try { if let v = self._lastMessage {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ConversationState, rhs: Chatd_V1_ConversationState) -> Bool {
+    if lhs._conversation != rhs._conversation {return false}
+    if lhs.readSeq != rhs.readSeq {return false}
+    if lhs.unreadCount != rhs.unreadCount {return false}
+    if lhs.mentionCount != rhs.mentionCount {return false}
+    if lhs._lastMessage != rhs._lastMessage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SyncRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SyncRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_seq\0\u{1}limit\0\u{3}skip_conversations\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.accountSeq) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.skipConversations) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accountSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.accountSeq, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    if self.skipConversations != false {
+      try visitor.visitSingularBoolField(value: self.skipConversations, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SyncRequest, rhs: Chatd_V1_SyncRequest) -> Bool {
+    if lhs.accountSeq != rhs.accountSeq {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.skipConversations != rhs.skipConversations {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SyncResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SyncResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_events\0\u{3}has_more\0\u{3}account_head_seq\0\u{1}conversations\0\u{3}conversations_truncated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.accountEvents) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.accountHeadSeq) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.conversations) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.conversationsTruncated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountEvents.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.accountEvents, fieldNumber: 1)
+    }
+    if self.hasMore_p != false {
+      try visitor.visitSingularBoolField(value: self.hasMore_p, fieldNumber: 2)
+    }
+    if self.accountHeadSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.accountHeadSeq, fieldNumber: 3)
+    }
+    if !self.conversations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.conversations, fieldNumber: 4)
+    }
+    if self.conversationsTruncated != false {
+      try visitor.visitSingularBoolField(value: self.conversationsTruncated, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SyncResponse, rhs: Chatd_V1_SyncResponse) -> Bool {
+    if lhs.accountEvents != rhs.accountEvents {return false}
+    if lhs.hasMore_p != rhs.hasMore_p {return false}
+    if lhs.accountHeadSeq != rhs.accountHeadSeq {return false}
+    if lhs.conversations != rhs.conversations {return false}
+    if lhs.conversationsTruncated != rhs.conversationsTruncated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_TypingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TypingRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}typing\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.typing) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.typing != false {
+      try visitor.visitSingularBoolField(value: self.typing, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_TypingRequest, rhs: Chatd_V1_TypingRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.typing != rhs.typing {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SetPresenceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetPresenceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}away\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.away) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.away != false {
+      try visitor.visitSingularBoolField(value: self.away, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SetPresenceRequest, rhs: Chatd_V1_SetPresenceRequest) -> Bool {
+    if lhs.away != rhs.away {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_UserRef: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserRef"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}username\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_UserRef, rhs: Chatd_V1_UserRef) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_Friend: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Friend"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}presence\0\u{3}last_seen_at_ms\0\u{3}since_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._user) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.presence) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.lastSeenAtMs) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.sinceMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._user {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.presence != .unspecified {
+      try visitor.visitSingularEnumField(value: self.presence, fieldNumber: 2)
+    }
+    if self.lastSeenAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSeenAtMs, fieldNumber: 3)
+    }
+    if self.sinceMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.sinceMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_Friend, rhs: Chatd_V1_Friend) -> Bool {
+    if lhs._user != rhs._user {return false}
+    if lhs.presence != rhs.presence {return false}
+    if lhs.lastSeenAtMs != rhs.lastSeenAtMs {return false}
+    if lhs.sinceMs != rhs.sinceMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFriendsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}friends\0\u{3}incoming_requests\0\u{3}outgoing_requests\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.friends) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.incomingRequests) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.outgoingRequests) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.friends.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.friends, fieldNumber: 1)
+    }
+    if !self.incomingRequests.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.incomingRequests, fieldNumber: 2)
+    }
+    if !self.outgoingRequests.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.outgoingRequests, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ListFriendsResponse, rhs: Chatd_V1_ListFriendsResponse) -> Bool {
+    if lhs.friends != rhs.friends {return false}
+    if lhs.incomingRequests != rhs.incomingRequests {return false}
+    if lhs.outgoingRequests != rhs.outgoingRequests {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ListBlockedResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListBlockedResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.users) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.users.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.users, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ListBlockedResponse, rhs: Chatd_V1_ListBlockedResponse) -> Bool {
+    if lhs.users != rhs.users {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SearchUsersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchUsersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}query\0\u{3}after_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.query) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.afterID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.query.isEmpty {
+      try visitor.visitSingularStringField(value: self.query, fieldNumber: 1)
+    }
+    if self.afterID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterID, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SearchUsersRequest, rhs: Chatd_V1_SearchUsersRequest) -> Bool {
+    if lhs.query != rhs.query {return false}
+    if lhs.afterID != rhs.afterID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SearchUsersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SearchUsersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{3}has_more\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.users) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.users.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.users, fieldNumber: 1)
+    }
+    if self.hasMore_p != false {
+      try visitor.visitSingularBoolField(value: self.hasMore_p, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SearchUsersResponse, rhs: Chatd_V1_SearchUsersResponse) -> Bool {
+    if lhs.users != rhs.users {return false}
+    if lhs.hasMore_p != rhs.hasMore_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3300,6 +5482,165 @@ nonisolated extension Chatd_V1_GoodbyePush: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.reason != rhs.reason {return false}
     if lhs.message != rhs.message {return false}
     if lhs.reconnectAfterMs != rhs.reconnectAfterMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_AccountEventPush: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountEventPush"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._event {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_AccountEventPush, rhs: Chatd_V1_AccountEventPush) -> Bool {
+    if lhs._event != rhs._event {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ReadPush: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReadPush"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}user_id\0\u{3}read_seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 2)
+    }
+    if self.readSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ReadPush, rhs: Chatd_V1_ReadPush) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.readSeq != rhs.readSeq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_PresencePush: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PresencePush"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}presence\0\u{3}last_seen_at_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.presence) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.lastSeenAtMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if self.presence != .unspecified {
+      try visitor.visitSingularEnumField(value: self.presence, fieldNumber: 2)
+    }
+    if self.lastSeenAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSeenAtMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_PresencePush, rhs: Chatd_V1_PresencePush) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.presence != rhs.presence {return false}
+    if lhs.lastSeenAtMs != rhs.lastSeenAtMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_TypingPush: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TypingPush"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}user_id\0\u{1}typing\0\u{3}expires_in_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.typing) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.expiresInMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 2)
+    }
+    if self.typing != false {
+      try visitor.visitSingularBoolField(value: self.typing, fieldNumber: 3)
+    }
+    if self.expiresInMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.expiresInMs, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_TypingPush, rhs: Chatd_V1_TypingPush) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.typing != rhs.typing {return false}
+    if lhs.expiresInMs != rhs.expiresInMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

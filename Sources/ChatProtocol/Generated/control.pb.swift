@@ -266,7 +266,7 @@ public nonisolated struct Chatd_Control_V1_UserShowResponse: Sendable {
 
   public var devices: [Chatd_V1_Device] = []
 
-  public var rooms: [Chatd_V1_Room] = []
+  public var rooms: [Chatd_V1_Conversation] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -393,7 +393,7 @@ public nonisolated struct Chatd_Control_V1_RoomListResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var rooms: [Chatd_V1_Room] = []
+  public var rooms: [Chatd_V1_Conversation] = []
 
   public var hasMore_p: Bool = false
 
@@ -422,8 +422,8 @@ public nonisolated struct Chatd_Control_V1_RoomShowResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var room: Chatd_V1_Room {
-    get {_room ?? Chatd_V1_Room()}
+  public var room: Chatd_V1_Conversation {
+    get {_room ?? Chatd_V1_Conversation()}
     set {_room = newValue}
   }
   /// Returns true if `room` has been explicitly set.
@@ -440,7 +440,7 @@ public nonisolated struct Chatd_Control_V1_RoomShowResponse: Sendable {
 
   public init() {}
 
-  fileprivate var _room: Chatd_V1_Room? = nil
+  fileprivate var _room: Chatd_V1_Conversation? = nil
 }
 
 /// op 11. All devices, or one user's.

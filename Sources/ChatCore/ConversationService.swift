@@ -1,0 +1,417 @@
+import Synchronization
+
+/// Rooms, groups and direct chats: membership, moderation, messages, read
+/// state and sync. The permission table of spec/PROTOCOL.md §5 is enforced
+/// here (and, where it needs the current row, again inside the store's
+/// write transaction).
+///
+/// Visibility rule: a conversation is visible to its members, and public
+/// rooms to everyone. Anything else answers not_found, so nobody learns that
+/// it exists. Operations that need membership answer not_member to a
+/// non-member who can see the conversation (a public room).
+public final class ConversationService: Sendable {
+    let store: any Store
+    let clock: any WallClock
+    private let limitsBox: Mutex<DomainLimits>
+
+    public init(store: any Store, clock: any WallClock, limits: DomainLimits) {
+        self.store = store
+        self.clock = clock
+        limitsBox = Mutex(limits)
+    }
+
+    public var limits: DomainLimits { limitsBox.withLock { $0 } }
+
+    public func reconfigure(limits: DomainLimits) { limitsBox.withLock { $0 = limits } }
+
+    /// Most initial members a group can be created with.
+    public static let maxInitialGroupMembers = 256
+    /// Longest mute: one year.
+    public static let maxMuteMs: Millis = 366 * 24 * 3600 * 1000
+    public static let maxEmojiBytes = 32
+    public static let maxMentions = 50
+    public static let defaultSyncLimit = 200
+    public static let maxSyncLimit = 1000
+    public static let maxSyncConversations = 1000
+
+    // MARK: Creating
+
+    public func createRoom(_ session: Session, name: String, description: String, visibility: Visibility) async throws -> Conversation {
+        let limits = self.limits
+        let name = try Validate.roomName(name, limits: limits)
+        try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+        return try await store.createConversation(
+            NewConversation(
+                kind: .room, name: name, nameKey: Validate.roomNameKey(name), description: description,
+                visibility: visibility, creator: session.userID, members: [], now: clock.nowMs()))
+    }
+
+    /// Creates a private group. Users that do not exist, are disabled, or
+    /// block (or are blocked by) the creator are skipped and reported.
+    public func createGroup(
+        _ session: Session, name: String, description: String, userIDs: [UserID], usernames: [String]
+    ) async throws -> (Conversation, skipped: [String]) {
+        let limits = self.limits
+        let name = try Validate.roomName(name, limits: limits)
+        try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+        guard userIDs.count + usernames.count <= Self.maxInitialGroupMembers else {
+            throw ChatFailure(.tooLarge, "at most \(Self.maxInitialGroupMembers) initial members", field: "user_ids")
+        }
+        var members: [UserID] = []
+        var skipped: [String] = []
+        for id in userIDs {
+            if let account = try await store.account(id: id), !account.disabled,
+                try await !store.blocked(between: session.userID, and: id)
+            {
+                members.append(id)
+            } else {
+                skipped.append(String(id))
+            }
+        }
+        for username in usernames {
+            if username.utf8.count <= DomainLimits.usernameMaxBytes,
+                let account = try await store.account(usernameKey: Validate.usernameKey(username)), !account.disabled,
+                try await !store.blocked(between: session.userID, and: account.user.id)
+            {
+                members.append(account.user.id)
+            } else {
+                skipped.append(username)
+            }
+        }
+        var seen = Set<UserID>()
+        members = members.filter { $0 != session.userID && seen.insert($0).inserted }
+        let conversation = try await store.createConversation(
+            NewConversation(
+                kind: .group, name: name, nameKey: nil, description: description, visibility: .private,
+                creator: session.userID, members: members, now: clock.nowMs()))
+        return (conversation, skipped)
+    }
+
+    /// The direct chat with another user, created on first use.
+    public func openDirect(_ session: Session, userID: UserID, username: String) async throws -> Conversation {
+        let peer = try await resolveUser(id: userID, username: username)
+        guard peer != session.userID else { throw ChatFailure.invalid("user_id", "a direct chat needs another user") }
+        guard let account = try await store.account(id: peer), !account.disabled else {
+            throw ChatFailure(.notFound, "no such user")
+        }
+        if try await store.blocked(between: session.userID, and: peer) {
+            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
+        }
+        return try await store.createConversation(
+            NewConversation(
+                kind: .direct, name: "", nameKey: nil, description: "", visibility: .private, creator: session.userID,
+                members: [peer], now: clock.nowMs()))
+    }
+
+    // MARK: Reading the list
+
+    public func listPublicRooms(_ session: Session, after: RoomID, limit: Int) async throws -> PageResult<Conversation> {
+        try await store.listRooms(
+            visibility: .public, page: Page(after: after, limit: pageLimit(limit)), viewer: session.userID)
+    }
+
+    public func listConversations(
+        _ session: Session, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) async throws -> PageResult<Conversation> {
+        try await store.listConversations(memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit))
+    }
+
+    public func get(_ session: Session, conversation id: RoomID) async throws -> Conversation {
+        try await visible(id, viewer: session.userID)
+    }
+
+    // MARK: Membership
+
+    public func join(_ session: Session, room id: RoomID) async throws -> Conversation {
+        let room = try await visible(id, viewer: session.userID)
+        if room.myRole != nil { return room }
+        guard room.kind == .room, room.visibility == .public else { throw ChatFailure(.notFound, "no such room") }
+        _ = try await store.addMember(conversation: id, user: session.userID, by: nil, now: clock.nowMs())
+        return try await visible(id, viewer: session.userID)
+    }
+
+    /// Adds a user given by id or username. The caller's right to add members
+    /// is checked first, so the call tells nobody else whether a user exists.
+    public func invite(_ session: Session, conversation id: RoomID, userID: UserID, username: String) async throws -> Conversation {
+        let (conversation, role) = try await member(id, viewer: session.userID)
+        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have exactly two members") }
+        guard role.canManageMembers else {
+            throw ChatFailure(.forbidden, "only the owner or an admin can add members")
+        }
+        let target = try await resolveUser(id: userID, username: username)
+        guard let account = try await store.account(id: target), !account.disabled else {
+            throw ChatFailure(.notFound, "no such user")
+        }
+        guard try await store.addMember(conversation: id, user: target, by: session.userID, now: clock.nowMs()) != nil else {
+            throw ChatFailure(.conflict, "\(account.user.username) is already a member")
+        }
+        return try await visible(id, viewer: session.userID)
+    }
+
+    public func leave(_ session: Session, conversation id: RoomID) async throws {
+        let (conversation, _) = try await member(id, viewer: session.userID)
+        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be left") }
+        guard
+            try await store.removeMember(
+                conversation: id, user: session.userID, by: session.userID, kind: .memberLeft, now: clock.nowMs()) != nil
+        else {
+            throw ChatFailure(.notMember, "not a member of this conversation")
+        }
+    }
+
+    public func members(_ session: Session, conversation id: RoomID, after: UserID, limit: Int) async throws -> PageResult<Member> {
+        _ = try await member(id, viewer: session.userID)
+        let limit = Validate.pageLimit(limit, default: DomainLimits.defaultMemberPageLimit, max: DomainLimits.maxMemberPageLimit)
+        return try await store.members(conversation: id, page: Page(after: after, limit: limit))
+    }
+
+    /// The caller's role; throws not_found / not_member as the visibility rule says.
+    public func requireMember(_ session: Session, conversation id: RoomID) async throws -> MemberRole {
+        try await member(id, viewer: session.userID).1
+    }
+
+    // MARK: Moderation
+
+    public enum Moderation: Sendable, Equatable {
+        case kick
+        case ban
+        case unban
+        /// 0 lifts the mute.
+        case mute(durationMs: Millis)
+        case setRole(MemberRole)
+        case transferOwnership
+    }
+
+    public func moderate(
+        _ session: Session, conversation id: RoomID, userID: UserID, username: String, _ action: Moderation
+    ) async throws {
+        let (conversation, role) = try await member(id, viewer: session.userID)
+        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have no moderation") }
+        switch action {
+        case .setRole, .transferOwnership:
+            guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can change roles") }
+        case .kick, .ban, .unban, .mute:
+            guard role.canManageMembers else { throw ChatFailure(.forbidden, "only the owner or an admin can do this") }
+        }
+        let target = try await resolveUser(id: userID, username: username)
+        guard target != session.userID else { throw ChatFailure.invalid("user_id", "you cannot do this to yourself") }
+        let targetRole = try await store.membership(conversation: id, user: target)?.role
+        let now = clock.nowMs()
+        func requireOutranked() throws {
+            guard let targetRole else { throw ChatFailure(.notFound, "that user is not a member") }
+            guard role > targetRole else { throw ChatFailure(.forbidden, "you cannot act on a member of equal or higher role") }
+        }
+        switch action {
+        case .kick:
+            try requireOutranked()
+            _ = try await store.removeMember(conversation: id, user: target, by: session.userID, kind: .memberKicked, now: now)
+        case .ban:
+            if targetRole != nil { try requireOutranked() }
+            guard try await store.account(id: target) != nil else { throw ChatFailure(.notFound, "no such user") }
+            if try await store.isBanned(conversation: id, user: target) { throw ChatFailure(.conflict, "already banned") }
+            _ = try await store.removeMember(conversation: id, user: target, by: session.userID, kind: .memberBanned, now: now)
+        case .unban:
+            guard try await store.unban(conversation: id, user: target, by: session.userID, now: now) != nil else {
+                throw ChatFailure(.notFound, "that user is not banned")
+            }
+        case .mute(let duration):
+            guard duration >= 0, duration <= Self.maxMuteMs else {
+                throw ChatFailure.invalid("duration_ms", "duration_ms must be 0..\(Self.maxMuteMs)")
+            }
+            try requireOutranked()
+            _ = try await store.setMute(
+                conversation: id, user: target, until: duration == 0 ? nil : now + duration, by: session.userID, now: now)
+        case .setRole(let newRole):
+            guard newRole == .member || newRole == .admin else {
+                throw ChatFailure.invalid("role", "role must be MEMBER or ADMIN (use TransferOwnership for OWNER)")
+            }
+            guard targetRole != nil else { throw ChatFailure(.notFound, "that user is not a member") }
+            _ = try await store.setRole(conversation: id, user: target, role: newRole, by: session.userID, now: now)
+        case .transferOwnership:
+            guard targetRole != nil else { throw ChatFailure(.notFound, "that user is not a member") }
+            _ = try await store.setRole(conversation: id, user: target, role: .owner, by: session.userID, now: now)
+        }
+    }
+
+    public func update(_ session: Session, conversation id: RoomID, name: String?, description: String?) async throws -> Conversation {
+        let (conversation, role) = try await member(id, viewer: session.userID)
+        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have no name or topic") }
+        guard role.canManageMembers else { throw ChatFailure(.forbidden, "only the owner or an admin can do this") }
+        let limits = self.limits
+        let newName = try name.map { try Validate.roomName($0, limits: limits) }
+        if let description {
+            try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+        }
+        guard newName != nil || description != nil else { return conversation }
+        _ = try await store.updateConversation(
+            conversation: id, name: newName, nameKey: newName.map(Validate.roomNameKey), description: description,
+            by: session.userID, now: clock.nowMs())
+        return try await visible(id, viewer: session.userID)
+    }
+
+    /// Deletes a room or group: its owner, or a server admin (any conversation).
+    public func delete(_ session: Session, conversation id: RoomID) async throws {
+        let isServerAdmin = session.user.role == .admin
+        let conversation = try await visible(id, viewer: session.userID)
+        if !isServerAdmin {
+            guard let role = conversation.myRole else { throw ChatFailure(.notMember, "not a member of this conversation") }
+            guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be deleted") }
+            guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can delete this conversation") }
+        }
+        _ = try await store.deleteConversation(id, now: clock.nowMs())
+    }
+
+    // MARK: Messages
+
+    public struct Outgoing: Sendable {
+        public var clientMsgID: String
+        public var text: String
+        public var type: MessageType
+        public var attachment: Attachment?
+        public var replyTo: Seq?
+
+        public init(clientMsgID: String, text: String, type: MessageType = .text, attachment: Attachment? = nil, replyTo: Seq? = nil) {
+            self.clientMsgID = clientMsgID
+            self.text = text
+            self.type = type
+            self.attachment = attachment
+            self.replyTo = replyTo
+        }
+    }
+
+    /// Sends to a conversation, or (toUser set) to the direct chat with a user,
+    /// creating it on the first message.
+    public func send(_ session: Session, conversation id: RoomID, toUser: UserID, _ message: Outgoing) async throws -> AppendResult {
+        let limits = self.limits
+        try Validate.clientMsgID(message.clientMsgID)
+        switch message.type {
+        case .text:
+            try Validate.messageText(message.text, limits: limits)
+            guard message.attachment == nil else {
+                throw ChatFailure.invalid("attachment", "text messages carry no attachment")
+            }
+        case .image, .file:
+            try Validate.text(message.text, field: "text", max: limits.maxMessageBytes, multiline: true)
+            guard let attachment = message.attachment else {
+                throw ChatFailure.invalid("attachment", "image and file messages need an attachment")
+            }
+            try Validate.attachment(attachment)
+        case .system:
+            throw ChatFailure(.forbidden, "system messages are written by the server only")
+        }
+        let conversation: Conversation
+        switch (id, toUser) {
+        case (0, 0): throw ChatFailure.invalid("conversation_id", "give conversation_id or to_user_id")
+        case (_, 0): conversation = try await member(id, viewer: session.userID).0
+        case (0, _): conversation = try await openDirect(session, userID: toUser, username: "")
+        default: throw ChatFailure.invalid("to_user_id", "give conversation_id or to_user_id, not both")
+        }
+        if conversation.kind == .direct, let peer = conversation.peerUserID,
+            try await store.blocked(between: session.userID, and: peer)
+        {
+            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
+        }
+        return try await store.appendMessage(
+            NewMessage(
+                conversation: conversation.id, sender: session.userID, clientMsgID: message.clientMsgID, type: message.type,
+                text: message.text, attachment: message.attachment, replyTo: message.replyTo,
+                mentionKeys: Self.mentionedUsernames(in: message.text), now: clock.nowMs()))
+    }
+
+    public func edit(_ session: Session, conversation id: RoomID, seq: Seq, text: String, clientMsgID: String) async throws -> AppendResult {
+        try Validate.clientMsgID(clientMsgID)
+        try Validate.messageText(text, limits: limits)
+        _ = try await member(id, viewer: session.userID)
+        return try await store.editMessage(
+            conversation: id, seq: seq, editor: session.userID, text: text, clientMsgID: clientMsgID, now: clock.nowMs())
+    }
+
+    public func deleteMessage(_ session: Session, conversation id: RoomID, seq: Seq, clientMsgID: String) async throws -> AppendResult {
+        try Validate.clientMsgID(clientMsgID)
+        _ = try await member(id, viewer: session.userID)
+        return try await store.deleteMessage(
+            conversation: id, seq: seq, by: session.userID, asModerator: session.user.role == .admin,
+            clientMsgID: clientMsgID, now: clock.nowMs())
+    }
+
+    public func react(_ session: Session, conversation id: RoomID, seq: Seq, emoji: String, add: Bool) async throws -> AppendResult? {
+        try Validate.emoji(emoji)
+        _ = try await member(id, viewer: session.userID)
+        return try await store.react(conversation: id, seq: seq, user: session.userID, emoji: emoji, add: add, now: clock.nowMs())
+    }
+
+    public func markRead(_ session: Session, conversation id: RoomID, seq: Seq) async throws -> (Seq, Bool) {
+        _ = try await member(id, viewer: session.userID)
+        return try await store.markRead(conversation: id, user: session.userID, seq: seq)
+    }
+
+    public func history(_ session: Session, conversation id: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
+        _ = try await member(id, viewer: session.userID)
+        let limit = Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: limits.maxHistoryLimit)
+        return try await store.history(conversation: id, anchor: anchor, limit: limit, viewer: session.userID)
+    }
+
+    public func sync(_ session: Session, accountSeq: Seq, limit: Int, skipConversations: Bool) async throws -> SyncResult {
+        let limit = Validate.pageLimit(limit, default: Self.defaultSyncLimit, max: Self.maxSyncLimit)
+        return try await store.sync(
+            user: session.userID, after: accountSeq, limit: limit, includeConversations: !skipConversations,
+            maxConversations: Self.maxSyncConversations)
+    }
+
+    // MARK: Helpers
+
+    /// Lowercased usernames written as @name (start of text or after a
+    /// character that cannot be part of a username), at most `maxMentions`.
+    public static func mentionedUsernames(in text: String) -> [String] {
+        let bytes = Array(text.utf8)
+        var found: [String] = []
+        var i = 0
+        while i < bytes.count, found.count < maxMentions {
+            if bytes[i] == UInt8(ascii: "@"), i == 0 || !Validate.isUsernameByte(bytes[i - 1]) {
+                var j = i + 1
+                while j < bytes.count, Validate.isUsernameByte(bytes[j]) { j += 1 }
+                // Trailing dots end sentences, not usernames.
+                var end = j
+                while end > i + 1, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+                let length = end - i - 1
+                if length >= DomainLimits.usernameMinBytes && length <= DomainLimits.usernameMaxBytes {
+                    let key = Validate.usernameKey(String(decoding: bytes[(i + 1)..<end], as: UTF8.self))
+                    if !found.contains(key) { found.append(key) }
+                }
+                i = j
+            } else {
+                i += 1
+            }
+        }
+        return found
+    }
+
+    func resolveUser(id: UserID, username: String) async throws -> UserID {
+        if id != 0 { return id }
+        guard !username.isEmpty else { throw ChatFailure.invalid("user_id", "give user_id or username") }
+        if username.utf8.count > DomainLimits.usernameMaxBytes {
+            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+        }
+        guard let account = try await store.account(usernameKey: Validate.usernameKey(username)) else {
+            throw ChatFailure(.notFound, "no such user")
+        }
+        return account.user.id
+    }
+
+    private func pageLimit(_ limit: Int) -> Int {
+        Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: DomainLimits.maxPageLimit)
+    }
+
+    private func visible(_ id: RoomID, viewer: UserID) async throws -> Conversation {
+        guard let conversation = try await store.conversation(id: id, viewer: viewer),
+            (conversation.kind == .room && conversation.visibility == .public) || conversation.myRole != nil
+        else { throw ChatFailure(.notFound, "no such conversation") }
+        return conversation
+    }
+
+    private func member(_ id: RoomID, viewer: UserID) async throws -> (Conversation, MemberRole) {
+        let conversation = try await visible(id, viewer: viewer)
+        guard let role = conversation.myRole else { throw ChatFailure(.notMember, "not a member of this conversation") }
+        return (conversation, role)
+    }
+}

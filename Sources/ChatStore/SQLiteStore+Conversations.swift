@@ -1,0 +1,455 @@
+import ChatCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    // MARK: Row mapping
+
+    static func conversationSelect(viewer: UserID?) -> String {
+        let v = viewer ?? 0
+        return """
+            SELECT c.id, c.kind, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq,
+                   c.member_count, c.last_activity_at,
+                   (SELECT role FROM members WHERE conversation_id = c.id AND user_id = \(v)) AS my_role,
+                   CASE c.kind WHEN 'direct' THEN
+                     (SELECT user_id FROM members WHERE conversation_id = c.id AND user_id != \(v) LIMIT 1)
+                   END AS peer_id
+            FROM conversations c
+            """
+    }
+
+    static func conversation(_ row: Row) -> Conversation {
+        let role: String? = row["my_role"]
+        return Conversation(
+            id: row["id"], kind: ConversationKind(rawValue: row["kind"]) ?? .room, name: row["name"],
+            description: row["description"], visibility: Visibility(rawValue: row["visibility"]) ?? .private,
+            createdBy: row["created_by"], createdAt: row["created_at"], headSeq: row["last_seq"],
+            memberCount: row["member_count"], myRole: role.flatMap(MemberRole.init(rawValue:)),
+            lastActivityAt: row["last_activity_at"], peerUserID: row["peer_id"])
+    }
+
+    static func fetchConversation(_ db: Database, id: RoomID, viewer: UserID?) throws -> Conversation? {
+        try Row.fetchOne(db, sql: conversationSelect(viewer: viewer) + " WHERE c.id = ?", arguments: [id]).map(conversation)
+    }
+
+    // MARK: Shared write steps
+
+    /// Gives `event` the conversation's next seq, stores it, and queues it for publishing.
+    static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
+        guard
+            let seq = try Int64.fetchOne(
+                db,
+                sql: "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
+                arguments: [event.createdAt, event.conversationID])
+        else { throw ChatFailure(.notFound, "no such conversation") }
+        var stored = event
+        stored.seq = seq
+        let a = stored.attachment
+        try db.execute(
+            sql: """
+                INSERT INTO events (\(eventColumns))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
+                stored.messageType?.rawValue, stored.text, stored.replyToSeq,
+                stored.mentions.isEmpty ? nil : stored.mentions.map(String.init).joined(separator: ","),
+                a?.fileID, a?.name, a?.size, a?.mimeType, a?.width, a?.height, stored.targetSeq, stored.emoji,
+                stored.subjectUserID, stored.role?.rawValue, stored.name, stored.description, stored.mutedUntil,
+                stored.editedAt, stored.deleted, stored.createdAt,
+            ])
+        for user in stored.mentions {
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
+                arguments: [stored.conversationID, seq, user])
+        }
+        changes.events.append(stored)
+        return stored
+    }
+
+    static func appendAccountEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: AccountEvent) throws {
+        guard
+            let seq = try Int64.fetchOne(
+                db, sql: "UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq",
+                arguments: [event.userID])
+        else { return }
+        var stored = event
+        stored.seq = seq
+        try db.execute(
+            sql: """
+                INSERT INTO account_events (user_id, seq, kind, conversation_id, other_user_id, device_id, reason, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                stored.userID, seq, stored.kind.rawValue, stored.conversationID, stored.otherUserID, stored.deviceID,
+                stored.reason, stored.createdAt,
+            ])
+        changes.accountEvents.append(stored)
+    }
+
+    static func role(_ db: Database, conversation: RoomID, user: UserID) throws -> MemberRole? {
+        try String.fetchOne(
+            db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
+        ).flatMap(MemberRole.init(rawValue:))
+    }
+
+    static func insertMember(
+        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, role: MemberRole, now: Millis
+    ) throws {
+        try db.execute(
+            sql: "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
+            arguments: [conversation, user, role.rawValue, now])
+        try db.execute(
+            sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
+        try appendAccountEvent(
+            db, &changes, AccountEvent(userID: user, kind: .addedToConversation, conversationID: conversation, createdAt: now))
+    }
+
+    static func addMember(
+        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, by: UserID?, now: Millis
+    ) throws -> Event? {
+        if try role(db, conversation: conversation, user: user) != nil { return nil }
+        if try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]) == true
+        {
+            throw ChatFailure(.forbidden, "banned from this conversation")
+        }
+        try insertMember(db, &changes, conversation: conversation, user: user, role: .member, now: now)
+        return try appendEvent(
+            db, &changes,
+            Event(
+                conversationID: conversation, seq: 0, kind: by == nil ? .memberJoined : .memberAdded, senderID: by ?? user,
+                subjectUserID: user, createdAt: now))
+    }
+
+    // MARK: Conversations
+
+    public func createConversation(_ new: NewConversation) async throws -> Conversation {
+        try await write { db, changes in
+            var directKey: String?
+            if new.kind == .direct {
+                guard let creator = new.creator, let peer = new.members.first, peer != creator else {
+                    throw ChatFailure.invalid("user_id", "a direct chat needs another user")
+                }
+                let key = "\(min(creator, peer)):\(max(creator, peer))"
+                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM conversations WHERE direct_key = ?", arguments: [key]),
+                    let existing = try Self.fetchConversation(db, id: id, viewer: creator)
+                {
+                    return existing
+                }
+                directKey = key
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO conversations (kind, name, name_key, direct_key, description, visibility, created_by,
+                                               created_at, last_activity_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    new.kind.rawValue, new.name, new.kind == .room ? new.nameKey : nil, directKey, new.description,
+                    new.visibility.rawValue, new.creator, new.now, new.now,
+                ])
+            let id = db.lastInsertedRowID
+            _ = try Self.appendEvent(
+                db, &changes,
+                Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: new.creator ?? 0, createdAt: new.now))
+            if let creator = new.creator {
+                let role: MemberRole = new.kind == .direct ? .member : .owner
+                try Self.insertMember(db, &changes, conversation: id, user: creator, role: role, now: new.now)
+            }
+            switch new.kind {
+            case .direct:
+                if let creator = new.creator, let peer = new.members.first {
+                    try Self.insertMember(db, &changes, conversation: id, user: peer, role: .member, now: new.now)
+                    changes.contactsAdded.append((creator, peer))
+                }
+            case .room, .group:
+                for user in new.members where user != new.creator {
+                    _ = try Self.addMember(db, &changes, conversation: id, user: user, by: new.creator, now: new.now)
+                }
+            }
+            guard let created = try Self.fetchConversation(db, id: id, viewer: new.creator) else {
+                throw ChatFailure(.internal, "conversation row vanished")
+            }
+            return created
+        }
+    }
+
+    public func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation? {
+        try await read { db in try Self.fetchConversation(db, id: id, viewer: viewer) }
+    }
+
+    public func room(nameKey: String, viewer: UserID?) async throws -> Conversation? {
+        try await read { db in
+            try Row.fetchOne(db, sql: Self.conversationSelect(viewer: viewer) + " WHERE c.name_key = ?", arguments: [nameKey])
+                .map(Self.conversation)
+        }
+    }
+
+    public func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Conversation> {
+        try await read { db in
+            var sql = Self.conversationSelect(viewer: viewer) + " WHERE c.kind != 'direct' AND c.id > ?"
+            var args: StatementArguments = [page.after]
+            if let visibility {
+                sql += " AND c.visibility = ? AND c.kind = 'room'"
+                _ = args.append(contentsOf: [visibility.rawValue])
+            }
+            sql += " ORDER BY c.id LIMIT ?"
+            _ = args.append(contentsOf: [page.limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.conversation)
+            return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
+        }
+    }
+
+    public func listConversations(
+        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) async throws -> PageResult<Conversation> {
+        try await read { db in
+            try Self.listConversations(db, user: user, before: before, kind: kind, limit: limit)
+        }
+    }
+
+    static func listConversations(
+        _ db: Database, user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) throws -> PageResult<Conversation> {
+        var sql = conversationSelect(viewer: user) + " JOIN members mm ON mm.conversation_id = c.id AND mm.user_id = ?"
+        var args: StatementArguments = [user]
+        var conditions: [String] = []
+        if let (activity, id) = before {
+            conditions.append("(c.last_activity_at < ? OR (c.last_activity_at = ? AND c.id < ?))")
+            _ = args.append(contentsOf: [activity, activity, id])
+        }
+        if let kind {
+            conditions.append("c.kind = ?")
+            _ = args.append(contentsOf: [kind.rawValue])
+        }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?"
+        _ = args.append(contentsOf: [limit + 1])
+        let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(conversation)
+        return PageResult(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
+    }
+
+    public func membership(conversation: RoomID, user: UserID) async throws -> Membership? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT role, read_seq, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+                arguments: [conversation, user]
+            ).map { Membership(role: MemberRole(rawValue: $0["role"]) ?? .member, readSeq: $0["read_seq"], mutedUntil: $0["muted_until"]) }
+        }
+    }
+
+    public func isBanned(conversation: RoomID, user: UserID) async throws -> Bool {
+        try await read { db in
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
+            ) == true
+        }
+    }
+
+    public func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event? {
+        try await write { db, changes in
+            try Self.addMember(db, &changes, conversation: conversation, user: user, by: by, now: now)
+        }
+    }
+
+    public func removeMember(
+        conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
+    ) async throws -> [Event]? {
+        try await write { db, changes in
+            let role = try Self.role(db, conversation: conversation, user: user)
+            if kind == .memberBanned {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?)",
+                    arguments: [conversation, user, by, now])
+            }
+            guard let role else {
+                guard kind == .memberBanned else { return nil }
+                return [
+                    try Self.appendEvent(
+                        db, &changes,
+                        Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
+                ]
+            }
+            try db.execute(
+                sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
+            try db.execute(
+                sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [conversation])
+            var events = [
+                try Self.appendEvent(
+                    db, &changes,
+                    Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
+            ]
+            let reason = kind == .memberLeft ? "left" : kind == .memberKicked ? "kicked" : "banned"
+            try Self.appendAccountEvent(
+                db, &changes,
+                AccountEvent(
+                    userID: user, kind: .removedFromConversation, conversationID: conversation, reason: reason, createdAt: now))
+            if role == .owner,
+                let heir = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT user_id FROM members WHERE conversation_id = ?
+                        ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
+                        """, arguments: [conversation])
+            {
+                try db.execute(
+                    sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
+                    arguments: [conversation, heir])
+                events.append(
+                    try Self.appendEvent(
+                        db, &changes,
+                        Event(
+                            conversationID: conversation, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
+                            role: .owner, createdAt: now)))
+            }
+            return events
+        }
+    }
+
+    public func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event? {
+        try await write { db, changes in
+            try db.execute(sql: "DELETE FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
+            guard db.changesCount > 0 else { return nil }
+            return try Self.appendEvent(
+                db, &changes,
+                Event(conversationID: conversation, seq: 0, kind: .memberUnbanned, senderID: by, subjectUserID: user, createdAt: now))
+        }
+    }
+
+    public func setMute(conversation: RoomID, user: UserID, until: Millis?, by: UserID, now: Millis) async throws -> Event {
+        try await write { db, changes in
+            try db.execute(
+                sql: "UPDATE members SET muted_until = ? WHERE conversation_id = ? AND user_id = ?",
+                arguments: [until, conversation, user])
+            guard db.changesCount > 0 else { throw ChatFailure(.notFound, "not a member of this conversation") }
+            return try Self.appendEvent(
+                db, &changes,
+                Event(
+                    conversationID: conversation, seq: 0, kind: .memberMuted, senderID: by, subjectUserID: user,
+                    createdAt: now, mutedUntil: until ?? 0))
+        }
+    }
+
+    public func setRole(conversation: RoomID, user: UserID, role: MemberRole, by: UserID, now: Millis) async throws -> Event {
+        try await write { db, changes in
+            guard let current = try Self.role(db, conversation: conversation, user: user) else {
+                throw ChatFailure(.notFound, "not a member of this conversation")
+            }
+            if role == .owner {
+                // Ownership moves: the current owners become admins.
+                let owners = try Int64.fetchAll(
+                    db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND role = 'owner' AND user_id != ?",
+                    arguments: [conversation, user])
+                for owner in owners {
+                    try db.execute(
+                        sql: "UPDATE members SET role = 'admin' WHERE conversation_id = ? AND user_id = ?",
+                        arguments: [conversation, owner])
+                    _ = try Self.appendEvent(
+                        db, &changes,
+                        Event(
+                            conversationID: conversation, seq: 0, kind: .roleChanged, senderID: by, subjectUserID: owner,
+                            role: .admin, createdAt: now))
+                }
+            }
+            if current == role, role != .owner {
+                throw ChatFailure(.conflict, "the member already has this role")
+            }
+            try db.execute(
+                sql: "UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?",
+                arguments: [role.rawValue, conversation, user])
+            return try Self.appendEvent(
+                db, &changes,
+                Event(conversationID: conversation, seq: 0, kind: .roleChanged, senderID: by, subjectUserID: user, role: role, createdAt: now))
+        }
+    }
+
+    public func updateConversation(
+        conversation: RoomID, name: String?, nameKey: String?, description: String?, by: UserID, now: Millis
+    ) async throws -> Event {
+        try await write { db, changes in
+            if let name {
+                try db.execute(
+                    sql: "UPDATE conversations SET name = ?, name_key = CASE kind WHEN 'room' THEN ? END WHERE id = ?",
+                    arguments: [name, nameKey, conversation])
+            }
+            if let description {
+                try db.execute(
+                    sql: "UPDATE conversations SET description = ? WHERE id = ?", arguments: [description, conversation])
+            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT name, description FROM conversations WHERE id = ?", arguments: [conversation])
+            else { throw ChatFailure(.notFound, "no such conversation") }
+            return try Self.appendEvent(
+                db, &changes,
+                Event(
+                    conversationID: conversation, seq: 0, kind: .conversationUpdated, senderID: by, createdAt: now,
+                    name: row["name"], description: row["description"]))
+        }
+    }
+
+    public func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID] {
+        try await write { db, changes in
+            let members = try Int64.fetchAll(
+                db, sql: "SELECT user_id FROM members WHERE conversation_id = ?", arguments: [conversation])
+            let kind = try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation])
+            try db.execute(sql: "DELETE FROM conversations WHERE id = ?", arguments: [conversation])
+            guard db.changesCount > 0 else { throw ChatFailure(.notFound, "no such conversation") }
+            for user in members {
+                try Self.appendAccountEvent(
+                    db, &changes, AccountEvent(userID: user, kind: .conversationDeleted, conversationID: conversation, createdAt: now))
+            }
+            changes.deletedConversations.append((conversation, members))
+            if kind == "direct", members.count == 2 { changes.contactsRemoved.append((members[0], members[1])) }
+            return members
+        }
+    }
+
+    public func members(conversation: RoomID, page: Page) async throws -> PageResult<Member> {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until
+                    FROM members m JOIN users u ON u.id = m.user_id
+                    WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
+                    """, arguments: [conversation, page.after, page.limit + 1])
+            let members = rows.map { row in
+                Member(
+                    user: Self.user(row), role: MemberRole(rawValue: row["member_role"]) ?? .member,
+                    joinedAt: row["joined_at"], readSeq: row["read_seq"], mutedUntil: row["muted_until"])
+            }
+            return PageResult(items: Array(members.prefix(page.limit)), hasMore: members.count > page.limit)
+        }
+    }
+
+    public func allMemberships() async throws -> [(RoomID, UserID)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: "SELECT conversation_id, user_id FROM members").map {
+                ($0["conversation_id"], $0["user_id"])
+            }
+        }
+    }
+
+    public func ensureRooms(names: [String], now: Millis) async throws -> [RoomID] {
+        try await write { db, changes in
+            var ids: [RoomID] = []
+            for name in names {
+                let key = Validate.roomNameKey(name)
+                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM conversations WHERE name_key = ?", arguments: [key]) {
+                    ids.append(id)
+                    continue
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO conversations (kind, name, name_key, visibility, created_at, last_activity_at)
+                        VALUES ('room', ?, ?, 'public', ?, ?)
+                        """, arguments: [name, key, now, now])
+                let id = db.lastInsertedRowID
+                _ = try Self.appendEvent(
+                    db, &changes, Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: 0, createdAt: now))
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+}

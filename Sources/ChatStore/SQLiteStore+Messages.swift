@@ -1,0 +1,329 @@
+import ChatCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    static let eventColumns = """
+        conversation_id, seq, kind, sender_id, client_msg_id, message_type, text, reply_to_seq, mentions, file_id,
+        file_name, file_size, file_mime, file_width, file_height, target_seq, emoji, subject_user_id, role, name,
+        description, muted_until, edited_at, deleted, created_at
+        """
+
+    static func event(_ row: Row) -> Event {
+        let role: String? = row["role"]
+        let type: String? = row["message_type"]
+        let mentions: String? = row["mentions"]
+        let fileID: String? = row["file_id"]
+        return Event(
+            conversationID: row["conversation_id"], seq: row["seq"],
+            kind: EventKind(rawValue: row["kind"]) ?? .message, senderID: row["sender_id"],
+            clientMsgID: row["client_msg_id"], text: row["text"], subjectUserID: row["subject_user_id"],
+            role: role.flatMap(MemberRole.init(rawValue:)), createdAt: row["created_at"],
+            messageType: type.flatMap(MessageType.init(rawValue:)), replyToSeq: row["reply_to_seq"],
+            mentions: mentions?.split(separator: ",").compactMap { Int64($0) } ?? [],
+            attachment: fileID.map {
+                Attachment(
+                    fileID: $0, name: row["file_name"] ?? "", size: row["file_size"] ?? 0, mimeType: row["file_mime"] ?? "",
+                    width: row["file_width"] ?? 0, height: row["file_height"] ?? 0)
+            },
+            targetSeq: row["target_seq"], emoji: row["emoji"], editedAt: row["edited_at"], deleted: row["deleted"],
+            name: row["name"], description: row["description"], mutedUntil: row["muted_until"])
+    }
+
+    static func fetchEvent(_ db: Database, conversation: RoomID, seq: Seq) throws -> Event? {
+        try Row.fetchOne(
+            db, sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq]
+        ).map(event)
+    }
+
+    /// The event a sender stored earlier under this client_msg_id, if any.
+    static func priorEvent(_ db: Database, sender: UserID, clientMsgID: String) throws -> Event? {
+        try Row.fetchOne(
+            db, sql: "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
+            arguments: [sender, clientMsgID]
+        ).map(event)
+    }
+
+    /// Membership that allows writing content: a member, and not muted.
+    static func requireWriter(_ db: Database, conversation: RoomID, user: UserID, now: Millis) throws -> MemberRole {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT role, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+                arguments: [conversation, user])
+        else { throw ChatFailure(.notMember, "not a member of this conversation") }
+        let mutedUntil: Int64? = row["muted_until"]
+        if let mutedUntil, mutedUntil > now {
+            throw ChatFailure(.forbidden, "you are muted in this conversation until \(mutedUntil)")
+        }
+        return MemberRole(rawValue: row["role"]) ?? .member
+    }
+
+    /// The MESSAGE at `seq`, or not_found.
+    static func targetMessage(_ db: Database, conversation: RoomID, seq: Seq) throws -> Event {
+        guard let target = try fetchEvent(db, conversation: conversation, seq: seq), target.kind == .message else {
+            throw ChatFailure(.notFound, "no message with seq \(seq) in this conversation")
+        }
+        return target
+    }
+
+    // MARK: Writes
+
+    public func appendMessage(_ m: NewMessage) async throws -> AppendResult {
+        try await write { db, changes in
+            if let prior = try Self.priorEvent(db, sender: m.sender, clientMsgID: m.clientMsgID) {
+                guard prior.kind == .message, prior.conversationID == m.conversation else {
+                    throw ChatFailure(.conflict, "client_msg_id was already used for something else")
+                }
+                return AppendResult(event: prior, duplicate: true)
+            }
+            _ = try Self.requireWriter(db, conversation: m.conversation, user: m.sender, now: m.now)
+            if let reply = m.replyTo {
+                guard try Self.fetchEvent(db, conversation: m.conversation, seq: reply)?.kind == .message else {
+                    throw ChatFailure.invalid("reply_to_seq", "reply_to_seq is not a message in this conversation")
+                }
+            }
+            var mentions: [UserID] = []
+            if !m.mentionKeys.isEmpty {
+                let placeholders = Array(repeating: "?", count: m.mentionKeys.count).joined(separator: ",")
+                mentions = try Int64.fetchAll(
+                    db,
+                    sql: """
+                        SELECT u.id FROM users u JOIN members mm ON mm.user_id = u.id AND mm.conversation_id = ?
+                        WHERE u.username_key IN (\(placeholders)) ORDER BY u.id
+                        """, arguments: StatementArguments([m.conversation] + m.mentionKeys.map { $0 as any DatabaseValueConvertible }))
+            }
+            let event = try Self.appendEvent(
+                db, &changes,
+                Event(
+                    conversationID: m.conversation, seq: 0, kind: .message, senderID: m.sender, clientMsgID: m.clientMsgID,
+                    text: m.text, createdAt: m.now, messageType: m.type, replyToSeq: m.replyTo, mentions: mentions,
+                    attachment: m.attachment))
+            return AppendResult(event: event, duplicate: false)
+        }
+    }
+
+    public func editMessage(
+        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, now: Millis
+    ) async throws -> AppendResult {
+        try await write { db, changes in
+            if let prior = try Self.priorEvent(db, sender: editor, clientMsgID: clientMsgID) {
+                guard prior.kind == .messageEdited, prior.conversationID == conversation, prior.targetSeq == seq else {
+                    throw ChatFailure(.conflict, "client_msg_id was already used for something else")
+                }
+                return AppendResult(event: prior, duplicate: true)
+            }
+            _ = try Self.requireWriter(db, conversation: conversation, user: editor, now: now)
+            let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
+            guard target.senderID == editor, target.messageType != .system else {
+                throw ChatFailure(.forbidden, "only the sender can edit a message")
+            }
+            guard !target.deleted else { throw ChatFailure(.notFound, "the message was deleted") }
+            try db.execute(
+                sql: "UPDATE events SET text = ?, edited_at = ? WHERE conversation_id = ? AND seq = ?",
+                arguments: [text, now, conversation, seq])
+            let event = try Self.appendEvent(
+                db, &changes,
+                Event(
+                    conversationID: conversation, seq: 0, kind: .messageEdited, senderID: editor, clientMsgID: clientMsgID,
+                    text: text, createdAt: now, targetSeq: seq, editedAt: now))
+            return AppendResult(event: event, duplicate: false)
+        }
+    }
+
+    public func deleteMessage(
+        conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
+    ) async throws -> AppendResult {
+        try await write { db, changes in
+            if let prior = try Self.priorEvent(db, sender: by, clientMsgID: clientMsgID) {
+                guard prior.kind == .messageDeleted, prior.conversationID == conversation, prior.targetSeq == seq else {
+                    throw ChatFailure(.conflict, "client_msg_id was already used for something else")
+                }
+                return AppendResult(event: prior, duplicate: true)
+            }
+            let role = try Self.role(db, conversation: conversation, user: by)
+            guard let role else { throw ChatFailure(.notMember, "not a member of this conversation") }
+            let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
+            guard target.senderID == by || role.canManageMembers || asModerator else {
+                throw ChatFailure(.forbidden, "only the sender, an owner or an admin can delete a message")
+            }
+            if target.deleted,
+                let earlier = try Row.fetchOne(
+                    db,
+                    sql: "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
+                    arguments: [conversation, seq]
+                ).map(Self.event)
+            {
+                return AppendResult(event: earlier, duplicate: true)
+            }
+            try db.execute(
+                sql: """
+                    UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
+                      file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
+                    WHERE conversation_id = ? AND seq = ?
+                    """, arguments: [conversation, seq])
+            try db.execute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            try db.execute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            let event = try Self.appendEvent(
+                db, &changes,
+                Event(
+                    conversationID: conversation, seq: 0, kind: .messageDeleted, senderID: by, clientMsgID: clientMsgID,
+                    subjectUserID: target.senderID, createdAt: now, targetSeq: seq))
+            return AppendResult(event: event, duplicate: false)
+        }
+    }
+
+    public func react(
+        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
+    ) async throws -> AppendResult? {
+        try await write { db, changes in
+            _ = try Self.requireWriter(db, conversation: conversation, user: user, now: now)
+            let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
+            guard !target.deleted else { throw ChatFailure(.notFound, "the message was deleted") }
+            let existing = try Int64.fetchOne(
+                db,
+                sql: "SELECT event_seq FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
+                arguments: [conversation, seq, user, emoji])
+            if add {
+                if let existing, let earlier = try Self.fetchEvent(db, conversation: conversation, seq: existing) {
+                    return AppendResult(event: earlier, duplicate: true)
+                }
+                let event = try Self.appendEvent(
+                    db, &changes,
+                    Event(conversationID: conversation, seq: 0, kind: .reactionAdded, senderID: user, createdAt: now, targetSeq: seq, emoji: emoji))
+                try db.execute(
+                    sql: "INSERT INTO reactions (conversation_id, seq, user_id, emoji, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [conversation, seq, user, emoji, event.seq, now])
+                return AppendResult(event: event, duplicate: false)
+            }
+            guard existing != nil else { return nil }
+            try db.execute(
+                sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
+                arguments: [conversation, seq, user, emoji])
+            let event = try Self.appendEvent(
+                db, &changes,
+                Event(conversationID: conversation, seq: 0, kind: .reactionRemoved, senderID: user, createdAt: now, targetSeq: seq, emoji: emoji))
+            return AppendResult(event: event, duplicate: false)
+        }
+    }
+
+    public func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
+        try await write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT m.read_seq, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
+                        WHERE m.conversation_id = ? AND m.user_id = ?
+                        """, arguments: [conversation, user])
+            else { throw ChatFailure(.notMember, "not a member of this conversation") }
+            let current: Int64 = row["read_seq"]
+            let head: Int64 = row["last_seq"]
+            guard seq <= head else { throw ChatFailure.invalid("seq", "seq \(seq) is beyond the head \(head)") }
+            guard seq > current else { return (current, false) }
+            try db.execute(
+                sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+                arguments: [seq, conversation, user])
+            return (seq, true)
+        }
+    }
+
+    // MARK: Reads
+
+    public func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
+        try await read { db in
+            let head = try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [conversation]) ?? 0
+            let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
+            var events: [Event]
+            let more: Bool
+            switch anchor {
+            case .after(let seq):
+                let rows = try Row.fetchAll(
+                    db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1])
+                more = rows.count > limit
+                events = rows.prefix(limit).map(Self.event)
+            case .before(let seq):
+                let rows = try Row.fetchAll(
+                    db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1])
+                more = rows.count > limit
+                events = rows.prefix(limit).reversed().map(Self.event)
+            case .newest:
+                let rows = try Row.fetchAll(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1])
+                more = rows.count > limit
+                events = rows.prefix(limit).reversed().map(Self.event)
+            }
+            if let first = events.first?.seq, let last = events.last?.seq {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT seq, emoji, count(*) AS n, max(user_id = ?) AS mine FROM reactions
+                        WHERE conversation_id = ? AND seq BETWEEN ? AND ? GROUP BY seq, emoji ORDER BY seq, min(created_at)
+                        """, arguments: [viewer, conversation, first, last])
+                var bySeq: [Seq: [ReactionSummary]] = [:]
+                for row in rows {
+                    bySeq[row["seq"], default: []].append(ReactionSummary(emoji: row["emoji"], count: row["n"], mine: row["mine"]))
+                }
+                for i in events.indices where events[i].kind == .message {
+                    events[i].reactions = bySeq[events[i].seq] ?? []
+                }
+            }
+            return HistoryPage(events: events, hasMore: more, headSeq: head)
+        }
+    }
+
+    public func sync(
+        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
+    ) async throws -> SyncResult {
+        try await read { db in
+            let head = try Int64.fetchOne(db, sql: "SELECT account_seq FROM users WHERE id = ?", arguments: [user]) ?? 0
+            guard accountSeq <= head else {
+                throw ChatFailure.invalid("account_seq", "account_seq \(accountSeq) is beyond the head \(head)")
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
+                    WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?
+                    """, arguments: [user, accountSeq, limit + 1])
+            let events = rows.prefix(limit).compactMap { row -> AccountEvent? in
+                guard let kind = AccountEventKind(rawValue: row["kind"]) else { return nil }
+                return AccountEvent(
+                    userID: user, seq: row["seq"], kind: kind, conversationID: row["conversation_id"],
+                    otherUserID: row["other_user_id"], deviceID: row["device_id"], reason: row["reason"],
+                    createdAt: row["created_at"])
+            }
+            var states: [ConversationState] = []
+            var truncated = false
+            if includeConversations {
+                let page = try Self.listConversations(db, user: user, before: nil, kind: nil, limit: maxConversations)
+                truncated = page.hasMore
+                for c in page.items {
+                    let readSeq = try Int64.fetchOne(
+                        db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+                        arguments: [c.id, user]) ?? 0
+                    let unread = try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
+                            AND sender_id != ? AND deleted = 0
+                            """, arguments: [c.id, readSeq, user]) ?? 0
+                    let mentioned = try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
+                            WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
+                            """, arguments: [c.id, user, readSeq, user]) ?? 0
+                    let last = try Row.fetchOne(
+                        db,
+                        sql: "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
+                        arguments: [c.id]
+                    ).map(Self.event)
+                    states.append(
+                        ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last))
+                }
+            }
+            return SyncResult(
+                accountEvents: Array(events), hasMore: rows.count > limit, accountHeadSeq: head, conversations: states,
+                conversationsTruncated: truncated)
+        }
+    }
+}
