@@ -1,0 +1,92 @@
+import ChatProtocol
+
+/// The client side of "nothing missed, nothing twice" (spec/PROTOCOL.md,
+/// Sync and read state): it tracks the last applied seq of every
+/// conversation and the last account event, applies pushes in order, and
+/// fills any gap with History or Sync before applying what follows.
+///
+/// Feed it every push (`handle`) and call `catchUp()` after (re)connecting.
+/// Each event reaches `deliver` exactly once, in seq order per conversation.
+public actor ConversationSync {
+    public private(set) var lastSeq: [UInt64: UInt64] = [:]
+    public private(set) var accountSeq: UInt64 = 0
+    private let connection: ChatConnection
+    private let deliver: @Sendable (Chatd_V1_Event) -> Void
+    private let deliverAccount: @Sendable (Chatd_V1_AccountEvent) -> Void
+
+    public init(
+        connection: ChatConnection, lastSeq: [UInt64: UInt64] = [:], accountSeq: UInt64 = 0,
+        deliver: @escaping @Sendable (Chatd_V1_Event) -> Void,
+        deliverAccount: @escaping @Sendable (Chatd_V1_AccountEvent) -> Void = { _ in }
+    ) {
+        self.connection = connection
+        self.lastSeq = lastSeq
+        self.accountSeq = accountSeq
+        self.deliver = deliver
+        self.deliverAccount = deliverAccount
+    }
+
+    /// Brings everything up to date: account events first (paged), then every
+    /// conversation whose head is beyond what was applied.
+    public func catchUp() async throws {
+        var includeConversations = true
+        while true {
+            let page = try await connection.sync(accountSeq: accountSeq, skipConversations: !includeConversations)
+            for event in page.accountEvents where event.seq > accountSeq {
+                accountSeq = event.seq
+                deliverAccount(event)
+            }
+            if includeConversations {
+                for state in page.conversations where state.conversation.headSeq > (lastSeq[state.conversation.id] ?? 0) {
+                    try await fill(state.conversation.id, through: state.conversation.headSeq)
+                }
+                includeConversations = false
+            }
+            if !page.hasMore_p { break }
+        }
+    }
+
+    /// Applies one push, filling a gap first when its seq is not the next one.
+    public func handle(_ push: ChatPush) async throws {
+        switch push {
+        case .event(let event):
+            let last = lastSeq[event.conversationID] ?? 0
+            if event.seq <= last { return }  // already applied (e.g. via History)
+            if event.seq == last + 1 {
+                apply(event)
+            } else {
+                try await fill(event.conversationID, through: event.seq)
+            }
+        case .accountEvent(let event):
+            if event.seq <= accountSeq { return }
+            if event.seq == accountSeq + 1 {
+                accountSeq = event.seq
+                deliverAccount(event)
+            } else {
+                try await catchUp()
+            }
+        case .goodbye, .read, .presence, .typing, .unknown:
+            break
+        }
+    }
+
+    /// Applies every event after the last applied one up to at least `seq`.
+    private func fill(_ conversation: UInt64, through seq: UInt64) async throws {
+        while (lastSeq[conversation] ?? 0) < seq {
+            let page: Chatd_V1_HistoryResponse
+            do {
+                page = try await connection.history(room: conversation, after: lastSeq[conversation] ?? 0, limit: 200)
+            } catch let error as ChatClientError where error.code == .notFound || error.code == .notMember {
+                return  // deleted, or no longer a member: nothing more to read
+            }
+            for event in page.events { apply(event) }
+            if !page.hasMore_p || page.events.isEmpty { break }
+        }
+    }
+
+    private func apply(_ event: Chatd_V1_Event) {
+        guard event.seq > (lastSeq[event.conversationID] ?? 0) else { return }
+        lastSeq[event.conversationID] = event.seq
+        deliver(event)
+    }
+}
