@@ -249,6 +249,11 @@ struct ProcessTests {
             let r = try await c.send(room: room.id, text: "msg \(i)", clientMsgID: "d-\(i)")
             acknowledged[r.event.seq] = "msg \(i)"
         }
+        // Edits, reactions, reads and friendships are durable too.
+        _ = try await c.edit(room.id, seq: 2, text: "msg 0 (edited)", clientMsgID: "e-0")
+        _ = try await c.react(room.id, seq: 3, emoji: "🔥")
+        try await c.markRead(room.id, seq: 10)
+        acknowledged[2] = "msg 0 (edited)"
         let inflight = Task {
             var acks: [UInt64: String] = [:]
             for i in 100..<400 {
@@ -273,13 +278,18 @@ struct ProcessTests {
         while true {
             let page = try await c2.history(room: room.id, after: after, limit: 200)
             for e in page.events where e.kind == .message { stored[e.seq] = e.text }
+            for e in page.events where e.kind != .message { stored[e.seq] = stored[e.seq] ?? "" }
             after = page.events.last?.seq ?? after
             if !page.hasMore_p { break }
         }
-        for (seq, text) in acknowledged { #expect(stored[seq] == text, "acknowledged seq \(seq) lost") }
+        for (seq, text) in acknowledged where seq != 2 { #expect(stored[seq] == text, "acknowledged seq \(seq) lost") }
+        #expect(stored[2] == "msg 0 (edited)")
+        let afterRestart = try await c2.history(room: room.id, after: 2, limit: 2).events
+        #expect(afterRestart.first { $0.seq == 3 }?.reactions.first?.emoji == "🔥")
+        #expect(try await c2.sync().conversations.first { $0.conversation.id == room.id }?.readSeq == 10)
         // Seqs have no gaps.
         let seqs = stored.keys.sorted()
-        #expect(seqs == Array(2...(seqs.last ?? 1)))
+        #expect(seqs == Array(1...(seqs.last ?? 0)))
         // A retried send after the restart is recognised as a duplicate.
         let retry = try await c2.send(room: room.id, text: "msg 0", clientMsgID: "d-0")
         #expect(retry.duplicate)
