@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
+        .executable(name: "chat", targets: ["chat"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
     ],
@@ -93,6 +94,15 @@ let package = Package(
                 "ChatProtocol", "ChatClient", "ChatConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "chat",
+            dependencies: [
+                "ChatProtocol", "ChatClient",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,93 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import Testing
+
+/// Runs a binary from the build directory with extra environment.
+func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = ChatdProcess.binDir.appendingPathComponent(name)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
+    let out = Pipe()
+    let err = Pipe()
+    let input = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = input
+    try p.run()
+    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+    try? input.fileHandleForWriting.close()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return CommandResult(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ChatCLITests {
+    @Test func terminalClientEndToEnd() async throws {
+        let dir = TestServer.tempDir()
+        let home = dir + "-home"
+        defer {
+            for path in [dir, dir + ".conf", home] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let chatd = try ChatdProcess(dataDir: dir)
+        let port = try await chatd.waitReady()
+        let env = ["XDG_CONFIG_HOME": home]
+        let server = ["--server", "127.0.0.1:\(port)"]
+        func chat(_ args: [String], stdin: String? = nil) throws -> CommandResult { try runTool("chat", args, env: env, stdin: stdin) }
+
+        var r = try chat(["register", "alice"] + server, stdin: "password1\n")
+        #expect(r.status == 0, "\(r.stderr)")
+        let mode = (try FileManager.default.attributesOfItem(atPath: home + "/chat/session.json")[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        r = try chat(["whoami"])
+        #expect(r.stdout.hasPrefix("alice"))
+        r = try chat(["create-room", "lobby", "--description", "hello all"])
+        #expect(r.status == 0 && r.stdout.contains("created #lobby"))
+
+        // Bob, through the library, joins and talks while `chat tail` listens.
+        let bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await bob.hello()
+        _ = try await bob.register(username: "bob", password: "password1")
+        let room = try await bob.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+            .conversations.first { $0.name == "lobby" }
+        let roomID = try #require(room?.id)
+        _ = try await bob.joinRoom(roomID)
+
+        let tail = Task { try runTool("chat", ["tail", "--count", "1", "--seconds", "20"], env: env) }
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await bob.send(room: roomID, text: "hi from bob")
+        let tailed = try await tail.value
+        #expect(tailed.stdout.contains("bob: hi from bob"), "\(tailed.stdout) \(tailed.stderr)")
+
+        r = try chat(["send", "#lobby", "hello", "bob"])
+        #expect(r.status == 0 && r.stdout.contains("sent"))
+        r = try chat(["send", "@bob", "a direct hello"])
+        #expect(r.status == 0)
+        r = try chat(["history", "#lobby"])
+        #expect(r.stdout.contains("bob: hi from bob") && r.stdout.contains("alice: hello bob"))
+        r = try chat(["conversations"])
+        #expect(r.stdout.contains("lobby") && r.stdout.contains("@bob"))
+        r = try chat(["friend", "add", "bob"])
+        #expect(r.status == 0)
+        try await bob.friendOp(.acceptFriend, username: "alice")
+        r = try chat(["friends"])
+        #expect(r.stdout.contains("bob\tonline"))
+
+        // Errors: one clear line, exit 1.
+        r = try chat(["send", "999999", "nobody home"])
+        #expect(r.status == 1 && r.stderr.hasPrefix("chat: not_found"))
+        r = try chat(["friend", "hug", "bob"])
+        #expect(r.status == 1 && r.stderr.contains("unknown action"))
+        r = try chat(["logout"])
+        #expect(r.status == 0)
+        r = try chat(["whoami"])
+        #expect(r.status == 1 && r.stderr.contains("not logged in"))
+
+        chatd.signal(SIGTERM)
+        #expect(await chatd.waitExit() == 0)
+    }
+}
