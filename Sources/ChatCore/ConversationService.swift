@@ -112,8 +112,8 @@ public final class ConversationService: Sendable {
 
     public func listConversations(
         _ session: Session, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
-    ) async throws -> PageResult<Conversation> {
-        try await store.listConversations(memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit))
+    ) async throws -> PageResult<ConversationState> {
+        try await store.conversationStates(memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit))
     }
 
     public func get(_ session: Session, conversation id: RoomID) async throws -> Conversation {

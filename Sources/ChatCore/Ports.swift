@@ -251,6 +251,10 @@ public protocol Store: Sendable {
     func listConversations(
         memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<Conversation>
+    /// The same list with the user's read state of each conversation.
+    func conversationStates(
+        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) async throws -> PageResult<ConversationState>
     func membership(conversation: RoomID, user: UserID) async throws -> Membership?
     func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
     /// Adds `user`; nil when already a member; throws forbidden when banned.

@@ -180,8 +180,13 @@ public struct ClientRouter: Sendable {
         case .listConversations:
             let q = try Chatd_V1_ListConversationsRequest(payload: payload)
             let before: (Millis, RoomID)? = q.beforeActivityMs == 0 && q.beforeID == 0 ? nil : (q.beforeActivityMs, ProtoMap.id(q.beforeID))
-            return conversationList(
-                try await conversations.listConversations(session, before: before, kind: try ProtoMap.kind(q.kind), limit: Int(q.limit)))
+            let page = try await conversations.listConversations(
+                session, before: before, kind: try ProtoMap.kind(q.kind), limit: Int(q.limit))
+            var r = Chatd_V1_ListConversationsResponse()
+            r.conversations = page.items.map { ProtoMap.conversation($0.conversation) }
+            r.states = page.items.map(ProtoMap.conversationState)
+            r.hasMore_p = page.hasMore
+            return r
         case .getConversation:
             let q = try Chatd_V1_GetConversationRequest(payload: payload)
             return ProtoMap.conversationResponse(try await conversations.get(session, conversation: ProtoMap.id(q.conversationID)))
@@ -300,15 +305,7 @@ public struct ClientRouter: Sendable {
             r.accountEvents = result.accountEvents.map(ProtoMap.accountEvent)
             r.hasMore_p = result.hasMore
             r.accountHeadSeq = UInt64(result.accountHeadSeq)
-            r.conversations = result.conversations.map { state in
-                var s = Chatd_V1_ConversationState()
-                s.conversation = ProtoMap.conversation(state.conversation)
-                s.readSeq = UInt64(state.readSeq)
-                s.unreadCount = UInt32(clamping: state.unreadCount)
-                s.mentionCount = UInt32(clamping: state.mentionCount)
-                if let last = state.lastMessage { s.lastMessage = ProtoMap.event(last) }
-                return s
-            }
+            r.conversations = result.conversations.map(ProtoMap.conversationState)
             r.conversationsTruncated = result.conversationsTruncated
             return r
 

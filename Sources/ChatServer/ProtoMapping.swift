@@ -104,6 +104,16 @@ enum ProtoMap {
         return r
     }
 
+    static func conversationState(_ state: ConversationState) -> Chatd_V1_ConversationState {
+        var s = Chatd_V1_ConversationState()
+        s.conversation = conversation(state.conversation)
+        s.readSeq = UInt64(state.readSeq)
+        s.unreadCount = UInt32(clamping: state.unreadCount)
+        s.mentionCount = UInt32(clamping: state.mentionCount)
+        if let last = state.lastMessage { s.lastMessage = event(last) }
+        return s
+    }
+
     static func member(_ m: Member) -> Chatd_V1_Member {
         var p = Chatd_V1_Member()
         p.user = user(m.user)

@@ -270,6 +270,41 @@ extension SQLiteStore {
         }
     }
 
+    /// One member's view of a conversation: read position, unread and
+    /// mention counts (messages after the read position, not the member's
+    /// own, not deleted), and the newest message.
+    static func state(_ db: Database, _ c: Conversation, user: UserID) throws -> ConversationState {
+        let readSeq = try Int64.fetchOne(
+            db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [c.id, user]) ?? 0
+        let unread = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
+                AND sender_id != ? AND deleted = 0
+                """, arguments: [c.id, readSeq, user]) ?? 0
+        let mentioned = try Int.fetchOne(
+            db,
+            sql: """
+                SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
+                WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
+                """, arguments: [c.id, user, readSeq, user]) ?? 0
+        let last = try Row.fetchOne(
+            db,
+            sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
+            arguments: [c.id]
+        ).map(event)
+        return ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
+    }
+
+    public func conversationStates(
+        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+    ) async throws -> PageResult<ConversationState> {
+        try await read { db in
+            let page = try Self.listConversations(db, user: user, before: before, kind: kind, limit: limit)
+            return PageResult(items: try page.items.map { try Self.state(db, $0, user: user) }, hasMore: page.hasMore)
+        }
+    }
+
     public func sync(
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
     ) async throws -> SyncResult {
@@ -296,30 +331,7 @@ extension SQLiteStore {
             if includeConversations {
                 let page = try Self.listConversations(db, user: user, before: nil, kind: nil, limit: maxConversations)
                 truncated = page.hasMore
-                for c in page.items {
-                    let readSeq = try Int64.fetchOne(
-                        db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
-                        arguments: [c.id, user]) ?? 0
-                    let unread = try Int.fetchOne(
-                        db,
-                        sql: """
-                            SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
-                            AND sender_id != ? AND deleted = 0
-                            """, arguments: [c.id, readSeq, user]) ?? 0
-                    let mentioned = try Int.fetchOne(
-                        db,
-                        sql: """
-                            SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
-                            WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
-                            """, arguments: [c.id, user, readSeq, user]) ?? 0
-                    let last = try Row.fetchOne(
-                        db,
-                        sql: "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
-                        arguments: [c.id]
-                    ).map(Self.event)
-                    states.append(
-                        ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last))
-                }
+                states = try page.items.map { try Self.state(db, $0, user: user) }
             }
             return SyncResult(
                 accountEvents: Array(events), hasMore: rows.count > limit, accountHeadSeq: head, conversations: states,

@@ -182,6 +182,10 @@ struct ConversationTests {
 
             var state = try await laptop.sync().conversations.first { $0.conversation.id == room.id }
             #expect(state?.unreadCount == 3 && state?.mentionCount == 1 && state?.readSeq == 0)
+            // The conversation list carries the same state, newest activity first.
+            let list = try await laptop.conversations()
+            #expect(list.conversations.first?.id == room.id)
+            #expect(list.states.first?.unreadCount == 3 && list.states.first?.lastMessage.text == "my own message does not count")
 
             #expect(try await phone.markRead(room.id, seq: mention) == mention)
             state = try await laptop.sync().conversations.first { $0.conversation.id == room.id }

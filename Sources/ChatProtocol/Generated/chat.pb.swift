@@ -1234,6 +1234,10 @@ public nonisolated struct Chatd_V1_ListConversationsResponse: Sendable {
 
   public var hasMore_p: Bool = false
 
+  /// ListConversations only: the caller's state of each conversation, in the
+  /// same order (read position, unread and mention counts, last message).
+  public var states: [Chatd_V1_ConversationState] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1241,8 +1245,7 @@ public nonisolated struct Chatd_V1_ListConversationsResponse: Sendable {
 
 /// op 32. The caller's conversations, newest activity first. Page with the
 /// last item's (last_activity_at_ms, id) as (before_activity_ms, before_id).
-/// Response: ListConversationsResponse (items are ConversationState-less
-/// Conversations; use Sync for read state).
+/// Response: ListConversationsResponse, with `states` filled.
 public nonisolated struct Chatd_V1_ListConversationsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -3599,7 +3602,7 @@ nonisolated extension Chatd_V1_ListPublicRoomsRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Chatd_V1_ListConversationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListConversationsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversations\0\u{3}has_more\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversations\0\u{3}has_more\0\u{1}states\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3609,6 +3612,7 @@ nonisolated extension Chatd_V1_ListConversationsResponse: SwiftProtobuf.Message,
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.conversations) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.states) }()
       default: break
       }
     }
@@ -3621,12 +3625,16 @@ nonisolated extension Chatd_V1_ListConversationsResponse: SwiftProtobuf.Message,
     if self.hasMore_p != false {
       try visitor.visitSingularBoolField(value: self.hasMore_p, fieldNumber: 2)
     }
+    if !self.states.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.states, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Chatd_V1_ListConversationsResponse, rhs: Chatd_V1_ListConversationsResponse) -> Bool {
     if lhs.conversations != rhs.conversations {return false}
     if lhs.hasMore_p != rhs.hasMore_p {return false}
+    if lhs.states != rhs.states {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
