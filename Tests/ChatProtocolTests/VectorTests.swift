@@ -64,6 +64,8 @@ struct VectorTests {
         "chatd.v1.EventPush": Chatd_V1_EventPush.self,
         "chatd.v1.PingRequest": Chatd_V1_PingRequest.self,
         "chatd.v1.ResumeRequest": Chatd_V1_ResumeRequest.self,
+        "chatd.v1.SendMessageRequest": Chatd_V1_SendMessageRequest.self,
+        "chatd.v1.AccountEventPush": Chatd_V1_AccountEventPush.self,
     ]
 
     static func load() throws -> [Vector] {
