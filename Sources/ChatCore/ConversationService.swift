@@ -142,6 +142,9 @@ public final class ConversationService: Sendable {
         guard let account = try await store.account(id: target), !account.disabled else {
             throw ChatFailure(.notFound, "no such user")
         }
+        if try await store.blocked(between: session.userID, and: target) {
+            throw ChatFailure(.forbidden, "one of you blocks the other")
+        }
         guard try await store.addMember(conversation: id, user: target, by: session.userID, now: clock.nowMs()) != nil else {
             throw ChatFailure(.conflict, "\(account.user.username) is already a member")
         }
@@ -251,9 +254,15 @@ public final class ConversationService: Sendable {
 
     /// Deletes a room or group: its owner, or a server admin (any conversation).
     public func delete(_ session: Session, conversation id: RoomID) async throws {
-        let isServerAdmin = session.user.role == .admin
-        let conversation = try await visible(id, viewer: session.userID)
+        // The server role is read fresh: a demotion applies at once.
+        let isServerAdmin = try await store.account(id: session.userID)?.user.role == .admin
+        guard let conversation = try await store.conversation(id: id, viewer: session.userID) else {
+            throw ChatFailure(.notFound, "no such conversation")
+        }
         if !isServerAdmin {
+            guard conversation.myRole != nil || (conversation.kind == .room && conversation.visibility == .public) else {
+                throw ChatFailure(.notFound, "no such conversation")
+            }
             guard let role = conversation.myRole else { throw ChatFailure(.notMember, "not a member of this conversation") }
             guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be deleted") }
             guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can delete this conversation") }
@@ -306,11 +315,7 @@ public final class ConversationService: Sendable {
         case (0, _): conversation = try await openDirect(session, userID: toUser, username: "")
         default: throw ChatFailure.invalid("to_user_id", "give conversation_id or to_user_id, not both")
         }
-        if conversation.kind == .direct, let peer = conversation.peerUserID,
-            try await store.blocked(between: session.userID, and: peer)
-        {
-            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
-        }
+        try await requireNotBlocked(session, conversation)
         return try await store.appendMessage(
             NewMessage(
                 conversation: conversation.id, sender: session.userID, clientMsgID: message.clientMsgID, type: message.type,
@@ -321,22 +326,24 @@ public final class ConversationService: Sendable {
     public func edit(_ session: Session, conversation id: RoomID, seq: Seq, text: String, clientMsgID: String) async throws -> AppendResult {
         try Validate.clientMsgID(clientMsgID)
         try Validate.messageText(text, limits: limits)
-        _ = try await member(id, viewer: session.userID)
+        try await requireNotBlocked(session, try await member(id, viewer: session.userID).0)
         return try await store.editMessage(
-            conversation: id, seq: seq, editor: session.userID, text: text, clientMsgID: clientMsgID, now: clock.nowMs())
+            conversation: id, seq: seq, editor: session.userID, text: text, clientMsgID: clientMsgID,
+            mentionKeys: Self.mentionedUsernames(in: text), now: clock.nowMs())
     }
 
     public func deleteMessage(_ session: Session, conversation id: RoomID, seq: Seq, clientMsgID: String) async throws -> AppendResult {
         try Validate.clientMsgID(clientMsgID)
         _ = try await member(id, viewer: session.userID)
+        let isServerAdmin = try await store.account(id: session.userID)?.user.role == .admin
         return try await store.deleteMessage(
-            conversation: id, seq: seq, by: session.userID, asModerator: session.user.role == .admin,
-            clientMsgID: clientMsgID, now: clock.nowMs())
+            conversation: id, seq: seq, by: session.userID, asModerator: isServerAdmin, clientMsgID: clientMsgID,
+            now: clock.nowMs())
     }
 
     public func react(_ session: Session, conversation id: RoomID, seq: Seq, emoji: String, add: Bool) async throws -> AppendResult? {
         try Validate.emoji(emoji)
-        _ = try await member(id, viewer: session.userID)
+        try await requireNotBlocked(session, try await member(id, viewer: session.userID).0)
         return try await store.react(conversation: id, seq: seq, user: session.userID, emoji: emoji, add: add, now: clock.nowMs())
     }
 
@@ -396,6 +403,15 @@ public final class ConversationService: Sendable {
             throw ChatFailure(.notFound, "no such user")
         }
         return account.user.id
+    }
+
+    /// In a direct chat, nothing may be written while either user blocks the other.
+    private func requireNotBlocked(_ session: Session, _ conversation: Conversation) async throws {
+        if conversation.kind == .direct, let peer = conversation.peerUserID,
+            try await store.blocked(between: session.userID, and: peer)
+        {
+            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
+        }
     }
 
     private func pageLimit(_ limit: Int) -> Int {

@@ -17,7 +17,7 @@ public struct DomainLimits: Sendable, Equatable {
 
     public init() {}
 
-    // Fixed by the protocol, not configurable (spec/PROTOCOL.md §8).
+    // Fixed by the protocol, not configurable (spec/PROTOCOL.md §10).
     public static let usernameMinBytes = 3
     public static let usernameMaxBytes = 32
     public static let maxEmailBytes = 254

@@ -281,8 +281,10 @@ public protocol Store: Sendable {
 
     // Messages
     func appendMessage(_ message: NewMessage) async throws -> AppendResult
+    /// Edits the text; mentions are recomputed from `mentionKeys`.
     func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, now: Millis
+        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
+        now: Millis
     ) async throws -> AppendResult
     func deleteMessage(
         conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis

@@ -146,7 +146,11 @@ public final class Daemon: Sendable {
         if result.applied.contains("rooms.default") {
             let (store, accounts, logger) = (self.store, self.accounts, self.logger)
             Task {
-                try? await Self.applyDefaultRooms(merged, store: store, accounts: accounts, clock: SystemClock(), logger: logger)
+                do {
+                    try await Self.applyDefaultRooms(merged, store: store, accounts: accounts, clock: SystemClock(), logger: logger)
+                } catch {
+                    logger.error("rooms.default not applied", metadata: ["chatd.error": "\(error)"])
+                }
             }
         }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)

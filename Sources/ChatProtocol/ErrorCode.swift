@@ -1,5 +1,5 @@
 /// The closed table of error codes (ErrorResponse.code). Clients switch on the
-/// number; the message is for people. See spec/PROTOCOL.md §7.
+/// number; the message is for people. See spec/PROTOCOL.md §9.
 public enum ErrorCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     /// Frame header problem: unknown kind, a kind a client may not send, or non-zero flags.
     case badFrame = 1

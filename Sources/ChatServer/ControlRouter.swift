@@ -17,7 +17,7 @@ public struct DaemonInfo: Sendable {
     }
 }
 
-/// Runs one chatctl request (control protocol, spec/PROTOCOL.md §9).
+/// Runs one chatctl request (control protocol, spec/PROTOCOL.md §11).
 public struct ControlRouter: Sendable {
     let store: any Store
     let accounts: AccountService

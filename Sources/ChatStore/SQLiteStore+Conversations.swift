@@ -96,9 +96,13 @@ extension SQLiteStore {
     static func insertMember(
         _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, role: MemberRole, now: Millis
     ) throws {
+        // A new member has read everything before joining.
         try db.execute(
-            sql: "INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)",
-            arguments: [conversation, user, role.rawValue, now])
+            sql: """
+                INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
+                VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
+                """,
+            arguments: [conversation, user, role.rawValue, now, conversation])
         try db.execute(
             sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
         try appendAccountEvent(
@@ -435,8 +439,13 @@ extension SQLiteStore {
             var ids: [RoomID] = []
             for name in names {
                 let key = Validate.roomNameKey(name)
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM conversations WHERE name_key = ?", arguments: [key]) {
-                    ids.append(id)
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT id, visibility FROM conversations WHERE name_key = ?", arguments: [key])
+                {
+                    guard row["visibility"] == "public" else {
+                        throw ChatFailure.invalid("rooms.default", "\(name) exists as a private room")
+                    }
+                    ids.append(row["id"])
                     continue
                 }
                 try db.execute(

@@ -66,6 +66,18 @@ extension SQLiteStore {
         return target
     }
 
+    /// Members of the conversation among these usernames (mentions).
+    static func members(_ db: Database, conversation: RoomID, usernameKeys: [String]) throws -> [UserID] {
+        guard !usernameKeys.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: usernameKeys.count).joined(separator: ",")
+        return try Int64.fetchAll(
+            db,
+            sql: """
+                SELECT u.id FROM users u JOIN members mm ON mm.user_id = u.id AND mm.conversation_id = ?
+                WHERE u.username_key IN (\(placeholders)) ORDER BY u.id
+                """, arguments: StatementArguments([conversation] + usernameKeys.map { $0 as any DatabaseValueConvertible }))
+    }
+
     // MARK: Writes
 
     public func appendMessage(_ m: NewMessage) async throws -> AppendResult {
@@ -82,16 +94,7 @@ extension SQLiteStore {
                     throw ChatFailure.invalid("reply_to_seq", "reply_to_seq is not a message in this conversation")
                 }
             }
-            var mentions: [UserID] = []
-            if !m.mentionKeys.isEmpty {
-                let placeholders = Array(repeating: "?", count: m.mentionKeys.count).joined(separator: ",")
-                mentions = try Int64.fetchAll(
-                    db,
-                    sql: """
-                        SELECT u.id FROM users u JOIN members mm ON mm.user_id = u.id AND mm.conversation_id = ?
-                        WHERE u.username_key IN (\(placeholders)) ORDER BY u.id
-                        """, arguments: StatementArguments([m.conversation] + m.mentionKeys.map { $0 as any DatabaseValueConvertible }))
-            }
+            let mentions = try Self.members(db, conversation: m.conversation, usernameKeys: m.mentionKeys)
             let event = try Self.appendEvent(
                 db, &changes,
                 Event(
@@ -103,7 +106,8 @@ extension SQLiteStore {
     }
 
     public func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, now: Millis
+        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
+        now: Millis
     ) async throws -> AppendResult {
         try await write { db, changes in
             if let prior = try Self.priorEvent(db, sender: editor, clientMsgID: clientMsgID) {
@@ -118,9 +122,18 @@ extension SQLiteStore {
                 throw ChatFailure(.forbidden, "only the sender can edit a message")
             }
             guard !target.deleted else { throw ChatFailure(.notFound, "the message was deleted") }
+            let mentions = try Self.members(db, conversation: conversation, usernameKeys: mentionKeys)
             try db.execute(
-                sql: "UPDATE events SET text = ?, edited_at = ? WHERE conversation_id = ? AND seq = ?",
-                arguments: [text, now, conversation, seq])
+                sql: "UPDATE events SET text = ?, edited_at = ?, mentions = ? WHERE conversation_id = ? AND seq = ?",
+                arguments: [
+                    text, now, mentions.isEmpty ? nil : mentions.map(String.init).joined(separator: ","), conversation, seq,
+                ])
+            try db.execute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            for user in mentions {
+                try db.execute(
+                    sql: "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
+                    arguments: [conversation, seq, user])
+            }
             let event = try Self.appendEvent(
                 db, &changes,
                 Event(
@@ -161,6 +174,10 @@ extension SQLiteStore {
                       file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
                     WHERE conversation_id = ? AND seq = ?
                     """, arguments: [conversation, seq])
+            // Earlier edits carried the text too: it goes with the message.
+            try db.execute(
+                sql: "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
+                arguments: [conversation, seq])
             try db.execute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
             try db.execute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
             let event = try Self.appendEvent(

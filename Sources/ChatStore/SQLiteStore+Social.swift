@@ -189,15 +189,14 @@ extension SQLiteStore {
     public func searchUsers(query: String, after: UserID, limit: Int) async throws -> PageResult<User> {
         try await read { db in
             let key = query.lowercased()
-            let n = key.utf8.count
             let rows = try Row.fetchAll(
                 db,
                 sql: """
                     SELECT \(Self.userColumns) FROM users u
-                    WHERE u.disabled = 0 AND u.id > ?
-                      AND (substr(u.username_key, 1, ?) = ? OR substr(u.display_name_key, 1, ?) = ?)
-                    ORDER BY u.id LIMIT ?
-                    """, arguments: [after, n, key, n, key, limit + 1])
+                    WHERE u.disabled = 0 AND u.id > ?1
+                      AND (substr(u.username_key, 1, length(?2)) = ?2 OR substr(u.display_name_key, 1, length(?2)) = ?2)
+                    ORDER BY u.id LIMIT ?3
+                    """, arguments: [after, key, limit + 1])
             let users = rows.map(Self.user)
             return PageResult(items: Array(users.prefix(limit)), hasMore: users.count > limit)
         }

@@ -9,7 +9,7 @@ enum Schema {
             try db.execute(
                 sql: """
                     CREATE TABLE users (
-                      id INTEGER PRIMARY KEY,
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused
                       username TEXT NOT NULL,
                       username_key TEXT NOT NULL UNIQUE,
                       email TEXT NOT NULL DEFAULT '',
@@ -44,7 +44,7 @@ enum Schema {
                     );
 
                     CREATE TABLE conversations (
-                      id INTEGER PRIMARY KEY,
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused
                       kind TEXT NOT NULL CHECK (kind IN ('room', 'group', 'direct')),
                       name TEXT NOT NULL DEFAULT '',
                       name_key TEXT UNIQUE,          -- rooms only: unique name ignoring case

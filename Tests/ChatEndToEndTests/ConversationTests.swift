@@ -136,13 +136,22 @@ struct ConversationTests {
             #expect(history.events.first { $0.seq == msg }?.text == "hello!")
             #expect(history.events.first { $0.seq == msg }?.editedAtMs ?? 0 > 0)
 
+            // An edit recomputes mentions.
+            let (_, bobID) = (0, try await bob.me().user.id)
+            _ = try await alice.edit(room.id, seq: msg, text: "hello @bob")
+            #expect(try await alice.history(room: room.id).events.first { $0.seq == msg }?.mentions == [bobID])
+            // Bob edits his message; a later delete removes the edited text too.
+            _ = try await bob.edit(room.id, seq: bobMsg, text: "bob's, edited")
+
             // Members may not delete others' messages; the owner may.
             await expectError(.forbidden) { try await bob.deleteMessage(room.id, seq: msg) }
             let d1 = try await alice.deleteMessage(room.id, seq: bobMsg, clientMsgID: "del-1")
             let d2 = try await alice.deleteMessage(room.id, seq: bobMsg, clientMsgID: "del-1")
             #expect(d2.duplicate && d2.event.seq == d1.event.seq)
-            let tomb = try await bob.history(room: room.id).events.first { $0.seq == bobMsg }
+            let afterDelete = try await bob.history(room: room.id).events
+            let tomb = afterDelete.first { $0.seq == bobMsg }
             #expect(tomb?.deleted == true && tomb?.text == "")
+            #expect(afterDelete.filter { $0.kind == .messageEdited && $0.targetSeq == bobMsg }.allSatisfy { $0.text.isEmpty })
             await expectError(.notFound) { try await bob.react(room.id, seq: bobMsg, emoji: "👍") }
             // A deleted message's content is gone from the last-message preview too.
             let state = try await bob.sync().conversations.first { $0.conversation.id == room.id }
@@ -174,6 +183,7 @@ struct ConversationTests {
             let (bob, bobAuth) = try await server.user("bob", password: "password1")
             let bobPushes = PushCollector(bob)
             let room = try await bob.createRoom(name: "reads")
+            _ = try await bob.send(room: room.id, text: "before alice joined: never unread for her")
             _ = try await phone.joinRoom(room.id)
             _ = try await bob.send(room: room.id, text: "one")
             let mention = try await bob.send(room: room.id, text: "hey @alice").event.seq
@@ -181,7 +191,7 @@ struct ConversationTests {
             _ = try await phone.send(room: room.id, text: "my own message does not count")
 
             var state = try await laptop.sync().conversations.first { $0.conversation.id == room.id }
-            #expect(state?.unreadCount == 3 && state?.mentionCount == 1 && state?.readSeq == 0)
+            #expect(state?.unreadCount == 3 && state?.mentionCount == 1 && state?.readSeq == 2)
             // The conversation list carries the same state, newest activity first.
             let list = try await laptop.conversations()
             #expect(list.conversations.first?.id == room.id)
@@ -284,6 +294,10 @@ struct ConversationTests {
             let alicia = try await server.daemon.store.account(usernameKey: "alicia")
             try await server.daemon.accounts.adminSetDisabled(user: alicia?.user.id ?? 0, disabled: true, actor: "test")
             #expect(try await bob.searchUsers("ALI").users.map(\.username) == ["alice"])
+            var profile = Chatd_V1_UpdateProfileRequest()
+            profile.displayName = "Émile Zola"
+            _ = try await carol.call(.updateProfile, profile, as: Chatd_V1_UpdateProfileResponse.self)
+            #expect(try await bob.searchUsers("émi").users.map(\.username) == ["carol"])
             await expectError(.invalidField) { try await bob.searchUsers("   ") }
         }
     }

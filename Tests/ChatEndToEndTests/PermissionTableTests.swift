@@ -163,6 +163,11 @@ struct PermissionTableTests {
             q.conversationID = room.id
             _ = try await admin2.call(.deleteConversation, q, as: Chatd_V1_Empty.self)
             await expectError(.notFound) { try await owner.history(room: room.id) }
+            // ...including a private group they are not in.
+            let group = try await owner.createGroup(name: "private").conversation
+            q.conversationID = group.id
+            _ = try await admin2.call(.deleteConversation, q, as: Chatd_V1_Empty.self)
+            await expectError(.notFound) { try await owner.history(room: group.id) }
             _ = admin
         }
     }

@@ -358,7 +358,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
   /// other_user_id and the caller are now friends
   case friendAdded // = 6
 
-  /// to the requester: other_user_id declined
+  /// to both users: the request between the caller and other_user_id was declined
   case friendRequestDeclined // = 7
 
   /// to the addressee: other_user_id withdrew the request
@@ -1629,7 +1629,9 @@ public nonisolated struct Chatd_V1_Event: @unchecked Sendable {
     set {_uniqueStorage()._clientMsgID = newValue}
   }
 
-  /// MESSAGE (current text; empty once deleted), MESSAGE_EDITED (new text)
+  /// MESSAGE: in pushes the text as sent; in History and Sync the current text
+  /// (edits applied; empty once deleted). MESSAGE_EDITED: the new text (empty
+  /// once the message is deleted).
   public var text: String {
     get {_storage._text}
     set {_uniqueStorage()._text = newValue}
@@ -2260,8 +2262,8 @@ public nonisolated struct Chatd_V1_AccountEventPush: Sendable {
   fileprivate var _event: Chatd_V1_AccountEvent? = nil
 }
 
-/// push 4: a member's read position moved (to the other members and to the
-/// member's own other connections).
+/// push 4: a member's read position moved (to every connection of every
+/// member, the reader's own connections included).
 public nonisolated struct Chatd_V1_ReadPush: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
