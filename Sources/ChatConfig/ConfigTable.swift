@@ -44,6 +44,14 @@ public enum ConfigTable {
         ConfigKey(
             "storage", "reader_count", .int(min: 1, max: 64), .int(4),
             "Concurrent SQLite readers."),
+        ConfigKey(
+            "storage", "group_commit_max_writes", .int(min: 1, max: 10_000), .int(256),
+            "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.",
+            reloadable: true),
+        ConfigKey(
+            "storage", "group_commit_max_delay_us", .int(min: 0, max: 100_000), .int(0),
+            "Group commit: how long (microseconds) an incomplete batch waits for more writes. 0: batches form by\nthemselves from writes that arrive while the previous commit is in progress.",
+            reloadable: true),
 
         // [control]
         ConfigKey(

@@ -57,7 +57,7 @@ public final class Daemon: Sendable {
         let store = try SQLiteStore.open(
             path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
             synchronous: SQLiteStore.Synchronous(rawValue: config.string("storage.synchronous")) ?? .full,
-            readers: Int(config.int("storage.reader_count")))
+            readers: Int(config.int("storage.reader_count")), groupCommit: Settings(config).groupCommit)
 
         let registry = SessionRegistry()
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
@@ -154,6 +154,7 @@ public final class Daemon: Sendable {
             }
         }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
+        store.reconfigure(groupCommit: settings.groupCommit)
         rooms.reconfigure(limits: settings.domain)
         server.updateSettings(settings.server)
         logger.info(
@@ -225,8 +226,12 @@ struct Settings {
     var domain: DomainLimits
     var throttle: AccountService.Throttle
     var argon2: Sodium.Argon2Limits
+    var groupCommit: SQLiteStore.GroupCommitSettings
 
     init(_ c: Config) {
+        groupCommit = SQLiteStore.GroupCommitSettings(
+            maxWrites: Int(c.int("storage.group_commit_max_writes")),
+            maxDelayMicros: Int(c.int("storage.group_commit_max_delay_us")))
         server = ServerSettings(
             maxFrameLength: Int(c.int("server.max_frame_bytes")),
             maxInflight: Int(c.int("server.max_inflight_requests")),

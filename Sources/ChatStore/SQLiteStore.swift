@@ -16,12 +16,26 @@ public final class SQLiteStore: Store {
     }
 
     public let writer: any DatabaseWriter
+    let groupCommit: GroupCommitWriter
     private let observer = Mutex<(@Sendable (CommittedChanges) -> Void)?>(nil)
     /// Path of the database file; nil for in-memory stores.
     public let path: String?
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it.
-    public static func open(path: String, synchronous: Synchronous = .full, readers: Int = 4) throws -> SQLiteStore {
+    public struct GroupCommitSettings: Sendable, Equatable {
+        public var maxWrites: Int
+        public var maxDelayMicros: Int
+
+        public init(maxWrites: Int = 256, maxDelayMicros: Int = 0) {
+            self.maxWrites = maxWrites
+            self.maxDelayMicros = maxDelayMicros
+        }
+    }
+
+    public static func open(
+        path: String, synchronous: Synchronous = .full, readers: Int = 4,
+        groupCommit: GroupCommitSettings = GroupCommitSettings()
+    ) throws -> SQLiteStore {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
@@ -32,7 +46,7 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
         }
         let pool = try DatabasePool(path: path, configuration: config)
-        return try SQLiteStore(writer: pool, path: path)
+        return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit)
     }
 
     /// An in-memory store (tests).
@@ -40,9 +54,12 @@ public final class SQLiteStore: Store {
         try SQLiteStore(writer: DatabaseQueue(), path: nil)
     }
 
-    public init(writer: any DatabaseWriter, path: String?) throws {
+    public init(writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings()) throws {
         self.writer = writer
         self.path = path
+        self.groupCommit = GroupCommitWriter(
+            writer: writer,
+            settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)))
         try Schema.migrator.migrate(writer)
     }
 
@@ -78,13 +95,22 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Every write goes through the group-commit writer.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await writer.write(body)
+            return try await groupCommit.write(body)
         } catch let error as DatabaseError {
             throw Self.translate(error)
         }
     }
+
+    /// Applies new group-commit bounds (config reload).
+    public func reconfigure(groupCommit settings: GroupCommitSettings) {
+        groupCommit.reconfigure(.init(maxWrites: max(1, settings.maxWrites), maxDelayMicros: max(0, settings.maxDelayMicros)))
+    }
+
+    /// (batches, writes) committed since start.
+    public var groupCommitStatistics: (batches: Int, writes: Int) { groupCommit.statistics }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {

@@ -31,7 +31,7 @@ struct Fixture {
     let crypto = SodiumTokenCrypto(key: Array(repeating: 7, count: 32))
     let context = ConnectionContext(address: "10.0.0.1", nonce: Array(repeating: 1, count: 32))
 
-    init() throws { store = try SQLiteStore.inMemory() }
+    init(store: SQLiteStore? = nil) throws { self.store = try store ?? SQLiteStore.inMemory() }
 
     func accounts(hasher: FakeHasher = FakeHasher(), limits: DomainLimits = DomainLimits(), throttle: AccountService.Throttle = .init())
         -> AccountService

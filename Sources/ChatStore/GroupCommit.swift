@@ -1,0 +1,128 @@
+import ChatCore
+import GRDB
+import Synchronization
+
+/// The single writer with group commit (DESIGN §5).
+///
+/// Writes from every connection are queued here. One drain loop takes up to
+/// `maxWrites` of them, runs each in its own savepoint inside one
+/// transaction, and commits once: one fsync for the whole batch. A write
+/// that fails rolls back to its savepoint and fails alone. Every caller is
+/// resumed only after the commit, so an acknowledged write is durable.
+///
+/// Batches form by themselves under load (writes arriving during a commit
+/// wait for the next one); `maxDelay` optionally holds an incomplete batch
+/// open a little longer to gather more.
+final class GroupCommitWriter: Sendable {
+    struct Settings: Sendable, Equatable {
+        var maxWrites: Int = 256
+        var maxDelayMicros: Int = 0
+    }
+
+    private struct Pending: Sendable {
+        /// Runs the write in a savepoint of the open transaction.
+        let run: @Sendable (Database) -> Void
+        /// Called after the transaction ends: nil on commit, else its error.
+        let finish: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State: Sendable {
+        var queue: [Pending] = []
+        var draining = false
+        var settings: Settings
+        // Statistics for operators and benchmarks.
+        var batches: Int = 0
+        var writes: Int = 0
+    }
+
+    private let state: Mutex<State>
+    let writer: any DatabaseWriter
+
+    init(writer: any DatabaseWriter, settings: Settings) {
+        self.writer = writer
+        state = Mutex(State(settings: settings))
+    }
+
+    func reconfigure(_ settings: Settings) { state.withLock { $0.settings = settings } }
+
+    /// (batches committed, writes committed) since start.
+    var statistics: (batches: Int, writes: Int) { state.withLock { ($0.batches, $0.writes) } }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let result = Mutex<Result<T, any Error>?>(nil)
+            let pending = Pending(
+                run: { db in
+                    do {
+                        var value: T?
+                        try db.inSavepoint {
+                            value = try body(db)
+                            return .commit
+                        }
+                        if let value { result.withLock { $0 = .success(value) } }
+                    } catch {
+                        result.withLock { $0 = .failure(error) }
+                    }
+                },
+                finish: { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                    } else if let outcome = result.withLock({ $0 }) {
+                        continuation.resume(with: outcome)
+                    } else {
+                        continuation.resume(throwing: ChatFailure(.internal, "write produced no result"))
+                    }
+                })
+            let start = state.withLock { s -> Bool in
+                s.queue.append(pending)
+                if s.draining { return false }
+                s.draining = true
+                return true
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private func drain() async {
+        while true {
+            var (batch, settings) = state.withLock { s -> ([Pending], Settings) in
+                let n = min(s.queue.count, s.settings.maxWrites)
+                let batch = Array(s.queue.prefix(n))
+                s.queue.removeFirst(n)
+                if batch.isEmpty { s.draining = false }
+                return (batch, s.settings)
+            }
+            if batch.isEmpty { return }
+            if batch.count < settings.maxWrites && settings.maxDelayMicros > 0 {
+                try? await Task.sleep(for: .microseconds(settings.maxDelayMicros))
+                let more = state.withLock { s -> [Pending] in
+                    let n = min(s.queue.count, s.settings.maxWrites - batch.count)
+                    let taken = Array(s.queue.prefix(n))
+                    s.queue.removeFirst(n)
+                    return taken
+                }
+                batch += more
+                settings = state.withLock { $0.settings }
+            }
+            let work = batch
+            var failure: (any Error)?
+            do {
+                try await writer.writeWithoutTransaction { db in
+                    try db.inTransaction(.immediate) {
+                        for pending in work { pending.run(db) }
+                        return .commit
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            if failure == nil {
+                state.withLock { s in
+                    s.batches += 1
+                    s.writes += work.count
+                }
+            }
+            for pending in work { pending.finish(failure) }
+        }
+    }
+}
