@@ -47,7 +47,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let live = LiveConnection(
             id: id, address: address, channel: channel,
             onEnd: { reason in loop.execute { bound.value.serverEnded(reason) } },
-            onPush: { frames in loop.execute { bound.value.writePushes(frames) } })
+            onPushInLoop: { frames in bound.value.writePushes(frames) })
         connection = live
         server.registry.opened(live)
         logger.debug("connection opened", metadata: ["chatd.peer": "\(address)"])

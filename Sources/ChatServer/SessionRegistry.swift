@@ -9,26 +9,29 @@ public final class LiveConnection: Sendable {
     public let id: UInt64
     public let address: String
     let channel: any Channel
+    let eventLoop: any EventLoop
     private let onEnd: @Sendable (ConnectionStateMachine.GoodbyeReason) -> Void
-    private let onPush: @Sendable ([ByteBuffer]) -> Void
+    private let onPushInLoop: @Sendable ([ByteBuffer]) -> Void
 
     init(
         id: UInt64, address: String, channel: any Channel,
         onEnd: @escaping @Sendable (ConnectionStateMachine.GoodbyeReason) -> Void,
-        onPush: @escaping @Sendable ([ByteBuffer]) -> Void
+        onPushInLoop: @escaping @Sendable ([ByteBuffer]) -> Void
     ) {
         self.id = id
         self.address = address
         self.channel = channel
+        eventLoop = channel.eventLoop
         self.onEnd = onEnd
-        self.onPush = onPush
+        self.onPushInLoop = onPushInLoop
     }
 
     /// Says goodbye with `reason` and closes. Safe from any thread.
     public func end(_ reason: ConnectionStateMachine.GoodbyeReason) { onEnd(reason) }
 
-    /// Writes already-encoded push frames and flushes once. Safe from any thread.
-    func push(_ frames: [ByteBuffer]) { onPush(frames) }
+    /// Writes already-encoded push frames and flushes once. Must run on the
+    /// connection's event loop.
+    func pushInLoop(_ frames: [ByteBuffer]) { onPushInLoop(frames) }
 }
 
 /// Every open connection, and which user and device each is authenticated as.
@@ -271,7 +274,8 @@ public final class FanoutHub: Sendable {
     }
 }
 
-/// Frames per connection, written with one flush each.
+/// Frames per connection, written with one flush each, and one hop per
+/// event loop for all of that loop's connections.
 struct PushBatches {
     private var batches: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
 
@@ -282,6 +286,15 @@ struct PushBatches {
     }
 
     func send() {
-        for (connection, frames) in batches.values { connection.push(frames) }
+        var byLoop: [ObjectIdentifier: (any EventLoop, [(LiveConnection, [ByteBuffer])])] = [:]
+        for entry in batches.values {
+            let loop = entry.0.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
+        }
+        for (loop, entries) in byLoop.values {
+            loop.execute {
+                for (connection, frames) in entries { connection.pushInLoop(frames) }
+            }
+        }
     }
 }
