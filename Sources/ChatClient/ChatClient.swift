@@ -54,11 +54,13 @@ public final class ChatConnection: Sendable {
     private let nextID = Atomic<UInt32>(1)
     public let pushes: AsyncStream<ChatPush>
     public let requestTimeout: TimeAmount
+    let connectionError: ConnectionErrorBox
 
-    init(channel: any Channel, pushes: AsyncStream<ChatPush>, requestTimeout: TimeAmount) {
+    init(channel: any Channel, pushes: AsyncStream<ChatPush>, requestTimeout: TimeAmount, connectionError: ConnectionErrorBox) {
         self.channel = channel
         self.pushes = pushes
         self.requestTimeout = requestTimeout
+        self.connectionError = connectionError
     }
 
     /// Connects over TCP.
@@ -87,15 +89,16 @@ public final class ChatConnection: Sendable {
         _ open: (ClientBootstrap) async throws -> any Channel
     ) async throws -> ChatConnection {
         let (stream, continuation) = AsyncStream<ChatPush>.makeStream(bufferingPolicy: .unbounded)
+        let errorBox = ConnectionErrorBox()
         let channel = try await open(
             bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: maxFrameLength)))
-                    try sync.addHandler(ClientHandler(pushes: continuation))
+                    try sync.addHandler(ClientHandler(pushes: continuation, connectionError: errorBox))
                 }
             })
-        return ChatConnection(channel: channel, pushes: stream, requestTimeout: requestTimeout)
+        return ChatConnection(channel: channel, pushes: stream, requestTimeout: requestTimeout, connectionError: errorBox)
     }
 
     /// Sends a request and waits for its response frame. An error response
@@ -109,13 +112,20 @@ public final class ChatConnection: Sendable {
     /// Sends an arbitrary frame (tests of malformed input) and waits for the
     /// response carrying its id.
     public func send(_ frame: Frame) async throws -> Frame {
-        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        let slot = ResponseSlot(channel.eventLoop.makePromise(of: Frame.self))
         let timeout = channel.eventLoop.scheduleTask(in: requestTimeout) {
-            promise.fail(ChatClientError.timedOut)
+            slot.fail(ChatClientError.timedOut)
         }
-        channel.writeAndFlush(OutboundRequest(frame: frame, promise: promise), promise: nil)
+        // A write that never reaches the handler (the channel closed first)
+        // must not leave the caller waiting for the timeout.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        let errorBox = connectionError
+        written.futureResult.whenFailure { _ in
+            if let refusal = errorBox.frame { slot.succeed(refusal) } else { slot.fail(ChatClientError.connectionClosed) }
+        }
+        channel.writeAndFlush(OutboundRequest(frame: frame, slot: slot), promise: written)
         defer { timeout.cancel() }
-        let response = try await promise.futureResult.get()
+        let response = try await slot.future.get()
         if response.kind == .error {
             let error = try Chatd_V1_ErrorResponse(payload: response.payload)
             throw ChatClientError.server(
@@ -161,7 +171,37 @@ public final class ChatConnection: Sendable {
 
 struct OutboundRequest {
     var frame: Frame
-    var promise: EventLoopPromise<Frame>
+    var slot: ResponseSlot
+}
+
+/// A connection-level error frame (id 0), e.g. a refused control peer.
+final class ConnectionErrorBox: Sendable {
+    private let value = Mutex<Frame?>(nil)
+    var frame: Frame? { value.withLock { $0 } }
+    func set(_ frame: Frame) { value.withLock { $0 = frame } }
+}
+
+/// A response promise that completes once, whichever of the response, the
+/// timeout, the close or a failed write comes first.
+final class ResponseSlot: Sendable {
+    private let promise: EventLoopPromise<Frame>
+    private let done = Atomic<Bool>(false)
+
+    init(_ promise: EventLoopPromise<Frame>) { self.promise = promise }
+
+    var future: EventLoopFuture<Frame> { promise.futureResult }
+
+    func succeed(_ frame: Frame) {
+        if done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            promise.succeed(frame)
+        }
+    }
+
+    func fail(_ error: any Error) {
+        if done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            promise.fail(error)
+        }
+    }
 }
 
 struct RawBytes {
@@ -173,30 +213,32 @@ final class ClientHandler: ChannelDuplexHandler {
     typealias OutboundIn = Any
     typealias OutboundOut = ByteBuffer
 
-    private var pending: [UInt32: EventLoopPromise<Frame>] = [:]
+    private var pending: [UInt32: ResponseSlot] = [:]
     /// A connection-level error (id 0), e.g. a refused control peer: every
     /// request on this connection is answered with it.
     private var connectionError: Frame?
+    private let errorBox: ConnectionErrorBox
     private let pushes: AsyncStream<ChatPush>.Continuation
 
-    init(pushes: AsyncStream<ChatPush>.Continuation) {
+    init(pushes: AsyncStream<ChatPush>.Continuation, connectionError: ConnectionErrorBox) {
         self.pushes = pushes
+        errorBox = connectionError
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let value = unwrapOutboundIn(data)
         if let request = value as? OutboundRequest {
             if let connectionError {
-                request.promise.succeed(connectionError)
+                request.slot.succeed(connectionError)
                 promise?.succeed(())
                 return
             }
             guard context.channel.isActive else {
-                request.promise.fail(ChatClientError.connectionClosed)
+                request.slot.fail(ChatClientError.connectionClosed)
                 promise?.fail(ChatClientError.connectionClosed)
                 return
             }
-            pending[request.frame.id] = request.promise
+            pending[request.frame.id] = request.slot
             context.write(wrapOutboundOut(request.frame.encoded(allocator: context.channel.allocator)), promise: promise)
         } else if let raw = value as? RawBytes {
             context.write(wrapOutboundOut(raw.buffer), promise: promise)
@@ -210,10 +252,11 @@ final class ClientHandler: ChannelDuplexHandler {
         case .frame(let frame):
             switch frame.kind {
             case .response, .error:
-                if let promise = pending.removeValue(forKey: frame.id) {
-                    promise.succeed(frame)
+                if let slot = pending.removeValue(forKey: frame.id) {
+                    slot.succeed(frame)
                 } else if frame.id == 0 && frame.kind == .error {
                     connectionError = frame
+                    errorBox.set(frame)
                     for (_, p) in pending { p.succeed(frame) }
                     pending.removeAll()
                 }
@@ -243,7 +286,7 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (_, promise) in pending { promise.fail(ChatClientError.connectionClosed) }
+        for (_, slot) in pending { slot.fail(ChatClientError.connectionClosed) }
         pending.removeAll()
         pushes.finish()
         context.fireChannelInactive()
