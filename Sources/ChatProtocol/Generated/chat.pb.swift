@@ -1918,7 +1918,8 @@ public nonisolated struct Chatd_V1_ReactionRequest: Sendable {
 }
 
 /// op 46. Moves the caller's read position forward (never back). Other members
-/// and the caller's other devices get a ReadPush. Response: MarkReadResponse.
+/// get a ReadPush, on every connection, the caller's own included.
+/// Response: MarkReadResponse.
 public nonisolated struct Chatd_V1_MarkReadRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
