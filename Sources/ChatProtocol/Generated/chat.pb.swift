@@ -1917,8 +1917,8 @@ public nonisolated struct Chatd_V1_ReactionRequest: Sendable {
   public init() {}
 }
 
-/// op 46. Moves the caller's read position forward (never back). Other members
-/// get a ReadPush, on every connection, the caller's own included.
+/// op 46. Moves the caller's read position forward (never back). Every member,
+/// the caller included, gets a ReadPush on each of their connections.
 /// Response: MarkReadResponse.
 public nonisolated struct Chatd_V1_MarkReadRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
