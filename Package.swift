@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
         .executable(name: "chat", targets: ["chat"]),
+        .executable(name: "chatbench", targets: ["chatbench"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
     ],
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -104,6 +106,17 @@ let package = Package(
                 "ChatProtocol", "ChatClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "chatbench",
+            dependencies: [
+                "ChatProtocol", "ChatClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),

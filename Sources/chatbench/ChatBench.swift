@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+
+@main
+struct ChatBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatbench",
+        abstract: "Load generator and benchmark for a running chatd.",
+        discussion: """
+            Point it at a chatd (--server) and, to report server CPU and memory, at its process id (--pid).
+            The server should allow many registrations and logins from one address (see tools/bench, which
+            starts a suitably configured chatd and runs every scenario).
+            """,
+        subcommands: [Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self])
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "chatd address host:port.") var server = "127.0.0.1:7600"
+    @Option(help: "chatd's process id, for CPU and RSS from /proc.") var pid: Int32?
+    @Option(help: "Event loop threads of the load generator.") var threads = 1
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func bench() throws -> Bench {
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            throw ValidationError("--server must be host:port")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        return Bench(target: Target(host: String(server[..<colon]), port: port, group: group), proc: pid.map(ProcStats.init))
+    }
+
+    func emit(_ report: Report) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.table(), terminator: "")
+        }
+    }
+}
+
+struct Direct: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pairs of users exchanging durable 1:1 messages.")
+    @OptionGroup var common: Common
+    @Option(help: "Pairs of users.") var pairs = 50
+    @Option(help: "Total offered messages per second; 0 = flat out.") var rate: Double = 0
+    @Option(help: "Flat out: requests in flight per sender.") var inflight = 16
+    @Option(help: "Warm-up seconds (not measured).") var warmup: Double = 2
+    @Option(help: "Measured seconds.") var duration: Double = 10
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.direct(pairs: pairs, rate: rate, inflight: inflight, warmup: warmup, duration: duration))
+    }
+}
+
+struct Fanout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "One room of M members; senders at an offered rate.")
+    @OptionGroup var common: Common
+    @Option(help: "Room members (each its own connection).") var members = 100
+    @Option(help: "How many of them send.") var senders = 4
+    @Option(help: "Total offered messages per second; 0 = flat out.") var rate: Double = 0
+    @Option(help: "Flat out: requests in flight per sender.") var inflight = 16
+    @Option(help: "Receivers that decode pushes to measure latency.") var measured = 20
+    @Option var warmup: Double = 2
+    @Option var duration: Double = 10
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(
+            try await b.fanout(
+                members: members, senders: senders, rate: rate, inflight: inflight, warmup: warmup, duration: duration,
+                measured: measured))
+    }
+}
+
+struct Connect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "N authenticated idle connections (token resume).")
+    @OptionGroup var common: Common
+    @Option(help: "Connections to open.") var connections = 1000
+    @Option(help: "Distinct users the connections resume as.") var users = 10
+    @Option(help: "Loopback source addresses 127.0.0.1...127.0.0.N.") var sources = 4
+    @Option(help: "Seconds to hold the connections before measuring RSS.") var hold: Double = 2
+    @Option(help: "Connection attempts in flight.") var concurrency = 256
+
+    func run() async throws {
+        let limit = raiseFileLimit()
+        if limit < connections + 100 {
+            FileHandle.standardError.write(Data("chatbench: open-file limit is \(limit); raise it for \(connections) connections\n".utf8))
+        }
+        let b = try common.bench()
+        try common.emit(
+            try await b.connect(count: connections, users: users, sources: sources, hold: hold, concurrency: concurrency))
+    }
+}
+
+struct LoginStorm: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login-storm", abstract: "Password logins above the hashing capacity while direct traffic runs.")
+    @OptionGroup var common: Common
+    @Option var pairs = 20
+    @Option(help: "Chat messages per second during both phases.") var rate: Double = 2000
+    @Option(help: "Password logins offered per second.") var loginRate: Double = 200
+    @Option var duration: Double = 8
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.loginStorm(pairs: pairs, rate: rate, loginRate: loginRate, duration: duration))
+    }
+}
+
+struct Reconnect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Many clients drop, miss events, resume and catch up.")
+    @OptionGroup var common: Common
+    @Option var clients = 200
+    @Option(help: "Events sent while they are away.") var missed = 100
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.reconnect(clients: clients, missed: missed))
+    }
+}

@@ -1,0 +1,175 @@
+import ChatProtocol
+import Foundation
+import Histogram
+import NIOCore
+
+/// Measurement window (monotonic nanoseconds).
+struct Window: Sendable {
+    let start: UInt64
+    let end: UInt64
+
+    func contains(_ t: UInt64) -> Bool { t >= start && t < end }
+    var seconds: Double { Double(end - start) / 1e9 }
+}
+
+/// One sending connection's state, confined to its event loop.
+final class SenderState {
+    let connection: BenchConnection
+    let conversation: UInt64
+    let tag: String
+    var sent = 0
+    var acked = 0
+    var errors = 0
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    var task: RepeatedTask?
+    var flatOut = false
+
+    init(connection: BenchConnection, conversation: UInt64, tag: String) {
+        self.connection = connection
+        self.conversation = conversation
+        self.tag = tag
+    }
+}
+
+/// Sends durable messages from many connections at a fixed offered rate
+/// (open loop: latency counts from each message's scheduled time, so a server
+/// that falls behind shows it) or flat out with a window of requests in flight.
+struct SendDriver {
+    struct Result {
+        var acked = 0
+        var errors = 0
+        var sent = 0
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    let senders: [(BenchConnection, UInt64)]
+    /// Total messages per second over all senders; 0 = flat out.
+    let rate: Double
+    let window: Int
+    let warmup: Double
+    let duration: Double
+
+    /// The run's start and measurement window, decided before it starts so
+    /// receivers can be told.
+    static func plan(warmup: Double, duration: Double) -> (begin: UInt64, window: Window) {
+        let begin = nowNanos() + 50_000_000
+        return (begin, Window(start: begin + UInt64(warmup * 1e9), end: begin + UInt64((warmup + duration) * 1e9)))
+    }
+
+    func run(prefix: String, begin: UInt64, window: Window) async throws -> Result {
+        let perSender = rate / Double(max(1, senders.count))
+        var states: [NIOLoopBound<SenderState>] = []
+        for (i, (connection, conversation)) in senders.enumerated() {
+            let loop = connection.eventLoop
+            let bound = try await loop.submit {
+                let state = SenderState(connection: connection, conversation: conversation, tag: "\(prefix)\(i)-")
+                state.flatOut = perSender <= 0
+                state.task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in
+                    Self.tick(state, begin: begin, window: window, perSender: perSender, windowSize: self.window)
+                }
+                return NIOLoopBound(state, eventLoop: loop)
+            }.get()
+            states.append(bound)
+        }
+        // Let the run finish, then wait for outstanding acks.
+        let endWait = Double(window.end - min(window.end, nowNanos())) / 1e9
+        try await Task.sleep(for: .milliseconds(Int(endWait * 1000) + 20))
+        var result = Result()
+        let deadline = ContinuousClock.now + .seconds(15)
+        for bound in states {
+            while ContinuousClock.now < deadline {
+                let inflight = try await bound.eventLoop.submit { bound.value.connection.handler.inflight }.get()
+                if inflight == 0 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let part = try await bound.eventLoop.submit { () -> Result in
+                let s = bound.value
+                s.task?.cancel()
+                var r = Result()
+                r.acked = s.acked
+                r.errors = s.errors
+                r.sent = s.sent
+                r.histogram = s.histogram
+                return r
+            }.get()
+            result.acked += part.acked
+            result.errors += part.errors
+            result.sent += part.sent
+            result.histogram.add(part.histogram)
+        }
+        return result
+    }
+
+    private static func tick(_ s: SenderState, begin: UInt64, window: Window, perSender: Double, windowSize: Int) {
+        let now = nowNanos()
+        guard now >= begin, now < window.end else {
+            if now >= window.end { s.task?.cancel() }
+            return
+        }
+        var wrote = false
+        if perSender > 0 {
+            let due = Int(Double(now - begin) * perSender / 1e9)
+            while s.sent < due {
+                let scheduled = begin + UInt64(Double(s.sent) * 1e9 / perSender)
+                send(s, scheduled: scheduled, window: window)
+                wrote = true
+            }
+        } else {
+            while s.connection.handler.inflight < windowSize {
+                send(s, scheduled: now, window: window)
+                wrote = true
+            }
+        }
+        if wrote { s.connection.handler.flush() }
+    }
+
+    private static func send(_ s: SenderState, scheduled: UInt64, window: Window) {
+        var request = Chatd_V1_SendMessageRequest()
+        request.conversationID = s.conversation
+        request.clientMsgID = s.tag + String(s.sent)
+        request.text = String(scheduled)
+        s.sent += 1
+        s.connection.handler.send(op: Op.sendMessage.rawValue, payload: request.payloadBuffer(), flush: false) { frame in
+            let now = nowNanos()
+            if frame.kind == .error {
+                s.errors += 1
+            } else if window.contains(scheduled) {
+                s.acked += 1
+                _ = s.histogram.record(now - scheduled)
+            }
+            // Flat out: keep the window full.
+            if s.flatOut && now < window.end {
+                send(s, scheduled: now, window: window)
+                s.connection.handler.flush()
+            }
+        }
+    }
+}
+
+/// Counts event pushes on a receiving connection; `measure` receivers also
+/// decode them to record delivery latency from the scheduled send time.
+final class ReceiverState {
+    var deliveries = 0
+    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+}
+
+func attachReceiver(_ connection: BenchConnection, measure: Bool, window: @escaping @Sendable () -> Window?) async throws
+    -> NIOLoopBound<ReceiverState>
+{
+    try await connection.eventLoop.submit {
+        let state = ReceiverState()
+        connection.handler.onPush = { frame in
+            guard frame.op == PushType.event.rawValue, let w = window() else { return }
+            // Every event push arriving inside the window counts as a delivery;
+            // measuring receivers also decode it for the latency.
+            let now = nowNanos()
+            guard w.contains(now) else { return }
+            state.deliveries += 1
+            guard measure, let push = try? Chatd_V1_EventPush(payload: frame.payload), push.event.kind == .message,
+                let scheduled = UInt64(push.event.text)
+            else { return }
+            _ = state.histogram.record(now - scheduled)
+        }
+        return NIOLoopBound(state, eventLoop: connection.eventLoop)
+    }.get()
+}

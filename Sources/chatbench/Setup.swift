@@ -1,0 +1,61 @@
+import ChatProtocol
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A registered, connected, authenticated bench user.
+struct BenchUser: Sendable {
+    let connection: BenchConnection
+    let id: UInt64
+    let username: String
+    let token: Data
+}
+
+struct Target: Sendable {
+    let host: String
+    let port: Int
+    let group: MultiThreadedEventLoopGroup
+
+    /// A connection that has said Hello.
+    func connect(source: String? = nil) async throws -> BenchConnection {
+        let c = try await BenchConnection.connect(host: host, port: port, source: source, group: group).get()
+        var hello = Chatd_V1_HelloRequest()
+        hello.protocolVersion = chatProtocolVersion
+        hello.clientName = "chatbench"
+        _ = try await c.call(.hello, hello)
+        return c
+    }
+
+    /// Registers `count` users (in parallel), each left connected and authenticated.
+    func makeUsers(_ count: Int, prefix: String, password: String = "bench-password") async throws -> [BenchUser] {
+        try await withThrowingTaskGroup(of: (Int, BenchUser).self) { group in
+            var users: [BenchUser?] = Array(repeating: nil, count: count)
+            var next = 0
+            func add() {
+                let i = next
+                next += 1
+                group.addTask {
+                    let c = try await connect()
+                    var r = Chatd_V1_RegisterRequest()
+                    r.username = "\(prefix)\(i)"
+                    r.password = password
+                    r.device.deviceID = "bench"
+                    let auth = try Chatd_V1_AuthResponse(payload: try await c.call(.register, r).payload)
+                    return (i, BenchUser(connection: c, id: auth.user.id, username: r.username, token: auth.token))
+                }
+            }
+            for _ in 0..<min(16, count) { add() }
+            while let (i, user) = try await group.next() {
+                users[i] = user
+                if next < count { add() }
+            }
+            return users.compactMap { $0 }
+        }
+    }
+}
+
+/// A short random prefix so repeated runs against one server do not collide.
+func runPrefix() -> String {
+    let letters = Array("abcdefghijklmnopqrstuvwxyz")
+    return "b" + String((0..<5).map { _ in letters[Int.random(in: 0..<letters.count)] }) + "-"
+}
