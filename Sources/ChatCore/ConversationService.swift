@@ -308,17 +308,18 @@ public final class ConversationService: Sendable {
         case .system:
             throw ChatFailure(.forbidden, "system messages are written by the server only")
         }
-        let conversation: Conversation
+        // Membership, mutes, blocks and the visibility rule are checked inside
+        // the write transaction: a send is one database operation.
+        let target: RoomID
         switch (id, toUser) {
         case (0, 0): throw ChatFailure.invalid("conversation_id", "give conversation_id or to_user_id")
-        case (_, 0): conversation = try await member(id, viewer: session.userID).0
-        case (0, _): conversation = try await openDirect(session, userID: toUser, username: "")
+        case (_, 0): target = id
+        case (0, _): target = try await openDirect(session, userID: toUser, username: "").id
         default: throw ChatFailure.invalid("to_user_id", "give conversation_id or to_user_id, not both")
         }
-        try await requireNotBlocked(session, conversation)
         return try await store.appendMessage(
             NewMessage(
-                conversation: conversation.id, sender: session.userID, clientMsgID: message.clientMsgID, type: message.type,
+                conversation: target, sender: session.userID, clientMsgID: message.clientMsgID, type: message.type,
                 text: message.text, attachment: message.attachment, replyTo: message.replyTo,
                 mentionKeys: Self.mentionedUsernames(in: message.text), now: clock.nowMs()))
     }
@@ -353,7 +354,7 @@ public final class ConversationService: Sendable {
     }
 
     public func history(_ session: Session, conversation id: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
-        _ = try await member(id, viewer: session.userID)
+        // The store applies the visibility rule in the same read.
         let limit = Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: limits.maxHistoryLimit)
         return try await store.history(conversation: id, anchor: anchor, limit: limit, viewer: session.userID)
     }

@@ -1,4 +1,6 @@
 import ChatCore
+import Dispatch
+import Foundation
 import GRDB
 import Synchronization
 
@@ -37,6 +39,9 @@ final class GroupCommitWriter: Sendable {
 
     private let state: Mutex<State>
     let writer: any DatabaseWriter
+    /// The drain loop runs here, calling GRDB's synchronous write API: one
+    /// thread hop per batch instead of a task and an async hop per batch.
+    private let queue = DispatchQueue(label: "chatd.group-commit")
 
     init(writer: any DatabaseWriter, settings: Settings) {
         self.writer = writer
@@ -79,11 +84,11 @@ final class GroupCommitWriter: Sendable {
                 s.draining = true
                 return true
             }
-            if start { Task { await self.drain() } }
+            if start { queue.async { self.drain() } }
         }
     }
 
-    private func drain() async {
+    private func drain() {
         while true {
             var (batch, settings) = state.withLock { s -> ([Pending], Settings) in
                 let n = min(s.queue.count, s.settings.maxWrites)
@@ -94,7 +99,7 @@ final class GroupCommitWriter: Sendable {
             }
             if batch.isEmpty { return }
             if batch.count < settings.maxWrites && settings.maxDelayMicros > 0 {
-                try? await Task.sleep(for: .microseconds(settings.maxDelayMicros))
+                usleep(UInt32(settings.maxDelayMicros))
                 let more = state.withLock { s -> [Pending] in
                     let n = min(s.queue.count, s.settings.maxWrites - batch.count)
                     let taken = Array(s.queue.prefix(n))
@@ -107,7 +112,7 @@ final class GroupCommitWriter: Sendable {
             let work = batch
             var failure: (any Error)?
             do {
-                try await writer.writeWithoutTransaction { db in
+                try writer.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
                         for pending in work { pending.run(db) }
                         return .commit

@@ -44,13 +44,44 @@ extension SQLiteStore {
         ).map(event)
     }
 
-    /// Membership that allows writing content: a member, and not muted.
+    /// The visibility rule for a non-member: a public room says not_member,
+    /// anything else (or nothing) not_found.
+    static func nonMemberFailure(_ db: Database, conversation: RoomID) throws -> ChatFailure {
+        let row = try Row.fetchOne(db, sql: "SELECT kind, visibility FROM conversations WHERE id = ?", arguments: [conversation])
+        if let row, row["kind"] == "room", row["visibility"] == "public" {
+            return ChatFailure(.notMember, "not a member of this conversation")
+        }
+        return ChatFailure(.notFound, "no such conversation")
+    }
+
+    /// Membership, or the visibility rule's failure.
+    static func requireMember(_ db: Database, conversation: RoomID, user: UserID) throws -> MemberRole {
+        guard let role = try role(db, conversation: conversation, user: user) else {
+            throw try nonMemberFailure(db, conversation: conversation)
+        }
+        return role
+    }
+
+    /// In a direct chat nothing may be written while either user blocks the other.
+    static func requireNotBlocked(_ db: Database, conversation: RoomID, user: UserID) throws {
+        guard try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation]) == "direct",
+            let peer = try Int64.fetchOne(
+                db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?", arguments: [conversation, user])
+        else { return }
+        if try isBlocked(db, user, peer) {
+            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
+        }
+    }
+
+    /// Membership that allows writing content: a member, not muted, and (in a
+    /// direct chat) not blocked.
     static func requireWriter(_ db: Database, conversation: RoomID, user: UserID, now: Millis) throws -> MemberRole {
         guard
             let row = try Row.fetchOne(
                 db, sql: "SELECT role, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
                 arguments: [conversation, user])
-        else { throw ChatFailure(.notMember, "not a member of this conversation") }
+        else { throw try nonMemberFailure(db, conversation: conversation) }
+        try requireNotBlocked(db, conversation: conversation, user: user)
         let mutedUntil: Int64? = row["muted_until"]
         if let mutedUntil, mutedUntil > now {
             throw ChatFailure(.forbidden, "you are muted in this conversation until \(mutedUntil)")
@@ -153,8 +184,7 @@ extension SQLiteStore {
                 }
                 return AppendResult(event: prior, duplicate: true)
             }
-            let role = try Self.role(db, conversation: conversation, user: by)
-            guard let role else { throw ChatFailure(.notMember, "not a member of this conversation") }
+            let role = try Self.requireMember(db, conversation: conversation, user: by)
             let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
             guard target.senderID == by || role.canManageMembers || asModerator else {
                 throw ChatFailure(.forbidden, "only the sender, an owner or an admin can delete a message")
@@ -232,7 +262,7 @@ extension SQLiteStore {
                         SELECT m.read_seq, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
                         WHERE m.conversation_id = ? AND m.user_id = ?
                         """, arguments: [conversation, user])
-            else { throw ChatFailure(.notMember, "not a member of this conversation") }
+            else { throw try Self.nonMemberFailure(db, conversation: conversation) }
             let current: Int64 = row["read_seq"]
             let head: Int64 = row["last_seq"]
             guard seq <= head else { throw ChatFailure.invalid("seq", "seq \(seq) is beyond the head \(head)") }
@@ -248,6 +278,7 @@ extension SQLiteStore {
 
     public func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
         try await read { db in
+            _ = try Self.requireMember(db, conversation: conversation, user: viewer)
             let head = try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [conversation]) ?? 0
             let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
             var events: [Event]

@@ -48,8 +48,8 @@ struct Bench {
     // MARK: direct
 
     /// Pairs of users exchanging durable direct messages.
-    func direct(pairs: Int, rate: Double, inflight: Int, warmup: Double, duration: Double) async throws -> Report {
-        let users = try await target.makeUsers(pairs * 2, prefix: prefix + "d")
+    func direct(pairs: Int, rate: Double, inflight: Int, warmup: Double, duration: Double, tag: String = "d") async throws -> Report {
+        let users = try await target.makeUsers(pairs * 2, prefix: prefix + tag)
         var senders: [(BenchConnection, UInt64)] = []
         for p in 0..<pairs {
             let a = users[2 * p]
@@ -204,7 +204,7 @@ struct Bench {
     func loginStorm(pairs: Int, rate: Double, loginRate: Double, duration: Double) async throws -> Report {
         let stormUser = try await target.makeUsers(1, prefix: prefix + "s", password: "storm-password")
         stormUser.first?.connection.close()
-        let baseline = try await direct(pairs: pairs, rate: rate, inflight: 1, warmup: 1, duration: duration)
+        let baseline = try await direct(pairs: pairs, rate: rate, inflight: 1, warmup: 1, duration: duration, tag: "base")
         let stormClients = try await withThrowingTaskGroup(of: BenchConnection.self) { group in
             for _ in 0..<32 { group.addTask { try await target.connect() } }
             var out: [BenchConnection] = []
@@ -244,7 +244,7 @@ struct Bench {
                 try? await Task.sleep(for: .milliseconds(2))
             }
         }
-        let during = try await direct(pairs: pairs, rate: rate, inflight: 1, warmup: 1, duration: duration)
+        let during = try await direct(pairs: pairs, rate: rate, inflight: 1, warmup: 1, duration: duration, tag: "storm")
         stop.set()
         _ = await storm.value
         try await Task.sleep(for: .milliseconds(500))

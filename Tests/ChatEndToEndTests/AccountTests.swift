@@ -291,7 +291,7 @@ struct AccountTests {
         try await withServer({ $0.setting("server.auth_timeout_seconds", .int(1)) }) { server in
             let c = try await server.connect()
             let pushes = PushCollector(c)
-            #expect(await pushes.wait(seconds: 5) { goodbyeReason($0) == .authTimeout })
+            #expect(await pushes.wait(seconds: 15) { goodbyeReason($0) == .authTimeout })
             #expect(await waitClosed(c))
         }
     }

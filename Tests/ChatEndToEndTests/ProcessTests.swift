@@ -32,6 +32,7 @@ final class ChatdProcess: Sendable {
             [security]
             argon2_ops_limit = 1
             argon2_mem_kib = 8
+            logins_per_address = 100000
 
             [log]
             level = "info"
