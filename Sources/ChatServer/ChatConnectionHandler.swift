@@ -18,6 +18,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var connectionContext = ConnectionContext(address: "", nonce: [])
     private var held = CircularBuffer<Frame>()
     private var readPending = false
+    private var flushScheduled = false
     /// Set when the server ends the connection while requests are in flight:
     /// their responses go out first, then the goodbye.
     private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
@@ -317,7 +318,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             return
         }
         for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
-        context.flush()
+        flushSoon(context: context)
     }
 
     private func sayGoodbyeAndClose(_ reason: ConnectionStateMachine.GoodbyeReason, context: ChannelHandlerContext) {
@@ -371,6 +372,19 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
 
     private func write(_ frame: Frame, context: ChannelHandlerContext, flush: Bool) {
         context.write(wrapOutboundOut(frame.encoded(allocator: context.channel.allocator)), promise: nil)
-        if flush { context.flush() }
+        if flush { flushSoon(context: context) }
+    }
+
+    /// Flushes once after the event-loop tasks already queued have run, so
+    /// responses and pushes that complete together leave in one write call.
+    private func flushSoon(context: ChannelHandlerContext) {
+        if flushScheduled { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.flushScheduled = false
+            boundContext.value.flush()
+        }
     }
 }

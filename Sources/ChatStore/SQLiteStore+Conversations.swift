@@ -37,16 +37,14 @@ extension SQLiteStore {
     /// Gives `event` the conversation's next seq, stores it, and queues it for publishing.
     static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
         guard
-            let seq = try Int64.fetchOne(
-                db,
+            let seq = try Int64.fetchOneCached(db,
                 sql: "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
                 arguments: [event.createdAt, event.conversationID])
         else { throw ChatFailure(.notFound, "no such conversation") }
         var stored = event
         stored.seq = seq
         let a = stored.attachment
-        try db.execute(
-            sql: """
+        try db.cachedExecute(sql: """
                 INSERT INTO events (\(eventColumns))
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
@@ -59,8 +57,7 @@ extension SQLiteStore {
                 stored.editedAt, stored.deleted, stored.createdAt,
             ])
         for user in stored.mentions {
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
+            try db.cachedExecute(sql: "INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
                 arguments: [stored.conversationID, seq, user])
         }
         changes.events.append(stored)
@@ -69,14 +66,12 @@ extension SQLiteStore {
 
     static func appendAccountEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: AccountEvent) throws {
         guard
-            let seq = try Int64.fetchOne(
-                db, sql: "UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq",
+            let seq = try Int64.fetchOneCached(db, sql: "UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq",
                 arguments: [event.userID])
         else { return }
         var stored = event
         stored.seq = seq
-        try db.execute(
-            sql: """
+        try db.cachedExecute(sql: """
                 INSERT INTO account_events (user_id, seq, kind, conversation_id, other_user_id, device_id, reason, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
@@ -88,8 +83,7 @@ extension SQLiteStore {
     }
 
     static func role(_ db: Database, conversation: RoomID, user: UserID) throws -> MemberRole? {
-        try String.fetchOne(
-            db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
+        try String.fetchOneCached(db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
         ).flatMap(MemberRole.init(rawValue:))
     }
 
@@ -97,14 +91,12 @@ extension SQLiteStore {
         _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, role: MemberRole, now: Millis
     ) throws {
         // A new member has read everything before joining.
-        try db.execute(
-            sql: """
+        try db.cachedExecute(sql: """
                 INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
                 VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
                 """,
             arguments: [conversation, user, role.rawValue, now, conversation])
-        try db.execute(
-            sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
+        try db.cachedExecute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
         try appendAccountEvent(
             db, &changes, AccountEvent(userID: user, kind: .addedToConversation, conversationID: conversation, createdAt: now))
     }
@@ -113,8 +105,7 @@ extension SQLiteStore {
         _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, by: UserID?, now: Millis
     ) throws -> Event? {
         if try role(db, conversation: conversation, user: user) != nil { return nil }
-        if try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]) == true
+        if try Bool.fetchOneCached(db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]) == true
         {
             throw ChatFailure(.forbidden, "banned from this conversation")
         }

@@ -9,37 +9,35 @@ extension SQLiteStore {
         description, muted_until, edited_at, deleted, created_at
         """
 
+    /// Maps a row selected with `eventColumns`, by position (name lookups
+    /// hash every column name and showed in profiles).
     static func event(_ row: Row) -> Event {
-        let role: String? = row["role"]
-        let type: String? = row["message_type"]
-        let mentions: String? = row["mentions"]
-        let fileID: String? = row["file_id"]
+        let role: String? = row[18]
+        let type: String? = row[5]
+        let mentions: String? = row[8]
+        let fileID: String? = row[9]
         return Event(
-            conversationID: row["conversation_id"], seq: row["seq"],
-            kind: EventKind(rawValue: row["kind"]) ?? .message, senderID: row["sender_id"],
-            clientMsgID: row["client_msg_id"], text: row["text"], subjectUserID: row["subject_user_id"],
-            role: role.flatMap(MemberRole.init(rawValue:)), createdAt: row["created_at"],
-            messageType: type.flatMap(MessageType.init(rawValue:)), replyToSeq: row["reply_to_seq"],
+            conversationID: row[0], seq: row[1], kind: EventKind(rawValue: row[2]) ?? .message, senderID: row[3],
+            clientMsgID: row[4], text: row[6], subjectUserID: row[17], role: role.flatMap(MemberRole.init(rawValue:)),
+            createdAt: row[24], messageType: type.flatMap(MessageType.init(rawValue:)), replyToSeq: row[7],
             mentions: mentions?.split(separator: ",").compactMap { Int64($0) } ?? [],
             attachment: fileID.map {
                 Attachment(
-                    fileID: $0, name: row["file_name"] ?? "", size: row["file_size"] ?? 0, mimeType: row["file_mime"] ?? "",
-                    width: row["file_width"] ?? 0, height: row["file_height"] ?? 0)
+                    fileID: $0, name: row[10] ?? "", size: row[11] ?? 0, mimeType: row[12] ?? "", width: row[13] ?? 0,
+                    height: row[14] ?? 0)
             },
-            targetSeq: row["target_seq"], emoji: row["emoji"], editedAt: row["edited_at"], deleted: row["deleted"],
-            name: row["name"], description: row["description"], mutedUntil: row["muted_until"])
+            targetSeq: row[15], emoji: row[16], editedAt: row[22], deleted: row[23], name: row[19], description: row[20],
+            mutedUntil: row[21])
     }
 
     static func fetchEvent(_ db: Database, conversation: RoomID, seq: Seq) throws -> Event? {
-        try Row.fetchOne(
-            db, sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq]
+        try Row.fetchOneCached(db, sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq]
         ).map(event)
     }
 
     /// The event a sender stored earlier under this client_msg_id, if any.
     static func priorEvent(_ db: Database, sender: UserID, clientMsgID: String) throws -> Event? {
-        try Row.fetchOne(
-            db, sql: "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
+        try Row.fetchOneCached(db, sql: "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
             arguments: [sender, clientMsgID]
         ).map(event)
     }
@@ -47,7 +45,7 @@ extension SQLiteStore {
     /// The visibility rule for a non-member: a public room says not_member,
     /// anything else (or nothing) not_found.
     static func nonMemberFailure(_ db: Database, conversation: RoomID) throws -> ChatFailure {
-        let row = try Row.fetchOne(db, sql: "SELECT kind, visibility FROM conversations WHERE id = ?", arguments: [conversation])
+        let row = try Row.fetchOneCached(db, sql: "SELECT kind, visibility FROM conversations WHERE id = ?", arguments: [conversation])
         if let row, row["kind"] == "room", row["visibility"] == "public" {
             return ChatFailure(.notMember, "not a member of this conversation")
         }
@@ -64,9 +62,8 @@ extension SQLiteStore {
 
     /// In a direct chat nothing may be written while either user blocks the other.
     static func requireNotBlocked(_ db: Database, conversation: RoomID, user: UserID) throws {
-        guard try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation]) == "direct",
-            let peer = try Int64.fetchOne(
-                db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?", arguments: [conversation, user])
+        guard try String.fetchOneCached(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation]) == "direct",
+            let peer = try Int64.fetchOneCached(db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?", arguments: [conversation, user])
         else { return }
         if try isBlocked(db, user, peer) {
             throw ChatFailure(.forbidden, "direct messages between these users are blocked")
@@ -77,8 +74,7 @@ extension SQLiteStore {
     /// direct chat) not blocked.
     static func requireWriter(_ db: Database, conversation: RoomID, user: UserID, now: Millis) throws -> MemberRole {
         guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT role, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+            let row = try Row.fetchOneCached(db, sql: "SELECT role, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
                 arguments: [conversation, user])
         else { throw try nonMemberFailure(db, conversation: conversation) }
         try requireNotBlocked(db, conversation: conversation, user: user)
@@ -101,8 +97,7 @@ extension SQLiteStore {
     static func members(_ db: Database, conversation: RoomID, usernameKeys: [String]) throws -> [UserID] {
         guard !usernameKeys.isEmpty else { return [] }
         let placeholders = Array(repeating: "?", count: usernameKeys.count).joined(separator: ",")
-        return try Int64.fetchAll(
-            db,
+        return try Int64.fetchAllCached(db,
             sql: """
                 SELECT u.id FROM users u JOIN members mm ON mm.user_id = u.id AND mm.conversation_id = ?
                 WHERE u.username_key IN (\(placeholders)) ORDER BY u.id
@@ -154,15 +149,13 @@ extension SQLiteStore {
             }
             guard !target.deleted else { throw ChatFailure(.notFound, "the message was deleted") }
             let mentions = try Self.members(db, conversation: conversation, usernameKeys: mentionKeys)
-            try db.execute(
-                sql: "UPDATE events SET text = ?, edited_at = ?, mentions = ? WHERE conversation_id = ? AND seq = ?",
+            try db.cachedExecute(sql: "UPDATE events SET text = ?, edited_at = ?, mentions = ? WHERE conversation_id = ? AND seq = ?",
                 arguments: [
                     text, now, mentions.isEmpty ? nil : mentions.map(String.init).joined(separator: ","), conversation, seq,
                 ])
-            try db.execute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            try db.cachedExecute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
             for user in mentions {
-                try db.execute(
-                    sql: "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
+                try db.cachedExecute(sql: "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
                     arguments: [conversation, seq, user])
             }
             let event = try Self.appendEvent(
@@ -190,26 +183,23 @@ extension SQLiteStore {
                 throw ChatFailure(.forbidden, "only the sender, an owner or an admin can delete a message")
             }
             if target.deleted,
-                let earlier = try Row.fetchOne(
-                    db,
+                let earlier = try Row.fetchOneCached(db,
                     sql: "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
                     arguments: [conversation, seq]
                 ).map(Self.event)
             {
                 return AppendResult(event: earlier, duplicate: true)
             }
-            try db.execute(
-                sql: """
+            try db.cachedExecute(sql: """
                     UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
                       file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
                     WHERE conversation_id = ? AND seq = ?
                     """, arguments: [conversation, seq])
             // Earlier edits carried the text too: it goes with the message.
-            try db.execute(
-                sql: "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
+            try db.cachedExecute(sql: "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
                 arguments: [conversation, seq])
-            try db.execute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
-            try db.execute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            try db.cachedExecute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
             let event = try Self.appendEvent(
                 db, &changes,
                 Event(
@@ -226,8 +216,7 @@ extension SQLiteStore {
             _ = try Self.requireWriter(db, conversation: conversation, user: user, now: now)
             let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
             guard !target.deleted else { throw ChatFailure(.notFound, "the message was deleted") }
-            let existing = try Int64.fetchOne(
-                db,
+            let existing = try Int64.fetchOneCached(db,
                 sql: "SELECT event_seq FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
                 arguments: [conversation, seq, user, emoji])
             if add {
@@ -237,14 +226,12 @@ extension SQLiteStore {
                 let event = try Self.appendEvent(
                     db, &changes,
                     Event(conversationID: conversation, seq: 0, kind: .reactionAdded, senderID: user, createdAt: now, targetSeq: seq, emoji: emoji))
-                try db.execute(
-                    sql: "INSERT INTO reactions (conversation_id, seq, user_id, emoji, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                try db.cachedExecute(sql: "INSERT INTO reactions (conversation_id, seq, user_id, emoji, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [conversation, seq, user, emoji, event.seq, now])
                 return AppendResult(event: event, duplicate: false)
             }
             guard existing != nil else { return nil }
-            try db.execute(
-                sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
+            try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
                 arguments: [conversation, seq, user, emoji])
             let event = try Self.appendEvent(
                 db, &changes,
@@ -256,8 +243,7 @@ extension SQLiteStore {
     public func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
         try await write { db in
             guard
-                let row = try Row.fetchOne(
-                    db,
+                let row = try Row.fetchOneCached(db,
                     sql: """
                         SELECT m.read_seq, c.last_seq FROM members m JOIN conversations c ON c.id = m.conversation_id
                         WHERE m.conversation_id = ? AND m.user_id = ?
@@ -267,8 +253,7 @@ extension SQLiteStore {
             let head: Int64 = row["last_seq"]
             guard seq <= head else { throw ChatFailure.invalid("seq", "seq \(seq) is beyond the head \(head)") }
             guard seq > current else { return (current, false) }
-            try db.execute(
-                sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+            try db.cachedExecute(sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
                 arguments: [seq, conversation, user])
             return (seq, true)
         }
@@ -279,29 +264,26 @@ extension SQLiteStore {
     public func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
         try await read { db in
             _ = try Self.requireMember(db, conversation: conversation, user: viewer)
-            let head = try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [conversation]) ?? 0
+            let head = try Int64.fetchOneCached(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [conversation]) ?? 0
             let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
             var events: [Event]
             let more: Bool
             switch anchor {
             case .after(let seq):
-                let rows = try Row.fetchAll(
-                    db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1])
+                let rows = try Row.fetchAllCached(db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1])
                 more = rows.count > limit
                 events = rows.prefix(limit).map(Self.event)
             case .before(let seq):
-                let rows = try Row.fetchAll(
-                    db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1])
+                let rows = try Row.fetchAllCached(db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1])
                 more = rows.count > limit
                 events = rows.prefix(limit).reversed().map(Self.event)
             case .newest:
-                let rows = try Row.fetchAll(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1])
+                let rows = try Row.fetchAllCached(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1])
                 more = rows.count > limit
                 events = rows.prefix(limit).reversed().map(Self.event)
             }
             if let first = events.first?.seq, let last = events.last?.seq {
-                let rows = try Row.fetchAll(
-                    db,
+                let rows = try Row.fetchAllCached(db,
                     sql: """
                         SELECT seq, emoji, count(*) AS n, max(user_id = ?) AS mine FROM reactions
                         WHERE conversation_id = ? AND seq BETWEEN ? AND ? GROUP BY seq, emoji ORDER BY seq, min(created_at)
@@ -322,22 +304,18 @@ extension SQLiteStore {
     /// mention counts (messages after the read position, not the member's
     /// own, not deleted), and the newest message.
     static func state(_ db: Database, _ c: Conversation, user: UserID) throws -> ConversationState {
-        let readSeq = try Int64.fetchOne(
-            db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [c.id, user]) ?? 0
-        let unread = try Int.fetchOne(
-            db,
+        let readSeq = try Int64.fetchOneCached(db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [c.id, user]) ?? 0
+        let unread = try Int.fetchOneCached(db,
             sql: """
                 SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
                 AND sender_id != ? AND deleted = 0
                 """, arguments: [c.id, readSeq, user]) ?? 0
-        let mentioned = try Int.fetchOne(
-            db,
+        let mentioned = try Int.fetchOneCached(db,
             sql: """
                 SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
                 WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
                 """, arguments: [c.id, user, readSeq, user]) ?? 0
-        let last = try Row.fetchOne(
-            db,
+        let last = try Row.fetchOneCached(db,
             sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
             arguments: [c.id]
         ).map(event)
@@ -357,12 +335,11 @@ extension SQLiteStore {
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
     ) async throws -> SyncResult {
         try await read { db in
-            let head = try Int64.fetchOne(db, sql: "SELECT account_seq FROM users WHERE id = ?", arguments: [user]) ?? 0
+            let head = try Int64.fetchOneCached(db, sql: "SELECT account_seq FROM users WHERE id = ?", arguments: [user]) ?? 0
             guard accountSeq <= head else {
                 throw ChatFailure.invalid("account_seq", "account_seq \(accountSeq) is beyond the head \(head)")
             }
-            let rows = try Row.fetchAll(
-                db,
+            let rows = try Row.fetchAllCached(db,
                 sql: """
                     SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
                     WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?

@@ -10,6 +10,35 @@ import Synchronization
 /// event loop. Events appended by a write are handed to `eventObserver` after
 /// the transaction commits, on the writer queue, so observers see them in
 /// commit order (the hub relies on that to push in seq order).
+extension Database {
+    /// Executes through the statement cache: hot statements are compiled once
+    /// per connection (compiling runs GRDB's authorizer, which dominated
+    /// profiles of the send path).
+    func cachedExecute(sql: String, arguments: StatementArguments = StatementArguments()) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+}
+
+extension DatabaseValueConvertible where Self: StatementColumnConvertible {
+    static func fetchOneCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Self? {
+        try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    static func fetchAllCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Self] {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+}
+
+extension Row {
+    static func fetchOneCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> Row? {
+        try fetchOne(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    static func fetchAllCached(_ db: Database, sql: String, arguments: StatementArguments = StatementArguments()) throws -> [Row] {
+        try fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+    }
+}
+
 public final class SQLiteStore: Store {
     public enum Synchronous: String, Sendable, CaseIterable {
         case off, normal, full, extra
@@ -317,7 +346,7 @@ public final class SQLiteStore: Store {
     public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {
         try await read { db in
             guard
-                let row = try Row.fetchOne(
+                let row = try Row.fetchOneCached(
                     db,
                     sql: """
                         SELECT \(Self.deviceColumns), \(Self.userColumns)
@@ -354,7 +383,7 @@ public final class SQLiteStore: Store {
 
     public func touchDevice(_ device: DeviceRowID, now: Millis, address: String) async throws {
         try await write { db in
-            try db.execute(
+            try db.cachedExecute(
                 sql: "UPDATE devices SET last_seen_at = ?, last_address = ? WHERE id = ?",
                 arguments: [now, address, device])
         }
@@ -405,7 +434,7 @@ public final class SQLiteStore: Store {
 
     public func audit(_ entry: AuditEntry) async throws {
         try await write { db in
-            try db.execute(
+            try db.cachedExecute(
                 sql: "INSERT INTO audit (at, action, actor, user_id, address, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [entry.at, entry.action.rawValue, entry.actor, entry.userID, entry.address, entry.detail])
         }

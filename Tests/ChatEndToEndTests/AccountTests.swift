@@ -288,8 +288,8 @@ struct AccountTests {
     }
 
     @Test func authTimeoutClosesIdleUnauthenticatedConnection() async throws {
-        try await withServer({ $0.setting("server.auth_timeout_seconds", .int(1)) }) { server in
-            let c = try await server.connect()
+        try await withServer({ $0.setting("server.auth_timeout_seconds", .int(2)) }) { server in
+            let c = try await server.connect(hello: false)
             let pushes = PushCollector(c)
             #expect(await pushes.wait(seconds: 15) { goodbyeReason($0) == .authTimeout })
             #expect(await waitClosed(c))

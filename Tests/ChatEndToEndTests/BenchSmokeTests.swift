@@ -18,7 +18,8 @@ struct BenchSmokeTests {
         let port = try await chatd.waitReady()
         let pid = chatd.process.processIdentifier
 
-        let direct = try run(["direct", "--pairs", "2", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
+        // Flat out, but with one request in flight: the other suites run in parallel.
+        let direct = try run(["direct", "--pairs", "1", "--inflight", "1", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
         #expect(((direct["rates"] as? [String: Any])?["acked_sends_per_s"] as? Double ?? 0) > 0)
         #expect(direct["errors"] as? Int == 0)
         #expect(((direct["latency"] as? [String: Any])?["ack"] as? [String: Any])?["p99Ms"] != nil)
