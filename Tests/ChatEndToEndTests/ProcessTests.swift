@@ -193,7 +193,7 @@ struct ProcessTests {
         // Revoking the device closes the live connection at once.
         r = try chatctl(s + ["device", "revoke", "alice", "phone"])
         #expect(r.status == 0 && r.stdout.contains("1 connections closed"))
-        #expect(await pushes.wait { goodbyeReason($0) == .deviceRevoked })
+        #expect(await pushes.wait(seconds: 20) { goodbyeReason($0) == .deviceRevoked })
 
         // Disable / enable / passwd.
         r = try chatctl(s + ["user", "disable", "alice"])
