@@ -108,7 +108,8 @@ struct SendDriver {
         }
         var wrote = false
         if perSender > 0 {
-            let due = Int(Double(now - begin) * perSender / 1e9)
+            // Message k is due at begin + k / rate.
+            let due = Int(Double(now - begin) * perSender / 1e9) + 1
             while s.sent < due {
                 let scheduled = begin + UInt64(Double(s.sent) * 1e9 / perSender)
                 send(s, scheduled: scheduled, window: window)

@@ -36,8 +36,8 @@ struct Bench {
 
     func serverCPU() -> Double? { proc?.cpuSeconds() }
 
-    func addServerStats(_ report: inout Report, cpuBefore: Double?, deliveries: Int) {
-        if let before = cpuBefore, let after = serverCPU() {
+    func addServerStats(_ report: inout Report, cpuBefore: Double?, cpuAfter: Double?, deliveries: Int) {
+        if let before = cpuBefore, let after = cpuAfter {
             report.server["cpu_seconds"] = after - before
             report.server["cpu_utilisation_cores"] = (after - before) / max(report.seconds, 0.001)
             if deliveries > 0 { report.server["cpu_us_per_delivery"] = (after - before) * 1e6 / Double(deliveries) }
@@ -62,9 +62,12 @@ struct Bench {
             senders.append((b.connection, conversation))
         }
         let (begin, window) = SendDriver.plan(warmup: warmup, duration: duration)
-        let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() } ?? serverCPU()
-        let result = try await SendDriver(senders: senders, rate: rate, window: inflight, warmup: warmup, duration: duration)
-            .run(prefix: prefix, begin: begin, window: window)
+        let driver = SendDriver(senders: senders, rate: rate, window: inflight, warmup: warmup, duration: duration)
+        let prefix = self.prefix
+        let running = Task { try await driver.run(prefix: prefix, begin: begin, window: window) }
+        let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() }
+        let cpu1 = await waitUntil(window.end).flatMap { _ in serverCPU() }
+        let result = try await running.value
         var report = Report(scenario: "direct")
         report.parameters = [
             "pairs": "\(pairs)", "rate": rate > 0 ? "\(Int(rate))/s" : "flat out (\(inflight) in flight per sender)",
@@ -75,7 +78,7 @@ struct Bench {
         report.counts["acked_in_window"] = result.acked
         report.latency["ack"] = LatencySummary(result.histogram)
         report.errors = result.errors
-        addServerStats(&report, cpuBefore: cpu0, deliveries: result.acked)
+        addServerStats(&report, cpuBefore: cpu0, cpuAfter: cpu1, deliveries: result.acked)
         for u in users { u.connection.close() }
         return report
     }
@@ -109,10 +112,13 @@ struct Bench {
         let (begin, window) = SendDriver.plan(warmup: warmup, duration: duration)
         box.value.withLock { $0 = window }
         let sending = users.prefix(max(1, senders)).map { ($0.connection, room.id) }
-        let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() } ?? serverCPU()
-        let result = try await SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration)
-            .run(prefix: prefix, begin: begin, window: window)
-        let cpu1 = serverCPU()
+        let driver = SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration)
+        let prefix = self.prefix
+        let running = Task { try await driver.run(prefix: prefix, begin: begin, window: window) }
+        let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() }
+        let cpu1Wait = await waitUntil(window.end).flatMap { _ in serverCPU() }
+        let result = try await running.value
+        let cpu1 = cpu1Wait
         try await Task.sleep(for: .milliseconds(500))
         var deliveries = 0
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
