@@ -7,7 +7,9 @@ public final class SodiumPasswordHasher: PasswordHasher {
 
     public init(limits: Sodium.Argon2Limits, threads: Int, queueCapacity: Int) {
         self.limits = limits
-        pool = WorkerPool(name: "argon2", threads: threads, queueCapacity: queueCapacity)
+        // Nice 10: hashing yields the CPU to chat traffic (a login may wait
+        // a little; a message should not).
+        pool = WorkerPool(name: "argon2", threads: threads, queueCapacity: queueCapacity, niceness: 10)
     }
 
     public func hash(_ password: String) async throws -> String {

@@ -1,6 +1,10 @@
 import ChatCore
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A fixed set of threads running blocking work (Argon2) with a bounded queue.
 /// When the queue is full, `run` throws `rate_limited` at once with a retry
 /// hint from the measured job time; it never makes a caller wait in line
@@ -15,11 +19,19 @@ public final class WorkerPool: @unchecked Sendable {
     public let threads: Int
     public let queueCapacity: Int
 
-    public init(name: String, threads: Int, queueCapacity: Int) {
+    /// `niceness`: the threads' scheduling priority (Linux nice value), so
+    /// that on a small machine chat traffic preempts password hashing.
+    public init(name: String, threads: Int, queueCapacity: Int, niceness: Int32 = 0) {
         self.threads = max(1, threads)
         self.queueCapacity = max(0, queueCapacity)
         for i in 0..<self.threads {
-            let thread = Thread { [self] in self.loop() }
+            let thread = Thread { [self] in
+                #if os(Linux)
+                // On Linux the nice value is per thread; who = 0 is the calling thread.
+                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+                #endif
+                self.loop()
+            }
             thread.name = "\(name)-\(i)"
             thread.start()
         }

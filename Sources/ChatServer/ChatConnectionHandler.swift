@@ -16,14 +16,19 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var machine: ConnectionStateMachine
     private var connection: LiveConnection?
     private var connectionContext = ConnectionContext(address: "", nonce: [])
-    private var held = CircularBuffer<Frame>()
+    /// Requests held during authentication (rare: allocated small).
+    private var held = CircularBuffer<Frame>(initialCapacity: 1)
     private var readPending = false
     private var flushScheduled = false
     /// Set when the server ends the connection while requests are in flight:
     /// their responses go out first, then the goodbye.
     private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
     private var timer: Scheduled<Void>?
-    private var logger: Logger
+    private let logger: Logger
+    /// Logged as metadata at each log call: per-connection metadata on the
+    /// logger would cost every idle connection a dictionary.
+    private var connectionID: UInt64 = 0
+    private var userID: UserID?
     /// Typing notifications per conversation: a burst of 5, then one a second.
     private var typingLimiter = RateLimiter(capacity: 5, windowMs: 5000, maxKeys: 256)
 
@@ -31,6 +36,13 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         self.server = server
         machine = ConnectionStateMachine(settings: server.settings.machine, nowMs: Self.monotonicMs())
         logger = server.logger
+    }
+
+    private func meta(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var m = extra
+        m["chatd.conn"] = "\(connectionID)"
+        if let userID { m["chatd.user"] = "\(userID)" }
+        return m
     }
 
     static func monotonicMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
@@ -41,7 +53,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let channel = context.channel
         let address = channel.remoteAddress?.ipAddress ?? "local"
         let id = server.registry.makeID()
-        logger[metadataKey: "chatd.conn"] = "\(id)"
+        connectionID = id
         connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32))
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
@@ -51,7 +63,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             onPushInLoop: { frames in bound.value.writePushes(frames) })
         connection = live
         server.registry.opened(live)
-        logger.debug("connection opened", metadata: ["chatd.peer": "\(address)"])
+        logger.debug("connection opened", metadata: meta(["chatd.peer": "\(address)"]))
         armTimer(context: context)
         context.fireChannelActive()
     }
@@ -63,12 +75,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         if let connection, let offline = server.registry.closed(connection.id) {
             server.hub.presence.wentOffline(offline)
         }
-        logger.debug("connection closed")
+        logger.debug("connection closed", metadata: meta())
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error", metadata: ["chatd.error": "\(error)"])
+        logger.debug("connection error", metadata: meta(["chatd.error": "\(error)"]))
         context.close(promise: nil)
     }
 
@@ -178,8 +190,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                     if cameOnline { server.hub.presence.cameOnline(session.userID) }
                 }
             }
-            logger[metadataKey: "chatd.user"] = "\(session.userID)"
-            logger.info("authenticated", metadata: ["chatd.device": "\(session.deviceID)"])
+            userID = session.userID
+            logger.debug("authenticated", metadata: meta(["chatd.device": "\(session.deviceID)"]))
         case .authenticationFailed(let f):
             frame = f
             machine.authenticationFailed()
@@ -192,7 +204,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             if let connection, let offline = server.registry.loggedOut(connection.id) {
                 server.hub.presence.wentOffline(offline)
             }
-            logger[metadataKey: "chatd.user"] = nil
+            userID = nil
             // The authentication deadline starts again.
             timer?.cancel()
             armTimer(context: context)
@@ -251,7 +263,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         response.limits = server.helloLimits()
         response.nonce = Data(connectionContext.nonce)
         machine.helloAnswered()
-        logger.debug("hello", metadata: ["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"])
+        logger.debug("hello", metadata: meta(["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"]))
         write(Frame.response(op: frame.op, id: frame.id, response), context: context, flush: true)
     }
 
@@ -313,7 +325,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         if !channel.isWritable {
             // Over the outbound high-water mark: this client is not reading.
             _ = machine.closeRequested()
-            logger.notice("closing slow consumer")
+            logger.notice("closing slow consumer", metadata: meta())
             sayGoodbyeAndClose(.slowConsumer, context: context)
             return
         }
@@ -326,7 +338,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         goodbye.reason = ProtoMap.goodbye(reason)
         goodbye.message = "\(reason)"
         if reason == .serverShutdown { goodbye.reconnectAfterMs = 1000 }
-        logger.info("closing connection", metadata: ["chatd.reason": "\(reason)"])
+        logger.info("closing connection", metadata: meta(["chatd.reason": "\(reason)"]))
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(Frame.push(.goodbye, goodbye).encoded())).whenComplete { _ in
             channel.close(promise: nil)

@@ -110,7 +110,7 @@ struct BenchConnection: @unchecked Sendable {
             request(op, message) { frame in
                 if frame.kind == .error {
                     let e = (try? Chatd_V1_ErrorResponse(payload: frame.payload))
-                    continuation.resume(throwing: BenchError("\(op) failed: \(e?.code ?? 0) \(e?.message ?? "")"))
+                    continuation.resume(throwing: BenchError("\(op) failed: \(e?.code ?? 0) \(e?.message ?? "")", code: e?.code ?? 0))
                 } else {
                     continuation.resume(returning: frame)
                 }
@@ -123,7 +123,12 @@ struct BenchConnection: @unchecked Sendable {
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String
-    init(_ d: String) { description = d }
+    /// The server's error code, when the server answered with one.
+    var code: UInt32
+    init(_ d: String, code: UInt32 = 0) {
+        description = d
+        self.code = code
+    }
 }
 
 /// Monotonic nanoseconds (same clock in every thread of this process).

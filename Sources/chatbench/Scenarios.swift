@@ -18,6 +18,13 @@ final class ListBox<T: Sendable>: Sendable {
     var all: [T] { items.withLock { $0 } }
 }
 
+/// A try-lock: claim() succeeds for one caller until release().
+final class StopFlagAtomic: Sendable {
+    private let value = Atomic<Bool>(false)
+    func claim() -> Bool { value.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+    func release() { value.store(false, ordering: .releasing) }
+}
+
 final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .relaxed) }
@@ -212,7 +219,7 @@ struct Bench {
         stormUser.first?.connection.close()
         let baseline = try await direct(pairs: pairs, rate: rate, inflight: 1, warmup: 1, duration: duration, tag: "base")
         let stormClients = try await withThrowingTaskGroup(of: BenchConnection.self) { group in
-            for _ in 0..<32 { group.addTask { try await target.connect() } }
+            for _ in 0..<64 { group.addTask { try await target.connect() } }
             var out: [BenchConnection] = []
             for try await c in group { out.append(c) }
             return out
@@ -223,28 +230,39 @@ struct Bench {
         let offered = Counter()
         let stop = StopFlag()
         let username = stormUser.first?.username ?? ""
+        // A connection takes one login at a time (log in, log out, ready again).
+        let idle = ListBox<Int>()
+        for i in stormClients.indices { idle.append(i) }
+        let busy = (0..<stormClients.count).map { _ in StopFlagAtomic() }
+        let skipped = Counter()
         let storm = Task {
             let start = nowNanos()
             var sent = 0
             while !stop.isSet {
                 let due = Int(Double(nowNanos() - start) * loginRate / 1e9)
                 while sent < due {
-                    let c = stormClients[sent % stormClients.count]
                     sent += 1
+                    guard let i = busy.indices.first(where: { busy[$0].claim() }) else {
+                        skipped.add()  // every connection is busy: offered but not sent
+                        continue
+                    }
+                    let c = stormClients[i]
                     offered.add()
                     var login = Chatd_V1_LoginRequest()
                     login.username = username
                     login.password = "storm-password"
-                    login.device.deviceID = "storm-\(sent % stormClients.count)"
+                    login.device.deviceID = "storm-\(i)"
                     c.request(.login, login) { frame in
                         if frame.kind == .response {
                             ok.add()
-                            c.request(.logout, Chatd_V1_LogoutRequest()) { _ in }
+                            c.request(.logout, Chatd_V1_LogoutRequest()) { _ in busy[i].release() }
+                            return
                         } else if let e = try? Chatd_V1_ErrorResponse(payload: frame.payload), e.code == ErrorCode.rateLimited.rawValue {
                             limited.add()
                         } else {
                             other.add()
                         }
+                        busy[i].release()
                     }
                 }
                 try? await Task.sleep(for: .milliseconds(2))
@@ -264,6 +282,7 @@ struct Bench {
         report.counts["logins_ok"] = ok.count
         report.counts["logins_rate_limited"] = limited.count
         report.counts["logins_other_errors"] = other.count
+        report.counts["logins_not_sent_all_connections_busy"] = skipped.count
         report.latency["chat_ack_alone"] = baseline.latency["ack"]
         report.latency["chat_ack_during_storm"] = during.latency["ack"]
         if let a = baseline.latency["ack"], let b = during.latency["ack"] {

@@ -40,8 +40,18 @@ struct Target: Sendable {
                     r.username = "\(prefix)\(i)"
                     r.password = password
                     r.device.deviceID = "bench"
-                    let auth = try Chatd_V1_AuthResponse(payload: try await c.call(.register, r).payload)
-                    return (i, BenchUser(connection: c, id: auth.user.id, username: r.username, token: auth.token))
+                    // Registration hashes a password: when the server's hashing
+                    // queue is full it answers rate_limited; wait and retry.
+                    var attempt = 0
+                    while true {
+                        do {
+                            let auth = try Chatd_V1_AuthResponse(payload: try await c.call(.register, r).payload)
+                            return (i, BenchUser(connection: c, id: auth.user.id, username: r.username, token: auth.token))
+                        } catch let error as BenchError where error.code == 19 && attempt < 200 {
+                            attempt += 1
+                            try await Task.sleep(for: .milliseconds(20 + Int.random(in: 0..<50)))
+                        }
+                    }
                 }
             }
             for _ in 0..<min(16, count) { add() }
