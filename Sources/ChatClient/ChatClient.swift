@@ -159,6 +159,14 @@ public final class ChatConnection: Sendable {
 
     public var isActive: Bool { channel.isActive }
 
+    /// Stops (or resumes) reading from the server: backpressure for a client
+    /// that cannot keep up. A server whose queue for this connection grows
+    /// past its limit closes it as a slow consumer.
+    public func setReading(_ reading: Bool) async throws {
+        try await channel.setOption(.autoRead, value: reading)
+        if reading { channel.read() }
+    }
+
     public func close() async {
         try? await channel.close()
     }

@@ -138,3 +138,36 @@ struct BadInputTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct SlowConsumerTests {
+    /// A client that stops reading is closed once its queue passes
+    /// max_outbound_bytes; it reconnects and catches up.
+    @Test func clientThatStopsReadingIsDisconnected() async throws {
+        try await withServer({
+            $0.setting("server.max_outbound_bytes", .int(65_536)).setting("limits.max_message_bytes", .int(60_000))
+        }) { server in
+            let (alice, _) = try await server.user("alice", password: "password1")
+            let (bob, bobAuth) = try await server.user("bob", password: "password1")
+            let room = try await alice.createRoom(name: "firehose")
+            _ = try await bob.joinRoom(room.id)
+            try await bob.setReading(false)
+            // 30 MB of pushes: more than the kernel's socket buffers can absorb.
+            let text = String(repeating: "x", count: 60_000)
+            var last: UInt64 = 0
+            for i in 0..<500 {
+                last = try await alice.send(room: room.id, text: text, clientMsgID: "f\(i)").event.seq
+                if !bob.isActive { break }
+            }
+            try await bob.setReading(true)
+            let pushes = PushCollector(bob)
+            #expect(await waitClosed(bob, seconds: 20), "the server closed the slow connection")
+            #expect(await pushes.wait(seconds: 10) { goodbyeReason($0) == .slowConsumer })
+            // Reconnect and catch up with History.
+            let again = try await server.connect()
+            _ = try await again.resume(token: bobAuth.token)
+            let events = try await again.events(in: room.id, after: 0)
+            #expect(events.last?.seq == last)
+        }
+    }
+}
