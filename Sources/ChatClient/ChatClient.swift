@@ -113,9 +113,8 @@ public final class ChatConnection: Sendable {
     /// response carrying its id.
     public func send(_ frame: Frame) async throws -> Frame {
         let slot = ResponseSlot(channel.eventLoop.makePromise(of: Frame.self))
-        let timeout = channel.eventLoop.scheduleTask(in: requestTimeout) {
-            slot.fail(ChatClientError.timedOut)
-        }
+        // The handler arms the timeout when it registers the request, so a
+        // timed-out entry is also removed from its table.
         // A write that never reaches the handler (the channel closed first)
         // must not leave the caller waiting for the timeout.
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -123,8 +122,7 @@ public final class ChatConnection: Sendable {
         written.futureResult.whenFailure { _ in
             if let refusal = errorBox.frame { slot.succeed(refusal) } else { slot.fail(ChatClientError.connectionClosed) }
         }
-        channel.writeAndFlush(OutboundRequest(frame: frame, slot: slot), promise: written)
-        defer { timeout.cancel() }
+        channel.writeAndFlush(OutboundRequest(frame: frame, slot: slot, timeout: requestTimeout), promise: written)
         let response = try await slot.future.get()
         if response.kind == .error {
             let error = try Chatd_V1_ErrorResponse(payload: response.payload)
@@ -180,6 +178,7 @@ public final class ChatConnection: Sendable {
 struct OutboundRequest {
     var frame: Frame
     var slot: ResponseSlot
+    var timeout: TimeAmount
 }
 
 /// A connection-level error frame (id 0), e.g. a refused control peer.
@@ -198,6 +197,8 @@ final class ResponseSlot: Sendable {
     init(_ promise: EventLoopPromise<Frame>) { self.promise = promise }
 
     var future: EventLoopFuture<Frame> { promise.futureResult }
+
+    func onComplete(_ body: @escaping @Sendable () -> Void) { promise.futureResult.whenComplete { _ in body() } }
 
     func succeed(_ frame: Frame) {
         if done.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
@@ -247,6 +248,12 @@ final class ClientHandler: ChannelDuplexHandler {
                 return
             }
             pending[request.frame.id] = request.slot
+            let id = request.frame.id
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let task = context.eventLoop.scheduleTask(in: request.timeout) {
+                if let slot = bound.value.pending.removeValue(forKey: id) { slot.fail(ChatClientError.timedOut) }
+            }
+            request.slot.onComplete { task.cancel() }
             context.write(wrapOutboundOut(request.frame.encoded(allocator: context.channel.allocator)), promise: promise)
         } else if let raw = value as? RawBytes {
             context.write(wrapOutboundOut(raw.buffer), promise: promise)

@@ -38,8 +38,9 @@ public actor ConversationSync {
             }
             if includeConversations {
                 for state in page.conversations where state.conversation.headSeq > (lastSeq[state.conversation.id] ?? 0) {
-                    try await fill(state.conversation.id, through: state.conversation.headSeq)
+                    _ = try await fill(state.conversation.id, through: state.conversation.headSeq)
                 }
+                if page.conversationsTruncated { try await catchUpBeyondSyncCap(after: page.conversations.last?.conversation) }
                 includeConversations = false
             }
             if !page.hasMore_p { break }
@@ -54,8 +55,10 @@ public actor ConversationSync {
             if event.seq <= last { return }  // already applied (e.g. via History)
             if event.seq == last + 1 {
                 apply(event)
-            } else {
-                try await fill(event.conversationID, through: event.seq)
+            } else if try await !fill(event.conversationID, through: event.seq) {
+                // History is closed to us now (e.g. this push is our own
+                // removal): the push itself is still the truth.
+                apply(event)
             }
         case .accountEvent(let event):
             if event.seq <= accountSeq { return }
@@ -71,16 +74,37 @@ public actor ConversationSync {
     }
 
     /// Applies every event after the last applied one up to at least `seq`.
-    private func fill(_ conversation: UInt64, through seq: UInt64) async throws {
+    /// Returns false when History is no longer readable (deleted, or no
+    /// longer a member).
+    private func fill(_ conversation: UInt64, through seq: UInt64) async throws -> Bool {
         while (lastSeq[conversation] ?? 0) < seq {
             let page: Chatd_V1_HistoryResponse
             do {
                 page = try await connection.history(room: conversation, after: lastSeq[conversation] ?? 0, limit: 200)
             } catch let error as ChatClientError where error.code == .notFound || error.code == .notMember {
-                return  // deleted, or no longer a member: nothing more to read
+                return false
             }
             for event in page.events { apply(event) }
             if !page.hasMore_p || page.events.isEmpty { break }
+        }
+        return true
+    }
+
+    /// Sync returns at most 1000 conversations (newest activity first); the
+    /// rest come from ListConversations pages after the last one seen.
+    private func catchUpBeyondSyncCap(after last: Chatd_V1_Conversation?) async throws {
+        guard var cursor = last else { return }
+        while true {
+            var request = Chatd_V1_ListConversationsRequest()
+            request.beforeActivityMs = cursor.lastActivityAtMs
+            request.beforeID = cursor.id
+            request.limit = 200
+            let page = try await connection.call(.listConversations, request, as: Chatd_V1_ListConversationsResponse.self)
+            for c in page.conversations where c.headSeq > (lastSeq[c.id] ?? 0) {
+                _ = try await fill(c.id, through: c.headSeq)
+            }
+            guard page.hasMore_p, let next = page.conversations.last else { return }
+            cursor = next
         }
     }
 

@@ -311,8 +311,16 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             return
         }
         if machine.inflight > 0 {
-            // E.g. a device revoking itself: answer the request, then close.
+            // E.g. a device revoking itself: answer the request, then close,
+            // but do not wait for a stuck request forever.
             pendingGoodbye = reason
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(5)) {
+                guard let reason = bound.value.pendingGoodbye else { return }
+                bound.value.pendingGoodbye = nil
+                bound.value.sayGoodbyeAndClose(reason, context: boundContext.value)
+            }
             return
         }
         sayGoodbyeAndClose(reason, context: context)
@@ -322,6 +330,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         guard !machine.isClosed, machine.session != nil, let channel = connection?.channel, channel.isActive,
             let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self)
         else { return }
+        // Bytes waiting for the deferred flush count against the high-water
+        // mark: flush them first, so only a peer that is not reading trips it.
+        if flushScheduled { context.flush() }
         if !channel.isWritable {
             // Over the outbound high-water mark: this client is not reading.
             _ = machine.closeRequested()
@@ -340,11 +351,14 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         if reason == .serverShutdown { goodbye.reconnectAfterMs = 1000 }
         logger.info("closing connection", metadata: meta(["chatd.reason": "\(reason)"]))
         let channel = context.channel
+        timer?.cancel()
+        timer = nil
         context.writeAndFlush(wrapOutboundOut(Frame.push(.goodbye, goodbye).encoded())).whenComplete { _ in
             channel.close(promise: nil)
         }
-        timer?.cancel()
-        timer = nil
+        // A peer that stopped reading (a slow consumer) never lets the goodbye
+        // finish: close anyway. Nothing more is queued for it meanwhile.
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     // MARK: Timer

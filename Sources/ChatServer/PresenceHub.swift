@@ -73,10 +73,16 @@ public final class PresenceHub: Sendable {
     func lastSeen(of user: UserID) -> Millis? { state.withLock { $0.lastSeen[user] } }
 
     func cameOnline(_ user: UserID) {
-        broadcast(user, presence(of: user), lastSeen: 0)
+        // Connections come and go on different event loops: announce what is
+        // true now, not what was true when this call was queued.
+        let now = presence(of: user)
+        guard now != .offline else { return }
+        broadcast(user, now, lastSeen: 0)
     }
 
     func wentOffline(_ user: UserID) {
+        // Another device may have come online meanwhile.
+        guard !registry.isOnline(user) else { return }
         let now = clock.nowMs()
         state.withLock { s in
             s.away.remove(user)

@@ -101,7 +101,8 @@ final class GroupCommitWriter: Sendable {
             if batch.count < settings.maxWrites && settings.maxDelayMicros > 0 {
                 usleep(UInt32(settings.maxDelayMicros))
                 let more = state.withLock { s -> [Pending] in
-                    let n = min(s.queue.count, s.settings.maxWrites - batch.count)
+                    // max(0, ...): a reload may have lowered maxWrites meanwhile.
+                    let n = max(0, min(s.queue.count, s.settings.maxWrites - batch.count))
                     let taken = Array(s.queue.prefix(n))
                     s.queue.removeFirst(n)
                     return taken

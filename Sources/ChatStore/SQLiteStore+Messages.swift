@@ -108,6 +108,8 @@ extension SQLiteStore {
 
     public func appendMessage(_ m: NewMessage) async throws -> AppendResult {
         try await write { db, changes in
+            // Visibility first: a retry tells nothing to someone who lost access.
+            _ = try Self.requireMember(db, conversation: m.conversation, user: m.sender)
             if let prior = try Self.priorEvent(db, sender: m.sender, clientMsgID: m.clientMsgID) {
                 guard prior.kind == .message, prior.conversationID == m.conversation else {
                     throw ChatFailure(.conflict, "client_msg_id was already used for something else")
@@ -136,6 +138,7 @@ extension SQLiteStore {
         now: Millis
     ) async throws -> AppendResult {
         try await write { db, changes in
+            _ = try Self.requireMember(db, conversation: conversation, user: editor)
             if let prior = try Self.priorEvent(db, sender: editor, clientMsgID: clientMsgID) {
                 guard prior.kind == .messageEdited, prior.conversationID == conversation, prior.targetSeq == seq else {
                     throw ChatFailure(.conflict, "client_msg_id was already used for something else")
@@ -171,13 +174,13 @@ extension SQLiteStore {
         conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
     ) async throws -> AppendResult {
         try await write { db, changes in
+            let role = try Self.requireMember(db, conversation: conversation, user: by)
             if let prior = try Self.priorEvent(db, sender: by, clientMsgID: clientMsgID) {
                 guard prior.kind == .messageDeleted, prior.conversationID == conversation, prior.targetSeq == seq else {
                     throw ChatFailure(.conflict, "client_msg_id was already used for something else")
                 }
                 return AppendResult(event: prior, duplicate: true)
             }
-            let role = try Self.requireMember(db, conversation: conversation, user: by)
             let target = try Self.targetMessage(db, conversation: conversation, seq: seq)
             guard target.senderID == by || role.canManageMembers || asModerator else {
                 throw ChatFailure(.forbidden, "only the sender, an owner or an admin can delete a message")

@@ -372,3 +372,34 @@ struct ConversationTests {
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct ConversationSyncEdgeTests {
+    /// A member kicked while behind still sees its own removal, though the
+    /// history it missed is closed to it now.
+    @Test func removalPushIsAppliedWhenHistoryIsClosed() async throws {
+        try await withServer { server in
+            let (owner, _) = try await server.user("owner", password: "password1")
+            let (bob, bobAuth) = try await server.user("bob", password: "password1")
+            let group = try await owner.createGroup(name: "g", usernames: ["bob"]).conversation
+            let delivered = Delivered()
+            let sync = ConversationSync(connection: bob, deliver: delivered.add)
+            try await sync.catchUp()
+            let seen = await sync.lastSeq[group.id] ?? 0
+            await bob.close()
+            _ = try await owner.send(room: group.id, text: "while bob is away")
+            // Bob is back, listening to pushes only, when he is kicked.
+            let bob2 = try await server.connect()
+            _ = try await bob2.resume(token: bobAuth.token)
+            let sync2 = ConversationSync(connection: bob2, lastSeq: [group.id: seen], deliver: delivered.add)
+            let task = follow(bob2, sync2)
+            try await owner.moderate(.kick, conversation: group.id, username: "bob")
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !delivered.all.contains(where: { $0.kind == .memberKicked }) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(delivered.all.contains { $0.kind == .memberKicked && $0.subjectUserID == bobAuth.user.id })
+            task.cancel()
+        }
+    }
+}
