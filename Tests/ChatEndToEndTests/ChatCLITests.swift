@@ -3,11 +3,20 @@ import ChatProtocol
 import Foundation
 import Testing
 
-/// Runs a binary from the build directory with extra environment.
-func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil) throws -> CommandResult {
+/// Runs a binary from the build directory with extra environment, optionally
+/// through a prefix command (such as setpriv to run it as another user).
+func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = []) throws
+    -> CommandResult
+{
     let p = Process()
-    p.executableURL = ChatdProcess.binDir.appendingPathComponent(name)
-    p.arguments = args
+    let binary = ChatdProcess.binDir.appendingPathComponent(name)
+    if let first = prefix.first {
+        p.executableURL = URL(fileURLWithPath: first)
+        p.arguments = Array(prefix.dropFirst()) + [binary.path] + args
+    } else {
+        p.executableURL = binary
+        p.arguments = args
+    }
     p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
     let out = Pipe()
     let err = Pipe()

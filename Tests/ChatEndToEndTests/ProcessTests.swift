@@ -98,29 +98,7 @@ struct CommandResult {
 
 /// Runs chatctl (optionally through a prefix such as setpriv) and captures its output.
 func chatctl(_ args: [String], stdin: String? = nil, prefix: [String] = []) throws -> CommandResult {
-    let p = Process()
-    let binary = ChatdProcess.binDir.appendingPathComponent("chatctl").path
-    if prefix.isEmpty {
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-    } else {
-        p.executableURL = URL(fileURLWithPath: prefix[0])
-        p.arguments = Array(prefix.dropFirst()) + [binary] + args
-    }
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return CommandResult(
-        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    try runTool("chatctl", args, env: [:], stdin: stdin, prefix: prefix)
 }
 
 func jsonObject(_ text: String) -> [String: Any] {
