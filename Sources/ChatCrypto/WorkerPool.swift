@@ -53,7 +53,9 @@ public final class WorkerPool: @unchecked Sendable {
                 continuation.resume(throwing: ChatFailure(.unavailable, "server is shutting down"))
                 return
             }
-            if waiting >= queueCapacity && running >= threads {
+            // Queued plus running, so a burst that arrives before a thread
+            // has picked anything up is bounded too.
+            if waiting + running >= threads + queueCapacity {
                 let retry = Int64((Double(waiting + 1) * averageJobMs / Double(threads)).rounded(.up))
                 continuation.resume(throwing: ChatFailure.rateLimited(retryAfterMs: max(retry, 50), "server is busy hashing passwords"))
                 return

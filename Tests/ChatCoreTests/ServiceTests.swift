@@ -2,6 +2,7 @@ import ChatCore
 import ChatCrypto
 import ChatStore
 import Synchronization
+import Dispatch
 import Testing
 
 /// A hasher that costs nothing; `version` stands for the configured limits.
@@ -190,5 +191,30 @@ struct SodiumTests {
         #expect(a.tokenHash(token) == a.tokenHash(token))
         #expect(a.tokenHash(token) != b.tokenHash(token))
         #expect(a.newToken() != token)
+    }
+}
+
+struct WorkerPoolTests {
+    /// At most threads + queueCapacity jobs are accepted at once, even when
+    /// they arrive before a thread has picked any up.
+    @Test func rejectsBeyondThreadsPlusQueue() async throws {
+        let pool = WorkerPool(name: "test", threads: 1, queueCapacity: 1)
+        defer { pool.shutdown() }
+        let gate = DispatchSemaphore(value: 0)
+        async let first = pool.run { () -> Int in
+            gate.wait()
+            return 1
+        }
+        async let second = pool.run { () -> Int in 2 }
+        try await Task.sleep(for: .milliseconds(100))
+        do {
+            _ = try await pool.run { () -> Int in 3 }
+            Issue.record("a third job was accepted")
+        } catch let failure as ChatFailure {
+            #expect(failure.kind == .rateLimited && failure.retryAfterMs > 0)
+        }
+        gate.signal()
+        #expect(try await first + second == 3)
+        #expect(try await pool.run { () -> Int in 4 } == 4)
     }
 }
