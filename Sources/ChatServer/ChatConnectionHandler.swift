@@ -146,7 +146,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let loop = context.eventLoop
         let server = self.server
         server.inflight.wrappingAdd(1, ordering: .relaxed)
-        let generation = server.registry.generation
+        // Only an authentication needs the ending generation (SessionRegistry).
+        let generation = op.requirement == .unauthenticated ? server.registry.generation : 0
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
