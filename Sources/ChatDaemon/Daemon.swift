@@ -24,12 +24,15 @@ public final class Daemon: Sendable {
     let hasher: SodiumPasswordHasher
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
+    let notifier: SystemdNotifier
+    private let keepAlive = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
-        logger: Logger
+        logger: Logger, notifier: SystemdNotifier
     ) {
+        self.notifier = notifier
         effective = Mutex(config)
         self.rooms = rooms
         self.store = store
@@ -47,7 +50,8 @@ public final class Daemon: Sendable {
     public var controlSocketPath: String { control.path }
 
     public static func start(
-        config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil
+        config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:])
     ) async throws -> Daemon {
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         let dataDir = config.dataDir
@@ -106,9 +110,12 @@ public final class Daemon: Sendable {
                 metadata: [
                     "chatd.listen": "\(info.listen)", "chatd.control": "\(control.path)", "chatd.data_dir": "\(dataDir)",
                 ])
-            return Daemon(
+            let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                rooms: rooms, hasher: hasher, group: group, logger: logger)
+                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier)
+            notifier.ready(status: daemon.statusLine())
+            daemon.startKeepAlive()
+            return daemon
         } catch {
             hasher.shutdown()
             try? store.close()
@@ -126,6 +133,42 @@ public final class Daemon: Sendable {
 
     /// Applies the reloadable keys of `new` (SIGHUP). Connections stay open;
     /// changed keys that are not reloadable are reported, not applied.
+    /// A one-line summary for systemd's STATUS=.
+    public func statusLine() -> String {
+        "listening on \(config.listen), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
+    }
+
+    /// Watchdog keep-alives at half of $WATCHDOG_USEC, and a STATUS line with
+    /// the connection counts every 10 s (only under systemd).
+    private func startKeepAlive() {
+        guard notifier.isEnabled else { return }
+        let interval = notifier.watchdogInterval ?? .seconds(10)
+        let task = Task { [weak self] in
+            var sinceStatus = Duration.zero
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, !Task.isCancelled else { return }
+                if self.notifier.watchdogInterval != nil { self.notifier.watchdog() }
+                sinceStatus += interval
+                if sinceStatus >= .seconds(10) {
+                    sinceStatus = .zero
+                    self.notifier.status(self.statusLine())
+                }
+            }
+        }
+        keepAlive.withLock { $0 = task }
+    }
+
+    /// Re-reads nothing itself: applies `new` (see `reload(_:)`), telling
+    /// systemd around it.
+    @discardableResult
+    public func reloadNotifying(_ new: Config) -> ReloadResult {
+        notifier.reloading()
+        let result = reload(new)
+        notifier.ready(status: statusLine())
+        return result
+    }
+
     @discardableResult
     public func reload(_ new: Config) -> ReloadResult {
         let (result, merged) = effective.withLock { current -> (ReloadResult, Config) in
@@ -190,6 +233,8 @@ public final class Daemon: Sendable {
     /// checkpoint the WAL and close the database.
     public func shutdown() async {
         logger.info("chatd stopping")
+        notifier.stopping()
+        keepAlive.withLock { $0?.cancel() }
         await listener.close()
         server.beginDraining()
         let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))

@@ -57,7 +57,7 @@ struct ChatdCommand: AsyncParsableCommand {
 
         let daemon: Daemon
         do {
-            daemon = try await Daemon.start(config: cfg, logger: logger)
+            daemon = try await Daemon.start(config: cfg, logger: logger, notifier: SystemdNotifier())
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
@@ -68,7 +68,8 @@ struct ChatdCommand: AsyncParsableCommand {
                 return
             }
             do {
-                let result = daemon.reload(try Config.load(path: path))
+                let next = try Config.load(path: path)
+                let result = daemon.reloadNotifying(next)
                 if !result.needRestart.isEmpty {
                     logger.warning(
                         "changed keys need a restart",

@@ -1,0 +1,84 @@
+import ChatDaemon
+import Logging
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Unix datagram socket standing in for systemd's notify socket.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+
+    init() throws {
+        path = NSTemporaryDirectory() + "notify-\(UUID().uuidString.prefix(8)).sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw ProcessTestError("cannot bind \(path)") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Messages received until `deadline` or until `until` is satisfied.
+    func receive(seconds: Double, until: ([String]) -> Bool) -> [String] {
+        var out: [String] = []
+        let end = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < end && !until(out) {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { out.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+        }
+        return out
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct SystemdNotifyTests {
+    @Test func readyWatchdogReloadingStopping() async throws {
+        let sink = try NotifySocket()
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": sink.path, "WATCHDOG_USEC": "300000"])
+        #expect(notifier.watchdogInterval == .milliseconds(150))
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = TestServer.testConfig(dataDir: dir)
+        let daemon = try await Daemon.start(config: config, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() }, notifier: notifier)
+
+        var got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
+        let ready = got.first { $0.hasPrefix("READY=1") } ?? ""
+        #expect(ready.contains("STATUS=listening on 127.0.0.1:") && ready.contains("MAINPID=\(getpid())"))
+        // Watchdog keep-alives at half the interval: several within a second.
+        got = sink.receive(seconds: 2) { $0.filter { $0 == "WATCHDOG=1" }.count >= 4 }
+        #expect(got.filter { $0 == "WATCHDOG=1" }.count >= 4)
+
+        daemon.reloadNotifying(config.setting("limits.max_message_bytes", .int(1000)))
+        got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
+        let reloading = got.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
+        let readyAgain = got.firstIndex { $0.hasPrefix("READY=1") }
+        #expect(reloading != nil && readyAgain != nil && (reloading ?? 0) < (readyAgain ?? 0))
+
+        await daemon.shutdown()
+        got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("STOPPING=1") } }
+        #expect(got.contains { $0.hasPrefix("STOPPING=1") })
+    }
+
+    @Test func withoutNotifySocketNothingIsSent() {
+        let notifier = SystemdNotifier(environment: [:])
+        #expect(!notifier.isEnabled)
+        #expect(notifier.watchdogInterval == nil)
+        #expect(!notifier.notify("READY=1"))
+    }
+}
