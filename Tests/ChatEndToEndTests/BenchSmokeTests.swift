@@ -5,8 +5,8 @@ import Testing
 /// performance targets are measured by tools/bench, not asserted here.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct BenchSmokeTests {
-    func run(_ args: [String], port: Int, pid: Int32) throws -> [String: Any] {
-        let r = try runTool("chatbench", args + ["--server", "127.0.0.1:\(port)", "--pid", "\(pid)", "--json"], env: [:])
+    func run(_ args: [String], port: Int, pid: Int32) async throws -> [String: Any] {
+        let r = try await runTool("chatbench", args + ["--server", "127.0.0.1:\(port)", "--pid", "\(pid)", "--json"], env: [:])
         #expect(r.status == 0, "\(args.first ?? ""): \(r.stderr)")
         return jsonObject(r.stdout)
     }
@@ -19,26 +19,26 @@ struct BenchSmokeTests {
         let pid = chatd.process.processIdentifier
 
         // Flat out, but with one request in flight: the other suites run in parallel.
-        let direct = try run(["direct", "--pairs", "1", "--inflight", "1", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
+        let direct = try await run(["direct", "--pairs", "1", "--inflight", "1", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
         #expect(((direct["rates"] as? [String: Any])?["acked_sends_per_s"] as? Double ?? 0) > 0)
         #expect(direct["errors"] as? Int == 0)
         #expect(((direct["latency"] as? [String: Any])?["ack"] as? [String: Any])?["p99Ms"] != nil)
         #expect(((direct["server"] as? [String: Any])?["cpu_seconds"] as? Double ?? -1) >= 0)
 
-        let paced = try run(["direct", "--pairs", "2", "--rate", "100", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
+        let paced = try await run(["direct", "--pairs", "2", "--rate", "100", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
         #expect((paced["counts"] as? [String: Any])?["acked_in_window"] as? Int ?? 0 > 50)
 
-        let fanout = try run(
+        let fanout = try await run(
             ["fanout", "--members", "5", "--senders", "1", "--rate", "50", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)
         #expect(((fanout["rates"] as? [String: Any])?["deliveries_per_s"] as? Double ?? 0) > 100)
 
-        let connect = try run(["connect", "--connections", "30", "--users", "3", "--sources", "1", "--hold", "0.2"], port: port, pid: pid)
+        let connect = try await run(["connect", "--connections", "30", "--users", "3", "--sources", "1", "--hold", "0.2"], port: port, pid: pid)
         #expect((connect["counts"] as? [String: Any])?["connected"] as? Int == 30)
 
-        let reconnect = try run(["reconnect", "--clients", "5", "--missed", "7"], port: port, pid: pid)
+        let reconnect = try await run(["reconnect", "--clients", "5", "--missed", "7"], port: port, pid: pid)
         #expect((reconnect["counts"] as? [String: Any])?["clients_complete_and_exact"] as? Int == 5)
 
-        let storm = try run(
+        let storm = try await run(
             ["login-storm", "--pairs", "2", "--rate", "50", "--login-rate", "20", "--duration", "1"], port: port, pid: pid)
         #expect(((storm["counts"] as? [String: Any])?["logins_ok"] as? Int ?? 0) > 0)
 

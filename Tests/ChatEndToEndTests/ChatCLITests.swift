@@ -3,9 +3,23 @@ import ChatProtocol
 import Foundation
 import Testing
 
+/// Runs blocking work on a dispatch thread: blocking a Swift concurrency
+/// thread (there are as many as cores) starves every other test's tasks.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Runs a binary from the build directory with extra environment, optionally
 /// through a prefix command (such as setpriv to run it as another user).
-func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = []) throws
+func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = []) async throws
+    -> CommandResult
+{
+    try await offPool { try runToolBlocking(name, args, env: env, stdin: stdin, prefix: prefix) }
+}
+
+func runToolBlocking(_ name: String, _ args: [String], env: [String: String], stdin: String?, prefix: [String]) throws
     -> CommandResult
 {
     let p = Process()
@@ -46,15 +60,17 @@ struct ChatCLITests {
         let port = try await chatd.waitReady()
         let env = ["XDG_CONFIG_HOME": home]
         let server = ["--server", "127.0.0.1:\(port)"]
-        func chat(_ args: [String], stdin: String? = nil) throws -> CommandResult { try runTool("chat", args, env: env, stdin: stdin) }
+        func chat(_ args: [String], stdin: String? = nil) async throws -> CommandResult {
+            try await runTool("chat", args, env: env, stdin: stdin)
+        }
 
-        var r = try chat(["register", "alice"] + server, stdin: "password1\n")
+        var r = try await chat(["register", "alice"] + server, stdin: "password1\n")
         #expect(r.status == 0, "\(r.stderr)")
         let mode = (try FileManager.default.attributesOfItem(atPath: home + "/chat/session.json")[.posixPermissions] as? NSNumber)?.intValue
         #expect(mode == 0o600)
-        r = try chat(["whoami"])
+        r = try await chat(["whoami"])
         #expect(r.stdout.hasPrefix("alice"))
-        r = try chat(["create-room", "lobby", "--description", "hello all"])
+        r = try await chat(["create-room", "lobby", "--description", "hello all"])
         #expect(r.status == 0 && r.stdout.contains("created #lobby"))
 
         // Bob, through the library, joins and talks while `chat tail` listens.
@@ -66,34 +82,34 @@ struct ChatCLITests {
         let roomID = try #require(room?.id)
         _ = try await bob.joinRoom(roomID)
 
-        let tail = Task { try runTool("chat", ["tail", "--count", "1", "--seconds", "20"], env: env) }
+        let tail = Task { try await runTool("chat", ["tail", "--count", "1", "--seconds", "20"], env: env) }
         try await Task.sleep(for: .milliseconds(500))
         _ = try await bob.send(room: roomID, text: "hi from bob")
         let tailed = try await tail.value
         #expect(tailed.stdout.contains("bob: hi from bob"), "\(tailed.stdout) \(tailed.stderr)")
 
-        r = try chat(["send", "#lobby", "hello", "bob"])
+        r = try await chat(["send", "#lobby", "hello", "bob"])
         #expect(r.status == 0 && r.stdout.contains("sent"))
-        r = try chat(["send", "@bob", "a direct hello"])
+        r = try await chat(["send", "@bob", "a direct hello"])
         #expect(r.status == 0)
-        r = try chat(["history", "#lobby"])
+        r = try await chat(["history", "#lobby"])
         #expect(r.stdout.contains("bob: hi from bob") && r.stdout.contains("alice: hello bob"))
-        r = try chat(["conversations"])
+        r = try await chat(["conversations"])
         #expect(r.stdout.contains("lobby") && r.stdout.contains("@bob"))
-        r = try chat(["friend", "add", "bob"])
+        r = try await chat(["friend", "add", "bob"])
         #expect(r.status == 0)
         try await bob.friendOp(.acceptFriend, username: "alice")
-        r = try chat(["friends"])
+        r = try await chat(["friends"])
         #expect(r.stdout.contains("bob\tonline"))
 
         // Errors: one clear line, exit 1.
-        r = try chat(["send", "999999", "nobody home"])
+        r = try await chat(["send", "999999", "nobody home"])
         #expect(r.status == 1 && r.stderr.hasPrefix("chat: not_found"))
-        r = try chat(["friend", "hug", "bob"])
+        r = try await chat(["friend", "hug", "bob"])
         #expect(r.status == 1 && r.stderr.contains("unknown action"))
-        r = try chat(["logout"])
+        r = try await chat(["logout"])
         #expect(r.status == 0)
-        r = try chat(["whoami"])
+        r = try await chat(["whoami"])
         #expect(r.status == 1 && r.stderr.contains("not logged in"))
 
         chatd.signal(SIGTERM)

@@ -71,6 +71,14 @@ final class ChatdProcess: Sendable {
 
     func signal(_ number: Int32) { kill(process.processIdentifier, number) }
 
+    /// Waits until the captured stderr contains `text` (the pipe is read
+    /// asynchronously, so the last lines can arrive after the exit).
+    func waitForOutput(_ text: String, seconds: Double = 10) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while !output.contains(text) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return output.contains(text)
+    }
+
     /// Waits for exit and returns the status.
     func waitExit(seconds: Double = 20) async -> Int32? {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
@@ -97,8 +105,8 @@ struct CommandResult {
 }
 
 /// Runs chatctl (optionally through a prefix such as setpriv) and captures its output.
-func chatctl(_ args: [String], stdin: String? = nil, prefix: [String] = []) throws -> CommandResult {
-    try runTool("chatctl", args, env: [:], stdin: stdin, prefix: prefix)
+func chatctl(_ args: [String], stdin: String? = nil, prefix: [String] = []) async throws -> CommandResult {
+    try await runTool("chatctl", args, env: [:], stdin: stdin, prefix: prefix)
 }
 
 func jsonObject(_ text: String) -> [String: Any] {
@@ -118,20 +126,20 @@ struct ProcessTests {
         let mode = (try FileManager.default.attributesOfItem(atPath: chatd.socketPath)[.posixPermissions] as? NSNumber)?.intValue
         #expect(mode == 0o600)
 
-        var r = try chatctl(s + ["user", "add", "alice", "--display-name", "Alice"], stdin: "password1\n")
+        var r = try await chatctl(s + ["user", "add", "alice", "--display-name", "Alice"], stdin: "password1\n")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("created user alice"))
-        r = try chatctl(["user", "add", "bob", "--password", "password2", "--role", "admin", "--json"] + s)
+        r = try await chatctl(["user", "add", "bob", "--password", "password2", "--role", "admin", "--json"] + s)
         #expect(r.status == 0)
         #expect((jsonObject(r.stdout)["user"] as? [String: Any])?["role"] as? String == "admin")
-        r = try chatctl(s + ["user", "add", "alice", "--password", "password1"])
+        r = try await chatctl(s + ["user", "add", "alice", "--password", "password1"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("conflict"))
 
-        r = try chatctl(s + ["user", "list"])
+        r = try await chatctl(s + ["user", "list"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("alice") && r.stdout.contains("bob") && r.stdout.hasPrefix("ID"))
-        r = try chatctl(s + ["--json", "user", "list", "--role", "admin"])
+        r = try await chatctl(s + ["--json", "user", "list", "--role", "admin"])
         let users = jsonObject(r.stdout)["users"] as? [[String: Any]] ?? []
         #expect(users.map { $0["username"] as? String } == ["bob"])
 
@@ -145,69 +153,69 @@ struct ProcessTests {
         _ = try await client.send(room: room.id, text: "hello")
         let pushes = PushCollector(client)
 
-        r = try chatctl(s + ["status"])
+        r = try await chatctl(s + ["status"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("connections:  1 (1 authenticated)"))
-        r = try chatctl(s + ["status", "--json"])
+        r = try await chatctl(s + ["status", "--json"])
         #expect(jsonObject(r.stdout)["users"] as? Int == 2)
         #expect(jsonObject(r.stdout)["messages"] as? Int == 1)
 
-        r = try chatctl(s + ["user", "show", "alice"])
+        r = try await chatctl(s + ["user", "show", "alice"])
         #expect(r.status == 0 && r.stdout.contains("phone") && r.stdout.contains("ops-room"))
-        r = try chatctl(s + ["room", "list"])
+        r = try await chatctl(s + ["room", "list"])
         #expect(r.stdout.contains("ops-room"))
-        r = try chatctl(s + ["--json", "room", "show", "ops-room"])
+        r = try await chatctl(s + ["--json", "room", "show", "ops-room"])
         #expect(jsonObject(r.stdout)["online_members"] as? Int == 1)
-        r = try chatctl(s + ["device", "list", "--user", "alice"])
+        r = try await chatctl(s + ["device", "list", "--user", "alice"])
         #expect(r.stdout.contains("phone") && r.stdout.contains("signed in"))
 
-        r = try chatctl(s + ["user", "set-role", "alice", "admin"])
+        r = try await chatctl(s + ["user", "set-role", "alice", "admin"])
         #expect(r.status == 0 && r.stdout.contains("now admin"))
-        r = try chatctl(s + ["user", "set-role", "alice", "emperor"])
+        r = try await chatctl(s + ["user", "set-role", "alice", "emperor"])
         #expect(r.status == 1 && r.stderr.contains("invalid_field"))
-        r = try chatctl(s + ["user", "show", "nobody"])
+        r = try await chatctl(s + ["user", "show", "nobody"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
 
         // Revoking the device closes the live connection at once.
-        r = try chatctl(s + ["device", "revoke", "alice", "phone"])
+        r = try await chatctl(s + ["device", "revoke", "alice", "phone"])
         #expect(r.status == 0 && r.stdout.contains("1 connections closed"))
         #expect(await pushes.wait(seconds: 20) { goodbyeReason($0) == .deviceRevoked })
 
         // Disable / enable / passwd.
-        r = try chatctl(s + ["user", "disable", "alice"])
+        r = try await chatctl(s + ["user", "disable", "alice"])
         #expect(r.status == 0)
         let c2 = try await ChatConnection.connect(host: "127.0.0.1", port: port)
         try await c2.hello()
         await expectError(.accountDisabled) { try await c2.login(username: "alice", password: "password1") }
-        r = try chatctl(s + ["user", "enable", "id:1"])
+        r = try await chatctl(s + ["user", "enable", "id:1"])
         #expect(r.status == 0)
-        r = try chatctl(s + ["user", "passwd", "alice"], stdin: "password9\n")
+        r = try await chatctl(s + ["user", "passwd", "alice"], stdin: "password9\n")
         #expect(r.status == 0)
         _ = try await c2.login(username: "alice", password: "password9")
 
         // --config finds the socket.
-        r = try chatctl(["--config", chatd.configPath, "status"])
+        r = try await chatctl(["--config", chatd.configPath, "status"])
         #expect(r.status == 0)
 
         // A peer that is neither root nor chatd's uid is refused, even when the
         // file permissions would let it connect.
         if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-            r = try chatctl(s + ["status"], prefix: nobody)
+            r = try await chatctl(s + ["status"], prefix: nobody)
             #expect(r.status == 4, "\(r.stderr)")
             chmod(dir, 0o755)
             chmod(chatd.socketPath, 0o666)
-            r = try chatctl(s + ["status"], prefix: nobody)
+            r = try await chatctl(s + ["status"], prefix: nobody)
             #expect(r.status == 4, "\(r.stderr)")
             #expect(r.stderr.contains("access refused: uid 65534"))
         }
 
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
-        #expect(chatd.output.contains("chatd stopped"))
+        #expect(await chatd.waitForOutput("chatd stopped"))
 
         // Not running: one clear line, exit 3.
-        r = try chatctl(s + ["status"])
+        r = try await chatctl(s + ["status"])
         #expect(r.status == 3)
         #expect(r.stderr.contains("not running"))
     }
@@ -288,11 +296,8 @@ struct ProcessTests {
         text = text.replacingOccurrences(of: "event_loop_threads = 1", with: "event_loop_threads = 2")
         try text.write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
         chatd.signal(SIGHUP)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !chatd.output.contains("configuration reloaded") && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(chatd.output.contains("server.event_loop_threads"))
+        #expect(await chatd.waitForOutput("configuration reloaded"))
+        #expect(await chatd.waitForOutput("server.event_loop_threads"))
         let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
         #expect(try await c.hello().limits.registrationOpen == false)
         await expectError(.registrationClosed) { try await c.register(username: "late", password: "password1") }
@@ -300,8 +305,7 @@ struct ProcessTests {
         // A broken file changes nothing.
         try "[server\nbroken".write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
         chatd.signal(SIGHUP)
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(chatd.output.contains("reload refused"))
+        #expect(await chatd.waitForOutput("reload refused"))
         #expect(chatd.process.isRunning)
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)

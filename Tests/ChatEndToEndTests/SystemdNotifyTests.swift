@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// A Unix datagram socket standing in for systemd's notify socket.
-final class NotifySocket {
+final class NotifySocket: @unchecked Sendable {
     let path: String
     let fd: Int32
 
@@ -33,8 +33,13 @@ final class NotifySocket {
         unlink(path)
     }
 
-    /// Messages received until `deadline` or until `until` is satisfied.
-    func receive(seconds: Double, until: ([String]) -> Bool) -> [String] {
+    /// Messages received until `seconds` pass or `until` holds; off the
+    /// concurrency pool, since recv blocks.
+    func receive(seconds: Double, until: @escaping @Sendable ([String]) -> Bool) async -> [String] {
+        (try? await offPool { self.receiveBlocking(seconds: seconds, until: until) }) ?? []
+    }
+
+    func receiveBlocking(seconds: Double, until: ([String]) -> Bool) -> [String] {
         var out: [String] = []
         let end = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -57,21 +62,21 @@ struct SystemdNotifyTests {
         let config = TestServer.testConfig(dataDir: dir)
         let daemon = try await Daemon.start(config: config, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() }, notifier: notifier)
 
-        var got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
+        var got = await sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
         let ready = got.first { $0.hasPrefix("READY=1") } ?? ""
         #expect(ready.contains("STATUS=listening on 127.0.0.1:") && ready.contains("MAINPID=\(getpid())"))
         // Watchdog keep-alives at half the interval: several within a second.
-        got = sink.receive(seconds: 2) { $0.filter { $0 == "WATCHDOG=1" }.count >= 4 }
+        got = await sink.receive(seconds: 2) { $0.filter { $0 == "WATCHDOG=1" }.count >= 4 }
         #expect(got.filter { $0 == "WATCHDOG=1" }.count >= 4)
 
         daemon.reloadNotifying(config.setting("limits.max_message_bytes", .int(1000)))
-        got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
+        got = await sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("READY=1") } }
         let reloading = got.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
         let readyAgain = got.firstIndex { $0.hasPrefix("READY=1") }
         #expect(reloading != nil && readyAgain != nil && (reloading ?? 0) < (readyAgain ?? 0))
 
         await daemon.shutdown()
-        got = sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("STOPPING=1") } }
+        got = await sink.receive(seconds: 5) { $0.contains { $0.hasPrefix("STOPPING=1") } }
         #expect(got.contains { $0.hasPrefix("STOPPING=1") })
     }
 
