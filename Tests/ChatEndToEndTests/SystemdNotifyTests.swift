@@ -87,3 +87,31 @@ struct SystemdNotifyTests {
         #expect(!notifier.notify("READY=1"))
     }
 }
+
+struct SystemdUnitTests {
+    /// `systemd-analyze verify` accepts the unit (when systemd-analyze exists here).
+    @Test func unitVerifies() async throws {
+        let analyze = "/usr/bin/systemd-analyze"
+        guard FileManager.default.isExecutableFile(atPath: analyze) else { return }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        let unit = try String(contentsOf: root.appendingPathComponent("tools/systemd/chatd.service"), encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/chatd", with: ChatdProcess.binDir.appendingPathComponent("chatd").path)
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try unit.write(toFile: dir + "/chatd.service", atomically: true, encoding: .utf8)
+        let result = try await offPool { () -> (Int32, String) in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: analyze)
+            p.arguments = ["verify", dir + "/chatd.service"]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = err
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        #expect(result.0 == 0, "\(result.1)")
+        #expect(unit.contains("Type=notify") && unit.contains("WatchdogSec=") && unit.contains("ExecReload="))
+    }
+}
