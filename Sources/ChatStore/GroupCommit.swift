@@ -22,8 +22,9 @@ final class GroupCommitWriter: Sendable {
     }
 
     private struct Pending: Sendable {
-        /// Runs the write in a savepoint of the open transaction.
-        let run: @Sendable (Database) -> Void
+        /// Runs the write in a savepoint of the open transaction; returns the
+        /// changes to publish if it succeeded.
+        let run: @Sendable (Database) -> CommittedChanges?
         /// Called after the transaction ends: nil on commit, else its error.
         let finish: @Sendable ((any Error)?) -> Void
     }
@@ -39,6 +40,21 @@ final class GroupCommitWriter: Sendable {
 
     private let state: Mutex<State>
     let writer: any DatabaseWriter
+    /// Receives each committed batch's changes, in commit order, on the
+    /// drain thread, before any caller is resumed. (One call per batch rather
+    /// than a GRDB transaction observer per write: GRDB consults every
+    /// registered observer before each statement, which made a batch
+    /// quadratic in its size.)
+    private let publisher = Mutex<Publisher?>(nil)
+
+    final class Publisher: Sendable {
+        let body: @Sendable (CommittedChanges) -> Void
+        init(_ body: @escaping @Sendable (CommittedChanges) -> Void) { self.body = body }
+    }
+
+    func setPublisher(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
+        publisher.withLock { $0 = Publisher(body) }
+    }
     /// The drain loop runs here, calling GRDB's synchronous write API: one
     /// thread hop per batch instead of a task and an async hop per batch.
     private let queue = DispatchQueue(label: "chatd.group-commit")
@@ -53,20 +69,25 @@ final class GroupCommitWriter: Sendable {
     /// (batches committed, writes committed) since start.
     var statistics: (batches: Int, writes: Int) { state.withLock { ($0.batches, $0.writes) } }
 
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Runs `body` in the next batch. `body` returns its result and the
+    /// changes to publish once the batch has committed.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, CommittedChanges?)) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let result = Mutex<Result<T, any Error>?>(nil)
             let pending = Pending(
                 run: { db in
                     do {
-                        var value: T?
+                        var outcome: (T, CommittedChanges?)?
                         try db.inSavepoint {
-                            value = try body(db)
+                            outcome = try body(db)
                             return .commit
                         }
-                        if let value { result.withLock { $0 = .success(value) } }
+                        guard let outcome else { return nil }
+                        result.withLock { $0 = .success(outcome.0) }
+                        return outcome.1
                     } catch {
                         result.withLock { $0 = .failure(error) }
+                        return nil
                     }
                 },
                 finish: { commitError in
@@ -112,12 +133,17 @@ final class GroupCommitWriter: Sendable {
             }
             let work = batch
             var failure: (any Error)?
+            var published: [CommittedChanges] = []
             do {
-                try writer.writeWithoutTransaction { db in
+                published = try writer.writeWithoutTransaction { db in
+                    var changes: [CommittedChanges] = []
                     try db.inTransaction(.immediate) {
-                        for pending in work { pending.run(db) }
+                        for pending in work {
+                            if let c = pending.run(db), !c.isEmpty { changes.append(c) }
+                        }
                         return .commit
                     }
+                    return changes
                 }
             } catch {
                 failure = error
@@ -126,6 +152,9 @@ final class GroupCommitWriter: Sendable {
                 state.withLock { s in
                     s.batches += 1
                     s.writes += work.count
+                }
+                if let publisher = publisher.withLock({ $0 }) {
+                    for changes in published { publisher.body(changes) }
                 }
             }
             for pending in work { pending.finish(failure) }

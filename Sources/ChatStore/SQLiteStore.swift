@@ -8,7 +8,7 @@ import Synchronization
 /// All writes go through GRDB's single serialized writer and all reads through
 /// its reader pool; both run on GRDB's own dispatch queues, never on a NIO
 /// event loop. Events appended by a write are handed to `eventObserver` after
-/// the transaction commits, on the writer queue, so observers see them in
+/// the batch's transaction commits, on the writer thread, so observers see them in
 /// commit order (the hub relies on that to push in seq order).
 extension Database {
     /// Executes through the statement cache: hot statements are compiled once
@@ -46,15 +46,6 @@ public final class SQLiteStore: Store {
 
     public let writer: any DatabaseWriter
     let groupCommit: GroupCommitWriter
-    /// Held in a class: a closure stored directly in a generic Mutex is
-    /// re-wrapped in a reabstraction thunk on every `withLock` (measured: the
-    /// chain grew with every commit and dominated the profile).
-    private final class Observer: Sendable {
-        let body: @Sendable (CommittedChanges) -> Void
-        init(_ body: @escaping @Sendable (CommittedChanges) -> Void) { self.body = body }
-    }
-
-    private let observer = Mutex<Observer?>(nil)
     /// Path of the database file; nil for in-memory stores.
     public let path: String?
 
@@ -103,7 +94,7 @@ public final class SQLiteStore: Store {
     /// Sets the function that receives committed changes, in commit order,
     /// on the writer queue.
     public func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
-        observer.withLock { $0 = Observer(body) }
+        groupCommit.setPublisher(body)
     }
 
     /// Checkpoints the WAL into the main file (clean shutdown).
@@ -124,18 +115,21 @@ public final class SQLiteStore: Store {
     func write<T: Sendable>(
         _ body: @escaping @Sendable (Database, inout CommittedChanges) throws -> T
     ) async throws -> T {
-        try await write { db in
-            var changes = CommittedChanges()
-            let result = try body(db, &changes)
-            self.publishAfterCommit(db, changes)
-            return result
+        do {
+            return try await groupCommit.write { db in
+                var changes = CommittedChanges()
+                let result = try body(db, &changes)
+                return (result, changes)
+            }
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
         }
     }
 
     /// Every write goes through the group-commit writer.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await groupCommit.write(body)
+            return try await groupCommit.write { db in (try body(db), nil) }
         } catch let error as DatabaseError {
             throw Self.translate(error)
         }
@@ -166,12 +160,6 @@ public final class SQLiteStore: Store {
             return ChatFailure(.conflict, "already exists")
         }
         return error
-    }
-
-    /// Publishes changes after the current transaction commits.
-    private func publishAfterCommit(_ db: Database, _ changes: CommittedChanges) {
-        guard !changes.isEmpty, let observer = observer.withLock({ $0 }) else { return }
-        db.afterNextTransaction(onCommit: { _ in observer.body(changes) })
     }
 
     // MARK: Users
