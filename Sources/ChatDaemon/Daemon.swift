@@ -51,7 +51,7 @@ public final class Daemon: Sendable {
 
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
-        notifier: SystemdNotifier = SystemdNotifier(environment: [:])
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil
     ) async throws -> Daemon {
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         let dataDir = config.dataDir
@@ -90,10 +90,17 @@ public final class Daemon: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
         do {
             let listen = config.listen
-            let listener = try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+            let listener: ChatListener
+            if let fd = listenDescriptor {
+                listener = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
+                logger.info("adopted the listening socket from the service manager", metadata: ["chatd.fd": "\(fd)"])
+            } else {
+                listener = try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+            }
+            let bound = listener.channel.localAddress
             let info = DaemonInfo(
                 startedAtMs: clock.nowMs(), dataDir: dataDir,
-                listen: "\(listen.host):\(listener.localPort ?? listen.port)")
+                listen: "\(bound?.ipAddress ?? listen.host):\(listener.localPort ?? listen.port)")
             let controlRouter = ControlRouter(
                 store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger)
             let control: ControlListener

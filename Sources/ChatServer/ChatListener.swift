@@ -17,9 +17,21 @@ public final class ChatListener: Sendable {
     public var localPort: Int? { channel.localAddress?.port }
 
     public static func bind(host: String, port: Int, server: ServerContext, group: any EventLoopGroup) async throws -> ChatListener {
+        let channel = try await bootstrap(server: server, group: group).bind(host: host, port: port).get()
+        return ChatListener(channel: channel, server: server)
+    }
+
+    /// Adopts a listening socket handed over by the service manager
+    /// (systemd socket activation, `LISTEN_FDS`).
+    public static func adopt(descriptor: CInt, server: ServerContext, group: any EventLoopGroup) async throws -> ChatListener {
+        let channel = try await bootstrap(server: server, group: group).withBoundSocket(descriptor).get()
+        return ChatListener(channel: channel, server: server)
+    }
+
+    private static func bootstrap(server: ServerContext, group: any EventLoopGroup) -> ServerBootstrap {
         let settings = server.settings
         let highWater = max(64 * 1024, settings.maxOutboundBytes)
-        let channel = try await ServerBootstrap(group: group)
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -32,9 +44,6 @@ public final class ChatListener: Sendable {
                     try sync.addHandler(ChatConnectionHandler(server: server))
                 }
             }
-            .bind(host: host, port: port)
-            .get()
-        return ChatListener(channel: channel, server: server)
     }
 
     /// Stops accepting; open connections are not touched.

@@ -57,7 +57,8 @@ struct ChatdCommand: AsyncParsableCommand {
 
         let daemon: Daemon
         do {
-            daemon = try await Daemon.start(config: cfg, logger: logger, notifier: SystemdNotifier())
+            daemon = try await Daemon.start(
+                config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket())
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
@@ -82,6 +83,25 @@ struct ChatdCommand: AsyncParsableCommand {
         let signal = await Self.waitForTermination()
         logger.info("signal received", metadata: ["chatd.signal": "\(signal)"])
         await daemon.shutdown()
+    }
+
+    /// systemd socket activation: with `LISTEN_PID` = this process and
+    /// `LISTEN_FDS` ≥ 1, the first passed descriptor (3) is the client
+    /// listener, used instead of `[server] listen`. The variables are removed
+    /// so they do not leak to children.
+    static func activatedSocket() -> CInt? {
+        let env = ProcessInfo.processInfo.environment
+        defer {
+            unsetenv("LISTEN_PID")
+            unsetenv("LISTEN_FDS")
+            unsetenv("LISTEN_FDNAMES")
+        }
+        guard let pid = env["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
+            let count = env["LISTEN_FDS"].flatMap(Int.init), count >= 1
+        else { return nil }
+        let fd: CInt = 3
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
     }
 
     /// Runs `body` on every SIGHUP.

@@ -1,3 +1,4 @@
+import ChatClient
 import ChatDaemon
 import Logging
 import Foundation
@@ -113,5 +114,60 @@ struct SystemdUnitTests {
         }
         #expect(result.0 == 0, "\(result.1)")
         #expect(unit.contains("Type=notify") && unit.contains("WatchdogSec=") && unit.contains("ExecReload="))
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct SocketActivationTests {
+    /// Started by systemd-socket-activate (when installed), chatd serves on
+    /// the socket it was handed instead of binding `[server] listen`.
+    @Test func adoptsTheListeningSocket() async throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        guard FileManager.default.isExecutableFile(atPath: activate) else { return }
+        // A free port: bind, read it, release it.
+        let probe = try await ChatConnectionProbe.freePort()
+        let dir = TestServer.tempDir()
+        defer { for path in [dir, dir + ".conf"] { try? FileManager.default.removeItem(atPath: path) } }
+        try "[storage]\ndata_dir = \"\(dir)\"\n[log]\nlevel = \"info\"\n".write(toFile: dir + ".conf", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: activate)
+        p.arguments = ["-l", "127.0.0.1:\(probe)", ChatdProcess.binDir.appendingPathComponent("chatd").path, "--config", dir + ".conf"]
+        let log = Pipe()
+        p.standardError = log
+        p.standardOutput = log
+        try p.run()
+        defer {
+            kill(p.processIdentifier, SIGTERM)
+            p.waitUntilExit()
+        }
+        // The first connection makes systemd-socket-activate start chatd.
+        var connection: ChatConnection?
+        for _ in 0..<50 {
+            if let c = try? await ChatConnection.connect(host: "127.0.0.1", port: probe, requestTimeout: .seconds(10)) {
+                connection = c
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let c = try #require(connection)
+        let hello = try await c.hello()
+        #expect(hello.serverName == "chatd")
+        _ = try await c.register(username: "activated", password: "password1")
+        await c.close()
+    }
+}
+
+enum ChatConnectionProbe {
+    static func freePort() async throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
