@@ -100,10 +100,12 @@ struct SystemdUnitTests {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try unit.write(toFile: dir + "/chatd.service", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(
+            atPath: root.appendingPathComponent("tools/systemd/chatd.socket").path, toPath: dir + "/chatd.socket")
         let result = try await offPool { () -> (Int32, String) in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: analyze)
-            p.arguments = ["verify", dir + "/chatd.service"]
+            p.arguments = ["verify", dir + "/chatd.socket", dir + "/chatd.service"]
             let err = Pipe()
             p.standardError = err
             p.standardOutput = err
