@@ -101,8 +101,16 @@ public final class Daemon: Sendable {
             let info = DaemonInfo(
                 startedAtMs: clock.nowMs(), dataDir: dataDir,
                 listen: "\(bound?.ipAddress ?? listen.host):\(listener.localPort ?? listen.port)")
+            // The reloader needs the daemon, which exists only once the
+            // listeners are up: it is looked up through a box.
+            let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger)
+                store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger,
+                probe: { try await store.probeWrite() },
+                reloader: {
+                    guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
+                    return try daemon.reloadFromFile()
+                })
             let control: ControlListener
             do {
                 control = try await ControlListener.bind(
@@ -120,6 +128,7 @@ public final class Daemon: Sendable {
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
                 rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier)
+            daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
             return daemon
@@ -235,6 +244,23 @@ public final class Daemon: Sendable {
         if !ids.isEmpty { logger.info("default rooms", metadata: ["chatd.rooms": "\(names.joined(separator: ", "))"]) }
     }
 
+    /// Re-reads the config file this daemon was started from and applies it
+    /// (chatctl reload; SIGHUP goes through the same path).
+    public func reloadFromFile() throws -> (applied: [String], needRestart: [String]) {
+        guard let path = config.source else {
+            throw ChatFailure(.wrongState, "chatd runs on its embedded default; there is no config file to reload")
+        }
+        let next: Config
+        do {
+            next = try Config.load(path: path)
+        } catch {
+            logger.error("reload refused, configuration unchanged", metadata: ["chatd.error": "\(error)"])
+            throw ChatFailure.invalid("config", "\(error)")
+        }
+        let result = reloadNotifying(next)
+        return (result.applied, result.needRestart)
+    }
+
     /// Graceful stop: refuse new connections and requests, let requests in
     /// flight finish (up to the drain timeout), say goodbye to every client,
     /// checkpoint the WAL and close the database.
@@ -265,6 +291,12 @@ public final class Daemon: Sendable {
         try? await group.shutdownGracefully()
         logger.info("chatd stopped")
     }
+}
+
+final class DaemonBox: Sendable {
+    private let value = Mutex<Daemon?>(nil)
+    var daemon: Daemon? { value.withLock { $0 } }
+    func set(_ daemon: Daemon) { value.withLock { $0 = daemon } }
 }
 
 public struct DaemonError: Error, CustomStringConvertible {

@@ -158,4 +158,6 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case roomShow = 10
     case deviceList = 11
     case deviceRevoke = 12
+    case health = 13
+    case reload = 14
 }

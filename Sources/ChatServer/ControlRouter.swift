@@ -19,7 +19,14 @@ public struct DaemonInfo: Sendable {
 
 /// Runs one chatctl request (control protocol, spec/PROTOCOL.md §11).
 public struct ControlRouter: Sendable {
+    /// Runs an empty write through the writer (health).
+    public typealias WriteProbe = @Sendable () async throws -> Void
+    /// Re-reads the config file; returns (applied, need restart).
+    public typealias Reloader = @Sendable () async throws -> (applied: [String], needRestart: [String])
+
     let store: any Store
+    let probe: WriteProbe
+    let reloader: Reloader
     let accounts: AccountService
     let registry: SessionRegistry
     let hub: FanoutHub
@@ -29,9 +36,11 @@ public struct ControlRouter: Sendable {
 
     public init(
         store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
-        info: DaemonInfo, logger: Logger
+        info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
     ) {
         self.store = store
+        self.probe = probe
+        self.reloader = reloader
         self.accounts = accounts
         self.registry = registry
         self.hub = hub
@@ -162,6 +171,27 @@ public struct ControlRouter: Sendable {
                     r.devices.append(d)
                 }
                 r.hasMore_p = devices.count > limit
+                return r
+            case .health:
+                _ = try Chatd_Control_V1_HealthRequest(payload: frame.payload)
+                let start = ContinuousClock.now
+                do {
+                    try await probe()
+                } catch {
+                    logger.error("health check: database write failed", metadata: ["chatd.error": "\(error)"])
+                    throw ChatFailure(.internal, "the database is not writable")
+                }
+                let elapsed = ContinuousClock.now - start
+                var r = Chatd_Control_V1_HealthResponse()
+                r.writeLatencyUs = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+                r.connections = UInt32(clamping: registry.connectionCount)
+                return r
+            case .reload:
+                _ = try Chatd_Control_V1_ReloadRequest(payload: frame.payload)
+                let result = try await reloader()
+                var r = Chatd_Control_V1_ReloadResponse()
+                r.applied = result.applied
+                r.needRestart = result.needRestart
                 return r
             case .deviceRevoke:
                 let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)

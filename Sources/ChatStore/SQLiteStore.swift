@@ -135,6 +135,12 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// An empty write through the group-commit writer: succeeds only when
+    /// the database can be written (health checks).
+    public func probeWrite() async throws {
+        try await write { db in try db.cachedExecute(sql: "PRAGMA user_version = \(Schema.userVersion)") }
+    }
+
     /// Applies new group-commit bounds (config reload).
     public func reconfigure(groupCommit settings: GroupCommitSettings) {
         groupCommit.reconfigure(.init(maxWrites: max(1, settings.maxWrites), maxDelayMicros: max(0, settings.maxDelayMicros)))

@@ -52,7 +52,7 @@ struct Chatctl: AsyncParsableCommand {
             3 chatd is not running or the socket cannot be reached; 4 access refused.
             A USER argument is a username, or id:N for a user id.
             """,
-        subcommands: [Status.self, UserCommand.self, RoomCommand.self, DeviceCommand.self])
+        subcommands: [Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self])
 }
 
 struct GlobalOptions: ParsableArguments {
@@ -232,6 +232,32 @@ struct Status: AsyncParsableCommand {
             data dir:     \(r.dataDir)
 
             """
+        }
+    }
+}
+
+struct Health: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exit 0 when chatd answers and can write its database (for scripts and monitors).")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let r = try await global.call(.health, Chatd_Control_V1_HealthRequest(), as: Chatd_Control_V1_HealthResponse.self)
+        global.output(r) { "ok: database writable (\(r.writeLatencyUs) µs), \(r.connections) connections\n" }
+    }
+}
+
+struct Reload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-read chatd's config file and apply the reloadable keys (like SIGHUP).")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let r = try await global.call(.reload, Chatd_Control_V1_ReloadRequest(), as: Chatd_Control_V1_ReloadResponse.self)
+        global.output(r) {
+            var out = r.applied.isEmpty ? "nothing changed\n" : "applied: \(r.applied.joined(separator: ", "))\n"
+            if !r.needRestart.isEmpty { out += "need a restart: \(r.needRestart.joined(separator: ", "))\n" }
+            return out
         }
     }
 }

@@ -63,21 +63,16 @@ struct ChatdCommand: AsyncParsableCommand {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
         }
-        Self.onReload { [config] in
-            guard let path = config else {
-                logger.notice("SIGHUP ignored: chatd runs on its embedded default (no --config)")
-                return
-            }
+        Self.onReload {
             do {
-                let next = try Config.load(path: path)
-                let result = daemon.reloadNotifying(next)
+                let result = try daemon.reloadFromFile()
                 if !result.needRestart.isEmpty {
                     logger.warning(
                         "changed keys need a restart",
                         metadata: ["chatd.keys": "\(result.needRestart.joined(separator: ", "))"])
                 }
             } catch {
-                logger.error("reload refused, configuration unchanged", metadata: ["chatd.error": "\(error)"])
+                logger.notice("SIGHUP: \(error)")
             }
         }
         let signal = await Self.waitForTermination()

@@ -197,6 +197,22 @@ struct ProcessTests {
         r = try await chatctl(["--config", chatd.configPath, "status"])
         #expect(r.status == 0)
 
+        // health and reload.
+        r = try await chatctl(s + ["health"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("ok: database writable"))
+        r = try await chatctl(s + ["health", "--json"])
+        #expect(jsonObject(r.stdout)["write_latency_us"] != nil)
+        r = try await chatctl(s + ["reload"])
+        #expect(r.status == 0 && r.stdout.contains("nothing changed"))
+        var text = try String(contentsOfFile: chatd.configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "[log]", with: "[limits]\nmax_message_bytes = 4000\n\n[log]")
+        try text.write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
+        r = try await chatctl(s + ["--json", "reload"])
+        #expect((jsonObject(r.stdout)["applied"] as? [String]) == ["limits.max_message_bytes"])
+        try "[limits\nbroken".write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
+        r = try await chatctl(s + ["reload"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+
         // A peer that is neither root nor chatd's uid is refused, even when the
         // file permissions would let it connect.
         if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
