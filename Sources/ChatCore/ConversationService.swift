@@ -29,6 +29,9 @@ public final class ConversationService: Sendable {
     /// Longest mute: one year.
     public static let maxMuteMs: Millis = 366 * 24 * 3600 * 1000
     public static let maxEmojiBytes = 32
+    /// Distinct emojis one user may put on one message: bounds the rows and
+    /// the ReactionSummary list a History response carries per message.
+    public static let maxReactionsPerUserPerMessage = 20
     public static let maxMentions = 50
     public static let defaultSyncLimit = 200
     public static let maxSyncLimit = 1000

@@ -226,6 +226,14 @@ extension SQLiteStore {
                 if let existing, let earlier = try Self.fetchEvent(db, conversation: conversation, seq: existing) {
                     return AppendResult(event: earlier, duplicate: true)
                 }
+                let mine = try Int.fetchOneCached(
+                    db, sql: "SELECT count(*) FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ?",
+                    arguments: [conversation, seq, user]) ?? 0
+                guard mine < ConversationService.maxReactionsPerUserPerMessage else {
+                    throw ChatFailure(
+                        .tooLarge, "at most \(ConversationService.maxReactionsPerUserPerMessage) reactions per message",
+                        field: "emoji")
+                }
                 let event = try Self.appendEvent(
                     db, &changes,
                     Event(conversationID: conversation, seq: 0, kind: .reactionAdded, senderID: user, createdAt: now, targetSeq: seq, emoji: emoji))

@@ -130,6 +130,10 @@ struct ConversationTests {
             #expect(r2.duplicate && r2.event.seq == r1.event.seq)
             _ = try await alice.react(room.id, seq: msg, emoji: "🎉")
             await expectError(.invalidField) { try await alice.react(room.id, seq: msg, emoji: "two words") }
+            // At most 20 distinct reactions per user per message (N and N+1).
+            for i in 1..<20 { _ = try await bob.react(room.id, seq: msg, emoji: "e\(i)") }
+            await expectError(.tooLarge) { try await bob.react(room.id, seq: msg, emoji: "one-too-many") }
+            for i in 1..<20 { _ = try await bob.react(room.id, seq: msg, emoji: "e\(i)", add: false) }
             let history = try await alice.history(room: room.id)
             let reactions = history.events.first { $0.seq == msg }?.reactions ?? []
             #expect(reactions.count == 1 && reactions.first?.count == 2 && reactions.first?.mine == true)
