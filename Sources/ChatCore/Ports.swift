@@ -317,8 +317,6 @@ public protocol Store: Sendable {
     /// Friends and direct-chat partners, as pairs, for the presence index.
     func allContacts() async throws -> [(UserID, UserID)]
     func setLastSeen(user: UserID, at: Millis) async throws
-    func lastSeen(users: [UserID]) async throws -> [UserID: Millis]
-    func appendAccountEvent(_ event: AccountEvent) async throws
 
     // Audit and stats
     func audit(_ entry: AuditEntry) async throws

@@ -221,25 +221,4 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE users SET last_seen_at = ? WHERE id = ?", arguments: [at, user])
         }
     }
-
-    public func lastSeen(users: [UserID]) async throws -> [UserID: Millis] {
-        guard !users.isEmpty else { return [:] }
-        return try await read { db in
-            var out: [UserID: Millis] = [:]
-            for chunk in stride(from: 0, to: users.count, by: 500) {
-                let part = Array(users[chunk..<min(chunk + 500, users.count)])
-                let placeholders = Array(repeating: "?", count: part.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT id, last_seen_at FROM users WHERE id IN (\(placeholders))", arguments: StatementArguments(part))
-                {
-                    out[row["id"]] = row["last_seen_at"]
-                }
-            }
-            return out
-        }
-    }
-
-    public func appendAccountEvent(_ event: AccountEvent) async throws {
-        try await write { db, changes in try Self.appendAccountEvent(db, &changes, event) }
-    }
 }
