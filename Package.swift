@@ -49,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "ChatConfig",
-            dependencies: ["TOMLKit"],
+            dependencies: ["ChatCore", "TOMLKit"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "chat",
             dependencies: [
-                "ChatProtocol", "ChatClient",
+                "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

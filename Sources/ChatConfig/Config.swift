@@ -151,6 +151,13 @@ public struct Config: Sendable, Equatable {
         return (dataDir as NSString).appendingPathComponent("chatd.sock")
     }
 
+    /// Where file contents and partial uploads live.
+    public var filesDir: String {
+        let configured = string("files.dir")
+        if !configured.isEmpty { return configured }
+        return (dataDir as NSString).appendingPathComponent("files")
+    }
+
     /// Keys whose value differs between two configs.
     public func changedKeys(from other: Config) -> [ConfigKey] {
         ConfigTable.keys.filter { values[$0.path] != other.values[$0.path] }

@@ -1,3 +1,4 @@
+import ChatCore
 import Foundation
 
 /// Every configuration key, in one table: name, type, bounds, default,
@@ -131,9 +132,39 @@ public enum ConfigTable {
         ConfigKey(
             "limits", "max_avatar_url_bytes", .int(min: 0, max: 4096), .int(512),
             "Longest avatar URL, in UTF-8 bytes.", reloadable: true),
+
+        // [files]
+        ConfigKey(
+            "files", "max_file_bytes", .int(min: 1, max: 1 << 40), .int(104_857_600),
+            "Largest file that may be uploaded, in bytes.", reloadable: true),
+        ConfigKey(
+            "files", "max_chunk_bytes", .int(min: 4096, max: 8_388_608), .int(262_144),
+            "Largest upload chunk and download piece, in bytes (kept 4 KiB below server.max_frame_bytes).",
+            reloadable: true),
+        ConfigKey(
+            "files", "user_quota_bytes", .int(min: 0, max: 1 << 50), .int(1_073_741_824),
+            "Bytes of files (and unfinished uploads) each user may have. Deduplicated content still counts\nfor each uploader.",
+            reloadable: true),
+        ConfigKey(
+            "files", "allowed_types", .stringList, .strings(ContentPolicy.defaultAllowed),
+            "MIME types that may be uploaded. The content's leading bytes must match the declared type\n(application/octet-stream accepts any content whose detected type is itself allowed, or undetected).",
+            reloadable: true),
+        ConfigKey(
+            "files", "upload_ttl_hours", .int(min: 1, max: 8760), .int(24),
+            "Unfinished uploads are removed this long after they began.", reloadable: true),
+        ConfigKey(
+            "files", "unreferenced_grace_hours", .int(min: 0, max: 87_600), .int(24),
+            "A file no message refers to (never sent, or its messages deleted) is removed after this long.",
+            reloadable: true),
+        ConfigKey(
+            "files", "gc_interval_minutes", .int(min: 1, max: 10_080), .int(60),
+            "How often expired uploads and unreferenced files are collected (chatctl file gc runs it now)."),
+        ConfigKey(
+            "files", "dir", .path, .string(""),
+            "Where file contents and partial uploads are stored. Empty: <data_dir>/files."),
     ]
 
-    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "rooms", "limits"]
+    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "rooms", "limits", "files"]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 

@@ -366,6 +366,29 @@ public final class ConversationService: Sendable {
             maxConversations: Self.maxSyncConversations)
     }
 
+    public static let defaultSearchLimit = 20
+    public static let maxSearchLimit = 100
+
+    /// Full-text search of message text in the caller's conversations, or
+    /// in one of them (spec/PROTOCOL.md §13.6).
+    public func search(
+        _ session: Session, query: String, conversation id: RoomID, order: SearchOrder, cursor: String, limit: Int
+    ) async throws -> (hits: [SearchHit], next: SearchCursor?) {
+        let parsed = try SearchQuery(query)
+        let start = try SearchCursor(cursor, order: order)
+        var limit = Validate.pageLimit(limit, default: Self.defaultSearchLimit, max: Self.maxSearchLimit)
+        if case .offset(let n) = start { limit = min(limit, SearchCursor.maxRankOffset - n) }
+        if id != 0 { _ = try await member(id, viewer: session.userID) }
+        guard limit > 0 else { return ([], nil) }
+        let (hits, hasMore) = try await store.searchMessages(
+            SearchRequest(
+                viewer: session.userID, query: parsed, conversation: id == 0 ? nil : id, order: order, cursor: start,
+                limit: limit))
+        var next = hasMore ? hits.last?.cursor : nil
+        if case .offset(let n)? = next, n >= SearchCursor.maxRankOffset { next = nil }
+        return (hits, next)
+    }
+
     // MARK: Helpers
 
     /// Lowercased usernames written as @name (start of text or after a

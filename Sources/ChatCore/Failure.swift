@@ -18,6 +18,10 @@ public struct ChatFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case registrationClosed
         case wrongState
         case unavailable
+        case quotaExceeded
+        case unsupportedType
+        case hashMismatch
+        case uploadIncomplete
         case `internal`
     }
 

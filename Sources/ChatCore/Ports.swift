@@ -322,4 +322,9 @@ public protocol Store: Sendable {
     func audit(_ entry: AuditEntry) async throws
     func auditEntries(user: UserID?, limit: Int) async throws -> [AuditEntry]
     func counts() async throws -> StoreCounts
+
+    // Search
+    /// One page of hits, newest first or by rank, in the viewer's
+    /// conversations (or the one given, which the caller checked).
+    func searchMessages(_ request: SearchRequest) async throws -> (hits: [SearchHit], hasMore: Bool)
 }

@@ -125,12 +125,15 @@ extension String {
 }
 
 extension Validate {
+    /// Largest image width or height a message may claim.
+    public static let maxImageSide = 100_000
+
     public static func attachment(_ a: Attachment) throws(ChatFailure) {
         try text(a.fileID, field: "attachment.file_id", max: 64, min: 1)
         try text(a.name, field: "attachment.name", max: 255)
         try text(a.mimeType, field: "attachment.mime_type", max: 127)
-        guard a.size >= 0, a.width >= 0, a.height >= 0 else {
-            throw .invalid("attachment", "sizes must not be negative")
+        guard a.size >= 0, (0...maxImageSide).contains(a.width), (0...maxImageSide).contains(a.height) else {
+            throw .invalid("attachment", "width and height must be 0...\(maxImageSide) and the size not negative")
         }
     }
 

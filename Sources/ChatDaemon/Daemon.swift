@@ -16,6 +16,7 @@ public final class Daemon: Sendable {
     public var config: Config { effective.withLock { $0 } }
     private let effective: Mutex<Config>
     let rooms: ConversationService
+    public let files: FileService
     public let store: SQLiteStore
     public let server: ServerContext
     public let listener: ChatListener
@@ -26,15 +27,17 @@ public final class Daemon: Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
+    private let maintenance = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
-        accounts: AccountService, rooms: ConversationService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
-        logger: Logger, notifier: SystemdNotifier
+        accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
+        group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier
     ) {
         self.notifier = notifier
         effective = Mutex(config)
         self.rooms = rooms
+        self.files = files
         self.store = store
         self.server = server
         self.listener = listener
@@ -80,9 +83,13 @@ public final class Daemon: Sendable {
             throttle: settings.throttle)
         let rooms = ConversationService(store: store, clock: clock, limits: settings.domain)
         let friends = FriendService(store: store, clock: clock)
+        let blobs = try DiskBlobStore(root: config.filesDir, makeHasher: { Blake2bStream() })
+        let files = FileService(
+            catalog: store, blobs: blobs, random: { Sodium.randomBytes($0) }, clock: clock, limits: settings.files)
         try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
         let router = ClientRouter(
-            accounts: accounts, conversations: rooms, friends: friends, hub: hub, clock: clock, logger: logger)
+            accounts: accounts, conversations: rooms, friends: friends, files: files, hub: hub, clock: clock,
+            logger: logger)
         let server = ServerContext(
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger)
 
@@ -105,7 +112,8 @@ public final class Daemon: Sendable {
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger,
+                store: store, accounts: accounts, registry: registry, hub: hub, files: files, clock: clock, info: info,
+                logger: logger,
                 probe: { try await store.probeWrite() },
                 reloader: {
                     guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
@@ -127,10 +135,11 @@ public final class Daemon: Sendable {
                 ])
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier)
+                rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
+            daemon.startMaintenance(interval: .seconds(config.int("files.gc_interval_minutes") * 60))
             return daemon
         } catch {
             hasher.shutdown()
@@ -175,6 +184,36 @@ public final class Daemon: Sendable {
         keepAlive.withLock { $0 = task }
     }
 
+    /// Periodic housekeeping off the request path: file garbage collection
+    /// (expired uploads, unreferenced files, strays).
+    private func startMaintenance(interval: Duration) {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, !Task.isCancelled else { return }
+                await self.collectGarbage()
+            }
+        }
+        maintenance.withLock { $0 = task }
+    }
+
+    func collectGarbage() async {
+        do {
+            let report = try await files.collectGarbage()
+            if report != GarbageReport() {
+                logger.info(
+                    "file garbage collected",
+                    metadata: [
+                        "chatd.uploads": "\(report.expiredUploads)", "chatd.files": "\(report.files)",
+                        "chatd.contents": "\(report.contents)", "chatd.bytes": "\(report.contentBytes)",
+                        "chatd.strays": "\(report.strays)",
+                    ])
+            }
+        } catch {
+            logger.error("file garbage collection failed", metadata: ["chatd.error": "\(error)"])
+        }
+    }
+
     /// Re-reads nothing itself: applies `new` (see `reload(_:)`), telling
     /// systemd around it.
     @discardableResult
@@ -215,6 +254,7 @@ public final class Daemon: Sendable {
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
         store.reconfigure(groupCommit: settings.groupCommit)
         rooms.reconfigure(limits: settings.domain)
+        files.reconfigure(limits: settings.files)
         server.updateSettings(settings.server)
         logger.info(
             "configuration reloaded",
@@ -268,6 +308,7 @@ public final class Daemon: Sendable {
         logger.info("chatd stopping")
         notifier.stopping()
         keepAlive.withLock { $0?.cancel() }
+        maintenance.withLock { $0?.cancel() }
         await listener.close()
         server.beginDraining()
         let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))
@@ -311,6 +352,7 @@ struct Settings {
     var throttle: AccountService.Throttle
     var argon2: Sodium.Argon2Limits
     var groupCommit: SQLiteStore.GroupCommitSettings
+    var files: FileLimits
 
     init(_ c: Config) {
         groupCommit = SQLiteStore.GroupCommitSettings(
@@ -340,6 +382,14 @@ struct Settings {
             accountWindowMs: c.int("security.login_failure_window_seconds") * 1000,
             addressAttempts: Int(c.int("security.logins_per_address")),
             addressWindowMs: c.int("security.login_address_window_seconds") * 1000)
+        var f = FileLimits()
+        f.maxFileBytes = c.int("files.max_file_bytes")
+        f.maxChunkBytes = Int(min(c.int("files.max_chunk_bytes"), c.int("server.max_frame_bytes") - 4096))
+        f.userQuotaBytes = c.int("files.user_quota_bytes")
+        f.policy = ContentPolicy(allowed: c.strings("files.allowed_types"))
+        f.uploadTTLMs = c.int("files.upload_ttl_hours") * 3600 * 1000
+        f.unreferencedGraceMs = c.int("files.unreferenced_grace_hours") * 3600 * 1000
+        files = f
         argon2 = Sodium.Argon2Limits(
             opsLimit: UInt64(c.int("security.argon2_ops_limit")), memLimit: Int(c.int("security.argon2_mem_kib")) * 1024)
     }

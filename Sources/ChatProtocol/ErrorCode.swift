@@ -47,6 +47,14 @@ public enum ErrorCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case `internal` = 22
     /// The server is shutting down and takes no new requests.
     case unavailable = 23
+    /// The upload would take the user past their file quota, or they have too many unfinished uploads.
+    case quotaExceeded = 24
+    /// The file's type is not accepted, or its content does not match the declared type.
+    case unsupportedType = 25
+    /// The uploaded content's BLAKE2b-256 differs from the one declared at UploadBegin (the upload is discarded).
+    case hashMismatch = 26
+    /// UploadFinish before every byte arrived; UploadStatus lists the received ranges.
+    case uploadIncomplete = 27
 
     public var description: String {
         switch self {
@@ -73,6 +81,10 @@ public enum ErrorCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .registrationClosed: "registration_closed"
         case .internal: "internal"
         case .unavailable: "unavailable"
+        case .quotaExceeded: "quota_exceeded"
+        case .unsupportedType: "unsupported_type"
+        case .hashMismatch: "hash_mismatch"
+        case .uploadIncomplete: "upload_incomplete"
         }
     }
 }

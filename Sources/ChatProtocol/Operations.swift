@@ -55,6 +55,14 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case listBlocked = 68
     case searchUsers = 69
     case setPresence = 70
+    case uploadBegin = 80
+    case uploadChunk = 81
+    case uploadStatus = 82
+    case uploadFinish = 83
+    case uploadCancel = 84
+    case download = 85
+    case getFile = 86
+    case searchMessages = 90
 
     public var description: String {
         switch self {
@@ -109,6 +117,14 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .listBlocked: "list_blocked"
         case .searchUsers: "search_users"
         case .setPresence: "set_presence"
+        case .uploadBegin: "upload_begin"
+        case .uploadChunk: "upload_chunk"
+        case .uploadStatus: "upload_status"
+        case .uploadFinish: "upload_finish"
+        case .uploadCancel: "upload_cancel"
+        case .download: "download"
+        case .getFile: "get_file"
+        case .searchMessages: "search_messages"
         }
     }
 
@@ -160,4 +176,8 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case deviceRevoke = 12
     case health = 13
     case reload = 14
+    // 15-39: operations (users, sessions, rooms, audit, backup, stats, config).
+    // 40-59: files and retention.
+    case fileGC = 40
+    case fileStats = 41
 }

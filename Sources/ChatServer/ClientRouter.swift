@@ -11,17 +11,19 @@ public struct ClientRouter: Sendable {
     public let accounts: AccountService
     public let conversations: ConversationService
     public let friends: FriendService
+    public let files: FileService
     public let hub: FanoutHub
     public let clock: any WallClock
     let logger: Logger
 
     public init(
-        accounts: AccountService, conversations: ConversationService, friends: FriendService, hub: FanoutHub,
-        clock: any WallClock, logger: Logger
+        accounts: AccountService, conversations: ConversationService, friends: FriendService, files: FileService,
+        hub: FanoutHub, clock: any WallClock, logger: Logger
     ) {
         self.accounts = accounts
         self.conversations = conversations
         self.friends = friends
+        self.files = files
         self.hub = hub
         self.clock = clock
         self.logger = logger
@@ -355,6 +357,8 @@ public struct ClientRouter: Sendable {
             r.users = page.items.map(ProtoMap.user)
             r.hasMore_p = page.hasMore
             return r
+        case .uploadBegin, .uploadChunk, .uploadStatus, .uploadFinish, .uploadCancel, .download, .getFile, .searchMessages:
+            return try await filesAndSearch(op, payload, session)
         case .hello, .ping, .register, .login, .resume, .logout, .refreshToken, .typing:
             throw ChatFailure(.wrongState, "op not routed here")
         }

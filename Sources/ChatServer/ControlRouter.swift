@@ -30,14 +30,16 @@ public struct ControlRouter: Sendable {
     let accounts: AccountService
     let registry: SessionRegistry
     let hub: FanoutHub
+    let files: FileService
     let clock: any WallClock
     let info: DaemonInfo
     let logger: Logger
 
     public init(
-        store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
-        info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
+        store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, files: FileService,
+        clock: any WallClock, info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
     ) {
+        self.files = files
         self.store = store
         self.probe = probe
         self.reloader = reloader
@@ -193,6 +195,8 @@ public struct ControlRouter: Sendable {
                 r.applied = result.applied
                 r.needRestart = result.needRestart
                 return r
+            case .fileGC, .fileStats:
+                return try await fileOp(op, frame)
             case .deviceRevoke:
                 let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
@@ -255,5 +259,49 @@ public struct ControlRouter: Sendable {
             clamping: try await store.devices(user: account.user.id, includeRevoked: false, limit: 10_000).count)
         u.connectionCount = UInt32(clamping: registry.connectionCount(user: account.user.id))
         return u
+    }
+}
+
+extension ControlRouter {
+    /// chatctl file gc | stats.
+    func fileOp(_ op: ControlOp, _ frame: Frame) async throws -> any SwiftProtobuf.Message {
+        switch op {
+        case .fileGC:
+            _ = try Chatd_Control_V1_FileGcRequest(payload: frame.payload)
+            let report = try await files.collectGarbage()
+            var r = Chatd_Control_V1_FileGcResponse()
+            r.expiredUploads = UInt32(clamping: report.expiredUploads)
+            r.files = UInt32(clamping: report.files)
+            r.contents = UInt32(clamping: report.contents)
+            r.contentBytes = UInt64(report.contentBytes)
+            r.strays = UInt32(clamping: report.strays)
+            logger.info("file garbage collected (chatctl)", metadata: ["chatd.files": "\(report.files)"])
+            return r
+        default:
+            let q = try Chatd_Control_V1_FileStatsRequest(payload: frame.payload)
+            let top = q.topUsers == 0 ? 10 : Int(q.topUsers)
+            guard top <= 1000 else { throw ChatFailure.invalid("top_users", "top_users is at most 1000") }
+            let (stats, disk) = try await files.stats(topUsers: top)
+            var r = Chatd_Control_V1_FileStatsResponse()
+            r.files = UInt64(stats.files)
+            r.contents = UInt64(stats.contents)
+            r.contentBytes = UInt64(stats.contentBytes)
+            r.fileBytes = UInt64(stats.fileBytes)
+            r.referencedFiles = UInt64(stats.referencedFiles)
+            r.uploads = UInt64(stats.uploads)
+            r.uploadBytes = UInt64(stats.uploadBytes)
+            r.diskBytes = UInt64(disk)
+            r.topUsers = stats.topUsers.map {
+                var u = Chatd_Control_V1_FileUsage()
+                u.userID = UInt64($0.userID)
+                u.username = $0.username
+                u.files = UInt32(clamping: $0.files)
+                u.bytes = UInt64($0.bytes)
+                u.uploads = UInt32(clamping: $0.uploads)
+                u.uploadBytes = UInt64($0.uploadBytes)
+                return u
+            }
+            return r
+        }
     }
 }

@@ -302,6 +302,10 @@ enum ErrorMap {
         case .registrationClosed: .registrationClosed
         case .wrongState: .wrongState
         case .unavailable: .unavailable
+        case .quotaExceeded: .quotaExceeded
+        case .unsupportedType: .unsupportedType
+        case .hashMismatch: .hashMismatch
+        case .uploadIncomplete: .uploadIncomplete
         case .internal: .internal
         }
     }

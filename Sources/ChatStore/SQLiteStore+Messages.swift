@@ -122,13 +122,14 @@ extension SQLiteStore {
                     throw ChatFailure.invalid("reply_to_seq", "reply_to_seq is not a message in this conversation")
                 }
             }
+            let attachment = try m.attachment.map { try Self.resolveAttachment(db, $0, type: m.type, sender: m.sender) }
             let mentions = try Self.members(db, conversation: m.conversation, usernameKeys: m.mentionKeys)
             let event = try Self.appendEvent(
                 db, &changes,
                 Event(
                     conversationID: m.conversation, seq: 0, kind: .message, senderID: m.sender, clientMsgID: m.clientMsgID,
                     text: m.text, createdAt: m.now, messageType: m.type, replyToSeq: m.replyTo, mentions: mentions,
-                    attachment: m.attachment))
+                    attachment: attachment))
             return AppendResult(event: event, duplicate: false)
         }
     }

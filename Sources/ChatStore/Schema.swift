@@ -176,6 +176,96 @@ enum Schema {
                     CREATE INDEX audit_by_time ON audit(at);
                     """)
         }
+        migrator.registerMigration("v2-files-search") { db in
+            try db.execute(
+                sql: """
+                    -- One row per distinct content (the bytes live in <data_dir>/files/contents).
+                    CREATE TABLE contents (
+                      hash BLOB PRIMARY KEY CHECK (length(hash) = 32),  -- BLAKE2b-256
+                      size INTEGER NOT NULL CHECK (size >= 0),
+                      created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+
+                    -- Files as users see them: one per finished upload.
+                    CREATE TABLE files (
+                      id TEXT PRIMARY KEY,
+                      hash BLOB NOT NULL REFERENCES contents(hash),
+                      owner_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+                      upload_id TEXT NOT NULL,
+                      name TEXT NOT NULL,
+                      mime TEXT NOT NULL,
+                      size INTEGER NOT NULL CHECK (size >= 0),
+                      created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX files_by_owner ON files(owner_id);
+                    CREATE INDEX files_by_hash ON files(hash);
+                    CREATE INDEX files_by_upload ON files(upload_id);
+
+                    -- The messages that refer to each file (the reference count is
+                    -- the number of rows), kept by the triggers below.
+                    CREATE TABLE file_refs (
+                      file_id TEXT NOT NULL REFERENCES files(id),
+                      conversation_id INTEGER NOT NULL,
+                      seq INTEGER NOT NULL,
+                      PRIMARY KEY (file_id, conversation_id, seq),
+                      FOREIGN KEY (conversation_id, seq) REFERENCES events(conversation_id, seq) ON DELETE CASCADE
+                    ) WITHOUT ROWID;
+                    CREATE INDEX file_refs_by_event ON file_refs(conversation_id, seq);
+
+                    CREATE TRIGGER events_file_ref_insert AFTER INSERT ON events
+                    WHEN new.kind = 'message' AND new.file_id IS NOT NULL
+                    BEGIN
+                      INSERT OR IGNORE INTO file_refs (file_id, conversation_id, seq) VALUES (new.file_id, new.conversation_id, new.seq);
+                    END;
+                    CREATE TRIGGER events_file_ref_update AFTER UPDATE OF file_id ON events
+                    WHEN old.file_id IS NOT NULL AND new.file_id IS NOT old.file_id
+                    BEGIN
+                      DELETE FROM file_refs WHERE conversation_id = old.conversation_id AND seq = old.seq;
+                    END;
+
+                    -- Unfinished uploads; the bytes are in <data_dir>/files/uploads/<id>.part.
+                    CREATE TABLE uploads (
+                      id TEXT PRIMARY KEY,
+                      owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      size INTEGER NOT NULL CHECK (size > 0),
+                      name TEXT NOT NULL,
+                      mime TEXT NOT NULL,
+                      hash BLOB NOT NULL CHECK (length(hash) = 32),
+                      received TEXT NOT NULL DEFAULT '',  -- ByteRanges: "start-end,..."
+                      created_at INTEGER NOT NULL,
+                      expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX uploads_by_owner ON uploads(owner_id, hash);
+                    CREATE INDEX uploads_by_expiry ON uploads(expires_at);
+
+                    -- Full-text index of message text. rowid = conversation_id * 2^32 + seq
+                    -- (seqs stay below 2^32). Kept in step by triggers, so sends, edits,
+                    -- deletes, conversation deletion and retention purges all update it.
+                    CREATE VIRTUAL TABLE message_search USING fts5(
+                      text, tokenize = 'unicode61 remove_diacritics 2');
+                    CREATE TRIGGER events_search_insert AFTER INSERT ON events
+                    WHEN new.kind = 'message' AND new.deleted = 0 AND new.text IS NOT NULL AND new.text != ''
+                    BEGIN
+                      INSERT INTO message_search (rowid, text) VALUES (new.conversation_id * 4294967296 + new.seq, new.text);
+                    END;
+                    CREATE TRIGGER events_search_update AFTER UPDATE OF text, deleted ON events
+                    WHEN new.kind = 'message'
+                    BEGIN
+                      DELETE FROM message_search WHERE rowid = old.conversation_id * 4294967296 + old.seq;
+                      INSERT INTO message_search (rowid, text)
+                        SELECT new.conversation_id * 4294967296 + new.seq, new.text
+                        WHERE new.deleted = 0 AND new.text IS NOT NULL AND new.text != '';
+                    END;
+                    CREATE TRIGGER events_search_delete AFTER DELETE ON events
+                    WHEN old.kind = 'message'
+                    BEGIN
+                      DELETE FROM message_search WHERE rowid = old.conversation_id * 4294967296 + old.seq;
+                    END;
+                    INSERT INTO message_search (rowid, text)
+                      SELECT conversation_id * 4294967296 + seq, text FROM events
+                      WHERE kind = 'message' AND deleted = 0 AND text IS NOT NULL AND text != '';
+                    """)
+        }
         return migrator
     }
 }

@@ -20,7 +20,8 @@ struct Chat: AsyncParsableCommand {
             """,
         subcommands: [
             Register.self, Login.self, Logout.self, Whoami.self, Conversations.self, Rooms.self, CreateRoom.self,
-            Join.self, DM.self, Send.self, History.self, Friends.self, Friend.self, Tail.self,
+            Join.self, DM.self, Send.self, SendFile.self, Download.self, Search.self, History.self, Friends.self, Friend.self,
+            Tail.self,
         ])
 }
 
@@ -195,7 +196,7 @@ func render(_ e: Chatd_V1_Event, _ names: Names) async -> String {
     case .message:
         if e.deleted { return "\(head) \(who): (deleted)" }
         let reply = e.replyToSeq == 0 ? "" : " (reply to \(e.replyToSeq))"
-        let file = e.hasAttachment ? " [\(e.attachment.name), \(e.attachment.size) bytes]" : ""
+        let file = e.hasAttachment ? " [\(e.attachment.name), \(e.attachment.size) bytes, file \(e.attachment.fileID)]" : ""
         let edited = e.editedAtMs == 0 ? "" : " (edited)"
         return "\(head) \(who)\(reply): \(e.text)\(file)\(edited)"
     case .messageEdited: return "\(head) \(who) edited \(e.targetSeq): \(e.text)"

@@ -52,7 +52,9 @@ struct Chatctl: AsyncParsableCommand {
             3 chatd is not running or the socket cannot be reached; 4 access refused.
             A USER argument is a username, or id:N for a user id.
             """,
-        subcommands: [Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self])
+        subcommands: [
+            Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self, FileCommand.self,
+        ])
 }
 
 struct GlobalOptions: ParsableArguments {

@@ -102,6 +102,22 @@ struct ChatCLITests {
         r = try await chat(["friends"])
         #expect(r.stdout.contains("bob\tonline"))
 
+        // Files and search.
+        let picture = home + "/cat.png"
+        FileManager.default.createFile(atPath: picture, contents: pngBytes(20_000, seed: 3))
+        r = try await chat(["send-file", "#lobby", picture, "--caption", "my cat"])
+        #expect(r.status == 0 && r.stdout.contains("image/png"), "\(r.stdout) \(r.stderr)")
+        let lobbyHistory = try await bob.history(room: roomID).events
+        let sentFile = try #require(lobbyHistory.last { $0.hasAttachment })
+        #expect(sentFile.messageType == .image && sentFile.text == "my cat" && sentFile.attachment.size == 20_000)
+        r = try await chat(["download", sentFile.attachment.fileID, home + "/copy.png"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: home + "/copy.png") == pngBytes(20_000, seed: 3))
+        r = try await chat(["search", "hello", "--in", "#lobby"])
+        #expect(r.status == 0 && r.stdout.contains("alice:") && r.stdout.contains("bob"), "\(r.stdout)")
+        r = try await chat(["search", "\"unbalanced"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+
         // Errors: one clear line, exit 1.
         r = try await chat(["send", "999999", "nobody home"])
         #expect(r.status == 1 && r.stderr.hasPrefix("chat: not_found"))

@@ -167,13 +167,15 @@ struct ConversationTests {
             #expect(reply.event.mentions.count == 1)
             await expectError(.invalidField) { try await bob.send(room: room.id, text: "x", replyTo: 9999) }
             await expectError(.forbidden) { try await bob.send(room: room.id, text: "x", type: .system) }
+            let file = try await uploadPNG(bob)
             var attachment = Chatd_V1_Attachment()
-            attachment.fileID = "f1"
+            attachment.fileID = file.fileID
             attachment.name = "cat.png"
-            attachment.mimeType = "image/png"
+            attachment.mimeType = "text/html"  // ignored: the stored file's type is used
             attachment.size = 1234
             let image = try await bob.send(room: room.id, text: "", type: .image, attachment: attachment)
             #expect(image.event.messageType == .image && image.event.attachment.name == "cat.png")
+            #expect(image.event.attachment.mimeType == "image/png" && image.event.attachment.size == file.size)
             await expectError(.invalidField) { try await bob.send(room: room.id, text: "no file", type: .image) }
         }
     }

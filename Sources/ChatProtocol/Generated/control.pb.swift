@@ -578,6 +578,112 @@ public nonisolated struct Chatd_Control_V1_ReloadResponse: Sendable {
   public init() {}
 }
 
+/// op 40. Runs a garbage-collection pass now (it also runs every
+/// files.gc_interval_minutes): expired uploads, files no message refers to
+/// after files.unreferenced_grace_hours, contents no file uses, and strays
+/// (content or partial files on disk, older than an hour, that the database
+/// does not know).
+public nonisolated struct Chatd_Control_V1_FileGcRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_FileGcResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var expiredUploads: UInt32 = 0
+
+  public var files: UInt32 = 0
+
+  public var contents: UInt32 = 0
+
+  public var contentBytes: UInt64 = 0
+
+  public var strays: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 41. Totals and the users using the most bytes.
+public nonisolated struct Chatd_Control_V1_FileStatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0: 10; at most 1000
+  public var topUsers: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_FileUsage: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: UInt64 = 0
+
+  public var username: String = String()
+
+  public var files: UInt32 = 0
+
+  public var bytes: UInt64 = 0
+
+  /// unfinished
+  public var uploads: UInt32 = 0
+
+  public var uploadBytes: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_FileStatsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// files users see (one per finished upload)
+  public var files: UInt64 = 0
+
+  /// distinct contents stored
+  public var contents: UInt64 = 0
+
+  /// bytes of distinct contents
+  public var contentBytes: UInt64 = 0
+
+  /// bytes of files (what quotas count)
+  public var fileBytes: UInt64 = 0
+
+  /// files some message refers to
+  public var referencedFiles: UInt64 = 0
+
+  public var uploads: UInt64 = 0
+
+  public var uploadBytes: UInt64 = 0
+
+  /// bytes under the file store directory
+  public var diskBytes: UInt64 = 0
+
+  public var topUsers: [Chatd_Control_V1_FileUsage] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -1643,6 +1749,230 @@ nonisolated extension Chatd_Control_V1_ReloadResponse: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Chatd_Control_V1_ReloadResponse, rhs: Chatd_Control_V1_ReloadResponse) -> Bool {
     if lhs.applied != rhs.applied {return false}
     if lhs.needRestart != rhs.needRestart {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_FileGcRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileGcRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_FileGcRequest, rhs: Chatd_Control_V1_FileGcRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_FileGcResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileGcResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}expired_uploads\0\u{1}files\0\u{1}contents\0\u{3}content_bytes\0\u{1}strays\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.expiredUploads) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.files) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.contents) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.contentBytes) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.strays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.expiredUploads != 0 {
+      try visitor.visitSingularUInt32Field(value: self.expiredUploads, fieldNumber: 1)
+    }
+    if self.files != 0 {
+      try visitor.visitSingularUInt32Field(value: self.files, fieldNumber: 2)
+    }
+    if self.contents != 0 {
+      try visitor.visitSingularUInt32Field(value: self.contents, fieldNumber: 3)
+    }
+    if self.contentBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contentBytes, fieldNumber: 4)
+    }
+    if self.strays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.strays, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_FileGcResponse, rhs: Chatd_Control_V1_FileGcResponse) -> Bool {
+    if lhs.expiredUploads != rhs.expiredUploads {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.contents != rhs.contents {return false}
+    if lhs.contentBytes != rhs.contentBytes {return false}
+    if lhs.strays != rhs.strays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_FileStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileStatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}top_users\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.topUsers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.topUsers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.topUsers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_FileStatsRequest, rhs: Chatd_Control_V1_FileStatsRequest) -> Bool {
+    if lhs.topUsers != rhs.topUsers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_FileUsage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileUsage"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}username\0\u{1}files\0\u{1}bytes\0\u{1}uploads\0\u{3}upload_bytes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.username) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.files) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.bytes) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.uploads) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.uploadBytes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if !self.username.isEmpty {
+      try visitor.visitSingularStringField(value: self.username, fieldNumber: 2)
+    }
+    if self.files != 0 {
+      try visitor.visitSingularUInt32Field(value: self.files, fieldNumber: 3)
+    }
+    if self.bytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.bytes, fieldNumber: 4)
+    }
+    if self.uploads != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uploads, fieldNumber: 5)
+    }
+    if self.uploadBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.uploadBytes, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_FileUsage, rhs: Chatd_Control_V1_FileUsage) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.username != rhs.username {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs.uploads != rhs.uploads {return false}
+    if lhs.uploadBytes != rhs.uploadBytes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_FileStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FileStatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}files\0\u{1}contents\0\u{3}content_bytes\0\u{3}file_bytes\0\u{3}referenced_files\0\u{1}uploads\0\u{3}upload_bytes\0\u{3}disk_bytes\0\u{3}top_users\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.files) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.contents) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.contentBytes) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.fileBytes) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.referencedFiles) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.uploads) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.uploadBytes) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.diskBytes) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.topUsers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.files != 0 {
+      try visitor.visitSingularUInt64Field(value: self.files, fieldNumber: 1)
+    }
+    if self.contents != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contents, fieldNumber: 2)
+    }
+    if self.contentBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.contentBytes, fieldNumber: 3)
+    }
+    if self.fileBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fileBytes, fieldNumber: 4)
+    }
+    if self.referencedFiles != 0 {
+      try visitor.visitSingularUInt64Field(value: self.referencedFiles, fieldNumber: 5)
+    }
+    if self.uploads != 0 {
+      try visitor.visitSingularUInt64Field(value: self.uploads, fieldNumber: 6)
+    }
+    if self.uploadBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.uploadBytes, fieldNumber: 7)
+    }
+    if self.diskBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.diskBytes, fieldNumber: 8)
+    }
+    if !self.topUsers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.topUsers, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_FileStatsResponse, rhs: Chatd_Control_V1_FileStatsResponse) -> Bool {
+    if lhs.files != rhs.files {return false}
+    if lhs.contents != rhs.contents {return false}
+    if lhs.contentBytes != rhs.contentBytes {return false}
+    if lhs.fileBytes != rhs.fileBytes {return false}
+    if lhs.referencedFiles != rhs.referencedFiles {return false}
+    if lhs.uploads != rhs.uploads {return false}
+    if lhs.uploadBytes != rhs.uploadBytes {return false}
+    if lhs.diskBytes != rhs.diskBytes {return false}
+    if lhs.topUsers != rhs.topUsers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
