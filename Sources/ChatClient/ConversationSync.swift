@@ -13,17 +13,23 @@ public actor ConversationSync {
     private let connection: ChatConnection
     private let deliver: @Sendable (Chatd_V1_Event) -> Void
     private let deliverAccount: @Sendable (Chatd_V1_AccountEvent) -> Void
+    private let purged: @Sendable (_ conversation: UInt64, _ throughSeq: UInt64) -> Void
 
+    /// `purged` is told when the events after the last applied one up to
+    /// `throughSeq` were removed by the server's retention policy: that gap
+    /// is not a loss, and the client should drop what it kept of it.
     public init(
         connection: ChatConnection, lastSeq: [UInt64: UInt64] = [:], accountSeq: UInt64 = 0,
         deliver: @escaping @Sendable (Chatd_V1_Event) -> Void,
-        deliverAccount: @escaping @Sendable (Chatd_V1_AccountEvent) -> Void = { _ in }
+        deliverAccount: @escaping @Sendable (Chatd_V1_AccountEvent) -> Void = { _ in },
+        purged: @escaping @Sendable (_ conversation: UInt64, _ throughSeq: UInt64) -> Void = { _, _ in }
     ) {
         self.connection = connection
         self.lastSeq = lastSeq
         self.accountSeq = accountSeq
         self.deliver = deliver
         self.deliverAccount = deliverAccount
+        self.purged = purged
     }
 
     /// Brings everything up to date: account events first (paged), then every
@@ -83,6 +89,11 @@ public actor ConversationSync {
                 page = try await connection.history(room: conversation, after: lastSeq[conversation] ?? 0, limit: 200)
             } catch let error as ChatClientError where error.code == .notFound || error.code == .notMember {
                 return false
+            }
+            let last = lastSeq[conversation] ?? 0
+            if page.purgedThroughSeq > last {
+                lastSeq[conversation] = page.purgedThroughSeq
+                purged(conversation, page.purgedThroughSeq)
             }
             for event in page.events { apply(event) }
             if !page.hasMore_p || page.events.isEmpty { break }

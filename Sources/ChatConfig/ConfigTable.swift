@@ -162,9 +162,20 @@ public enum ConfigTable {
         ConfigKey(
             "files", "dir", .path, .string(""),
             "Where file contents and partial uploads are stored. Empty: <data_dir>/files."),
+
+        // [retention]
+        ConfigKey(
+            "retention", "default_days", .int(min: 0, max: 36_500), .int(0),
+            "Messages and other conversation events older than this many days are removed, with their search\nentries and file references. 0 keeps everything. chatctl retention set gives a conversation its own.",
+            reloadable: true),
+        ConfigKey(
+            "retention", "purge_interval_minutes", .int(min: 1, max: 10_080), .int(60),
+            "How often expired events are removed (chatctl retention purge runs it now)."),
     ]
 
-    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "rooms", "limits", "files"]
+    public static let sections = [
+        "server", "storage", "control", "log", "accounts", "security", "rooms", "limits", "files", "retention",
+    ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 

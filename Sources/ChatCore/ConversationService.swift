@@ -366,6 +366,26 @@ public final class ConversationService: Sendable {
             maxConversations: Self.maxSyncConversations)
     }
 
+    // MARK: Retention
+
+    /// Longest retention a conversation may be given (100 years).
+    public static let maxRetentionDays = 36_500
+    /// Events one purge transaction removes at most.
+    public static let purgeBatch = 2000
+
+    /// Removes what is older than each conversation's retention (§6.5).
+    public func purgeExpired() async throws -> PurgeReport {
+        try await store.purgeExpired(defaultDays: limits.defaultRetentionDays, now: clock.nowMs(), batch: Self.purgeBatch)
+    }
+
+    /// An operator sets a conversation's own retention: days (0: forever), or nil for the server default.
+    public func setRetention(conversation id: RoomID, days: Int?) async throws -> Conversation {
+        if let days, !(0...Self.maxRetentionDays).contains(days) {
+            throw ChatFailure.invalid("days", "days must be 0 (forever) to \(Self.maxRetentionDays)")
+        }
+        return try await store.setRetention(conversation: id, days: days)
+    }
+
     public static let defaultSearchLimit = 20
     public static let maxSearchLimit = 100
 

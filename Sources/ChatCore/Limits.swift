@@ -14,6 +14,9 @@ public struct DomainLimits: Sendable, Equatable {
     /// issues a new token with a new lifetime.
     public var tokenTTLMs: Millis = 30 * 24 * 3600 * 1000
     public var registrationOpen = true
+    /// Messages and other events older than this are removed (0: kept forever),
+    /// unless a conversation has its own retention.
+    public var defaultRetentionDays = 0
 
     public init() {}
 

@@ -132,6 +132,10 @@ public struct Conversation: Sendable, Equatable {
     public var lastActivityAt: Millis
     /// Direct chats: the member who is not the viewer.
     public var peerUserID: UserID?
+    /// Events with seq <= this were removed by the retention policy.
+    public var purgedThroughSeq: Seq = 0
+    /// The conversation's own retention in days (0: kept forever); nil: the server default.
+    public var retentionDays: Int?
 
     public init(
         id: RoomID, kind: ConversationKind = .room, name: String, description: String, visibility: Visibility,
@@ -439,6 +443,8 @@ public struct HistoryPage: Sendable {
     public var events: [Event]
     public var hasMore: Bool
     public var headSeq: Seq
+    /// Events with seq <= this were removed by the retention policy.
+    public var purgedThroughSeq: Seq = 0
 
     public init(events: [Event], hasMore: Bool, headSeq: Seq) {
         self.events = events
@@ -485,4 +491,13 @@ public struct AuditEntry: Sendable, Equatable {
         self.address = address
         self.detail = detail
     }
+}
+
+/// What one retention pass removed.
+public struct PurgeReport: Sendable, Equatable {
+    public var conversations = 0
+    public var events = 0
+    public var messages = 0
+
+    public init() {}
 }

@@ -327,4 +327,9 @@ public protocol Store: Sendable {
     /// One page of hits, newest first or by rank, in the viewer's
     /// conversations (or the one given, which the caller checked).
     func searchMessages(_ request: SearchRequest) async throws -> (hits: [SearchHit], hasMore: Bool)
+
+    // Retention
+    /// Sets a conversation's own retention (days; 0: forever; nil: the server default).
+    func setRetention(conversation: RoomID, days: Int?) async throws -> Conversation
+    func purgeExpired(defaultDays: Int, now: Millis, batch: Int) async throws -> PurgeReport
 }

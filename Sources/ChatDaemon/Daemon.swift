@@ -27,7 +27,7 @@ public final class Daemon: Sendable {
     let logger: Logger
     let notifier: SystemdNotifier
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
-    private let maintenance = Mutex<Task<Void, Never>?>(nil)
+    private let maintenance = Mutex<[Task<Void, Never>]>([])
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
@@ -112,7 +112,8 @@ public final class Daemon: Sendable {
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, registry: registry, hub: hub, files: files, clock: clock, info: info,
+                store: store, accounts: accounts, registry: registry, hub: hub, files: files, rooms: rooms, clock: clock,
+                info: info,
                 logger: logger,
                 probe: { try await store.probeWrite() },
                 reloader: {
@@ -139,7 +140,8 @@ public final class Daemon: Sendable {
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
-            daemon.startMaintenance(interval: .seconds(config.int("files.gc_interval_minutes") * 60))
+            daemon.startMaintenance(every: .seconds(config.int("files.gc_interval_minutes") * 60)) { await $0.collectGarbage() }
+            daemon.startMaintenance(every: .seconds(config.int("retention.purge_interval_minutes") * 60)) { await $0.purge() }
             return daemon
         } catch {
             hasher.shutdown()
@@ -185,16 +187,32 @@ public final class Daemon: Sendable {
     }
 
     /// Periodic housekeeping off the request path: file garbage collection
-    /// (expired uploads, unreferenced files, strays).
-    private func startMaintenance(interval: Duration) {
+    /// (expired uploads, unreferenced files, strays) and the retention purge.
+    private func startMaintenance(every interval: Duration, _ job: @escaping @Sendable (Daemon) async -> Void) {
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self, !Task.isCancelled else { return }
-                await self.collectGarbage()
+                await job(self)
             }
         }
-        maintenance.withLock { $0 = task }
+        maintenance.withLock { $0.append(task) }
+    }
+
+    func purge() async {
+        do {
+            let report = try await rooms.purgeExpired()
+            if report.events > 0 {
+                logger.info(
+                    "retention purge",
+                    metadata: [
+                        "chatd.conversations": "\(report.conversations)", "chatd.events": "\(report.events)",
+                        "chatd.messages": "\(report.messages)",
+                    ])
+            }
+        } catch {
+            logger.error("retention purge failed", metadata: ["chatd.error": "\(error)"])
+        }
     }
 
     func collectGarbage() async {
@@ -308,7 +326,7 @@ public final class Daemon: Sendable {
         logger.info("chatd stopping")
         notifier.stopping()
         keepAlive.withLock { $0?.cancel() }
-        maintenance.withLock { $0?.cancel() }
+        maintenance.withLock { tasks in tasks.forEach { $0.cancel() } }
         await listener.close()
         server.beginDraining()
         let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))
@@ -376,6 +394,7 @@ struct Settings {
         d.maxDisplayNameBytes = Int(c.int("limits.max_display_name_bytes"))
         d.maxStatusTextBytes = Int(c.int("limits.max_status_text_bytes"))
         d.maxAvatarURLBytes = Int(c.int("limits.max_avatar_url_bytes"))
+        d.defaultRetentionDays = Int(c.int("retention.default_days"))
         domain = d
         throttle = AccountService.Throttle(
             accountFailures: Int(c.int("security.login_failures_per_account")),

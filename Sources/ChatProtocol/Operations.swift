@@ -180,4 +180,6 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     // 40-59: files and retention.
     case fileGC = 40
     case fileStats = 41
+    case retentionSet = 42
+    case retentionPurge = 43
 }

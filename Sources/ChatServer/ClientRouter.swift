@@ -268,6 +268,7 @@ public struct ClientRouter: Sendable {
             r.events = page.events.map(ProtoMap.event)
             r.hasMore_p = page.hasMore
             r.headSeq = UInt64(page.headSeq)
+            r.purgedThroughSeq = UInt64(page.purgedThroughSeq)
             return r
         case .editMessage:
             let q = try Chatd_V1_EditMessageRequest(payload: payload)

@@ -31,15 +31,18 @@ public struct ControlRouter: Sendable {
     let registry: SessionRegistry
     let hub: FanoutHub
     let files: FileService
+    let rooms: ConversationService
     let clock: any WallClock
     let info: DaemonInfo
     let logger: Logger
 
     public init(
         store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, files: FileService,
-        clock: any WallClock, info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
+        rooms: ConversationService, clock: any WallClock, info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe,
+        reloader: @escaping Reloader
     ) {
         self.files = files
+        self.rooms = rooms
         self.store = store
         self.probe = probe
         self.reloader = reloader
@@ -197,6 +200,8 @@ public struct ControlRouter: Sendable {
                 return r
             case .fileGC, .fileStats:
                 return try await fileOp(op, frame)
+            case .retentionSet, .retentionPurge:
+                return try await retentionOp(op, frame)
             case .deviceRevoke:
                 let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
@@ -301,6 +306,49 @@ extension ControlRouter {
                 u.uploadBytes = UInt64($0.uploadBytes)
                 return u
             }
+            return r
+        }
+    }
+}
+
+extension ControlRouter {
+    /// chatctl retention set | purge.
+    func retentionOp(_ op: ControlOp, _ frame: Frame) async throws -> any SwiftProtobuf.Message {
+        switch op {
+        case .retentionSet:
+            let q = try Chatd_Control_V1_RetentionSetRequest(payload: frame.payload)
+            let id: RoomID
+            if q.roomID != 0 {
+                id = ProtoMap.id(q.roomID)
+            } else if !q.name.isEmpty, let room = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil) {
+                id = room.id
+            } else {
+                throw q.name.isEmpty ? ChatFailure.invalid("room_id", "give room_id or name") : ChatFailure(.notFound, "no such room")
+            }
+            let days: Int?
+            switch q.mode {
+            case .days:
+                guard q.days > 0 else { throw ChatFailure.invalid("days", "days must be at least 1 (use FOREVER to keep everything)") }
+                days = Int(q.days)
+            case .forever: days = 0
+            case .serverDefault: days = nil
+            case .UNRECOGNIZED: throw ChatFailure.invalid("mode", "unknown mode")
+            }
+            let room = try await rooms.setRetention(conversation: id, days: days)
+            logger.info("retention set", metadata: ["chatd.conversation": "\(id)", "chatd.days": "\(days.map(String.init) ?? "default")"])
+            var r = Chatd_Control_V1_RetentionSetResponse()
+            r.room = ProtoMap.conversation(room)
+            r.retentionDays = UInt32(room.retentionDays ?? rooms.limits.defaultRetentionDays)
+            r.serverDefault = room.retentionDays == nil
+            return r
+        default:
+            _ = try Chatd_Control_V1_RetentionPurgeRequest(payload: frame.payload)
+            let report = try await rooms.purgeExpired()
+            var r = Chatd_Control_V1_RetentionPurgeResponse()
+            r.conversations = UInt32(clamping: report.conversations)
+            r.events = UInt64(report.events)
+            r.messages = UInt64(report.messages)
+            r.defaultDays = UInt32(rooms.limits.defaultRetentionDays)
             return r
         }
     }

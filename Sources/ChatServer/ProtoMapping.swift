@@ -95,6 +95,7 @@ enum ProtoMap {
         p.myRole = role(c.myRole)
         p.lastActivityAtMs = c.lastActivityAt
         p.peerUserID = UInt64(c.peerUserID ?? 0)
+        p.purgedThroughSeq = UInt64(c.purgedThroughSeq)
         return p
     }
 

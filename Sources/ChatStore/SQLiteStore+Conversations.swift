@@ -9,7 +9,7 @@ extension SQLiteStore {
         let v = viewer ?? 0
         return """
             SELECT c.id, c.kind, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq,
-                   c.member_count, c.last_activity_at,
+                   c.member_count, c.last_activity_at, c.purged_seq, c.retention_days,
                    (SELECT role FROM members WHERE conversation_id = c.id AND user_id = \(v)) AS my_role,
                    CASE c.kind WHEN 'direct' THEN
                      (SELECT user_id FROM members WHERE conversation_id = c.id AND user_id != \(v) LIMIT 1)
@@ -20,12 +20,15 @@ extension SQLiteStore {
 
     static func conversation(_ row: Row) -> Conversation {
         let role: String? = row["my_role"]
-        return Conversation(
+        var c = Conversation(
             id: row["id"], kind: ConversationKind(rawValue: row["kind"]) ?? .room, name: row["name"],
             description: row["description"], visibility: Visibility(rawValue: row["visibility"]) ?? .private,
             createdBy: row["created_by"], createdAt: row["created_at"], headSeq: row["last_seq"],
             memberCount: row["member_count"], myRole: role.flatMap(MemberRole.init(rawValue:)),
             lastActivityAt: row["last_activity_at"], peerUserID: row["peer_id"])
+        c.purgedThroughSeq = row["purged_seq"]
+        c.retentionDays = row["retention_days"]
+        return c
     }
 
     static func fetchConversation(_ db: Database, id: RoomID, viewer: UserID?) throws -> Conversation? {

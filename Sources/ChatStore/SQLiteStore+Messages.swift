@@ -276,7 +276,8 @@ extension SQLiteStore {
     public func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
         try await read { db in
             _ = try Self.requireMember(db, conversation: conversation, user: viewer)
-            let head = try Int64.fetchOneCached(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [conversation]) ?? 0
+            let heads = try Row.fetchOneCached(db, sql: "SELECT last_seq, purged_seq FROM conversations WHERE id = ?", arguments: [conversation])
+            let head: Int64 = heads?[0] ?? 0
             let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
             var events: [Event]
             let more: Bool
@@ -308,7 +309,9 @@ extension SQLiteStore {
                     events[i].reactions = bySeq[events[i].seq] ?? []
                 }
             }
-            return HistoryPage(events: events, hasMore: more, headSeq: head)
+            var page = HistoryPage(events: events, hasMore: more, headSeq: head)
+            page.purgedThroughSeq = heads?[1] ?? 0
+            return page
         }
     }
 

@@ -266,6 +266,16 @@ enum Schema {
                       WHERE kind = 'message' AND deleted = 0 AND text IS NOT NULL AND text != '';
                     """)
         }
+        migrator.registerMigration("v3-retention") { db in
+            try db.execute(
+                sql: """
+                    -- NULL: the server's retention.default_days; 0: kept forever; else days.
+                    ALTER TABLE conversations ADD COLUMN retention_days INTEGER
+                      CHECK (retention_days IS NULL OR retention_days >= 0);
+                    -- Events with seq <= purged_seq were removed by retention.
+                    ALTER TABLE conversations ADD COLUMN purged_seq INTEGER NOT NULL DEFAULT 0 CHECK (purged_seq >= 0);
+                    """)
+        }
         return migrator
     }
 }

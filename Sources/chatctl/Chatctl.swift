@@ -54,6 +54,7 @@ struct Chatctl: AsyncParsableCommand {
             """,
         subcommands: [
             Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self, FileCommand.self,
+            RetentionCommand.self,
         ])
 }
 

@@ -3,6 +3,7 @@ import ChatConfig
 import ChatCore
 import ChatDaemon
 import ChatProtocol
+import ChatServer
 import Foundation
 import Logging
 import NIOCore
@@ -39,11 +40,13 @@ final class TestServer: Sendable {
         self.config = config
     }
 
-    static func start(dataDir: String? = nil, _ adjust: (Config) -> Config = { $0 }) async throws -> TestServer {
+    static func start(
+        dataDir: String? = nil, clock: any WallClock = SystemClock(), _ adjust: (Config) -> Config = { $0 }
+    ) async throws -> TestServer {
         let dir = dataDir ?? tempDir()
         let config = adjust(testConfig(dataDir: dir))
         let logger = Logger(label: "chatd-test") { _ in SwiftLogNoOpLogHandler() }
-        let daemon = try await Daemon.start(config: config, logger: logger)
+        let daemon = try await Daemon.start(config: config, logger: logger, clock: clock)
         return TestServer(daemon: daemon, dataDir: dir, config: config)
     }
 
@@ -77,9 +80,9 @@ final class TestServer: Sendable {
 
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
-    _ adjust: (Config) -> Config = { $0 }, _ body: (TestServer) async throws -> Void
+    clock: any WallClock = SystemClock(), _ adjust: (Config) -> Config = { $0 }, _ body: (TestServer) async throws -> Void
 ) async throws {
-    let server = try await TestServer.start(adjust)
+    let server = try await TestServer.start(clock: clock, adjust)
     do {
         try await body(server)
     } catch {

@@ -1199,6 +1199,10 @@ public nonisolated struct Chatd_V1_Conversation: Sendable {
   /// DIRECT: the other user
   public var peerUserID: UInt64 = 0
 
+  /// Events with seq <= purged_through_seq were removed by the server's
+  /// retention policy (PROTOCOL.md §6.5); History never returns them.
+  public var purgedThroughSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1892,6 +1896,10 @@ public nonisolated struct Chatd_V1_HistoryResponse: Sendable {
 
   public var headSeq: UInt64 = 0
 
+  /// Events with seq <= purged_through_seq were removed by retention: a page
+  /// after an earlier seq starts above it, and that gap is not a loss.
+  public var purgedThroughSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2014,44 +2022,52 @@ public nonisolated struct Chatd_V1_AccountEvent: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_ConversationState: Sendable {
+public nonisolated struct Chatd_V1_ConversationState: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var conversation: Chatd_V1_Conversation {
-    get {_conversation ?? Chatd_V1_Conversation()}
-    set {_conversation = newValue}
+    get {_storage._conversation ?? Chatd_V1_Conversation()}
+    set {_uniqueStorage()._conversation = newValue}
   }
   /// Returns true if `conversation` has been explicitly set.
-  public var hasConversation: Bool {self._conversation != nil}
+  public var hasConversation: Bool {_storage._conversation != nil}
   /// Clears the value of `conversation`. Subsequent reads from it will return its default value.
-  public mutating func clearConversation() {self._conversation = nil}
+  public mutating func clearConversation() {_uniqueStorage()._conversation = nil}
 
-  public var readSeq: UInt64 = 0
+  public var readSeq: UInt64 {
+    get {_storage._readSeq}
+    set {_uniqueStorage()._readSeq = newValue}
+  }
 
   /// MESSAGE events after read_seq not sent by the caller and not deleted
-  public var unreadCount: UInt32 = 0
+  public var unreadCount: UInt32 {
+    get {_storage._unreadCount}
+    set {_uniqueStorage()._unreadCount = newValue}
+  }
 
   /// of those, the ones mentioning the caller
-  public var mentionCount: UInt32 = 0
+  public var mentionCount: UInt32 {
+    get {_storage._mentionCount}
+    set {_uniqueStorage()._mentionCount = newValue}
+  }
 
   /// newest MESSAGE (absent when none)
   public var lastMessage: Chatd_V1_Event {
-    get {_lastMessage ?? Chatd_V1_Event()}
-    set {_lastMessage = newValue}
+    get {_storage._lastMessage ?? Chatd_V1_Event()}
+    set {_uniqueStorage()._lastMessage = newValue}
   }
   /// Returns true if `lastMessage` has been explicitly set.
-  public var hasLastMessage: Bool {self._lastMessage != nil}
+  public var hasLastMessage: Bool {_storage._lastMessage != nil}
   /// Clears the value of `lastMessage`. Subsequent reads from it will return its default value.
-  public mutating func clearLastMessage() {self._lastMessage = nil}
+  public mutating func clearLastMessage() {_uniqueStorage()._lastMessage = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _conversation: Chatd_V1_Conversation? = nil
-  fileprivate var _lastMessage: Chatd_V1_Event? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// op 47. Returns the account events after `account_seq` (paged) and the
@@ -3750,7 +3766,7 @@ nonisolated extension Chatd_V1_RefreshTokenRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chatd_V1_Conversation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Conversation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}description\0\u{1}visibility\0\u{3}created_by\0\u{3}created_at_ms\0\u{3}head_seq\0\u{3}member_count\0\u{3}my_role\0\u{1}kind\0\u{3}last_activity_at_ms\0\u{3}peer_user_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}description\0\u{1}visibility\0\u{3}created_by\0\u{3}created_at_ms\0\u{3}head_seq\0\u{3}member_count\0\u{3}my_role\0\u{1}kind\0\u{3}last_activity_at_ms\0\u{3}peer_user_id\0\u{3}purged_through_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3770,6 +3786,7 @@ nonisolated extension Chatd_V1_Conversation: SwiftProtobuf.Message, SwiftProtobu
       case 10: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.lastActivityAtMs) }()
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.peerUserID) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.purgedThroughSeq) }()
       default: break
       }
     }
@@ -3812,6 +3829,9 @@ nonisolated extension Chatd_V1_Conversation: SwiftProtobuf.Message, SwiftProtobu
     if self.peerUserID != 0 {
       try visitor.visitSingularUInt64Field(value: self.peerUserID, fieldNumber: 12)
     }
+    if self.purgedThroughSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.purgedThroughSeq, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3828,6 +3848,7 @@ nonisolated extension Chatd_V1_Conversation: SwiftProtobuf.Message, SwiftProtobu
     if lhs.kind != rhs.kind {return false}
     if lhs.lastActivityAtMs != rhs.lastActivityAtMs {return false}
     if lhs.peerUserID != rhs.peerUserID {return false}
+    if lhs.purgedThroughSeq != rhs.purgedThroughSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5037,7 +5058,7 @@ nonisolated extension Chatd_V1_HistoryRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Chatd_V1_HistoryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HistoryResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}has_more\0\u{3}head_seq\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}has_more\0\u{3}head_seq\0\u{3}purged_through_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5048,6 +5069,7 @@ nonisolated extension Chatd_V1_HistoryResponse: SwiftProtobuf.Message, SwiftProt
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.headSeq) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.purgedThroughSeq) }()
       default: break
       }
     }
@@ -5063,6 +5085,9 @@ nonisolated extension Chatd_V1_HistoryResponse: SwiftProtobuf.Message, SwiftProt
     if self.headSeq != 0 {
       try visitor.visitSingularUInt64Field(value: self.headSeq, fieldNumber: 3)
     }
+    if self.purgedThroughSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.purgedThroughSeq, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5070,6 +5095,7 @@ nonisolated extension Chatd_V1_HistoryResponse: SwiftProtobuf.Message, SwiftProt
     if lhs.events != rhs.events {return false}
     if lhs.hasMore_p != rhs.hasMore_p {return false}
     if lhs.headSeq != rhs.headSeq {return false}
+    if lhs.purgedThroughSeq != rhs.purgedThroughSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5329,51 +5355,95 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
   public static let protoMessageName: String = _protobuf_package + ".ConversationState"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0")
 
+  fileprivate class _StorageClass {
+    var _conversation: Chatd_V1_Conversation? = nil
+    var _readSeq: UInt64 = 0
+    var _unreadCount: UInt32 = 0
+    var _mentionCount: UInt32 = 0
+    var _lastMessage: Chatd_V1_Event? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _conversation = source._conversation
+      _readSeq = source._readSeq
+      _unreadCount = source._unreadCount
+      _mentionCount = source._mentionCount
+      _lastMessage = source._lastMessage
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._conversation) }()
-      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.unreadCount) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.mentionCount) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._lastMessage) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._conversation) }()
+        case 2: try { try decoder.decodeSingularUInt64Field(value: &_storage._readSeq) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._unreadCount) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._mentionCount) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._lastMessage) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._conversation {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    if self.readSeq != 0 {
-      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 2)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._conversation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if _storage._readSeq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._readSeq, fieldNumber: 2)
+      }
+      if _storage._unreadCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._unreadCount, fieldNumber: 3)
+      }
+      if _storage._mentionCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._mentionCount, fieldNumber: 4)
+      }
+      try { if let v = _storage._lastMessage {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
     }
-    if self.unreadCount != 0 {
-      try visitor.visitSingularUInt32Field(value: self.unreadCount, fieldNumber: 3)
-    }
-    if self.mentionCount != 0 {
-      try visitor.visitSingularUInt32Field(value: self.mentionCount, fieldNumber: 4)
-    }
-    try { if let v = self._lastMessage {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Chatd_V1_ConversationState, rhs: Chatd_V1_ConversationState) -> Bool {
-    if lhs._conversation != rhs._conversation {return false}
-    if lhs.readSeq != rhs.readSeq {return false}
-    if lhs.unreadCount != rhs.unreadCount {return false}
-    if lhs.mentionCount != rhs.mentionCount {return false}
-    if lhs._lastMessage != rhs._lastMessage {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._conversation != rhs_storage._conversation {return false}
+        if _storage._readSeq != rhs_storage._readSeq {return false}
+        if _storage._unreadCount != rhs_storage._unreadCount {return false}
+        if _storage._mentionCount != rhs_storage._mentionCount {return false}
+        if _storage._lastMessage != rhs_storage._lastMessage {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -684,6 +684,131 @@ public nonisolated struct Chatd_Control_V1_FileStatsResponse: Sendable {
   public init() {}
 }
 
+/// op 42. Gives a conversation (by id, or a room by name) its own message
+/// retention, or returns it to the server default (retention.default_days).
+public nonisolated struct Chatd_Control_V1_RetentionSetRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var roomID: UInt64 = 0
+
+  public var name: String = String()
+
+  public var mode: Chatd_Control_V1_RetentionSetRequest.Mode = .days
+
+  public var days: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Mode: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// keep `days` days (1..36500)
+    case days // = 0
+
+    /// never purge this conversation
+    case forever // = 1
+
+    /// follow retention.default_days
+    case serverDefault // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .days
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .days
+      case 1: self = .forever
+      case 2: self = .serverDefault
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .days: return 0
+      case .forever: return 1
+      case .serverDefault: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Chatd_Control_V1_RetentionSetRequest.Mode] = [
+      .days,
+      .forever,
+      .serverDefault,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_RetentionSetResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// purged_through_seq says what is gone already
+  public var room: Chatd_V1_Conversation {
+    get {_room ?? Chatd_V1_Conversation()}
+    set {_room = newValue}
+  }
+  /// Returns true if `room` has been explicitly set.
+  public var hasRoom: Bool {self._room != nil}
+  /// Clears the value of `room`. Subsequent reads from it will return its default value.
+  public mutating func clearRoom() {self._room = nil}
+
+  /// in force now; 0: forever
+  public var retentionDays: UInt32 = 0
+
+  public var serverDefault: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _room: Chatd_V1_Conversation? = nil
+}
+
+/// op 43. Runs a retention purge now (it also runs every
+/// retention.purge_interval_minutes).
+public nonisolated struct Chatd_Control_V1_RetentionPurgeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_RetentionPurgeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// conversations that lost events
+  public var conversations: UInt32 = 0
+
+  /// events removed (all kinds)
+  public var events: UInt64 = 0
+
+  /// of which MESSAGE events
+  public var messages: UInt64 = 0
+
+  /// retention.default_days in force (0: forever)
+  public var defaultDays: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -1973,6 +2098,163 @@ nonisolated extension Chatd_Control_V1_FileStatsResponse: SwiftProtobuf.Message,
     if lhs.uploadBytes != rhs.uploadBytes {return false}
     if lhs.diskBytes != rhs.diskBytes {return false}
     if lhs.topUsers != rhs.topUsers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_RetentionSetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetentionSetRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}room_id\0\u{1}name\0\u{1}mode\0\u{1}days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.roomID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.mode) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.days) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.roomID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.roomID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.mode != .days {
+      try visitor.visitSingularEnumField(value: self.mode, fieldNumber: 3)
+    }
+    if self.days != 0 {
+      try visitor.visitSingularUInt32Field(value: self.days, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_RetentionSetRequest, rhs: Chatd_Control_V1_RetentionSetRequest) -> Bool {
+    if lhs.roomID != rhs.roomID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.mode != rhs.mode {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_RetentionSetRequest.Mode: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DAYS\0\u{1}FOREVER\0\u{1}SERVER_DEFAULT\0")
+}
+
+nonisolated extension Chatd_Control_V1_RetentionSetResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetentionSetResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0\u{3}retention_days\0\u{3}server_default\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.retentionDays) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.serverDefault) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._room {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.retentionDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retentionDays, fieldNumber: 2)
+    }
+    if self.serverDefault != false {
+      try visitor.visitSingularBoolField(value: self.serverDefault, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_RetentionSetResponse, rhs: Chatd_Control_V1_RetentionSetResponse) -> Bool {
+    if lhs._room != rhs._room {return false}
+    if lhs.retentionDays != rhs.retentionDays {return false}
+    if lhs.serverDefault != rhs.serverDefault {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_RetentionPurgeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetentionPurgeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_RetentionPurgeRequest, rhs: Chatd_Control_V1_RetentionPurgeRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_RetentionPurgeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetentionPurgeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversations\0\u{1}events\0\u{1}messages\0\u{3}default_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.conversations) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.events) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.messages) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.defaultDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversations != 0 {
+      try visitor.visitSingularUInt32Field(value: self.conversations, fieldNumber: 1)
+    }
+    if self.events != 0 {
+      try visitor.visitSingularUInt64Field(value: self.events, fieldNumber: 2)
+    }
+    if self.messages != 0 {
+      try visitor.visitSingularUInt64Field(value: self.messages, fieldNumber: 3)
+    }
+    if self.defaultDays != 0 {
+      try visitor.visitSingularUInt32Field(value: self.defaultDays, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_RetentionPurgeResponse, rhs: Chatd_Control_V1_RetentionPurgeResponse) -> Bool {
+    if lhs.conversations != rhs.conversations {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.messages != rhs.messages {return false}
+    if lhs.defaultDays != rhs.defaultDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,58 @@
+import ChatCore
+import ChatCrypto
+import ChatStore
+import Foundation
+import Testing
+
+/// Retention against the real store: what goes, what stays, and what goes with it.
+struct RetentionUnitTests {
+    @Test func purgeRemovesTheOldestEventsInBatchesAndReleasesWhatTheyHeld() async throws {
+        let files = try FileServiceTests()
+        defer { try? FileManager.default.removeItem(atPath: files.root) }
+        let store = files.store
+        let clock = files.clock
+        let alice = try await files.session("alice")
+        let day: Millis = 24 * 3600 * 1000
+        func room(_ name: String) async throws -> RoomID {
+            try await store.createConversation(
+                NewConversation(kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: alice.userID, members: [], now: clock.nowMs())).id
+        }
+        func send(_ room: RoomID, _ text: String, attachment: ChatCore.Attachment? = nil) async throws -> Seq {
+            try await store.appendMessage(
+                NewMessage(conversation: room, sender: alice.userID, clientMsgID: UUID().uuidString, type: attachment == nil ? .text : .file,
+                    text: text, attachment: attachment, replyTo: nil, mentionKeys: [], now: clock.nowMs())).event.seq
+        }
+        let old = try await room("old")
+        let forever = try await room("forever")
+        let file = try await files.upload(alice, FileServiceTests.text(500))
+        for i in 0..<7 { _ = try await send(old, "walrus \(i)") }
+        _ = try await send(old, "", attachment: ChatCore.Attachment(fileID: file.id, name: "", size: 0, mimeType: ""))
+        _ = try await send(forever, "walrus forever")
+        _ = try await store.setRetention(conversation: forever, days: 0)
+        clock.advance(byMs: 10 * day)
+        let recent = try await send(old, "walrus recent")
+
+        // No default retention: nothing goes.
+        #expect(try await store.purgeExpired(defaultDays: 0, now: clock.nowMs(), batch: 3) == PurgeReport())
+        // A 5-day default, in transactions of 3 events: everything before the
+        // recent message goes (creation + 8 messages), the forever room stays.
+        let report = try await store.purgeExpired(defaultDays: 5, now: clock.nowMs(), batch: 3)
+        #expect(report.events == 9 && report.messages == 8 && report.conversations == 1)
+        let page = try await store.history(conversation: old, anchor: .after(0), limit: 50, viewer: alice.userID)
+        #expect(page.purgedThroughSeq == recent - 1 && page.events.map(\.seq) == [recent])
+        #expect(try await store.conversation(id: old, viewer: nil)?.purgedThroughSeq == recent - 1)
+        // Search entries went with the messages.
+        let hits = try await store.searchMessages(
+            SearchRequest(viewer: alice.userID, query: try SearchQuery("walrus"), conversation: nil, order: .newest, cursor: .start, limit: 10)).hits
+        #expect(Set(hits.map(\.conversationID)) == [old, forever] && hits.count == 2)
+        // So did the file reference: the file is collectable after its grace time.
+        clock.advance(byMs: 2 * day)
+        let gc = try await files.service.collectGarbage()
+        #expect(gc.files == 1 && gc.contents == 1)
+        // A second pass finds nothing more.
+        #expect(try await store.purgeExpired(defaultDays: 5, now: clock.nowMs(), batch: 3).events == 0)
+        // Per-conversation retention overrides the default.
+        _ = try await store.setRetention(conversation: forever, days: 1)
+        #expect(try await store.purgeExpired(defaultDays: 0, now: clock.nowMs(), batch: 100).events == 2)
+    }
+}
