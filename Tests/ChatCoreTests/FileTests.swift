@@ -323,3 +323,17 @@ struct FileServiceTests {
         #expect(try await t.blobs.readContent(kept.hash, offset: 0, count: 50) == Self.text(50))
     }
 }
+
+struct ContentHashTests {
+    @Test func streamingBlake2bMatchesTheSpecVectorAndTheOneShotHash() {
+        // spec/vectors: upload-begin-request declares BLAKE2b-256("hello").
+        let expected = "324dcf027dd4a30a932c441f365a25e86b173defa4b8e58948253471b81b72cf"
+        #expect(Sodium.blake2b(Array("hello".utf8)).map { String(format: "%02x", $0) }.joined() == expected)
+        let data = FileServiceTests.text(100_000)
+        let stream = Blake2bStream()
+        for start in stride(from: 0, to: data.count, by: 7777) {
+            data[start..<min(data.count, start + 7777)].withUnsafeBytes { stream.update($0) }
+        }
+        #expect(stream.finish() == Sodium.blake2b(data))
+    }
+}

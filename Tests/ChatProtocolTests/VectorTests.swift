@@ -66,6 +66,10 @@ struct VectorTests {
         "chatd.v1.ResumeRequest": Chatd_V1_ResumeRequest.self,
         "chatd.v1.SendMessageRequest": Chatd_V1_SendMessageRequest.self,
         "chatd.v1.AccountEventPush": Chatd_V1_AccountEventPush.self,
+        "chatd.v1.UploadBeginRequest": Chatd_V1_UploadBeginRequest.self,
+        "chatd.v1.UploadChunkRequest": Chatd_V1_UploadChunkRequest.self,
+        "chatd.v1.DownloadResponse": Chatd_V1_DownloadResponse.self,
+        "chatd.v1.SearchMessagesRequest": Chatd_V1_SearchMessagesRequest.self,
     ]
 
     static func load() throws -> [Vector] {
