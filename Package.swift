@@ -112,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "chatbench",
             dependencies: [
-                "ChatProtocol", "ChatClient",
+                "ChatProtocol", "ChatClient", "ChatCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -12,7 +12,7 @@ struct ChatBench: AsyncParsableCommand {
             The server should allow many registrations and logins from one address (see tools/bench, which
             starts a suitably configured chatd and runs every scenario).
             """,
-        subcommands: [Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self])
+        subcommands: [Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self])
 }
 
 struct Common: ParsableArguments {
@@ -124,5 +124,32 @@ struct Reconnect: AsyncParsableCommand {
     func run() async throws {
         let b = try common.bench()
         try common.emit(try await b.reconnect(clients: clients, missed: missed))
+    }
+}
+
+struct Files: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Resumable uploads (durable chunks) and downloads.")
+    @OptionGroup var common: Common
+    @Option(help: "Users uploading at once.") var uploaders = 4
+    @Option(help: "Files each uploads.") var files = 4
+    @Option(help: "Bytes per file.") var size = 8 << 20
+    @Option(help: "Chunks in flight per upload.") var window = 4
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.files(uploaders: uploaders, files: files, size: size, window: window))
+    }
+}
+
+struct Search: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Full-text search latency over a seeded room.")
+    @OptionGroup var common: Common
+    @Option(help: "Messages seeded first.") var messages = 20_000
+    @Option(help: "Searches measured.") var queries = 2000
+    @Option(help: "Concurrent searching clients (room members).") var clients = 4
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.search(messages: messages, queries: queries, clients: clients))
     }
 }

@@ -42,6 +42,13 @@ struct BenchSmokeTests {
             ["login-storm", "--pairs", "2", "--rate", "50", "--login-rate", "20", "--duration", "1"], port: port, pid: pid)
         #expect(((storm["counts"] as? [String: Any])?["logins_ok"] as? Int ?? 0) > 0)
 
+        let files = try await run(["files", "--uploaders", "2", "--files", "2", "--size", "300000"], port: port, pid: pid)
+        #expect((files["counts"] as? [String: Any])?["bytes_downloaded"] as? Int == 1_200_000)
+        #expect(files["errors"] as? Int == 0)
+        let search = try await run(["search", "--messages", "200", "--queries", "30", "--clients", "2"], port: port, pid: pid)
+        #expect(((search["latency"] as? [String: Any])?["search"] as? [String: Any])?["count"] as? Int == 30)
+        #expect((search["counts"] as? [String: Any])?["hits_returned"] as? Int ?? 0 > 0)
+
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
     }
