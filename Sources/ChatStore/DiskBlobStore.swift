@@ -104,7 +104,9 @@ public final class DiskBlobStore: BlobStorage {
 
     public func writePartial(_ upload: String, offset: Int64, data: [UInt8]) async throws {
         let path = partialPath(upload)
+        let dir = uploadsDir
         try await io {
+            let created = access(path, F_OK) != 0
             try Self.withFile(path, O_WRONLY | O_CREAT) { fd in
                 var done = 0
                 while done < data.count {
@@ -118,6 +120,8 @@ public final class DiskBlobStore: BlobStorage {
                 }
                 guard fdatasync(fd) == 0 else { throw IOError("fdatasync", path) }
             }
+            // A new file's directory entry must be durable too.
+            if created { try Self.syncDirectory(dir) }
         }
     }
 
