@@ -467,6 +467,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminUserSetRole = "admin_user_set_role"
         case adminDeviceRevoke = "admin_device_revoke"
         case conversationDeleted = "conversation_deleted"
+        case adminSessionKick = "admin_session_kick"
     }
 
     public var at: Millis

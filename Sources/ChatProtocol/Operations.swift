@@ -160,4 +160,6 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case deviceRevoke = 12
     case health = 13
     case reload = 14
+    case sessionList = 15
+    case sessionKick = 16
 }

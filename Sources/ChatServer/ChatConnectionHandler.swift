@@ -62,7 +62,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             onEnd: { reason in loop.execute { bound.value.serverEnded(reason) } },
             onPushInLoop: { frames in bound.value.writePushes(frames) })
         connection = live
-        server.registry.opened(live)
+        server.registry.opened(live, now: server.router.clock.nowMs())
         logger.debug("connection opened", metadata: meta(["chatd.peer": "\(address)"]))
         armTimer(context: context)
         context.fireChannelActive()

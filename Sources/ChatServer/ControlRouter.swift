@@ -202,6 +202,8 @@ public struct ControlRouter: Sendable {
                 var r = Chatd_Control_V1_DeviceRevokeResponse()
                 r.closedConnections = UInt32(clamping: try await accounts.adminRevokeDevice(device, actor: actor))
                 return r
+            case .sessionList: return try await sessionList(frame)
+            case .sessionKick: return try await sessionKick(frame, actor: actor)
             }
         }
         switch result {
@@ -212,12 +214,12 @@ public struct ControlRouter: Sendable {
         }
     }
 
-    private func serverRole(_ text: String) throws(ChatFailure) -> ServerRole {
+    func serverRole(_ text: String) throws(ChatFailure) -> ServerRole {
         guard let role = ServerRole(rawValue: text) else { throw ChatFailure.invalid("role", "role must be user or admin") }
         return role
     }
 
-    private func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
+    func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
         let found: UserAccount?
         if ref.id != 0 {
             found = try await store.account(id: ProtoMap.id(ref.id))
@@ -233,14 +235,14 @@ public struct ControlRouter: Sendable {
         return account
     }
 
-    private func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
+    func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
         guard let account = try await store.account(id: id) else { throw ChatFailure(.notFound, "no such user") }
         var r = Chatd_Control_V1_UserResponse()
         r.user = try await adminUser(account)
         return r
     }
 
-    private func adminUser(_ account: UserAccount) async throws -> Chatd_Control_V1_AdminUser {
+    func adminUser(_ account: UserAccount) async throws -> Chatd_Control_V1_AdminUser {
         var u = Chatd_Control_V1_AdminUser()
         u.id = UInt64(account.user.id)
         u.username = account.user.username

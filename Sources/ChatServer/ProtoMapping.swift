@@ -267,6 +267,7 @@ enum ProtoMap {
         case .passwordChanged: .passwordChanged
         case .serverShutdown: .serverShutdown
         case .slowConsumer: .slowConsumer
+        case .kicked: .kicked
         }
     }
 

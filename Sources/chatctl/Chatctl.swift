@@ -13,6 +13,7 @@ import Glibc
 /// Exit codes scripts can rely on (also in `chatctl --help`).
 enum Exit {
     static let requestFailed: Int32 = 1
+    static let usage: Int32 = 2
     static let notRunning: Int32 = 3
     static let refused: Int32 = 4
 }
@@ -20,7 +21,21 @@ enum Exit {
 @main
 enum ChatctlMain {
     static func main() async {
-        await Chatctl.main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        let args = hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try Chatctl.parseAsRoot(args)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // ArgumentParser exits 64 on usage errors; chatctl documents 2.
+            if Chatctl.exitCode(for: error) == .validationFailure {
+                fail(Chatctl.fullMessage(for: error), code: Exit.usage)
+            }
+            Chatctl.exit(withError: error)
+        }
     }
 
     /// Global options may come before the subcommand (`chatctl --socket S status`);
@@ -52,7 +67,10 @@ struct Chatctl: AsyncParsableCommand {
             3 chatd is not running or the socket cannot be reached; 4 access refused.
             A USER argument is a username, or id:N for a user id.
             """,
-        subcommands: [Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self])
+        subcommands: [
+            Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
+            SessionsCommand.self,
+        ])
 }
 
 struct GlobalOptions: ParsableArguments {

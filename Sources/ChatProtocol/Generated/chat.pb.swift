@@ -510,6 +510,9 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// the session's token expired
   case tokenExpired // = 9
+
+  /// an operator closed this connection; the token still works
+  case kicked // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -528,6 +531,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case 7: self = .serverShutdown
     case 8: self = .slowConsumer
     case 9: self = .tokenExpired
+    case 10: self = .kicked
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -544,6 +548,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case .serverShutdown: return 7
     case .slowConsumer: return 8
     case .tokenExpired: return 9
+    case .kicked: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -560,6 +565,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     .serverShutdown,
     .slowConsumer,
     .tokenExpired,
+    .kicked,
   ]
 
 }
@@ -1898,7 +1904,8 @@ public nonisolated struct Chatd_V1_DeleteMessageRequest: Sendable {
 }
 
 /// op 44 AddReaction, op 45 RemoveReaction. One reaction per user per emoji per
-/// message: adding an existing one (or removing an absent one) returns
+/// message, at most 20 distinct emojis per user per message (too_large past
+/// that): adding an existing one (or removing an absent one) returns
 /// duplicate = true and the event is the earlier one (or empty). Response: EventResponse.
 public nonisolated struct Chatd_V1_ReactionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2352,7 +2359,7 @@ nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_GoodbyeReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0\u{1}KICKED\0")
 }
 
 nonisolated extension Chatd_V1_ErrorResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -1,0 +1,115 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A live chatd process and the `--socket` arguments to reach it.
+struct LiveChatd {
+    let chatd: ChatdProcess
+    let port: Int
+    let dir: String
+    var s: [String] { ["--socket", chatd.socketPath] }
+
+    static func start(extraConfig: String = "") async throws -> LiveChatd {
+        let dir = TestServer.tempDir()
+        let chatd = try ChatdProcess(dataDir: dir, extraConfig: extraConfig)
+        return LiveChatd(chatd: chatd, port: try await chatd.waitReady(), dir: dir)
+    }
+
+    func run(_ args: [String], stdin: String? = nil) async throws -> CommandResult {
+        try await chatctl(s + args, stdin: stdin)
+    }
+
+    /// chatctl with --json; the parsed object.
+    func json(_ args: [String]) async throws -> [String: Any] {
+        let r = try await chatctl(s + ["--json"] + args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        return jsonObject(r.stdout)
+    }
+
+    /// A client logged in as `user` (created with chatctl first) on `device`.
+    func client(_ user: String, device: String = "d1") async throws -> ChatConnection {
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await c.hello()
+        var d = Chatd_V1_DeviceInfo()
+        d.deviceID = device
+        _ = try await c.login(username: user, password: "password1", device: d)
+        return c
+    }
+
+    func addUsers(_ names: String...) async throws {
+        for name in names {
+            let r = try await run(["user", "add", name, "--password", "password1"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+    }
+
+    func stop() async {
+        chatd.signal(SIGTERM)
+        _ = await chatd.waitExit()
+        try? FileManager.default.removeItem(atPath: dir)
+        try? FileManager.default.removeItem(atPath: dir + ".conf")
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ChatctlOpsTests {
+    @Test func sessionsListAndKick() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob")
+        let phone = try await d.client("alice", device: "phone")
+        let laptop = try await d.client("alice", device: "laptop")
+        let bob = try await d.client("bob")
+        let anonymous = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
+        let phonePushes = PushCollector(phone)
+        let laptopPushes = PushCollector(laptop)
+        let bobPushes = PushCollector(bob)
+
+        var r = try await d.run(["sessions", "list"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("CONN"), "\(r.stderr)")
+        #expect(r.stdout.contains("phone") && r.stdout.contains("laptop") && r.stdout.contains("127.0.0.1"))
+        var list = try await d.json(["sessions", "list"])
+        var sessions = list["sessions"] as? [[String: Any]] ?? []
+        #expect(sessions.count == 4)
+        #expect(sessions.filter { $0["authenticated"] as? Bool == true }.count == 3)
+        list = try await d.json(["sessions", "list", "--user", "alice"])
+        sessions = list["sessions"] as? [[String: Any]] ?? []
+        #expect(Set(sessions.compactMap { $0["device_id"] as? String }) == ["phone", "laptop"])
+        #expect(sessions.allSatisfy { $0["username"] as? String == "alice" && ($0["connected_at_ms"] as? Int ?? 0) > 0 })
+        list = try await d.json(["sessions", "list", "--authenticated", "--limit", "1"])
+        #expect((list["sessions"] as? [[String: Any]])?.count == 1 && list["has_more"] as? Bool == true)
+
+        // One device's connections.
+        r = try await d.run(["sessions", "kick", "--user", "alice", "--device", "laptop"])
+        #expect(r.status == 0 && r.stdout.contains("1 connections closed"), "\(r.stderr)")
+        #expect(await laptopPushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        // By connection id.
+        let bobConn = (try await d.json(["sessions", "list", "--user", "bob"])["sessions"] as? [[String: Any]])?.first?[
+            "connection_id"] as? Int
+        let kicked = try await d.json(["sessions", "kick", "--connection", String(bobConn ?? 0)])
+        #expect(kicked["closed_connections"] as? Int == 1)
+        #expect(await bobPushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        // All of a user's.
+        r = try await d.run(["sessions", "kick", "--user", "alice"])
+        #expect(r.status == 0 && r.stdout.contains("1 connections closed"))
+        #expect(await phonePushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        // The token still works: kicking is not revoking.
+        _ = try await d.client("alice", device: "phone")
+
+        // Errors.
+        r = try await d.run(["sessions", "kick", "--connection", "999999"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        r = try await d.run(["sessions", "kick", "--user", "alice", "--device", "nope"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        r = try await d.run(["sessions", "kick"])
+        #expect(r.status == 2)
+        r = try await d.run(["sessions", "list", "--user", "nobody"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        _ = anonymous
+    }
+}
