@@ -468,6 +468,13 @@ public struct AuditEntry: Sendable, Equatable {
         case adminDeviceRevoke = "admin_device_revoke"
         case conversationDeleted = "conversation_deleted"
         case adminSessionKick = "admin_session_kick"
+        case adminRoomCreate = "admin_room_create"
+        case adminRoomDelete = "admin_room_delete"
+        case adminMemberAdd = "admin_member_add"
+        case adminMemberRemove = "admin_member_remove"
+        case adminMemberSetRole = "admin_member_set_role"
+        case adminMemberBan = "admin_member_ban"
+        case adminMemberUnban = "admin_member_unban"
     }
 
     public var at: Millis

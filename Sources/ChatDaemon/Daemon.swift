@@ -105,7 +105,8 @@ public final class Daemon: Sendable {
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, registry: registry, hub: hub, clock: clock, info: info, logger: logger,
+                store: store, accounts: accounts, conversations: rooms, registry: registry, hub: hub, clock: clock,
+                info: info, logger: logger,
                 probe: { try await store.probeWrite() },
                 reloader: {
                     guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }

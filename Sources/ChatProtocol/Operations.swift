@@ -162,4 +162,12 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case reload = 14
     case sessionList = 15
     case sessionKick = 16
+    case roomCreate = 17
+    case roomDelete = 18
+    case roomMembers = 19
+    case roomAddMember = 20
+    case roomRemoveMember = 21
+    case roomSetRole = 22
+    case roomBan = 23
+    case roomUnban = 24
 }

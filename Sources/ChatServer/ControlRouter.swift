@@ -28,6 +28,7 @@ public struct ControlRouter: Sendable {
     let probe: WriteProbe
     let reloader: Reloader
     let accounts: AccountService
+    let conversations: ConversationService
     let registry: SessionRegistry
     let hub: FanoutHub
     let clock: any WallClock
@@ -35,13 +36,14 @@ public struct ControlRouter: Sendable {
     let logger: Logger
 
     public init(
-        store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
+        store: any Store, accounts: AccountService, conversations: ConversationService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
         info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
     ) {
         self.store = store
         self.probe = probe
         self.reloader = reloader
         self.accounts = accounts
+        self.conversations = conversations
         self.registry = registry
         self.hub = hub
         self.clock = clock
@@ -137,15 +139,7 @@ public struct ControlRouter: Sendable {
                 return r
             case .roomShow:
                 let q = try Chatd_Control_V1_RoomShowRequest(payload: frame.payload)
-                let found: Conversation?
-                if q.roomID != 0 {
-                    found = try await store.conversation(id: ProtoMap.id(q.roomID), viewer: nil)
-                } else if !q.name.isEmpty {
-                    found = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil)
-                } else {
-                    throw ChatFailure.invalid("room_id", "give room_id or name")
-                }
-                guard let room = found else { throw ChatFailure(.notFound, "no such room") }
+                let room = try await resolveRoom(id: q.roomID, name: q.name)
                 var r = Chatd_Control_V1_RoomShowResponse()
                 r.room = ProtoMap.conversation(room)
                 r.members = try await store.members(conversation: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
@@ -204,6 +198,14 @@ public struct ControlRouter: Sendable {
                 return r
             case .sessionList: return try await sessionList(frame)
             case .sessionKick: return try await sessionKick(frame, actor: actor)
+            case .roomCreate: return try await roomCreate(frame, actor: actor)
+            case .roomDelete: return try await roomDelete(frame, actor: actor)
+            case .roomMembers: return try await roomMembers(frame)
+            case .roomAddMember: return try await roomMember(frame, actor: actor, .adminMemberAdd) { _ in .add }
+            case .roomRemoveMember: return try await roomMember(frame, actor: actor, .adminMemberRemove) { _ in .remove }
+            case .roomSetRole: return try await roomMember(frame, actor: actor, .adminMemberSetRole) { .setRole(try memberRole($0.role)) }
+            case .roomBan: return try await roomMember(frame, actor: actor, .adminMemberBan) { _ in .ban }
+            case .roomUnban: return try await roomMember(frame, actor: actor, .adminMemberUnban) { _ in .unban }
             }
         }
         switch result {

@@ -421,7 +421,11 @@ struct UserCommand: AsyncParsableCommand {
 
 struct RoomCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "room", abstract: "Inspect rooms.", subcommands: [List.self, Show.self])
+        commandName: "room", abstract: "Inspect and administer rooms and groups.",
+        subcommands: [
+            List.self, Show.self, Create.self, Delete.self, Members.self, AddMember.self, RemoveMember.self, SetRole.self,
+            Ban.self, Unban.self,
+        ])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List rooms (public and private).")
@@ -445,7 +449,8 @@ struct RoomCommand: AsyncParsableCommand {
 
         func run() async throws {
             var q = Chatd_Control_V1_RoomShowRequest()
-            if let id = UInt64(room) { q.roomID = id } else { q.name = room }
+            let ref = roomRef(room)
+            (q.roomID, q.name) = (ref.roomID, ref.name)
             let r = try await global.call(.roomShow, q, as: Chatd_Control_V1_RoomShowResponse.self)
             global.output(r) {
                 """
@@ -458,9 +463,7 @@ struct RoomCommand: AsyncParsableCommand {
                 members:     \(r.room.memberCount) (\(r.onlineMembers) online)
 
                 """
-                    + table(
-                        ["USER ID", "USERNAME", "ROLE", "JOINED"],
-                        r.members.map { [String($0.user.id), $0.user.username, roleName($0.role), time($0.joinedAtMs)] })
+                    + table(["USER ID", "USERNAME", "ROLE", "JOINED"], memberRows(r.members))
             }
         }
     }

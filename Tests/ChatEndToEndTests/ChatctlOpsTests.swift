@@ -112,4 +112,76 @@ struct ChatctlOpsTests {
         #expect(r.status == 1 && r.stderr.contains("not_found"))
         _ = anonymous
     }
+
+    @Test func roomsAdministration() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob", "carol")
+        let alice = try await d.client("alice")
+        let pushes = PushCollector(alice)
+
+        // An ownerless public room, a private room owned by bob, a group.
+        var r = try await d.run(["room", "create", "lobby", "--description", "hello all"])
+        #expect(r.status == 0 && r.stdout.contains("created public room lobby"), "\(r.stderr)")
+        var o = try await d.json(["room", "create", "secret", "--private", "--owner", "bob"])
+        #expect((o["room"] as? [String: Any])?["visibility"] as? String == "PRIVATE")
+        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == 1)
+        o = try await d.json(["room", "create", "team", "--group"])
+        let groupID = (o["room"] as? [String: Any])?["id"] as? Int ?? 0
+        #expect((o["room"] as? [String: Any])?["kind"] as? String == "GROUP")
+        r = try await d.run(["room", "create", "LOBBY"])
+        #expect(r.status == 1 && r.stderr.contains("conflict"))
+        r = try await d.run(["room", "create", "x", "--owner", "nobody"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+
+        // Members: add, roles, the live client hears it.
+        r = try await d.run(["room", "add-member", "lobby", "alice"])
+        #expect(r.status == 0 && r.stdout.contains("added alice"), "\(r.stderr)")
+        o = try await d.json(["room", "add-member", "lobby", "bob"])
+        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == 2)
+        r = try await d.run(["room", "add-member", "lobby", "alice"])
+        #expect(r.status == 1 && r.stderr.contains("conflict"))
+        r = try await d.run(["room", "set-role", "lobby", "alice", "owner"])
+        #expect(r.status == 0 && r.stdout.contains("alice is now owner"), "\(r.stderr)")
+        _ = try await d.json(["room", "set-role", "lobby", "bob", "admin"])
+        r = try await d.run(["room", "set-role", "lobby", "alice", "member"])
+        #expect(r.status == 1 && r.stderr.contains("forbidden"))
+        r = try await d.run(["room", "set-role", "lobby", "bob", "emperor"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        r = try await d.run(["room", "members", "lobby"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("USER ID") && r.stdout.contains("owner") && r.stdout.contains("admin"))
+        o = try await d.json(["room", "members", "lobby", "--limit", "1"])
+        #expect((o["members"] as? [[String: Any]])?.count == 1 && o["has_more"] as? Bool == true)
+        #expect(await pushes.wait(seconds: 10) { pushes in
+            pushes.contains { if case .event(let e) = $0 { e.kind == .roleChanged && e.senderID == 0 } else { false } }
+        })
+
+        // Ban, unban, remove.
+        r = try await d.run(["room", "ban", "lobby", "bob"])
+        #expect(r.status == 0 && r.stdout.contains("banned bob"), "\(r.stderr)")
+        r = try await d.run(["room", "add-member", "lobby", "bob"])
+        #expect(r.status == 1 && r.stderr.contains("forbidden"))
+        _ = try await d.json(["room", "unban", "lobby", "bob"])
+        r = try await d.run(["room", "unban", "lobby", "bob"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        r = try await d.run(["room", "add-member", String(groupID), "carol"])
+        #expect(r.status == 0)
+        o = try await d.json(["room", "remove-member", String(groupID), "carol"])
+        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == nil)  // 0 is left out of JSON
+        r = try await d.run(["room", "remove-member", String(groupID), "carol"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+
+        // Delete: members are told.
+        r = try await d.run(["room", "delete", "lobby"])
+        #expect(r.status == 0 && r.stdout.contains("1 members told"), "\(r.stderr)")
+        #expect(await pushes.wait(seconds: 10) { pushes in
+            pushes.contains { if case .accountEvent(let e) = $0 { e.kind == .conversationDeleted } else { false } }
+        })
+        o = try await d.json(["room", "delete", "secret"])
+        #expect(o["former_members"] as? Int == 1)
+        r = try await d.run(["room", "delete", "lobby"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        r = try await d.run(["room", "members", "nope"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+    }
 }

@@ -1,0 +1,78 @@
+import ChatCore
+import ChatStore
+import Testing
+
+struct OperatorRuleTests {
+    typealias S = ConversationService
+
+    func kind(
+        _ action: S.OperatorAction, kind: ConversationKind = .room, role: MemberRole? = nil, banned: Bool = false,
+        disabled: Bool = false
+    ) -> ChatFailure.Kind? {
+        do {
+            try S.checkOperator(action, kind: kind, targetRole: role, targetBanned: banned, targetDisabled: disabled)
+            return nil
+        } catch {
+            return error.kind
+        }
+    }
+
+    @Test func memberActions() {
+        #expect(kind(.add) == nil)
+        #expect(kind(.add, role: .member) == .conflict)
+        #expect(kind(.add, banned: true) == .forbidden)
+        #expect(kind(.add, disabled: true) == .notFound)
+        #expect(kind(.remove) == .notFound)
+        #expect(kind(.remove, role: .owner) == nil)
+        #expect(kind(.ban) == nil)
+        #expect(kind(.ban, role: .owner) == nil)
+        #expect(kind(.ban, banned: true) == .conflict)
+        #expect(kind(.unban) == .notFound)
+        #expect(kind(.unban, banned: true) == nil)
+        for action in [S.OperatorAction.add, .remove, .ban, .unban, .setRole(.admin)] {
+            #expect(kind(action, kind: .direct, role: .member) == .forbidden)
+        }
+    }
+
+    @Test func roles() {
+        #expect(kind(.setRole(.admin)) == .notFound)
+        #expect(kind(.setRole(.admin), role: .member) == nil)
+        #expect(kind(.setRole(.admin), role: .admin) == .conflict)
+        #expect(kind(.setRole(.owner), role: .admin) == nil)
+        #expect(kind(.setRole(.owner), role: .owner) == .conflict)
+        // The owner is replaced, never just demoted.
+        #expect(kind(.setRole(.member), role: .owner) == .forbidden)
+    }
+}
+
+struct OperatorServiceTests {
+    @Test func anOwnerlessRoomGetsAnOwnerThroughTheOperator() async throws {
+        let f = try Fixture()
+        let accounts = f.accounts()
+        let rooms = f.rooms()
+        let alice = try await accounts.adminAddUser(
+            username: "alice", password: "password1", displayName: "", email: "", role: .user, actor: "test")
+        let room = try await rooms.operatorCreate(
+            kind: .room, name: "lobby", description: "", visibility: .public, owner: nil)
+        #expect(room.memberCount == 0 && room.createdBy == nil)
+        try await rooms.operatorAct(.add, conversation: room.id, user: alice.user.id)
+        try await rooms.operatorAct(.setRole(.owner), conversation: room.id, user: alice.user.id)
+        #expect(try await f.store.membership(conversation: room.id, user: alice.user.id)?.role == .owner)
+        let page = try await f.store.history(
+            conversation: room.id, anchor: .after(0), limit: 10, viewer: alice.user.id)
+        #expect(page.events.map(\.kind) == [.roomCreated, .memberAdded, .roleChanged])
+        #expect(page.events.allSatisfy { $0.senderID == S.serverSender })
+        let group = try await rooms.operatorCreate(
+            kind: .group, name: "ops", description: "", visibility: .public, owner: alice.user.id)
+        #expect(group.visibility == .private && group.memberCount == 1)
+        #expect(try await f.store.membership(conversation: group.id, user: alice.user.id)?.role == .owner)
+        // Banning the owner hands ownership over as leaving does.
+        try await rooms.operatorAct(.ban, conversation: group.id, user: alice.user.id)
+        #expect(try await f.store.isBanned(conversation: group.id, user: alice.user.id))
+        #expect(await failureKind { try await rooms.operatorAct(.add, conversation: group.id, user: alice.user.id) } == .forbidden)
+        #expect(try await rooms.operatorDelete(room.id) == [alice.user.id])
+        #expect(await failureKind { try await rooms.operatorAct(.add, conversation: room.id, user: alice.user.id) } == .notFound)
+    }
+
+    typealias S = ConversationService
+}
