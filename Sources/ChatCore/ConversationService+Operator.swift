@@ -98,3 +98,31 @@ extension ConversationService {
         }
     }
 }
+
+extension ConversationService {
+    /// Where an operator's broadcast goes.
+    public enum BroadcastTarget: Sendable, Equatable {
+        /// A SYSTEM message in one room or group (its history keeps it).
+        case conversation(RoomID)
+        /// A SYSTEM_NOTICE account event to every account that is not
+        /// disabled: online users get it pushed, the others at their next Sync.
+        case everyone
+    }
+
+    public enum BroadcastResult: Sendable, Equatable {
+        case message(AppendResult)
+        case notice(users: Int)
+    }
+
+    public func operatorBroadcast(_ target: BroadcastTarget, text: String, clientMsgID: String) async throws -> BroadcastResult {
+        try Validate.messageText(text, limits: limits)
+        try Validate.clientMsgID(clientMsgID)
+        switch target {
+        case .conversation(let id):
+            return .message(
+                try await store.appendSystemMessage(conversation: id, text: text, clientMsgID: clientMsgID, now: clock.nowMs()))
+        case .everyone:
+            return .notice(users: try await store.appendSystemNotice(text: text, now: clock.nowMs()))
+        }
+    }
+}

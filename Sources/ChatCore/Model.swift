@@ -301,6 +301,8 @@ public enum AccountEventKind: String, Sendable, CaseIterable {
     case deviceRevoked = "device_revoked"
     case profileChanged = "profile_changed"
     case blockedChanged = "blocked_changed"
+    /// An operator's broadcast to everyone; the text is in `reason`.
+    case systemNotice = "system_notice"
 }
 
 /// One entry of a user's own event sequence.
@@ -475,6 +477,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminMemberSetRole = "admin_member_set_role"
         case adminMemberBan = "admin_member_ban"
         case adminMemberUnban = "admin_member_unban"
+        case adminBroadcast = "admin_broadcast"
     }
 
     public var at: Millis

@@ -279,6 +279,13 @@ public protocol Store: Sendable {
     /// Ids of the conversations every new user joins, creating missing rooms.
     func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
 
+    // Operator (chatctl)
+    /// Appends a SYSTEM message from the server (sender 0) to a room or
+    /// group; a retry with the same client_msg_id returns the first one.
+    func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
+    /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
+    func appendSystemNotice(text: String, now: Millis) async throws -> Int
+
     // Messages
     func appendMessage(_ message: NewMessage) async throws -> AppendResult
     /// Edits the text; mentions are recomputed from `mentionKeys`.

@@ -170,4 +170,5 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case roomSetRole = 22
     case roomBan = 23
     case roomUnban = 24
+    case broadcast = 25
 }

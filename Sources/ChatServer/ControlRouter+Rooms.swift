@@ -1,5 +1,6 @@
 import ChatCore
 import ChatProtocol
+import Foundation
 
 /// chatctl room create|delete|members|add-member|remove-member|set-role|ban|unban
 /// (ops 17–24): ConversationService's operator path, so every change makes
@@ -99,5 +100,27 @@ extension ControlRouter {
         try await conversations.operatorAct(action, conversation: room.id, user: user.user.id)
         try await audit(audited, actor: actor, user: user.user.id, detail: "room=\(room.id) \(action)")
         return try await roomResponse(room.id)
+    }
+
+    func broadcast(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_BroadcastResponse {
+        let q = try Chatd_Control_V1_BroadcastRequest(payload: frame.payload)
+        guard q.hasRoom != q.everyone else { throw ChatFailure.invalid("room", "give room, or everyone") }
+        let target: ConversationService.BroadcastTarget =
+            q.everyone ? .everyone : .conversation(try await resolveRoom(q.room).id)
+        let clientMsgID = q.clientMsgID.isEmpty ? "broadcast-\(UUID().uuidString.lowercased())" : q.clientMsgID
+        var r = Chatd_Control_V1_BroadcastResponse()
+        switch try await conversations.operatorBroadcast(target, text: q.text, clientMsgID: clientMsgID) {
+        case .message(let appended):
+            r.event = ProtoMap.event(appended.event)
+            r.duplicate = appended.duplicate
+            try await audit(
+                .adminBroadcast, actor: actor,
+                detail: "room=\(appended.event.conversationID) seq=\(appended.event.seq) duplicate=\(appended.duplicate)")
+        case .notice(let users):
+            r.usersNotified = UInt32(clamping: users)
+            r.onlineUsers = UInt32(clamping: Set(registry.sessions().compactMap(\.user)).count)
+            try await audit(.adminBroadcast, actor: actor, detail: "everyone users=\(users)")
+        }
+        return r
     }
 }

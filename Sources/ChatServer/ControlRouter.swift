@@ -206,6 +206,7 @@ public struct ControlRouter: Sendable {
             case .roomSetRole: return try await roomMember(frame, actor: actor, .adminMemberSetRole) { .setRole(try memberRole($0.role)) }
             case .roomBan: return try await roomMember(frame, actor: actor, .adminMemberBan) { _ in .ban }
             case .roomUnban: return try await roomMember(frame, actor: actor, .adminMemberUnban) { _ in .unban }
+            case .broadcast: return try await broadcast(frame, actor: actor)
             }
         }
         switch result {

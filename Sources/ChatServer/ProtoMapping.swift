@@ -233,6 +233,7 @@ enum ProtoMap {
         case .deviceRevoked: .ownDeviceRevoked
         case .profileChanged: .profileChanged
         case .blockedChanged: .blockedChanged
+        case .systemNotice: .systemNotice
         }
     }
 

@@ -184,4 +184,50 @@ struct ChatctlOpsTests {
         r = try await d.run(["room", "members", "nope"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
     }
+
+    @Test func broadcastToARoomAndToEveryone() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob", "carol")
+        _ = try await d.run(["user", "disable", "carol"])
+        let alice = try await d.client("alice")
+        let pushes = PushCollector(alice)
+        _ = try await d.json(["room", "create", "news", "--owner", "alice"])
+
+        var r = try await d.run(["broadcast", "--room", "news", "maintenance at 22:00"])
+        #expect(r.status == 0 && r.stdout.contains("sent to news as seq 2"), "\(r.stderr)")
+        var o = try await d.json(["broadcast", "--room", "news", "--id", "m-1", "second"])
+        let event = o["event"] as? [String: Any] ?? [:]
+        #expect(event["message_type"] as? String == "SYSTEM" && event["sender_id"] == nil && event["text"] as? String == "second")
+        o = try await d.json(["broadcast", "--room", "news", "--id", "m-1", "second"])
+        #expect(o["duplicate"] as? Bool == true)
+        #expect(await pushes.wait(seconds: 10) { pushes in
+            pushes.contains { if case .event(let e) = $0 { e.messageType == .system && e.text == "maintenance at 22:00" } else { false } }
+        })
+        // A client cannot edit it.
+        let room = try await alice.history(room: UInt64((event["conversation_id"] as? Int) ?? 0), after: 0, limit: 10)
+        #expect(room.events.filter { $0.messageType == .system }.count == 2)
+        await expectError(.forbidden) { try await alice.edit(room.events[1].conversationID, seq: 2, text: "x", clientMsgID: "e") }
+
+        r = try await d.run(["broadcast", "--everyone", "server restarts soon"])
+        #expect(r.status == 0 && r.stdout.contains("notice given to 2 users (1 online)"), "\(r.stderr)")
+        o = try await d.json(["broadcast", "--everyone", "again"])
+        #expect(o["users_notified"] as? Int == 2)
+        #expect(await pushes.wait(seconds: 10) { pushes in
+            pushes.contains {
+                if case .accountEvent(let e) = $0 { e.kind == .systemNotice && e.reason == "server restarts soon" } else { false }
+            }
+        })
+        // Offline users get it by Sync.
+        let bob = try await d.client("bob")
+        let sync = try await bob.sync()
+        #expect(sync.accountEvents.filter { $0.kind == .systemNotice }.map(\.reason) == ["server restarts soon", "again"])
+
+        r = try await d.run(["broadcast", "--room", "news", " "])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        r = try await d.run(["broadcast", "--room", "nope", "hi"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        r = try await d.run(["broadcast", "hi"])
+        #expect(r.status == 2)
+    }
 }

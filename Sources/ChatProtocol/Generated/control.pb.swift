@@ -878,6 +878,70 @@ public nonisolated struct Chatd_Control_V1_RoomMemberRequest: Sendable {
   fileprivate var _user: Chatd_Control_V1_UserRef? = nil
 }
 
+/// op 25. A system message from the server (sender_id 0, message_type SYSTEM)
+/// in one room or group, or a SYSTEM_NOTICE account event to everyone.
+public nonisolated struct Chatd_Control_V1_BroadcastRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// set: a SYSTEM message in this room or group
+  public var room: Chatd_Control_V1_RoomRef {
+    get {_room ?? Chatd_Control_V1_RoomRef()}
+    set {_room = newValue}
+  }
+  /// Returns true if `room` has been explicitly set.
+  public var hasRoom: Bool {self._room != nil}
+  /// Clears the value of `room`. Subsequent reads from it will return its default value.
+  public mutating func clearRoom() {self._room = nil}
+
+  /// instead of room: every account that is not disabled
+  public var everyone: Bool = false
+
+  /// as SendMessage's text
+  public var text: String = String()
+
+  /// room: makes a retry safe; empty: chatd makes one
+  public var clientMsgID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _room: Chatd_Control_V1_RoomRef? = nil
+}
+
+public nonisolated struct Chatd_Control_V1_BroadcastResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// room: the message
+  public var event: Chatd_V1_Event {
+    get {_event ?? Chatd_V1_Event()}
+    set {_event = newValue}
+  }
+  /// Returns true if `event` has been explicitly set.
+  public var hasEvent: Bool {self._event != nil}
+  /// Clears the value of `event`. Subsequent reads from it will return its default value.
+  public mutating func clearEvent() {self._event = nil}
+
+  /// room: a retry of an earlier broadcast
+  public var duplicate: Bool = false
+
+  /// everyone: accounts given the notice
+  public var usersNotified: UInt32 = 0
+
+  /// everyone: of those, how many had a live connection
+  public var onlineUsers: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _event: Chatd_V1_Event? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -2476,6 +2540,104 @@ nonisolated extension Chatd_Control_V1_RoomMemberRequest: SwiftProtobuf.Message,
     if lhs._room != rhs._room {return false}
     if lhs._user != rhs._user {return false}
     if lhs.role != rhs.role {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_BroadcastRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BroadcastRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}room\0\u{1}everyone\0\u{1}text\0\u{3}client_msg_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._room) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.everyone) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.clientMsgID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._room {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.everyone != false {
+      try visitor.visitSingularBoolField(value: self.everyone, fieldNumber: 2)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 3)
+    }
+    if !self.clientMsgID.isEmpty {
+      try visitor.visitSingularStringField(value: self.clientMsgID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_BroadcastRequest, rhs: Chatd_Control_V1_BroadcastRequest) -> Bool {
+    if lhs._room != rhs._room {return false}
+    if lhs.everyone != rhs.everyone {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.clientMsgID != rhs.clientMsgID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_BroadcastResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BroadcastResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}event\0\u{1}duplicate\0\u{3}users_notified\0\u{3}online_users\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._event) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.duplicate) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.usersNotified) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.onlineUsers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._event {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.duplicate != false {
+      try visitor.visitSingularBoolField(value: self.duplicate, fieldNumber: 2)
+    }
+    if self.usersNotified != 0 {
+      try visitor.visitSingularUInt32Field(value: self.usersNotified, fieldNumber: 3)
+    }
+    if self.onlineUsers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.onlineUsers, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_BroadcastResponse, rhs: Chatd_Control_V1_BroadcastResponse) -> Bool {
+    if lhs._event != rhs._event {return false}
+    if lhs.duplicate != rhs.duplicate {return false}
+    if lhs.usersNotified != rhs.usersNotified {return false}
+    if lhs.onlineUsers != rhs.onlineUsers {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
