@@ -285,6 +285,8 @@ public protocol Store: Sendable {
     func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
     /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
     func appendSystemNotice(text: String, now: Millis) async throws -> Int
+    /// Audit rows matching `filter`, newest first.
+    func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
 
     // Messages
     func appendMessage(_ message: NewMessage) async throws -> AppendResult

@@ -171,4 +171,5 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case roomBan = 23
     case roomUnban = 24
     case broadcast = 25
+    case auditQuery = 26
 }

@@ -207,6 +207,7 @@ public struct ControlRouter: Sendable {
             case .roomBan: return try await roomMember(frame, actor: actor, .adminMemberBan) { _ in .ban }
             case .roomUnban: return try await roomMember(frame, actor: actor, .adminMemberUnban) { _ in .unban }
             case .broadcast: return try await broadcast(frame, actor: actor)
+            case .auditQuery: return try await auditQuery(frame)
             }
         }
         switch result {

@@ -39,3 +39,32 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord> {
+        try await read { db in
+            var sql = """
+                SELECT a.id, a.at, a.action, a.actor, a.user_id, u.username, a.address, a.detail
+                FROM audit a LEFT JOIN users u ON u.id = a.user_id WHERE 1
+                """
+            var args: StatementArguments = []
+            func add(_ clause: String, _ value: some DatabaseValueConvertible) {
+                sql += " AND \(clause)"
+                _ = args.append(contentsOf: [value])
+            }
+            if let user = filter.user { add("a.user_id = ?", user) }
+            if let action = filter.action { add("a.action = ?", action.rawValue) }
+            if let since = filter.since { add("a.at >= ?", since) }
+            if let until = filter.until { add("a.at < ?", until) }
+            if let before = filter.beforeID { add("a.id < ?", before) }
+            sql += " ORDER BY a.id DESC LIMIT ?"
+            _ = args.append(contentsOf: [filter.limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map { row in
+                AuditRecord(
+                    id: row[0], at: row[1], action: row[2], actor: row[3], userID: row[4], username: row[5],
+                    address: row[6], detail: row[7])
+            }
+            return PageResult(items: Array(rows.prefix(filter.limit)), hasMore: rows.count > filter.limit)
+        }
+    }
+}

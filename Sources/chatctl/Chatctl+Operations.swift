@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatProtocol
+import Foundation
 
 struct Broadcast: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,63 @@ struct Broadcast: AsyncParsableCommand {
             everyone
                 ? "notice given to \(r.usersNotified) users (\(r.onlineUsers) online)\n"
                 : "\(r.duplicate ? "already sent" : "sent") to \(room ?? "") as seq \(r.event.seq)\n"
+        }
+    }
+}
+
+/// A point in time: an ISO 8601 date-time ("2026-11-22T10:00:00Z"), a date
+/// ("2026-11-22", midnight UTC), or a span ago ("90s", "30m", "12h", "7d").
+func parseTime(_ text: String, nowMs: Int64) -> Int64? {
+    if let unit = text.last, let n = Int64(text.dropLast()), n >= 0 {
+        let seconds: Int64? = ["s": 1, "m": 60, "h": 3600, "d": 86_400][String(unit)]
+        if let seconds { return nowMs - n * seconds * 1000 }
+    }
+    let full = ISO8601DateFormatter()
+    if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    let day = ISO8601DateFormatter()
+    day.formatOptions = [.withFullDate]
+    if let date = day.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    return nil
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query the audit log (logins, device changes, admin actions), newest first.",
+        discussion: "TIME: 2026-11-22T10:00:00Z, 2026-11-22 (UTC midnight), or a span ago: 90s, 30m, 12h, 7d.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Rows about this user.") var user: String?
+    @Option(help: "Only this action (e.g. login_failed, admin_user_add).") var action: String = ""
+    @Option(help: "From this TIME on.") var since: String?
+    @Option(help: "Before this TIME.") var until: String?
+    @Option(help: "Rows older than this id (the next page).") var before: UInt64 = 0
+    @Option(help: "At most this many (max 1000).") var limit: UInt32 = 100
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, parseTime(value, nowMs: 0) == nil { throw ValidationError("\(name): cannot read \"\(value)\" as a TIME") }
+        }
+    }
+
+    func run() async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var q = Chatd_Control_V1_AuditQueryRequest()
+        if let user { q.user = userRef(user) }
+        q.action = action
+        q.sinceMs = since.flatMap { parseTime($0, nowMs: now) } ?? 0
+        q.untilMs = until.flatMap { parseTime($0, nowMs: now) } ?? 0
+        q.beforeID = before
+        q.limit = limit
+        let r = try await global.call(.auditQuery, q, as: Chatd_Control_V1_AuditQueryResponse.self)
+        global.output(r) {
+            table(
+                ["ID", "TIME", "ACTION", "ACTOR", "USER", "ADDRESS", "DETAIL"],
+                r.entries.map {
+                    [
+                        String($0.id), time($0.atMs), $0.action, $0.actor,
+                        $0.userID == 0 ? "-" : $0.username.isEmpty ? "id:\($0.userID)" : $0.username,
+                        $0.address.isEmpty ? "-" : $0.address, $0.detail,
+                    ]
+                }) + (r.hasMore_p ? "(more: --before \(r.entries.last?.id ?? 0))\n" : "")
         }
     }
 }

@@ -76,3 +76,30 @@ struct OperatorServiceTests {
 
     typealias S = ConversationService
 }
+
+struct AuditQueryTests {
+    @Test func filterValidation() throws {
+        #expect(throws: ChatFailure.self) { try AuditFilter.validated(user: nil, action: "nope", sinceMs: 0, untilMs: 0, beforeID: 0, limit: 0) }
+        #expect(throws: ChatFailure.self) { try AuditFilter.validated(user: nil, action: "", sinceMs: 10, untilMs: 10, beforeID: 0, limit: 0) }
+        #expect(throws: ChatFailure.self) { try AuditFilter.validated(user: nil, action: "", sinceMs: -1, untilMs: 0, beforeID: 0, limit: 0) }
+        let f = try AuditFilter.validated(user: 3, action: "login_failed", sinceMs: 0, untilMs: 5, beforeID: 0, limit: 5000)
+        #expect(f == AuditFilter(user: 3, action: .loginFailed, since: nil, until: 5, beforeID: nil, limit: 1000))
+        #expect(try AuditFilter.validated(user: nil, action: "", sinceMs: 0, untilMs: 0, beforeID: 0, limit: 0).limit == 100)
+    }
+
+    @Test func filtersAndPages() async throws {
+        let f = try Fixture()
+        for (i, action) in [AuditEntry.Action.loginFailed, .loginSucceeded, .loginFailed, .logout, .loginFailed].enumerated() {
+            try await f.store.audit(
+                AuditEntry(at: Int64(i) * 1000, action: action, actor: "anonymous", userID: i % 2 == 0 ? 7 : nil, address: "a", detail: ""))
+        }
+        var page = try await f.store.auditRecords(AuditFilter(action: .loginFailed, limit: 2))
+        #expect(page.items.map(\.at) == [4000, 2000] && page.hasMore)
+        page = try await f.store.auditRecords(AuditFilter(action: .loginFailed, beforeID: page.items.last?.id, limit: 2))
+        #expect(page.items.map(\.at) == [0] && !page.hasMore)
+        page = try await f.store.auditRecords(AuditFilter(since: 1000, until: 4000))
+        #expect(page.items.map(\.at) == [3000, 2000, 1000])
+        page = try await f.store.auditRecords(AuditFilter(user: 7))
+        #expect(page.items.map(\.at) == [4000, 2000, 0])
+    }
+}

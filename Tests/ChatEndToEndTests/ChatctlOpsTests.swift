@@ -230,4 +230,40 @@ struct ChatctlOpsTests {
         r = try await d.run(["broadcast", "hi"])
         #expect(r.status == 2)
     }
+
+    @Test func auditQuery() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob")
+        _ = try await d.client("alice")
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
+        try await c.hello()
+        await expectError(.invalidCredentials) { try await c.login(username: "bob", password: "wrong-password") }
+        _ = try await d.run(["user", "disable", "bob"])
+
+        var r = try await d.run(["audit"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("ID"), "\(r.stderr)")
+        #expect(r.stdout.contains("admin_user_add") && r.stdout.contains("login_failed") && r.stdout.contains("admin_user_disable"))
+        var o = try await d.json(["audit", "--user", "bob"])
+        var entries = o["entries"] as? [[String: Any]] ?? []
+        #expect(entries.map { $0["action"] as? String } == ["admin_user_disable", "login_failed", "admin_user_add"])
+        #expect(entries.allSatisfy { $0["username"] as? String == "bob" })
+        o = try await d.json(["audit", "--action", "login_ok"])
+        entries = o["entries"] as? [[String: Any]] ?? []
+        #expect(entries.count == 1 && entries.first?["address"] as? String == "127.0.0.1")
+        o = try await d.json(["audit", "--limit", "2"])
+        #expect((o["entries"] as? [[String: Any]])?.count == 2 && o["has_more"] as? Bool == true)
+        let last = (o["entries"] as? [[String: Any]])?.last?["id"] as? Int ?? 0
+        o = try await d.json(["audit", "--before", String(last), "--limit", "1000"])
+        #expect((o["entries"] as? [[String: Any]])?.allSatisfy { ($0["id"] as? Int ?? 0) < last } == true)
+        o = try await d.json(["audit", "--since", "1h"])
+        #expect((o["entries"] as? [[String: Any]])?.count ?? 0 >= 5)
+        o = try await d.json(["audit", "--until", "2000-01-01"])
+        #expect((o["entries"] as? [[String: Any]]) == nil)  // empty lists are left out of JSON
+
+        r = try await d.run(["audit", "--action", "nonsense"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        r = try await d.run(["audit", "--since", "yesterday-ish"])
+        #expect(r.status == 2)
+    }
 }

@@ -1,0 +1,29 @@
+import ChatCore
+import ChatProtocol
+
+/// chatctl audit, backup, stats, config (ops 26–30).
+extension ControlRouter {
+    func auditQuery(_ frame: Frame) async throws -> Chatd_Control_V1_AuditQueryResponse {
+        let q = try Chatd_Control_V1_AuditQueryRequest(payload: frame.payload)
+        let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
+        let filter = try AuditFilter.validated(
+            user: user?.user.id, action: q.action, sinceMs: q.sinceMs, untilMs: q.untilMs, beforeID: q.beforeID,
+            limit: Int(q.limit))
+        let page = try await store.auditRecords(filter)
+        var r = Chatd_Control_V1_AuditQueryResponse()
+        r.entries = page.items.map { record in
+            var e = Chatd_Control_V1_AuditEntry()
+            e.id = UInt64(record.id)
+            e.atMs = record.at
+            e.action = record.action
+            e.actor = record.actor
+            e.userID = UInt64(record.userID ?? 0)
+            e.username = record.username ?? ""
+            e.address = record.address
+            e.detail = record.detail
+            return e
+        }
+        r.hasMore_p = page.hasMore
+        return r
+    }
+}
