@@ -478,6 +478,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminMemberBan = "admin_member_ban"
         case adminMemberUnban = "admin_member_unban"
         case adminBroadcast = "admin_broadcast"
+        case adminBackup = "admin_backup"
     }
 
     public var at: Millis

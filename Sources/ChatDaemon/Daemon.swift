@@ -111,7 +111,9 @@ public final class Daemon: Sendable {
                 reloader: {
                     guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
                     return try daemon.reloadFromFile()
-                })
+                },
+                hooks: OperatorHooks(
+                    backup: { path in try await Backup.run(store: store, dataDir: dataDir, to: path) }))
             let control: ControlListener
             do {
                 control = try await ControlListener.bind(

@@ -172,4 +172,5 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case roomUnban = 24
     case broadcast = 25
     case auditQuery = 26
+    case backup = 27
 }

@@ -26,4 +26,20 @@ extension ControlRouter {
         r.hasMore_p = page.hasMore
         return r
     }
+
+    func backup(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_BackupResponse {
+        let q = try Chatd_Control_V1_BackupRequest(payload: frame.payload)
+        let summary = try await hooks.backup(q.path)
+        try await audit(
+            .adminBackup, actor: actor,
+            detail: "path=\(summary.path) database_bytes=\(summary.databaseBytes) files=\(summary.files) took_ms=\(summary.tookMs)")
+        logger.info("backup written", metadata: ["chatd.path": "\(summary.path)", "chatd.took_ms": "\(summary.tookMs)"])
+        var r = Chatd_Control_V1_BackupResponse()
+        r.path = summary.path
+        r.databaseBytes = UInt64(clamping: summary.databaseBytes)
+        r.files = UInt32(clamping: summary.files)
+        r.fileBytes = UInt64(clamping: summary.fileBytes)
+        r.tookMs = summary.tookMs
+        return r
+    }
 }

@@ -34,11 +34,14 @@ public struct ControlRouter: Sendable {
     let clock: any WallClock
     let info: DaemonInfo
     let logger: Logger
+    let hooks: OperatorHooks
 
     public init(
         store: any Store, accounts: AccountService, conversations: ConversationService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
-        info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader
+        info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader,
+        hooks: OperatorHooks = OperatorHooks()
     ) {
+        self.hooks = hooks
         self.store = store
         self.probe = probe
         self.reloader = reloader
@@ -208,6 +211,7 @@ public struct ControlRouter: Sendable {
             case .roomUnban: return try await roomMember(frame, actor: actor, .adminMemberUnban) { _ in .unban }
             case .broadcast: return try await broadcast(frame, actor: actor)
             case .auditQuery: return try await auditQuery(frame)
+            case .backup: return try await backup(frame, actor: actor)
             }
         }
         switch result {

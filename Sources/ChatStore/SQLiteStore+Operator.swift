@@ -1,4 +1,6 @@
 import ChatCore
+import Dispatch
+import Foundation
 import GRDB
 
 /// Writes only an operator makes (chatctl, spec/PROTOCOL.md §11).
@@ -65,6 +67,36 @@ extension SQLiteStore {
                     address: row[6], detail: row[7])
             }
             return PageResult(items: Array(rows.prefix(filter.limit)), hasMore: rows.count > filter.limit)
+        }
+    }
+}
+
+extension SQLiteStore {
+    /// Copies the database, as one consistent snapshot, into a new file at
+    /// `path` while writes go on (SQLite's online backup from a reader: the
+    /// writer is never blocked). Runs on a dispatch thread, not on the
+    /// caller's. Returns the size of the copy.
+    public func backup(toFile path: String) async throws -> Int64 {
+        let source = writer
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    let destination = try DatabaseQueue(path: path)
+                    try source.backup(to: destination)
+                    try destination.close()
+                    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+                    continuation.resume(returning: size ?? 0)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
+    public func integrityCheck() async throws -> String {
+        try await read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
         }
     }
 }

@@ -92,3 +92,25 @@ struct Audit: AsyncParsableCommand {
         }
     }
 }
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Back up the database, token key and file store while chatd runs.",
+        discussion: """
+            chatd itself writes PATH (so PATH is on chatd's machine and must be writable by chatd's user):
+            a new directory, or an empty one, holding chatd.sqlite3 (one consistent snapshot), token.key
+            and files/. To restore, stop chatd and use PATH as its data_dir (or copy its contents there).
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The backup directory (relative paths are taken from chatctl's working directory).") var path: String
+
+    func run() async throws {
+        var q = Chatd_Control_V1_BackupRequest()
+        q.path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let r = try await global.call(.backup, q, as: Chatd_Control_V1_BackupResponse.self)
+        global.output(r) {
+            "backed up to \(r.path): database \(bytes(r.databaseBytes)), \(r.files) files (\(bytes(r.fileBytes))) in \(r.tookMs) ms\n"
+        }
+    }
+}

@@ -1027,6 +1027,42 @@ public nonisolated struct Chatd_Control_V1_AuditQueryResponse: Sendable {
   public init() {}
 }
 
+/// op 27. An online backup into `path` (absolute; a new directory whose parent
+/// exists, or an empty one): chatd.sqlite3 (a consistent snapshot taken while
+/// chatd runs), token.key, and the file store files/ when there is one.
+public nonisolated struct Chatd_Control_V1_BackupRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var path: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_BackupResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var path: String = String()
+
+  public var databaseBytes: UInt64 = 0
+
+  /// files copied from the file store
+  public var files: UInt32 = 0
+
+  public var fileBytes: UInt64 = 0
+
+  public var tookMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -2882,6 +2918,86 @@ nonisolated extension Chatd_Control_V1_AuditQueryResponse: SwiftProtobuf.Message
   public static func ==(lhs: Chatd_Control_V1_AuditQueryResponse, rhs: Chatd_Control_V1_AuditQueryResponse) -> Bool {
     if lhs.entries != rhs.entries {return false}
     if lhs.hasMore_p != rhs.hasMore_p {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_BackupRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_BackupRequest, rhs: Chatd_Control_V1_BackupRequest) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BackupResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}database_bytes\0\u{1}files\0\u{3}file_bytes\0\u{3}took_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.databaseBytes) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.files) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.fileBytes) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.tookMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    if self.databaseBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.databaseBytes, fieldNumber: 2)
+    }
+    if self.files != 0 {
+      try visitor.visitSingularUInt32Field(value: self.files, fieldNumber: 3)
+    }
+    if self.fileBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fileBytes, fieldNumber: 4)
+    }
+    if self.tookMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.tookMs, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_BackupResponse, rhs: Chatd_Control_V1_BackupResponse) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs.databaseBytes != rhs.databaseBytes {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.fileBytes != rhs.fileBytes {return false}
+    if lhs.tookMs != rhs.tookMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
