@@ -67,7 +67,11 @@ public final class Daemon: Sendable {
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
         presence.load(try await store.allContacts())
         let hub = FanoutHub(registry: registry, presence: presence)
-        store.setEventObserver { hub.publish($0) }
+        let throughput = MessageThroughput(clock: clock)
+        store.setEventObserver {
+            hub.publish($0)
+            throughput.committed($0)
+        }
         hub.load(try await store.allMemberships())
 
         let settings = Settings(config)
@@ -113,7 +117,9 @@ public final class Daemon: Sendable {
                     return try daemon.reloadFromFile()
                 },
                 hooks: OperatorHooks(
-                    backup: { path in try await Backup.run(store: store, dataDir: dataDir, to: path) }))
+                    backup: { path in try await Backup.run(store: store, dataDir: dataDir, to: path) },
+                    stats: { await Self.stats(store: store, hasher: hasher, dataDir: dataDir) }),
+                throughput: throughput)
             let control: ControlListener
             do {
                 control = try await ControlListener.bind(
@@ -226,6 +232,16 @@ public final class Daemon: Sendable {
                 "chatd.restart_needed": "\(result.needRestart.joined(separator: ","))",
             ])
         return result
+    }
+
+    static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, dataDir: String) async -> DaemonStats {
+        var s = DaemonStats()
+        s.writeQueueDepth = store.writeQueueDepth
+        (s.writeBatches, s.writes) = store.groupCommitStatistics
+        s.argon2QueueDepth = hasher.pool.queueDepth
+        (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(
+            (dataDir as NSString).appendingPathComponent(Backup.fileStoreName))
+        return s
     }
 
     /// Creates the configured default rooms that do not exist yet and makes
@@ -357,6 +373,26 @@ enum DataDirectory {
             guard isDir.boolValue else { throw DaemonError("data_dir \(path) exists and is not a directory") }
         } else {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    /// (regular files, bytes) under `path`, walked on a dispatch thread; (0, 0) when it does not exist.
+    static func treeSize(_ path: String) async -> (Int, Int64) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var files = 0
+                var bytes: Int64 = 0
+                let enumerator = FileManager.default.enumerator(
+                    at: URL(fileURLWithPath: path), includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
+                while let url = enumerator?.nextObject() as? URL {
+                    guard let values = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]),
+                        values.isRegularFile == true
+                    else { continue }
+                    files += 1
+                    bytes += Int64(values.fileSize ?? 0)
+                }
+                continuation.resume(returning: (files, bytes))
+            }
         }
     }
 

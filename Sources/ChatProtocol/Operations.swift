@@ -173,4 +173,5 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case broadcast = 25
     case auditQuery = 26
     case backup = 27
+    case stats = 28
 }

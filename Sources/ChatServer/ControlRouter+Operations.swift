@@ -42,4 +42,31 @@ extension ControlRouter {
         r.tookMs = summary.tookMs
         return r
     }
+
+    /// The interval `messages_per_second` is averaged over.
+    static let statsIntervalSeconds = 10
+
+    func stats(_ frame: Frame) async throws -> Chatd_Control_V1_StatsResponse {
+        _ = try Chatd_Control_V1_StatsRequest(payload: frame.payload)
+        let daemon = try await hooks.stats()
+        let counts = try await store.counts()
+        let (rate, total) = throughput?.rate(window: Self.statsIntervalSeconds) ?? (0, 0)
+        let sessions = registry.sessions()
+        var r = Chatd_Control_V1_StatsResponse()
+        r.connections = UInt32(clamping: sessions.count)
+        r.authenticatedConnections = UInt32(clamping: sessions.filter { $0.user != nil }.count)
+        r.onlineUsers = UInt32(clamping: Set(sessions.compactMap(\.user)).count)
+        r.messagesPerSecond = rate
+        r.intervalSeconds = UInt32(Self.statsIntervalSeconds)
+        r.messagesSinceStart = UInt64(clamping: total)
+        r.writeQueueDepth = UInt32(clamping: daemon.writeQueueDepth)
+        r.writeBatches = UInt64(clamping: daemon.writeBatches)
+        r.writes = UInt64(clamping: daemon.writes)
+        r.argon2QueueDepth = UInt32(clamping: daemon.argon2QueueDepth)
+        r.databaseBytes = UInt64(clamping: counts.databaseBytes)
+        r.fileStoreBytes = UInt64(clamping: daemon.fileStoreBytes)
+        r.fileStoreFiles = UInt32(clamping: daemon.fileStoreFiles)
+        r.uptimeMs = clock.nowMs() - info.startedAtMs
+        return r
+    }
 }

@@ -35,13 +35,15 @@ public struct ControlRouter: Sendable {
     let info: DaemonInfo
     let logger: Logger
     let hooks: OperatorHooks
+    let throughput: MessageThroughput?
 
     public init(
         store: any Store, accounts: AccountService, conversations: ConversationService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
         info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader,
-        hooks: OperatorHooks = OperatorHooks()
+        hooks: OperatorHooks = OperatorHooks(), throughput: MessageThroughput? = nil
     ) {
         self.hooks = hooks
+        self.throughput = throughput
         self.store = store
         self.probe = probe
         self.reloader = reloader
@@ -212,6 +214,7 @@ public struct ControlRouter: Sendable {
             case .broadcast: return try await broadcast(frame, actor: actor)
             case .auditQuery: return try await auditQuery(frame)
             case .backup: return try await backup(frame, actor: actor)
+            case .stats: return try await stats(frame)
             }
         }
         switch result {

@@ -69,6 +69,9 @@ final class GroupCommitWriter: Sendable {
     /// (batches committed, writes committed) since start.
     var statistics: (batches: Int, writes: Int) { state.withLock { ($0.batches, $0.writes) } }
 
+    /// Writes waiting for the next batch.
+    var queueDepth: Int { state.withLock { $0.queue.count } }
+
     /// Runs `body` in the next batch. `body` returns its result and the
     /// changes to publish once the batch has committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, CommittedChanges?)) async throws -> T {

@@ -149,6 +149,9 @@ public final class SQLiteStore: Store {
     /// (batches, writes) committed since start.
     public var groupCommitStatistics: (batches: Int, writes: Int) { groupCommit.statistics }
 
+    /// Writes queued for the writer, not yet in a batch.
+    public var writeQueueDepth: Int { groupCommit.queueDepth }
+
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writer.read(body)

@@ -114,3 +114,26 @@ struct BackupCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load: connections, messages per second, queue depths, database and file-store size.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let r = try await global.call(.stats, Chatd_Control_V1_StatsRequest(), as: Chatd_Control_V1_StatsResponse.self)
+        global.output(r) {
+            let batch = r.writeBatches == 0 ? 0 : Double(r.writes) / Double(r.writeBatches)
+            return """
+                connections:        \(r.connections) (\(r.authenticatedConnections) authenticated, \(r.onlineUsers) users online)
+                messages/s:         \(String(format: "%.1f", r.messagesPerSecond)) (last \(r.intervalSeconds) s; \(r.messagesSinceStart) since start)
+                write queue:        \(r.writeQueueDepth) waiting; \(r.writes) writes in \(r.writeBatches) batches (\(String(format: "%.1f", batch)) per batch)
+                argon2 queue:       \(r.argon2QueueDepth) waiting
+                database:           \(bytes(r.databaseBytes))
+                file store:         \(bytes(r.fileStoreBytes)) in \(r.fileStoreFiles) files
+                uptime:             \(duration(r.uptimeMs))
+
+                """
+        }
+    }
+}

@@ -69,7 +69,7 @@ struct Chatctl: AsyncParsableCommand {
             """,
         subcommands: [
             Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
-            SessionsCommand.self, Broadcast.self, Audit.self, BackupCommand.self,
+            SessionsCommand.self, Broadcast.self, Audit.self, BackupCommand.self, Stats.self,
         ])
 }
 

@@ -103,3 +103,21 @@ struct AuditQueryTests {
         #expect(page.items.map(\.at) == [4000, 2000, 0])
     }
 }
+
+struct RateWindowTests {
+    @Test func ratesOverWholeSeconds() {
+        var w = RateWindow()
+        #expect(w.rate(window: 10, nowMs: 50_000) == 0)
+        for s in 40..<50 { w.record(20, atMs: Int64(s) * 1000 + 500) }
+        w.record(1000, atMs: 50_100)  // the current second is not counted yet
+        #expect(w.rate(window: 10, nowMs: 50_200) == 20)
+        #expect(w.rate(window: 5, nowMs: 50_200) == 20)
+        #expect(w.rate(window: 20, nowMs: 50_200) == 10)
+        #expect(w.rate(window: 10, nowMs: 51_000) == 118)  // 9 × 20 + 1000, over 10 s
+        // Old seconds fall out, and a slot reused after a lap starts again.
+        #expect(w.rate(window: 10, nowMs: 200_000) == 0)
+        w.record(5, atMs: 40_000 + Int64(RateWindow.capacity) * 1000)
+        #expect(w.rate(window: 1, nowMs: 41_000 + Int64(RateWindow.capacity) * 1000) == 5)
+        #expect(w.total == 20 * 10 + 1000 + 5)
+    }
+}

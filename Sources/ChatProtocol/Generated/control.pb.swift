@@ -1063,6 +1063,63 @@ public nonisolated struct Chatd_Control_V1_BackupResponse: Sendable {
   public init() {}
 }
 
+/// op 28. Load figures.
+public nonisolated struct Chatd_Control_V1_StatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_StatsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var connections: UInt32 = 0
+
+  public var authenticatedConnections: UInt32 = 0
+
+  public var onlineUsers: UInt32 = 0
+
+  /// MESSAGE events committed, mean over the last interval
+  public var messagesPerSecond: Double = 0
+
+  /// that interval (10)
+  public var intervalSeconds: UInt32 = 0
+
+  public var messagesSinceStart: UInt64 = 0
+
+  /// writes waiting for the group-commit writer
+  public var writeQueueDepth: UInt32 = 0
+
+  /// batches committed since start
+  public var writeBatches: UInt64 = 0
+
+  /// writes committed since start
+  public var writes: UInt64 = 0
+
+  /// password hashes waiting for a thread
+  public var argon2QueueDepth: UInt32 = 0
+
+  /// main file + WAL
+  public var databaseBytes: UInt64 = 0
+
+  /// <data_dir>/files, recursively
+  public var fileStoreBytes: UInt64 = 0
+
+  public var fileStoreFiles: UInt32 = 0
+
+  public var uptimeMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -2998,6 +3055,120 @@ nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, Sw
     if lhs.files != rhs.files {return false}
     if lhs.fileBytes != rhs.fileBytes {return false}
     if lhs.tookMs != rhs.tookMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_StatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_StatsRequest, rhs: Chatd_Control_V1_StatsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.authenticatedConnections) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.onlineUsers) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.messagesPerSecond) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.intervalSeconds) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.messagesSinceStart) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.writeQueueDepth) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.writeBatches) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.writes) }()
+      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.argon2QueueDepth) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.databaseBytes) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.fileStoreBytes) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.fileStoreFiles) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.uptimeMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.connections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.connections, fieldNumber: 1)
+    }
+    if self.authenticatedConnections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.authenticatedConnections, fieldNumber: 2)
+    }
+    if self.onlineUsers != 0 {
+      try visitor.visitSingularUInt32Field(value: self.onlineUsers, fieldNumber: 3)
+    }
+    if self.messagesPerSecond.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.messagesPerSecond, fieldNumber: 4)
+    }
+    if self.intervalSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.intervalSeconds, fieldNumber: 5)
+    }
+    if self.messagesSinceStart != 0 {
+      try visitor.visitSingularUInt64Field(value: self.messagesSinceStart, fieldNumber: 6)
+    }
+    if self.writeQueueDepth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.writeQueueDepth, fieldNumber: 7)
+    }
+    if self.writeBatches != 0 {
+      try visitor.visitSingularUInt64Field(value: self.writeBatches, fieldNumber: 8)
+    }
+    if self.writes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.writes, fieldNumber: 9)
+    }
+    if self.argon2QueueDepth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.argon2QueueDepth, fieldNumber: 10)
+    }
+    if self.databaseBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.databaseBytes, fieldNumber: 11)
+    }
+    if self.fileStoreBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.fileStoreBytes, fieldNumber: 12)
+    }
+    if self.fileStoreFiles != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fileStoreFiles, fieldNumber: 13)
+    }
+    if self.uptimeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.uptimeMs, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_StatsResponse, rhs: Chatd_Control_V1_StatsResponse) -> Bool {
+    if lhs.connections != rhs.connections {return false}
+    if lhs.authenticatedConnections != rhs.authenticatedConnections {return false}
+    if lhs.onlineUsers != rhs.onlineUsers {return false}
+    if lhs.messagesPerSecond != rhs.messagesPerSecond {return false}
+    if lhs.intervalSeconds != rhs.intervalSeconds {return false}
+    if lhs.messagesSinceStart != rhs.messagesSinceStart {return false}
+    if lhs.writeQueueDepth != rhs.writeQueueDepth {return false}
+    if lhs.writeBatches != rhs.writeBatches {return false}
+    if lhs.writes != rhs.writes {return false}
+    if lhs.argon2QueueDepth != rhs.argon2QueueDepth {return false}
+    if lhs.databaseBytes != rhs.databaseBytes {return false}
+    if lhs.fileStoreBytes != rhs.fileStoreBytes {return false}
+    if lhs.fileStoreFiles != rhs.fileStoreFiles {return false}
+    if lhs.uptimeMs != rhs.uptimeMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
