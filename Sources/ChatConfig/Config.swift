@@ -151,6 +151,32 @@ public struct Config: Sendable, Equatable {
         return (dataDir as NSString).appendingPathComponent("chatd.sock")
     }
 
+    /// One key's effective value as `chatctl config show` prints it.
+    public struct Entry: Sendable, Equatable {
+        public var key: String
+        /// TOML literal; `redacted` for a secret that is set.
+        public var value: String
+        public var defaultValue: String
+        public var reloadable: Bool
+        public var secret: Bool
+        public var isDefault: Bool
+    }
+
+    public static let redacted = "\"(redacted)\""
+
+    /// Every key of `keys` (the table) with its value; a secret that differs
+    /// from its default (normally empty) is redacted.
+    public func entries(keys: [ConfigKey] = ConfigTable.keys) -> [Entry] {
+        keys.map { key in
+            let value = values[key.path] ?? key.defaultValue
+            let isDefault = value == key.defaultValue
+            return Entry(
+                key: key.path, value: key.secret && !isDefault ? Self.redacted : value.tomlLiteral,
+                defaultValue: key.secret ? Self.redacted : key.defaultValue.tomlLiteral, reloadable: key.reloadable,
+                secret: key.secret, isDefault: isDefault)
+        }
+    }
+
     /// Keys whose value differs between two configs.
     public func changedKeys(from other: Config) -> [ConfigKey] {
         ConfigTable.keys.filter { values[$0.path] != other.values[$0.path] }

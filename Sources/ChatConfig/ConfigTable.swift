@@ -61,7 +61,8 @@ public enum ConfigTable {
         // [log]
         ConfigKey(
             "log", "level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-            .string("info"), "Log level (logs go to stderr)."),
+            .string("info"), "Log level (logs go to stderr). chatctl log-level changes it until the next reload or restart.",
+            reloadable: true),
 
         // [accounts]
         ConfigKey(
@@ -163,6 +164,7 @@ public enum ConfigTable {
                 default: break
                 }
                 if key.reloadable { bounds += " (reloadable)" }
+                if key.secret { bounds += " (secret: chatctl config show redacts it)" }
                 if !bounds.isEmpty { out += "#\(bounds)\n" }
                 out += "#\(key.name) = \(key.defaultValue.tomlLiteral)\n\n"
             }
@@ -190,11 +192,14 @@ public struct ConfigKey: Sendable {
     public let defaultValue: ConfigValue
     public let help: String
     public let reloadable: Bool
+    /// Shown redacted by `chatctl config show` (passwords, keys, tokens).
+    public let secret: Bool
 
     init(
         _ section: String, _ name: String, _ type: ValueType, _ defaultValue: ConfigValue, _ help: String,
-        reloadable: Bool = false
+        reloadable: Bool = false, secret: Bool = false
     ) {
+        self.secret = secret
         self.section = section
         self.name = name
         self.type = type

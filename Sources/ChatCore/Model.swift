@@ -479,6 +479,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminMemberUnban = "admin_member_unban"
         case adminBroadcast = "admin_broadcast"
         case adminBackup = "admin_backup"
+        case adminLogLevel = "admin_log_level"
     }
 
     public var at: Millis

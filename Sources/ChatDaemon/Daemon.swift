@@ -1,6 +1,7 @@
 import ChatConfig
 import ChatCore
 import ChatCrypto
+import ChatProtocol
 import ChatServer
 import ChatStore
 import Foundation
@@ -25,14 +26,17 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let notifier: SystemdNotifier
+    /// The log level in force (`log.level`, changed by reload and chatctl log-level).
+    public let logLevel: LogLevelControl
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
-        logger: Logger, notifier: SystemdNotifier
+        logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl
     ) {
         self.notifier = notifier
+        self.logLevel = logLevel
         effective = Mutex(config)
         self.rooms = rooms
         self.store = store
@@ -51,8 +55,10 @@ public final class Daemon: Sendable {
 
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
-        notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil,
+        logLevel: LogLevelControl? = nil
     ) async throws -> Daemon {
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         let dataDir = config.dataDir
         try DataDirectory.prepare(dataDir)
@@ -118,7 +124,15 @@ public final class Daemon: Sendable {
                 },
                 hooks: OperatorHooks(
                     backup: { path in try await Backup.run(store: store, dataDir: dataDir, to: path) },
-                    stats: { await Self.stats(store: store, hasher: hasher, dataDir: dataDir) }),
+                    stats: { await Self.stats(store: store, hasher: hasher, dataDir: dataDir) },
+                    config: {
+                        let config = daemonBox.daemon?.config ?? config
+                        return (config.entries().map(Self.configEntry), config.source ?? "")
+                    },
+                    logLevel: { level in
+                        guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
+                        return try daemon.setLogLevel(level)
+                    }),
                 throughput: throughput)
             let control: ControlListener
             do {
@@ -136,7 +150,7 @@ public final class Daemon: Sendable {
                 ])
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier)
+                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
@@ -221,6 +235,9 @@ public final class Daemon: Sendable {
                 }
             }
         }
+        if result.applied.contains("log.level"), let level = Logger.Level(rawValue: merged.string("log.level")) {
+            logLevel.set(level)
+        }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
         store.reconfigure(groupCommit: settings.groupCommit)
         rooms.reconfigure(limits: settings.domain)
@@ -242,6 +259,32 @@ public final class Daemon: Sendable {
         (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(
             (dataDir as NSString).appendingPathComponent(Backup.fileStoreName))
         return s
+    }
+
+    static func configEntry(_ e: Config.Entry) -> Chatd_Control_V1_ConfigEntry {
+        var p = Chatd_Control_V1_ConfigEntry()
+        p.key = e.key
+        p.value = e.value
+        p.defaultValue = e.defaultValue
+        p.reloadable = e.reloadable
+        p.secret = e.secret
+        p.isDefault = e.isDefault
+        return p
+    }
+
+    /// chatctl log-level: sets the level now (nil: reads it) and records it
+    /// as the effective `log.level`; the next reload puts the file's value
+    /// back (it differs from the one in force). Returns (in force, previous).
+    public func setLogLevel(_ text: String?) throws -> (current: String, previous: String) {
+        guard let text else { return (logLevel.level.rawValue, logLevel.level.rawValue) }
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ChatFailure.invalid(
+                "level", "level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let previous = logLevel.set(level)
+        effective.withLock { $0 = $0.setting("log.level", .string(level.rawValue)) }
+        logger.notice("log level changed", metadata: ["chatd.level": "\(level)", "chatd.previous": "\(previous)"])
+        return (level.rawValue, previous.rawValue)
     }
 
     /// Creates the configured default rooms that do not exist yet and makes

@@ -174,4 +174,6 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case auditQuery = 26
     case backup = 27
     case stats = 28
+    case configShow = 29
+    case logLevel = 30
 }

@@ -69,4 +69,25 @@ extension ControlRouter {
         r.uptimeMs = clock.nowMs() - info.startedAtMs
         return r
     }
+
+    func configShow(_ frame: Frame) throws -> Chatd_Control_V1_ConfigShowResponse {
+        _ = try Chatd_Control_V1_ConfigShowRequest(payload: frame.payload)
+        let (entries, source) = hooks.config()
+        var r = Chatd_Control_V1_ConfigShowResponse()
+        r.source = source
+        r.entries = entries
+        return r
+    }
+
+    func logLevel(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_LogLevelResponse {
+        let q = try Chatd_Control_V1_LogLevelRequest(payload: frame.payload)
+        let (current, previous) = try hooks.logLevel(q.level.isEmpty ? nil : q.level)
+        if !q.level.isEmpty {
+            try await audit(.adminLogLevel, actor: actor, detail: "level=\(current) previous=\(previous)")
+        }
+        var r = Chatd_Control_V1_LogLevelResponse()
+        r.level = current
+        r.previous = previous
+        return r
+    }
 }

@@ -215,6 +215,8 @@ public struct ControlRouter: Sendable {
             case .auditQuery: return try await auditQuery(frame)
             case .backup: return try await backup(frame, actor: actor)
             case .stats: return try await stats(frame)
+            case .configShow: return try configShow(frame)
+            case .logLevel: return try await logLevel(frame, actor: actor)
             }
         }
         switch result {

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatProtocol
 import Synchronization
 
 /// What the control router needs from the daemon itself (files, process
@@ -8,13 +9,21 @@ public struct OperatorHooks: Sendable {
     public var backup: @Sendable (_ path: String) async throws -> BackupSummary
     /// Figures only the daemon knows (queues, file store).
     public var stats: @Sendable () async throws -> DaemonStats
+    /// The effective configuration, secrets redacted, and the file it came from ("" for the embedded default).
+    public var config: @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String)
+    /// Sets the log level (nil: only reads it); returns (in force, previous).
+    public var logLevel: @Sendable (_ level: String?) throws -> (current: String, previous: String)
 
     public init(
         backup: @escaping @Sendable (String) async throws -> BackupSummary = { _ in throw Self.unsupported },
-        stats: @escaping @Sendable () async throws -> DaemonStats = { DaemonStats() }
+        stats: @escaping @Sendable () async throws -> DaemonStats = { DaemonStats() },
+        config: @escaping @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String) = { ([], "") },
+        logLevel: @escaping @Sendable (String?) throws -> (current: String, previous: String) = { _ in throw Self.unsupported }
     ) {
         self.backup = backup
         self.stats = stats
+        self.config = config
+        self.logLevel = logLevel
     }
 
     public static let unsupported = ChatFailure(.unavailable, "not available in this chatd")

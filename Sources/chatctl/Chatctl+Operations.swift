@@ -137,3 +137,42 @@ struct Stats: AsyncParsableCommand {
         }
     }
 }
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Show chatd's configuration.", subcommands: [Show.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The values in force (file, reloads and log-level applied); secrets redacted.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Only keys that differ from their default.") var changed = false
+
+        func run() async throws {
+            let r = try await global.call(.configShow, Chatd_Control_V1_ConfigShowRequest(), as: Chatd_Control_V1_ConfigShowResponse.self)
+            global.output(r) {
+                "# \(r.source.isEmpty ? "embedded default (no config file)" : r.source)\n"
+                    + table(
+                        ["KEY", "VALUE", "DEFAULT", "RELOAD"],
+                        r.entries.filter { !changed || !$0.isDefault }.map {
+                            [$0.key, $0.value, $0.isDefault ? "(default)" : $0.defaultValue, $0.reloadable ? "yes" : "restart"]
+                        })
+            }
+        }
+    }
+}
+
+struct LogLevel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log-level",
+        abstract: "Show or set chatd's log level at once (until the next reload or restart).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "trace, debug, info, notice, warning, error or critical; none: show it.") var level: String?
+
+    func run() async throws {
+        var q = Chatd_Control_V1_LogLevelRequest()
+        q.level = level ?? ""
+        let r = try await global.call(.logLevel, q, as: Chatd_Control_V1_LogLevelResponse.self)
+        global.output(r) { level == nil ? "\(r.level)\n" : "log level \(r.level) (was \(r.previous))\n" }
+    }
+}

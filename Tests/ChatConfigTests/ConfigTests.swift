@@ -75,5 +75,18 @@ struct ConfigTests {
         let b = try Config.parse("[limits]\nmax_message_bytes = 100\n[server]\nevent_loop_threads = 3\n", file: "x")
         #expect(Set(b.changedKeys(from: a).map(\.path)) == ["limits.max_message_bytes", "server.event_loop_threads"])
     }
-}
 
+    @Test func entriesRedactSecrets() {
+        let keys = [
+            ConfigKey("storage", "data_dir", .path, .string("./chatd-data"), "data"),
+            ConfigKey("storage", "synchronous", .string, .string(""), "pretend secret", secret: true),
+        ]
+        var entries = Config.defaults.setting("storage.data_dir", .string("/srv/chat")).entries(keys: keys)
+        #expect(entries[0] == Config.Entry(key: "storage.data_dir", value: "\"/srv/chat\"", defaultValue: "\"./chatd-data\"", reloadable: false, secret: false, isDefault: false))
+        #expect(entries[1].value == Config.redacted && !entries[1].isDefault)
+        entries = Config.defaults.setting("storage.synchronous", .string("")).entries(keys: keys)
+        #expect(entries[1].value == "\"\"" && entries[1].isDefault)
+        #expect(Config.defaults.entries().count == ConfigTable.keys.count)
+        #expect(ConfigTable.key("log.level")?.reloadable == true)
+    }
+}

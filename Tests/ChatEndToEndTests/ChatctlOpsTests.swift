@@ -293,4 +293,56 @@ struct ChatctlOpsTests {
         r = try await d.run(["stats", "extra"])
         #expect(r.status == 2)
     }
+
+    @Test func configShowAndLogLevel() async throws {
+        let d = try await LiveChatd.start(extraConfig: "\n[limits]\nmax_message_bytes = 4000\n")
+        defer { Task { await d.stop() } }
+        var r = try await d.run(["config", "show"])
+        #expect(r.status == 0 && r.stdout.hasPrefix("# \(d.chatd.configPath)"), "\(r.stderr)")
+        #expect(r.stdout.contains("limits.max_message_bytes") && r.stdout.contains("4000"))
+        r = try await d.run(["config", "show", "--changed"])
+        #expect(!r.stdout.contains("limits.max_history_limit") && r.stdout.contains("security.argon2_mem_kib"))
+        var o = try await d.json(["config", "show"])
+        var entries = o["entries"] as? [[String: Any]] ?? []
+        #expect(entries.count > 30 && o["source"] as? String == d.chatd.configPath)
+        let level = entries.first { $0["key"] as? String == "log.level" }
+        #expect(level?["value"] as? String == "\"info\"" && level?["reloadable"] as? Bool == true)
+
+        // Debug lines appear only once the level is lowered.
+        let connected = { d.chatd.output.components(separatedBy: "connection opened").count - 1 }
+        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(connected() == 0)
+        r = try await d.run(["log-level"])
+        #expect(r.status == 0 && r.stdout == "info\n")
+        r = try await d.run(["log-level", "debug"])
+        #expect(r.status == 0 && r.stdout.contains("log level debug (was info)"), "\(r.stderr)")
+        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
+        #expect(await d.chatd.waitForOutput("connection opened"))
+        o = try await d.json(["config", "show"])
+        entries = o["entries"] as? [[String: Any]] ?? []
+        #expect(entries.first { $0["key"] as? String == "log.level" }?["value"] as? String == "\"debug\"")
+        // A reload puts the file's level back.
+        o = try await d.json(["reload"])
+        #expect((o["applied"] as? [String]) == ["log.level"])
+        o = try await d.json(["log-level"])
+        #expect(o["level"] as? String == "info")
+        let before = connected()
+        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(connected() == before)
+        // SIGHUP applies a changed log.level from the file.
+        var text = try String(contentsOfFile: d.chatd.configPath, encoding: .utf8)
+        text = text.replacingOccurrences(of: "level = \"info\"", with: "level = \"debug\"")
+        try text.write(toFile: d.chatd.configPath, atomically: true, encoding: .utf8)
+        d.chatd.signal(SIGHUP)
+        #expect(await d.chatd.waitForOutput("chatd.applied=log.level"))
+        o = try await d.json(["log-level"])
+        #expect(o["level"] as? String == "debug")
+
+        r = try await d.run(["log-level", "loud"])
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        o = try await d.json(["audit", "--action", "admin_log_level"])
+        #expect((o["entries"] as? [[String: Any]])?.count == 1)
+    }
 }
