@@ -480,6 +480,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminBroadcast = "admin_broadcast"
         case adminBackup = "admin_backup"
         case adminLogLevel = "admin_log_level"
+        case adminUserDelete = "admin_user_delete"
     }
 
     public var at: Millis

@@ -285,6 +285,15 @@ public protocol Store: Sendable {
     func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
     /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
     func appendSystemNotice(text: String, now: Millis) async throws -> Int
+    /// Deletes up to `limit` of the user's messages that are not deleted yet,
+    /// as DeleteMessage does, each with a MESSAGE_DELETED event from the server
+    /// (sender 0). Returns how many (0: none left).
+    func deleteMessages(sender: UserID, limit: Int, now: Millis) async throws -> Int
+    /// Turns the account into a tombstone in one transaction: it leaves every
+    /// room and group (MEMBER_LEFT, owner hand-over), friendships and pending
+    /// requests end, devices and tokens are deleted, and the profile becomes
+    /// "Deleted user" under the username `tombstone`. Direct chats keep it as a member.
+    func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws
     /// Audit rows matching `filter`, newest first.
     func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
 

@@ -176,4 +176,5 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case stats = 28
     case configShow = 29
     case logLevel = 30
+    case userDelete = 31
 }

@@ -217,6 +217,15 @@ public struct ControlRouter: Sendable {
             case .stats: return try await stats(frame)
             case .configShow: return try configShow(frame)
             case .logLevel: return try await logLevel(frame, actor: actor)
+            case .userDelete:
+                let q = try Chatd_Control_V1_UserDeleteRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                let deletion = try await accounts.adminDeleteUser(account, anonymise: q.anonymise, actor: actor)
+                var r = Chatd_Control_V1_UserDeleteResponse()
+                r.userID = UInt64(account.user.id)
+                r.previousUsername = deletion.previousUsername
+                r.messagesDeleted = UInt32(clamping: deletion.messagesDeleted)
+                return r
             }
         }
         switch result {

@@ -100,3 +100,63 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    public func deleteMessages(sender: UserID, limit: Int, now: Millis) async throws -> Int {
+        try await write { db, changes in
+            // Messages always carry a client_msg_id: the condition lets SQLite use events_client_msg.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT conversation_id, seq FROM events
+                    WHERE sender_id = ? AND client_msg_id IS NOT NULL AND kind = 'message' AND deleted = 0 LIMIT ?
+                    """, arguments: [sender, limit])
+            for row in rows {
+                let conversation: RoomID = row[0]
+                let seq: Seq = row[1]
+                try Self.eraseMessage(db, conversation: conversation, seq: seq)
+                _ = try Self.appendEvent(
+                    db, &changes,
+                    Event(
+                        conversationID: conversation, seq: 0, kind: .messageDeleted, senderID: ConversationService.serverSender,
+                        subjectUserID: sender, createdAt: now, targetSeq: seq))
+            }
+            return rows.count
+        }
+    }
+
+    public func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws {
+        try await write { db, changes in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user]) == true else {
+                throw ChatFailure(.notFound, "no such user")
+            }
+            let rooms = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id
+                    WHERE m.user_id = ? AND c.kind != 'direct' ORDER BY m.conversation_id
+                    """, arguments: [user])
+            for room in rooms {
+                _ = try Self.removeMember(db, &changes, conversation: room, user: user, by: user, kind: .memberLeft, now: now)
+            }
+            let others = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT other_id FROM friendships WHERE user_id = ?
+                    UNION SELECT user_id FROM friendships WHERE other_id = ?
+                    """, arguments: [user, user])
+            for other in others {
+                _ = try Self.unfriend(db, &changes, user, other, now: now)
+                try Self.cancelPendingRequests(db, &changes, user, other, now: now)
+            }
+            try db.execute(sql: "DELETE FROM devices WHERE user_id = ?", arguments: [user])
+            try db.execute(
+                sql: """
+                    UPDATE users SET username = ?, username_key = ?, email = '', display_name = 'Deleted user',
+                      display_name_key = 'deleted user', avatar_url = '', status_text = '', password_hash = '',
+                      role = 'user', disabled = 1, updated_at = ?
+                    WHERE id = ?
+                    """, arguments: [tombstone, tombstone, now, user])
+        }
+    }
+}

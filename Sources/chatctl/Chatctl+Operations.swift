@@ -176,3 +176,29 @@ struct LogLevel: AsyncParsableCommand {
         global.output(r) { level == nil ? "\(r.level)\n" : "log level \(r.level) (was \(r.previous))\n" }
     }
 }
+
+extension UserCommand {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an account: its messages too, or with --anonymise keep them under \"Deleted user\".",
+            discussion: """
+                Connections close, the account leaves every room and group and becomes a tombstone
+                ("#deleted-ID", display name "Deleted user"); the username is free again. Without
+                --anonymise each of its messages is deleted as a DeleteMessage would (the events stay,
+                emptied, so conversation sequences have no gaps). This cannot be undone.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+        @Flag(help: "Keep the messages, attributed to the deleted account.") var anonymise = false
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserDeleteRequest()
+            q.user = userRef(user)
+            q.anonymise = anonymise
+            let r = try await global.call(.userDelete, q, as: Chatd_Control_V1_UserDeleteResponse.self)
+            global.output(r) {
+                "deleted \(r.previousUsername) (id \(r.userID)); \(anonymise ? "messages kept, anonymised" : "\(r.messagesDeleted) messages deleted")\n"
+            }
+        }
+    }
+}

@@ -284,7 +284,7 @@ struct Reload: AsyncParsableCommand {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage user accounts.",
-        subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self])
+        subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user (password from --password or stdin).")

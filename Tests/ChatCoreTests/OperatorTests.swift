@@ -121,3 +121,64 @@ struct RateWindowTests {
         #expect(w.total == 20 * 10 + 1000 + 5)
     }
 }
+
+struct UserDeletionTests {
+    func add(_ accounts: AccountService, _ name: String) async throws -> UserAccount {
+        try await accounts.adminAddUser(username: name, password: "password1", displayName: "", email: "\(name)@x.org", role: .user, actor: "t")
+    }
+
+    func session(_ a: UserAccount) -> Session { Session(user: a.user, deviceRowID: 0, deviceID: "", tokenExpiresAt: .max) }
+
+    @Test func deletingKeepsSeqsGapFreeAndFreesTheUsername() async throws {
+        let f = try Fixture()
+        let accounts = f.accounts()
+        let rooms = f.rooms()
+        let alice = try await add(accounts, "alice")
+        let bob = try await add(accounts, "bob")
+        let group = try await rooms.createGroup(session(alice), name: "g", description: "", userIDs: [bob.user.id], usernames: []).0
+        let direct = try await rooms.openDirect(session(alice), userID: bob.user.id, username: "")
+        for i in 0..<3 {
+            _ = try await rooms.send(session(alice), conversation: group.id, toUser: 0, .init(clientMsgID: "a\(i)", text: "hi \(i)"))
+        }
+        _ = try await rooms.send(session(bob), conversation: group.id, toUser: 0, .init(clientMsgID: "b", text: "yo"))
+        _ = try await rooms.send(session(alice), conversation: direct.id, toUser: 0, .init(clientMsgID: "d", text: "psst"))
+        _ = try await f.store.requestFriend(from: alice.user.id, to: bob.user.id, now: 1)
+
+        let deletion = try await accounts.adminDeleteUser(alice, anonymise: false, actor: "t")
+        #expect(deletion.previousUsername == "alice" && deletion.messagesDeleted == 4)
+        #expect(f.sessions.ended.withLock { $0.last?.1 } == .accountDisabled)
+
+        let page = try await f.store.history(conversation: group.id, anchor: .after(0), limit: 50, viewer: bob.user.id)
+        #expect(page.events.map(\.seq) == Array(1...Int64(page.events.count)), "no gaps")
+        let messages = page.events.filter { $0.kind == .message }
+        #expect(messages.filter(\.deleted).count == 3 && messages.first { !$0.deleted }?.text == "yo")
+        #expect(page.events.filter { $0.kind == .messageDeleted }.allSatisfy { $0.senderID == 0 && $0.subjectUserID == alice.user.id })
+        // Alice left the group (bob inherits it); the direct chat keeps her, emptied.
+        #expect(page.events.suffix(2).map(\.kind) == [.memberLeft, .roleChanged])
+        #expect(try await f.store.membership(conversation: group.id, user: bob.user.id)?.role == .owner)
+        #expect(try await f.store.membership(conversation: direct.id, user: alice.user.id) != nil)
+        #expect(try await f.store.friendLists(user: bob.user.id).incoming.isEmpty)
+
+        let tomb = try #require(try await f.store.account(id: alice.user.id))
+        #expect(tomb.user.username == "#deleted-\(alice.user.id)" && tomb.user.displayName == "Deleted user")
+        #expect(tomb.disabled && tomb.email.isEmpty && AccountService.isTombstone(tomb))
+        #expect(try await f.store.devices(user: alice.user.id, includeRevoked: true, limit: 10).isEmpty)
+        #expect(await failureKind { _ = try await accounts.adminDeleteUser(tomb, anonymise: false, actor: "t") } == .conflict)
+        // The username is free again: a new account, a new id.
+        #expect(try await add(accounts, "alice").user.id != alice.user.id)
+    }
+
+    @Test func anonymisingKeepsTheMessages() async throws {
+        let f = try Fixture()
+        let accounts = f.accounts()
+        let rooms = f.rooms()
+        let carol = try await add(accounts, "carol")
+        let room = try await rooms.createRoom(session(carol), name: "r", description: "", visibility: .public)
+        _ = try await rooms.send(session(carol), conversation: room.id, toUser: 0, .init(clientMsgID: "c", text: "kept"))
+        #expect(try await accounts.adminDeleteUser(carol, anonymise: true, actor: "t").messagesDeleted == 0)
+        let admin = try await add(accounts, "admin")
+        _ = try await rooms.join(session(admin), room: room.id)
+        let page = try await f.store.history(conversation: room.id, anchor: .after(0), limit: 50, viewer: admin.user.id)
+        #expect(page.events.first { $0.kind == .message }?.text == "kept")
+    }
+}

@@ -345,4 +345,42 @@ struct ChatctlOpsTests {
         o = try await d.json(["audit", "--action", "admin_log_level"])
         #expect((o["entries"] as? [[String: Any]])?.count == 1)
     }
+
+    @Test func userDelete() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob", "carol")
+        let alice = try await d.client("alice")
+        let alicePushes = PushCollector(alice)
+        let bob = try await d.client("bob")
+        let bobPushes = PushCollector(bob)
+        let room = try await alice.createRoom(name: "town")
+        _ = try await bob.joinRoom(room.id)
+        _ = try await alice.send(room: room.id, text: "from alice")
+        _ = try await d.run(["room", "add-member", "town", "carol"])
+        let carol = try await d.client("carol")
+        _ = try await carol.send(room: room.id, text: "from carol")
+
+        var r = try await d.run(["user", "delete", "alice"])
+        #expect(r.status == 0 && r.stdout.contains("deleted alice") && r.stdout.contains("1 messages deleted"), "\(r.stderr)")
+        #expect(await alicePushes.wait(seconds: 10) { goodbyeReason($0) == .accountDisabled })
+        #expect(await bobPushes.wait(seconds: 10) { pushes in
+            pushes.contains { if case .event(let e) = $0 { e.kind == .messageDeleted && e.senderID == 0 } else { false } }
+        })
+        let o = try await d.json(["user", "delete", "carol", "--anonymise"])
+        #expect(o["previous_username"] as? String == "carol" && o["messages_deleted"] == nil)
+        let page = try await bob.history(room: room.id, after: 0, limit: 50)
+        let texts = page.events.filter { $0.kind == .message }.map { $0.deleted ? "(deleted)" : $0.text }
+        #expect(texts == ["(deleted)", "from carol"])
+        // Owner hand-over: bob owns the room now; alice's name can be taken again.
+        #expect(try await bob.joinRoom(room.id).myRole == .owner)
+        r = try await d.run(["user", "add", "alice", "--password", "password1"])
+        #expect(r.status == 0)
+        r = try await d.run(["user", "show", "id:1"])
+        #expect(r.stdout.contains("#deleted-1") && r.stdout.contains("Deleted user"))
+        r = try await d.run(["user", "delete", "id:1"])
+        #expect(r.status == 1 && r.stderr.contains("conflict"))
+        r = try await d.run(["user", "delete", "nobody"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+    }
 }

@@ -1203,6 +1203,51 @@ public nonisolated struct Chatd_Control_V1_LogLevelResponse: Sendable {
   public init() {}
 }
 
+/// op 31. Deletes an account: its connections close (Goodbye ACCOUNT_DISABLED),
+/// its messages are deleted (each like DeleteMessage by the server) unless
+/// anonymise, and the account becomes a tombstone "Deleted user" with the
+/// username "#deleted-<id>" that leaves every room and group. The username is
+/// free again. Response: UserDeleteResponse.
+public nonisolated struct Chatd_Control_V1_UserDeleteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var user: Chatd_Control_V1_UserRef {
+    get {_user ?? Chatd_Control_V1_UserRef()}
+    set {_user = newValue}
+  }
+  /// Returns true if `user` has been explicitly set.
+  public var hasUser: Bool {self._user != nil}
+  /// Clears the value of `user`. Subsequent reads from it will return its default value.
+  public mutating func clearUser() {self._user = nil}
+
+  /// keep the messages, attributed to the tombstone
+  public var anonymise: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _user: Chatd_Control_V1_UserRef? = nil
+}
+
+public nonisolated struct Chatd_Control_V1_UserDeleteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: UInt64 = 0
+
+  public var previousUsername: String = String()
+
+  public var messagesDeleted: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatd.control.v1"
@@ -3426,6 +3471,85 @@ nonisolated extension Chatd_Control_V1_LogLevelResponse: SwiftProtobuf.Message, 
   public static func ==(lhs: Chatd_Control_V1_LogLevelResponse, rhs: Chatd_Control_V1_LogLevelResponse) -> Bool {
     if lhs.level != rhs.level {return false}
     if lhs.previous != rhs.previous {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_UserDeleteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserDeleteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}anonymise\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._user) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.anonymise) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._user {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.anonymise != false {
+      try visitor.visitSingularBoolField(value: self.anonymise, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_UserDeleteRequest, rhs: Chatd_Control_V1_UserDeleteRequest) -> Bool {
+    if lhs._user != rhs._user {return false}
+    if lhs.anonymise != rhs.anonymise {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_UserDeleteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UserDeleteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}previous_username\0\u{3}messages_deleted\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.previousUsername) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.messagesDeleted) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if !self.previousUsername.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousUsername, fieldNumber: 2)
+    }
+    if self.messagesDeleted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.messagesDeleted, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_UserDeleteResponse, rhs: Chatd_Control_V1_UserDeleteResponse) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.previousUsername != rhs.previousUsername {return false}
+    if lhs.messagesDeleted != rhs.messagesDeleted {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
