@@ -92,6 +92,14 @@ public struct Config: Sendable, Equatable {
     }
 
     func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
+        let metrics = string("metrics.listen")
+        if !metrics.isEmpty {
+            guard let address = ListenAddress(metrics), address.isLoopback else {
+                throw ConfigError(
+                    file: file, line: lines.line(of: "listen", in: "metrics"), key: "metrics.listen",
+                    reason: "expected \"\" or a loopback \"host:port\" (127.0.0.1, [::1] or localhost), got \"\(metrics)\"")
+            }
+        }
         if int("accounts.password_min_bytes") > int("accounts.password_max_bytes") {
             throw ConfigError(
                 file: file, line: lines.line(of: "password_min_bytes", in: "accounts"), key: "accounts.password_min_bytes",
@@ -214,6 +222,13 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// 127.0.0.0/8, ::1 or localhost.
+    public var isLoopback: Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -64,6 +64,11 @@ public enum ConfigTable {
             .string("info"), "Log level (logs go to stderr). chatctl log-level changes it until the next reload or restart.",
             reloadable: true),
 
+        // [metrics]
+        ConfigKey(
+            "metrics", "listen", .string, .string(""),
+            "Prometheus endpoint (HTTP: GET /metrics, GET /health) on this loopback host:port, e.g. \"127.0.0.1:9464\".\nEmpty: off. Only loopback addresses are accepted: expose it further through a proxy."),
+
         // [accounts]
         ConfigKey(
             "accounts", "registration_open", .bool, .bool(true),
@@ -134,7 +139,7 @@ public enum ConfigTable {
             "Longest avatar URL, in UTF-8 bytes.", reloadable: true),
     ]
 
-    public static let sections = ["server", "storage", "control", "log", "accounts", "security", "rooms", "limits"]
+    public static let sections = ["server", "storage", "control", "log", "metrics", "accounts", "security", "rooms", "limits"]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
 

@@ -6,8 +6,10 @@ import ChatServer
 import ChatStore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import Synchronization
 
 /// The composition root: builds every part of chatd from a `Config` and
@@ -28,13 +30,16 @@ public final class Daemon: Sendable {
     let notifier: SystemdNotifier
     /// The log level in force (`log.level`, changed by reload and chatctl log-level).
     public let logLevel: LogLevelControl
+    /// The Prometheus endpoint, when `metrics.listen` is set.
+    public let metricsListener: MetricsListener?
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, hasher: SodiumPasswordHasher, group: MultiThreadedEventLoopGroup,
-        logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl
+        logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl, metricsListener: MetricsListener?
     ) {
+        self.metricsListener = metricsListener
         self.notifier = notifier
         self.logLevel = logLevel
         effective = Mutex(config)
@@ -74,10 +79,14 @@ public final class Daemon: Sendable {
         presence.load(try await store.allContacts())
         let hub = FanoutHub(registry: registry, presence: presence)
         let throughput = MessageThroughput(clock: clock)
+        let metricsAddress = ListenAddress(config.string("metrics.listen"))
+        let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
+        let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         store.setEventObserver {
             hub.publish($0)
-            throughput.committed($0)
+            metrics.messagesCommitted(throughput.committed($0))
         }
+        if prometheus != nil { store.setBatchObserver { metrics.batchCommitted(writes: $0, duration: $1) } }
         hub.load(try await store.allMemberships())
 
         let settings = Settings(config)
@@ -94,7 +103,8 @@ public final class Daemon: Sendable {
         let router = ClientRouter(
             accounts: accounts, conversations: rooms, friends: friends, hub: hub, clock: clock, logger: logger)
         let server = ServerContext(
-            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger)
+            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
+            metrics: metrics)
 
         let threads = Int(config.int("server.event_loop_threads"))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
@@ -143,6 +153,19 @@ public final class Daemon: Sendable {
                 await listener.close()
                 throw error
             }
+            var metricsListener: MetricsListener?
+            if let metricsAddress, let prometheus {
+                do {
+                    metricsListener = try await MetricsListener.bind(
+                        host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
+                        render: Self.renderMetrics(prometheus, registry: registry, store: store, hasher: hasher),
+                        health: { (try? await store.probeWrite()) != nil })
+                } catch {
+                    await control.close()
+                    await listener.close()
+                    throw error
+                }
+            }
             logger.info(
                 "chatd listening",
                 metadata: [
@@ -150,7 +173,8 @@ public final class Daemon: Sendable {
                 ])
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel)
+                rooms: rooms, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
+                metricsListener: metricsListener)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
@@ -251,6 +275,41 @@ public final class Daemon: Sendable {
         return result
     }
 
+    /// Prometheus factory for chatd's swift-metrics, with buckets that fit
+    /// group commit: batches of 1 to a few hundred writes, commits of 50 µs
+    /// (no fsync) to a second (a slow disk).
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[ServerMetrics.writeBatchSizeLabel] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        factory.durationHistogramBuckets[ServerMetrics.commitLatencyLabel] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
+        return factory
+    }
+
+    /// Sets the gauges read at scrape time, then renders the exposition text.
+    static func renderMetrics(
+        _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: SQLiteStore,
+        hasher: SodiumPasswordHasher
+    ) -> MetricsListener.Render {
+        func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
+            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "chatd", metricName: name, unitName: "", helpText: help))
+        }
+        let connections = gauge("connections", "Open client connections.")
+        let authenticated = gauge("authenticated_connections", "Open client connections that are logged in.")
+        let argon2 = gauge("argon2_queue_depth", "Password hashes waiting for a hashing thread.")
+        let writes = gauge("write_queue_depth", "Writes waiting for the group-commit writer.")
+        return {
+            connections.set(Double(registry.connectionCount))
+            authenticated.set(Double(registry.authenticatedCount))
+            argon2.set(Double(hasher.pool.queueDepth))
+            writes.set(Double(store.writeQueueDepth))
+            return prometheus.emitToBuffer()
+        }
+    }
+
     static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, dataDir: String) async -> DaemonStats {
         var s = DaemonStats()
         s.writeQueueDepth = store.writeQueueDepth
@@ -343,6 +402,7 @@ public final class Daemon: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         await control.close()
+        await metricsListener?.close()
         hasher.shutdown()
         do {
             try store.checkpoint()

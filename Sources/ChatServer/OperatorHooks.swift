@@ -65,9 +65,12 @@ public final class MessageThroughput: Sendable {
 
     public init(clock: any WallClock) { self.clock = clock }
 
-    public func committed(_ changes: CommittedChanges) {
+    /// Counts the batch's messages; returns how many.
+    @discardableResult
+    public func committed(_ changes: CommittedChanges) -> Int {
         let messages = changes.events.reduce(0) { $0 + ($1.kind == .message ? 1 : 0) }
         if messages > 0 { window.withLock { $0.record(messages, atMs: clock.nowMs()) } }
+        return messages
     }
 
     /// (messages per second over the last `window` seconds, messages since start).

@@ -97,6 +97,11 @@ public final class SQLiteStore: Store {
         groupCommit.setPublisher(body)
     }
 
+    /// Sets the function told (writes, commit duration) after each committed batch.
+    public func setBatchObserver(_ body: @escaping @Sendable (Int, Duration) -> Void) {
+        groupCommit.setBatchObserver(body)
+    }
+
     /// Checkpoints the WAL into the main file (clean shutdown).
     public func checkpoint() throws {
         if writer is DatabasePool {

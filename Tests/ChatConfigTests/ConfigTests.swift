@@ -89,4 +89,14 @@ struct ConfigTests {
         #expect(Config.defaults.entries().count == ConfigTable.keys.count)
         #expect(ConfigTable.key("log.level")?.reloadable == true)
     }
+
+    @Test func metricsListenIsEmptyOrLoopback() throws {
+        for ok in ["", "127.0.0.1:9464", "127.1.2.3:0", "[::1]:9464", "localhost:9464"] {
+            #expect(throws: Never.self) { try Config.parse("[metrics]\nlisten = \"\(ok)\"\n", file: "t") }
+        }
+        for bad in ["0.0.0.0:9464", "10.0.0.1:9464", "[::]:9464", "127.0.0.1", "example.org:80", "127.0.0.256:1"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try Config.parse("[metrics]\nlisten = \"\(bad)\"\n", file: "t") }
+        }
+        #expect(ListenAddress(Config.defaults.string("metrics.listen")) == nil)
+    }
 }
