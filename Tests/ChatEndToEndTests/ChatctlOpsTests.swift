@@ -159,6 +159,10 @@ struct ChatctlOpsTests {
         // Ban, unban, remove.
         r = try await d.run(["room", "ban", "lobby", "bob"])
         #expect(r.status == 0 && r.stdout.contains("banned bob"), "\(r.stderr)")
+        o = try await d.json(["room", "ban", "lobby", "carol"])  // a pre-emptive ban of a non-member
+        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == 1)
+        r = try await d.run(["room", "unban", "lobby", "carol"])
+        #expect(r.status == 0 && r.stdout.contains("unbanned carol"), "\(r.stderr)")
         r = try await d.run(["room", "add-member", "lobby", "bob"])
         #expect(r.status == 1 && r.stderr.contains("forbidden"))
         _ = try await d.json(["room", "unban", "lobby", "bob"])
@@ -166,6 +170,9 @@ struct ChatctlOpsTests {
         #expect(r.status == 1 && r.stderr.contains("not_found"))
         r = try await d.run(["room", "add-member", String(groupID), "carol"])
         #expect(r.status == 0)
+        #expect(try await d.run(["room", "add-member", String(groupID), "bob"]).status == 0)
+        r = try await d.run(["room", "remove-member", String(groupID), "bob"])
+        #expect(r.status == 0 && r.stdout.contains("removed bob"), "\(r.stderr)")
         o = try await d.json(["room", "remove-member", String(groupID), "carol"])
         #expect((o["room"] as? [String: Any])?["member_count"] as? Int == nil)  // 0 is left out of JSON
         r = try await d.run(["room", "remove-member", String(groupID), "carol"])
