@@ -63,10 +63,13 @@ struct Chatctl: AsyncParsableCommand {
         commandName: "chatctl",
         abstract: "Administer a running chatd over its control socket.",
         discussion: """
-            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error;
+            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error; \
             3 chatd is not running or the socket cannot be reached; 4 access refused.
-            A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits)
-            or a room name. Shell completions: chatctl --generate-completion-script bash|zsh|fish.
+
+            A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits) \
+            or a room name.
+
+            Shell completions: chatctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [
             Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
