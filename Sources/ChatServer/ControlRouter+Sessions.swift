@@ -3,6 +3,11 @@ import ChatProtocol
 
 /// chatctl sessions: list and kick live connections (ops 15, 16).
 extension ControlRouter {
+    /// A deleted account stays deleted: it cannot be enabled or given a password.
+    func requireLive(_ account: UserAccount) throws(ChatFailure) {
+        if AccountService.isTombstone(account) { throw ChatFailure(.conflict, "this account was deleted") }
+    }
+
     func sessionList(_ frame: Frame) async throws -> Chatd_Control_V1_SessionListResponse {
         let q = try Chatd_Control_V1_SessionListRequest(payload: frame.payload)
         let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil

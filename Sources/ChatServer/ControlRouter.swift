@@ -120,11 +120,13 @@ public struct ControlRouter: Sendable {
                     ? try Chatd_Control_V1_UserDisableRequest(payload: frame.payload).user
                     : try Chatd_Control_V1_UserEnableRequest(payload: frame.payload).user
                 let account = try await resolve(ref)
+                if op == .userEnable { try requireLive(account) }
                 try await accounts.adminSetDisabled(user: account.user.id, disabled: op == .userDisable, actor: actor)
                 return try await userResponse(account.user.id)
             case .userPasswd:
                 let q = try Chatd_Control_V1_UserPasswdRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
+                try requireLive(account)
                 try await accounts.adminSetPassword(
                     user: account.user.id, password: q.password, keepSessions: q.keepSessions, actor: actor)
                 return try await userResponse(account.user.id)

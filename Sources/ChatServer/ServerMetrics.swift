@@ -21,8 +21,12 @@ public final class ServerMetrics: Sendable {
     public static let writeBatchSizeLabel = "chatd_write_batch_size"
     public static let commitLatencyLabel = "chatd_commit_duration_seconds"
 
+    /// False with the no-op factory: request accounting is skipped.
+    let enabled: Bool
+
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
+        enabled = !(factory is NOOPMetricsHandler)
         pushesSent = Counter(label: "chatd_pushes_sent_total", factory: factory)
         slowConsumers = Counter(label: "chatd_slow_consumers_dropped_total", factory: factory)
         connectionsOpened = Counter(label: "chatd_connections_opened_total", factory: factory)
@@ -44,6 +48,7 @@ public final class ServerMetrics: Sendable {
     /// A client request was answered: counts it by op and result (the error
     /// code's name, or "ok"), and Login and Resume as logins.
     func requestAnswered(op: Op, response: Frame) {
+        guard enabled else { return }
         var code: ErrorCode?
         if response.rawKind == FrameKind.error.rawValue {
             let wire = (try? Chatd_V1_ErrorResponse(payload: response.payload))?.code

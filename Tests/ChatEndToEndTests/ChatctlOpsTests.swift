@@ -387,6 +387,10 @@ struct ChatctlOpsTests {
         #expect(r.stdout.contains("#deleted-1") && r.stdout.contains("Deleted user"))
         r = try await d.run(["user", "delete", "id:1"])
         #expect(r.status == 1 && r.stderr.contains("conflict"))
+        r = try await d.run(["user", "enable", "id:1"])
+        #expect(r.status == 1 && r.stderr.contains("conflict"))
+        r = try await d.run(["user", "passwd", "id:1", "--password", "password2"])
+        #expect(r.status == 1 && r.stderr.contains("conflict"))
         r = try await d.run(["user", "delete", "nobody"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
     }
