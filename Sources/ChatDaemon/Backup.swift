@@ -40,7 +40,8 @@ enum Backup {
         return .create
     }
 
-    static func run(store: SQLiteStore, dataDir: String, to path: String) async throws -> BackupSummary {
+    /// `fileStore`: the file store's directory (copied as `files/` when it exists).
+    static func run(store: SQLiteStore, dataDir: String, fileStore: String, to path: String) async throws -> BackupSummary {
         let started = ContinuousClock.now
         let fm = FileManager.default
         let path = (path as NSString).standardizingPath
@@ -56,7 +57,6 @@ enum Backup {
             (dataDir as NSString).appendingPathComponent(tokenKeyName), to: (path as NSString).appendingPathComponent(tokenKeyName))
         var files = 0
         var fileBytes: Int64 = 0
-        let fileStore = (dataDir as NSString).appendingPathComponent(fileStoreName)
         if fm.fileExists(atPath: fileStore) {
             (files, fileBytes) = try copyTree(fileStore, to: (path as NSString).appendingPathComponent(fileStoreName))
         }

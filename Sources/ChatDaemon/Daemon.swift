@@ -68,6 +68,8 @@ public final class Daemon: Sendable {
         let dataDir = config.dataDir
         try DataDirectory.prepare(dataDir)
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
+        // The file store (content-addressed files), backed up and measured by chatctl.
+        let fileStore = (dataDir as NSString).appendingPathComponent(Backup.fileStoreName)
 
         let store = try SQLiteStore.open(
             path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
@@ -125,7 +127,7 @@ public final class Daemon: Sendable {
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, conversations: rooms, registry: registry, hub: hub, clock: clock,
+                store: store, accounts: accounts, rooms: rooms, registry: registry, hub: hub, clock: clock,
                 info: info, logger: logger,
                 probe: { try await store.probeWrite() },
                 reloader: {
@@ -133,8 +135,8 @@ public final class Daemon: Sendable {
                     return try daemon.reloadFromFile()
                 },
                 hooks: OperatorHooks(
-                    backup: { path in try await Backup.run(store: store, dataDir: dataDir, to: path) },
-                    stats: { await Self.stats(store: store, hasher: hasher, dataDir: dataDir) },
+                    backup: { path in try await Backup.run(store: store, dataDir: dataDir, fileStore: fileStore, to: path) },
+                    stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore) },
                     config: {
                         let config = daemonBox.daemon?.config ?? config
                         return (config.entries().map(Self.configEntry), config.source ?? "")
@@ -310,13 +312,12 @@ public final class Daemon: Sendable {
         }
     }
 
-    static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, dataDir: String) async -> DaemonStats {
+    static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, fileStore: String) async -> DaemonStats {
         var s = DaemonStats()
         s.writeQueueDepth = store.writeQueueDepth
         (s.writeBatches, s.writes) = store.groupCommitStatistics
         s.argon2QueueDepth = hasher.pool.queueDepth
-        (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(
-            (dataDir as NSString).appendingPathComponent(Backup.fileStoreName))
+        (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(fileStore)
         return s
     }
 

@@ -52,7 +52,7 @@ extension ControlRouter {
         default: throw ChatFailure.invalid("visibility", "visibility must be public or private (groups: private)")
         }
         let owner: UserAccount? = q.hasOwner ? try await resolve(q.owner) : nil
-        let room = try await conversations.operatorCreate(
+        let room = try await rooms.operatorCreate(
             kind: kind, name: q.name, description: q.description_p, visibility: visibility, owner: owner?.user.id)
         try await audit(
             .adminRoomCreate, actor: actor, user: owner?.user.id,
@@ -65,7 +65,7 @@ extension ControlRouter {
     func roomDelete(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_RoomDeleteResponse {
         let q = try Chatd_Control_V1_RoomDeleteRequest(payload: frame.payload)
         let room = try await resolveRoom(q.room)
-        let former = try await conversations.operatorDelete(room.id)
+        let former = try await rooms.operatorDelete(room.id)
         try await audit(.adminRoomDelete, actor: actor, detail: "room=\(room.id) name=\(room.name) members=\(former.count)")
         var r = Chatd_Control_V1_RoomDeleteResponse()
         r.formerMembers = UInt32(clamping: former.count)
@@ -97,7 +97,7 @@ extension ControlRouter {
         let action = try action(q)
         let room = try await resolveRoom(q.room)
         let user = try await resolve(q.user)
-        try await conversations.operatorAct(action, conversation: room.id, user: user.user.id)
+        try await rooms.operatorAct(action, conversation: room.id, user: user.user.id)
         try await audit(audited, actor: actor, user: user.user.id, detail: "room=\(room.id) \(action)")
         return try await roomResponse(room.id)
     }
@@ -109,7 +109,7 @@ extension ControlRouter {
             q.everyone ? .everyone : .conversation(try await resolveRoom(q.room).id)
         let clientMsgID = q.clientMsgID.isEmpty ? "broadcast-\(UUID().uuidString.lowercased())" : q.clientMsgID
         var r = Chatd_Control_V1_BroadcastResponse()
-        switch try await conversations.operatorBroadcast(target, text: q.text, clientMsgID: clientMsgID) {
+        switch try await rooms.operatorBroadcast(target, text: q.text, clientMsgID: clientMsgID) {
         case .message(let appended):
             r.event = ProtoMap.event(appended.event)
             r.duplicate = appended.duplicate

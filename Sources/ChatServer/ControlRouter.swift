@@ -28,7 +28,7 @@ public struct ControlRouter: Sendable {
     let probe: WriteProbe
     let reloader: Reloader
     let accounts: AccountService
-    let conversations: ConversationService
+    let rooms: ConversationService
     let registry: SessionRegistry
     let hub: FanoutHub
     let clock: any WallClock
@@ -38,7 +38,7 @@ public struct ControlRouter: Sendable {
     let throughput: MessageThroughput?
 
     public init(
-        store: any Store, accounts: AccountService, conversations: ConversationService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
+        store: any Store, accounts: AccountService, rooms: ConversationService, registry: SessionRegistry, hub: FanoutHub, clock: any WallClock,
         info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe, reloader: @escaping Reloader,
         hooks: OperatorHooks = OperatorHooks(), throughput: MessageThroughput? = nil
     ) {
@@ -48,7 +48,7 @@ public struct ControlRouter: Sendable {
         self.probe = probe
         self.reloader = reloader
         self.accounts = accounts
-        self.conversations = conversations
+        self.rooms = rooms
         self.registry = registry
         self.hub = hub
         self.clock = clock
