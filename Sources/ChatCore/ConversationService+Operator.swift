@@ -42,6 +42,23 @@ extension ConversationService {
         }
     }
 
+    /// RoomCreate's `kind` ("" or "room", "group") and `visibility` ("" =
+    /// public for a room, private for a group; "public"; "private"; a group
+    /// is never public).
+    public static func operatorRoomKind(kind: String, visibility: String) throws(ChatFailure) -> (ConversationKind, Visibility) {
+        let parsed: ConversationKind
+        switch kind {
+        case "", "room": parsed = .room
+        case "group": parsed = .group
+        default: throw ChatFailure.invalid("kind", "kind must be room or group")
+        }
+        switch (parsed, visibility) {
+        case (.room, ""), (.room, "public"): return (parsed, .public)
+        case (_, "private"), (.group, ""): return (parsed, .private)
+        default: throw ChatFailure.invalid("visibility", "visibility must be public or private (groups: private)")
+        }
+    }
+
     /// Creates a room (public or private) or a group, with `owner` as its
     /// owner, or with no members and no owner.
     public func operatorCreate(

@@ -39,18 +39,7 @@ extension ControlRouter {
 
     func roomCreate(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_RoomResponse {
         let q = try Chatd_Control_V1_RoomCreateRequest(payload: frame.payload)
-        let kind: ConversationKind
-        switch q.kind {
-        case "", "room": kind = .room
-        case "group": kind = .group
-        default: throw ChatFailure.invalid("kind", "kind must be room or group")
-        }
-        let visibility: Visibility
-        switch (kind, q.visibility) {
-        case (.room, ""), (.room, "public"): visibility = .public
-        case (_, "private"), (.group, ""): visibility = .private
-        default: throw ChatFailure.invalid("visibility", "visibility must be public or private (groups: private)")
-        }
+        let (kind, visibility) = try ConversationService.operatorRoomKind(kind: q.kind, visibility: q.visibility)
         let owner: UserAccount? = q.hasOwner ? try await resolve(q.owner) : nil
         let room = try await rooms.operatorCreate(
             kind: kind, name: q.name, description: q.description_p, visibility: visibility, owner: owner?.user.id)

@@ -34,6 +34,16 @@ struct OperatorRuleTests {
         }
     }
 
+    @Test func roomKinds() throws {
+        #expect(try S.operatorRoomKind(kind: "", visibility: "") == (.room, .public))
+        #expect(try S.operatorRoomKind(kind: "room", visibility: "private") == (.room, .private))
+        #expect(try S.operatorRoomKind(kind: "group", visibility: "") == (.group, .private))
+        #expect(try S.operatorRoomKind(kind: "group", visibility: "private") == (.group, .private))
+        #expect(throws: ChatFailure.self) { try S.operatorRoomKind(kind: "group", visibility: "public") }
+        #expect(throws: ChatFailure.self) { try S.operatorRoomKind(kind: "direct", visibility: "") }
+        #expect(throws: ChatFailure.self) { try S.operatorRoomKind(kind: "room", visibility: "secret") }
+    }
+
     @Test func roles() {
         #expect(kind(.setRole(.admin)) == .notFound)
         #expect(kind(.setRole(.admin), role: .member) == nil)
