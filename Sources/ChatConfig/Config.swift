@@ -92,6 +92,14 @@ public struct Config: Sendable, Equatable {
     }
 
     func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
+        let metrics = string("metrics.listen")
+        if !metrics.isEmpty {
+            guard let address = ListenAddress(metrics), address.isLoopback else {
+                throw ConfigError(
+                    file: file, line: lines.line(of: "listen", in: "metrics"), key: "metrics.listen",
+                    reason: "expected \"\" or a loopback \"host:port\" (127.0.0.1, [::1] or localhost), got \"\(metrics)\"")
+            }
+        }
         if int("accounts.password_min_bytes") > int("accounts.password_max_bytes") {
             throw ConfigError(
                 file: file, line: lines.line(of: "password_min_bytes", in: "accounts"), key: "accounts.password_min_bytes",
@@ -158,6 +166,32 @@ public struct Config: Sendable, Equatable {
         return (dataDir as NSString).appendingPathComponent("files")
     }
 
+    /// One key's effective value as `chatctl config show` prints it.
+    public struct Entry: Sendable, Equatable {
+        public var key: String
+        /// TOML literal; `redacted` for a secret that is set.
+        public var value: String
+        public var defaultValue: String
+        public var reloadable: Bool
+        public var secret: Bool
+        public var isDefault: Bool
+    }
+
+    public static let redacted = "\"(redacted)\""
+
+    /// Every key of `keys` (the table) with its value; a secret that differs
+    /// from its default (normally empty) is redacted.
+    public func entries(keys: [ConfigKey] = ConfigTable.keys) -> [Entry] {
+        keys.map { key in
+            let value = values[key.path] ?? key.defaultValue
+            let isDefault = value == key.defaultValue
+            return Entry(
+                key: key.path, value: key.secret && !isDefault ? Self.redacted : value.tomlLiteral,
+                defaultValue: key.secret ? Self.redacted : key.defaultValue.tomlLiteral, reloadable: key.reloadable,
+                secret: key.secret, isDefault: isDefault)
+        }
+    }
+
     /// Keys whose value differs between two configs.
     public func changedKeys(from other: Config) -> [ConfigKey] {
         ConfigTable.keys.filter { values[$0.path] != other.values[$0.path] }
@@ -195,6 +229,13 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// 127.0.0.0/8, ::1 or localhost.
+    public var isLoopback: Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -62,7 +62,13 @@ public enum ConfigTable {
         // [log]
         ConfigKey(
             "log", "level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
-            .string("info"), "Log level (logs go to stderr)."),
+            .string("info"), "Log level (logs go to stderr). chatctl log-level changes it until the next reload or restart.",
+            reloadable: true),
+
+        // [metrics]
+        ConfigKey(
+            "metrics", "listen", .string, .string(""),
+            "Prometheus endpoint (HTTP: GET /metrics, GET /health) on this loopback host:port, e.g. \"127.0.0.1:9464\".\nEmpty: off. Only loopback addresses are accepted: expose it further through a proxy."),
 
         // [accounts]
         ConfigKey(
@@ -174,7 +180,7 @@ public enum ConfigTable {
     ]
 
     public static let sections = [
-        "server", "storage", "control", "log", "accounts", "security", "rooms", "limits", "files", "retention",
+        "server", "storage", "control", "log", "metrics", "accounts", "security", "rooms", "limits", "files", "retention",
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
@@ -205,6 +211,7 @@ public enum ConfigTable {
                 default: break
                 }
                 if key.reloadable { bounds += " (reloadable)" }
+                if key.secret { bounds += " (secret: chatctl config show redacts it)" }
                 if !bounds.isEmpty { out += "#\(bounds)\n" }
                 out += "#\(key.name) = \(key.defaultValue.tomlLiteral)\n\n"
             }
@@ -232,11 +239,14 @@ public struct ConfigKey: Sendable {
     public let defaultValue: ConfigValue
     public let help: String
     public let reloadable: Bool
+    /// Shown redacted by `chatctl config show` (passwords, keys, tokens).
+    public let secret: Bool
 
     init(
         _ section: String, _ name: String, _ type: ValueType, _ defaultValue: ConfigValue, _ help: String,
-        reloadable: Bool = false
+        reloadable: Bool = false, secret: Bool = false
     ) {
+        self.secret = secret
         self.section = section
         self.name = name
         self.type = type

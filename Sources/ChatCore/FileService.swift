@@ -195,6 +195,12 @@ public final class FileService: Sendable {
         return (file, bytes)
     }
 
+    /// Runs `body` while no content is placed (UploadFinish) or collected
+    /// (backups: the database snapshot and the content copy then agree).
+    public func excludingContentChanges<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await contentLock.withLock(0, body)
+    }
+
     // MARK: Collection
 
     /// Removes expired uploads, files no message refers to (after the grace

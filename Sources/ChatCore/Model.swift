@@ -305,6 +305,8 @@ public enum AccountEventKind: String, Sendable, CaseIterable {
     case deviceRevoked = "device_revoked"
     case profileChanged = "profile_changed"
     case blockedChanged = "blocked_changed"
+    /// An operator's broadcast to everyone; the text is in `reason`.
+    case systemNotice = "system_notice"
 }
 
 /// One entry of a user's own event sequence.
@@ -473,6 +475,18 @@ public struct AuditEntry: Sendable, Equatable {
         case adminUserSetRole = "admin_user_set_role"
         case adminDeviceRevoke = "admin_device_revoke"
         case conversationDeleted = "conversation_deleted"
+        case adminSessionKick = "admin_session_kick"
+        case adminRoomCreate = "admin_room_create"
+        case adminRoomDelete = "admin_room_delete"
+        case adminMemberAdd = "admin_member_add"
+        case adminMemberRemove = "admin_member_remove"
+        case adminMemberSetRole = "admin_member_set_role"
+        case adminMemberBan = "admin_member_ban"
+        case adminMemberUnban = "admin_member_unban"
+        case adminBroadcast = "admin_broadcast"
+        case adminBackup = "admin_backup"
+        case adminLogLevel = "admin_log_level"
+        case adminUserDelete = "admin_user_delete"
     }
 
     public var at: Millis

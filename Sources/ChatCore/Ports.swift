@@ -279,6 +279,24 @@ public protocol Store: Sendable {
     /// Ids of the conversations every new user joins, creating missing rooms.
     func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
 
+    // Operator (chatctl)
+    /// Appends a SYSTEM message from the server (sender 0) to a room or
+    /// group; a retry with the same client_msg_id returns the first one.
+    func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
+    /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
+    func appendSystemNotice(text: String, now: Millis) async throws -> Int
+    /// Deletes up to `limit` of the user's messages that are not deleted yet,
+    /// as DeleteMessage does, each with a MESSAGE_DELETED event from the server
+    /// (sender 0). Returns how many (0: none left).
+    func deleteMessages(sender: UserID, limit: Int, now: Millis) async throws -> Int
+    /// Turns the account into a tombstone in one transaction: it leaves every
+    /// room and group (MEMBER_LEFT, owner hand-over), friendships and pending
+    /// requests end, devices and tokens are deleted, and the profile becomes
+    /// "Deleted user" under the username `tombstone`. Direct chats keep it as a member.
+    func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws
+    /// Audit rows matching `filter`, newest first.
+    func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
+
     // Messages
     func appendMessage(_ message: NewMessage) async throws -> AppendResult
     /// Edits the text; mentions are recomputed from `mentionKeys`.

@@ -1,12 +1,15 @@
 import ChatConfig
 import ChatCore
 import ChatCrypto
+import ChatProtocol
 import ChatServer
 import ChatStore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import Synchronization
 
 /// The composition root: builds every part of chatd from a `Config` and
@@ -26,15 +29,22 @@ public final class Daemon: Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let notifier: SystemdNotifier
+    /// The log level in force (`log.level`, changed by reload and chatctl log-level).
+    public let logLevel: LogLevelControl
+    /// The Prometheus endpoint, when `metrics.listen` is set.
+    public let metricsListener: MetricsListener?
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
     private let maintenance = Mutex<[Task<Void, Never>]>([])
 
     private init(
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
-        group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier
+        group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
+        metricsListener: MetricsListener?
     ) {
+        self.metricsListener = metricsListener
         self.notifier = notifier
+        self.logLevel = logLevel
         effective = Mutex(config)
         self.rooms = rooms
         self.files = files
@@ -54,12 +64,16 @@ public final class Daemon: Sendable {
 
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
-        notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil
+        notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil,
+        logLevel: LogLevelControl? = nil
     ) async throws -> Daemon {
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         let dataDir = config.dataDir
         try DataDirectory.prepare(dataDir)
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
+        // The file store (content-addressed files), backed up and measured by chatctl.
+        let fileStore = config.filesDir
 
         let store = try SQLiteStore.open(
             path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
@@ -70,7 +84,15 @@ public final class Daemon: Sendable {
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
         presence.load(try await store.allContacts())
         let hub = FanoutHub(registry: registry, presence: presence)
-        store.setEventObserver { hub.publish($0) }
+        let throughput = MessageThroughput(clock: clock)
+        let metricsAddress = ListenAddress(config.string("metrics.listen"))
+        let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
+        let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
+        store.setEventObserver {
+            hub.publish($0)
+            metrics.messagesCommitted(throughput.committed($0))
+        }
+        if prometheus != nil { store.setBatchObserver { metrics.batchCommitted(writes: $0, duration: $1) } }
         hub.load(try await store.allMemberships())
 
         let settings = Settings(config)
@@ -91,7 +113,8 @@ public final class Daemon: Sendable {
             accounts: accounts, conversations: rooms, friends: friends, files: files, hub: hub, clock: clock,
             logger: logger)
         let server = ServerContext(
-            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger)
+            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
+            metrics: metrics)
 
         let threads = Int(config.int("server.event_loop_threads"))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
@@ -112,14 +135,31 @@ public final class Daemon: Sendable {
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
             let controlRouter = ControlRouter(
-                store: store, accounts: accounts, registry: registry, hub: hub, files: files, rooms: rooms, clock: clock,
-                info: info,
-                logger: logger,
+                store: store, accounts: accounts, rooms: rooms, registry: registry, hub: hub, files: files, clock: clock,
+                info: info, logger: logger,
                 probe: { try await store.probeWrite() },
                 reloader: {
                     guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
                     return try daemon.reloadFromFile()
-                })
+                },
+                hooks: OperatorHooks(
+                    // No content is placed or collected while the backup runs, so every
+                    // file the database snapshot knows has its content in the copy.
+                    backup: { path in
+                        try await files.excludingContentChanges {
+                            try await Backup.run(store: store, dataDir: dataDir, fileStore: fileStore, to: path)
+                        }
+                    },
+                    stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore) },
+                    config: {
+                        let config = daemonBox.daemon?.config ?? config
+                        return (config.entries().map(Self.configEntry), config.source ?? "")
+                    },
+                    logLevel: { level in
+                        guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
+                        return try daemon.setLogLevel(level)
+                    }),
+                throughput: throughput)
             let control: ControlListener
             do {
                 control = try await ControlListener.bind(
@@ -129,6 +169,19 @@ public final class Daemon: Sendable {
                 await listener.close()
                 throw error
             }
+            var metricsListener: MetricsListener?
+            if let metricsAddress, let prometheus {
+                do {
+                    metricsListener = try await MetricsListener.bind(
+                        host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
+                        render: Self.renderMetrics(prometheus, registry: registry, store: store, hasher: hasher),
+                        health: { (try? await store.probeWrite()) != nil })
+                } catch {
+                    await control.close()
+                    await listener.close()
+                    throw error
+                }
+            }
             logger.info(
                 "chatd listening",
                 metadata: [
@@ -136,7 +189,8 @@ public final class Daemon: Sendable {
                 ])
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
-                rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier)
+                rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
+                metricsListener: metricsListener)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
@@ -269,6 +323,9 @@ public final class Daemon: Sendable {
                 }
             }
         }
+        if result.applied.contains("log.level"), let level = Logger.Level(rawValue: merged.string("log.level")) {
+            logLevel.set(level)
+        }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
         store.reconfigure(groupCommit: settings.groupCommit)
         rooms.reconfigure(limits: settings.domain)
@@ -281,6 +338,76 @@ public final class Daemon: Sendable {
                 "chatd.restart_needed": "\(result.needRestart.joined(separator: ","))",
             ])
         return result
+    }
+
+    /// Prometheus factory for chatd's swift-metrics, with buckets that fit
+    /// group commit: batches of 1 to a few hundred writes, commits of 50 µs
+    /// (no fsync) to a second (a slow disk).
+    static func metricsFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets[ServerMetrics.writeBatchSizeLabel] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        factory.durationHistogramBuckets[ServerMetrics.commitLatencyLabel] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .seconds(1),
+        ]
+        return factory
+    }
+
+    /// Sets the gauges read at scrape time, then renders the exposition text.
+    static func renderMetrics(
+        _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: SQLiteStore,
+        hasher: SodiumPasswordHasher
+    ) -> MetricsListener.Render {
+        func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
+            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "chatd", metricName: name, unitName: "", helpText: help))
+        }
+        let connections = gauge("connections", "Open client connections.")
+        let authenticated = gauge("authenticated_connections", "Open client connections that are logged in.")
+        let argon2 = gauge("argon2_queue_depth", "Password hashes waiting for a hashing thread.")
+        let writes = gauge("write_queue_depth", "Writes waiting for the group-commit writer.")
+        return {
+            connections.set(Double(registry.connectionCount))
+            authenticated.set(Double(registry.authenticatedCount))
+            argon2.set(Double(hasher.pool.queueDepth))
+            writes.set(Double(store.writeQueueDepth))
+            return prometheus.emitToBuffer()
+        }
+    }
+
+    static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, fileStore: String) async -> DaemonStats {
+        var s = DaemonStats()
+        s.writeQueueDepth = store.writeQueueDepth
+        (s.writeBatches, s.writes) = store.groupCommitStatistics
+        s.argon2QueueDepth = hasher.pool.queueDepth
+        (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(fileStore)
+        return s
+    }
+
+    static func configEntry(_ e: Config.Entry) -> Chatd_Control_V1_ConfigEntry {
+        var p = Chatd_Control_V1_ConfigEntry()
+        p.key = e.key
+        p.value = e.value
+        p.defaultValue = e.defaultValue
+        p.reloadable = e.reloadable
+        p.secret = e.secret
+        p.isDefault = e.isDefault
+        return p
+    }
+
+    /// chatctl log-level: sets the level now (nil: reads it) and records it
+    /// as the effective `log.level`; the next reload puts the file's value
+    /// back (it differs from the one in force). Returns (in force, previous).
+    public func setLogLevel(_ text: String?) throws -> (current: String, previous: String) {
+        guard let text else { return (logLevel.level.rawValue, logLevel.level.rawValue) }
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ChatFailure.invalid(
+                "level", "level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let previous = logLevel.set(level)
+        effective.withLock { $0 = $0.setting("log.level", .string(level.rawValue)) }
+        logger.notice("log level changed", metadata: ["chatd.level": "\(level)", "chatd.previous": "\(previous)"])
+        return (level.rawValue, previous.rawValue)
     }
 
     /// Creates the configured default rooms that do not exist yet and makes
@@ -340,6 +467,7 @@ public final class Daemon: Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         await control.close()
+        await metricsListener?.close()
         hasher.shutdown()
         do {
             try store.checkpoint()
@@ -423,6 +551,26 @@ enum DataDirectory {
             guard isDir.boolValue else { throw DaemonError("data_dir \(path) exists and is not a directory") }
         } else {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    /// (regular files, bytes) under `path`, walked on a dispatch thread; (0, 0) when it does not exist.
+    static func treeSize(_ path: String) async -> (Int, Int64) {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var files = 0
+                var bytes: Int64 = 0
+                let enumerator = FileManager.default.enumerator(
+                    at: URL(fileURLWithPath: path), includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
+                while let url = enumerator?.nextObject() as? URL {
+                    guard let values = try? url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]),
+                        values.isRegularFile == true
+                    else { continue }
+                    files += 1
+                    bytes += Int64(values.fileSize ?? 0)
+                }
+                continuation.resume(returning: (files, bytes))
+            }
         }
     }
 

@@ -176,7 +176,23 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case deviceRevoke = 12
     case health = 13
     case reload = 14
-    // 15-39: operations (users, sessions, rooms, audit, backup, stats, config).
+    case sessionList = 15
+    case sessionKick = 16
+    case roomCreate = 17
+    case roomDelete = 18
+    case roomMembers = 19
+    case roomAddMember = 20
+    case roomRemoveMember = 21
+    case roomSetRole = 22
+    case roomBan = 23
+    case roomUnban = 24
+    case broadcast = 25
+    case auditQuery = 26
+    case backup = 27
+    case stats = 28
+    case configShow = 29
+    case logLevel = 30
+    case userDelete = 31
     // 40-59: files and retention.
     case fileGC = 40
     case fileStats = 41

@@ -62,7 +62,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             onEnd: { reason in loop.execute { bound.value.serverEnded(reason) } },
             onPushInLoop: { frames in bound.value.writePushes(frames) })
         connection = live
-        server.registry.opened(live)
+        server.registry.opened(live, now: server.router.clock.nowMs())
+        server.metrics.connectionsOpened.increment()
         logger.debug("connection opened", metadata: meta(["chatd.peer": "\(address)"]))
         armTimer(context: context)
         context.fireChannelActive()
@@ -151,6 +152,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
+            server.metrics.requestAnswered(op: op, response: outcome.frame)
             loop.execute { bound.value.finish(outcome, context: boundContext.value, since: generation) }
         }
     }
@@ -338,10 +340,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             // Over the outbound high-water mark: this client is not reading.
             _ = machine.closeRequested()
             logger.notice("closing slow consumer", metadata: meta())
+            server.metrics.slowConsumers.increment()
             sayGoodbyeAndClose(.slowConsumer, context: context)
             return
         }
         for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        server.metrics.pushesSent.increment(by: frames.count)
         flushSoon(context: context)
     }
 

@@ -51,6 +51,8 @@ public struct ConnectionStateMachine: Sendable {
     public enum GoodbyeReason: Sendable, Equatable {
         case idleTimeout, authTimeout, protocolError, tokenExpired, deviceRevoked, accountDisabled
         case passwordChanged, serverShutdown, slowConsumer
+        /// An operator ended the connection (chatctl sessions kick).
+        case kicked
     }
 
     public enum TimerAction: Sendable, Equatable {

@@ -28,25 +28,29 @@ public struct ControlRouter: Sendable {
     let probe: WriteProbe
     let reloader: Reloader
     let accounts: AccountService
+    let rooms: ConversationService
     let registry: SessionRegistry
     let hub: FanoutHub
     let files: FileService
-    let rooms: ConversationService
     let clock: any WallClock
     let info: DaemonInfo
     let logger: Logger
+    let hooks: OperatorHooks
+    let throughput: MessageThroughput?
 
     public init(
-        store: any Store, accounts: AccountService, registry: SessionRegistry, hub: FanoutHub, files: FileService,
-        rooms: ConversationService, clock: any WallClock, info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe,
-        reloader: @escaping Reloader
+        store: any Store, accounts: AccountService, rooms: ConversationService, registry: SessionRegistry, hub: FanoutHub,
+        files: FileService, clock: any WallClock, info: DaemonInfo, logger: Logger, probe: @escaping WriteProbe,
+        reloader: @escaping Reloader, hooks: OperatorHooks = OperatorHooks(), throughput: MessageThroughput? = nil
     ) {
         self.files = files
-        self.rooms = rooms
+        self.hooks = hooks
+        self.throughput = throughput
         self.store = store
         self.probe = probe
         self.reloader = reloader
         self.accounts = accounts
+        self.rooms = rooms
         self.registry = registry
         self.hub = hub
         self.clock = clock
@@ -118,11 +122,13 @@ public struct ControlRouter: Sendable {
                     ? try Chatd_Control_V1_UserDisableRequest(payload: frame.payload).user
                     : try Chatd_Control_V1_UserEnableRequest(payload: frame.payload).user
                 let account = try await resolve(ref)
+                if op == .userEnable { try requireLive(account) }
                 try await accounts.adminSetDisabled(user: account.user.id, disabled: op == .userDisable, actor: actor)
                 return try await userResponse(account.user.id)
             case .userPasswd:
                 let q = try Chatd_Control_V1_UserPasswdRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
+                try requireLive(account)
                 try await accounts.adminSetPassword(
                     user: account.user.id, password: q.password, keepSessions: q.keepSessions, actor: actor)
                 return try await userResponse(account.user.id)
@@ -142,15 +148,7 @@ public struct ControlRouter: Sendable {
                 return r
             case .roomShow:
                 let q = try Chatd_Control_V1_RoomShowRequest(payload: frame.payload)
-                let found: Conversation?
-                if q.roomID != 0 {
-                    found = try await store.conversation(id: ProtoMap.id(q.roomID), viewer: nil)
-                } else if !q.name.isEmpty {
-                    found = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil)
-                } else {
-                    throw ChatFailure.invalid("room_id", "give room_id or name")
-                }
-                guard let room = found else { throw ChatFailure(.notFound, "no such room") }
+                let room = try await resolveRoom(id: q.roomID, name: q.name)
                 var r = Chatd_Control_V1_RoomShowResponse()
                 r.room = ProtoMap.conversation(room)
                 r.members = try await store.members(conversation: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
@@ -211,6 +209,31 @@ public struct ControlRouter: Sendable {
                 var r = Chatd_Control_V1_DeviceRevokeResponse()
                 r.closedConnections = UInt32(clamping: try await accounts.adminRevokeDevice(device, actor: actor))
                 return r
+            case .sessionList: return try await sessionList(frame)
+            case .sessionKick: return try await sessionKick(frame, actor: actor)
+            case .roomCreate: return try await roomCreate(frame, actor: actor)
+            case .roomDelete: return try await roomDelete(frame, actor: actor)
+            case .roomMembers: return try await roomMembers(frame)
+            case .roomAddMember: return try await roomMember(frame, actor: actor, .adminMemberAdd) { _ in .add }
+            case .roomRemoveMember: return try await roomMember(frame, actor: actor, .adminMemberRemove) { _ in .remove }
+            case .roomSetRole: return try await roomMember(frame, actor: actor, .adminMemberSetRole) { .setRole(try memberRole($0.role)) }
+            case .roomBan: return try await roomMember(frame, actor: actor, .adminMemberBan) { _ in .ban }
+            case .roomUnban: return try await roomMember(frame, actor: actor, .adminMemberUnban) { _ in .unban }
+            case .broadcast: return try await broadcast(frame, actor: actor)
+            case .auditQuery: return try await auditQuery(frame)
+            case .backup: return try await backup(frame, actor: actor)
+            case .stats: return try await stats(frame)
+            case .configShow: return try configShow(frame)
+            case .logLevel: return try await logLevel(frame, actor: actor)
+            case .userDelete:
+                let q = try Chatd_Control_V1_UserDeleteRequest(payload: frame.payload)
+                let account = try await resolve(q.user)
+                let deletion = try await accounts.adminDeleteUser(account, anonymise: q.anonymise, actor: actor)
+                var r = Chatd_Control_V1_UserDeleteResponse()
+                r.userID = UInt64(account.user.id)
+                r.previousUsername = deletion.previousUsername
+                r.messagesDeleted = UInt32(clamping: deletion.messagesDeleted)
+                return r
             }
         }
         switch result {
@@ -221,12 +244,12 @@ public struct ControlRouter: Sendable {
         }
     }
 
-    private func serverRole(_ text: String) throws(ChatFailure) -> ServerRole {
+    func serverRole(_ text: String) throws(ChatFailure) -> ServerRole {
         guard let role = ServerRole(rawValue: text) else { throw ChatFailure.invalid("role", "role must be user or admin") }
         return role
     }
 
-    private func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
+    func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
         let found: UserAccount?
         if ref.id != 0 {
             found = try await store.account(id: ProtoMap.id(ref.id))
@@ -242,14 +265,14 @@ public struct ControlRouter: Sendable {
         return account
     }
 
-    private func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
+    func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
         guard let account = try await store.account(id: id) else { throw ChatFailure(.notFound, "no such user") }
         var r = Chatd_Control_V1_UserResponse()
         r.user = try await adminUser(account)
         return r
     }
 
-    private func adminUser(_ account: UserAccount) async throws -> Chatd_Control_V1_AdminUser {
+    func adminUser(_ account: UserAccount) async throws -> Chatd_Control_V1_AdminUser {
         var u = Chatd_Control_V1_AdminUser()
         u.id = UInt64(account.user.id)
         u.username = account.user.username

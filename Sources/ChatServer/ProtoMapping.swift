@@ -234,6 +234,7 @@ enum ProtoMap {
         case .deviceRevoked: .ownDeviceRevoked
         case .profileChanged: .profileChanged
         case .blockedChanged: .blockedChanged
+        case .systemNotice: .systemNotice
         }
     }
 
@@ -268,6 +269,7 @@ enum ProtoMap {
         case .passwordChanged: .passwordChanged
         case .serverShutdown: .serverShutdown
         case .slowConsumer: .slowConsumer
+        case .kicked: .kicked
         }
     }
 

@@ -44,6 +44,7 @@ public final class ServerContext: Sendable {
     public let hub: FanoutHub
     public let crypto: any TokenCrypto
     public let logger: Logger
+    public let metrics: ServerMetrics
     private let settingsBox: Mutex<ServerSettings>
     /// Set when shutdown begins: new requests get `unavailable`.
     let draining = Atomic<Bool>(false)
@@ -52,8 +53,9 @@ public final class ServerContext: Sendable {
 
     public init(
         router: ClientRouter, registry: SessionRegistry, hub: FanoutHub, crypto: any TokenCrypto,
-        settings: ServerSettings, logger: Logger
+        settings: ServerSettings, logger: Logger, metrics: ServerMetrics = ServerMetrics()
     ) {
+        self.metrics = metrics
         self.router = router
         self.registry = registry
         self.hub = hub

@@ -45,6 +45,7 @@ public final class SessionRegistry: SessionDirectory {
 
     private struct State: Sendable {
         var all: [UInt64: LiveConnection] = [:]
+        var openedAt: [UInt64: Millis] = [:]
         var identities: [UInt64: Identity] = [:]
         var byUser: [UserID: Set<UInt64>] = [:]
         /// Recent session endings, so that an authentication that was in
@@ -69,14 +70,18 @@ public final class SessionRegistry: SessionDirectory {
 
     func makeID() -> UInt64 { nextID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
-    func opened(_ connection: LiveConnection) {
-        state.withLock { $0.all[connection.id] = connection }
+    func opened(_ connection: LiveConnection, now: Millis) {
+        state.withLock {
+            $0.all[connection.id] = connection
+            $0.openedAt[connection.id] = now
+        }
     }
 
     /// Forgets the connection; returns its user when that was the user's last connection.
     func closed(_ id: UInt64) -> UserID? {
         state.withLock { s in
             s.all[id] = nil
+            s.openedAt[id] = nil
             return Self.unbind(&s, id)
         }
     }
@@ -161,6 +166,29 @@ public final class SessionRegistry: SessionDirectory {
         state.withLock { s in users.filter { s.byUser[$0] != nil }.count }
     }
 
+    /// Every open connection with its identity, ordered by connection id
+    /// (chatctl sessions list).
+    public func sessions() -> [LiveSession] {
+        state.withLock { s in
+            s.all.values.map { c in
+                let identity = s.identities[c.id]
+                return LiveSession(
+                    connectionID: c.id, address: c.address, connectedAt: s.openedAt[c.id] ?? 0, user: identity?.user,
+                    device: identity?.device, authenticatedAt: identity?.since)
+            }.sorted { $0.connectionID < $1.connectionID }
+        }
+    }
+
+    /// Ends the connections `selector` picks with Goodbye `reason`; returns how many.
+    @discardableResult
+    public func kick(_ selector: SessionSelector, reason: ConnectionStateMachine.GoodbyeReason) -> Int {
+        let targets = state.withLock { s in
+            s.all.values.filter { selector.matches(connection: $0.id, identity: s.identities[$0.id]) }
+        }
+        for c in targets { c.end(reason) }
+        return targets.count
+    }
+
     /// Every connection (shutdown).
     public func allConnections() -> [LiveConnection] { state.withLock { Array($0.all.values) } }
 
@@ -183,6 +211,32 @@ public final class SessionRegistry: SessionDirectory {
         }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
         return targets.count
+    }
+}
+
+/// One open connection as chatctl sees it.
+public struct LiveSession: Sendable, Equatable {
+    public var connectionID: UInt64
+    public var address: String
+    public var connectedAt: Millis
+    /// nil until the connection authenticates.
+    public var user: UserID?
+    public var device: DeviceRowID?
+    public var authenticatedAt: Millis?
+}
+
+/// Which connections an operator's kick ends.
+public enum SessionSelector: Sendable, Equatable {
+    case connection(UInt64)
+    case user(UserID)
+    case device(DeviceRowID)
+
+    func matches(connection id: UInt64, identity: SessionRegistry.Identity?) -> Bool {
+        switch self {
+        case .connection(let wanted): id == wanted
+        case .user(let user): identity?.user == user
+        case .device(let device): identity?.device == device
+        }
     }
 }
 

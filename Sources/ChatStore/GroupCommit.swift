@@ -55,6 +55,18 @@ final class GroupCommitWriter: Sendable {
     func setPublisher(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
         publisher.withLock { $0 = Publisher(body) }
     }
+
+    /// Told (writes, commit duration) after each committed batch (metrics).
+    private let batchObserver = Mutex<BatchObserver?>(nil)
+
+    final class BatchObserver: Sendable {
+        let body: @Sendable (Int, Duration) -> Void
+        init(_ body: @escaping @Sendable (Int, Duration) -> Void) { self.body = body }
+    }
+
+    func setBatchObserver(_ body: @escaping @Sendable (Int, Duration) -> Void) {
+        batchObserver.withLock { $0 = BatchObserver(body) }
+    }
     /// The drain loop runs here, calling GRDB's synchronous write API: one
     /// thread hop per batch instead of a task and an async hop per batch.
     private let queue = DispatchQueue(label: "chatd.group-commit")
@@ -68,6 +80,9 @@ final class GroupCommitWriter: Sendable {
 
     /// (batches committed, writes committed) since start.
     var statistics: (batches: Int, writes: Int) { state.withLock { ($0.batches, $0.writes) } }
+
+    /// Writes waiting for the next batch.
+    var queueDepth: Int { state.withLock { $0.queue.count } }
 
     /// Runs `body` in the next batch. `body` returns its result and the
     /// changes to publish once the batch has committed.
@@ -134,6 +149,7 @@ final class GroupCommitWriter: Sendable {
             let work = batch
             var failure: (any Error)?
             var published: [CommittedChanges] = []
+            let started = ContinuousClock.now
             do {
                 published = try writer.writeWithoutTransaction { db in
                     var changes: [CommittedChanges] = []
@@ -153,6 +169,7 @@ final class GroupCommitWriter: Sendable {
                     s.batches += 1
                     s.writes += work.count
                 }
+                if let observer = batchObserver.withLock({ $0 }) { observer.body(work.count, ContinuousClock.now - started) }
                 if let publisher = publisher.withLock({ $0 }) {
                     for changes in published { publisher.body(changes) }
                 }

@@ -255,54 +255,62 @@ extension SQLiteStore {
         conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
     ) async throws -> [Event]? {
         try await write { db, changes in
-            let role = try Self.role(db, conversation: conversation, user: user)
-            if kind == .memberBanned {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?)",
-                    arguments: [conversation, user, by, now])
-            }
-            guard let role else {
-                guard kind == .memberBanned else { return nil }
-                return [
-                    try Self.appendEvent(
-                        db, &changes,
-                        Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
-                ]
-            }
+            try Self.removeMember(db, &changes, conversation: conversation, user: user, by: by, kind: kind, now: now)
+        }
+    }
+
+    /// Removes `user` (left, kicked or banned) in the open transaction; see `removeMember`.
+    static func removeMember(
+        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, by: UserID, kind: EventKind,
+        now: Millis
+    ) throws -> [Event]? {
+        let role = try Self.role(db, conversation: conversation, user: user)
+        if kind == .memberBanned {
             try db.execute(
-                sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
-            try db.execute(
-                sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [conversation])
-            var events = [
+                sql: "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?)",
+                arguments: [conversation, user, by, now])
+        }
+        guard let role else {
+            guard kind == .memberBanned else { return nil }
+            return [
                 try Self.appendEvent(
                     db, &changes,
                     Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
             ]
-            let reason = kind == .memberLeft ? "left" : kind == .memberKicked ? "kicked" : "banned"
-            try Self.appendAccountEvent(
-                db, &changes,
-                AccountEvent(
-                    userID: user, kind: .removedFromConversation, conversationID: conversation, reason: reason, createdAt: now))
-            if role == .owner,
-                let heir = try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT user_id FROM members WHERE conversation_id = ?
-                        ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
-                        """, arguments: [conversation])
-            {
-                try db.execute(
-                    sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
-                    arguments: [conversation, heir])
-                events.append(
-                    try Self.appendEvent(
-                        db, &changes,
-                        Event(
-                            conversationID: conversation, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
-                            role: .owner, createdAt: now)))
-            }
-            return events
         }
+        try db.execute(
+            sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
+        try db.execute(
+            sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [conversation])
+        var events = [
+            try Self.appendEvent(
+                db, &changes,
+                Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
+        ]
+        let reason = kind == .memberLeft ? "left" : kind == .memberKicked ? "kicked" : "banned"
+        try Self.appendAccountEvent(
+            db, &changes,
+            AccountEvent(
+                userID: user, kind: .removedFromConversation, conversationID: conversation, reason: reason, createdAt: now))
+        if role == .owner,
+            let heir = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT user_id FROM members WHERE conversation_id = ?
+                    ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
+                    """, arguments: [conversation])
+        {
+            try db.execute(
+                sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
+                arguments: [conversation, heir])
+            events.append(
+                try Self.appendEvent(
+                    db, &changes,
+                    Event(
+                        conversationID: conversation, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
+                        role: .owner, createdAt: now)))
+        }
+        return events
     }
 
     public func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event? {

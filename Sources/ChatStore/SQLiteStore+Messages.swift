@@ -104,6 +104,21 @@ extension SQLiteStore {
                 """, arguments: StatementArguments([conversation] + usernameKeys.map { $0 as any DatabaseValueConvertible }))
     }
 
+    /// Empties a deleted message: its text, mentions, attachment and
+    /// reactions, and the text of its edits. The event row stays (seqs keep no gaps).
+    static func eraseMessage(_ db: Database, conversation: RoomID, seq: Seq) throws {
+        try db.cachedExecute(sql: """
+                UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
+                  file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
+                WHERE conversation_id = ? AND seq = ?
+                """, arguments: [conversation, seq])
+        // Earlier edits carried the text too: it goes with the message.
+        try db.cachedExecute(sql: "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
+            arguments: [conversation, seq])
+        try db.cachedExecute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+        try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+    }
+
     // MARK: Writes
 
     public func appendMessage(_ m: NewMessage) async throws -> AppendResult {
@@ -194,16 +209,7 @@ extension SQLiteStore {
             {
                 return AppendResult(event: earlier, duplicate: true)
             }
-            try db.cachedExecute(sql: """
-                    UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
-                      file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
-                    WHERE conversation_id = ? AND seq = ?
-                    """, arguments: [conversation, seq])
-            // Earlier edits carried the text too: it goes with the message.
-            try db.cachedExecute(sql: "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
-                arguments: [conversation, seq])
-            try db.cachedExecute(sql: "DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
-            try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            try Self.eraseMessage(db, conversation: conversation, seq: seq)
             let event = try Self.appendEvent(
                 db, &changes,
                 Event(

@@ -102,6 +102,22 @@ extension SQLiteStore {
         return true
     }
 
+    /// Withdraws pending friend requests between two users, either way, telling both.
+    static func cancelPendingRequests(
+        _ db: Database, _ changes: inout CommittedChanges, _ a: UserID, _ b: UserID, now: Millis
+    ) throws {
+        for (from, to) in [(a, b), (b, a)] {
+            try db.execute(
+                sql: "DELETE FROM friendships WHERE user_id = ? AND other_id = ? AND state = 'pending'", arguments: [from, to])
+            if db.changesCount > 0 {
+                try appendAccountEvent(
+                    db, &changes, AccountEvent(userID: from, kind: .friendRequestCanceled, otherUserID: to, createdAt: now))
+                try appendAccountEvent(
+                    db, &changes, AccountEvent(userID: to, kind: .friendRequestCanceled, otherUserID: from, createdAt: now))
+            }
+        }
+    }
+
     public func removeFriend(user: UserID, friend: UserID, now: Millis) async throws {
         try await write { db, changes in
             guard try Self.unfriend(db, &changes, user, friend, now: now) else {
@@ -148,16 +164,7 @@ extension SQLiteStore {
                 arguments: [user, target, now])
             guard db.changesCount > 0 else { return }
             _ = try Self.unfriend(db, &changes, user, target, now: now)
-            for (from, to) in [(user, target), (target, user)] {
-                try db.execute(
-                    sql: "DELETE FROM friendships WHERE user_id = ? AND other_id = ? AND state = 'pending'", arguments: [from, to])
-                if db.changesCount > 0 {
-                    try Self.appendAccountEvent(
-                        db, &changes, AccountEvent(userID: from, kind: .friendRequestCanceled, otherUserID: to, createdAt: now))
-                    try Self.appendAccountEvent(
-                        db, &changes, AccountEvent(userID: to, kind: .friendRequestCanceled, otherUserID: from, createdAt: now))
-                }
-            }
+            try Self.cancelPendingRequests(db, &changes, user, target, now: now)
             try Self.appendAccountEvent(
                 db, &changes, AccountEvent(userID: user, kind: .blockedChanged, otherUserID: target, reason: "blocked", createdAt: now))
         }

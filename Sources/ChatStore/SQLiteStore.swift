@@ -97,6 +97,11 @@ public final class SQLiteStore: Store {
         groupCommit.setPublisher(body)
     }
 
+    /// Sets the function told (writes, commit duration) after each committed batch.
+    public func setBatchObserver(_ body: @escaping @Sendable (Int, Duration) -> Void) {
+        groupCommit.setBatchObserver(body)
+    }
+
     /// Checkpoints the WAL into the main file (clean shutdown).
     public func checkpoint() throws {
         if writer is DatabasePool {
@@ -148,6 +153,9 @@ public final class SQLiteStore: Store {
 
     /// (batches, writes) committed since start.
     public var groupCommitStatistics: (batches: Int, writes: Int) { groupCommit.statistics }
+
+    /// Writes queued for the writer, not yet in a batch.
+    public var writeQueueDepth: Int { groupCommit.queueDepth }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {

@@ -13,6 +13,7 @@ import Glibc
 /// Exit codes scripts can rely on (also in `chatctl --help`).
 enum Exit {
     static let requestFailed: Int32 = 1
+    static let usage: Int32 = 2
     static let notRunning: Int32 = 3
     static let refused: Int32 = 4
 }
@@ -20,7 +21,21 @@ enum Exit {
 @main
 enum ChatctlMain {
     static func main() async {
-        await Chatctl.main(hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
+        let args = hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try Chatctl.parseAsRoot(args)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // ArgumentParser exits 64 on usage errors; chatctl documents 2.
+            if Chatctl.exitCode(for: error) == .validationFailure {
+                fail(Chatctl.fullMessage(for: error), code: Exit.usage)
+            }
+            Chatctl.exit(withError: error)
+        }
     }
 
     /// Global options may come before the subcommand (`chatctl --socket S status`);
@@ -48,13 +63,18 @@ struct Chatctl: AsyncParsableCommand {
         commandName: "chatctl",
         abstract: "Administer a running chatd over its control socket.",
         discussion: """
-            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error;
+            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error; \
             3 chatd is not running or the socket cannot be reached; 4 access refused.
-            A USER argument is a username, or id:N for a user id.
+
+            A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits) \
+            or a room name.
+
+            Shell completions: chatctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [
-            Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self, FileCommand.self,
-            RetentionCommand.self,
+            Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
+            SessionsCommand.self, Broadcast.self, Audit.self, BackupCommand.self, Stats.self, ConfigCommand.self,
+            LogLevel.self, FileCommand.self, RetentionCommand.self,
         ])
 }
 
@@ -268,7 +288,7 @@ struct Reload: AsyncParsableCommand {
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage user accounts.",
-        subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self])
+        subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user (password from --password or stdin).")
@@ -406,7 +426,11 @@ struct UserCommand: AsyncParsableCommand {
 
 struct RoomCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "room", abstract: "Inspect rooms.", subcommands: [List.self, Show.self])
+        commandName: "room", abstract: "Inspect and administer rooms and groups.",
+        subcommands: [
+            List.self, Show.self, Create.self, Delete.self, Members.self, AddMember.self, RemoveMember.self, SetRole.self,
+            Ban.self, Unban.self,
+        ])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List rooms (public and private).")
@@ -430,7 +454,8 @@ struct RoomCommand: AsyncParsableCommand {
 
         func run() async throws {
             var q = Chatd_Control_V1_RoomShowRequest()
-            if let id = UInt64(room) { q.roomID = id } else { q.name = room }
+            let ref = roomRef(room)
+            (q.roomID, q.name) = (ref.roomID, ref.name)
             let r = try await global.call(.roomShow, q, as: Chatd_Control_V1_RoomShowResponse.self)
             global.output(r) {
                 """
@@ -443,9 +468,7 @@ struct RoomCommand: AsyncParsableCommand {
                 members:     \(r.room.memberCount) (\(r.onlineMembers) online)
 
                 """
-                    + table(
-                        ["USER ID", "USERNAME", "ROLE", "JOINED"],
-                        r.members.map { [String($0.user.id), $0.user.username, roleName($0.role), time($0.joinedAtMs)] })
+                    + table(["USER ID", "USERNAME", "ROLE", "JOINED"], memberRows(r.members))
             }
         }
     }

@@ -47,18 +47,18 @@ struct ChatdCommand: AsyncParsableCommand {
             return
         }
 
-        let level = Logger.Level(rawValue: cfg.string("log.level")) ?? .info
+        // The level is read at each log call: SIGHUP and chatctl log-level change it.
+        let level = LogLevelControl(Logger.Level(rawValue: cfg.string("log.level")) ?? .info)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            DynamicLevelLogHandler(inner: StreamLogHandler.standardError(label: label), control: level)
         }
         let logger = Logger(label: "chatd")
 
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(
-                config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket())
+                config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket(),
+                logLevel: level)
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)

@@ -75,5 +75,28 @@ struct ConfigTests {
         let b = try Config.parse("[limits]\nmax_message_bytes = 100\n[server]\nevent_loop_threads = 3\n", file: "x")
         #expect(Set(b.changedKeys(from: a).map(\.path)) == ["limits.max_message_bytes", "server.event_loop_threads"])
     }
-}
 
+    @Test func entriesRedactSecrets() {
+        let keys = [
+            ConfigKey("storage", "data_dir", .path, .string("./chatd-data"), "data"),
+            ConfigKey("storage", "synchronous", .string, .string(""), "pretend secret", secret: true),
+        ]
+        var entries = Config.defaults.setting("storage.data_dir", .string("/srv/chat")).entries(keys: keys)
+        #expect(entries[0] == Config.Entry(key: "storage.data_dir", value: "\"/srv/chat\"", defaultValue: "\"./chatd-data\"", reloadable: false, secret: false, isDefault: false))
+        #expect(entries[1].value == Config.redacted && !entries[1].isDefault)
+        entries = Config.defaults.setting("storage.synchronous", .string("")).entries(keys: keys)
+        #expect(entries[1].value == "\"\"" && entries[1].isDefault)
+        #expect(Config.defaults.entries().count == ConfigTable.keys.count)
+        #expect(ConfigTable.key("log.level")?.reloadable == true)
+    }
+
+    @Test func metricsListenIsEmptyOrLoopback() throws {
+        for ok in ["", "127.0.0.1:9464", "127.1.2.3:0", "[::1]:9464", "localhost:9464"] {
+            #expect(throws: Never.self) { try Config.parse("[metrics]\nlisten = \"\(ok)\"\n", file: "t") }
+        }
+        for bad in ["0.0.0.0:9464", "10.0.0.1:9464", "[::]:9464", "127.0.0.1", "example.org:80", "127.0.0.256:1"] {
+            #expect(throws: ConfigError.self, "\(bad)") { try Config.parse("[metrics]\nlisten = \"\(bad)\"\n", file: "t") }
+        }
+        #expect(ListenAddress(Config.defaults.string("metrics.listen")) == nil)
+    }
+}

@@ -18,3 +18,22 @@ struct SessionRegistryTests {
         #expect(registry.authenticated(1, user: 8, device: 7, now: 0, since: after) == .bound(cameOnline: false, wentOffline: nil))
     }
 }
+
+struct SessionSelectorTests {
+    @Test func selectorsPickConnections() {
+        let alicePhone = SessionRegistry.Identity(user: 1, device: 10, since: 0)
+        #expect(SessionSelector.connection(7).matches(connection: 7, identity: nil))
+        #expect(!SessionSelector.connection(7).matches(connection: 8, identity: alicePhone))
+        #expect(SessionSelector.user(1).matches(connection: 3, identity: alicePhone))
+        #expect(!SessionSelector.user(2).matches(connection: 3, identity: alicePhone))
+        #expect(!SessionSelector.user(1).matches(connection: 3, identity: nil))
+        #expect(SessionSelector.device(10).matches(connection: 3, identity: alicePhone))
+        #expect(!SessionSelector.device(11).matches(connection: 3, identity: alicePhone))
+    }
+
+    @Test func anUnboundRegistryListsNothing() {
+        let registry = SessionRegistry()
+        #expect(registry.sessions().isEmpty)
+        #expect(registry.kick(.user(1), reason: .kicked) == 0)
+    }
+}

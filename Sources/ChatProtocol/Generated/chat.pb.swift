@@ -375,6 +375,9 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// the caller blocked/unblocked other_user_id (reason "blocked"/"unblocked")
   case blockedChanged // = 12
+
+  /// an operator's broadcast to everyone; reason: its text
+  case systemNotice // = 13
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -396,6 +399,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case 10: self = .ownDeviceRevoked
     case 11: self = .profileChanged
     case 12: self = .blockedChanged
+    case 13: self = .systemNotice
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -415,6 +419,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case .ownDeviceRevoked: return 10
     case .profileChanged: return 11
     case .blockedChanged: return 12
+    case .systemNotice: return 13
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -434,6 +439,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     .ownDeviceRevoked,
     .profileChanged,
     .blockedChanged,
+    .systemNotice,
   ]
 
 }
@@ -510,6 +516,9 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// the session's token expired
   case tokenExpired // = 9
+
+  /// an operator closed this connection; the token still works
+  case kicked // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -528,6 +537,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case 7: self = .serverShutdown
     case 8: self = .slowConsumer
     case 9: self = .tokenExpired
+    case 10: self = .kicked
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -544,6 +554,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case .serverShutdown: return 7
     case .slowConsumer: return 8
     case .tokenExpired: return 9
+    case .kicked: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -560,6 +571,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     .serverShutdown,
     .slowConsumer,
     .tokenExpired,
+    .kicked,
   ]
 
 }
@@ -2695,7 +2707,7 @@ nonisolated extension Chatd_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0")
 }
 
 nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
@@ -2703,7 +2715,7 @@ nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_GoodbyeReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0\u{1}KICKED\0")
 }
 
 nonisolated extension Chatd_V1_SearchOrder: SwiftProtobuf._ProtoNameProviding {

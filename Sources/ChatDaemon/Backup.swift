@@ -1,0 +1,106 @@
+import ChatCore
+import ChatServer
+import ChatStore
+import Foundation
+
+/// `chatctl backup PATH`: an online copy of everything a restore needs —
+/// the database (one consistent snapshot), the token key (so that sessions
+/// survive a restore) and the file store (`<data_dir>/files`), into a new or
+/// empty directory. The database is copied first: files are immutable once
+/// in place, so every file the snapshot references is still there to copy
+/// (unless it was collected in between, which needs its last reference to
+/// go after the snapshot).
+enum Backup {
+    static let databaseName = "chatd.sqlite3"
+    static let tokenKeyName = "token.key"
+    static let fileStoreName = "files"
+
+    /// What to do with the destination, decided before anything is written.
+    enum Destination: Equatable {
+        case create
+        case useEmpty
+    }
+
+    /// `path` must be absolute, and either not exist (its parent must) or
+    /// be an empty directory.
+    static func check(_ path: String, fileManager: FileManager = .default) throws(ChatFailure) -> Destination {
+        guard path.hasPrefix("/") else { throw ChatFailure.invalid("path", "the backup path must be absolute") }
+        guard path.utf8.count <= 4096, !path.utf8.contains(0) else { throw ChatFailure.invalid("path", "not a usable path") }
+        var isDir: ObjCBool = false
+        if fileManager.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw ChatFailure(.conflict, "\(path) exists and is not a directory") }
+            let entries = (try? fileManager.contentsOfDirectory(atPath: path)) ?? ["?"]
+            guard entries.isEmpty else { throw ChatFailure(.conflict, "\(path) is not empty") }
+            return .useEmpty
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard fileManager.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
+            throw ChatFailure.invalid("path", "the parent directory \(parent) does not exist")
+        }
+        return .create
+    }
+
+    /// `fileStore`: the file store's directory (copied as `files/` when it exists).
+    static func run(store: SQLiteStore, dataDir: String, fileStore: String, to path: String) async throws -> BackupSummary {
+        let started = ContinuousClock.now
+        let fm = FileManager.default
+        let path = (path as NSString).standardizingPath
+        if try check(path, fileManager: fm) == .create {
+            do {
+                try fm.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ChatFailure(.conflict, "cannot create \(path): \(error.localizedDescription)")
+            }
+        }
+        let databaseBytes = try await store.backup(toFile: (path as NSString).appendingPathComponent(databaseName))
+        try copy(
+            (dataDir as NSString).appendingPathComponent(tokenKeyName), to: (path as NSString).appendingPathComponent(tokenKeyName))
+        var files = 0
+        var fileBytes: Int64 = 0
+        if fm.fileExists(atPath: fileStore) {
+            (files, fileBytes) = try copyTree(fileStore, to: (path as NSString).appendingPathComponent(fileStoreName))
+        }
+        let elapsed = ContinuousClock.now - started
+        return BackupSummary(
+            path: path, databaseBytes: databaseBytes, files: files, fileBytes: fileBytes,
+            tookMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    /// Copies one file, keeping it owner-only.
+    static func copy(_ source: String, to destination: String) throws {
+        let fm = FileManager.default
+        try fm.copyItem(atPath: source, toPath: destination)
+        try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: destination)
+    }
+
+    /// Copies a directory tree (regular files and directories; links are not
+    /// followed). Returns (files, bytes).
+    static func copyTree(_ source: String, to destination: String) throws -> (Int, Int64) {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: destination, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        var files = 0
+        var bytes: Int64 = 0
+        for name in try fm.contentsOfDirectory(atPath: source).sorted() {
+            let from = (source as NSString).appendingPathComponent(name)
+            let to = (destination as NSString).appendingPathComponent(name)
+            let attributes = try fm.attributesOfItem(atPath: from)
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                let (f, b) = try copyTree(from, to: to)
+                files += f
+                bytes += b
+            case .typeRegular?:
+                do {
+                    try copy(from, to: to)
+                } catch where !fm.fileExists(atPath: from) {
+                    continue  // a temporary file that went away meanwhile
+                }
+                files += 1
+                bytes += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            default:
+                continue
+            }
+        }
+        return (files, bytes)
+    }
+}

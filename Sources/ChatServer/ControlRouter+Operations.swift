@@ -1,0 +1,93 @@
+import ChatCore
+import ChatProtocol
+
+/// chatctl audit, backup, stats, config (ops 26–30).
+extension ControlRouter {
+    func auditQuery(_ frame: Frame) async throws -> Chatd_Control_V1_AuditQueryResponse {
+        let q = try Chatd_Control_V1_AuditQueryRequest(payload: frame.payload)
+        let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
+        let filter = try AuditFilter.validated(
+            user: user?.user.id, action: q.action, sinceMs: q.sinceMs, untilMs: q.untilMs, beforeID: q.beforeID,
+            limit: Int(q.limit))
+        let page = try await store.auditRecords(filter)
+        var r = Chatd_Control_V1_AuditQueryResponse()
+        r.entries = page.items.map { record in
+            var e = Chatd_Control_V1_AuditEntry()
+            e.id = UInt64(record.id)
+            e.atMs = record.at
+            e.action = record.action
+            e.actor = record.actor
+            e.userID = UInt64(record.userID ?? 0)
+            e.username = record.username ?? ""
+            e.address = record.address
+            e.detail = record.detail
+            return e
+        }
+        r.hasMore_p = page.hasMore
+        return r
+    }
+
+    func backup(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_BackupResponse {
+        let q = try Chatd_Control_V1_BackupRequest(payload: frame.payload)
+        let summary = try await hooks.backup(q.path)
+        try await audit(
+            .adminBackup, actor: actor,
+            detail: "path=\(summary.path) database_bytes=\(summary.databaseBytes) files=\(summary.files) took_ms=\(summary.tookMs)")
+        logger.info("backup written", metadata: ["chatd.path": "\(summary.path)", "chatd.took_ms": "\(summary.tookMs)"])
+        var r = Chatd_Control_V1_BackupResponse()
+        r.path = summary.path
+        r.databaseBytes = UInt64(clamping: summary.databaseBytes)
+        r.files = UInt32(clamping: summary.files)
+        r.fileBytes = UInt64(clamping: summary.fileBytes)
+        r.tookMs = summary.tookMs
+        return r
+    }
+
+    /// The interval `messages_per_second` is averaged over.
+    static let statsIntervalSeconds = 10
+
+    func stats(_ frame: Frame) async throws -> Chatd_Control_V1_StatsResponse {
+        _ = try Chatd_Control_V1_StatsRequest(payload: frame.payload)
+        let daemon = try await hooks.stats()
+        let counts = try await store.counts()
+        let (rate, total) = throughput?.rate(window: Self.statsIntervalSeconds) ?? (0, 0)
+        let sessions = registry.sessions()
+        var r = Chatd_Control_V1_StatsResponse()
+        r.connections = UInt32(clamping: sessions.count)
+        r.authenticatedConnections = UInt32(clamping: sessions.filter { $0.user != nil }.count)
+        r.onlineUsers = UInt32(clamping: Set(sessions.compactMap(\.user)).count)
+        r.messagesPerSecond = rate
+        r.intervalSeconds = UInt32(Self.statsIntervalSeconds)
+        r.messagesSinceStart = UInt64(clamping: total)
+        r.writeQueueDepth = UInt32(clamping: daemon.writeQueueDepth)
+        r.writeBatches = UInt64(clamping: daemon.writeBatches)
+        r.writes = UInt64(clamping: daemon.writes)
+        r.argon2QueueDepth = UInt32(clamping: daemon.argon2QueueDepth)
+        r.databaseBytes = UInt64(clamping: counts.databaseBytes)
+        r.fileStoreBytes = UInt64(clamping: daemon.fileStoreBytes)
+        r.fileStoreFiles = UInt32(clamping: daemon.fileStoreFiles)
+        r.uptimeMs = clock.nowMs() - info.startedAtMs
+        return r
+    }
+
+    func configShow(_ frame: Frame) throws -> Chatd_Control_V1_ConfigShowResponse {
+        _ = try Chatd_Control_V1_ConfigShowRequest(payload: frame.payload)
+        let (entries, source) = hooks.config()
+        var r = Chatd_Control_V1_ConfigShowResponse()
+        r.source = source
+        r.entries = entries
+        return r
+    }
+
+    func logLevel(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_LogLevelResponse {
+        let q = try Chatd_Control_V1_LogLevelRequest(payload: frame.payload)
+        let (current, previous) = try hooks.logLevel(q.level.isEmpty ? nil : q.level)
+        if !q.level.isEmpty {
+            try await audit(.adminLogLevel, actor: actor, detail: "level=\(current) previous=\(previous)")
+        }
+        var r = Chatd_Control_V1_LogLevelResponse()
+        r.level = current
+        r.previous = previous
+        return r
+    }
+}

@@ -1,0 +1,78 @@
+import ChatProtocol
+import CoreMetrics
+import Synchronization
+
+/// chatd's metrics, through swift-metrics with an explicit factory (each
+/// daemon has its own registry; the tests run several in one process).
+/// Without the metrics endpoint the factory is swift-metrics' no-op one.
+/// The names are listed in spec/PROTOCOL.md §11.4.
+public final class ServerMetrics: Sendable {
+    let factory: any MetricsFactory
+    let pushesSent: Counter
+    let slowConsumers: Counter
+    let connectionsOpened: Counter
+    let messagesStored: Counter
+    let writeBatchSize: Recorder
+    let commitLatency: CoreMetrics.Timer
+    /// Labelled counters, made on first use.
+    private let labelled = Mutex<[String: Counter]>([:])
+
+    /// Labels of the two histograms, for their buckets.
+    public static let writeBatchSizeLabel = "chatd_write_batch_size"
+    public static let commitLatencyLabel = "chatd_commit_duration_seconds"
+
+    /// False with the no-op factory: request accounting is skipped.
+    let enabled: Bool
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+        enabled = !(factory is NOOPMetricsHandler)
+        pushesSent = Counter(label: "chatd_pushes_sent_total", factory: factory)
+        slowConsumers = Counter(label: "chatd_slow_consumers_dropped_total", factory: factory)
+        connectionsOpened = Counter(label: "chatd_connections_opened_total", factory: factory)
+        messagesStored = Counter(label: "chatd_messages_stored_total", factory: factory)
+        writeBatchSize = Recorder(label: Self.writeBatchSizeLabel, factory: factory)
+        commitLatency = CoreMetrics.Timer(label: Self.commitLatencyLabel, factory: factory)
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = label + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return labelled.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let made = Counter(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = made
+            return made
+        }
+    }
+
+    /// A client request was answered: counts it by op and result (the error
+    /// code's name, or "ok"), and Login and Resume as logins.
+    func requestAnswered(op: Op, response: Frame) {
+        guard enabled else { return }
+        var code: ErrorCode?
+        if response.rawKind == FrameKind.error.rawValue {
+            let wire = (try? Chatd_V1_ErrorResponse(payload: response.payload))?.code
+            code = wire.flatMap(ErrorCode.init(rawValue:)) ?? .internal
+        }
+        counter("chatd_requests_total", [("op", "\(op)"), ("result", code.map { "\($0)" } ?? "ok")]).increment()
+        let method: String
+        switch op {
+        case .login: method = "password"
+        case .resume: method = "token"
+        default: return
+        }
+        let outcome = code == nil ? "ok" : code == .rateLimited ? "throttled" : "failed"
+        counter("chatd_logins_total", [("method", method), ("result", outcome)]).increment()
+    }
+
+    /// A batch of writes committed (the store's group commit).
+    public func batchCommitted(writes: Int, duration: Duration) {
+        writeBatchSize.record(writes)
+        commitLatency.recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    public func messagesCommitted(_ count: Int) {
+        if count > 0 { messagesStored.increment(by: count) }
+    }
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import ChatProtocol
+import Foundation
+
+struct Broadcast: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a system message to one room or group, or a system notice to everyone.",
+        discussion: """
+            --room: a SYSTEM message from the server in that room's history (every member sees it).
+            --everyone: a SYSTEM_NOTICE account event to every account that is not disabled: pushed to
+            those online, delivered by Sync to the others. Room histories are not touched.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "A room or group (id or room name).") var room: String?
+    @Flag(help: "Every account that is not disabled.") var everyone = false
+    @Option(help: "Idempotency key for --room: a retry with the same id is not sent twice.") var id: String?
+    @Argument(help: "The text (as a message's text).") var text: String
+
+    func validate() throws {
+        guard (room != nil) != everyone else { throw ValidationError("give --room ROOM or --everyone") }
+        if id != nil && everyone { throw ValidationError("--id applies to --room only") }
+    }
+
+    func run() async throws {
+        var q = Chatd_Control_V1_BroadcastRequest()
+        if let room { q.room = roomRef(room) }
+        q.everyone = everyone
+        q.text = text
+        q.clientMsgID = id ?? ""
+        let r = try await global.call(.broadcast, q, as: Chatd_Control_V1_BroadcastResponse.self)
+        global.output(r) {
+            everyone
+                ? "notice given to \(r.usersNotified) users (\(r.onlineUsers) online)\n"
+                : "\(r.duplicate ? "already sent" : "sent") to \(room ?? "") as seq \(r.event.seq)\n"
+        }
+    }
+}
+
+/// A point in time: an ISO 8601 date-time ("2026-11-22T10:00:00Z"), a date
+/// ("2026-11-22", midnight UTC), or a span ago ("90s", "30m", "12h", "7d").
+func parseTime(_ text: String, nowMs: Int64) -> Int64? {
+    if let unit = text.last, let n = Int64(text.dropLast()), n >= 0 {
+        let seconds: Int64? = ["s": 1, "m": 60, "h": 3600, "d": 86_400][String(unit)]
+        if let seconds { return nowMs - n * seconds * 1000 }
+    }
+    let full = ISO8601DateFormatter()
+    if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    let day = ISO8601DateFormatter()
+    day.formatOptions = [.withFullDate]
+    if let date = day.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+    return nil
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query the audit log (logins, device changes, admin actions), newest first.",
+        discussion: "TIME: 2026-11-22T10:00:00Z, 2026-11-22 (UTC midnight), or a span ago: 90s, 30m, 12h, 7d.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Rows about this user.") var user: String?
+    @Option(help: "Only this action (e.g. login_failed, admin_user_add).") var action: String = ""
+    @Option(help: "From this TIME on.") var since: String?
+    @Option(help: "Before this TIME.") var until: String?
+    @Option(help: "Rows older than this id (the next page).") var before: UInt64 = 0
+    @Option(help: "At most this many (max 1000).") var limit: UInt32 = 100
+
+    func validate() throws {
+        for (name, value) in [("--since", since), ("--until", until)] {
+            if let value, parseTime(value, nowMs: 0) == nil { throw ValidationError("\(name): cannot read \"\(value)\" as a TIME") }
+        }
+    }
+
+    func run() async throws {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        var q = Chatd_Control_V1_AuditQueryRequest()
+        if let user { q.user = userRef(user) }
+        q.action = action
+        q.sinceMs = since.flatMap { parseTime($0, nowMs: now) } ?? 0
+        q.untilMs = until.flatMap { parseTime($0, nowMs: now) } ?? 0
+        q.beforeID = before
+        q.limit = limit
+        let r = try await global.call(.auditQuery, q, as: Chatd_Control_V1_AuditQueryResponse.self)
+        global.output(r) {
+            table(
+                ["ID", "TIME", "ACTION", "ACTOR", "USER", "ADDRESS", "DETAIL"],
+                r.entries.map {
+                    [
+                        String($0.id), time($0.atMs), $0.action, $0.actor,
+                        $0.userID == 0 ? "-" : $0.username.isEmpty ? "id:\($0.userID)" : $0.username,
+                        $0.address.isEmpty ? "-" : $0.address, $0.detail,
+                    ]
+                }) + (r.hasMore_p ? "(more: --before \(r.entries.last?.id ?? 0))\n" : "")
+        }
+    }
+}
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Back up the database, token key and file store while chatd runs.",
+        discussion: """
+            chatd itself writes PATH (so PATH is on chatd's machine and must be writable by chatd's user):
+            a new directory, or an empty one, holding chatd.sqlite3 (one consistent snapshot), token.key
+            and files/. To restore, stop chatd and use PATH as its data_dir (or copy its contents there).
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The backup directory (relative paths are taken from chatctl's working directory).") var path: String
+
+    func run() async throws {
+        var q = Chatd_Control_V1_BackupRequest()
+        q.path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let r = try await global.call(.backup, q, as: Chatd_Control_V1_BackupResponse.self)
+        global.output(r) {
+            "backed up to \(r.path): database \(bytes(r.databaseBytes)), \(r.files) files (\(bytes(r.fileBytes))) in \(r.tookMs) ms\n"
+        }
+    }
+}
+
+struct Stats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load: connections, messages per second, queue depths, database and file-store size.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let r = try await global.call(.stats, Chatd_Control_V1_StatsRequest(), as: Chatd_Control_V1_StatsResponse.self)
+        global.output(r) {
+            let batch = r.writeBatches == 0 ? 0 : Double(r.writes) / Double(r.writeBatches)
+            return """
+                connections:        \(r.connections) (\(r.authenticatedConnections) authenticated, \(r.onlineUsers) users online)
+                messages/s:         \(String(format: "%.1f", r.messagesPerSecond)) (last \(r.intervalSeconds) s; \(r.messagesSinceStart) since start)
+                write queue:        \(r.writeQueueDepth) waiting; \(r.writes) writes in \(r.writeBatches) batches (\(String(format: "%.1f", batch)) per batch)
+                argon2 queue:       \(r.argon2QueueDepth) waiting
+                database:           \(bytes(r.databaseBytes))
+                file store:         \(bytes(r.fileStoreBytes)) in \(r.fileStoreFiles) files
+                uptime:             \(duration(r.uptimeMs))
+
+                """
+        }
+    }
+}
+
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Show chatd's configuration.", subcommands: [Show.self])
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The values in force (file, reloads and log-level applied); secrets redacted.")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Only keys that differ from their default.") var changed = false
+
+        func run() async throws {
+            let r = try await global.call(.configShow, Chatd_Control_V1_ConfigShowRequest(), as: Chatd_Control_V1_ConfigShowResponse.self)
+            global.output(r) {
+                "# \(r.source.isEmpty ? "embedded default (no config file)" : r.source)\n"
+                    + table(
+                        ["KEY", "VALUE", "DEFAULT", "RELOAD"],
+                        r.entries.filter { !changed || !$0.isDefault }.map {
+                            [$0.key, $0.value, $0.isDefault ? "(default)" : $0.defaultValue, $0.reloadable ? "yes" : "restart"]
+                        })
+            }
+        }
+    }
+}
+
+struct LogLevel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log-level",
+        abstract: "Show or set chatd's log level at once (until the next reload or restart).")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "trace, debug, info, notice, warning, error or critical; none: show it.") var level: String?
+
+    func run() async throws {
+        var q = Chatd_Control_V1_LogLevelRequest()
+        q.level = level ?? ""
+        let r = try await global.call(.logLevel, q, as: Chatd_Control_V1_LogLevelResponse.self)
+        global.output(r) { level == nil ? "\(r.level)\n" : "log level \(r.level) (was \(r.previous))\n" }
+    }
+}
+
+extension UserCommand {
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete an account: its messages too, or with --anonymise keep them under \"Deleted user\".",
+            discussion: """
+                Connections close, the account leaves every room and group and becomes a tombstone
+                ("#deleted-ID", display name "Deleted user"); the username is free again. Without
+                --anonymise each of its messages is deleted as a DeleteMessage would (the events stay,
+                emptied, so conversation sequences have no gaps). This cannot be undone.
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument var user: String
+        @Flag(help: "Keep the messages, attributed to the deleted account.") var anonymise = false
+
+        func run() async throws {
+            var q = Chatd_Control_V1_UserDeleteRequest()
+            q.user = userRef(user)
+            q.anonymise = anonymise
+            let r = try await global.call(.userDelete, q, as: Chatd_Control_V1_UserDeleteResponse.self)
+            global.output(r) {
+                "deleted \(r.previousUsername) (id \(r.userID)); \(anonymise ? "messages kept, anonymised" : "\(r.messagesDeleted) messages deleted")\n"
+            }
+        }
+    }
+}

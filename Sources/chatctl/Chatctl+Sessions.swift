@@ -1,0 +1,63 @@
+import ArgumentParser
+import ChatProtocol
+
+struct SessionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sessions", abstract: "List and kick live client connections.", subcommands: [List.self, Kick.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Open client connections: user, device, address, since.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this user's connections.") var user: String?
+        @Flag(help: "Leave out connections that have not logged in.") var authenticated = false
+        @Option(help: "Connections after this connection id.") var after: UInt64 = 0
+        @Option(help: "At most this many (max 10000).") var limit: UInt32 = 1000
+
+        func run() async throws {
+            var q = Chatd_Control_V1_SessionListRequest()
+            if let user { q.user = userRef(user) }
+            q.onlyAuthenticated = authenticated
+            q.afterConnectionID = after
+            q.limit = limit
+            let r = try await global.call(.sessionList, q, as: Chatd_Control_V1_SessionListResponse.self)
+            global.output(r) {
+                table(
+                    ["CONN", "USER", "DEVICE", "ADDRESS", "CONNECTED", "LOGGED IN"],
+                    r.sessions.map {
+                        [
+                            String($0.connectionID), $0.authenticated ? $0.username : "-",
+                            $0.authenticated ? $0.deviceID : "-", $0.address, time($0.connectedAtMs),
+                            time($0.authenticatedAtMs),
+                        ]
+                    }) + (r.hasMore_p ? "(more: --after \(r.sessions.last?.connectionID ?? 0))\n" : "")
+            }
+        }
+    }
+
+    struct Kick: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close connections with Goodbye KICKED: by connection id, or all of a user's or a device's.",
+            discussion: "The client may reconnect with its token; revoke the device or disable the user to keep it out.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The connection id (see sessions list).") var connection: UInt64?
+        @Option(help: "Every connection of this user.") var user: String?
+        @Option(help: "With --user: only this device's connections.") var device: String?
+
+        func validate() throws {
+            guard (connection != nil) != (user != nil) else {
+                throw ValidationError("give --connection ID or --user USER")
+            }
+            if device != nil && user == nil { throw ValidationError("--device needs --user") }
+        }
+
+        func run() async throws {
+            var q = Chatd_Control_V1_SessionKickRequest()
+            if let connection { q.connectionID = connection }
+            if let user { q.user = userRef(user) }
+            if let device { q.deviceID = device }
+            let r = try await global.call(.sessionKick, q, as: Chatd_Control_V1_SessionKickResponse.self)
+            global.output(r) { "\(r.closedConnections) connections closed\n" }
+        }
+    }
+}

@@ -1,0 +1,831 @@
+#compdef chatctl
+
+__chatctl_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__chatctl_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __chatctl_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__chatctl_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_chatctl() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'status:Version, uptime, connections, users, rooms, database size.'
+            'health:Exit 0 when chatd answers and can write its database (for scripts and monitors).'
+            'reload:Re-read chatd'\''s config file and apply the reloadable keys (like SIGHUP).'
+            'user:Manage user accounts.'
+            'room:Inspect and administer rooms and groups.'
+            'device:Inspect and revoke devices.'
+            'sessions:List and kick live client connections.'
+            'broadcast:Send a system message to one room or group, or a system notice to everyone.'
+            'audit:Query the audit log (logins, device changes, admin actions), newest first.'
+            'backup:Back up the database, token key and file store while chatd runs.'
+            'stats:Load: connections, messages per second, queue depths, database and file-store size.'
+            'config:Show chatd'\''s configuration.'
+            'log-level:Show or set chatd'\''s log level at once (until the next reload or restart).'
+            'file:Inspect the file store and collect garbage.'
+            'retention:Message retention: per-conversation settings and purges.'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|help)
+            "_chatctl_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_status() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_health() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_reload() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'add:Create a user (password from --password or stdin).'
+            'list:List users.'
+            'show:Show a user with devices and rooms.'
+            'disable:Disable a user and close their connections.'
+            'enable:Enable a disabled user.'
+            'passwd:Set a user'\''s password; ends their device sessions unless --keep-sessions.'
+            'set-role:Set a user'\''s server role.'
+            'delete:Delete an account: its messages too, or with --anonymise keep them under "Deleted user".'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        add|list|show|disable|enable|passwd|set-role|delete)
+            "_chatctl_user_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_user_add() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':username:'
+        '--password:password:'
+        '--display-name:display-name:'
+        '--email:email:'
+        '--role[user or admin]:role:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--prefix[Only usernames starting with this.]:prefix:'
+        '--disabled[Only disabled users.]'
+        '--role[Only this role (user or admin).]:role:'
+        '--after[Users after this id.]:after:'
+        '--limit[At most this many (max 1000).]:limit:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_disable() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_enable() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_passwd() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        '--password:password:'
+        '--keep-sessions'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_set-role() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        ':role:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_user_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        '--anonymise[Keep the messages, attributed to the deleted account.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:List rooms (public and private).'
+            'show:Show a room (by id or name) with its members.'
+            'create:Create a public room (default), a private room (--private) or a group (--group).'
+            'delete:Delete a room, group or direct chat (by id or room name) with all its messages.'
+            'members:List a room'\''s members.'
+            'add-member:Add a user to a room or group (MEMBER_ADDED by the server).'
+            'remove-member:Remove a member (MEMBER_KICKED by the server; an owner hands over).'
+            'set-role:Set a member'\''s role: member, admin, or owner (the previous owner becomes admin).'
+            'ban:Ban a user from a room or group (removing them if they are a member).'
+            'unban:Lift a ban (the user is not re-added).'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|show|create|delete|members|add-member|remove-member|set-role|ban|unban)
+            "_chatctl_room_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_room_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--after:after:'
+        '--limit:limit:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_create() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':name:'
+        '--description:description:'
+        '--private[A private room.]'
+        '--group[A private group (names need not be unique).]'
+        '--owner[The owner (a member from the start).]:owner:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_members() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        '--after[Members after this user id.]:after:'
+        '--limit[At most this many (max 1000).]:limit:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_add-member() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_remove-member() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_set-role() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':user:'
+        ':role:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_ban() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_room_unban() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':user:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_device() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:List devices, all or one user'\''s.'
+            'revoke:Revoke a user'\''s device: its token ends and its connections close at once.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|revoke)
+            "_chatctl_device_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_device_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--user[Only this user'\''s devices.]:user:'
+        '--include-revoked[Include revoked devices.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_device_revoke() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':user:'
+        ':device-id:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_sessions() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:Open client connections: user, device, address, since.'
+            'kick:Close connections with Goodbye KICKED: by connection id, or all of a user'\''s or a device'\''s.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|kick)
+            "_chatctl_sessions_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_sessions_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--user[Only this user'\''s connections.]:user:'
+        '--authenticated[Leave out connections that have not logged in.]'
+        '--after[Connections after this connection id.]:after:'
+        '--limit[At most this many (max 10000).]:limit:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_sessions_kick() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--connection[The connection id (see sessions list).]:connection:'
+        '--user[Every connection of this user.]:user:'
+        '--device[With --user\: only this device'\''s connections.]:device:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_broadcast() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--room[A room or group (id or room name).]:room:'
+        '--everyone[Every account that is not disabled.]'
+        '--id[Idempotency key for --room\: a retry with the same id is not sent twice.]:id:'
+        ':text:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_audit() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--user[Rows about this user.]:user:'
+        '--action[Only this action (e.g. login_failed, admin_user_add).]:action:'
+        '--since[From this TIME on.]:since:'
+        '--until[Before this TIME.]:until:'
+        '--before[Rows older than this id (the next page).]:before:'
+        '--limit[At most this many (max 1000).]:limit:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_backup() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':path:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_stats() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_config() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'show:The values in force (file, reloads and log-level applied); secrets redacted.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        show)
+            "_chatctl_config_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_config_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--changed[Only keys that differ from their default.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_log-level() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':level:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_file() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'stats:File counts, bytes and the users using the most.'
+            'gc:Remove expired uploads, unreferenced files past their grace time, unused contents and strays now.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        stats|gc)
+            "_chatctl_file_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_file_stats() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--top[How many users to list (at most 1000).]:top:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_file_gc() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_retention() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'set:Give a conversation its own retention: DAYS, '\''forever'\'', or '\''default'\'' (retention.default_days).'
+            'purge:Remove expired messages and events now.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        set|purge)
+            "_chatctl_retention_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_retention_set() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        ':room:'
+        ':retention:'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_retention_purge() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket.]:socket:'
+        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _chatctl ]]; then
+    _chatctl "${@}"
+else
+    compdef _chatctl chatctl
+fi
