@@ -143,11 +143,11 @@ public enum SearchOrder: Sendable, Equatable {
     case rank
 }
 
-/// Where the next page starts: after (created_at, key) for newest-first, or
-/// an offset into the ranked list. Opaque to clients ("n:<ms>:<key>", "r:<n>").
+/// Where the next page starts: below a search key for newest-first, or an
+/// offset into the ranked list. Opaque to clients ("n:<key>", "r:<n>").
 public enum SearchCursor: Sendable, Equatable {
     case start
-    case before(createdAt: Millis, key: Int64)
+    case before(key: Int64)
     case offset(Int)
 
     public static let maxRankOffset = 1000
@@ -159,9 +159,9 @@ public enum SearchCursor: Sendable, Equatable {
         }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         switch (order, parts.count, parts.first) {
-        case (.newest, 3, "n"):
-            guard let at = Int64(parts[1]), let key = Int64(parts[2]) else { break }
-            self = .before(createdAt: at, key: key)
+        case (.newest, 2, "n"):
+            guard let key = Int64(parts[1]), key > 0 else { break }
+            self = .before(key: key)
             return
         case (.rank, 2, "r"):
             guard let n = Int(parts[1]), n >= 0, n <= Self.maxRankOffset else { break }
@@ -175,7 +175,7 @@ public enum SearchCursor: Sendable, Equatable {
     public var text: String {
         switch self {
         case .start: ""
-        case .before(let at, let key): "n:\(at):\(key)"
+        case .before(let key): "n:\(key)"
         case .offset(let n): "r:\(n)"
         }
     }

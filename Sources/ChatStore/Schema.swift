@@ -238,32 +238,51 @@ enum Schema {
                     CREATE INDEX uploads_by_owner ON uploads(owner_id, hash);
                     CREATE INDEX uploads_by_expiry ON uploads(expires_at);
 
-                    -- Full-text index of message text. rowid = conversation_id * 2^32 + seq
-                    -- (seqs stay below 2^32). Kept in step by triggers, so sends, edits,
-                    -- deletes, conversation deletion and retention purges all update it.
+                    -- Full-text index of message text. Each indexed message has a search_docs
+                    -- row whose id is its FTS rowid; ids grow with insertion, so rowid order is
+                    -- newest-first order across conversations, which FTS5 walks without sorting.
+                    -- Kept in step by triggers, so sends, edits, deletes, conversation deletion
+                    -- and retention purges all update it. An edit keeps the message's id.
+                    CREATE TABLE search_docs (
+                      id INTEGER PRIMARY KEY,
+                      conversation_id INTEGER NOT NULL,
+                      seq INTEGER NOT NULL,
+                      UNIQUE (conversation_id, seq)
+                    );
                     CREATE VIRTUAL TABLE message_search USING fts5(
                       text, tokenize = 'unicode61 remove_diacritics 2');
                     CREATE TRIGGER events_search_insert AFTER INSERT ON events
                     WHEN new.kind = 'message' AND new.deleted = 0 AND new.text IS NOT NULL AND new.text != ''
                     BEGIN
-                      INSERT INTO message_search (rowid, text) VALUES (new.conversation_id * 4294967296 + new.seq, new.text);
+                      INSERT OR IGNORE INTO search_docs (conversation_id, seq) VALUES (new.conversation_id, new.seq);
+                      INSERT INTO message_search (rowid, text)
+                        SELECT id, new.text FROM search_docs WHERE conversation_id = new.conversation_id AND seq = new.seq;
                     END;
                     CREATE TRIGGER events_search_update AFTER UPDATE OF text, deleted ON events
                     WHEN new.kind = 'message'
                     BEGIN
-                      DELETE FROM message_search WHERE rowid = old.conversation_id * 4294967296 + old.seq;
+                      DELETE FROM message_search WHERE rowid =
+                        (SELECT id FROM search_docs WHERE conversation_id = old.conversation_id AND seq = old.seq);
+                      DELETE FROM search_docs WHERE conversation_id = old.conversation_id AND seq = old.seq
+                        AND NOT (new.deleted = 0 AND new.text IS NOT NULL AND new.text != '');
+                      INSERT OR IGNORE INTO search_docs (conversation_id, seq)
+                        SELECT new.conversation_id, new.seq WHERE new.deleted = 0 AND new.text IS NOT NULL AND new.text != '';
                       INSERT INTO message_search (rowid, text)
-                        SELECT new.conversation_id * 4294967296 + new.seq, new.text
-                        WHERE new.deleted = 0 AND new.text IS NOT NULL AND new.text != '';
+                        SELECT id, new.text FROM search_docs WHERE conversation_id = new.conversation_id AND seq = new.seq;
                     END;
                     CREATE TRIGGER events_search_delete AFTER DELETE ON events
                     WHEN old.kind = 'message'
                     BEGIN
-                      DELETE FROM message_search WHERE rowid = old.conversation_id * 4294967296 + old.seq;
+                      DELETE FROM message_search WHERE rowid =
+                        (SELECT id FROM search_docs WHERE conversation_id = old.conversation_id AND seq = old.seq);
+                      DELETE FROM search_docs WHERE conversation_id = old.conversation_id AND seq = old.seq;
                     END;
+                    INSERT INTO search_docs (conversation_id, seq)
+                      SELECT conversation_id, seq FROM events
+                      WHERE kind = 'message' AND deleted = 0 AND text IS NOT NULL AND text != ''
+                      ORDER BY created_at, conversation_id, seq;
                     INSERT INTO message_search (rowid, text)
-                      SELECT conversation_id * 4294967296 + seq, text FROM events
-                      WHERE kind = 'message' AND deleted = 0 AND text IS NOT NULL AND text != '';
+                      SELECT d.id, e.text FROM search_docs d JOIN events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq;
                     """)
         }
         migrator.registerMigration("v3-retention") { db in

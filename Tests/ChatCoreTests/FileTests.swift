@@ -110,9 +110,9 @@ struct SearchQueryTests {
 
     @Test func cursorsBelongToTheirOrder() throws {
         #expect(try SearchCursor("", order: .newest) == .start)
-        #expect(try SearchCursor("n:5:7", order: .newest) == .before(createdAt: 5, key: 7))
+        #expect(try SearchCursor("n:7", order: .newest) == .before(key: 7))
         #expect(try SearchCursor("r:40", order: .rank) == .offset(40))
-        for (bad, order) in [("r:40", SearchOrder.newest), ("n:1:2", .rank), ("r:-1", .rank), ("r:5000", .rank), ("n:x:1", .newest)] {
+        for (bad, order) in [("r:40", SearchOrder.newest), ("n:2", .rank), ("r:-1", .rank), ("r:5000", .rank), ("n:x", .newest), ("n:5:7", .newest), ("n:0", .newest)] {
             #expect(throws: ChatFailure.self) { try SearchCursor(bad, order: order) }
         }
     }
