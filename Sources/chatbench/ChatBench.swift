@@ -147,9 +147,10 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Messages seeded first.") var messages = 20_000
     @Option(help: "Searches measured.") var queries = 2000
     @Option(help: "Concurrent searching clients (room members).") var clients = 4
+    @Flag(help: "Best match first (BM25) instead of newest first.") var rank = false
 
     func run() async throws {
         let b = try common.bench()
-        try common.emit(try await b.search(messages: messages, queries: queries, clients: clients))
+        try common.emit(try await b.search(messages: messages, queries: queries, clients: clients, rank: rank))
     }
 }

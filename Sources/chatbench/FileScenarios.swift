@@ -103,7 +103,7 @@ extension Bench {
 
     /// Seeds a room with `messages` messages drawn from a small vocabulary,
     /// then measures `queries` searches (newest first, 20 hits) from `clients`.
-    func search(messages: Int, queries: Int, clients: Int) async throws -> Report {
+    func search(messages: Int, queries: Int, clients: Int, rank: Bool = false) async throws -> Report {
         let users = try await target.makeUsers(clients, prefix: prefix + "s")
         var create = Chatd_V1_CreateRoomRequest()
         create.name = prefix + "search"
@@ -144,7 +144,7 @@ extension Bench {
                 group.addTask {
                     for q in stride(from: n, to: queries, by: clientCount) {
                         let t0 = ContinuousClock.now
-                        let r = try await c.searchMessages(queryTexts[q % queryTexts.count], limit: 20)
+                        let r = try await c.searchMessages(queryTexts[q % queryTexts.count], order: rank ? .rank : .newest, limit: 20)
                         let ns = (ContinuousClock.now - t0).nanoseconds
                         latency.record(ns)
                         hits.add(r.hits.count)
@@ -157,7 +157,9 @@ extension Bench {
         let cpu1 = serverCPU()
         for c in connections { await c.close() }
         var report = Report(scenario: "search")
-        report.parameters = ["messages": "\(messages)", "queries": "\(queries)", "clients": "\(clients)"]
+        report.parameters = [
+            "messages": "\(messages)", "queries": "\(queries)", "clients": "\(clients)", "order": rank ? "rank" : "newest",
+        ]
         report.seconds = seconds
         report.rates["searches_per_s"] = Double(queries) / max(seconds, 0.001)
         report.rates["seed_messages_per_s"] = Double(messages) / max(seedSeconds, 0.001)
