@@ -25,15 +25,18 @@ public struct SearchQuery: Sendable, Equatable {
         var groups: [[String]] = []  // AND of ORs
         var negatives: [String] = []
         var pendingOr = false
+        var lastWasExcluded = false
         var terms = 0
         for token in tokens {
             switch token {
             case .or:
+                guard !lastWasExcluded else { throw .invalid("query", "OR cannot join an excluded term") }
                 guard !pendingOr, !(groups.last?.isEmpty ?? true) else {
                     throw .invalid("query", "OR must stand between two terms")
                 }
                 pendingOr = true
             case .term(let fts, let negated):
+                lastWasExcluded = negated
                 terms += 1
                 guard terms <= Self.maxTerms else { throw .invalid("query", "at most \(Self.maxTerms) terms") }
                 if negated {
