@@ -53,12 +53,18 @@ enum Backup {
             }
         }
         let databaseBytes = try await store.backup(toFile: (path as NSString).appendingPathComponent(databaseName))
-        try copy(
-            (dataDir as NSString).appendingPathComponent(tokenKeyName), to: (path as NSString).appendingPathComponent(tokenKeyName))
-        var files = 0
-        var fileBytes: Int64 = 0
-        if fm.fileExists(atPath: fileStore) {
-            (files, fileBytes) = try copyTree(fileStore, to: (path as NSString).appendingPathComponent(fileStoreName))
+        // Blocking file copies run on a dispatch thread, not the concurrency pool;
+        // everything is flushed to disk before the backup is reported done.
+        let (files, fileBytes) = try await onDispatchQueue { () throws -> (Int, Int64) in
+            try copy(
+                (dataDir as NSString).appendingPathComponent(tokenKeyName), to: (path as NSString).appendingPathComponent(tokenKeyName))
+            var copied = (0, Int64(0))
+            if FileManager.default.fileExists(atPath: fileStore) {
+                copied = try copyTree(fileStore, to: (path as NSString).appendingPathComponent(fileStoreName))
+            }
+            try sync(path)
+            try sync((path as NSString).deletingLastPathComponent)
+            return copied
         }
         let elapsed = ContinuousClock.now - started
         return BackupSummary(
@@ -66,11 +72,26 @@ enum Backup {
             tookMs: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
-    /// Copies one file, keeping it owner-only.
+    /// Copies one file, keeping it owner-only, and flushes it.
     static func copy(_ source: String, to destination: String) throws {
         let fm = FileManager.default
         try fm.copyItem(atPath: source, toPath: destination)
         try fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: destination)
+        try sync(destination)
+    }
+
+    /// fsync of a file or directory.
+    static func sync(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ChatFailure(.internal, "cannot open \(path) to flush it") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw ChatFailure(.internal, "cannot flush \(path)") }
+    }
+
+    static func onDispatchQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+        }
     }
 
     /// Copies a directory tree (regular files and directories; links are not
@@ -101,6 +122,7 @@ enum Backup {
                 continue
             }
         }
+        try sync(destination)
         return (files, bytes)
     }
 }
