@@ -393,8 +393,15 @@ extension SQLiteStore {
         }
     }
 
+    /// Events one transaction of a conversation deletion removes at most.
+    static let deleteBatch = 2000
+
     public func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID] {
-        try await write { db, changes in
+        // A long history goes first, oldest first, in bounded transactions
+        // (as a retention purge does), so one delete never holds the writer
+        // for long; the last transaction removes the conversation itself.
+        while try await deleteOldestEvents(conversation, limit: Self.deleteBatch) >= Self.deleteBatch {}
+        return try await write { db, changes in
             let members = try Int64.fetchAll(
                 db, sql: "SELECT user_id FROM members WHERE conversation_id = ?", arguments: [conversation])
             let kind = try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation])
@@ -407,6 +414,21 @@ extension SQLiteStore {
             changes.deletedConversations.append((conversation, members))
             if kind == "direct", members.count == 2 { changes.contactsRemoved.append((members[0], members[1])) }
             return members
+        }
+    }
+
+    /// Removes the conversation's oldest `limit` events, raising purged_seq.
+    func deleteOldestEvents(_ conversation: RoomID, limit: Int) async throws -> Int {
+        try await write { db -> Int in
+            guard let purged = try Int64.fetchOne(db, sql: "SELECT purged_seq FROM conversations WHERE id = ?", arguments: [conversation]),
+                let last = try Int64.fetchOne(db,
+                    sql: "SELECT max(seq) FROM (SELECT seq FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?)",
+                    arguments: [conversation, purged, limit])
+            else { return 0 }
+            try db.execute(sql: "DELETE FROM events WHERE conversation_id = ? AND seq > ? AND seq <= ?", arguments: [conversation, purged, last])
+            let removed = db.changesCount
+            try db.execute(sql: "UPDATE conversations SET purged_seq = ? WHERE id = ?", arguments: [last, conversation])
+            return removed
         }
     }
 

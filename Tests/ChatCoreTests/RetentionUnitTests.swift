@@ -56,3 +56,27 @@ struct RetentionUnitTests {
         #expect(try await store.purgeExpired(defaultDays: 0, now: clock.nowMs(), batch: 100).events == 2)
     }
 }
+
+struct ConversationDeletionTests {
+    @Test func aLongHistoryIsDeletedInBoundedTransactions() async throws {
+        let files = try FileServiceTests()
+        defer { try? FileManager.default.removeItem(atPath: files.root) }
+        let store = files.store
+        let alice = try await files.session("alice")
+        let room = try await store.createConversation(
+            NewConversation(kind: .room, name: "long", nameKey: "long", description: "", visibility: .public, creator: alice.userID, members: [], now: 1)).id
+        for i in 0..<2100 {
+            _ = try await store.appendMessage(
+                NewMessage(conversation: room, sender: alice.userID, clientMsgID: "m\(i)", type: .text, text: "needle \(i)",
+                    attachment: nil, replyTo: nil, mentionKeys: [], now: 2))
+        }
+        let statistics = store.groupCommitStatistics
+        #expect(try await store.deleteConversation(room, now: 3) == [alice.userID])
+        // 2101 events (creation + 2100 messages): 2000, then 101, then the conversation.
+        #expect(store.groupCommitStatistics.writes - statistics.writes == 3)
+        #expect(try await store.conversation(id: room, viewer: nil) == nil)
+        let hits = try await store.searchMessages(
+            SearchRequest(viewer: alice.userID, query: try SearchQuery("needle"), conversation: nil, order: .newest, cursor: .start, limit: 10))
+        #expect(hits.hits.isEmpty)
+    }
+}
