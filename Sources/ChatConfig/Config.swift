@@ -110,6 +110,11 @@ public struct Config: Sendable, Equatable {
                 file: file, line: lines.line(of: "max_message_bytes", in: "limits"), key: "limits.max_message_bytes",
                 reason: "must be at least 1024 bytes below server.max_frame_bytes")
         }
+        if int("files.max_chunk_bytes") + 4096 > int("server.max_frame_bytes") {
+            throw ConfigError(
+                file: file, line: lines.line(of: "max_chunk_bytes", in: "files"), key: "files.max_chunk_bytes",
+                reason: "must be at least 4096 bytes below server.max_frame_bytes")
+        }
     }
 
     // MARK: Typed access (keys are validated: a missing key is a programming error)

@@ -145,7 +145,7 @@ public enum ConfigTable {
             "Largest file that may be uploaded, in bytes.", reloadable: true),
         ConfigKey(
             "files", "max_chunk_bytes", .int(min: 4096, max: 8_388_608), .int(262_144),
-            "Largest upload chunk and download piece, in bytes (kept 4 KiB below server.max_frame_bytes).",
+            "Largest upload chunk and download piece, in bytes; at least 4096 below server.max_frame_bytes.",
             reloadable: true),
         ConfigKey(
             "files", "user_quota_bytes", .int(min: 0, max: 1 << 50), .int(1_073_741_824),

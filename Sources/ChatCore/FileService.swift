@@ -99,10 +99,11 @@ public final class FileService: Sendable {
         }
         return try await uploadLocks.withLock(id) {
             var upload = try await liveUpload(id, session)
-            let end = offset + Int64(data.count)
-            guard offset >= 0, end <= upload.size else {
-                throw ChatFailure.invalid("offset", "the chunk [\(offset), \(end)) is outside the file's \(upload.size) bytes")
+            // Compared without adding first: offset comes from the client.
+            guard offset >= 0, offset <= upload.size, Int64(data.count) <= upload.size - offset else {
+                throw ChatFailure.invalid("offset", "a chunk of \(data.count) bytes at \(offset) is outside the file's \(upload.size) bytes")
             }
+            let end = offset + Int64(data.count)
             let overlaps = upload.received.overlaps(start: offset, end: end)
             for part in overlaps {
                 let stored = try await blobs.readPartial(id, offset: part.start, count: Int(part.length))
@@ -150,16 +151,20 @@ public final class FileService: Sendable {
             let file = StoredFile(
                 id: Self.hex(random(16)), ownerID: session.userID, name: upload.name, mimeType: upload.mimeType,
                 size: upload.size, hash: upload.hash, createdAt: clock.nowMs())
-            return try await contentLock.withLock(0) {
+            let stored = try await contentLock.withLock(0) {
                 try await blobs.place(id, hash: upload.hash)
                 return try await catalog.finishUpload(id: id, owner: session.userID, file: file)
             }
+            // Failing here leaves a stray partial file for the collector, nothing more.
+            try? await blobs.removePartial(id)
+            return stored
         }
     }
 
     public func cancel(_ session: Session, upload id: String) async throws {
         guard Self.isValidID(id) else { throw ChatFailure(.notFound, "no such upload") }
         try await uploadLocks.withLock(id) {
+            _ = try await liveUpload(id, session)
             guard try await catalog.cancelUpload(id: id, owner: session.userID) else {
                 throw ChatFailure(.notFound, "no such upload")
             }
@@ -231,10 +236,19 @@ public final class FileService: Sendable {
                 report.contents += contents.count
                 if files < 500 { break }
             }
-            for hash in try await blobs.listContents(modifiedBefore: now - Self.strayAgeMs)
-            where try await !catalog.contentExists(hash) {
-                try await blobs.removeContent(hash)
-                report.strays += 1
+        }
+        // Strays: found without the lock (a long scan must not hold up
+        // finishes), confirmed and removed under it.
+        var candidates: [[UInt8]] = []
+        for hash in try await blobs.listContents(modifiedBefore: now - Self.strayAgeMs) where try await !catalog.contentExists(hash) {
+            candidates.append(hash)
+        }
+        if !candidates.isEmpty {
+            try await contentLock.withLock(0) {
+                for hash in candidates where try await !catalog.contentExists(hash) {
+                    try await blobs.removeContent(hash)
+                    report.strays += 1
+                }
             }
         }
         for id in try await blobs.listPartials(modifiedBefore: now - Self.strayAgeMs) where try await !catalog.uploadExists(id) {

@@ -173,8 +173,10 @@ public protocol BlobStorage: Sendable {
     func readPartial(_ upload: String, offset: Int64, count: Int) async throws -> [UInt8]
     /// BLAKE2b-256 of the first `size` bytes of the partial file.
     func hashPartial(_ upload: String, size: Int64) async throws -> [UInt8]
-    /// Moves the partial file into the content store under `hash` (durably);
-    /// when that content is stored already the partial file is removed.
+    /// Makes the partial file's bytes the stored content under `hash`,
+    /// durably, leaving the partial file in place (removed once the database
+    /// has recorded the file). When that content is stored already, nothing
+    /// changes.
     func place(_ upload: String, hash: [UInt8]) async throws
     func removePartial(_ upload: String) async throws
     func readContent(_ hash: [UInt8], offset: Int64, count: Int) async throws -> [UInt8]

@@ -531,7 +531,8 @@ struct Settings {
             addressWindowMs: c.int("security.login_address_window_seconds") * 1000)
         var f = FileLimits()
         f.maxFileBytes = c.int("files.max_file_bytes")
-        f.maxChunkBytes = Int(min(c.int("files.max_chunk_bytes"), c.int("server.max_frame_bytes") - 4096))
+        // The parser keeps the chunk 4 KiB below the frame limit; this only guards configs built in code.
+        f.maxChunkBytes = Int(max(512, min(c.int("files.max_chunk_bytes"), c.int("server.max_frame_bytes") - 4096)))
         f.userQuotaBytes = c.int("files.user_quota_bytes")
         f.policy = ContentPolicy(allowed: c.strings("files.allowed_types"))
         f.uploadTTLMs = c.int("files.upload_ttl_hours") * 3600 * 1000

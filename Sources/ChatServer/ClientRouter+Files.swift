@@ -14,7 +14,7 @@ extension ClientRouter {
                 session, size: Int64(clamping: q.size), name: q.name, mimeType: q.mimeType, hash: Array(q.blake2B))
             var r = Chatd_V1_UploadBeginResponse()
             r.uploadID = upload.id
-            r.maxChunkBytes = UInt32(files.limits.maxChunkBytes)
+            r.maxChunkBytes = UInt32(clamping: files.limits.maxChunkBytes)
             r.expiresAtMs = upload.expiresAt
             r.resumed = resumed
             r.received = ProtoMap.ranges(upload.received)

@@ -157,16 +157,20 @@ public final class DiskBlobStore: BlobStorage {
     public func place(_ upload: String, hash: [UInt8]) async throws {
         let partial = partialPath(upload)
         let (dir, path) = contentPath(hash)
+        let contents = contentsDir
         try await io {
-            if FileManager.default.fileExists(atPath: path) {
-                _ = unlink(partial)  // stored already: deduplicated
-                return
-            }
+            if FileManager.default.fileExists(atPath: path) { return }  // stored already: deduplicated
             try Self.withFile(partial, O_RDONLY) { fd in
                 guard fsync(fd) == 0 else { throw IOError("fsync", partial) }
             }
-            if mkdir(dir, 0o700) != 0 && errno != EEXIST { throw IOError("mkdir", dir) }
-            guard chmod(partial, 0o400) == 0, rename(partial, path) == 0 else { throw IOError("rename to", path) }
+            if mkdir(dir, 0o700) == 0 {
+                try Self.syncDirectory(contents)
+            } else if errno != EEXIST {
+                throw IOError("mkdir", dir)
+            }
+            // A second name for the partial file: the upload stays whole until
+            // the database has recorded the file; the caller then removes it.
+            guard chmod(partial, 0o400) == 0, link(partial, path) == 0 || errno == EEXIST else { throw IOError("link to", path) }
             try Self.syncDirectory(dir)
         }
     }

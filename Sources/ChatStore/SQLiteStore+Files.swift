@@ -31,9 +31,11 @@ extension SQLiteStore: FileCatalog {
     }
 
     /// Bytes counted against a user's quota: their files and their unfinished uploads.
-    static func usedBytes(_ db: Database, user: UserID) throws -> Int64 {
+    /// Expired uploads count for nothing, even before the collector removes them.
+    static func usedBytes(_ db: Database, user: UserID, now: Millis) throws -> Int64 {
         let files = try Int64.fetchOneCached(db, sql: "SELECT coalesce(sum(size), 0) FROM files WHERE owner_id = ?", arguments: [user]) ?? 0
-        let uploads = try Int64.fetchOneCached(db, sql: "SELECT coalesce(sum(size), 0) FROM uploads WHERE owner_id = ?", arguments: [user]) ?? 0
+        let uploads = try Int64.fetchOneCached(db,
+            sql: "SELECT coalesce(sum(size), 0) FROM uploads WHERE owner_id = ? AND expires_at > ?", arguments: [user, now]) ?? 0
         return files + uploads
     }
 
@@ -45,11 +47,12 @@ extension SQLiteStore: FileCatalog {
             ).map(Self.upload) {
                 return (existing, true)
             }
-            let open = try Int.fetchOneCached(db, sql: "SELECT count(*) FROM uploads WHERE owner_id = ?", arguments: [upload.ownerID]) ?? 0
+            let open = try Int.fetchOneCached(db,
+                sql: "SELECT count(*) FROM uploads WHERE owner_id = ? AND expires_at > ?", arguments: [upload.ownerID, upload.createdAt]) ?? 0
             guard open < FileLimits.maxOpenUploads else {
                 throw ChatFailure(.quotaExceeded, "at most \(FileLimits.maxOpenUploads) unfinished uploads; finish or cancel one")
             }
-            let used = try Self.usedBytes(db, user: upload.ownerID)
+            let used = try Self.usedBytes(db, user: upload.ownerID, now: upload.createdAt)
             guard used + upload.size <= quotaBytes else {
                 throw ChatFailure(
                     .quotaExceeded, "this upload would use \(used + upload.size) of your \(quotaBytes) bytes", field: "size")

@@ -101,7 +101,7 @@ struct SearchQueryTests {
     @Test func malformedQueriesAreInvalidField() {
         for bad in [
             "", "   ", "\"unbalanced", "OR cat", "cat OR", "cat OR OR dog", "-dog", "a*", "*", "c*t", "- cat", "!!!",
-            "cat OR -dog", String(repeating: "w ", count: 17), "tab\u{7}bell",
+            "cat OR -dog", "cat -dog OR fish", String(repeating: "w ", count: 17), "tab\u{7}bell",
         ] {
             #expect(throws: ChatFailure.self, "\(bad)") { try SearchQuery(bad) }
         }
@@ -318,7 +318,8 @@ struct FileServiceTests {
         try await t.blobs.writePartial("ffffffffffffffffffffffffffffffff", offset: 0, data: [7, 7, 7])
         try await t.blobs.place("ffffffffffffffffffffffffffffffff", hash: strayHash)
         let report = try await t.service.collectGarbage()
-        #expect(report.strays == 2)
+        // The placed content, its partial file (kept until a finish commits), and the other partial.
+        #expect(report.strays == 3)
         #expect(t.files(in: "uploads").isEmpty && t.files(in: "contents").count == 1)
         #expect(try await t.blobs.readContent(kept.hash, offset: 0, count: 50) == Self.text(50))
     }

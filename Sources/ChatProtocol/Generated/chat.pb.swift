@@ -2418,7 +2418,7 @@ public nonisolated struct Chatd_V1_FileInfo: Sendable {
   /// BLAKE2b-256 of the content (32 bytes)
   public var blake2B: Data = Data()
 
-  /// the uploader (0 once their account is gone)
+  /// the uploader (a deleted account's tombstone keeps its id)
   public var ownerID: UInt64 = 0
 
   public var createdAtMs: Int64 = 0
