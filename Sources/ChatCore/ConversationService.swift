@@ -400,11 +400,10 @@ public final class ConversationService: Sendable {
         if case .offset(let n) = start { limit = min(limit, SearchCursor.maxRankOffset - n) }
         if id != 0 { _ = try await member(id, viewer: session.userID) }
         guard limit > 0 else { return ([], nil) }
-        let (hits, hasMore) = try await store.searchMessages(
+        var (hits, next) = try await store.searchMessages(
             SearchRequest(
                 viewer: session.userID, query: parsed, conversation: id == 0 ? nil : id, order: order, cursor: start,
                 limit: limit))
-        var next = hasMore ? hits.last?.cursor : nil
         if case .offset(let n)? = next, n >= SearchCursor.maxRankOffset { next = nil }
         return (hits, next)
     }

@@ -343,8 +343,10 @@ public protocol Store: Sendable {
 
     // Search
     /// One page of hits, newest first or by rank, in the viewer's
-    /// conversations (or the one given, which the caller checked).
-    func searchMessages(_ request: SearchRequest) async throws -> (hits: [SearchHit], hasMore: Bool)
+    /// conversations (or the one given, which the caller checked), looking
+    /// at no more than `SearchCursor.maxCandidates` matching messages; `next`
+    /// continues after what was examined (nil: nothing more).
+    func searchMessages(_ request: SearchRequest) async throws -> (hits: [SearchHit], next: SearchCursor?)
 
     // Retention
     /// Sets a conversation's own retention (days; 0: forever; nil: the server default).

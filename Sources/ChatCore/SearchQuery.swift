@@ -154,6 +154,9 @@ public enum SearchCursor: Sendable, Equatable {
     case offset(Int)
 
     public static let maxRankOffset = 1000
+    /// Matching messages (server-wide, newest first) one request examines
+    /// at most: the bound on a search's cost, whoever asks.
+    public static let maxCandidates = 5000
 
     public init(_ text: String, order: SearchOrder) throws(ChatFailure) {
         if text.isEmpty {
@@ -192,12 +195,9 @@ public struct SearchHit: Sendable, Equatable {
     public var messageType: MessageType?
     /// The text around the matches; each match between U+0002 and U+0003.
     public var snippet: String
-    /// The cursor that continues after this hit.
-    public var cursor: SearchCursor
 
     public init(
-        conversationID: RoomID, seq: Seq, senderID: UserID, createdAt: Millis, messageType: MessageType?, snippet: String,
-        cursor: SearchCursor
+        conversationID: RoomID, seq: Seq, senderID: UserID, createdAt: Millis, messageType: MessageType?, snippet: String
     ) {
         self.conversationID = conversationID
         self.seq = seq
@@ -205,7 +205,6 @@ public struct SearchHit: Sendable, Equatable {
         self.createdAt = createdAt
         self.messageType = messageType
         self.snippet = snippet
-        self.cursor = cursor
     }
 }
 

@@ -3,49 +3,80 @@ import GRDB
 
 extension SQLiteStore {
     /// Full-text search over `message_search`, whose rowids are `search_docs`
-    /// ids (growing with insertion: newest first is descending rowid order,
-    /// which FTS5 walks without sorting and stops at the page's end).
+    /// ids (growing with insertion, so newest first is descending rowid
+    /// order, which FTS5 walks without sorting).
     ///
-    /// Two steps: the page's rowids (matching, in the viewer's conversations,
-    /// ordered, limited) without any auxiliary function; then snippets for
-    /// those rows only. Computing snippets in the first step would build one
-    /// for every match before sorting.
-    public func searchMessages(_ r: SearchRequest) async throws -> (hits: [SearchHit], hasMore: Bool) {
+    /// Each request examines at most `SearchCursor.maxCandidates` matching
+    /// messages server-wide, newest first from the cursor, and keeps those
+    /// in the viewer's conversations: a common word on a big server costs
+    /// the same bounded work whoever searches. A page can therefore be short
+    /// (even empty) with a `next` cursor. Snippets are built afterwards for
+    /// the page's rows only.
+    public func searchMessages(_ r: SearchRequest) async throws -> (hits: [SearchHit], next: SearchCursor?) {
         try await read { db in
-            var sql = """
-                SELECT message_search.rowid FROM message_search
-                JOIN search_docs d ON d.id = message_search.rowid
-                WHERE message_search MATCH ?
-                  AND d.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)
-                """
-            var arguments: [any DatabaseValueConvertible] = [r.query.match, r.viewer]
+            var visible = "d.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)"
+            var visibleArguments: [any DatabaseValueConvertible] = [r.viewer]
             if let c = r.conversation {
-                // Unary + keeps the planner from driving the query from this
-                // conversation's documents (FTS5 would then test each one).
-                sql += " AND +d.conversation_id = ?"
-                arguments.append(c)
+                visible += " AND d.conversation_id = ?"
+                visibleArguments.append(c)
             }
-            var offset = 0
-            switch (r.order, r.cursor) {
-            case (.newest, .before(let key)):
-                sql += " AND message_search.rowid < ?"
-                arguments.append(key)
-            case (.rank, .offset(let n)):
-                offset = n
-            default:
-                break
-            }
-            sql += r.order == .newest ? " ORDER BY message_search.rowid DESC" : " ORDER BY rank, message_search.rowid DESC"
-            sql += " LIMIT ? OFFSET ?"
-            arguments += [r.limit + 1, offset]
-            let ids: [Int64]
+            var page: [Int64] = []
+            var next: SearchCursor?
             do {
-                ids = try Int64.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+                switch r.order {
+                case .newest:
+                    var before = Int64.max
+                    if case .before(let key) = r.cursor { before = key }
+                    // Candidates in growing batches: most searches find their
+                    // page in the first one.
+                    var examined = 0
+                    var batch = max(64, 4 * (r.limit + 1))
+                    scan: while examined < SearchCursor.maxCandidates {
+                        let take = min(batch, SearchCursor.maxCandidates - examined)
+                        let rows = try Row.fetchAll(db,
+                            sql: """
+                                SELECT c.id, \(visible) FROM
+                                  (SELECT rowid AS id FROM message_search WHERE message_search MATCH ? AND rowid < ?
+                                   ORDER BY rowid DESC LIMIT ?) c
+                                JOIN search_docs d ON d.id = c.id ORDER BY c.id DESC
+                                """,
+                            arguments: StatementArguments(visibleArguments + [r.query.match, before, take]))
+                        for row in rows {
+                            let id: Int64 = row[0]
+                            if row[1] as Bool {
+                                if page.count == r.limit {
+                                    next = .before(key: page[page.count - 1])
+                                    break scan
+                                }
+                                page.append(id)
+                            }
+                            before = id
+                        }
+                        examined += rows.count
+                        if rows.count < take { break }  // no more matches
+                        if examined >= SearchCursor.maxCandidates { next = .before(key: before) }
+                        batch *= 4
+                    }
+                case .rank:
+                    var offset = 0
+                    if case .offset(let n) = r.cursor { offset = n }
+                    let ids = try Int64.fetchAll(db,
+                        sql: """
+                            SELECT c.id FROM
+                              (SELECT rowid AS id, rank AS score FROM message_search WHERE message_search MATCH ?
+                               ORDER BY rowid DESC LIMIT ?) c
+                            JOIN search_docs d ON d.id = c.id
+                            WHERE \(visible) ORDER BY c.score, c.id DESC LIMIT ? OFFSET ?
+                            """,
+                        arguments: StatementArguments(
+                            [r.query.match, SearchCursor.maxCandidates] + visibleArguments + [r.limit + 1, offset]))
+                    page = Array(ids.prefix(r.limit))
+                    if ids.count > r.limit { next = .offset(offset + r.limit) }
+                }
             } catch let error as DatabaseError where (error.message ?? "").contains("fts5") {
                 throw ChatFailure.invalid("query", "the query cannot be searched: \(error.message ?? "")")
             }
-            let page = Array(ids.prefix(r.limit))
-            guard !page.isEmpty else { return ([], false) }
+            guard !page.isEmpty else { return ([], next) }
             let placeholders = Array(repeating: "?", count: page.count).joined(separator: ",")
             let rows = try Row.fetchAll(db,
                 sql: """
@@ -58,17 +89,14 @@ extension SQLiteStore {
                     """, arguments: StatementArguments([r.query.match] + page.map { $0 as any DatabaseValueConvertible }))
             var byID: [Int64: Row] = [:]
             for row in rows { byID[row[0]] = row }
-            var hits: [SearchHit] = []
-            for (i, id) in page.enumerated() {
-                guard let row = byID[id] else { continue }
+            let hits = page.compactMap { id -> SearchHit? in
+                guard let row = byID[id] else { return nil }
                 let type: String? = row[6]
-                hits.append(
-                    SearchHit(
-                        conversationID: row[2], seq: row[3], senderID: row[4], createdAt: row[5],
-                        messageType: type.flatMap(MessageType.init(rawValue:)), snippet: row[1] ?? "",
-                        cursor: r.order == .newest ? .before(key: id) : .offset(offset + i + 1)))
+                return SearchHit(
+                    conversationID: row[2], seq: row[3], senderID: row[4], createdAt: row[5],
+                    messageType: type.flatMap(MessageType.init(rawValue:)), snippet: row[1] ?? "")
             }
-            return (hits, ids.count > r.limit)
+            return (hits, next)
         }
     }
 }

@@ -80,3 +80,39 @@ struct ConversationDeletionTests {
         #expect(hits.hits.isEmpty)
     }
 }
+
+struct SearchBoundTests {
+    /// A search examines at most maxCandidates matches per request: someone
+    /// whose few matches are older than thousands of others' gets short
+    /// pages with a cursor, not one unbounded scan.
+    @Test func eachRequestExaminesABoundedNumberOfMatches() async throws {
+        let files = try FileServiceTests()
+        defer { try? FileManager.default.removeItem(atPath: files.root) }
+        let store = files.store
+        let alice = try await files.session("alice")
+        let bob = try await files.session("bobby")
+        func room(_ name: String, _ owner: Session) async throws -> RoomID {
+            try await store.createConversation(
+                NewConversation(kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: owner.userID, members: [], now: 1)).id
+        }
+        func send(_ room: RoomID, _ who: Session, _ text: String) async throws {
+            _ = try await store.appendMessage(
+                NewMessage(conversation: room, sender: who.userID, clientMsgID: UUID().uuidString, type: .text, text: text,
+                    attachment: nil, replyTo: nil, mentionKeys: [], now: 2))
+        }
+        let small = try await room("small", bob)
+        let big = try await room("big", alice)
+        for i in 0..<3 { try await send(small, bob, "needle \(i)") }
+        for i in 0..<(SearchCursor.maxCandidates + 10) { try await send(big, alice, "needle \(i)") }
+        func search(_ who: Session, _ cursor: SearchCursor) async throws -> (hits: [SearchHit], next: SearchCursor?) {
+            try await store.searchMessages(
+                SearchRequest(viewer: who.userID, query: try SearchQuery("needle"), conversation: nil, order: .newest, cursor: cursor, limit: 20))
+        }
+        var page = try await search(bob, .start)
+        #expect(page.hits.isEmpty && page.next != nil)
+        page = try await search(bob, try #require(page.next))
+        #expect(page.hits.map(\.seq) == [4, 3, 2] && page.next == nil)
+        page = try await search(alice, .start)
+        #expect(page.hits.count == 20 && page.hits.first?.conversationID == big && page.next != nil)
+    }
+}
