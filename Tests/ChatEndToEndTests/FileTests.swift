@@ -135,6 +135,10 @@ struct FileTransferTests {
             u = try await alice.uploadBegin(size: 5000, name: "a.png", mimeType: "image/png", blake2b: blake(png))
             await expectError(.tooLarge) { try await alice.uploadChunk(u.uploadID, offset: 0, data: Data(count: 4097)) }
             await expectError(.invalidField) { try await alice.uploadChunk(u.uploadID, offset: 4990, data: Data(count: 11)) }
+            // Offsets that would overflow a sum (this once trapped the server).
+            await expectError(.invalidField) { try await alice.uploadChunk(u.uploadID, offset: UInt64(Int64.max), data: Data([1])) }
+            await expectError(.invalidField) { try await alice.uploadChunk(u.uploadID, offset: UInt64.max, data: Data([1])) }
+            await expectError(.invalidField) { try await alice.download("00000000000000000000000000000000", offset: UInt64.max) }
             try await alice.uploadChunk(u.uploadID, offset: 0, data: png.prefix(100))
             await expectError(.conflict) { try await alice.uploadChunk(u.uploadID, offset: 50, data: Data(count: 100)) }
             await expectError(.notFound) { try await alice.uploadChunk("ffffffffffffffffffffffffffffffff", offset: 0, data: Data([1])) }
