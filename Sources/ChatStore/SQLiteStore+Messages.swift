@@ -132,6 +132,10 @@ extension SQLiteStore {
                 return AppendResult(event: prior, duplicate: true)
             }
             _ = try Self.requireWriter(db, conversation: m.conversation, user: m.sender, now: m.now)
+            // A send in flight when its account was disabled (or deleted) does not land after it.
+            if try Int.fetchOneCached(db, sql: "SELECT disabled FROM users WHERE id = ?", arguments: [m.sender]) == 1 {
+                throw ChatFailure(.accountDisabled, "the account was disabled")
+            }
             if let reply = m.replyTo {
                 guard try Self.fetchEvent(db, conversation: m.conversation, seq: reply)?.kind == .message else {
                     throw ChatFailure.invalid("reply_to_seq", "reply_to_seq is not a message in this conversation")
