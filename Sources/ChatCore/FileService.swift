@@ -93,6 +93,7 @@ public final class FileService: Sendable {
     /// Stores a chunk; returns the upload with its ranges after it.
     public func chunk(_ session: Session, upload id: String, offset: Int64, data: [UInt8]) async throws -> Upload {
         let limits = self.limits
+        guard Self.isValidID(id) else { throw ChatFailure(.notFound, "no such upload") }
         guard !data.isEmpty else { throw ChatFailure.invalid("data", "a chunk carries at least one byte") }
         guard data.count <= limits.maxChunkBytes else {
             throw ChatFailure(.tooLarge, "chunks may have at most \(limits.maxChunkBytes) bytes", field: "data")
