@@ -141,17 +141,27 @@ struct FileServiceTests {
         return Session(user: account.user, deviceRowID: 1, deviceID: "d", tokenExpiresAt: .max)
     }
 
-    static func text(_ n: Int, seed: UInt8 = 0) -> [UInt8] {
-        (0..<n).map { UInt8(97 + (Int(seed) + $0) % 26) }
+    /// A public room owned by `owner`.
+    func room(_ name: String, owner: Session) async throws -> RoomID {
+        try await store.createConversation(
+            NewConversation(
+                kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: owner.userID, members: [],
+                now: clock.nowMs())
+        ).id
     }
 
-    func kind(_ body: () async throws -> Void) async -> ChatFailure.Kind? {
-        do {
-            try await body()
-            return nil
-        } catch {
-            return (error as? ChatFailure)?.kind
-        }
+    /// A message (a file message when `attachment` is given) from `sender`.
+    @discardableResult
+    func send(_ room: RoomID, _ sender: Session, _ text: String, attachment: ChatCore.Attachment? = nil) async throws -> Seq {
+        try await store.appendMessage(
+            NewMessage(
+                conversation: room, sender: sender.userID, clientMsgID: UUID().uuidString, type: attachment == nil ? .text : .file,
+                text: text, attachment: attachment, replyTo: nil, mentionKeys: [], now: clock.nowMs())
+        ).event.seq
+    }
+
+    static func text(_ n: Int, seed: UInt8 = 0) -> [UInt8] {
+        (0..<n).map { UInt8(97 + (Int(seed) + $0) % 26) }
     }
 
     func files(in dir: String) -> [String] {
@@ -186,20 +196,20 @@ struct FileServiceTests {
         var status = try await service.chunk(alice, upload: u.id, offset: 0, data: Array(content[0..<1000]))
         #expect(status.received.description == "0-1000,2000-2500" && !status.complete)
         // Finishing early names what is missing.
-        #expect(await kind { _ = try await service.finish(alice, upload: u.id) } == .uploadIncomplete)
+        #expect(await failureKind { _ = try await service.finish(alice, upload: u.id) } == .uploadIncomplete)
         // The same bytes again are a retry; other bytes over received ones a conflict.
         status = try await service.chunk(alice, upload: u.id, offset: 500, data: Array(content[500..<1000]))
         #expect(status.received.description == "0-1000,2000-2500")
         var changed = Array(content[900..<1100])
         changed[0] ^= 1
-        #expect(await kind { _ = try await service.chunk(alice, upload: u.id, offset: 900, data: changed) } == .conflict)
+        #expect(await failureKind { _ = try await service.chunk(alice, upload: u.id, offset: 900, data: changed) } == .conflict)
         // Out of range, empty, and someone else's upload.
-        #expect(await kind { _ = try await service.chunk(alice, upload: u.id, offset: 2400, data: Self.text(200)) } == .invalidField)
-        #expect(await kind { _ = try await service.chunk(alice, upload: u.id, offset: -1, data: [1]) } == .invalidField)
-        #expect(await kind { _ = try await service.chunk(alice, upload: u.id, offset: 0, data: []) } == .invalidField)
+        #expect(await failureKind { _ = try await service.chunk(alice, upload: u.id, offset: 2400, data: Self.text(200)) } == .invalidField)
+        #expect(await failureKind { _ = try await service.chunk(alice, upload: u.id, offset: -1, data: [1]) } == .invalidField)
+        #expect(await failureKind { _ = try await service.chunk(alice, upload: u.id, offset: 0, data: []) } == .invalidField)
         let bob = try await session("bobby")
-        #expect(await kind { _ = try await service.chunk(bob, upload: u.id, offset: 1000, data: Array(content[1000..<2000])) } == .notFound)
-        #expect(await kind { _ = try await service.status(bob, upload: u.id) } == .notFound)
+        #expect(await failureKind { _ = try await service.chunk(bob, upload: u.id, offset: 1000, data: Array(content[1000..<2000])) } == .notFound)
+        #expect(await failureKind { _ = try await service.status(bob, upload: u.id) } == .notFound)
         // Beginning again with the same content resumes the same upload.
         let (again, resumedNow) = try await service.begin(alice, size: 2500, name: "a.txt", mimeType: "text/plain", hash: Sodium.blake2b(content))
         #expect(resumedNow && again.id == u.id && again.received.count == 1500)
@@ -213,8 +223,8 @@ struct FileServiceTests {
         let (_, tail) = try await service.download(alice, file: file.id, offset: 2400, length: 1000)
         #expect(tail == Array(content[2400...]))
         #expect(try await service.download(alice, file: file.id, offset: 2500, length: 10).1.isEmpty)
-        #expect(await kind { _ = try await service.download(alice, file: file.id, offset: 2501, length: 1) } == .invalidField)
-        #expect(await kind { _ = try await service.download(bob, file: file.id, offset: 0, length: 1) } == .notFound)
+        #expect(await failureKind { _ = try await service.download(alice, file: file.id, offset: 2501, length: 1) } == .invalidField)
+        #expect(await failureKind { _ = try await service.download(bob, file: file.id, offset: 0, length: 1) } == .notFound)
         #expect(files(in: "uploads").isEmpty)
     }
 
@@ -225,20 +235,20 @@ struct FileServiceTests {
         let content = Self.text(1500)
         let (u, _) = try await service.begin(alice, size: 1500, name: "a.txt", mimeType: "text/plain", hash: Sodium.blake2b(Self.text(1500, seed: 1)))
         _ = try await service.chunk(alice, upload: u.id, offset: 0, data: content)
-        #expect(await kind { _ = try await service.finish(alice, upload: u.id) } == .hashMismatch)
-        #expect(await kind { _ = try await service.status(alice, upload: u.id) } == .notFound)
+        #expect(await failureKind { _ = try await service.finish(alice, upload: u.id) } == .hashMismatch)
+        #expect(await failureKind { _ = try await service.status(alice, upload: u.id) } == .notFound)
         // A type the bytes contradict.
         let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46] + Self.text(100)
         let (v, _) = try await service.begin(alice, size: 104, name: "cat.png", mimeType: "image/png", hash: Sodium.blake2b(elf))
         _ = try await service.chunk(alice, upload: v.id, offset: 0, data: elf)
-        #expect(await kind { _ = try await service.finish(alice, upload: v.id) } == .unsupportedType)
+        #expect(await failureKind { _ = try await service.finish(alice, upload: v.id) } == .unsupportedType)
         #expect(files(in: "uploads").isEmpty && files(in: "contents").isEmpty)
         let (stats, _) = try await service.stats()
         #expect(stats.uploads == 0 && stats.files == 0)
         // A disallowed declared type and a bad hash length never start.
-        #expect(await kind { _ = try await service.begin(alice, size: 4, name: "x", mimeType: "application/x-msdownload", hash: Array(repeating: 0, count: 32)) } == .unsupportedType)
-        #expect(await kind { _ = try await service.begin(alice, size: 4, name: "x", mimeType: "text/plain", hash: [1, 2]) } == .invalidField)
-        #expect(await kind { _ = try await service.begin(alice, size: 0, name: "x", mimeType: "text/plain", hash: Array(repeating: 0, count: 32)) } == .invalidField)
+        #expect(await failureKind { _ = try await service.begin(alice, size: 4, name: "x", mimeType: "application/x-msdownload", hash: Array(repeating: 0, count: 32)) } == .unsupportedType)
+        #expect(await failureKind { _ = try await service.begin(alice, size: 4, name: "x", mimeType: "text/plain", hash: [1, 2]) } == .invalidField)
+        #expect(await failureKind { _ = try await service.begin(alice, size: 0, name: "x", mimeType: "text/plain", hash: Array(repeating: 0, count: 32)) } == .invalidField)
     }
 
     @Test func quotaCountsFilesAndUnfinishedUploads() async throws {
@@ -248,11 +258,11 @@ struct FileServiceTests {
         let t = try FileServiceTests(limits: limits)
         defer { try? FileManager.default.removeItem(atPath: t.root) }
         let alice = try await t.session("alice")
-        #expect(await t.kind { _ = try await t.service.begin(alice, size: 4001, name: "x", mimeType: "text/plain", hash: Sodium.blake2b([])) } == .tooLarge)
+        #expect(await failureKind { _ = try await t.service.begin(alice, size: 4001, name: "x", mimeType: "text/plain", hash: Sodium.blake2b([])) } == .tooLarge)
         _ = try await t.upload(alice, Self.text(3000))
         let (open, _) = try await t.service.begin(alice, size: 2000, name: "b", mimeType: "text/plain", hash: Sodium.blake2b(Self.text(2000)))
         // 3000 stored + 2000 reserved: nothing more fits.
-        #expect(await t.kind { _ = try await t.service.begin(alice, size: 1, name: "c", mimeType: "text/plain", hash: Sodium.blake2b([9])) } == .quotaExceeded)
+        #expect(await failureKind { _ = try await t.service.begin(alice, size: 1, name: "c", mimeType: "text/plain", hash: Sodium.blake2b([9])) } == .quotaExceeded)
         try await t.service.cancel(alice, upload: open.id)
         _ = try await t.service.begin(alice, size: 2000, name: "b", mimeType: "text/plain", hash: Sodium.blake2b(Self.text(2000, seed: 3)))
         // Another user has their own quota.
@@ -274,11 +284,10 @@ struct FileServiceTests {
         #expect(files(in: "contents").count == 2)
 
         // Alice sends her copy in a room; an expired upload is left behind.
-        let room = try await store.createConversation(
-            NewConversation(kind: .room, name: "r", nameKey: "r", description: "", visibility: .public, creator: alice.userID, members: [], now: clock.nowMs()))
+        let room = try await self.room("r", owner: alice)
         let sent = try await store.appendMessage(
             NewMessage(
-                conversation: room.id, sender: alice.userID, clientMsgID: "m1", type: .file, text: "",
+                conversation: room, sender: alice.userID, clientMsgID: "m1", type: .file, text: "",
                 attachment: Attachment(fileID: a.id, name: "", size: 0, mimeType: "bogus/claim"), replyTo: nil, mentionKeys: [],
                 now: clock.nowMs()))
         // The server's metadata, not the client's claim.
@@ -295,12 +304,12 @@ struct FileServiceTests {
         #expect(report.expiredUploads == 1 && report.files == 2 && report.contents == 1 && report.contentBytes == 100)
         #expect(files(in: "contents").count == 1 && files(in: "uploads").isEmpty)
         #expect(try await service.info(alice, file: a.id) == a)
-        #expect(await kind { _ = try await service.info(bob, file: b.id) } == .notFound)
+        #expect(await failureKind { _ = try await service.info(bob, file: b.id) } == .notFound)
         (stats, _) = try await service.stats()
         #expect(stats.files == 1 && stats.contents == 1 && stats.referencedFiles == 1)
 
         // Deleting the message releases the last reference.
-        _ = try await store.deleteMessage(conversation: room.id, seq: sent.event.seq, by: alice.userID, asModerator: false, clientMsgID: "d1", now: clock.nowMs())
+        _ = try await store.deleteMessage(conversation: room, seq: sent.event.seq, by: alice.userID, asModerator: false, clientMsgID: "d1", now: clock.nowMs())
         report = try await service.collectGarbage()
         #expect(report.files == 1 && report.contents == 1 && report.contentBytes == 3000)
         #expect(files(in: "contents").isEmpty)

@@ -13,24 +13,15 @@ struct RetentionUnitTests {
         let clock = files.clock
         let alice = try await files.session("alice")
         let day: Millis = 24 * 3600 * 1000
-        func room(_ name: String) async throws -> RoomID {
-            try await store.createConversation(
-                NewConversation(kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: alice.userID, members: [], now: clock.nowMs())).id
-        }
-        func send(_ room: RoomID, _ text: String, attachment: ChatCore.Attachment? = nil) async throws -> Seq {
-            try await store.appendMessage(
-                NewMessage(conversation: room, sender: alice.userID, clientMsgID: UUID().uuidString, type: attachment == nil ? .text : .file,
-                    text: text, attachment: attachment, replyTo: nil, mentionKeys: [], now: clock.nowMs())).event.seq
-        }
-        let old = try await room("old")
-        let forever = try await room("forever")
+        let old = try await files.room("old", owner: alice)
+        let forever = try await files.room("forever", owner: alice)
         let file = try await files.upload(alice, FileServiceTests.text(500))
-        for i in 0..<7 { _ = try await send(old, "walrus \(i)") }
-        _ = try await send(old, "", attachment: ChatCore.Attachment(fileID: file.id, name: "", size: 0, mimeType: ""))
-        _ = try await send(forever, "walrus forever")
+        for i in 0..<7 { try await files.send(old, alice, "walrus \(i)") }
+        try await files.send(old, alice, "", attachment: ChatCore.Attachment(fileID: file.id, name: "", size: 0, mimeType: ""))
+        try await files.send(forever, alice, "walrus forever")
         _ = try await store.setRetention(conversation: forever, days: 0)
         clock.advance(byMs: 10 * day)
-        let recent = try await send(old, "walrus recent")
+        let recent = try await files.send(old, alice, "walrus recent")
 
         // No default retention: nothing goes.
         #expect(try await store.purgeExpired(defaultDays: 0, now: clock.nowMs(), batch: 3) == PurgeReport())
@@ -63,13 +54,8 @@ struct ConversationDeletionTests {
         defer { try? FileManager.default.removeItem(atPath: files.root) }
         let store = files.store
         let alice = try await files.session("alice")
-        let room = try await store.createConversation(
-            NewConversation(kind: .room, name: "long", nameKey: "long", description: "", visibility: .public, creator: alice.userID, members: [], now: 1)).id
-        for i in 0..<2100 {
-            _ = try await store.appendMessage(
-                NewMessage(conversation: room, sender: alice.userID, clientMsgID: "m\(i)", type: .text, text: "needle \(i)",
-                    attachment: nil, replyTo: nil, mentionKeys: [], now: 2))
-        }
+        let room = try await files.room("long", owner: alice)
+        for i in 0..<2100 { try await files.send(room, alice, "needle \(i)") }
         let statistics = store.groupCommitStatistics
         #expect(try await store.deleteConversation(room, now: 3) == [alice.userID])
         // 2101 events (creation + 2100 messages): 2000, then 101, then the conversation.
@@ -91,19 +77,10 @@ struct SearchBoundTests {
         let store = files.store
         let alice = try await files.session("alice")
         let bob = try await files.session("bobby")
-        func room(_ name: String, _ owner: Session) async throws -> RoomID {
-            try await store.createConversation(
-                NewConversation(kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: owner.userID, members: [], now: 1)).id
-        }
-        func send(_ room: RoomID, _ who: Session, _ text: String) async throws {
-            _ = try await store.appendMessage(
-                NewMessage(conversation: room, sender: who.userID, clientMsgID: UUID().uuidString, type: .text, text: text,
-                    attachment: nil, replyTo: nil, mentionKeys: [], now: 2))
-        }
-        let small = try await room("small", bob)
-        let big = try await room("big", alice)
-        for i in 0..<3 { try await send(small, bob, "needle \(i)") }
-        for i in 0..<(SearchCursor.maxCandidates + 10) { try await send(big, alice, "needle \(i)") }
+        let small = try await files.room("small", owner: bob)
+        let big = try await files.room("big", owner: alice)
+        for i in 0..<3 { try await files.send(small, bob, "needle \(i)") }
+        for i in 0..<(SearchCursor.maxCandidates + 10) { try await files.send(big, alice, "needle \(i)") }
         func search(_ who: Session, _ cursor: SearchCursor) async throws -> (hits: [SearchHit], next: SearchCursor?) {
             try await store.searchMessages(
                 SearchRequest(viewer: who.userID, query: try SearchQuery("needle"), conversation: nil, order: .newest, cursor: cursor, limit: 20))
