@@ -270,7 +270,12 @@ public final class ConversationService: Sendable {
             guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be deleted") }
             guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can delete this conversation") }
         }
-        _ = try await store.deleteConversation(id, now: clock.nowMs())
+        let now = clock.nowMs()
+        let members = try await store.deleteConversation(id, now: now)
+        try await store.audit(
+            AuditEntry(
+                at: now, action: .conversationDeleted, actor: "user:\(session.userID)", userID: session.userID, address: "",
+                detail: "conversation=\(id) kind=\(conversation.kind.rawValue) name=\(conversation.name) members=\(members.count)"))
     }
 
     // MARK: Messages

@@ -487,6 +487,7 @@ public struct AuditEntry: Sendable, Equatable {
         case adminBackup = "admin_backup"
         case adminLogLevel = "admin_log_level"
         case adminUserDelete = "admin_user_delete"
+        case adminRetentionSet = "admin_retention_set"
     }
 
     public var at: Millis

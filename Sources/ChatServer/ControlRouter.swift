@@ -199,7 +199,7 @@ public struct ControlRouter: Sendable {
             case .fileGC, .fileStats:
                 return try await fileOp(op, frame)
             case .retentionSet, .retentionPurge:
-                return try await retentionOp(op, frame)
+                return try await retentionOp(op, frame, actor: actor)
             case .deviceRevoke:
                 let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
@@ -336,7 +336,7 @@ extension ControlRouter {
 
 extension ControlRouter {
     /// chatctl retention set | purge.
-    func retentionOp(_ op: ControlOp, _ frame: Frame) async throws -> any SwiftProtobuf.Message {
+    func retentionOp(_ op: ControlOp, _ frame: Frame, actor: String) async throws -> any SwiftProtobuf.Message {
         switch op {
         case .retentionSet:
             let q = try Chatd_Control_V1_RetentionSetRequest(payload: frame.payload)
@@ -358,7 +358,8 @@ extension ControlRouter {
             case .UNRECOGNIZED: throw ChatFailure.invalid("mode", "unknown mode")
             }
             let room = try await rooms.setRetention(conversation: id, days: days)
-            logger.info("retention set", metadata: ["chatd.conversation": "\(id)", "chatd.days": "\(days.map(String.init) ?? "default")"])
+            try await audit(
+                .adminRetentionSet, actor: actor, detail: "conversation=\(id) days=\(days.map(String.init) ?? "default")")
             var r = Chatd_Control_V1_RetentionSetResponse()
             r.room = ProtoMap.conversation(room)
             r.retentionDays = UInt32(room.retentionDays ?? rooms.limits.defaultRetentionDays)

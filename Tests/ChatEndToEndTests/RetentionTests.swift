@@ -59,5 +59,12 @@ struct RetentionTests {
         // Back to the default (forever): nothing more goes.
         r = try await chatctl(s + ["retention", "set", String(room.id), "default"])
         #expect(r.status == 0 && r.stdout.contains("server default"))
+        // Operators' retention changes and users' conversation deletions are audited.
+        r = try await chatctl(s + ["--json", "audit", "--action", "admin_retention_set"])
+        #expect(r.status == 0 && r.stdout.components(separatedBy: "admin_retention_set").count - 1 == 3, "\(r.stdout)")
+        try await alice.call(.deleteConversation, { var q = Chatd_V1_ConversationRef(); q.conversationID = keep.id; return q }(),
+            as: Chatd_V1_Empty.self)
+        r = try await chatctl(s + ["audit", "--action", "conversation_deleted"])
+        #expect(r.status == 0 && r.stdout.contains("conversation=\(keep.id)"), "\(r.stdout)")
     }
 }
