@@ -30,14 +30,28 @@ extension SQLiteStore {
         }
     }
 
+    /// Accounts one transaction of a notice to everyone reaches at most.
+    static let noticeBatch = 1000
+
+    /// Gives every enabled account the notice, in transactions of at most
+    /// `noticeBatch` accounts, so a big server's writer is never held long.
     public func appendSystemNotice(text: String, now: Millis) async throws -> Int {
-        try await write { db, changes in
-            let users = try Int64.fetchAll(db, sql: "SELECT id FROM users WHERE disabled = 0 ORDER BY id")
-            for user in users {
-                try Self.appendAccountEvent(
-                    db, &changes, AccountEvent(userID: user, kind: .systemNotice, reason: text, createdAt: now))
+        var after: Int64 = 0
+        var total = 0
+        while true {
+            let from = after
+            let (count, last) = try await write { db, changes -> (Int, Int64) in
+                let users = try Int64.fetchAll(
+                    db, sql: "SELECT id FROM users WHERE disabled = 0 AND id > ? ORDER BY id LIMIT ?", arguments: [from, Self.noticeBatch])
+                for user in users {
+                    try Self.appendAccountEvent(
+                        db, &changes, AccountEvent(userID: user, kind: .systemNotice, reason: text, createdAt: now))
+                }
+                return (users.count, users.last ?? from)
             }
-            return users.count
+            total += count
+            after = last
+            if count < Self.noticeBatch { return total }
         }
     }
 }
