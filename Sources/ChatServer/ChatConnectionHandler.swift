@@ -231,33 +231,34 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private func answerHello(_ frame: Frame, context: ChannelHandlerContext) {
         defer { resumeReadingIfPossible(context: context) }
         machine.requestCompleted()
+        answerLocally(.hello, helloResponse(frame), context: context)
+    }
+
+    /// Writes a response made on the event loop (Hello, Typing) and counts it
+    /// like the routed ones.
+    private func answerLocally(_ op: Op, _ response: Frame, context: ChannelHandlerContext) {
+        server.metrics.requestAnswered(op: op, response: response)
+        write(response, context: context, flush: true)
+    }
+
+    private func helloResponse(_ frame: Frame) -> Frame {
         let hello: Chatd_V1_HelloRequest
         do {
             hello = try Chatd_V1_HelloRequest(payload: frame.payload)
         } catch {
-            write(Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse"), context: context, flush: true)
-            return
+            return Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse")
         }
         guard hello.protocolVersion >= 1 else {
-            write(
-                Frame.error(
-                    op: frame.op, id: frame.id, code: .unsupportedVersion,
-                    message: "protocol_version \(hello.protocolVersion) is not supported; this server speaks \(chatProtocolVersion)"),
-                context: context, flush: true)
-            return
+            return Frame.error(
+                op: frame.op, id: frame.id, code: .unsupportedVersion,
+                message: "protocol_version \(hello.protocolVersion) is not supported; this server speaks \(chatProtocolVersion)")
         }
         if hello.clientName.isEmpty {
-            write(
-                Frame.error(op: frame.op, id: frame.id, code: .invalidField, message: "client_name must not be empty", field: "client_name"),
-                context: context, flush: true)
-            return
+            return Frame.error(op: frame.op, id: frame.id, code: .invalidField, message: "client_name must not be empty", field: "client_name")
         }
         if hello.clientName.utf8.count > 64 || hello.clientVersion.utf8.count > 64 {
             let field = hello.clientName.utf8.count > 64 ? "client_name" : "client_version"
-            write(
-                Frame.error(op: frame.op, id: frame.id, code: .tooLarge, message: "\(field) is longer than 64 bytes", field: field),
-                context: context, flush: true)
-            return
+            return Frame.error(op: frame.op, id: frame.id, code: .tooLarge, message: "\(field) is longer than 64 bytes", field: field)
         }
         var response = Chatd_V1_HelloResponse()
         response.protocolVersion = min(hello.protocolVersion, chatProtocolVersion)
@@ -267,7 +268,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         response.nonce = Data(connectionContext.nonce)
         machine.helloAnswered()
         logger.debug("hello", metadata: meta(["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"]))
-        write(Frame.response(op: frame.op, id: frame.id, response), context: context, flush: true)
+        return Frame.response(op: frame.op, id: frame.id, response)
     }
 
     /// Typing is ephemeral and needs no database: it is answered here, on
@@ -275,33 +276,30 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private func answerTyping(_ frame: Frame, session: Session, context: ChannelHandlerContext) {
         defer { resumeReadingIfPossible(context: context) }
         machine.requestCompleted()
+        answerLocally(.typing, typingResponse(frame, session: session), context: context)
+    }
+
+    private func typingResponse(_ frame: Frame, session: Session) -> Frame {
         let request: Chatd_V1_TypingRequest
         do {
             request = try Chatd_V1_TypingRequest(payload: frame.payload)
         } catch {
-            write(Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse"), context: context, flush: true)
-            return
+            return Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse")
         }
         let conversation = ProtoMap.id(request.conversationID)
         guard server.hub.isMember(session.userID, of: conversation) else {
-            write(
-                Frame.error(op: frame.op, id: frame.id, code: .notFound, message: "no such conversation among yours"),
-                context: context, flush: true)
-            return
+            return Frame.error(op: frame.op, id: frame.id, code: .notFound, message: "no such conversation among yours")
         }
         let now = server.router.clock.nowMs()
         if case .limited(let retry) = typingLimiter.consume(String(conversation), now: now) {
-            write(
-                Frame.error(
-                    op: frame.op, id: frame.id, code: .rateLimited, message: "too many typing notifications",
-                    retryAfterMs: UInt32(clamping: retry)),
-                context: context, flush: true)
-            return
+            return Frame.error(
+                op: frame.op, id: frame.id, code: .rateLimited, message: "too many typing notifications",
+                retryAfterMs: UInt32(clamping: retry))
         }
         server.hub.pushTyping(
             conversation: conversation, user: session.userID, typing: request.typing,
             expiresInMs: ServerSettings.typingTimeoutMs)
-        write(Frame.response(op: frame.op, id: frame.id, Chatd_V1_Empty()), context: context, flush: true)
+        return Frame.response(op: frame.op, id: frame.id, Chatd_V1_Empty())
     }
 
     // MARK: Server-initiated

@@ -162,6 +162,7 @@ struct MetricsEndpointTests {
         for i in 0..<5 { _ = try await alice.send(room: room.id, text: "m\(i)") }
         let other = try await server.connect()
         await expectError(.invalidCredentials) { try await other.login(username: "alice", password: "wrong-password") }
+        try await alice.typing(room.id, true)
 
         let (status, body) = try await offPool { try httpGet(port: port, path: "/metrics") }
         #expect(status == 200)
@@ -172,6 +173,9 @@ struct MetricsEndpointTests {
         #expect(page.value("chatd_authenticated_connections") == 2)
         #expect(page.value("chatd_requests_total", ["op": "send_message", "result": "ok"]) == 5)
         #expect(page.value("chatd_requests_total", ["op": "login", "result": "invalid_credentials"]) == 1)
+        // Answered on the event loop, counted all the same.
+        #expect(page.value("chatd_requests_total", ["op": "hello", "result": "ok"]) == 3)
+        #expect(page.value("chatd_requests_total", ["op": "typing", "result": "ok"]) == 1)
         #expect(page.value("chatd_logins_total", ["method": "password", "result": "failed"]) == 1)
         #expect(page.value("chatd_messages_stored_total") == 5)
         #expect((page.value("chatd_pushes_sent_total") ?? 0) >= 5, "bob got the messages")
