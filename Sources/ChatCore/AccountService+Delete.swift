@@ -30,13 +30,19 @@ extension AccountService {
         sessions.endSessions(user: user, reason: .accountDisabled)
         var deleted = 0
         if !anonymise {
+            var after = ""
             while true {
-                let n = try await store.deleteMessages(sender: user, limit: Self.messageDeletionBatch, now: clock.nowMs())
+                let (n, last) = try await store.deleteMessages(
+                    sender: user, after: after, limit: Self.messageDeletionBatch, now: clock.nowMs())
                 deleted += n
-                if n < Self.messageDeletionBatch { break }
+                guard n == Self.messageDeletionBatch, let last else { break }
+                after = last
             }
         }
         try await store.tombstoneUser(user, username: Self.tombstoneUsername(user), now: clock.nowMs())
+        // Whatever logged in meanwhile (an operator's enable during a long
+        // deletion) ends here: the tombstone has no devices.
+        sessions.endSessions(user: user, reason: .accountDisabled)
         try await store.audit(
             AuditEntry(
                 at: clock.nowMs(), action: .adminUserDelete, actor: actor, userID: user, address: "",

@@ -288,7 +288,10 @@ public protocol Store: Sendable {
     /// Deletes up to `limit` of the user's messages that are not deleted yet,
     /// as DeleteMessage does, each with a MESSAGE_DELETED event from the server
     /// (sender 0). Returns how many (0: none left).
-    func deleteMessages(sender: UserID, limit: Int, now: Millis) async throws -> Int
+    /// Deletes (as a server DeleteMessage each) up to `limit` of the sender's
+    /// messages whose client_msg_id sorts after `after`; returns how many and
+    /// the last key, to continue from.
+    func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?)
     /// Turns the account into a tombstone in one transaction: it leaves every
     /// room and group (MEMBER_LEFT, owner hand-over), friendships and pending
     /// requests end, devices and tokens are deleted, and the profile becomes

@@ -93,6 +93,10 @@ extension SQLiteStore {
     static func insertMember(
         _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, role: MemberRole, now: Millis
     ) throws {
+        // Checked in the write: an account disabled or deleted meanwhile is not added.
+        guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [user]) == true else {
+            throw ChatFailure(.notFound, "no such user")
+        }
         // A new member has read everything before joining.
         try db.cachedExecute(sql: """
                 INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
@@ -124,6 +128,11 @@ extension SQLiteStore {
 
     public func createConversation(_ new: NewConversation) async throws -> Conversation {
         try await write { db, changes in
+            if let creator = new.creator {
+                guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [creator]) == true else {
+                    throw ChatFailure(.accountDisabled, "the account was disabled")
+                }
+            }
             var directKey: String?
             if new.kind == .direct {
                 guard let creator = new.creator, let peer = new.members.first, peer != creator else {

@@ -116,15 +116,17 @@ extension SQLiteStore {
 }
 
 extension SQLiteStore {
-    public func deleteMessages(sender: UserID, limit: Int, now: Millis) async throws -> Int {
+    public func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?) {
         try await write { db, changes in
-            // Messages always carry a client_msg_id: the condition lets SQLite use events_client_msg.
+            // Messages always carry a client_msg_id: paging by it walks events_client_msg
+            // once over the whole deletion (erased messages keep their key).
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT conversation_id, seq FROM events
-                    WHERE sender_id = ? AND client_msg_id IS NOT NULL AND kind = 'message' AND deleted = 0 LIMIT ?
-                    """, arguments: [sender, limit])
+                    SELECT conversation_id, seq, client_msg_id FROM events
+                    WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND deleted = 0
+                    ORDER BY client_msg_id LIMIT ?
+                    """, arguments: [sender, after, limit])
             for row in rows {
                 let conversation: RoomID = row[0]
                 let seq: Seq = row[1]
@@ -135,7 +137,7 @@ extension SQLiteStore {
                         conversationID: conversation, seq: 0, kind: .messageDeleted, senderID: ConversationService.serverSender,
                         subjectUserID: sender, createdAt: now, targetSeq: seq))
             }
-            return rows.count
+            return (rows.count, rows.last?[2])
         }
     }
 

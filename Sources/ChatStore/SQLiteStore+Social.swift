@@ -37,6 +37,9 @@ extension SQLiteStore {
     public func requestFriend(from: UserID, to: UserID, now: Millis) async throws -> Bool {
         try await write { db, changes in
             guard from != to else { throw ChatFailure.invalid("user_id", "you cannot befriend yourself") }
+            guard try Bool.fetchOne(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [from]) == true else {
+                throw ChatFailure(.accountDisabled, "the account was disabled")
+            }
             try Self.requireActiveUser(db, to)
             if try Self.isBlocked(db, from, to) {
                 throw ChatFailure(.forbidden, "friend requests between these users are blocked")

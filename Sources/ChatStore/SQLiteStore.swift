@@ -321,6 +321,10 @@ public final class SQLiteStore: Store {
 
     public func bindDevice(user: UserID, _ b: DeviceBinding) async throws -> Device {
         try await write { db in
+            // A login that passed its checks just before the account was disabled or deleted binds nothing.
+            guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [user]) == true else {
+                throw ChatFailure(.accountDisabled, "the account was disabled")
+            }
             let key = b.publicKey.map { Data($0) }
             try db.execute(
                 sql: """
