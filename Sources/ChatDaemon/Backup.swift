@@ -40,18 +40,48 @@ enum Backup {
         return .create
     }
 
+    /// True when `path` is `directory` or inside it (symbolic links resolved).
+    static func isInside(_ path: String, _ directory: String) -> Bool {
+        let p = URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        let d = URL(fileURLWithPath: directory).resolvingSymlinksInPath().standardizedFileURL.path
+        return p == d || p.hasPrefix(d.hasSuffix("/") ? d : d + "/")
+    }
+
     /// `fileStore`: the file store's directory (copied as `files/` when it exists).
     static func run(store: SQLiteStore, dataDir: String, fileStore: String, to path: String) async throws -> BackupSummary {
         let started = ContinuousClock.now
         let fm = FileManager.default
         let path = (path as NSString).standardizingPath
-        if try check(path, fileManager: fm) == .create {
+        let destination = try check(path, fileManager: fm)
+        // A backup inside what it copies would copy itself.
+        guard !isInside(path, dataDir), !isInside(path, fileStore) else {
+            throw ChatFailure.invalid("path", "the backup path must be outside the data directory and the file store")
+        }
+        if destination == .create {
             do {
                 try fm.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw ChatFailure(.conflict, "cannot create \(path): \(error.localizedDescription)")
             }
         }
+        do {
+            return try await copyAll(store: store, dataDir: dataDir, fileStore: fileStore, to: path, started: started)
+        } catch {
+            // A failed backup leaves the destination as it found it, so a retry can use the same path.
+            if destination == .create {
+                try? fm.removeItem(atPath: path)
+            } else {
+                for name in (try? fm.contentsOfDirectory(atPath: path)) ?? [] {
+                    try? fm.removeItem(atPath: (path as NSString).appendingPathComponent(name))
+                }
+            }
+            throw error
+        }
+    }
+
+    private static func copyAll(
+        store: SQLiteStore, dataDir: String, fileStore: String, to path: String, started: ContinuousClock.Instant
+    ) async throws -> BackupSummary {
         let databaseBytes = try await store.backup(toFile: (path as NSString).appendingPathComponent(databaseName))
         // Blocking file copies run on a dispatch thread, not the concurrency pool;
         // everything is flushed to disk before the backup is reported done.
@@ -104,7 +134,12 @@ enum Backup {
         for name in try fm.contentsOfDirectory(atPath: source).sorted() {
             let from = (source as NSString).appendingPathComponent(name)
             let to = (destination as NSString).appendingPathComponent(name)
-            let attributes = try fm.attributesOfItem(atPath: from)
+            // Partial uploads can be cancelled, finished or expire meanwhile: a
+            // file that has gone is skipped.
+            guard let attributes = try? fm.attributesOfItem(atPath: from) else {
+                if fm.fileExists(atPath: from) { throw ChatFailure(.internal, "cannot read \(from)") }
+                continue
+            }
             switch attributes[.type] as? FileAttributeType {
             case .typeDirectory?:
                 let (f, b) = try copyTree(from, to: to)

@@ -22,6 +22,23 @@ struct BackupDestinationTests {
         try "x".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
         #expect(throws: ChatFailure.self) { try Backup.check(dir) }
         #expect(throws: ChatFailure.self) { try Backup.check(dir + "/file") }
+        // Inside the data directory or the file store it would copy itself.
+        #expect(Backup.isInside(dir + "/data/files/bk", dir + "/data/files"))
+        #expect(Backup.isInside(dir + "/data", dir + "/data"))
+        #expect(!Backup.isInside(dir + "/data-backup", dir + "/data"))
+        #expect(!Backup.isInside(dir + "/other", dir + "/data"))
+    }
+
+    @Test func aBackupIntoTheFileStoreIsRefusedAndLeavesNothing() async throws {
+        try await withServer { server in
+            let (alice, _) = try await server.user("alice")
+            _ = try await uploadPNG(alice)
+            let s = ["--socket", server.daemon.controlSocketPath]
+            let inside = server.dataDir + "/files/bk"
+            let r = try await chatctl(s + ["backup", inside])
+            #expect(r.status == 1 && r.stderr.contains("invalid_field"), "\(r.stdout)\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: inside))
+        }
     }
 }
 
