@@ -91,6 +91,17 @@ public struct Config: Sendable, Equatable {
         }
     }
 
+    /// The first rule between keys this config breaks (checked again after a
+    /// reload merges the new file's reloadable keys into the running config).
+    public func relationProblem() -> ConfigError? {
+        do {
+            try checkRelations(file: source ?? "config", lines: LineIndex(""))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
         let metrics = string("metrics.listen")
         if !metrics.isEmpty {

@@ -309,6 +309,20 @@ public final class Daemon: Sendable {
                     result.needRestart.append(key.path)
                 }
             }
+            // The new file was valid as a whole, but its reloadable keys next to
+            // the running restart-only ones may not be (a bigger message limit
+            // waiting for a bigger frame limit): such a key waits for the restart too.
+            while let problem = merged.relationProblem() {
+                guard let key = problem.key, let index = result.applied.firstIndex(of: key) else {
+                    merged = current  // cannot tell which key: apply nothing
+                    result.needRestart += result.applied
+                    result.applied = []
+                    break
+                }
+                merged = merged.setting(key, current.value(key))
+                result.applied.remove(at: index)
+                result.needRestart.append(key)
+            }
             current = merged
             return (result, merged)
         }
