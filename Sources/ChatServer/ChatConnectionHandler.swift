@@ -120,6 +120,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 answerTyping(frame, session: session, context: context)
             } else if server.isDraining {
                 let refusal = Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")
+                server.metrics.requestAnswered(op: op, response: refusal)
                 finish(op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal), context: context)
             } else {
                 dispatch(op, frame: frame, session: session, context: context)
@@ -128,7 +129,10 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             if let frame { held.append(frame) }
         case .reject(let code, let message):
             guard let frame else { return }
-            write(Frame.error(op: frame.op, id: frame.id, code: code, message: message), context: context, flush: true)
+            let refusal = Frame.error(op: frame.op, id: frame.id, code: code, message: message)
+            // Refused by the connection's state (unauthenticated, wrong_state...): counted under the op when it is one.
+            if let op = Op(rawValue: frame.op) { server.metrics.requestAnswered(op: op, response: refusal) }
+            write(refusal, context: context, flush: true)
         case .rejectAndClose(let code, let message, let reason):
             write(
                 Frame.error(op: frame?.op ?? 0, id: frame?.id ?? 0, code: code, message: message), context: context,

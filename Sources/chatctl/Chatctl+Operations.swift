@@ -41,7 +41,11 @@ struct Broadcast: AsyncParsableCommand {
 func parseTime(_ text: String, nowMs: Int64) -> Int64? {
     if let unit = text.last, let n = Int64(text.dropLast()), n >= 0 {
         let seconds: Int64? = ["s": 1, "m": 60, "h": 3600, "d": 86_400][String(unit)]
-        if let seconds { return nowMs - n * seconds * 1000 }
+        if let seconds {
+            // A span too long to be a time is not one (no overflow trap).
+            let (ms, overflow) = n.multipliedReportingOverflow(by: seconds * 1000)
+            return overflow ? nil : nowMs - ms
+        }
     }
     let full = ISO8601DateFormatter()
     if let date = full.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
@@ -65,7 +69,7 @@ struct Audit: AsyncParsableCommand {
 
     func validate() throws {
         for (name, value) in [("--since", since), ("--until", until)] {
-            if let value, parseTime(value, nowMs: 0) == nil { throw ValidationError("\(name): cannot read \"\(value)\" as a TIME") }
+            if let value, parseTime(value, nowMs: Int64(Date().timeIntervalSince1970 * 1000)) == nil { throw ValidationError("\(name): cannot read \"\(value)\" as a TIME") }
         }
     }
 

@@ -64,6 +64,8 @@ struct RetentionTests {
         #expect(r.status == 0 && r.stdout.components(separatedBy: "admin_retention_set").count - 1 == 3, "\(r.stdout)")
         try await alice.call(.deleteConversation, { var q = Chatd_V1_ConversationRef(); q.conversationID = keep.id; return q }(),
             as: Chatd_V1_Empty.self)
+        r = try await chatctl(s + ["audit", "--since", "99999999999999999d"])
+        #expect(r.status == 2, "\(r.stderr)")  // a usage error, not a trap
         r = try await chatctl(s + ["audit", "--action", "conversation_deleted"])
         #expect(r.status == 0 && r.stdout.contains("conversation=\(keep.id)"), "\(r.stdout)")
     }

@@ -1108,7 +1108,7 @@ public nonisolated struct Chatd_Control_V1_StatsResponse: Sendable {
   /// main file + WAL
   public var databaseBytes: UInt64 = 0
 
-  /// <data_dir>/files, recursively
+  /// the file store (files.dir, default <data_dir>/files), recursively
   public var fileStoreBytes: UInt64 = 0
 
   public var fileStoreFiles: UInt32 = 0
