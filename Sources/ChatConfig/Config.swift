@@ -1,3 +1,4 @@
+import ChatCore
 import Foundation
 import TOMLKit
 
@@ -120,6 +121,17 @@ public struct Config: Sendable, Equatable {
             throw ConfigError(
                 file: file, line: lines.line(of: "max_message_bytes", in: "limits"), key: "limits.max_message_bytes",
                 reason: "must be at least 1024 bytes below server.max_frame_bytes")
+        }
+        var limits = DomainLimits()
+        limits.maxRoomNameBytes = Int(int("limits.max_room_name_bytes"))
+        for name in strings("rooms.default") {
+            do {
+                _ = try Validate.roomName(name, limits: limits)
+            } catch {
+                throw ConfigError(
+                    file: file, line: lines.line(of: "default", in: "rooms"), key: "rooms.default",
+                    reason: "\"\(name)\" is not a valid room name: \(error.message)")
+            }
         }
         if int("files.max_chunk_bytes") + 4096 > int("server.max_frame_bytes") {
             throw ConfigError(

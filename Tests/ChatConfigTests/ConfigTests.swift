@@ -53,6 +53,10 @@ struct ConfigTests {
         #expect(error("[server]\nmax_frame_bytes = 1023\n")?.reason == "1023 is out of range 1024..16777216")
         #expect(error("[server]\nmax_frame_bytes = 1024\n")?.reason == "must be at least 1024 bytes below server.max_frame_bytes")
         #expect(error("[server]\nmax_frame_bytes = 65536\n")?.key == "files.max_chunk_bytes")
+        // Default rooms are checked with the file: a reload cannot report a bad name as applied.
+        #expect(error("[rooms]\ndefault = [\"general\", \"bad\\u0007bell\"]\n")?.key == "rooms.default")
+        #expect(error("[rooms]\ndefault = [\"  \"]\n")?.key == "rooms.default")
+        #expect(error("[rooms]\ndefault = [\"general\", \"random\"]\n") == nil)
         #expect(error("[server]\nmax_frame_bytes = 65536\n[files]\nmax_chunk_bytes = 61440\n") == nil)
         #expect(error("[server]\nmax_frame_bytes = 16777216\n") == nil)
         #expect(error("[server]\nmax_frame_bytes = 16777217\n")?.key == "server.max_frame_bytes")
