@@ -351,6 +351,11 @@ extension SQLiteStore {
             guard let current = try Self.role(db, conversation: conversation, user: user) else {
                 throw ChatFailure(.notFound, "not a member of this conversation")
             }
+            // Checked here too, in the write: an owner found a moment earlier
+            // by a concurrent transfer is never demoted (the room would be left ownerless).
+            if current == .owner && role != .owner {
+                throw ChatFailure(.forbidden, "the owner's role changes only when ownership moves to someone else")
+            }
             if role == .owner {
                 // Ownership moves: the current owners become admins.
                 let owners = try Int64.fetchAll(
