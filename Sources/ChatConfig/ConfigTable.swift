@@ -30,7 +30,24 @@ public enum ConfigTable {
             "NIO event loop threads; 0 means one per CPU core."),
         ConfigKey(
             "server", "max_outbound_bytes", .int(min: 65_536, max: 1_073_741_824), .int(4_194_304),
-            "Bytes that may wait to be sent to one connection. A client that lets more pile up is a slow\nconsumer: it gets Goodbye SLOW_CONSUMER and is closed (it catches up with History)."),
+            "Outbound budget of one authenticated connection: bytes of answers and pushes that may wait to be\nsent, plus those reserved for answers being made (a page reserves max_frame_bytes). Past it,\nreading from the connection pauses and new requests wait. A client that stays over it for\nslow_consumer_grace_seconds, or lets unsent pushes reach twice it, is a slow consumer: it gets\nGoodbye SLOW_CONSUMER and is closed (it catches up with Sync and History).",
+            reloadable: true),
+        ConfigKey(
+            "server", "max_outbound_bytes_before_login", .int(min: 4096, max: 16_777_216), .int(65_536),
+            "The same budget for a connection that has not authenticated yet.",
+            reloadable: true),
+        ConfigKey(
+            "server", "slow_consumer_grace_seconds", .int(min: 1, max: 600), .int(10),
+            "How long a connection may stay over its outbound budget before it is closed as a slow consumer.",
+            reloadable: true),
+        ConfigKey(
+            "server", "max_connections", .int(min: 1, max: 10_000_000), .int(100_000),
+            "Client connections open at once; more are closed as soon as they are accepted. Keep it below\nthe open-file limit (LimitNOFILE): when accept fails for lack of descriptors, it pauses for a second.",
+            reloadable: true),
+        ConfigKey(
+            "server", "max_connections_per_address", .int(min: 1, max: 10_000_000), .int(1000),
+            "Client connections open at once from one peer address; more are closed as soon as they are accepted.",
+            reloadable: true),
         ConfigKey(
             "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
             "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway."),

@@ -523,7 +523,11 @@ struct Settings {
             maxInflight: Int(c.int("server.max_inflight_requests")),
             idleTimeoutMs: c.int("server.idle_timeout_seconds") * 1000,
             authTimeoutMs: c.int("server.auth_timeout_seconds") * 1000,
-            maxOutboundBytes: Int(c.int("server.max_outbound_bytes")))
+            maxOutboundBytes: Int(c.int("server.max_outbound_bytes")),
+            maxOutboundBytesBeforeLogin: Int(c.int("server.max_outbound_bytes_before_login")),
+            slowConsumerGraceMs: c.int("server.slow_consumer_grace_seconds") * 1000,
+            maxConnections: Int(c.int("server.max_connections")),
+            maxConnectionsPerAddress: Int(c.int("server.max_connections_per_address")))
         var d = DomainLimits()
         d.minPasswordBytes = Int(c.int("accounts.password_min_bytes"))
         d.maxPasswordBytes = Int(c.int("accounts.password_max_bytes"))

@@ -16,10 +16,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var machine: ConnectionStateMachine
     private var connection: LiveConnection?
     private var connectionContext = ConnectionContext(address: "", nonce: [])
+    /// Counted by the server's connection limits (refused ones are not).
+    private var admitted = false
     /// Requests held during authentication (rare: allocated small).
     private var held = CircularBuffer<Frame>(initialCapacity: 1)
     private var readPending = false
     private var flushScheduled = false
+    /// Bytes written since the last flush: they leave at the end of this
+    /// event-loop round and say nothing about whether the peer reads.
+    private var unflushedBytes = 0
     /// Set when the server ends the connection while requests are in flight:
     /// their responses go out first, then the goodbye.
     private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
@@ -52,6 +57,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
         let address = channel.remoteAddress?.ipAddress ?? "local"
+        if case let refusal = server.admission.opened(from: address), refusal != .admit {
+            // Over server.max_connections(_per_address): closed before any frame is read.
+            _ = machine.closeRequested()
+            server.metrics.connectionsRefused.increment()
+            logger.debug("connection refused", metadata: ["chatd.peer": "\(address)", "chatd.reason": "\(refusal)"])
+            context.close(promise: nil)
+            return
+        }
+        admitted = true
         let id = server.registry.makeID()
         connectionID = id
         connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32))
@@ -63,6 +77,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             onPushInLoop: { frames in bound.value.writePushes(frames) })
         connection = live
         server.registry.opened(live, now: server.router.clock.nowMs())
+        applyOutboundBudget(context: context)
         server.metrics.connectionsOpened.increment()
         logger.debug("connection opened", metadata: meta(["chatd.peer": "\(address)"]))
         armTimer(context: context)
@@ -71,6 +86,10 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         _ = machine.closeRequested()
+        if admitted {
+            admitted = false
+            server.admission.closed(from: connectionContext.address)
+        }
         timer?.cancel()
         timer = nil
         if let connection, let offline = server.registry.closed(connection.id) {
@@ -103,14 +122,20 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func handle(_ frame: Frame, context: ChannelHandlerContext) {
+    private func handle(_ frame: Frame, released: Bool = false, context: ChannelHandlerContext) {
         let action = machine.frameReceived(
-            rawKind: frame.rawKind, flags: frame.flags, op: frame.op, monotonicMs: Self.monotonicMs(),
-            wallMs: server.router.clock.nowMs())
-        run(action, frame: frame, context: context)
+            rawKind: frame.rawKind, flags: frame.flags, op: frame.op, bytes: Self.size(of: frame), released: released,
+            monotonicMs: Self.monotonicMs(), wallMs: server.router.clock.nowMs())
+        run(action, frame: frame, released: released, context: context)
     }
 
-    private func run(_ action: ConnectionStateMachine.FrameAction, frame: Frame?, context: ChannelHandlerContext) {
+    /// What a held frame costs: its payload plus header and bookkeeping.
+    private static func size(of frame: Frame) -> Int { frame.payload.readableBytes + 64 }
+
+    private func run(
+        _ action: ConnectionStateMachine.FrameAction, frame: Frame?, released: Bool = false,
+        context: ChannelHandlerContext
+    ) {
         switch action {
         case .process(let op, let session):
             guard let frame else { return }
@@ -121,12 +146,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             } else if server.isDraining {
                 let refusal = Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")
                 server.metrics.requestAnswered(op: op, response: refusal)
-                finish(op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal), context: context)
+                finish(
+                    op, op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal),
+                    context: context)
             } else {
                 dispatch(op, frame: frame, session: session, context: context)
             }
         case .hold:
-            if let frame { held.append(frame) }
+            guard let frame else { return }
+            if released { held.prepend(frame) } else { held.append(frame) }
         case .reject(let code, let message):
             guard let frame else { return }
             let refusal = Frame.error(op: frame.op, id: frame.id, code: code, message: message)
@@ -157,13 +185,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
             server.metrics.requestAnswered(op: op, response: outcome.frame)
-            loop.execute { bound.value.finish(outcome, context: boundContext.value, since: generation) }
+            loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
         }
     }
 
     /// Applies a request's outcome on the event loop.
-    private func finish(_ outcome: ClientRouter.Outcome, context: ChannelHandlerContext, since generation: UInt64 = 0) {
-        machine.requestCompleted()
+    private func finish(
+        _ op: Op, _ outcome: ClientRouter.Outcome, context: ChannelHandlerContext, since generation: UInt64 = 0
+    ) {
+        machine.requestCompleted(op)
         if machine.isClosed {
             guard let reason = pendingGoodbye, context.channel.isActive else { return }
             write(outcome.frame, context: context, flush: true)
@@ -198,6 +228,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 }
             }
             userID = session.userID
+            applyOutboundBudget(context: context)
             logger.debug("authenticated", metadata: meta(["chatd.device": "\(session.deviceID)"]))
         case .authenticationFailed(let f):
             frame = f
@@ -212,6 +243,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 server.hub.presence.wentOffline(offline)
             }
             userID = nil
+            applyOutboundBudget(context: context)
             // The authentication deadline starts again.
             timer?.cancel()
             armTimer(context: context)
@@ -222,19 +254,25 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     }
 
     private func releaseHeld(context: ChannelHandlerContext) {
-        // Frames held during authentication run now, in arrival order, until
-        // one of them starts another authentication.
-        while !machine.isClosed, !isAuthenticating, let frame = held.popFirst() {
-            machine.heldFrameReleased()
-            handle(frame, context: context)
+        // Frames held during authentication or for the outbound budget run
+        // now, in arrival order, while the machine lets them start.
+        while machine.mayReleaseHeld, let frame = held.popFirst() {
+            machine.heldFrameReleased(bytes: Self.size(of: frame))
+            handle(frame, released: true, context: context)
         }
     }
 
-    private var isAuthenticating: Bool { machine.state == .authenticating }
+    /// The channel's water marks follow the machine's budget (small until
+    /// the connection authenticates).
+    private func applyOutboundBudget(context: ChannelHandlerContext) {
+        let budget = machine.outboundBudget
+        let marks = ChannelOptions.Types.WriteBufferWaterMark(low: budget / 2, high: budget)
+        try? context.channel.syncOptions?.setOption(.writeBufferWaterMark, value: marks)
+    }
 
     private func answerHello(_ frame: Frame, context: ChannelHandlerContext) {
         defer { resumeReadingIfPossible(context: context) }
-        machine.requestCompleted()
+        machine.requestCompleted(.hello)
         answerLocally(.hello, helloResponse(frame), context: context)
     }
 
@@ -279,7 +317,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     /// the event loop, from the hub's in-memory membership.
     private func answerTyping(_ frame: Frame, session: Session, context: ChannelHandlerContext) {
         defer { resumeReadingIfPossible(context: context) }
-        machine.requestCompleted()
+        machine.requestCompleted(.typing)
         answerLocally(.typing, typingResponse(frame, session: session), context: context)
     }
 
@@ -335,20 +373,46 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         guard !machine.isClosed, machine.session != nil, let channel = connection?.channel, channel.isActive,
             let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self)
         else { return }
-        // Bytes waiting for the deferred flush count against the high-water
-        // mark: flush them first, so only a peer that is not reading trips it.
-        if flushScheduled { context.flush() }
+        var bytes = 0
+        for frame in frames { bytes += frame.readableBytes }
         if !channel.isWritable {
-            // Over the outbound high-water mark: this client is not reading.
-            _ = machine.closeRequested()
-            logger.notice("closing slow consumer", metadata: meta())
-            server.metrics.slowConsumers.increment()
-            sayGoodbyeAndClose(.slowConsumer, context: context)
-            return
+            // Over the high-water mark. Bytes written this round and not yet
+            // flushed do not count: only what the peer has not taken does.
+            let buffered = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            switch machine.pushesArrived(bytes: bytes, unsentBytes: max(0, buffered - unflushedBytes)) {
+            case .write:
+                break
+            case .drop:
+                return
+            case .close(let reason):
+                closeSlowConsumer(reason, context: context)
+                return
+            }
         }
         for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        unflushedBytes += bytes
         server.metrics.pushesSent.increment(by: frames.count)
         flushSoon(context: context)
+    }
+
+    private func closeSlowConsumer(_ reason: ConnectionStateMachine.GoodbyeReason, context: ChannelHandlerContext) {
+        logger.notice("closing slow consumer", metadata: meta())
+        server.metrics.slowConsumers.increment()
+        sayGoodbyeAndClose(reason, context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            machine.outboundDrained()
+            releaseHeld(context: context)
+            resumeReadingIfPossible(context: context)
+        } else {
+            machine.outboundBlocked(monotonicMs: Self.monotonicMs())
+            // The slow-consumer grace may end before the next check.
+            timer?.cancel()
+            armTimer(context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func sayGoodbyeAndClose(_ reason: ConnectionStateMachine.GoodbyeReason, context: ChannelHandlerContext) {
@@ -360,6 +424,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let channel = context.channel
         timer?.cancel()
         timer = nil
+        unflushedBytes = 0
         context.writeAndFlush(wrapOutboundOut(Frame.push(.goodbye, goodbye).encoded())).whenComplete { _ in
             channel.close(promise: nil)
         }
@@ -379,6 +444,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             timer = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
                 bound.value.armTimer(context: boundContext.value)
             }
+        case .close(.slowConsumer):
+            closeSlowConsumer(.slowConsumer, context: context)
         case .close(let reason):
             sayGoodbyeAndClose(reason, context: context)
         case .none:
@@ -404,7 +471,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     }
 
     private func write(_ frame: Frame, context: ChannelHandlerContext, flush: Bool) {
-        context.write(wrapOutboundOut(frame.encoded(allocator: context.channel.allocator)), promise: nil)
+        let bytes = frame.encoded(allocator: context.channel.allocator)
+        unflushedBytes += bytes.readableBytes
+        context.write(wrapOutboundOut(bytes), promise: nil)
         if flush { flushSoon(context: context) }
     }
 
@@ -417,6 +486,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.eventLoop.execute {
             bound.value.flushScheduled = false
+            bound.value.unflushedBytes = 0
             boundContext.value.flush()
         }
     }

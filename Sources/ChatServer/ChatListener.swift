@@ -30,10 +30,13 @@ public final class ChatListener: Sendable {
 
     private static func bootstrap(server: ServerContext, group: any EventLoopGroup) -> ServerBootstrap {
         let settings = server.settings
-        let highWater = max(64 * 1024, settings.maxOutboundBytes)
+        // Until it authenticates a connection gets the small budget; the
+        // handler raises the marks at login (ConnectionStateMachine).
+        let highWater = settings.maxOutboundBytesBeforeLogin
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .backingOffOnAcceptErrors()
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -54,5 +57,49 @@ public final class ChatListener: Sendable {
     /// Tells every connection the server is going away and closes it.
     public func endAllConnections() {
         for connection in server.registry.allConnections() { connection.end(.serverShutdown) }
+    }
+}
+
+extension ServerBootstrap {
+    /// Out of file descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM), accepting
+    /// pauses for a second instead of spinning on a connection it cannot take.
+    func backingOffOnAcceptErrors() -> ServerBootstrap {
+        serverChannelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler())
+            }
+        }
+    }
+}
+
+/// Pauses a listener's accepting for `pause` after an accept failed for lack
+/// of resources. NIO's AcceptBackoffHandler cannot do it here: when the first
+/// accept of a wake-up fails, the listening channel keeps its read pending
+/// and stays registered for readability, so no read reaches a handler and
+/// epoll wakes it again at once (a loop at 100% CPU). Turning autoRead off
+/// unregisters the socket; turning it on again after the pause re-registers.
+final class AcceptPauseHandler: ChannelInboundHandler {
+    typealias InboundIn = any Channel
+
+    static let recoverable: Set<CInt> = [EMFILE, ENFILE, ENOBUFS, ENOMEM]
+    private let pause: TimeAmount
+    private var paused = false
+
+    init(pause: TimeAmount = .seconds(1)) { self.pause = pause }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let io = error as? IOError, Self.recoverable.contains(io.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guard !paused, let options = context.channel.syncOptions else { return }
+        paused = true
+        try? options.setOption(.autoRead, value: false)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: pause) {
+            bound.value.paused = false
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
     }
 }

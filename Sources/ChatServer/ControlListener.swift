@@ -41,6 +41,7 @@ public final class ControlListener: Sendable {
         let old = umask(0o177)
         defer { umask(old) }
         let channel = try await ServerBootstrap(group: group)
+            .backingOffOnAcceptErrors()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations

@@ -44,6 +44,7 @@ public final class MetricsListener: Sendable {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .backingOffOnAcceptErrors()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // A scraper that connects and says nothing is dropped.

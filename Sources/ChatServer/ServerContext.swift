@@ -9,24 +9,46 @@ public struct ServerSettings: Sendable, Equatable {
     public var maxInflight: Int
     public var idleTimeoutMs: Int64
     public var authTimeoutMs: Int64
-    /// Bytes queued for one connection before it counts as a slow consumer.
+    /// Outbound budget of an authenticated connection (answers and pushes
+    /// queued or reserved); see ConnectionStateMachine.
     public var maxOutboundBytes: Int
+    /// The same before the connection authenticates.
+    public var maxOutboundBytesBeforeLogin: Int
+    /// How long a connection may stay over its budget before it is closed
+    /// as a slow consumer.
+    public var slowConsumerGraceMs: Int64
+    /// Client connections open at once, in all and from one peer address.
+    public var maxConnections: Int
+    public var maxConnectionsPerAddress: Int
     public var serverVersion: String
 
     public init(
         maxFrameLength: Int = 1 << 20, maxInflight: Int = 64, idleTimeoutMs: Int64 = 90_000,
-        authTimeoutMs: Int64 = 20_000, maxOutboundBytes: Int = 4 << 20, serverVersion: String = chatdVersion
+        authTimeoutMs: Int64 = 20_000, maxOutboundBytes: Int = 4 << 20, maxOutboundBytesBeforeLogin: Int = 64 << 10,
+        slowConsumerGraceMs: Int64 = 10_000, maxConnections: Int = 100_000, maxConnectionsPerAddress: Int = 1000,
+        serverVersion: String = chatdVersion
     ) {
         self.maxFrameLength = maxFrameLength
         self.maxInflight = maxInflight
         self.idleTimeoutMs = idleTimeoutMs
         self.authTimeoutMs = authTimeoutMs
         self.maxOutboundBytes = maxOutboundBytes
+        self.maxOutboundBytesBeforeLogin = maxOutboundBytesBeforeLogin
+        self.slowConsumerGraceMs = slowConsumerGraceMs
+        self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.serverVersion = serverVersion
     }
 
     var machine: ConnectionStateMachine.Settings {
-        ConnectionStateMachine.Settings(maxInflight: maxInflight, idleTimeoutMs: idleTimeoutMs, authTimeoutMs: authTimeoutMs)
+        ConnectionStateMachine.Settings(
+            maxInflight: maxInflight, idleTimeoutMs: idleTimeoutMs, authTimeoutMs: authTimeoutMs,
+            outboundBudget: maxOutboundBytes, unauthenticatedOutboundBudget: maxOutboundBytesBeforeLogin,
+            largeAnswerReserve: maxFrameLength, slowConsumerGraceMs: slowConsumerGraceMs)
+    }
+
+    var connectionLimits: ConnectionLimiter.Limits {
+        ConnectionLimiter.Limits(maxTotal: maxConnections, maxPerAddress: maxConnectionsPerAddress)
     }
 }
 
@@ -45,6 +67,7 @@ public final class ServerContext: Sendable {
     public let crypto: any TokenCrypto
     public let logger: Logger
     public let metrics: ServerMetrics
+    public let admission: ConnectionAdmission
     private let settingsBox: Mutex<ServerSettings>
     /// Set when shutdown begins: new requests get `unavailable`.
     let draining = Atomic<Bool>(false)
@@ -61,12 +84,16 @@ public final class ServerContext: Sendable {
         self.hub = hub
         self.crypto = crypto
         self.logger = logger
+        admission = ConnectionAdmission(limits: settings.connectionLimits)
         settingsBox = Mutex(settings)
     }
 
     public var settings: ServerSettings { settingsBox.withLock { $0 } }
 
-    public func updateSettings(_ settings: ServerSettings) { settingsBox.withLock { $0 = settings } }
+    public func updateSettings(_ settings: ServerSettings) {
+        settingsBox.withLock { $0 = settings }
+        admission.update(settings.connectionLimits)
+    }
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 

@@ -11,6 +11,7 @@ public final class ServerMetrics: Sendable {
     let pushesSent: Counter
     let slowConsumers: Counter
     let connectionsOpened: Counter
+    let connectionsRefused: Counter
     let messagesStored: Counter
     let writeBatchSize: Recorder
     let commitLatency: CoreMetrics.Timer
@@ -30,6 +31,7 @@ public final class ServerMetrics: Sendable {
         pushesSent = Counter(label: "chatd_pushes_sent_total", factory: factory)
         slowConsumers = Counter(label: "chatd_slow_consumers_dropped_total", factory: factory)
         connectionsOpened = Counter(label: "chatd_connections_opened_total", factory: factory)
+        connectionsRefused = Counter(label: "chatd_connections_refused_total", factory: factory)
         messagesStored = Counter(label: "chatd_messages_stored_total", factory: factory)
         writeBatchSize = Recorder(label: Self.writeBatchSizeLabel, factory: factory)
         commitLatency = CoreMetrics.Timer(label: Self.commitLatencyLabel, factory: factory)

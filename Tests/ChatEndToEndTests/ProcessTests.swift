@@ -18,13 +18,15 @@ final class ChatdProcess: Sendable {
     let configPath: String
     private let log = LogBuffer()
 
-    init(dataDir: String, extraConfig: String = "") throws {
+    /// `openFileLimit`: started through `sh -c 'ulimit -n N; exec chatd ...'`.
+    init(dataDir: String, serverConfig: String = "", extraConfig: String = "", openFileLimit: Int? = nil) throws {
         self.dataDir = dataDir
         configPath = dataDir + ".conf"
         let config = """
             [server]
             listen = "127.0.0.1:0"
             event_loop_threads = 1
+            \(serverConfig)
 
             [storage]
             data_dir = "\(dataDir)"
@@ -40,8 +42,14 @@ final class ChatdProcess: Sendable {
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         process = Process()
-        process.executableURL = Self.binDir.appendingPathComponent("chatd")
-        process.arguments = ["--config", configPath]
+        let chatd = Self.binDir.appendingPathComponent("chatd")
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", chatd.path, "--config", configPath]
+        } else {
+            process.executableURL = chatd
+            process.arguments = ["--config", configPath]
+        }
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice

@@ -123,4 +123,112 @@ struct ConnectionStateMachineTests {
         let closedAgain = m.closeRequested()
         #expect(!closedAgain)
     }
+
+    // MARK: Outbound budget
+
+    /// An authenticated machine with a 64 KiB budget, 32 KiB pages and a
+    /// 10 s grace.
+    func budgeted(maxInflight: Int = 16) -> ConnectionStateMachine {
+        let s = ConnectionStateMachine.Settings(
+            maxInflight: maxInflight, idleTimeoutMs: 90_000, authTimeoutMs: 20_000, outboundBudget: 64 << 10,
+            unauthenticatedOutboundBudget: 16 << 10, largeAnswerReserve: 32 << 10, slowConsumerGraceMs: 10_000)
+        var m = ConnectionStateMachine(settings: s, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.requestCompleted(.hello)
+        m.helloAnswered()
+        #expect(m.outboundBudget == 16 << 10)
+        _ = receive(&m, .login)
+        m.requestCompleted(.login)
+        m.authenticationSucceeded(session)
+        #expect(m.outboundBudget == 64 << 10)
+        #expect(m.reservedBytes == 0)
+        return m
+    }
+
+    @Test func pagesPastTheBudgetWaitInArrivalOrder() {
+        var m = budgeted()
+        #expect(receive(&m, .history) == .process(.history, session: session))
+        #expect(receive(&m, .sync) == .process(.sync, session: session))
+        #expect(m.reservedBytes == 64 << 10)
+        // The budget is spent: the next request waits, and so does every later one (order).
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.history.rawValue, bytes: 100, monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.ping.rawValue, bytes: 50, monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.held == 2 && m.heldBytes == 150)
+        #expect(!m.mayReleaseHeld)
+        m.requestCompleted(.history)
+        #expect(m.reservedBytes == 32 << 10)
+        #expect(m.mayReleaseHeld)
+        m.heldFrameReleased(bytes: 100)
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.history.rawValue, released: true, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
+        #expect(!m.mayReleaseHeld)
+        m.requestCompleted(.sync)
+        m.heldFrameReleased(bytes: 50)
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.ping.rawValue, released: true, monotonicMs: 0, wallMs: 0) == .process(.ping, session: session))
+        #expect(m.held == 0 && m.heldBytes == 0)
+    }
+
+    @Test func smallAnswersReserveLittle() {
+        var m = budgeted(maxInflight: 64)
+        // 8 KiB per ack: 8 fit in 64 KiB, the ninth waits.
+        for _ in 0..<8 { #expect(receive(&m, .sendMessage) == .process(.sendMessage, session: session)) }
+        #expect(receive(&m, .sendMessage) == .hold)
+        m.requestCompleted(.sendMessage)
+        #expect(m.mayReleaseHeld)
+    }
+
+    @Test func heldBytesPauseReading() {
+        var m = budgeted()
+        _ = receive(&m, .history)
+        _ = receive(&m, .history)
+        #expect(m.shouldRead)
+        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.sendMessage.rawValue, bytes: 64 << 10, monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(!m.shouldRead)
+    }
+
+    @Test func aBlockedChannelPausesReadingAndHoldsRequests() {
+        var m = budgeted()
+        m.outboundBlocked(monotonicMs: 1000)
+        #expect(!m.shouldRead)
+        #expect(receive(&m, .me) == .hold)
+        #expect(!m.mayReleaseHeld)
+        m.outboundDrained()
+        #expect(m.shouldRead)
+        #expect(m.mayReleaseHeld)
+    }
+
+    @Test func aPeerOverBudgetPastTheGraceIsASlowConsumer() {
+        var m = budgeted()
+        m.outboundBlocked(monotonicMs: 1000)
+        m.outboundBlocked(monotonicMs: 5000)  // still the first time
+        #expect(m.timerFired(monotonicMs: 2000) == .checkAgain(atMs: 11_000))
+        #expect(m.timerFired(monotonicMs: 11_000) == .close(.slowConsumer))
+        #expect(m.isClosed)
+
+        var drained = budgeted()
+        drained.outboundBlocked(monotonicMs: 1000)
+        drained.outboundDrained()
+        #expect(drained.timerFired(monotonicMs: 11_000) == .checkAgain(atMs: 90_000))
+    }
+
+    @Test func unsentPushesPastTwiceTheBudgetCloseAtOnce() {
+        var m = budgeted()
+        #expect(m.pushesArrived(bytes: 1000, unsentBytes: 0) == .write)
+        #expect(m.pushesArrived(bytes: 1000, unsentBytes: (128 << 10) - 1000) == .write)
+        #expect(m.pushesArrived(bytes: 1001, unsentBytes: (128 << 10) - 1000) == .close(.slowConsumer))
+        #expect(m.pushesArrived(bytes: 1, unsentBytes: 0) == .drop)
+
+        var unauthenticated = ConnectionStateMachine(settings: settings, nowMs: 0)
+        #expect(unauthenticated.pushesArrived(bytes: 1, unsentBytes: 0) == .drop)
+    }
+
+    @Test func anUnauthenticatedFloodIsBoundedToo() {
+        var m = ConnectionStateMachine(
+            settings: .init(
+                maxInflight: 64, idleTimeoutMs: 90_000, authTimeoutMs: 20_000, outboundBudget: 1 << 20,
+                unauthenticatedOutboundBudget: 16 << 10, largeAnswerReserve: 1 << 20, slowConsumerGraceMs: 10_000),
+            nowMs: 0)
+        m.outboundBlocked(monotonicMs: 0)
+        #expect(!m.shouldRead)
+        #expect(m.timerFired(monotonicMs: 10_000) == .close(.slowConsumer))
+    }
 }

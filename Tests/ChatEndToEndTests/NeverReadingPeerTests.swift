@@ -1,0 +1,178 @@
+import ChatClient
+import ChatProtocol
+import Foundation
+import NIOCore
+import SwiftProtobuf
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Peers that write and never read must not grow chatd's memory: the
+/// outbound budget pauses reading, holds requests and closes a slow consumer
+/// (issue: "a client that does not read makes chatd buffer without limit").
+/// Run against the real binary so its RSS can be read from /proc.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct NeverReadingPeerTests {
+    static let serverConfig = """
+        slow_consumer_grace_seconds = 2
+        idle_timeout_seconds = 600
+        """
+
+    @Test func aFloodOfBadFramesBeforeLoginCostsBoundedMemory() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
+        defer { chatd.signal(SIGKILL) }
+        let port = try await chatd.waitReady()
+        let before = try rssBytes(pid: chatd.process.processIdentifier)
+
+        // No Hello; frames of kind 2 (responses), each answered bad_frame.
+        let frame: [UInt8] = [0, 0, 0, 8, 2, 0, 0, 2, 0, 0, 0, 1]
+        let chunk = [UInt8]((0..<5000).flatMap { _ in frame })
+        let peer = try RawPeer(port: port)
+        let sent = try await offPool { peer.sendUntilBlocked(chunk, maxBytes: 10 << 20) }
+        let after = try rssBytes(pid: chatd.process.processIdentifier)
+        // Before the budget: 10 MiB sent raised RSS by ~210 MiB. Now the
+        // answers stop at 64 KiB queued and chatd stops reading.
+        #expect(sent < 10 << 20, "chatd kept reading from a peer that does not read (\(sent) bytes)")
+        #expect(after - before < 24 << 20, "RSS grew by \(after - before) bytes for \(sent) bytes sent")
+        #expect(await chatd.waitForOutput("closing slow consumer", seconds: 15))
+        peer.close()
+    }
+
+    @Test func pipelinedPagesWithoutReadingCostBoundedMemory() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
+        defer { chatd.signal(SIGKILL) }
+        let port = try await chatd.waitReady()
+
+        // A room of 8 KB messages: each History page of 200 is ~400 KB.
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        _ = try await c.hello()
+        _ = try await c.register(username: "hoarder", password: "password-1")
+        let room = try await c.createRoom(name: "big").id
+        let text = String(repeating: "x", count: 8000)
+        for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
+        await c.close()
+        let before = try rssBytes(pid: chatd.process.processIdentifier)
+
+        var hello = Chatd_V1_HelloRequest()
+        hello.protocolVersion = 1
+        hello.clientName = "never-reads"
+        var login = Chatd_V1_LoginRequest()
+        login.username = "hoarder"
+        login.password = "password-1"
+        var history = Chatd_V1_HistoryRequest()
+        history.conversationID = room
+        history.limit = 200
+        var bytes: [UInt8] = []
+        func append(_ op: Op, _ id: UInt32, _ m: some SwiftProtobuf.Message) {
+            let b = Frame.request(op: op.rawValue, id: id, payload: m.payloadBuffer()).encoded()
+            bytes += b.readableBytesView
+        }
+        append(.hello, 1, hello)
+        append(.login, 2, login)
+        for id in 3..<4003 { append(.history, UInt32(id), history) }
+
+        let peer = try RawPeer(port: port)
+        let requests = bytes
+        _ = try await offPool { peer.sendUntilBlocked(requests, maxBytes: requests.count) }
+        try await Task.sleep(for: .milliseconds(500))
+        let after = try rssBytes(pid: chatd.process.processIdentifier)
+        // Before the budget: 300 such requests added ~500 MiB, 4,000 took
+        // chatd to 3.1 GiB. Now: the 4 MiB budget, a few pages reserved,
+        // the requests held, then a slow-consumer close.
+        #expect(after - before < 64 << 20, "RSS grew by \(after - before) bytes")
+        #expect(await chatd.waitForOutput("closing slow consumer", seconds: 15))
+        peer.close()
+    }
+}
+
+extension Frame {
+    static func request(op: UInt16, id: UInt32, payload: ByteBuffer) -> Frame {
+        Frame(kind: .request, op: op, id: id, payload: payload)
+    }
+}
+
+/// Resident set size of a process, from /proc.
+func rssBytes(pid: Int32) throws -> Int {
+    let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    else { throw ProcessTestError("no VmRSS in /proc/\(pid)/status") }
+    return kib * 1024
+}
+
+/// A TCP peer that writes and never reads, with a small receive buffer so
+/// the server's answers back up quickly.
+final class RawPeer: Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ProcessTestError("socket: \(errno)") }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            Glibc.close(fd)
+            throw ProcessTestError("connect: \(errno)")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Writes `chunk` repeatedly (or once, when `maxBytes` is its size) until
+    /// `maxBytes` are sent or the socket has accepted nothing for a second.
+    /// Returns the bytes sent. Blocking: call off the concurrency pool.
+    func sendUntilBlocked(_ chunk: [UInt8], maxBytes: Int) -> Int {
+        var sent = 0
+        var offset = 0
+        var stalledSince: Date?
+        while sent < maxBytes {
+            let n = chunk.withUnsafeBytes { raw in
+                send(fd, raw.baseAddress! + offset, min(chunk.count - offset, maxBytes - sent), Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                sent += n
+                offset = (offset + n) % chunk.count
+                stalledSince = nil
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if let since = stalledSince {
+                    if Date().timeIntervalSince(since) > 1 { break }
+                } else {
+                    stalledSince = Date()
+                }
+                usleep(10_000)
+            } else {
+                break
+            }
+        }
+        return sent
+    }
+
+    /// Reads (discarding) until the server closes the connection; false if it
+    /// is still open after `seconds`. Blocking: call off the concurrency pool.
+    func waitForEOF(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            if n < 0 { usleep(10_000) }
+        }
+        return false
+    }
+
+    func close() { Glibc.close(fd) }
+}
