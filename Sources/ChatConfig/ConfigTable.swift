@@ -192,6 +192,10 @@ public enum ConfigTable {
             "Messages and other conversation events older than this many days are removed, with their search\nentries and file references. 0 keeps everything. chatctl retention set gives a conversation its own.",
             reloadable: true),
         ConfigKey(
+            "retention", "audit_days", .int(min: 0, max: 36_500), .int(365),
+            "Audit rows (logins, device and admin actions) older than this many days are removed by the purge.\n0 keeps them all.",
+            reloadable: true),
+        ConfigKey(
             "retention", "purge_interval_minutes", .int(min: 1, max: 10_080), .int(60),
             "How often expired events are removed (chatctl retention purge runs it now)."),
     ]

@@ -28,6 +28,9 @@ public final class AccountService: Sendable {
         var limits: DomainLimits
         var accountFailures: RateLimiter
         var addressAttempts: RateLimiter
+        /// One `login_throttled` audit row per address and minute, with the
+        /// count of those not written (a throttled flood must not flood the table).
+        var throttledAudit = AuditAggregator(windowMs: AccountService.throttledAuditWindowMs)
         /// A hash checked when the username is unknown, so that timing does not
         /// tell which usernames exist.
         var dummyHash: String?
@@ -53,6 +56,26 @@ public final class AccountService: Sendable {
     }
 
     public var limits: DomainLimits { state.withLock { $0.limits } }
+
+    /// Audit rows one prune transaction removes at most.
+    public static let auditPruneBatch = 5000
+
+    /// Removes audit rows older than `limits.auditRetentionDays` (0: none), in
+    /// bounded transactions; returns how many.
+    public func pruneAudit() async throws -> Int {
+        let days = limits.auditRetentionDays
+        guard days > 0 else { return 0 }
+        let before = clock.nowMs() - Millis(days) * 24 * 3600 * 1000
+        var total = 0
+        while true {
+            let removed = try await store.pruneAudit(before: before, batch: Self.auditPruneBatch)
+            total += removed
+            if removed < Self.auditPruneBatch { return total }
+        }
+    }
+
+    /// Throttled logins from one address are audited once per this window.
+    public static let throttledAuditWindowMs: Millis = 60_000
 
     /// Sets the rooms new accounts join.
     public func setDefaultRooms(_ rooms: [RoomID]) { state.withLock { $0.defaultRooms = rooms } }
@@ -108,14 +131,20 @@ public final class AccountService: Sendable {
         let key = Validate.usernameKey(username)
         let now = clock.nowMs()
 
+        // Both throttles are charged before the hash is checked, atomically: a
+        // burst of concurrent attempts cannot all pass a check made before any
+        // of them is recorded. A success gives the account's token back.
         do {
             try throttleAddress(context.address)
-            let accountCheck = state.withLock { $0.accountFailures.check(key, now: now) }
-            if case .limited(let retry) = accountCheck {
+            let accountCharge = state.withLock { $0.accountFailures.consume(key, now: now) }
+            if case .limited(let retry) = accountCharge {
                 throw ChatFailure.rateLimited(retryAfterMs: retry, "too many failed logins for this account")
             }
         } catch let failure as ChatFailure {
-            try await audit(.loginThrottled, actor: "anonymous", user: nil, address: context.address, detail: "username=\(key)", at: now)
+            if case .write(let suppressed) = state.withLock({ $0.throttledAudit.record(context.address, now: now) }) {
+                let detail = suppressed > 0 ? "username=\(key) not_recorded_since_last=\(suppressed)" : "username=\(key)"
+                try await audit(.loginThrottled, actor: "anonymous", user: nil, address: context.address, detail: detail, at: now)
+            }
             throw failure
         }
 
@@ -214,13 +243,14 @@ public final class AccountService: Sendable {
         let account = try await me(session)
         let key = Validate.usernameKey(account.user.username)
         let now = clock.nowMs()
-        if case .limited(let retry) = state.withLock({ $0.accountFailures.check(key, now: now) }) {
+        // Charged before the hash is checked (see login).
+        if case .limited(let retry) = state.withLock({ $0.accountFailures.consume(key, now: now) }) {
             throw ChatFailure.rateLimited(retryAfterMs: retry, "too many wrong passwords for this account")
         }
         guard try await hasher.verify(old, hash: account.passwordHash) else {
-            state.withLock { _ = $0.accountFailures.consume(key, now: now) }
             throw ChatFailure(.invalidCredentials, "old password is wrong")
         }
+        state.withLock { $0.accountFailures.reset(key) }
         try await store.setPasswordHash(user: session.userID, hash: try await hasher.hash(new))
         var ended: [DeviceRowID] = []
         if !keepOtherDevices {
@@ -320,9 +350,9 @@ public final class AccountService: Sendable {
         }
     }
 
+    /// The attempt was already charged to the account's throttle.
     private func recordFailedLogin(key: String, userID: UserID?, context: ConnectionContext) async throws -> Never {
         let now = clock.nowMs()
-        state.withLock { _ = $0.accountFailures.consume(key, now: now) }
         try await audit(.loginFailed, actor: "anonymous", user: userID, address: context.address, detail: "username=\(key)", at: now)
         throw ChatFailure(.invalidCredentials, "unknown username or wrong password")
     }

@@ -17,6 +17,8 @@ public struct DomainLimits: Sendable, Equatable {
     /// Messages and other events older than this are removed (0: kept forever),
     /// unless a conversation has its own retention.
     public var defaultRetentionDays = 0
+    /// Audit rows older than this are removed (0: kept forever).
+    public var auditRetentionDays = 365
 
     public init() {}
 

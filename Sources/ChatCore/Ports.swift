@@ -342,6 +342,8 @@ public protocol Store: Sendable {
     // Audit and stats
     func audit(_ entry: AuditEntry) async throws
     func auditEntries(user: UserID?, limit: Int) async throws -> [AuditEntry]
+    /// Removes up to `batch` audit rows older than `before`; returns how many.
+    func pruneAudit(before: Millis, batch: Int) async throws -> Int
     func counts() async throws -> StoreCounts
 
     // Search

@@ -267,6 +267,12 @@ public final class Daemon: Sendable {
         } catch {
             logger.error("retention purge failed", metadata: ["chatd.error": "\(error)"])
         }
+        do {
+            let removed = try await accounts.pruneAudit()
+            if removed > 0 { logger.info("audit pruned", metadata: ["chatd.rows": "\(removed)"]) }
+        } catch {
+            logger.error("audit prune failed", metadata: ["chatd.error": "\(error)"])
+        }
     }
 
     func collectGarbage() async {
@@ -541,6 +547,7 @@ struct Settings {
         d.maxStatusTextBytes = Int(c.int("limits.max_status_text_bytes"))
         d.maxAvatarURLBytes = Int(c.int("limits.max_avatar_url_bytes"))
         d.defaultRetentionDays = Int(c.int("retention.default_days"))
+        d.auditRetentionDays = Int(c.int("retention.audit_days"))
         domain = d
         throttle = AccountService.Throttle(
             accountFailures: Int(c.int("security.login_failures_per_account")),

@@ -368,6 +368,7 @@ extension ControlRouter {
         default:
             _ = try Chatd_Control_V1_RetentionPurgeRequest(payload: frame.payload)
             let report = try await rooms.purgeExpired()
+            _ = try await accounts.pruneAudit()
             var r = Chatd_Control_V1_RetentionPurgeResponse()
             r.conversations = UInt32(clamping: report.conversations)
             r.events = UInt64(report.events)

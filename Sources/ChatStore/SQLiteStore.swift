@@ -446,6 +446,15 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func pruneAudit(before: Millis, batch: Int) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?)",
+                arguments: [before, batch])
+            return db.changesCount
+        }
+    }
+
     public func auditEntries(user: UserID?, limit: Int) async throws -> [AuditEntry] {
         try await read { db in
             let rows: [Row]

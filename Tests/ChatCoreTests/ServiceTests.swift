@@ -13,6 +13,16 @@ struct FakeHasher: PasswordHasher {
     func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v\(version):") }
 }
 
+/// FakeHasher's answers after a pause, so concurrent attempts overlap.
+struct SlowHasher: PasswordHasher {
+    func hash(_ password: String) async throws -> String { "v1:\(password)" }
+    func verify(_ password: String, hash: String) async throws -> Bool {
+        try await Task.sleep(for: .milliseconds(50))
+        return hash.hasSuffix(":\(password)")
+    }
+    func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v1:") }
+}
+
 final class RecordingSessions: SessionDirectory {
     let ended = Mutex<[(String, SessionEndReason)]>([])
     func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int {
@@ -98,6 +108,91 @@ struct AccountServiceTests {
         _ = try await accounts.login(username: "walt", password: "password1", device: DeviceInput(), context: f.context)
         let audit = try await f.store.auditEntries(user: nil, limit: 100).map(\.action)
         #expect(audit.contains(.loginFailed) && audit.contains(.loginThrottled) && audit.contains(.loginSucceeded))
+    }
+
+    /// 20 concurrent wrong passwords for one account from 20 addresses: the
+    /// account's limit (5) is charged before hashing, so 5 are checked and 15
+    /// refused. When the limit was checked before and charged after the hash,
+    /// all 20 were checked.
+    @Test func concurrentFailedLoginsCannotOvertakeTheAccountLimit() async throws {
+        let f = try Fixture()
+        let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
+        _ = try await f.accounts().register(
+            username: "vic", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
+        let accounts = AccountService(
+            store: f.store, hasher: SlowHasher(), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            throttle: throttle)
+        let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    let context = ConnectionContext(address: "10.0.1.\(i)", nonce: Array(repeating: 1, count: 32))
+                    return await failureKind {
+                        _ = try await accounts.login(username: "vic", password: "wrong-\(i)", device: DeviceInput(), context: context)
+                    }
+                }
+            }
+            var all: [ChatFailure.Kind?] = []
+            for await kind in group { all.append(kind) }
+            return all
+        }
+        #expect(kinds.filter { $0 == .invalidCredentials }.count == 5)
+        #expect(kinds.filter { $0 == .rateLimited }.count == 15)
+    }
+
+    @Test func concurrentWrongOldPasswordsCannotOvertakeTheAccountLimit() async throws {
+        let f = try Fixture()
+        let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
+        let auth = try await f.accounts().register(
+            username: "val", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
+        let accounts = AccountService(
+            store: f.store, hasher: SlowHasher(), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            throttle: throttle)
+        let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    await failureKind {
+                        try await accounts.changePassword(
+                            auth.session, old: "wrong-\(i)", new: "password2", keepOtherDevices: true, context: f.context)
+                    }
+                }
+            }
+            var all: [ChatFailure.Kind?] = []
+            for await kind in group { all.append(kind) }
+            return all
+        }
+        #expect(kinds.filter { $0 == .invalidCredentials }.count == 5)
+        #expect(kinds.filter { $0 == .rateLimited }.count == 15)
+    }
+
+    /// Past the per-address limit, a flood of logins writes one
+    /// login_throttled row per address and minute, and the next row counts
+    /// the ones not written. Old rows go with retention.audit_days.
+    @Test func throttledLoginsAreAuditedInAggregateAndPruned() async throws {
+        let f = try Fixture()
+        let throttle = AccountService.Throttle(accountFailures: 1000, accountWindowMs: 1000, addressAttempts: 3, addressWindowMs: 60_000)
+        let accounts = f.accounts(throttle: throttle)
+        for _ in 0..<50 {
+            _ = await failureKind { _ = try await accounts.login(username: "nobody", password: "x", device: DeviceInput(), context: f.context) }
+        }
+        var audit = try await f.store.auditEntries(user: nil, limit: 1000)
+        #expect(audit.filter { $0.action == .loginFailed }.count == 3)
+        #expect(audit.filter { $0.action == .loginThrottled }.count == 1)
+        f.clock.advance(byMs: 60_000)
+        for _ in 0..<10 {
+            _ = await failureKind { _ = try await accounts.login(username: "nobody", password: "x", device: DeviceInput(), context: f.context) }
+        }
+        audit = try await f.store.auditEntries(user: nil, limit: 1000)
+        let throttled = audit.filter { $0.action == .loginThrottled }
+        #expect(throttled.count == 2)
+        #expect(throttled.contains { $0.detail.hasSuffix("not_recorded_since_last=46") })
+
+        var limits = DomainLimits()
+        limits.auditRetentionDays = 1
+        accounts.reconfigure(limits: limits, throttle: throttle)
+        #expect(try await accounts.pruneAudit() == 0)
+        f.clock.advance(byMs: 24 * 3600 * 1000 + 1)
+        #expect(try await accounts.pruneAudit() == audit.count)
+        #expect(try await f.store.auditEntries(user: nil, limit: 1000).isEmpty)
     }
 
     @Test func changePasswordEndsOtherDevicesOnly() async throws {
