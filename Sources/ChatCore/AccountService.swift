@@ -102,7 +102,7 @@ public final class AccountService: Sendable {
         let key = try Validate.username(username)
         try Validate.password(password, limits: limits)
         try Validate.email(email)
-        try Validate.text(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
+        let displayName = try Validate.name(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
         try validate(device)
         try throttleAddress(context.address)
 
@@ -224,8 +224,9 @@ public final class AccountService: Sendable {
 
     public func updateProfile(_ session: Session, _ change: ProfileChange) async throws -> User {
         let limits = self.limits
+        var change = change
         if let name = change.displayName {
-            try Validate.text(name, field: "display_name", max: limits.maxDisplayNameBytes)
+            change.displayName = try Validate.name(name, field: "display_name", max: limits.maxDisplayNameBytes)
         }
         if let url = change.avatarURL { try Validate.avatarURL(url, limits: limits) }
         if let status = change.statusText {
@@ -280,7 +281,7 @@ public final class AccountService: Sendable {
         let key = try Validate.username(username)
         try Validate.password(password, limits: limits)
         try Validate.email(email)
-        try Validate.text(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
+        let displayName = try Validate.name(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
         let now = clock.nowMs()
         var new = NewUser(
             username: username, usernameKey: key, email: email,

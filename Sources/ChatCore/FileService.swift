@@ -66,7 +66,7 @@ public final class FileService: Sendable {
         guard size <= limits.maxFileBytes else {
             throw ChatFailure(.tooLarge, "files may have at most \(limits.maxFileBytes) bytes", field: "size")
         }
-        try Validate.text(name, field: "name", max: FileLimits.maxNameBytes, min: 1)
+        let name = try Validate.name(name, field: "name", max: FileLimits.maxNameBytes, min: 1)
         guard hash.count == FileLimits.hashBytes else {
             throw ChatFailure.invalid("blake2b", "blake2b must be the 32-byte BLAKE2b-256 of the content")
         }

@@ -65,13 +65,57 @@ public enum Validate {
     }
 
     public static func roomName(_ value: String, limits: DomainLimits) throws(ChatFailure) -> String {
-        let trimmed = value.trimmingWhitespace()
-        try text(trimmed, field: "name", max: limits.maxRoomNameBytes, min: 1)
-        return trimmed
+        try name(value, field: "name", max: limits.maxRoomNameBytes, min: 1)
     }
 
-    /// Case-insensitive key for room names.
-    public static func roomNameKey(_ value: String) -> String { value.lowercased() }
+    /// Case-insensitive key for room names (NFC first, so composed and
+    /// decomposed spellings are one name).
+    public static func roomNameKey(_ value: String) -> String { nfc(value).trimmingWhitespace().lowercased() }
+
+    /// A name shown to people (display name, room or group name, file name):
+    /// Unicode NFC, trimmed of white space, then checked like `text` and for
+    /// characters that make a name look like another (`hasDeceptiveCharacter`).
+    /// Returns the form to store.
+    public static func name(_ value: String, field: String, max: Int, min: Int = 0) throws(ChatFailure) -> String {
+        let normalized = nfc(value).trimmingWhitespace()
+        try text(normalized, field: field, max: max, min: min)
+        if hasDeceptiveCharacter(normalized) {
+            throw .invalid(field, "\(field) contains a bidirectional control or invisible character")
+        }
+        return normalized
+    }
+
+    /// Unicode Normalization Form C. The stdlib's own normaliser (what
+    /// Foundation's precomposedStringWithCanonicalMapping uses); ChatCore
+    /// imports nothing else.
+    public static func nfc(_ value: String) -> String {
+        value.utf8.allSatisfy { $0 < 0x80 } ? value : String(decoding: value._nfcCodeUnits, as: UTF8.self)
+    }
+
+    /// Bidirectional controls (which reorder what follows: `a\u{202E}gnp.exe`
+    /// shows as "aexe.png") and invisible characters (zero-width space, word
+    /// joiner, BOM...). The zero-width joiner and non-joiner are allowed
+    /// between two visible characters, where emoji sequences and several
+    /// scripts need them.
+    public static func hasDeceptiveCharacter(_ value: String) -> Bool {
+        let scalars = Array(value.unicodeScalars)
+        for (i, s) in scalars.enumerated() {
+            switch s.value {
+            case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069,  // bidirectional controls
+                0x200B, 0x2060...0x2064, 0xFEFF, 0x180E, 0x00AD, 0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0:  // invisible
+                return true
+            case 0x200C, 0x200D:
+                guard i > 0, i + 1 < scalars.count, isVisible(scalars[i - 1]), isVisible(scalars[i + 1]) else { return true }
+            default:
+                continue
+            }
+        }
+        return false
+    }
+
+    private static func isVisible(_ s: Unicode.Scalar) -> Bool {
+        !s.properties.isWhitespace && !isControl(s) && s.properties.generalCategory != .format
+    }
 
     /// 1..64 of [A-Za-z0-9_-].
     public static func deviceID(_ value: String) throws(ChatFailure) {

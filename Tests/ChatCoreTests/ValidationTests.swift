@@ -85,4 +85,43 @@ struct RateLimiterTests {
         for i in 0..<10_000 { r.consume("addr-\(i)", now: Int64(i)) }
         #expect(r.keyCount <= 100)
     }
+
+}
+
+/// Names shown to people (spec §4.2, §5.1, §13.2): NFC, trimmed, no bidi
+/// controls or invisible characters.
+struct NameValidationTests {
+    @Test func namesAreNFCAndTrimmed() throws {
+        let composed = "Caf\u{E9}"
+        let decomposed = "Cafe\u{301}"
+        #expect(Array(try Validate.name(decomposed, field: "name", max: 100).utf8) == Array(composed.utf8))
+        #expect(Validate.roomNameKey(decomposed) == Validate.roomNameKey(composed))
+        #expect(Validate.roomNameKey("  CAF\u{C9} ") == Validate.roomNameKey(composed))
+        #expect(try Validate.roomName(" \u{3000}general\u{A0} ", limits: DomainLimits()) == "general")
+        #expect(Array(try Validate.name("\u{212B}ngstr\u{F6}m", field: "name", max: 100).unicodeScalars)
+            == Array("\u{C5}ngstr\u{F6}m".unicodeScalars))
+    }
+
+    @Test func namesRefuseBidiControlsAndInvisibleCharacters() throws {
+        for bad in [
+            "a\u{202E}gnp.exe", "x\u{202A}y", "x\u{2066}y", "x\u{2069}", "\u{200F}admin", "\u{200E}x", "x\u{061C}y",
+            "ad\u{200B}min", "ad\u{2060}min", "\u{FEFF}root", "x\u{00AD}y", "\u{3164}", "\u{200D}x", "x\u{200C}", "a\u{200D}\u{200D}b",
+        ] {
+            #expect(throws: ChatFailure.self, "\(bad.unicodeScalars.map { String($0.value, radix: 16) })") {
+                try Validate.name(bad, field: "name", max: 100)
+            }
+        }
+        // Joiners between visible characters: emoji sequences, Persian.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}"
+        #expect(try Validate.name(family, field: "name", max: 100) == family)
+        #expect(try Validate.name("\u{645}\u{6CC}\u{200C}\u{62E}\u{648}\u{627}\u{647}\u{645}", field: "name", max: 100).count > 0)
+        // Right-to-left text itself is fine.
+        #expect(try Validate.name("\u{5E9}\u{5DC}\u{5D5}\u{5DD}", field: "name", max: 100) == "\u{5E9}\u{5DC}\u{5D5}\u{5DD}")
+    }
+
+    @Test func nameLimitsCountTheNormalisedForm() throws {
+        // 3 bytes decomposed ("e" + U+0301), 2 composed: a 2-byte limit accepts it.
+        #expect(try Validate.name("e\u{301}", field: "name", max: 2) == "\u{E9}")
+        #expect(throws: ChatFailure.self) { try Validate.name("\u{E9}x", field: "name", max: 2) }
+    }
 }
