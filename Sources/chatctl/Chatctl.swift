@@ -158,12 +158,40 @@ func userRef(_ text: String) -> Chatd_Control_V1_UserRef {
     return ref
 }
 
-/// Reads a password: the option, else a line from stdin (prompting on a terminal).
-func readPassword(_ option: String?) -> String {
-    if let option { return option }
-    if isatty(STDIN_FILENO) != 0, let p = getpass("Password: ") { return String(cString: p) }
-    guard let line = readLine(strippingNewline: true) else { fail("chatctl: no password given on stdin", code: 2) }
-    return line
+/// Where a new password comes from: stdin (a prompt on a terminal) by
+/// default, or a file. On the command line only when asked for explicitly:
+/// every user on the machine can read a process's arguments.
+struct PasswordOptions: ParsableArguments {
+    @Option(help: "The password, on the command line: other users can see it in the process list. Needs --insecure-password-arg.")
+    var password: String?
+    @Flag(help: "Allow --password.")
+    var insecurePasswordArg = false
+    @Option(help: ArgumentHelp("Read the password from the first line of this file.", valueName: "file"))
+    var passwordFile: String?
+
+    /// The password, or a usage error (exit 2).
+    func read() -> String {
+        if let password {
+            guard insecurePasswordArg else {
+                fail(
+                    "chatctl: --password shows the password to every user of this machine (ps); give it on stdin or with --password-file, or add --insecure-password-arg",
+                    code: 2)
+            }
+            return password
+        }
+        if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                fail("chatctl: cannot read the password file \(passwordFile)", code: 2)
+            }
+            guard let line = text.split(separator: "\n", omittingEmptySubsequences: false).first, !line.isEmpty else {
+                fail("chatctl: the password file \(passwordFile) is empty", code: 2)
+            }
+            return String(line.hasSuffix("\r") ? line.dropLast() : line)
+        }
+        if isatty(STDIN_FILENO) != 0, let p = getpass("Password: ") { return String(cString: p) }
+        guard let line = readLine(strippingNewline: true) else { fail("chatctl: no password given on stdin", code: 2) }
+        return line
+    }
 }
 
 // MARK: Formatting
@@ -291,10 +319,11 @@ struct UserCommand: AsyncParsableCommand {
         subcommands: [Add.self, List.self, Show.self, Disable.self, Enable.self, Passwd.self, SetRole.self, Delete.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user (password from --password or stdin).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a user (password from stdin, a prompt on a terminal, or --password-file).")
         @OptionGroup var global: GlobalOptions
         @Argument var username: String
-        @Option var password: String?
+        @OptionGroup var password: PasswordOptions
         @Option var displayName: String = ""
         @Option var email: String = ""
         @Option(help: "user or admin") var role: String = "user"
@@ -302,7 +331,7 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             var q = Chatd_Control_V1_UserAddRequest()
             q.username = username
-            q.password = readPassword(password)
+            q.password = password.read()
             q.displayName = displayName
             q.email = email
             q.role = role
@@ -395,13 +424,13 @@ struct UserCommand: AsyncParsableCommand {
             abstract: "Set a user's password; ends their device sessions unless --keep-sessions.")
         @OptionGroup var global: GlobalOptions
         @Argument var user: String
-        @Option var password: String?
+        @OptionGroup var password: PasswordOptions
         @Flag var keepSessions = false
 
         func run() async throws {
             var q = Chatd_Control_V1_UserPasswdRequest()
             q.user = userRef(user)
-            q.password = readPassword(password)
+            q.password = password.read()
             q.keepSessions = keepSessions
             let r = try await global.call(.userPasswd, q, as: Chatd_Control_V1_UserResponse.self)
             global.output(r) { "password changed for \(r.user.username)\n" }

@@ -137,10 +137,10 @@ struct ProcessTests {
         var r = try await chatctl(s + ["user", "add", "alice", "--display-name", "Alice"], stdin: "password1\n")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("created user alice"))
-        r = try await chatctl(["user", "add", "bob", "--password", "password2", "--role", "admin", "--json"] + s)
+        r = try await chatctl(["user", "add", "bob", "--password", "password2", "--insecure-password-arg", "--role", "admin", "--json"] + s)
         #expect(r.status == 0)
         #expect((jsonObject(r.stdout)["user"] as? [String: Any])?["role"] as? String == "admin")
-        r = try await chatctl(s + ["user", "add", "alice", "--password", "password1"])
+        r = try await chatctl(s + ["user", "add", "alice", "--password", "password1", "--insecure-password-arg"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("conflict"))
 

@@ -263,9 +263,9 @@ _chatctl_user() {
 
 _chatctl_user_add() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --insecure-password-arg -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --config --password --display-name --email --role)
+    non_repeating_options=(--socket --config --password --password-file --display-name --email --role)
     __chatctl_offer_flags_options 1
 
     # Offer option value completions
@@ -277,6 +277,9 @@ _chatctl_user_add() {
         return
         ;;
     '--password')
+        return
+        ;;
+    '--password-file')
         return
         ;;
     '--display-name')
@@ -377,9 +380,9 @@ _chatctl_user_enable() {
 
 _chatctl_user_passwd() {
     repeating_flags=()
-    non_repeating_flags=(--json --keep-sessions -h --help)
+    non_repeating_flags=(--json --insecure-password-arg --keep-sessions -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --config --password)
+    non_repeating_options=(--socket --config --password --password-file)
     __chatctl_offer_flags_options 1
 
     # Offer option value completions
@@ -391,6 +394,9 @@ _chatctl_user_passwd() {
         return
         ;;
     '--password')
+        return
+        ;;
+    '--password-file')
         return
         ;;
     esac

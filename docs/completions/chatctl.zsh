@@ -130,7 +130,7 @@ _chatctl_user() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'add:Create a user (password from --password or stdin).'
+            'add:Create a user (password from stdin, a prompt on a terminal, or --password-file).'
             'list:List users.'
             'show:Show a user with devices and rooms.'
             'disable:Disable a user and close their connections.'
@@ -160,7 +160,9 @@ _chatctl_user_add() {
         '--config[chatd'\''s config file, to find the control socket.]:config:'
         '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
         ':username:'
-        '--password:password:'
+        '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
+        '--insecure-password-arg[Allow --password.]'
+        '--password-file[Read the password from the first line of this file.]:file:'
         '--display-name:display-name:'
         '--email:email:'
         '--role[user or admin]:role:'
@@ -238,7 +240,9 @@ _chatctl_user_passwd() {
         '--config[chatd'\''s config file, to find the control socket.]:config:'
         '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
         ':user:'
-        '--password:password:'
+        '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
+        '--insecure-password-arg[Allow --password.]'
+        '--password-file[Read the password from the first line of this file.]:file:'
         '--keep-sessions'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
