@@ -60,6 +60,10 @@ public enum ConfigTable {
             "storage", "synchronous", .choice(["off", "normal", "full", "extra"]), .string("full"),
             "SQLite synchronous mode. full: an acknowledged message survives power loss."),
         ConfigKey(
+            "storage", "min_free_bytes", .int(min: 0, max: 1 << 50), .int(104_857_600),
+            "Free space the database's filesystem must keep. Below it (checked every 5 s and after a failed\nwrite), writes are refused with unavailable (retryable) while reads, Sync and Resume go on;\nretention purges and file collection still run. 0 turns the check off (a full disk still answers\nunavailable).",
+            reloadable: true),
+        ConfigKey(
             "storage", "reader_count", .int(min: 1, max: 64), .int(4),
             "Concurrent SQLite readers."),
         ConfigKey(
@@ -163,6 +167,10 @@ public enum ConfigTable {
         ConfigKey(
             "files", "max_chunk_bytes", .int(min: 4096, max: 8_388_608), .int(262_144),
             "Largest upload chunk and download piece, in bytes; at least 4096 below server.max_frame_bytes.",
+            reloadable: true),
+        ConfigKey(
+            "files", "min_free_bytes", .int(min: 0, max: 1 << 50), .int(104_857_600),
+            "Free space the file store's filesystem (files.dir) must keep; below it uploads are refused with\nunavailable at UploadBegin and UploadChunk.",
             reloadable: true),
         ConfigKey(
             "files", "user_quota_bytes", .int(min: 0, max: 1 << 50), .int(1_073_741_824),

@@ -192,7 +192,12 @@ public final class AccountService: Sendable {
                 try await fail(ChatFailure(.badSignature, "this device requires a valid signature over the hello nonce"))
             }
         }
-        try await store.touchDevice(device.rowID, now: now, address: context.address)
+        do {
+            try await store.touchDevice(device.rowID, now: now, address: context.address)
+        } catch let failure as ChatFailure where failure.kind == .unavailable {
+            // Storage refusing writes (disk nearly full): the device's last
+            // seen time can wait; the session cannot.
+        }
         let session = Session(
             user: account.user, deviceRowID: device.rowID, deviceID: device.deviceID, tokenExpiresAt: expires)
         return AuthResult(session: session, token: nil)

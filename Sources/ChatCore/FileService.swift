@@ -71,6 +71,7 @@ public final class FileService: Sendable {
             throw ChatFailure.invalid("blake2b", "blake2b must be the 32-byte BLAKE2b-256 of the content")
         }
         try limits.policy.checkDeclared(mimeType)
+        try blobs.admitWrite()
         let now = clock.nowMs()
         let upload = Upload(
             id: Self.hex(random(16)), ownerID: session.userID, size: size, name: name,

@@ -167,6 +167,9 @@ public protocol FileCatalog: Sendable {
 /// The bytes of files: uploads being received and stored contents.
 /// Implementations do blocking I/O off the event loops.
 public protocol BlobStorage: Sendable {
+    /// Throws `unavailable` when the store's disk is below its configured
+    /// free space or has failed (asked before an upload starts).
+    func admitWrite() throws
     /// Writes `data` at `offset` (creating the partial file if needed) and
     /// makes it durable before returning.
     func writePartial(_ upload: String, offset: Int64, data: [UInt8]) async throws

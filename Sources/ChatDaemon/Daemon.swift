@@ -33,6 +33,8 @@ public final class Daemon: Sendable {
     public let logLevel: LogLevelControl
     /// The Prometheus endpoint, when `metrics.listen` is set.
     public let metricsListener: MetricsListener?
+    /// Free space and faults of the database's and the file store's disks.
+    public let storage: StorageMonitors
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
     private let maintenance = Mutex<[Task<Void, Never>]>([])
 
@@ -40,9 +42,10 @@ public final class Daemon: Sendable {
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
-        metricsListener: MetricsListener?
+        metricsListener: MetricsListener?, storage: StorageMonitors
     ) {
         self.metricsListener = metricsListener
+        self.storage = storage
         self.notifier = notifier
         self.logLevel = logLevel
         effective = Mutex(config)
@@ -106,6 +109,9 @@ public final class Daemon: Sendable {
         let rooms = ConversationService(store: store, clock: clock, limits: settings.domain)
         let friends = FriendService(store: store, clock: clock)
         let blobs = try DiskBlobStore(root: config.filesDir, makeHasher: { Blake2bStream() })
+        let storage = StorageMonitors(database: store.storage, files: blobs.storage)
+        storage.configure(settings)
+        storage.observe(logger: logger, notifier: notifier)
         let files = FileService(
             catalog: store, blobs: blobs, random: { Sodium.randomBytes($0) }, clock: clock, limits: settings.files)
         try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
@@ -150,7 +156,7 @@ public final class Daemon: Sendable {
                             try await Backup.run(store: store, dataDir: dataDir, fileStore: fileStore, to: path)
                         }
                     },
-                    stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore) },
+                    stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore, storage: storage) },
                     config: {
                         let config = daemonBox.daemon?.config ?? config
                         return (config.entries().map(Self.configEntry), config.source ?? "")
@@ -174,7 +180,8 @@ public final class Daemon: Sendable {
                 do {
                     metricsListener = try await MetricsListener.bind(
                         host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
-                        render: Self.renderMetrics(prometheus, registry: registry, store: store, hasher: hasher),
+                        render: Self.renderMetrics(
+                            prometheus, registry: registry, store: store, hasher: hasher, storage: storage),
                         health: { (try? await store.probeWrite()) != nil })
                 } catch {
                     await control.close()
@@ -190,12 +197,13 @@ public final class Daemon: Sendable {
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
-                metricsListener: metricsListener)
+                metricsListener: metricsListener, storage: storage)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
             daemon.startMaintenance(every: .seconds(config.int("files.gc_interval_minutes") * 60)) { await $0.collectGarbage() }
             daemon.startMaintenance(every: .seconds(config.int("retention.purge_interval_minutes") * 60)) { await $0.purge() }
+            daemon.startMaintenance(every: StorageMonitors.checkInterval) { $0.storage.refresh() }
             return daemon
         } catch {
             hasher.shutdown()
@@ -216,7 +224,9 @@ public final class Daemon: Sendable {
     /// changed keys that are not reloadable are reported, not applied.
     /// A one-line summary for systemd's STATUS=.
     public func statusLine() -> String {
-        "listening on \(config.listen), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
+        let line = "listening on \(config.listen), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
+        guard let trouble = storage.trouble else { return line }
+        return line + "; " + trouble
     }
 
     /// Watchdog keep-alives at half of $WATCHDOG_USEC, and a STATUS line with
@@ -351,6 +361,7 @@ public final class Daemon: Sendable {
         rooms.reconfigure(limits: settings.domain)
         files.reconfigure(limits: settings.files)
         server.updateSettings(settings.server)
+        storage.configure(settings)
         logger.info(
             "configuration reloaded",
             metadata: [
@@ -377,7 +388,7 @@ public final class Daemon: Sendable {
     /// Sets the gauges read at scrape time, then renders the exposition text.
     static func renderMetrics(
         _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: SQLiteStore,
-        hasher: SodiumPasswordHasher
+        hasher: SodiumPasswordHasher, storage: StorageMonitors
     ) -> MetricsListener.Render {
         func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
             prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "chatd", metricName: name, unitName: "", helpText: help))
@@ -386,7 +397,17 @@ public final class Daemon: Sendable {
         let authenticated = gauge("authenticated_connections", "Open client connections that are logged in.")
         let argon2 = gauge("argon2_queue_depth", "Password hashes waiting for a hashing thread.")
         let writes = gauge("write_queue_depth", "Writes waiting for the group-commit writer.")
+        let databaseWritable = gauge(
+            "database_storage_writable", "1 when the database's disk accepts writes, 0 when low on space or failed.")
+        let filesWritable = gauge(
+            "file_store_storage_writable", "1 when the file store's disk accepts writes, 0 when low on space or failed.")
+        let databaseFree = gauge("database_storage_free_bytes", "Free bytes on the database's filesystem.")
+        let filesFree = gauge("file_store_storage_free_bytes", "Free bytes on the file store's filesystem.")
         return {
+            databaseWritable.set(Double(storage.database.current.isWritable ? 1 : 0))
+            filesWritable.set(Double(storage.files.current.isWritable ? 1 : 0))
+            if let free = storage.database.freeBytes { databaseFree.set(Double(free)) }
+            if let free = storage.files.freeBytes { filesFree.set(Double(free)) }
             connections.set(Double(registry.connectionCount))
             authenticated.set(Double(registry.authenticatedCount))
             argon2.set(Double(hasher.pool.queueDepth))
@@ -395,8 +416,14 @@ public final class Daemon: Sendable {
         }
     }
 
-    static func stats(store: SQLiteStore, hasher: SodiumPasswordHasher, fileStore: String) async -> DaemonStats {
+    static func stats(
+        store: SQLiteStore, hasher: SodiumPasswordHasher, fileStore: String, storage: StorageMonitors
+    ) async -> DaemonStats {
         var s = DaemonStats()
+        s.databaseStorage = storage.database.current.summary
+        s.fileStoreStorage = storage.files.current.summary
+        s.databaseFreeBytes = storage.database.freeBytes ?? -1
+        s.fileStoreFreeBytes = storage.files.freeBytes ?? -1
         s.writeQueueDepth = store.writeQueueDepth
         (s.writeBatches, s.writes) = store.groupCommitStatistics
         s.argon2QueueDepth = hasher.pool.queueDepth
@@ -519,6 +546,8 @@ struct Settings {
     var argon2: Sodium.Argon2Limits
     var groupCommit: SQLiteStore.GroupCommitSettings
     var files: FileLimits
+    var databaseMinFreeBytes: Int64
+    var filesMinFreeBytes: Int64
 
     init(_ c: Config) {
         groupCommit = SQLiteStore.GroupCommitSettings(
@@ -561,6 +590,8 @@ struct Settings {
         f.userQuotaBytes = c.int("files.user_quota_bytes")
         f.policy = ContentPolicy(allowed: c.strings("files.allowed_types"))
         f.uploadTTLMs = c.int("files.upload_ttl_hours") * 3600 * 1000
+        databaseMinFreeBytes = c.int("storage.min_free_bytes")
+        filesMinFreeBytes = c.int("files.min_free_bytes")
         f.unreferencedGraceMs = c.int("files.unreferenced_grace_hours") * 3600 * 1000
         files = f
         argon2 = Sodium.Argon2Limits(

@@ -67,6 +67,10 @@ extension ControlRouter {
         r.fileStoreBytes = UInt64(clamping: daemon.fileStoreBytes)
         r.fileStoreFiles = UInt32(clamping: daemon.fileStoreFiles)
         r.uptimeMs = clock.nowMs() - info.startedAtMs
+        r.databaseStorage = daemon.databaseStorage
+        r.fileStoreStorage = daemon.fileStoreStorage
+        r.databaseFreeBytes = daemon.databaseFreeBytes
+        r.fileStoreFreeBytes = daemon.fileStoreFreeBytes
         return r
     }
 

@@ -180,6 +180,8 @@ public struct ControlRouter: Sendable {
                 let start = ContinuousClock.now
                 do {
                     try await probe()
+                } catch let failure as ChatFailure where failure.kind == .unavailable {
+                    throw failure  // the storage refuses writes; its monitor logged why
                 } catch {
                     logger.error("health check: database write failed", metadata: ["chatd.error": "\(error)"])
                     throw ChatFailure(.internal, "the database is not writable")

@@ -54,6 +54,11 @@ public struct DaemonStats: Sendable, Equatable {
     public var argon2QueueDepth = 0
     public var fileStoreBytes: Int64 = 0
     public var fileStoreFiles = 0
+    /// "writable" or why writes are refused, and free bytes (-1: unknown).
+    public var databaseStorage = "writable"
+    public var fileStoreStorage = "writable"
+    public var databaseFreeBytes: Int64 = -1
+    public var fileStoreFreeBytes: Int64 = -1
 
     public init() {}
 }

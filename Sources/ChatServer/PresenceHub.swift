@@ -94,6 +94,8 @@ public final class PresenceHub: Sendable {
         Task {
             do {
                 try await store.setLastSeen(user: user, at: now)
+            } catch let failure as ChatFailure where failure.kind == .unavailable {
+                // Storage refusing writes: already logged once by its monitor.
             } catch {
                 logger.warning("could not store last-seen time", metadata: ["chatd.user": "\(user)", "chatd.error": "\(error)"])
             }

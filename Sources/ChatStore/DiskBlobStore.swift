@@ -22,10 +22,13 @@ public final class DiskBlobStore: BlobStorage {
     let makeHasher: @Sendable () -> any ContentHasher
     private let queues: [DispatchQueue]
     private let next = Atomic<Int>(0)
+    /// Free space of the file store's filesystem and the faults its writes met.
+    public let storage: StorageMonitor
 
     public init(root: String, makeHasher: @escaping @Sendable () -> any ContentHasher, threads: Int = 4) throws {
         self.root = root
         self.makeHasher = makeHasher
+        storage = StorageMonitor(directory: root)
         queues = (0..<max(1, threads)).map { DispatchQueue(label: "chatd.files.\($0)") }
         for dir in [root, contentsDir, uploadsDir] {
             try FileManager.default.createDirectory(
@@ -75,7 +78,36 @@ public final class DiskBlobStore: BlobStorage {
 
     struct IOError: Error, CustomStringConvertible {
         var description: String
-        init(_ what: String, _ path: String) { description = "\(what) \(path): \(String(cString: strerror(errno)))" }
+        var code: Int32
+        init(_ what: String, _ path: String) {
+            code = errno
+            description = "\(what) \(path): \(String(cString: strerror(code)))"
+        }
+    }
+
+    /// Runs a write to the file store: refused while its storage is low or
+    /// failed; a full disk or an I/O error becomes `unavailable` (retryable)
+    /// and changes the storage's health.
+    func storing<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try storage.admit(.ordinary)
+        do {
+            return try await io(body)
+        } catch let error as IOError {
+            switch error.code {
+            case ENOSPC, EDQUOT:
+                storage.diskFull()
+            case EIO, EROFS:
+                storage.ioFailed(error.description)
+            default:
+                throw error
+            }
+            throw storage.current.refusal(for: .ordinary)
+                ?? ChatFailure(.unavailable, "the file store refused the write; retry later", retryAfterMs: StorageHealth.lowSpaceRetryMs)
+        }
+    }
+
+    public func admitWrite() throws {
+        try storage.admit(.ordinary)
     }
 
     static func withFile<T>(_ path: String, _ flags: Int32, _ body: (Int32) throws -> T) throws -> T {
@@ -105,7 +137,7 @@ public final class DiskBlobStore: BlobStorage {
     public func writePartial(_ upload: String, offset: Int64, data: [UInt8]) async throws {
         let path = partialPath(upload)
         let dir = uploadsDir
-        try await io {
+        try await storing {
             let created = access(path, F_OK) != 0
             try Self.withFile(path, O_WRONLY | O_CREAT) { fd in
                 var done = 0
@@ -158,7 +190,7 @@ public final class DiskBlobStore: BlobStorage {
         let partial = partialPath(upload)
         let (dir, path) = contentPath(hash)
         let contents = contentsDir
-        try await io {
+        try await storing {
             if FileManager.default.fileExists(atPath: path) { return }  // stored already: deduplicated
             try Self.withFile(partial, O_RDONLY) { fd in
                 guard fsync(fd) == 0 else { throw IOError("fsync", partial) }

@@ -23,8 +23,8 @@ final class GroupCommitWriter: Sendable {
 
     private struct Pending: Sendable {
         /// Runs the write in a savepoint of the open transaction; returns the
-        /// changes to publish if it succeeded.
-        let run: @Sendable (Database) -> CommittedChanges?
+        /// changes to publish if it succeeded, else its error.
+        let run: @Sendable (Database) -> Result<CommittedChanges?, any Error>
         /// Called after the transaction ends: nil on commit, else its error.
         let finish: @Sendable ((any Error)?) -> Void
     }
@@ -97,12 +97,12 @@ final class GroupCommitWriter: Sendable {
                             outcome = try body(db)
                             return .commit
                         }
-                        guard let outcome else { return nil }
+                        guard let outcome else { return .success(nil) }
                         result.withLock { $0 = .success(outcome.0) }
-                        return outcome.1
+                        return .success(outcome.1)
                     } catch {
                         result.withLock { $0 = .failure(error) }
-                        return nil
+                        return .failure(error)
                     }
                 },
                 finish: { commitError in
@@ -155,7 +155,15 @@ final class GroupCommitWriter: Sendable {
                     var changes: [CommittedChanges] = []
                     try db.inTransaction(.immediate) {
                         for pending in work {
-                            if let c = pending.run(db), !c.isEmpty { changes.append(c) }
+                            switch pending.run(db) {
+                            case .success(let c):
+                                if let c, !c.isEmpty { changes.append(c) }
+                            case .failure(let error):
+                                // Some errors (SQLITE_FULL, SQLITE_IOERR...) make SQLite roll
+                                // the whole transaction back: the batch fails with that
+                                // error, and no later write may run outside a transaction.
+                                if !db.isInsideTransaction { throw error }
+                            }
                         }
                         return .commit
                     }

@@ -113,7 +113,7 @@ extension SQLiteStore: FileCatalog {
     }
 
     public func cancelUpload(id: String, owner: UserID) async throws -> Bool {
-        try await write { db in
+        try await write(.freesSpace) { db in
             try db.cachedExecute(sql: "DELETE FROM uploads WHERE id = ? AND owner_id = ?", arguments: [id, owner])
             return db.changesCount > 0
         }
@@ -131,13 +131,13 @@ extension SQLiteStore: FileCatalog {
     }
 
     public func removeUploads(_ ids: [String]) async throws {
-        try await write { db in
+        try await write(.freesSpace) { db in
             for id in ids { try db.cachedExecute(sql: "DELETE FROM uploads WHERE id = ?", arguments: [id]) }
         }
     }
 
     public func collectFiles(unreferencedBefore cutoff: Millis, limit: Int) async throws -> (files: Int, contents: [([UInt8], Int64)]) {
-        try await write { db in
+        try await write(.freesSpace) { db in
             let ids = try String.fetchAll(db,
                 sql: """
                     SELECT f.id FROM files f WHERE f.created_at < ?

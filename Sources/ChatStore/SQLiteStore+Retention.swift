@@ -33,7 +33,7 @@ extension SQLiteStore {
             let cutoff = now - c.days * 24 * 3600 * 1000
             var touched = false
             while true {
-                let (events, messages) = try await write { db -> (Int, Int) in
+                let (events, messages) = try await write(.freesSpace) { db -> (Int, Int) in
                     guard let purged = try Int64.fetchOne(db, sql: "SELECT purged_seq FROM conversations WHERE id = ?", arguments: [c.id])
                     else { return (0, 0) }
                     // The oldest events, up to the first one inside the retention

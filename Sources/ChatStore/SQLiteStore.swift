@@ -48,6 +48,8 @@ public final class SQLiteStore: Store {
     let groupCommit: GroupCommitWriter
     /// Path of the database file; nil for in-memory stores.
     public let path: String?
+    /// Free space and storage faults: decides whether writes go ahead.
+    public let storage: StorageMonitor
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it.
     public struct GroupCommitSettings: Sendable, Equatable {
@@ -82,9 +84,16 @@ public final class SQLiteStore: Store {
         try SQLiteStore(writer: DatabaseQueue(), path: nil)
     }
 
-    public init(writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings()) throws {
+    /// `storage`: by default, statvfs of the database's directory (none in memory).
+    public init(
+        writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings(),
+        storage: StorageMonitor? = nil
+    ) throws {
         self.writer = writer
         self.path = path
+        self.storage =
+            storage ?? path.map { StorageMonitor(directory: ($0 as NSString).deletingLastPathComponent) }
+            ?? StorageMonitor(probe: { nil })
         self.groupCommit = GroupCommitWriter(
             writer: writer,
             settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)))
@@ -118,8 +127,9 @@ public final class SQLiteStore: Store {
 
     /// A write whose changes are published after commit.
     func write<T: Sendable>(
-        _ body: @escaping @Sendable (Database, inout CommittedChanges) throws -> T
+        _ need: StorageHealth.Need = .ordinary, _ body: @escaping @Sendable (Database, inout CommittedChanges) throws -> T
     ) async throws -> T {
+        try storage.admit(need)
         do {
             return try await groupCommit.write { db in
                 var changes = CommittedChanges()
@@ -127,17 +137,27 @@ public final class SQLiteStore: Store {
                 return (result, changes)
             }
         } catch let error as DatabaseError {
-            throw Self.translate(error)
+            throw translateWriteError(error)
         }
     }
 
-    /// Every write goes through the group-commit writer.
-    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// Every write goes through the group-commit writer. `need`: whether it
+    /// frees space (and so may run while storage is low).
+    func write<T: Sendable>(
+        _ need: StorageHealth.Need = .ordinary, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
+        try storage.admit(need)
         do {
             return try await groupCommit.write { db in (try body(db), nil) }
         } catch let error as DatabaseError {
-            throw Self.translate(error)
+            throw translateWriteError(error)
         }
+    }
+
+    /// Storage faults become `unavailable` (and change the storage's health);
+    /// everything else as `translate`.
+    private func translateWriteError(_ error: DatabaseError) -> any Error {
+        storage.classify(error) ?? Self.translate(error)
     }
 
     /// An empty write through the group-commit writer: succeeds only when
@@ -447,7 +467,7 @@ public final class SQLiteStore: Store {
     }
 
     public func pruneAudit(before: Millis, batch: Int) async throws -> Int {
-        try await write { db in
+        try await write(.freesSpace) { db in
             try db.execute(
                 sql: "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY at LIMIT ?)",
                 arguments: [before, batch])

@@ -119,6 +119,9 @@ struct BackupCommand: AsyncParsableCommand {
     }
 }
 
+/// Free bytes for stats, or "free space unknown".
+func free(_ n: Int64) -> String { n < 0 ? "free space unknown" : "\(bytes(UInt64(n))) free" }
+
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load: connections, messages per second, queue depths, database and file-store size.")
@@ -135,6 +138,8 @@ struct Stats: AsyncParsableCommand {
                 argon2 queue:       \(r.argon2QueueDepth) waiting
                 database:           \(bytes(r.databaseBytes))
                 file store:         \(bytes(r.fileStoreBytes)) in \(r.fileStoreFiles) files
+                database disk:      \(r.databaseStorage), \(free(r.databaseFreeBytes))
+                file store disk:    \(r.fileStoreStorage), \(free(r.fileStoreFreeBytes))
                 uptime:             \(duration(r.uptimeMs))
 
                 """

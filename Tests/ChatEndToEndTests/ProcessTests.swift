@@ -19,7 +19,10 @@ final class ChatdProcess: Sendable {
     private let log = LogBuffer()
 
     /// `openFileLimit`: started through `sh -c 'ulimit -n N; exec chatd ...'`.
-    init(dataDir: String, serverConfig: String = "", extraConfig: String = "", openFileLimit: Int? = nil) throws {
+    init(
+        dataDir: String, serverConfig: String = "", storageConfig: String = "", extraConfig: String = "",
+        openFileLimit: Int? = nil
+    ) throws {
         self.dataDir = dataDir
         configPath = dataDir + ".conf"
         let config = """
@@ -30,6 +33,7 @@ final class ChatdProcess: Sendable {
 
             [storage]
             data_dir = "\(dataDir)"
+            \(storageConfig)
 
             [security]
             argon2_ops_limit = 1

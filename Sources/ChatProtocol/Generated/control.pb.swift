@@ -1074,50 +1074,118 @@ public nonisolated struct Chatd_Control_V1_StatsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_Control_V1_StatsResponse: Sendable {
+public nonisolated struct Chatd_Control_V1_StatsResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var connections: UInt32 = 0
+  public var connections: UInt32 {
+    get {_storage._connections}
+    set {_uniqueStorage()._connections = newValue}
+  }
 
-  public var authenticatedConnections: UInt32 = 0
+  public var authenticatedConnections: UInt32 {
+    get {_storage._authenticatedConnections}
+    set {_uniqueStorage()._authenticatedConnections = newValue}
+  }
 
-  public var onlineUsers: UInt32 = 0
+  public var onlineUsers: UInt32 {
+    get {_storage._onlineUsers}
+    set {_uniqueStorage()._onlineUsers = newValue}
+  }
 
   /// MESSAGE events committed, mean over the last interval
-  public var messagesPerSecond: Double = 0
+  public var messagesPerSecond: Double {
+    get {_storage._messagesPerSecond}
+    set {_uniqueStorage()._messagesPerSecond = newValue}
+  }
 
   /// that interval (10)
-  public var intervalSeconds: UInt32 = 0
+  public var intervalSeconds: UInt32 {
+    get {_storage._intervalSeconds}
+    set {_uniqueStorage()._intervalSeconds = newValue}
+  }
 
-  public var messagesSinceStart: UInt64 = 0
+  public var messagesSinceStart: UInt64 {
+    get {_storage._messagesSinceStart}
+    set {_uniqueStorage()._messagesSinceStart = newValue}
+  }
 
   /// writes waiting for the group-commit writer
-  public var writeQueueDepth: UInt32 = 0
+  public var writeQueueDepth: UInt32 {
+    get {_storage._writeQueueDepth}
+    set {_uniqueStorage()._writeQueueDepth = newValue}
+  }
 
   /// batches committed since start
-  public var writeBatches: UInt64 = 0
+  public var writeBatches: UInt64 {
+    get {_storage._writeBatches}
+    set {_uniqueStorage()._writeBatches = newValue}
+  }
 
   /// writes committed since start
-  public var writes: UInt64 = 0
+  public var writes: UInt64 {
+    get {_storage._writes}
+    set {_uniqueStorage()._writes = newValue}
+  }
 
   /// password hashes waiting for a thread
-  public var argon2QueueDepth: UInt32 = 0
+  public var argon2QueueDepth: UInt32 {
+    get {_storage._argon2QueueDepth}
+    set {_uniqueStorage()._argon2QueueDepth = newValue}
+  }
 
   /// main file + WAL
-  public var databaseBytes: UInt64 = 0
+  public var databaseBytes: UInt64 {
+    get {_storage._databaseBytes}
+    set {_uniqueStorage()._databaseBytes = newValue}
+  }
 
   /// the file store (files.dir, default <data_dir>/files), recursively
-  public var fileStoreBytes: UInt64 = 0
+  public var fileStoreBytes: UInt64 {
+    get {_storage._fileStoreBytes}
+    set {_uniqueStorage()._fileStoreBytes = newValue}
+  }
 
-  public var fileStoreFiles: UInt32 = 0
+  public var fileStoreFiles: UInt32 {
+    get {_storage._fileStoreFiles}
+    set {_uniqueStorage()._fileStoreFiles = newValue}
+  }
 
-  public var uptimeMs: Int64 = 0
+  public var uptimeMs: Int64 {
+    get {_storage._uptimeMs}
+    set {_uniqueStorage()._uptimeMs = newValue}
+  }
+
+  /// "writable", or why writes are refused (low free space, failed storage;
+  /// PROTOCOL.md §9 unavailable), for the database's and the file store's disks.
+  public var databaseStorage: String {
+    get {_storage._databaseStorage}
+    set {_uniqueStorage()._databaseStorage = newValue}
+  }
+
+  public var fileStoreStorage: String {
+    get {_storage._fileStoreStorage}
+    set {_uniqueStorage()._fileStoreStorage = newValue}
+  }
+
+  /// free space of the database's filesystem; -1 unknown
+  public var databaseFreeBytes: Int64 {
+    get {_storage._databaseFreeBytes}
+    set {_uniqueStorage()._databaseFreeBytes = newValue}
+  }
+
+  /// free space of the file store's filesystem; -1 unknown
+  public var fileStoreFreeBytes: Int64 {
+    get {_storage._fileStoreFreeBytes}
+    set {_uniqueStorage()._fileStoreFreeBytes = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Chatd_Control_V1_ConfigEntry: Sendable {
@@ -3440,94 +3508,184 @@ nonisolated extension Chatd_Control_V1_StatsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0\u{3}database_storage\0\u{3}file_store_storage\0\u{3}database_free_bytes\0\u{3}file_store_free_bytes\0")
+
+  fileprivate class _StorageClass {
+    var _connections: UInt32 = 0
+    var _authenticatedConnections: UInt32 = 0
+    var _onlineUsers: UInt32 = 0
+    var _messagesPerSecond: Double = 0
+    var _intervalSeconds: UInt32 = 0
+    var _messagesSinceStart: UInt64 = 0
+    var _writeQueueDepth: UInt32 = 0
+    var _writeBatches: UInt64 = 0
+    var _writes: UInt64 = 0
+    var _argon2QueueDepth: UInt32 = 0
+    var _databaseBytes: UInt64 = 0
+    var _fileStoreBytes: UInt64 = 0
+    var _fileStoreFiles: UInt32 = 0
+    var _uptimeMs: Int64 = 0
+    var _databaseStorage: String = String()
+    var _fileStoreStorage: String = String()
+    var _databaseFreeBytes: Int64 = 0
+    var _fileStoreFreeBytes: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _connections = source._connections
+      _authenticatedConnections = source._authenticatedConnections
+      _onlineUsers = source._onlineUsers
+      _messagesPerSecond = source._messagesPerSecond
+      _intervalSeconds = source._intervalSeconds
+      _messagesSinceStart = source._messagesSinceStart
+      _writeQueueDepth = source._writeQueueDepth
+      _writeBatches = source._writeBatches
+      _writes = source._writes
+      _argon2QueueDepth = source._argon2QueueDepth
+      _databaseBytes = source._databaseBytes
+      _fileStoreBytes = source._fileStoreBytes
+      _fileStoreFiles = source._fileStoreFiles
+      _uptimeMs = source._uptimeMs
+      _databaseStorage = source._databaseStorage
+      _fileStoreStorage = source._fileStoreStorage
+      _databaseFreeBytes = source._databaseFreeBytes
+      _fileStoreFreeBytes = source._fileStoreFreeBytes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.authenticatedConnections) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.onlineUsers) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.messagesPerSecond) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.intervalSeconds) }()
-      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.messagesSinceStart) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.writeQueueDepth) }()
-      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.writeBatches) }()
-      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.writes) }()
-      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.argon2QueueDepth) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.databaseBytes) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.fileStoreBytes) }()
-      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.fileStoreFiles) }()
-      case 14: try { try decoder.decodeSingularInt64Field(value: &self.uptimeMs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._connections) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._authenticatedConnections) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._onlineUsers) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._messagesPerSecond) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._intervalSeconds) }()
+        case 6: try { try decoder.decodeSingularUInt64Field(value: &_storage._messagesSinceStart) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._writeQueueDepth) }()
+        case 8: try { try decoder.decodeSingularUInt64Field(value: &_storage._writeBatches) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._writes) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._argon2QueueDepth) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._databaseBytes) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._fileStoreBytes) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._fileStoreFiles) }()
+        case 14: try { try decoder.decodeSingularInt64Field(value: &_storage._uptimeMs) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._databaseStorage) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._fileStoreStorage) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._databaseFreeBytes) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._fileStoreFreeBytes) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.connections != 0 {
-      try visitor.visitSingularUInt32Field(value: self.connections, fieldNumber: 1)
-    }
-    if self.authenticatedConnections != 0 {
-      try visitor.visitSingularUInt32Field(value: self.authenticatedConnections, fieldNumber: 2)
-    }
-    if self.onlineUsers != 0 {
-      try visitor.visitSingularUInt32Field(value: self.onlineUsers, fieldNumber: 3)
-    }
-    if self.messagesPerSecond.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.messagesPerSecond, fieldNumber: 4)
-    }
-    if self.intervalSeconds != 0 {
-      try visitor.visitSingularUInt32Field(value: self.intervalSeconds, fieldNumber: 5)
-    }
-    if self.messagesSinceStart != 0 {
-      try visitor.visitSingularUInt64Field(value: self.messagesSinceStart, fieldNumber: 6)
-    }
-    if self.writeQueueDepth != 0 {
-      try visitor.visitSingularUInt32Field(value: self.writeQueueDepth, fieldNumber: 7)
-    }
-    if self.writeBatches != 0 {
-      try visitor.visitSingularUInt64Field(value: self.writeBatches, fieldNumber: 8)
-    }
-    if self.writes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.writes, fieldNumber: 9)
-    }
-    if self.argon2QueueDepth != 0 {
-      try visitor.visitSingularUInt32Field(value: self.argon2QueueDepth, fieldNumber: 10)
-    }
-    if self.databaseBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.databaseBytes, fieldNumber: 11)
-    }
-    if self.fileStoreBytes != 0 {
-      try visitor.visitSingularUInt64Field(value: self.fileStoreBytes, fieldNumber: 12)
-    }
-    if self.fileStoreFiles != 0 {
-      try visitor.visitSingularUInt32Field(value: self.fileStoreFiles, fieldNumber: 13)
-    }
-    if self.uptimeMs != 0 {
-      try visitor.visitSingularInt64Field(value: self.uptimeMs, fieldNumber: 14)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if _storage._connections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._connections, fieldNumber: 1)
+      }
+      if _storage._authenticatedConnections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._authenticatedConnections, fieldNumber: 2)
+      }
+      if _storage._onlineUsers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._onlineUsers, fieldNumber: 3)
+      }
+      if _storage._messagesPerSecond.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._messagesPerSecond, fieldNumber: 4)
+      }
+      if _storage._intervalSeconds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._intervalSeconds, fieldNumber: 5)
+      }
+      if _storage._messagesSinceStart != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._messagesSinceStart, fieldNumber: 6)
+      }
+      if _storage._writeQueueDepth != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._writeQueueDepth, fieldNumber: 7)
+      }
+      if _storage._writeBatches != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._writeBatches, fieldNumber: 8)
+      }
+      if _storage._writes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._writes, fieldNumber: 9)
+      }
+      if _storage._argon2QueueDepth != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._argon2QueueDepth, fieldNumber: 10)
+      }
+      if _storage._databaseBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._databaseBytes, fieldNumber: 11)
+      }
+      if _storage._fileStoreBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._fileStoreBytes, fieldNumber: 12)
+      }
+      if _storage._fileStoreFiles != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._fileStoreFiles, fieldNumber: 13)
+      }
+      if _storage._uptimeMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._uptimeMs, fieldNumber: 14)
+      }
+      if !_storage._databaseStorage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._databaseStorage, fieldNumber: 15)
+      }
+      if !_storage._fileStoreStorage.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fileStoreStorage, fieldNumber: 16)
+      }
+      if _storage._databaseFreeBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._databaseFreeBytes, fieldNumber: 17)
+      }
+      if _storage._fileStoreFreeBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._fileStoreFreeBytes, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Chatd_Control_V1_StatsResponse, rhs: Chatd_Control_V1_StatsResponse) -> Bool {
-    if lhs.connections != rhs.connections {return false}
-    if lhs.authenticatedConnections != rhs.authenticatedConnections {return false}
-    if lhs.onlineUsers != rhs.onlineUsers {return false}
-    if lhs.messagesPerSecond != rhs.messagesPerSecond {return false}
-    if lhs.intervalSeconds != rhs.intervalSeconds {return false}
-    if lhs.messagesSinceStart != rhs.messagesSinceStart {return false}
-    if lhs.writeQueueDepth != rhs.writeQueueDepth {return false}
-    if lhs.writeBatches != rhs.writeBatches {return false}
-    if lhs.writes != rhs.writes {return false}
-    if lhs.argon2QueueDepth != rhs.argon2QueueDepth {return false}
-    if lhs.databaseBytes != rhs.databaseBytes {return false}
-    if lhs.fileStoreBytes != rhs.fileStoreBytes {return false}
-    if lhs.fileStoreFiles != rhs.fileStoreFiles {return false}
-    if lhs.uptimeMs != rhs.uptimeMs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._connections != rhs_storage._connections {return false}
+        if _storage._authenticatedConnections != rhs_storage._authenticatedConnections {return false}
+        if _storage._onlineUsers != rhs_storage._onlineUsers {return false}
+        if _storage._messagesPerSecond != rhs_storage._messagesPerSecond {return false}
+        if _storage._intervalSeconds != rhs_storage._intervalSeconds {return false}
+        if _storage._messagesSinceStart != rhs_storage._messagesSinceStart {return false}
+        if _storage._writeQueueDepth != rhs_storage._writeQueueDepth {return false}
+        if _storage._writeBatches != rhs_storage._writeBatches {return false}
+        if _storage._writes != rhs_storage._writes {return false}
+        if _storage._argon2QueueDepth != rhs_storage._argon2QueueDepth {return false}
+        if _storage._databaseBytes != rhs_storage._databaseBytes {return false}
+        if _storage._fileStoreBytes != rhs_storage._fileStoreBytes {return false}
+        if _storage._fileStoreFiles != rhs_storage._fileStoreFiles {return false}
+        if _storage._uptimeMs != rhs_storage._uptimeMs {return false}
+        if _storage._databaseStorage != rhs_storage._databaseStorage {return false}
+        if _storage._fileStoreStorage != rhs_storage._fileStoreStorage {return false}
+        if _storage._databaseFreeBytes != rhs_storage._databaseFreeBytes {return false}
+        if _storage._fileStoreFreeBytes != rhs_storage._fileStoreFreeBytes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
