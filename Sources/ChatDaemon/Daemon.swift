@@ -33,6 +33,8 @@ public final class Daemon: Sendable {
     public let logLevel: LogLevelControl
     /// The Prometheus endpoint, when `metrics.listen` is set.
     public let metricsListener: MetricsListener?
+    /// Held from start to the end of shutdown: one chatd per data directory.
+    let lock: DataDirectoryLock
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
     private let maintenance = Mutex<[Task<Void, Never>]>([])
 
@@ -40,8 +42,9 @@ public final class Daemon: Sendable {
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
-        metricsListener: MetricsListener?
+        metricsListener: MetricsListener?, lock: DataDirectoryLock
     ) {
+        self.lock = lock
         self.metricsListener = metricsListener
         self.notifier = notifier
         self.logLevel = logLevel
@@ -62,15 +65,33 @@ public final class Daemon: Sendable {
     public var clientPort: Int { listener.localPort ?? 0 }
     public var controlSocketPath: String { control.path }
 
+    /// Builds and starts chatd. Throws `InstanceConflictError` when another
+    /// chatd holds the data directory or listens on the control socket.
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
         notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil,
         logLevel: LogLevelControl? = nil
     ) async throws -> Daemon {
-        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
+        try DataDirectory.prepare(config.dataDir)
+        // One chatd per data directory: nothing in it is opened before the lock is held.
+        let lock = try DataDirectoryLock.acquire(dataDir: config.dataDir)
+        do {
+            return try await assemble(
+                config: config, logger: logger, clock: clock, allowedControlUIDs: allowedControlUIDs, notifier: notifier,
+                listenDescriptor: listenDescriptor, logLevel: logLevel, lock: lock)
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    private static func assemble(
+        config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
+        listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
+    ) async throws -> Daemon {
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         let dataDir = config.dataDir
-        try DataDirectory.prepare(dataDir)
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
         // The file store (content-addressed files), backed up and measured by chatctl.
         let fileStore = config.filesDir
@@ -165,6 +186,9 @@ public final class Daemon: Sendable {
                 control = try await ControlListener.bind(
                     path: config.controlSocketPath, router: controlRouter, group: group, allowedUIDs: allowedControlUIDs,
                     maxFrameLength: settings.server.maxFrameLength, logger: logger)
+            } catch let inUse as ControlSocketInUseError {
+                await listener.close()
+                throw InstanceConflictError(.controlSocket(path: inUse.path, reason: inUse.reason))
             } catch {
                 await listener.close()
                 throw error
@@ -190,7 +214,7 @@ public final class Daemon: Sendable {
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
-                metricsListener: metricsListener)
+                metricsListener: metricsListener, lock: lock)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
@@ -490,6 +514,8 @@ public final class Daemon: Sendable {
             logger.error("closing the database failed", metadata: ["chatd.error": "\(error)"])
         }
         try? await group.shutdownGracefully()
+        // Last: the next chatd may open the database only once this one has closed it.
+        lock.release()
         logger.info("chatd stopped")
     }
 }
