@@ -55,7 +55,7 @@ public enum ConfigTable {
         // [storage]
         ConfigKey(
             "storage", "data_dir", .path, .string("./chatd-data"),
-            "Directory for the database, the token key and (by default) the control socket. Created mode 0700."),
+            "Directory for the database, the token key, the lock file chatd.lock and (by default) the control\nsocket. Created mode 0700. One chatd per directory: a second one exits with status 73."),
         ConfigKey(
             "storage", "synchronous", .choice(["off", "normal", "full", "extra"]), .string("full"),
             "SQLite synchronous mode. full: an acknowledged message survives power loss."),
@@ -78,7 +78,7 @@ public enum ConfigTable {
         // [control]
         ConfigKey(
             "control", "socket", .path, .string(""),
-            "Path of chatctl's Unix control socket (mode 0600). Empty: <data_dir>/chatd.sock."),
+            "Path of chatctl's Unix control socket (mode 0600). Empty: <data_dir>/chatd.sock. A socket file\nleft by a crash is replaced; one that a process listens on makes chatd exit with status 73."),
 
         // [log]
         ConfigKey(

@@ -35,6 +35,8 @@ public final class Daemon: Sendable {
     public let metricsListener: MetricsListener?
     /// Free space and faults of the database's and the file store's disks.
     public let storage: StorageMonitors
+    /// Held from start to the end of shutdown: one chatd per data directory.
+    let lock: DataDirectoryLock
     private let keepAlive = Mutex<Task<Void, Never>?>(nil)
     private let maintenance = Mutex<[Task<Void, Never>]>([])
 
@@ -42,8 +44,9 @@ public final class Daemon: Sendable {
         config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
-        metricsListener: MetricsListener?, storage: StorageMonitors
+        metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock
     ) {
+        self.lock = lock
         self.metricsListener = metricsListener
         self.storage = storage
         self.notifier = notifier
@@ -65,15 +68,33 @@ public final class Daemon: Sendable {
     public var clientPort: Int { listener.localPort ?? 0 }
     public var controlSocketPath: String { control.path }
 
+    /// Builds and starts chatd. Throws `InstanceConflictError` when another
+    /// chatd holds the data directory or listens on the control socket.
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
         notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil,
         logLevel: LogLevelControl? = nil
     ) async throws -> Daemon {
-        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
+        try DataDirectory.prepare(config.dataDir)
+        // One chatd per data directory: nothing in it is opened before the lock is held.
+        let lock = try DataDirectoryLock.acquire(dataDir: config.dataDir)
+        do {
+            return try await assemble(
+                config: config, logger: logger, clock: clock, allowedControlUIDs: allowedControlUIDs, notifier: notifier,
+                listenDescriptor: listenDescriptor, logLevel: logLevel, lock: lock)
+        } catch {
+            lock.release()
+            throw error
+        }
+    }
+
+    private static func assemble(
+        config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
+        listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
+    ) async throws -> Daemon {
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
         let dataDir = config.dataDir
-        try DataDirectory.prepare(dataDir)
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
         // The file store (content-addressed files), backed up and measured by chatctl.
         let fileStore = config.filesDir
@@ -171,6 +192,9 @@ public final class Daemon: Sendable {
                 control = try await ControlListener.bind(
                     path: config.controlSocketPath, router: controlRouter, group: group, allowedUIDs: allowedControlUIDs,
                     maxFrameLength: settings.server.maxFrameLength, logger: logger)
+            } catch let inUse as ControlSocketInUseError {
+                await listener.close()
+                throw InstanceConflictError(.controlSocket(path: inUse.path, reason: inUse.reason))
             } catch {
                 await listener.close()
                 throw error
@@ -197,7 +221,7 @@ public final class Daemon: Sendable {
             let daemon = Daemon(
                 config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
-                metricsListener: metricsListener, storage: storage)
+                metricsListener: metricsListener, storage: storage, lock: lock)
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
@@ -523,6 +547,8 @@ public final class Daemon: Sendable {
             logger.error("closing the database failed", metadata: ["chatd.error": "\(error)"])
         }
         try? await group.shutdownGracefully()
+        // Last: the next chatd may open the database only once this one has closed it.
+        lock.release()
         logger.info("chatd stopped")
     }
 }

@@ -3,19 +3,33 @@ import SwiftProtobuf
 
 /// Short names for the generated payload types.
 
+/// Most levels of nesting a payload may have (spec/PROTOCOL.md §10): the
+/// payload's own message is level 1, each message field inside it and each
+/// group (unknown ones included: they are skipped level by level) one more.
+/// A length-delimited field the message does not declare is skipped unread, so
+/// it is no level whatever it holds. No chatd message has more than 4 levels
+/// (SyncResponse); the bound keeps recursion small whatever a peer sends.
+let payloadNestingLimit = 16
+
 /// Decoding limits applied to every payload. The frame cap already bounds the
-/// bytes; this bounds nesting.
+/// bytes; this bounds nesting. Unknown fields are dropped while decoding; the
+/// wire-type check walks the bytes again instead of keeping them.
 let payloadDecodingOptions: BinaryDecodingOptions = {
     var options = BinaryDecodingOptions()
-    options.messageDepthLimit = 16
+    options.messageDepthLimit = payloadNestingLimit
     options.discardUnknownFields = true
     return options
 }()
 
 extension SwiftProtobuf.Message {
-    /// Decodes a payload in place (no copy of the bytes).
+    /// Decodes a payload in place (no copy of the bytes), strictly: besides
+    /// SwiftProtobuf's own checks (truncation, UTF-8, nesting), a field the
+    /// message declares, at any depth, must arrive with the wire type of its
+    /// declared type (packed or not for repeated scalars); otherwise this
+    /// throws `WrongWireTypeError`. Undeclared field numbers are ignored.
     public init(payload: ByteBuffer) throws {
         try self.init(serializedBytes: payload.readableBytesSpan, options: payloadDecodingOptions)
+        try WireTypeChecker.check(payload, as: Self.self)
     }
 
     /// Serialises into a new buffer.

@@ -421,7 +421,7 @@ struct ErrorResponder: Sendable {
                     frame: Frame.error(
                         op: request.op, id: request.id, code: ErrorMap.code(failure.kind), message: failure.message,
                         retryAfterMs: UInt32(clamping: failure.retryAfterMs), field: failure.field)))
-        } catch let error as BinaryDecodingError {
+        } catch let error where error is BinaryDecodingError || error is WrongWireTypeError {
             return .failure(
                 ErrorFrame(
                     frame: Frame.error(

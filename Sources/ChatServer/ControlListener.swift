@@ -18,13 +18,22 @@ struct PeerCredentials: Sendable {
 /// chatctl's Unix control socket. The socket file is created mode 0600 and
 /// every accepted connection is checked with SO_PEERCRED: only root and the
 /// daemon's own uid (or `allowedUIDs`) are served.
+///
+/// A socket file already at the path is removed only when nothing listens on
+/// it (left by a crash); a live one makes `bind` throw
+/// `ControlSocketInUseError`. `close` removes the file only while it is still
+/// the one this listener bound (same device and inode), never one another
+/// process has put there since.
 public final class ControlListener: Sendable {
     public let channel: any Channel
     public let path: String
+    /// The socket file this listener created.
+    private let file: FileIdentity?
 
-    private init(channel: any Channel, path: String) {
+    private init(channel: any Channel, path: String, file: FileIdentity?) {
         self.channel = channel
         self.path = path
+        self.file = file
     }
 
     public static func bind(
@@ -32,11 +41,20 @@ public final class ControlListener: Sendable {
         maxFrameLength: Int = 1 << 20, logger: Logger
     ) async throws -> ControlListener {
         let allowed = allowedUIDs ?? [0, getuid()]
-        // A stale socket from a crash would make bind fail.
+        // A stale socket from a crash would make bind fail; a live one belongs
+        // to another chatd, whose chatctl access it would cut.
         if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
             type == .typeSocket
         {
-            unlink(path)
+            switch UnixSocketProbe.probe(path) {
+            case .stale:
+                logger.notice("removing a stale control socket", metadata: ["chatd.control": "\(path)"])
+                unlink(path)
+            case .listening:
+                throw ControlSocketInUseError(path: path, reason: "a process is listening on it")
+            case .unknown(let reason):
+                throw ControlSocketInUseError(path: path, reason: "cannot tell whether a process listens on it: \(reason)")
+            }
         }
         let old = umask(0o177)
         defer { umask(old) }
@@ -52,12 +70,66 @@ public final class ControlListener: Sendable {
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false)
             .get()
         chmod(path, 0o600)
-        return ControlListener(channel: channel, path: path)
+        return ControlListener(channel: channel, path: path, file: FileIdentity(path: path))
     }
 
     public func close() async {
         try? await channel.close()
-        unlink(path)
+        if let file, FileIdentity(path: path) == file { unlink(path) }
+    }
+}
+
+/// The control socket path is taken: something listens on the socket file
+/// there, or whether it does cannot be told.
+public struct ControlSocketInUseError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "control socket \(path) is in use (\(reason))" }
+}
+
+/// A file's device and inode: the same path may name another file later.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    init?(path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+}
+
+/// Whether a process listens on a Unix stream socket file, found by a
+/// non-blocking connect: it succeeds, or would block when the listener's
+/// backlog is full; ECONNREFUSED means no one listens (the file is stale).
+enum UnixSocketProbe {
+    enum Result: Equatable {
+        case listening, stale
+        case unknown(String)
+    }
+
+    static func probe(_ path: String) -> Result {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard bytes.count < capacity else { return .unknown("the path is longer than \(capacity - 1) bytes") }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .unknown("socket: \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        if result == 0 { return .listening }
+        switch errno {
+        case EAGAIN, EINPROGRESS: return .listening
+        case ECONNREFUSED, ENOENT: return .stale
+        case let other: return .unknown("connect: \(String(cString: strerror(other)))")
+        }
     }
 }
 

@@ -59,6 +59,11 @@ struct ChatdCommand: AsyncParsableCommand {
             daemon = try await Daemon.start(
                 config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket(),
                 logLevel: level)
+        } catch let conflict as InstanceConflictError {
+            // Another chatd owns the data directory or the control socket;
+            // nothing of it was touched.
+            logger.critical("chatd could not start: \(conflict)")
+            throw ExitCode(73)  // EX_CANTCREAT
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)

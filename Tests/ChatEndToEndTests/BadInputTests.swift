@@ -32,6 +32,53 @@ struct BadInputTests {
         }
     }
 
+    /// A field the request declares, sent with another wire type, is
+    /// bad_payload (§2.2 rule 7): before and after login, nested, on routed ops
+    /// and on those answered on the event loop (Hello, Typing).
+    @Test func wrongWireTypesAreBadPayload() async throws {
+        // LoginRequest{username "alice", password "pw", device{device_id "d"}}.
+        let login: [UInt8] = [0x0A, 0x05] + Array("alice".utf8) + [0x12, 0x02, 0x70, 0x77, 0x1A, 0x03, 0x0A, 0x01, 0x64]
+        try await withServer { server in
+            let fresh = try await server.connect(hello: false)
+            // Hello.protocol_version (uint32) length-delimited; was answered unsupported_version.
+            await expectError(.badPayload) { try await raw(fresh, op: Op.hello.rawValue, payload: login) }
+            try await fresh.hello()
+            // Login whose DeviceInfo.device_id (string) is a varint: one level down.
+            await expectError(.badPayload) {
+                try await raw(fresh, op: Op.login.rawValue, payload: Array(login.dropLast(5)) + [0x1A, 0x02, 0x08, 0x05])
+            }
+
+            let (c, _) = try await server.user("wiretypes")
+            let room = try await c.createRoom(name: "wire")
+            var send = Chatd_V1_SendMessageRequest()
+            send.conversationID = room.id
+            send.clientMsgID = "m"
+            send.text = "hi"
+            let sendMessage = Array(send.payloadBuffer().readableBytesView)
+            // History with a SendMessage's bytes (after_seq, a uint64, length-delimited); was answered ok.
+            do {
+                _ = try await raw(c, op: Op.history.rawValue, payload: sendMessage)
+                Issue.record("History with a SendMessage payload succeeded")
+            } catch let error as ChatClientError {
+                #expect(error.code == .badPayload)
+                #expect("\(error)".contains("field 2 of chatd.v1.HistoryRequest has wire type 2"), "\(error)")
+            }
+            // CreateRoom with a Login's bytes (visibility, an enum, length-delimited); created a room "alice".
+            await expectError(.badPayload) { try await raw(c, op: Op.createRoom.rawValue, payload: login) }
+            _ = try await c.createRoom(name: "alice")
+            // Typing{conversation_id "1"}.
+            await expectError(.badPayload) {
+                try await raw(c, op: Op.typing.rawValue, payload: [0x0A, 0x01, 0x31])
+            }
+            // Unknown field numbers stay accepted whatever their wire type (here 100 as a string).
+            var typing = Chatd_V1_TypingRequest()
+            typing.conversationID = room.id
+            typing.typing = true
+            let withUnknown = Array(typing.payloadBuffer().readableBytesView) + [0xA2, 0x06, 0x01, 0x78]
+            _ = try await raw(c, op: Op.typing.rawValue, payload: withUnknown)
+        }
+    }
+
     @Test func invalidUTF8BeforeAuthentication() async throws {
         try await withServer { server in
             let c = try await server.connect()

@@ -312,6 +312,58 @@ struct ProcessTests {
         #expect(await second.waitExit() == 0)
     }
 
+    /// One chatd per data directory: a second chatd on the same directory exits
+    /// 73 naming the lock file and the holder's pid, and the first one's control
+    /// socket keeps working; so does a chatd on another directory configured
+    /// with the first one's socket. After a crash the next start proceeds.
+    @Test func secondChatdOnTheSameDataDirectoryExits73() async throws {
+        let dir = TestServer.tempDir()
+        let otherDir = TestServer.tempDir()
+        defer {
+            for path in [dir, dir + ".conf", otherDir, otherDir + ".conf"] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let lockFile = dir + "/chatd.lock"
+        let first = try ChatdProcess(dataDir: dir)
+        _ = try await first.waitReady()
+        let pid = first.process.processIdentifier
+        #expect(try String(contentsOfFile: lockFile, encoding: .utf8) == "\(pid)\n")
+        let status = ["--socket", first.socketPath, "status"]
+
+        let second = try ChatdProcess(dataDir: dir)
+        #expect(await second.waitExit() == 73)
+        #expect(await second.waitForOutput("data directory \(dir) is in use by another chatd: pid \(pid) holds the lock on \(lockFile)"))
+        var r = try await chatctl(status)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("data dir:") && r.stdout.contains(dir))
+
+        // Its own data directory, but the first one's control socket: refused, the socket left alone.
+        let third = try ChatdProcess(dataDir: otherDir, extraConfig: "\n[control]\nsocket = \"\(first.socketPath)\"\n")
+        #expect(await third.waitExit() == 73)
+        #expect(await third.waitForOutput("control socket \(first.socketPath) is in use (a process is listening on it)"))
+        r = try await chatctl(status)
+        #expect(r.status == 0, "\(r.stderr)")
+
+        first.signal(SIGTERM)
+        #expect(await first.waitExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: first.socketPath))
+        #expect(try String(contentsOfFile: lockFile, encoding: .utf8) == "")
+
+        // A crash leaves the socket file but no lock: the next chatd starts,
+        // replacing the stale socket.
+        let crashed = try ChatdProcess(dataDir: dir)
+        _ = try await crashed.waitReady()
+        crashed.signal(SIGKILL)
+        _ = await crashed.waitExit()
+        #expect(FileManager.default.fileExists(atPath: first.socketPath))
+        let restarted = try ChatdProcess(dataDir: dir)
+        _ = try await restarted.waitReady()
+        #expect(await restarted.waitForOutput("removing a stale control socket"))
+        r = try await chatctl(status)
+        #expect(r.status == 0, "\(r.stderr)")
+        restarted.signal(SIGTERM)
+        #expect(await restarted.waitExit() == 0)
+    }
+
     @Test func checkConfigAndReload() async throws {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }

@@ -19,8 +19,35 @@ struct VectorTests {
         var json: AnyJSON
     }
 
+    /// A request the server answers with `errorCode` (bad_payload), because
+    /// `fieldNumber` of `message` (nested in `type`) has the wrong wire type.
+    struct BadPayload: Decodable {
+        var name: String
+        var hex: String
+        var kind: UInt8
+        var flags: UInt8
+        var op: UInt16
+        var id: UInt32
+        var type: String
+        var errorCode: UInt32
+        var message: String
+        var fieldNumber: Int
+
+        enum CodingKeys: String, CodingKey {
+            case name, hex, kind, flags, op, id, type, message
+            case errorCode = "error_code"
+            case fieldNumber = "field_number"
+        }
+    }
+
     struct File: Decodable {
         var vectors: [Vector]
+        var badPayloads: [BadPayload]
+
+        enum CodingKeys: String, CodingKey {
+            case vectors
+            case badPayloads = "bad_payloads"
+        }
     }
 
     /// Re-serialises a JSON fragment so SwiftProtobuf can parse it.
@@ -70,13 +97,16 @@ struct VectorTests {
         "chatd.v1.UploadChunkRequest": Chatd_V1_UploadChunkRequest.self,
         "chatd.v1.DownloadResponse": Chatd_V1_DownloadResponse.self,
         "chatd.v1.SearchMessagesRequest": Chatd_V1_SearchMessagesRequest.self,
+        "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
     ]
 
-    static func load() throws -> [Vector] {
+    static func loadFile() throws -> File {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../spec/vectors/vectors.json").standardized
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).vectors
+        return try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
     }
+
+    static func load() throws -> [Vector] { try loadFile().vectors }
 
     static func bytes(hex: String) -> [UInt8] {
         var out: [UInt8] = []
@@ -121,5 +151,29 @@ struct VectorTests {
             payload: expected.payloadBuffer()
         ).encoded()
         #expect(Array(encoded.readableBytesView) == Self.bytes(hex: vector.hex))
+    }
+
+    @Test(arguments: try VectorTests.loadFile().badPayloads.map(\.name))
+    func badPayloadIsRefused(name: String) throws {
+        let vector = try #require(try Self.loadFile().badPayloads.first { $0.name == name })
+        let type = try #require(Self.types[vector.type], "unknown type \(vector.type)")
+        #expect(vector.errorCode == ErrorCode.badPayload.rawValue)
+
+        var buffer = ByteBuffer(bytes: Self.bytes(hex: vector.hex))
+        var decoder = FrameDecoder(maxFrameLength: 1 << 20)
+        guard case .frame(let frame) = decoder.decodeNext(&buffer) else {
+            Issue.record("vector \(name) did not decode to a frame")
+            return
+        }
+        #expect(buffer.readableBytes == 0)
+        #expect(frame.rawKind == vector.kind && frame.flags == vector.flags)
+        #expect(frame.op == vector.op && frame.id == vector.id)
+        // Skipping the field as unknown would accept the payload.
+        _ = try type.init(
+            serializedBytes: Array(frame.payload.readableBytesView), extensions: nil, partial: false,
+            options: BinaryDecodingOptions())
+        let error = try #require(throws: WrongWireTypeError.self) { try type.init(payload: frame.payload) }
+        #expect(error.messageName == vector.message)
+        #expect(error.fieldNumber == vector.fieldNumber)
     }
 }

@@ -13,7 +13,10 @@
 /// Every frame carries at most one of these messages as its payload; which one
 /// is fixed by the frame's (kind, op) pair, listed in spec/PROTOCOL.md and on
 /// each message below. Field numbers are never reused; new fields and new ops
-/// are added, nothing is renamed or renumbered.
+/// are added, nothing is renamed or renumbered. A field is sent with the wire
+/// type of its declared type (repeated numeric fields packed or not); the server
+/// answers bad_payload when a field it declares has another wire type, at any
+/// depth, and ignores field numbers it does not declare (PROTOCOL.md §2.2 rule 7).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -11,7 +11,9 @@
 /// chatd control protocol (chatctl <-> chatd over the Unix control socket).
 /// Same frame format as the client protocol; no Hello, no login: the peer is
 /// authorised by its Unix credentials (SO_PEERCRED) when it connects.
-/// Errors are kind-3 frames carrying chatd.v1.ErrorResponse.
+/// Errors are kind-3 frames carrying chatd.v1.ErrorResponse. Payloads are held
+/// to the same rules as client payloads (wire types, unknown fields, nesting:
+/// PROTOCOL.md §2.2 rule 7).
 
 import SwiftProtobuf
 
