@@ -59,6 +59,9 @@ struct ChatdCommand: AsyncParsableCommand {
             daemon = try await Daemon.start(
                 config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket(),
                 logLevel: level)
+        } catch let error as DataDirectoryRefused {
+            logger.critical("chatd refuses to start", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode(78)  // EX_CONFIG: the configured data_dir is not one to start on
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
