@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "chatctl",
             dependencies: [
-                "ChatProtocol", "ChatClient", "ChatConfig",
+                "ChatProtocol", "ChatClient", "ChatConfig", "ChatStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

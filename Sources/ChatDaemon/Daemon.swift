@@ -77,6 +77,8 @@ public final class Daemon: Sendable {
     ) async throws -> Daemon {
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         try DataDirectory.prepare(config.dataDir)
+        // Before anything is created in it: a new token key or an empty database would hide the problem.
+        try DataDirectory.refuseUnfinishedBackup(config.dataDir)
         // One chatd per data directory: nothing in it is opened before the lock is held.
         let lock = try DataDirectoryLock.acquire(dataDir: config.dataDir)
         do {
@@ -174,7 +176,9 @@ public final class Daemon: Sendable {
                     // file the database snapshot knows has its content in the copy.
                     backup: { path in
                         try await files.excludingContentChanges {
-                            try await Backup.run(store: store, dataDir: dataDir, fileStore: fileStore, to: path)
+                            try await Backup.run(
+                                store: store, dataDir: dataDir, fileStore: fileStore, to: path, chatdVersion: chatdVersion,
+                                clock: clock)
                         }
                     },
                     stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore, storage: storage) },
@@ -564,6 +568,14 @@ public struct DaemonError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// The data directory is one chatd must not start on (chatd exits 78,
+/// EX_CONFIG, as for a bad config file): it would serve an empty or partial
+/// database as if it were the real one.
+public struct DataDirectoryRefused: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// Typed settings derived from the config table.
 struct Settings {
     var server: ServerSettings
@@ -634,6 +646,27 @@ enum DataDirectory {
             guard isDir.boolValue else { throw DaemonError("data_dir \(path) exists and is not a directory") }
         } else {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+    }
+
+    /// A backup that did not finish (its staging directory, restored by
+    /// mistake, or a partial copy of one) holds the marker; a backup whose
+    /// database went missing holds the manifest alone. Starting on either
+    /// would create an empty database and a new token key, silently.
+    static func refuseUnfinishedBackup(_ path: String) throws(DataDirectoryRefused) {
+        let fm = FileManager.default
+        let marker = (path as NSString).appendingPathComponent(BackupDirectory.incompleteMarkerName)
+        if fm.fileExists(atPath: marker) {
+            throw DataDirectoryRefused(
+                "data_dir \(path) holds \(BackupDirectory.incompleteMarkerName): it is a backup that did not finish (chatctl backup was interrupted), its database may be missing or partial; restore a complete backup instead (check one with chatctl backup --verify PATH)"
+            )
+        }
+        let manifest = (path as NSString).appendingPathComponent(BackupDirectory.manifestName)
+        let database = (path as NSString).appendingPathComponent(BackupDirectory.databaseName)
+        if fm.fileExists(atPath: manifest), !fm.fileExists(atPath: database) {
+            throw DataDirectoryRefused(
+                "data_dir \(path) holds a backup manifest (\(BackupDirectory.manifestName)) but no \(BackupDirectory.databaseName): the backup's database is missing and chatd would start on an empty one; restore the whole backup directory (check it with chatctl backup --verify PATH)"
+            )
         }
     }
 

@@ -32,7 +32,9 @@ extension ControlRouter {
         let summary = try await hooks.backup(q.path)
         try await audit(
             .adminBackup, actor: actor,
-            detail: "path=\(summary.path) database_bytes=\(summary.databaseBytes) files=\(summary.files) took_ms=\(summary.tookMs)")
+            detail:
+                "path=\(summary.path) database_bytes=\(summary.databaseBytes) users=\(summary.users) messages=\(summary.messages) files=\(summary.files) took_ms=\(summary.tookMs)"
+        )
         logger.info("backup written", metadata: ["chatd.path": "\(summary.path)", "chatd.took_ms": "\(summary.tookMs)"])
         var r = Chatd_Control_V1_BackupResponse()
         r.path = summary.path
@@ -40,6 +42,10 @@ extension ControlRouter {
         r.files = UInt32(clamping: summary.files)
         r.fileBytes = UInt64(clamping: summary.fileBytes)
         r.tookMs = summary.tookMs
+        r.users = UInt64(clamping: summary.users)
+        r.conversations = UInt64(clamping: summary.conversations)
+        r.events = UInt64(clamping: summary.events)
+        r.messages = UInt64(clamping: summary.messages)
         return r
     }
 

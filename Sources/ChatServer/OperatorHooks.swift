@@ -36,13 +36,25 @@ public struct BackupSummary: Sendable, Equatable {
     public var files: Int
     public var fileBytes: Int64
     public var tookMs: Int64
+    /// Rows of the copied database (as its manifest records them).
+    public var users: Int64
+    public var conversations: Int64
+    public var events: Int64
+    public var messages: Int64
 
-    public init(path: String, databaseBytes: Int64, files: Int, fileBytes: Int64, tookMs: Int64) {
+    public init(
+        path: String, databaseBytes: Int64, files: Int, fileBytes: Int64, tookMs: Int64, users: Int64 = 0,
+        conversations: Int64 = 0, events: Int64 = 0, messages: Int64 = 0
+    ) {
         self.path = path
         self.databaseBytes = databaseBytes
         self.files = files
         self.fileBytes = fileBytes
         self.tookMs = tookMs
+        self.users = users
+        self.conversations = conversations
+        self.events = events
+        self.messages = messages
     }
 }
 

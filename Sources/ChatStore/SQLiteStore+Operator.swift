@@ -90,6 +90,11 @@ extension SQLiteStore {
     /// `path` while writes go on (SQLite's online backup from a reader: the
     /// writer is never blocked). Runs on a dispatch thread, not on the
     /// caller's. Returns the size of the copy.
+    ///
+    /// The copy is left in rollback-journal mode (the page copy brings the
+    /// source's WAL flag along), so that it can be opened read-only without
+    /// creating `-wal` and `-shm` files beside it; chatd puts it back in WAL
+    /// mode when it opens it after a restore.
     public func backup(toFile path: String) async throws -> Int64 {
         let source = writer
         return try await withCheckedThrowingContinuation { continuation in
@@ -97,6 +102,7 @@ extension SQLiteStore {
                 do {
                     let destination = try DatabaseQueue(path: path)
                     try source.backup(to: destination)
+                    try destination.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = DELETE") }
                     try destination.close()
                     let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
                     continuation.resume(returning: size ?? 0)

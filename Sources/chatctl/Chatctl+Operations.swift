@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatProtocol
+import ChatStore
 import Foundation
 
 struct Broadcast: AsyncParsableCommand {
@@ -100,22 +101,79 @@ struct Audit: AsyncParsableCommand {
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back up the database, token key and file store while chatd runs.",
+        abstract: "Back up the database, token key and file store while chatd runs; or check a backup (--verify).",
         discussion: """
             chatd itself writes PATH (so PATH is on chatd's machine and must be writable by chatd's user):
-            a new directory, or an empty one, holding chatd.sqlite3 (one consistent snapshot), token.key
-            and files/. To restore, stop chatd and use PATH as its data_dir (or copy its contents there).
+            a new directory, or an empty one, holding chatd.sqlite3 (one consistent snapshot), token.key,
+            files/ and backup.json (the manifest: when, from where, and what the backup holds). It is written
+            into .NAME.partial-XXXXXXXX beside PATH, marked BACKUP-INCOMPLETE until the end, then renamed to
+            PATH, so PATH ends up holding a complete backup or stays as it was. A backup interrupted by a
+            crash leaves that directory behind; remove it (chatd refuses to start on it). To restore, stop
+            chatd and use PATH as its data_dir (or copy its contents there).
+
+            --verify PATH checks a backup here, without chatd (on any machine): backup.json present and
+            readable, no BACKUP-INCOMPLETE, token.key present with mode 0600, the database passes
+            integrity_check, and its counts and the file store's match the manifest. Exit 0 when the backup
+            is complete and sound, 1 when not (with what is wrong).
             """)
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Check the backup at PATH instead of writing one (locally; chatd need not run).") var verify = false
     @Argument(help: "The backup directory (relative paths are taken from chatctl's working directory).") var path: String
 
     func run() async throws {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if verify { verifyBackup((absolute as NSString).standardizingPath) }
         var q = Chatd_Control_V1_BackupRequest()
-        q.path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        q.path = absolute
         let r = try await global.call(.backup, q, as: Chatd_Control_V1_BackupResponse.self)
         global.output(r) {
-            "backed up to \(r.path): database \(bytes(r.databaseBytes)), \(r.files) files (\(bytes(r.fileBytes))) in \(r.tookMs) ms\n"
+            "backed up to \(r.path): database \(bytes(r.databaseBytes)) (\(r.users) users, \(r.conversations) conversations, "
+                + "\(r.messages) messages), \(r.files) files (\(bytes(r.fileBytes))) in \(r.tookMs) ms\n"
         }
+    }
+
+    /// Prints what the backup holds and what is wrong with it; exits 0 or 1.
+    func verifyBackup(_ path: String) -> Never {
+        let v = BackupVerification.run(path: path)
+        if global.json {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: (try? encoder.encode(v)) ?? Data("{}".utf8), as: UTF8.self))
+        } else {
+            print(Self.describe(v), terminator: "")
+        }
+        if !v.ok { fail("chatctl: \(path) is not a complete backup (\(v.problems.count) problems)", code: Exit.requestFailed) }
+        Foundation.exit(0)
+    }
+
+    static func describe(_ v: BackupVerification) -> String {
+        var out = "backup:     \(v.path)\n"
+        out += "status:     \(v.ok ? "complete, verified" : "NOT a complete backup")\n"
+        if let m = v.manifest {
+            out += "created:    \(time(m.createdAtMs)) by chatd \(m.chatdVersion) from \(m.sourceDataDir)\n"
+        }
+        if let size = v.found.databaseBytes {
+            out += "database:   \(bytes(UInt64(clamping: size))), integrity \(v.found.integrity == "ok" ? "ok" : "NOT ok")\n"
+        }
+        if let mode = v.found.tokenKeyMode { out += "token key:  mode \(mode)\n" }
+        let recorded = v.manifest?.database.counts.named ?? []
+        let counted = v.found.counts?.named ?? []
+        var rows: [[String]] = []
+        for (i, name) in ["users", "conversations", "events", "messages", "files"].enumerated() {
+            rows.append([
+                name, i < recorded.count ? String(recorded[i].1) : "-", i < counted.count ? String(counted[i].1) : "-",
+            ])
+        }
+        let storeRecorded = v.manifest?.fileStore
+        let storeFound = v.found.fileStore
+        rows.append(["store files", storeRecorded.map { String($0.files) } ?? "-", storeFound.map { String($0.files) } ?? "-"])
+        rows.append(["store bytes", storeRecorded.map { String($0.bytes) } ?? "-", storeFound.map { String($0.bytes) } ?? "-"])
+        out += "\n" + table(["", "MANIFEST", "FOUND"], rows)
+        if !v.problems.isEmpty {
+            out += "\nproblems:\n" + v.problems.map { "  - \($0)\n" }.joined()
+        }
+        return out
     }
 }
 

@@ -64,6 +64,9 @@ struct ChatdCommand: AsyncParsableCommand {
             // nothing of it was touched.
             logger.critical("chatd could not start: \(conflict)")
             throw ExitCode(73)  // EX_CANTCREAT
+        } catch let error as DataDirectoryRefused {
+            logger.critical("chatd refuses to start", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode(78)  // EX_CONFIG: the configured data_dir is not one to start on
         } catch {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)

@@ -141,3 +141,25 @@ struct DiskFullTests {
         await d.close()
     }
 }
+
+extension DiskFullTests {
+    /// A backup to a filesystem with less room than the data is refused
+    /// before anything is written there.
+    @Test(.enabled(if: DiskFullTests.canMount, "needs root to mount a small tmpfs"))
+    func aBackupToANearlyFullDiskIsRefusedBeforeItStarts() async throws {
+        let small = TestServer.tempDir()
+        #expect(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]) == 0)
+        defer {
+            Self.run("/bin/umount", ["-l", small])
+            try? FileManager.default.removeItem(atPath: small)
+        }
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir)
+        defer { chatd.signal(SIGKILL) }
+        _ = try await chatd.waitReady()
+        let r = try await chatctl(["--socket", chatd.socketPath, "backup", small + "/b"])
+        #expect(r.status == 1 && r.stderr.contains("not enough free space"), "\(r.stdout) \(r.stderr)")
+        #expect((try FileManager.default.contentsOfDirectory(atPath: small)).isEmpty)
+    }
+}

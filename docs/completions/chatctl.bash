@@ -860,7 +860,7 @@ _chatctl_audit() {
 
 _chatctl_backup() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --verify -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1

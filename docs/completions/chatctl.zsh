@@ -58,7 +58,7 @@ _chatctl() {
             'sessions:List and kick live client connections.'
             'broadcast:Send a system message to one room or group, or a system notice to everyone.'
             'audit:Query the audit log (logins, device changes, admin actions), newest first.'
-            'backup:Back up the database, token key and file store while chatd runs.'
+            'backup:Back up the database, token key and file store while chatd runs; or check a backup (--verify).'
             'stats:Load: connections, messages per second, queue depths, database and file-store size.'
             'config:Show chatd'\''s configuration.'
             'log-level:Show or set chatd'\''s log level at once (until the next reload or restart).'
@@ -631,6 +631,7 @@ _chatctl_backup() {
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
         '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--verify[Check the backup at PATH instead of writing one (locally; chatd need not run).]'
         ':path:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

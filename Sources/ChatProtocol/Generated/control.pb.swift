@@ -1031,7 +1031,10 @@ public nonisolated struct Chatd_Control_V1_AuditQueryResponse: Sendable {
 
 /// op 27. An online backup into `path` (absolute; a new directory whose parent
 /// exists, or an empty one): chatd.sqlite3 (a consistent snapshot taken while
-/// chatd runs), token.key, and the file store files/ when there is one.
+/// chatd runs), token.key, the file store files/ when there is one, and the
+/// manifest backup.json. Written into a staging directory beside `path` that
+/// holds BACKUP-INCOMPLETE until the end, then renamed: `path` ends up holding
+/// a complete backup or as it was (PROTOCOL.md §11.5).
 public nonisolated struct Chatd_Control_V1_BackupRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1059,6 +1062,17 @@ public nonisolated struct Chatd_Control_V1_BackupResponse: Sendable {
   public var fileBytes: UInt64 = 0
 
   public var tookMs: Int64 = 0
+
+  /// Rows of the copied database, as backup.json records them.
+  public var users: UInt64 = 0
+
+  /// rooms, groups and direct chats
+  public var conversations: UInt64 = 0
+
+  public var events: UInt64 = 0
+
+  /// MESSAGE events
+  public var messages: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3441,7 +3455,7 @@ nonisolated extension Chatd_Control_V1_BackupRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BackupResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}database_bytes\0\u{1}files\0\u{3}file_bytes\0\u{3}took_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}database_bytes\0\u{1}files\0\u{3}file_bytes\0\u{3}took_ms\0\u{1}users\0\u{1}conversations\0\u{1}events\0\u{1}messages\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3454,6 +3468,10 @@ nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, Sw
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.files) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.fileBytes) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.tookMs) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.users) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.conversations) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.events) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.messages) }()
       default: break
       }
     }
@@ -3475,6 +3493,18 @@ nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, Sw
     if self.tookMs != 0 {
       try visitor.visitSingularInt64Field(value: self.tookMs, fieldNumber: 5)
     }
+    if self.users != 0 {
+      try visitor.visitSingularUInt64Field(value: self.users, fieldNumber: 6)
+    }
+    if self.conversations != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversations, fieldNumber: 7)
+    }
+    if self.events != 0 {
+      try visitor.visitSingularUInt64Field(value: self.events, fieldNumber: 8)
+    }
+    if self.messages != 0 {
+      try visitor.visitSingularUInt64Field(value: self.messages, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3484,6 +3514,10 @@ nonisolated extension Chatd_Control_V1_BackupResponse: SwiftProtobuf.Message, Sw
     if lhs.files != rhs.files {return false}
     if lhs.fileBytes != rhs.fileBytes {return false}
     if lhs.tookMs != rhs.tookMs {return false}
+    if lhs.users != rhs.users {return false}
+    if lhs.conversations != rhs.conversations {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.messages != rhs.messages {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
