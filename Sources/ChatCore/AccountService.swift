@@ -207,6 +207,7 @@ public final class AccountService: Sendable {
 
     public func logout(_ session: Session, context: ConnectionContext) async throws {
         try await store.setToken(device: session.deviceRowID, hash: nil, expiresAt: nil)
+        sessions.endSessions(devices: [session.deviceRowID], reason: .tokenEnded, except: context.connectionID)
         try await audit(.logout, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
     }
 
@@ -214,6 +215,7 @@ public final class AccountService: Sendable {
         let token = crypto.newToken()
         let expires = clock.nowMs() + limits.tokenTTLMs
         try await store.setToken(device: session.deviceRowID, hash: crypto.tokenHash(token), expiresAt: expires)
+        sessions.endSessions(devices: [session.deviceRowID], reason: .tokenEnded, except: context.connectionID)
         try await audit(.tokenRefreshed, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
         var fresh = session
         fresh.tokenExpiresAt = expires

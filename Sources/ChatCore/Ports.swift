@@ -25,18 +25,29 @@ public protocol TokenCrypto: Sendable {
 
 /// Live connections, as the services need to act on them.
 public protocol SessionDirectory: Sendable {
-    /// Closes every live connection of these devices with `reason`.
+    /// Closes every live connection of these devices with `reason`, except
+    /// the connection `except` (the one that asked, for Logout and RefreshToken).
     @discardableResult
-    func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int
+    func endSessions(devices: [DeviceRowID], reason: SessionEndReason, except: UInt64?) -> Int
     /// Closes every live connection of this user with `reason`.
     @discardableResult
     func endSessions(user: UserID, reason: SessionEndReason) -> Int
+}
+
+extension SessionDirectory {
+    @discardableResult
+    public func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int {
+        endSessions(devices: devices, reason: reason, except: nil)
+    }
 }
 
 public enum SessionEndReason: Sendable, Equatable {
     case deviceRevoked
     case accountDisabled
     case passwordChanged
+    /// The device's token was ended (Logout) or replaced (RefreshToken) on
+    /// another connection.
+    case tokenEnded
 }
 
 /// What a device login writes.

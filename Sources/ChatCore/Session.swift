@@ -21,10 +21,13 @@ public struct ConnectionContext: Sendable, Equatable {
     public var address: String
     /// The nonce this connection's HelloResponse carried.
     public var nonce: [UInt8]
+    /// The connection's id in the session registry (0 outside a connection).
+    public var connectionID: UInt64
 
-    public init(address: String, nonce: [UInt8]) {
+    public init(address: String, nonce: [UInt8], connectionID: UInt64 = 0) {
         self.address = address
         self.nonce = nonce
+        self.connectionID = connectionID
     }
 }
 

@@ -68,7 +68,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         admitted = true
         let id = server.registry.makeID()
         connectionID = id
-        connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32))
+        connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32), connectionID: id)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let loop = context.eventLoop
         let live = LiveConnection(

@@ -86,6 +86,8 @@ public struct ConnectionStateMachine: Sendable {
         case passwordChanged, serverShutdown, slowConsumer
         /// An operator ended the connection (chatctl sessions kick).
         case kicked
+        /// Another connection of the device logged out or refreshed the token.
+        case tokenEnded
     }
 
     /// What to do with push frames for this connection.

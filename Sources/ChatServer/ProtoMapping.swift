@@ -270,6 +270,7 @@ enum ProtoMap {
         case .serverShutdown: .serverShutdown
         case .slowConsumer: .slowConsumer
         case .kicked: .kicked
+        case .tokenEnded: .tokenEnded
         }
     }
 
@@ -278,6 +279,7 @@ enum ProtoMap {
         case .deviceRevoked: .deviceRevoked
         case .accountDisabled: .accountDisabled
         case .passwordChanged: .passwordChanged
+        case .tokenEnded: .tokenEnded
         }
     }
 

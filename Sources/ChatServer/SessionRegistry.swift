@@ -193,11 +193,11 @@ public final class SessionRegistry: SessionDirectory {
     public func allConnections() -> [LiveConnection] { state.withLock { Array($0.all.values) } }
 
     @discardableResult
-    public func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int {
+    public func endSessions(devices: [DeviceRowID], reason: SessionEndReason, except: UInt64?) -> Int {
         let wanted = Set(devices)
         let targets = state.withLock { s in
             Self.recordEnding(&s, devices: wanted, user: nil, reason: reason)
-            return s.identities.filter { wanted.contains($0.value.device) }.compactMap { s.all[$0.key] }
+            return s.identities.filter { wanted.contains($0.value.device) && $0.key != except }.compactMap { s.all[$0.key] }
         }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
         return targets.count

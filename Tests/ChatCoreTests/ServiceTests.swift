@@ -25,7 +25,7 @@ struct SlowHasher: PasswordHasher {
 
 final class RecordingSessions: SessionDirectory {
     let ended = Mutex<[(String, SessionEndReason)]>([])
-    func endSessions(devices: [DeviceRowID], reason: SessionEndReason) -> Int {
+    func endSessions(devices: [DeviceRowID], reason: SessionEndReason, except: UInt64?) -> Int {
         ended.withLock { $0.append(("devices \(devices.sorted())", reason)) }
         return devices.count
     }

@@ -175,10 +175,22 @@ struct AccountTests {
     @Test func refreshTokenRotates() async throws {
         try await withServer { server in
             let (c, auth) = try await server.user("hana")
+            // Another connection of the same device, on the token about to be replaced.
+            let other = try await server.connect()
+            _ = try await other.resume(token: auth.token)
+            let otherPushes = PushCollector(other)
             let fresh = try await c.call(.refreshToken, Chatd_V1_RefreshTokenRequest(), as: Chatd_V1_AuthResponse.self)
             #expect(fresh.token.count == 32 && fresh.token != auth.token)
+            #expect(await otherPushes.wait { goodbyeReason($0) == .tokenEnded })
+            #expect(try await c.me().user.username == "hana")  // the refreshing connection goes on
             await expectError(.invalidToken) { try await server.connect().resume(token: auth.token) }
-            _ = try await server.connect().resume(token: fresh.token)
+            let third = try await server.connect()
+            _ = try await third.resume(token: fresh.token)
+            let thirdPushes = PushCollector(third)
+            // Logout ends the token for every connection of the device but its own.
+            try await c.logout()
+            #expect(await thirdPushes.wait { goodbyeReason($0) == .tokenEnded })
+            await expectError(.unauthenticated) { try await c.me() }
         }
     }
 

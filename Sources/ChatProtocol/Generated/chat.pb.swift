@@ -522,6 +522,9 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// an operator closed this connection; the token still works
   case kicked // = 10
+
+  /// another connection of this device logged out or refreshed the token
+  case tokenEnded // = 11
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -541,6 +544,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case 8: self = .slowConsumer
     case 9: self = .tokenExpired
     case 10: self = .kicked
+    case 11: self = .tokenEnded
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -558,6 +562,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     case .slowConsumer: return 8
     case .tokenExpired: return 9
     case .kicked: return 10
+    case .tokenEnded: return 11
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -575,6 +580,7 @@ public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIt
     .slowConsumer,
     .tokenExpired,
     .kicked,
+    .tokenEnded,
   ]
 
 }
@@ -2718,7 +2724,7 @@ nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_GoodbyeReason: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0\u{1}KICKED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0GOODBYE_UNSPECIFIED\0\u{1}DEVICE_REVOKED\0\u{1}ACCOUNT_DISABLED\0\u{1}PASSWORD_CHANGED\0\u{1}IDLE_TIMEOUT\0\u{1}AUTH_TIMEOUT\0\u{1}PROTOCOL_ERROR\0\u{1}SERVER_SHUTDOWN\0\u{1}SLOW_CONSUMER\0\u{1}TOKEN_EXPIRED\0\u{1}KICKED\0\u{1}TOKEN_ENDED\0")
 }
 
 nonisolated extension Chatd_V1_SearchOrder: SwiftProtobuf._ProtoNameProviding {
