@@ -49,6 +49,9 @@ public enum ConfigTable {
             "Client connections open at once from one peer address; more are closed as soon as they are accepted.",
             reloadable: true),
         ConfigKey(
+            "server", "max_concurrent_pages_per_user", .int(min: 1, max: 64), .int(2),
+            "Requests answered with a page (History, Sync, searches, lists, Download) one user may have running\nat once, across all their connections; more wait their turn. Keeps one user from holding every\ndatabase reader."),
+        ConfigKey(
             "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
             "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway."),
 
@@ -144,6 +147,13 @@ public enum ConfigTable {
         ConfigKey(
             "limits", "max_history_limit", .int(min: 1, max: 1000), .int(200),
             "Most events one History request returns.", reloadable: true),
+        ConfigKey(
+            "limits", "conversations_created_per_user", .int(min: 1, max: 1_000_000), .int(30),
+            "Rooms and groups one user may create per conversation_creation_window_seconds (a token bucket:\nthey come back evenly); more are refused with rate_limited. Operators (chatctl) are not limited.",
+            reloadable: true),
+        ConfigKey(
+            "limits", "conversation_creation_window_seconds", .int(min: 1, max: 604_800), .int(3600),
+            "The window of limits.conversations_created_per_user.", reloadable: true),
         ConfigKey(
             "limits", "max_room_name_bytes", .int(min: 1, max: 256), .int(64),
             "Longest room name, in UTF-8 bytes.", reloadable: true),

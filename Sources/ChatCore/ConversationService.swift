@@ -13,16 +13,30 @@ public final class ConversationService: Sendable {
     let store: any Store
     let clock: any WallClock
     private let limitsBox: Mutex<DomainLimits>
+    /// Rooms and groups each user may create per window (charged before the write).
+    private let creations: Mutex<RateLimiter>
 
     public init(store: any Store, clock: any WallClock, limits: DomainLimits) {
         self.store = store
         self.clock = clock
         limitsBox = Mutex(limits)
+        creations = Mutex(RateLimiter(capacity: limits.conversationCreations, windowMs: limits.conversationCreationWindowMs))
     }
 
     public var limits: DomainLimits { limitsBox.withLock { $0 } }
 
-    public func reconfigure(limits: DomainLimits) { limitsBox.withLock { $0 = limits } }
+    public func reconfigure(limits: DomainLimits) {
+        limitsBox.withLock { $0 = limits }
+        creations.withLock { $0.reconfigure(capacity: limits.conversationCreations, windowMs: limits.conversationCreationWindowMs) }
+    }
+
+    /// Spends one of the user's creations, or refuses (`rate_limited`).
+    private func chargeCreation(_ session: Session) throws(ChatFailure) {
+        let now = clock.nowMs()
+        if case .limited(let retry) = creations.withLock({ $0.consume(String(session.userID), now: now) }) {
+            throw ChatFailure.rateLimited(retryAfterMs: retry, "too many rooms and groups created; try again later")
+        }
+    }
 
     /// Most initial members a group can be created with.
     public static let maxInitialGroupMembers = 256
@@ -43,6 +57,7 @@ public final class ConversationService: Sendable {
         let limits = self.limits
         let name = try Validate.roomName(name, limits: limits)
         try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+        try chargeCreation(session)
         return try await store.createConversation(
             NewConversation(
                 kind: .room, name: name, nameKey: Validate.roomNameKey(name), description: description,
@@ -60,6 +75,7 @@ public final class ConversationService: Sendable {
         guard userIDs.count + usernames.count <= Self.maxInitialGroupMembers else {
             throw ChatFailure(.tooLarge, "at most \(Self.maxInitialGroupMembers) initial members", field: "user_ids")
         }
+        try chargeCreation(session)
         var members: [UserID] = []
         var skipped: [String] = []
         for id in userIDs {

@@ -19,6 +19,9 @@ public struct DomainLimits: Sendable, Equatable {
     public var defaultRetentionDays = 0
     /// Audit rows older than this are removed (0: kept forever).
     public var auditRetentionDays = 365
+    /// Rooms and groups one user may create per window.
+    public var conversationCreations = 30
+    public var conversationCreationWindowMs: Millis = 3_600_000
 
     public init() {}
 

@@ -600,7 +600,8 @@ struct Settings {
             maxOutboundBytesBeforeLogin: Int(c.int("server.max_outbound_bytes_before_login")),
             slowConsumerGraceMs: c.int("server.slow_consumer_grace_seconds") * 1000,
             maxConnections: Int(c.int("server.max_connections")),
-            maxConnectionsPerAddress: Int(c.int("server.max_connections_per_address")))
+            maxConnectionsPerAddress: Int(c.int("server.max_connections_per_address")),
+            maxConcurrentPagesPerUser: Int(c.int("server.max_concurrent_pages_per_user")))
         var d = DomainLimits()
         d.minPasswordBytes = Int(c.int("accounts.password_min_bytes"))
         d.maxPasswordBytes = Int(c.int("accounts.password_max_bytes"))
@@ -615,6 +616,8 @@ struct Settings {
         d.maxAvatarURLBytes = Int(c.int("limits.max_avatar_url_bytes"))
         d.defaultRetentionDays = Int(c.int("retention.default_days"))
         d.auditRetentionDays = Int(c.int("retention.audit_days"))
+        d.conversationCreations = Int(c.int("limits.conversations_created_per_user"))
+        d.conversationCreationWindowMs = c.int("limits.conversation_creation_window_seconds") * 1000
         domain = d
         throttle = AccountService.Throttle(
             accountFailures: Int(c.int("security.login_failures_per_account")),

@@ -183,7 +183,15 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let generation = op.requirement == .unauthenticated ? server.registry.generation : 0
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
-            let outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
+            let outcome: ClientRouter.Outcome
+            if op.answerSize == .page, let user = session?.userID {
+                // One user's pages share the database readers fairly with everyone else's.
+                outcome = await server.pageReads.withLock(user) {
+                    await router.route(op: op, frame: frame, session: session, context: connectionContext)
+                }
+            } else {
+                outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
+            }
             server.metrics.requestAnswered(op: op, response: outcome.frame)
             loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
         }
@@ -258,7 +266,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         // now, in arrival order, while the machine lets them start.
         while machine.mayReleaseHeld, let frame = held.popFirst() {
             machine.heldFrameReleased(bytes: Self.size(of: frame))
+            let waiting = held.count
             handle(frame, released: true, context: context)
+            if held.count > waiting { break }  // held again (cannot happen while mayReleaseHeld holds; never spin)
         }
     }
 

@@ -20,13 +20,16 @@ public struct ServerSettings: Sendable, Equatable {
     /// Client connections open at once, in all and from one peer address.
     public var maxConnections: Int
     public var maxConnectionsPerAddress: Int
+    /// Requests with page answers (History, Sync, searches...) one user may
+    /// have running at once, across connections: the readers are shared.
+    public var maxConcurrentPagesPerUser: Int
     public var serverVersion: String
 
     public init(
         maxFrameLength: Int = 1 << 20, maxInflight: Int = 64, idleTimeoutMs: Int64 = 90_000,
         authTimeoutMs: Int64 = 20_000, maxOutboundBytes: Int = 4 << 20, maxOutboundBytesBeforeLogin: Int = 64 << 10,
         slowConsumerGraceMs: Int64 = 10_000, maxConnections: Int = 100_000, maxConnectionsPerAddress: Int = 1000,
-        serverVersion: String = chatdVersion
+        maxConcurrentPagesPerUser: Int = 2, serverVersion: String = chatdVersion
     ) {
         self.maxFrameLength = maxFrameLength
         self.maxInflight = maxInflight
@@ -37,6 +40,7 @@ public struct ServerSettings: Sendable, Equatable {
         self.slowConsumerGraceMs = slowConsumerGraceMs
         self.maxConnections = maxConnections
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.maxConcurrentPagesPerUser = maxConcurrentPagesPerUser
         self.serverVersion = serverVersion
     }
 
@@ -68,6 +72,8 @@ public final class ServerContext: Sendable {
     public let logger: Logger
     public let metrics: ServerMetrics
     public let admission: ConnectionAdmission
+    /// Page requests running per user (`maxConcurrentPagesPerUser`).
+    let pageReads: KeyedLock<UserID>
     private let settingsBox: Mutex<ServerSettings>
     /// Set when shutdown begins: new requests get `unavailable`.
     let draining = Atomic<Bool>(false)
@@ -85,6 +91,7 @@ public final class ServerContext: Sendable {
         self.crypto = crypto
         self.logger = logger
         admission = ConnectionAdmission(limits: settings.connectionLimits)
+        pageReads = KeyedLock(permits: settings.maxConcurrentPagesPerUser)
         settingsBox = Mutex(settings)
     }
 

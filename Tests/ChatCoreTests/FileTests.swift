@@ -3,6 +3,7 @@ import ChatCrypto
 import ChatStore
 import Foundation
 import Testing
+import Synchronization
 
 struct ByteRangesTests {
     @Test func insertMergesTouchingAndOverlappingRanges() {
@@ -345,5 +346,42 @@ struct ContentHashTests {
             data[start..<min(data.count, start + 7777)].withUnsafeBytes { stream.update($0) }
         }
         #expect(stream.finish() == Sodium.blake2b(data))
+    }
+}
+
+struct KeyedLockTests {
+    final class Counter: Sendable {
+        let state = Mutex<(now: Int, peak: Int, order: [Int])>((0, 0, []))
+    }
+
+    /// With 2 permits, at most 2 bodies of one key run at once, others wait
+    /// their turn; another key is not held up.
+    @Test func permitsBoundConcurrencyPerKey() async throws {
+        let lock = KeyedLock<Int>(permits: 2)
+        let counter = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<10 {
+                group.addTask {
+                    await lock.withLock(1) {
+                        counter.state.withLock { s in
+                            s.now += 1
+                            s.peak = max(s.peak, s.now)
+                        }
+                        try? await Task.sleep(for: .milliseconds(5))
+                        counter.state.withLock { s in
+                            s.now -= 1
+                            s.order.append(i)
+                        }
+                    }
+                }
+            }
+        }
+        let s = counter.state.withLock { $0 }
+        #expect(s.peak == 2)
+        #expect(s.order.count == 10)
+        #expect(lock.activeKeys == 0)
+        // The default is one holder at a time.
+        let single = KeyedLock<Int>()
+        #expect(single.permits == 1)
     }
 }

@@ -161,4 +161,23 @@ struct RoomTests {
             #expect(seqs.sorted() == Array(2...201))
         }
     }
+
+    @Test func creatingRoomsAndGroupsIsThrottledPerUser() async throws {
+        try await withServer({ $0.setting("limits.conversations_created_per_user", .int(3)) }) { server in
+            let (c, _) = try await server.user("maker")
+            _ = try await c.createRoom(name: "one")
+            _ = try await c.createGroup(name: "two", usernames: [])
+            _ = try await c.createRoom(name: "three")
+            do {
+                _ = try await c.createGroup(name: "four", usernames: [])
+                Issue.record("a fourth creation within the window was accepted")
+            } catch let error as ChatClientError {
+                #expect(error.code == .rateLimited)
+                if case .server(_, _, let retry, _) = error { #expect(retry > 0) }
+            }
+            // Another user has their own allowance.
+            let (other, _) = try await server.user("other")
+            _ = try await other.createRoom(name: "theirs")
+        }
+    }
 }

@@ -31,6 +31,8 @@ final class TestServer: Sendable {
             .setting("security.argon2_ops_limit", .int(1))
             .setting("security.argon2_mem_kib", .int(8))
             .setting("security.logins_per_address", .int(10_000))
+            // Tests create many rooms per user; one test checks the limit itself.
+            .setting("limits.conversations_created_per_user", .int(100_000))
             .setting("log.level", .string("warning"))
     }
 
