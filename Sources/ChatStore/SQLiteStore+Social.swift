@@ -15,7 +15,8 @@ extension SQLiteStore {
     }
 
     static func isBlocked(_ db: Database, _ a: UserID, _ b: UserID) throws -> Bool {
-        try Bool.fetchOne(
+        // On every send to a direct chat: through the statement cache.
+        try Bool.fetchOneCached(
             db,
             sql: "SELECT 1 FROM blocks WHERE (user_id = ? AND blocked_id = ?) OR (user_id = ? AND blocked_id = ?)",
             arguments: [a, b, b, a]) == true
