@@ -140,7 +140,7 @@ public final class Daemon: Sendable {
         try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
         let router = ClientRouter(
             accounts: accounts, conversations: rooms, friends: friends, files: files, hub: hub, clock: clock,
-            logger: logger)
+            logger: logger, maxFrameLength: settings.server.maxFrameLength)
         let server = ServerContext(
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
             metrics: metrics)

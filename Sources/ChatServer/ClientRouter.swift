@@ -16,10 +16,15 @@ public struct ClientRouter: Sendable {
     public let clock: any WallClock
     let logger: Logger
 
+    /// The largest frame the server sends (its announced max_frame_length):
+    /// pages are cut to fit.
+    let maxFrameLength: Int
+
     public init(
         accounts: AccountService, conversations: ConversationService, friends: FriendService, files: FileService,
-        hub: FanoutHub, clock: any WallClock, logger: Logger
+        hub: FanoutHub, clock: any WallClock, logger: Logger, maxFrameLength: Int = 1 << 20
     ) {
+        self.maxFrameLength = maxFrameLength
         self.accounts = accounts
         self.conversations = conversations
         self.friends = friends
@@ -30,6 +35,30 @@ public struct ClientRouter: Sendable {
     }
 
     var presence: PresenceHub { hub.presence }
+
+    /// Room in a frame for everything but a page's events: the header, the
+    /// other fields and each event's tag and length.
+    static let framingReserve = 256
+
+    /// Cuts a History page that would not fit in one frame (many large
+    /// messages): drops events from the end paged away from (the newest for
+    /// `after_seq`, the oldest otherwise) and sets `has_more`, so the next
+    /// request continues without a gap. At least one event stays (a message
+    /// always fits: max_message_bytes is checked against the frame limit).
+    static func fit(_ r: inout Chatd_V1_HistoryResponse, within limit: Int, keepingOldest: Bool) {
+        let sizes = r.events.map { (try? $0.serializedBytes() as [UInt8])?.count ?? 0 }
+        var total = sizes.reduce(framingReserve) { $0 + $1 + 8 }
+        guard total > limit else { return }
+        var events = r.events[...]
+        var remaining = sizes[...]
+        while total > limit, events.count > 1 {
+            let dropped = keepingOldest ? remaining.removeLast() : remaining.removeFirst()
+            if keepingOldest { events.removeLast() } else { events.removeFirst() }
+            total -= dropped + 8
+        }
+        r.events = Array(events)
+        r.hasMore_p = true
+    }
 
     /// What the connection must do besides writing the frame.
     public enum Outcome: Sendable {
@@ -269,6 +298,11 @@ public struct ClientRouter: Sendable {
             r.hasMore_p = page.hasMore
             r.headSeq = UInt64(page.headSeq)
             r.purgedThroughSeq = UInt64(page.purgedThroughSeq)
+            if case .after = anchor {
+                Self.fit(&r, within: maxFrameLength, keepingOldest: true)
+            } else {
+                Self.fit(&r, within: maxFrameLength, keepingOldest: false)
+            }
             return r
         case .editMessage:
             let q = try Chatd_V1_EditMessageRequest(payload: payload)

@@ -74,7 +74,9 @@ struct BenchConnection: @unchecked Sendable {
 
     var eventLoop: any EventLoop { channel.eventLoop }
 
-    static func connect(host: String, port: Int, source: String?, group: any EventLoopGroup) -> EventLoopFuture<BenchConnection> {
+    static func connect(
+        host: String, port: Int, source: String?, receiveBuffer: Int? = nil, group: any EventLoopGroup
+    ) -> EventLoopFuture<BenchConnection> {
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -84,6 +86,9 @@ struct BenchConnection: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(BenchHandler())
                 }
             }
+        if let receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
+        }
         if let source, let address = try? SocketAddress(ipAddress: source, port: 0) {
             bootstrap = bootstrap.bind(to: address)
         }

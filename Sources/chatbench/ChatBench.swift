@@ -12,7 +12,9 @@ struct ChatBench: AsyncParsableCommand {
             The server should allow many registrations and logins from one address (see tools/bench, which
             starts a suitably configured chatd and runs every scenario).
             """,
-        subcommands: [Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self])
+        subcommands: [
+            Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
+        ])
 }
 
 struct Common: ParsableArguments {
@@ -72,6 +74,29 @@ struct Fanout: AsyncParsableCommand {
             try await b.fanout(
                 members: members, senders: senders, rate: rate, inflight: inflight, warmup: warmup, duration: duration,
                 measured: measured))
+    }
+}
+
+struct Hoard: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Peers that never read, pipelining History pages: the server's RSS stays bounded.")
+    @OptionGroup var common: Common
+    @Option(help: "Connections that never read.") var connections = 1000
+    @Option(help: "Distinct users the connections resume as.") var users = 10
+    @Option(help: "Messages in the room (each page carries up to 200).") var messages = 100
+    @Option(help: "Bytes per message.") var messageBytes = 8000
+    @Option(help: "History requests each connection pipelines.") var requests = 64
+    @Option(help: "Loopback source addresses 127.0.0.1...127.0.0.N.") var sources = 4
+    @Option(help: "Seconds to watch the server's RSS.") var hold: Double = 15
+
+    func run() async throws {
+        let limit = raiseFileLimit()
+        let count = min(connections, max(1, limit - 200))
+        let b = try common.bench()
+        try common.emit(
+            try await b.hoard(
+                connections: count, users: users, messages: messages, messageBytes: messageBytes, requests: requests,
+                sources: sources, hold: hold))
     }
 }
 

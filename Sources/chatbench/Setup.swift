@@ -16,9 +16,12 @@ struct Target: Sendable {
     let port: Int
     let group: MultiThreadedEventLoopGroup
 
-    /// A connection that has said Hello.
-    func connect(source: String? = nil) async throws -> BenchConnection {
-        let c = try await BenchConnection.connect(host: host, port: port, source: source, group: group).get()
+    /// A connection that has said Hello. `receiveBuffer`: SO_RCVBUF for a
+    /// peer meant to read slowly or not at all.
+    func connect(source: String? = nil, receiveBuffer: Int? = nil) async throws -> BenchConnection {
+        let c = try await BenchConnection.connect(
+            host: host, port: port, source: source, receiveBuffer: receiveBuffer, group: group
+        ).get()
         var hello = Chatd_V1_HelloRequest()
         hello.protocolVersion = chatProtocolVersion
         hello.clientName = "chatbench"

@@ -1,6 +1,6 @@
 import ChatCore
 import ChatCrypto
-import ChatStore
+@testable import ChatStore
 import Foundation
 import GRDB
 import Synchronization
@@ -71,5 +71,29 @@ struct StorageRefusalTests {
         } catch let failure as ChatFailure {
             #expect(failure.kind == .unavailable && failure.message.contains("restarts chatd"))
         }
+    }
+}
+
+/// What the store makes of SQLite's storage errors (the seam a failing disk
+/// reaches): a full disk is low space, an I/O error (a failed fsync among
+/// them) stops writes for good.
+struct StorageErrorClassificationTests {
+    @Test func sqliteErrorsChangeTheStoragesHealth() throws {
+        let full = StorageMonitor(minFreeBytes: 0) { 1 << 30 }
+        #expect(full.classify(DatabaseError(resultCode: .SQLITE_FULL))?.kind == .unavailable)
+        #expect(full.current.state == .lowSpace(freeBytes: 1 << 30))
+        full.refresh()  // space is back (the minimum is 0): writable again
+        #expect(full.current.isWritable)
+
+        let failing = StorageMonitor(minFreeBytes: 0) { 1 << 30 }
+        let answer = failing.classify(DatabaseError(resultCode: .SQLITE_IOERR_FSYNC, message: "disk I/O error"))
+        #expect(answer?.kind == .unavailable && answer?.message.contains("restarts chatd") == true)
+        failing.refresh()
+        #expect(!failing.current.isWritable)
+
+        // Not a storage fault: left to the usual translation.
+        let fine = StorageMonitor(minFreeBytes: 0) { 1 << 30 }
+        #expect(fine.classify(DatabaseError(resultCode: .SQLITE_CONSTRAINT_UNIQUE)) == nil)
+        #expect(fine.current.isWritable)
     }
 }

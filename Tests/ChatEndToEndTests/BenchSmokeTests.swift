@@ -49,6 +49,12 @@ struct BenchSmokeTests {
         #expect(((search["latency"] as? [String: Any])?["search"] as? [String: Any])?["count"] as? Int == 30)
         #expect((search["counts"] as? [String: Any])?["hits_returned"] as? Int ?? 0 > 0)
 
+        let hoard = try await run(
+            ["hoard", "--connections", "4", "--users", "2", "--messages", "20", "--requests", "8", "--sources", "1", "--hold", "0.5"],
+            port: port, pid: pid)
+        #expect((hoard["counts"] as? [String: Any])?["hoarding"] as? Int == 4)
+        #expect(((hoard["server"] as? [String: Any])?["rss_peak_mib"] as? Double ?? 0) > 0)
+
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
     }

@@ -163,3 +163,67 @@ extension DiskFullTests {
         #expect((try FileManager.default.contentsOfDirectory(atPath: small)).isEmpty)
     }
 }
+
+extension DiskFullTests {
+    /// The file store on a 4 MiB tmpfs: a 6 MiB upload's chunks are stored
+    /// until the disk is full, then answered `unavailable`; UploadStatus
+    /// holds exactly the acknowledged chunks; once the filesystem is grown
+    /// the same chunks are sent again and the file finishes intact.
+    @Test(.enabled(if: DiskFullTests.canMount, "needs root to mount a small tmpfs"))
+    func anUploadOnAFullFileStoreResumesWhenSpaceReturns() async throws {
+        let files = TestServer.tempDir()
+        #expect(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", files]) == 0)
+        defer {
+            Self.run("/bin/umount", ["-l", files])
+            try? FileManager.default.removeItem(atPath: files)
+        }
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(
+            dataDir: dir, extraConfig: "[files]\ndir = \"\(files)\"\nmin_free_bytes = 0\nmax_file_bytes = 16777216")
+        defer { chatd.signal(SIGKILL) }
+        let port = try await chatd.waitReady()
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        _ = try await c.hello()
+        _ = try await c.register(username: "uploader", password: "password-1")
+
+        let data = pngBytes(6 << 20, seed: 7)
+        let begin = try await c.uploadBegin(size: UInt64(data.count), name: "big.png", mimeType: "image/png", blake2b: blake(data))
+        let chunk = Int(begin.maxChunkBytes)
+        var acknowledged: [Range<Int>] = []
+        var refusedAt: Int?
+        for start in stride(from: 0, to: data.count, by: chunk) {
+            let range = start..<min(start + chunk, data.count)
+            do {
+                try await c.uploadChunk(begin.uploadID, offset: UInt64(start), data: data[range])
+                acknowledged.append(range)
+            } catch let error as ChatClientError {
+                #expect(error.code == .unavailable, "\(error)")
+                refusedAt = start
+                break
+            }
+        }
+        let firstRefused = try #require(refusedAt, "the 4 MiB file store took a 6 MiB upload")
+        let status = try await c.uploadStatus(begin.uploadID)
+        #expect(status.receivedBytes == UInt64(acknowledged.reduce(0) { $0 + $1.count }))
+
+        // More room: the refused chunk and the rest go through, the file is intact.
+        #expect(Self.run("/bin/mount", ["-o", "remount,size=32m", files]) == 0)
+        for start in stride(from: firstRefused, to: data.count, by: chunk) {
+            let range = start..<min(start + chunk, data.count)
+            var stored = false
+            for _ in 0..<50 where !stored {
+                do {
+                    try await c.uploadChunk(begin.uploadID, offset: UInt64(start), data: data[range])
+                    stored = true
+                } catch let error as ChatClientError where error.code == .unavailable {
+                    try await Task.sleep(for: .milliseconds(200))  // until the store measures the new space
+                }
+            }
+            #expect(stored)
+        }
+        let file = try await c.uploadFinish(begin.uploadID)
+        #expect(try await c.downloadFile(file.fileID) == data)
+        await c.close()
+    }
+}

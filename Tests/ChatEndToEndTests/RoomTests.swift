@@ -180,4 +180,40 @@ struct RoomTests {
             _ = try await other.createRoom(name: "theirs")
         }
     }
+
+    /// A History page of large messages is cut to fit the frame limit, with
+    /// has_more, and paging on from its edge loses nothing, both ways.
+    @Test func historyPagesFitInOneFrame() async throws {
+        try await withServer({
+            $0.setting("server.max_frame_bytes", .int(32_768)).setting("limits.max_message_bytes", .int(8192))
+        }) { server in
+            let (c, _) = try await server.user("writer")
+            let room = try await c.createRoom(name: "big").id
+            var sent: [String] = []
+            for i in 0..<20 {
+                let text = String(repeating: Character(String(i % 10)), count: 8000)
+                sent.append(try await c.send(room: room, text: text).event.clientMsgID)
+            }
+            // Backwards from the newest.
+            var seen: [String] = []
+            var page = try await c.history(room: room, limit: 200)
+            #expect(page.events.count < 21 && page.hasMore_p)
+            #expect((try page.serializedBytes() as [UInt8]).count + Frame.headerLength <= 32_768)
+            seen = page.events.map(\.clientMsgID) + seen
+            while page.hasMore_p, let first = page.events.first?.seq {
+                page = try await c.history(room: room, before: first, limit: 200)
+                seen = page.events.map(\.clientMsgID) + seen
+            }
+            #expect(seen.filter { !$0.isEmpty } == sent)
+            // Forwards from the start.
+            var forward: [String] = []
+            var after: UInt64 = 0
+            repeat {
+                page = try await c.history(room: room, after: after, limit: 200)
+                forward += page.events.map(\.clientMsgID)
+                after = page.events.last?.seq ?? after
+            } while page.hasMore_p
+            #expect(forward.filter { !$0.isEmpty } == sent)
+        }
+    }
 }
