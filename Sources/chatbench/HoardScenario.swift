@@ -56,7 +56,7 @@ extension Bench {
                         resume.token = user.token
                         _ = try await c.call(.resume, resume)
                         c.channel.closeFuture.whenComplete { _ in closed.add() }
-                        try await c.channel.setOption(.autoRead, value: false)
+                        try await c.channel.setOption(.autoRead, value: false).get()
                         for _ in 0..<requests { c.request(.history, history) { _ in } }
                         opened.append(c)
                     } catch {
