@@ -161,7 +161,7 @@ public final class ChatConnection: Sendable {
     /// that cannot keep up. A server whose queue for this connection grows
     /// past its limit closes it as a slow consumer.
     public func setReading(_ reading: Bool) async throws {
-        try await channel.setOption(.autoRead, value: reading)
+        try await channel.setOption(.autoRead, value: reading).get()
         if reading { channel.read() }
     }
 

@@ -64,8 +64,9 @@ struct SendDriver {
             let bound = try await loop.submit {
                 let state = SenderState(connection: connection, conversation: conversation, tag: "\(prefix)\(i)-")
                 state.flatOut = perSender <= 0
+                let onLoop = NIOLoopBound(state, eventLoop: loop)
                 state.task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in
-                    Self.tick(state, begin: begin, window: window, perSender: perSender, windowSize: self.window)
+                    Self.tick(onLoop.value, begin: begin, window: window, perSender: perSender, windowSize: self.window)
                 }
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()

@@ -170,8 +170,8 @@ struct FileServiceTests {
             .filter { !$0.contains("/") || $0.count > 3 }
             .filter { name in
                 var isDir: ObjCBool = false
-                FileManager.default.fileExists(atPath: root + "/" + dir + "/" + name, isDirectory: &isDir)
-                return !isDir.boolValue
+                let exists = FileManager.default.fileExists(atPath: root + "/" + dir + "/" + name, isDirectory: &isDir)
+                return exists && !isDir.boolValue
             }
     }
 

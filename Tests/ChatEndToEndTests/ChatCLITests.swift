@@ -104,7 +104,7 @@ struct ChatCLITests {
 
         // Files and search.
         let picture = home + "/cat.png"
-        FileManager.default.createFile(atPath: picture, contents: pngBytes(20_000, seed: 3))
+        #expect(FileManager.default.createFile(atPath: picture, contents: pngBytes(20_000, seed: 3)))
         r = try await chat(["send-file", "#lobby", picture, "--caption", "my cat"])
         #expect(r.status == 0 && r.stdout.contains("image/png"), "\(r.stdout) \(r.stderr)")
         let lobbyHistory = try await bob.history(room: roomID).events

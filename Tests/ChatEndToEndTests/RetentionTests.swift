@@ -62,7 +62,7 @@ struct RetentionTests {
         // Operators' retention changes and users' conversation deletions are audited.
         r = try await chatctl(s + ["--json", "audit", "--action", "admin_retention_set"])
         #expect(r.status == 0 && r.stdout.components(separatedBy: "admin_retention_set").count - 1 == 3, "\(r.stdout)")
-        try await alice.call(.deleteConversation, { var q = Chatd_V1_ConversationRef(); q.conversationID = keep.id; return q }(),
+        _ = try await alice.call(.deleteConversation, { var q = Chatd_V1_ConversationRef(); q.conversationID = keep.id; return q }(),
             as: Chatd_V1_Empty.self)
         r = try await chatctl(s + ["audit", "--since", "99999999999999999d"])
         #expect(r.status == 2, "\(r.stderr)")  // a usage error, not a trap
