@@ -210,7 +210,13 @@ public struct ClientRouter: Sendable {
             return conversationList(try await conversations.listPublicRooms(session, after: ProtoMap.id(q.afterID), limit: Int(q.limit)))
         case .listConversations:
             let q = try Chatd_V1_ListConversationsRequest(payload: payload)
-            let before: (Millis, RoomID)? = q.beforeActivityMs == 0 && q.beforeID == 0 ? nil : (q.beforeActivityMs, ProtoMap.id(q.beforeID))
+            // The cursor is both fields of the last item, or neither (the first page).
+            if (q.beforeActivityMs == 0) != (q.beforeID == 0) {
+                throw ChatFailure.invalid(
+                    q.beforeID == 0 ? "before_id" : "before_activity_ms",
+                    "give before_activity_ms and before_id together (the last item's), or neither")
+            }
+            let before: (Millis, RoomID)? = q.beforeActivityMs == 0 ? nil : (q.beforeActivityMs, ProtoMap.id(q.beforeID))
             let page = try await conversations.listConversations(
                 session, before: before, kind: try ProtoMap.kind(q.kind), limit: Int(q.limit))
             var r = Chatd_V1_ListConversationsResponse()

@@ -104,6 +104,25 @@ struct BadInputTests {
         }
     }
 
+    @Test func listConversationsCursorNeedsBothFields() async throws {
+        try await withServer { server in
+            let (c, _) = try await server.user("cursor")
+            _ = try await c.createRoom(name: "one")
+            var q = Chatd_V1_ListConversationsRequest()
+            q.beforeActivityMs = 1
+            await expectError(.invalidField) {
+                try await c.call(.listConversations, q, as: Chatd_V1_ListConversationsResponse.self)
+            }
+            q = Chatd_V1_ListConversationsRequest()
+            q.beforeID = 1
+            await expectError(.invalidField) {
+                try await c.call(.listConversations, q, as: Chatd_V1_ListConversationsResponse.self)
+            }
+            let all = try await c.call(.listConversations, Chatd_V1_ListConversationsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+            #expect(all.conversations.count == 1)
+        }
+    }
+
     @Test func fieldLimitsAtNAndNPlusOne() async throws {
         try await withServer { server in
             let (c, _) = try await server.user("limits")
