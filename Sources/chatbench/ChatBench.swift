@@ -14,6 +14,7 @@ struct ChatBench: AsyncParsableCommand {
             """,
         subcommands: [
             Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
+            Torture.self,
         ])
 }
 
@@ -24,11 +25,7 @@ struct Common: ParsableArguments {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func bench() throws -> Bench {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be host:port")
-        }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        return Bench(target: Target(host: String(server[..<colon]), port: port, group: group), proc: pid.map(ProcStats.init))
+        Bench(target: try Target(server: server, threads: threads), proc: pid.map(ProcStats.init))
     }
 
     func emit(_ report: Report) throws {

@@ -1,3 +1,4 @@
+import ArgumentParser
 import ChatProtocol
 import Foundation
 import NIOCore
@@ -15,6 +16,20 @@ struct Target: Sendable {
     let host: String
     let port: Int
     let group: MultiThreadedEventLoopGroup
+
+    init(host: String, port: Int, group: MultiThreadedEventLoopGroup) {
+        self.host = host
+        self.port = port
+        self.group = group
+    }
+
+    /// From a --server host:port option, with its own event loop threads.
+    init(server: String, threads: Int) throws {
+        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
+            throw ValidationError("--server must be host:port")
+        }
+        self.init(host: String(server[..<colon]), port: port, group: MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads)))
+    }
 
     /// A connection that has said Hello. `receiveBuffer`: SO_RCVBUF for a
     /// peer meant to read slowly or not at all.
