@@ -126,6 +126,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The fuzz harnesses (docs: tools/fuzz). A library so that the fuzz
+        // targets and the regression tests run the same code.
+        .target(
+            name: "ChatFuzzing",
+            dependencies: [
+                "ChatCore", "ChatProtocol", "ChatServer", "ChatStore", "ChatCrypto", "ChatConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatFuzzTests",
+            dependencies: ["ChatFuzzing", "ChatProtocol", "ChatCore", "ChatConfig"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ChatProtocolTests",
             dependencies: [
@@ -164,3 +182,18 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one per parser that input reaches (DESIGN §6). Only with
+// CHATD_FUZZ=1 (tools/fuzz sets it): they link only with
+// `--sanitize=fuzzer`, whose runtime provides main(), so a plain
+// `swift build` must not see them. Each is one file with
+// @_cdecl("LLVMFuzzerTestOneInput") calling into ChatFuzzing.
+let fuzzTargets = ["FuzzFrameDecoder", "FuzzClientRouter", "FuzzControlRouter", "FuzzSearchQuery", "FuzzConfig"]
+if Context.environment["CHATD_FUZZ"] == "1" {
+    package.products += fuzzTargets.map { .executable(name: $0, targets: [$0]) }
+    package.targets += fuzzTargets.map {
+        .executableTarget(
+            name: $0, dependencies: ["ChatFuzzing"], path: "Sources/Fuzz/\($0)",
+            swiftSettings: swiftSettings)
+    }
+}

@@ -1,0 +1,52 @@
+import ChatConfig
+import ChatFuzzing
+import Testing
+
+/// Every input a fuzzer crashed on, replayed through the same harness as
+/// the fuzz target (tools/fuzz), plus the smallest form of the bug. A
+/// regression aborts this test process, as it aborted the fuzzer.
+struct FuzzRegressionTests {
+    static func bytes(hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex, let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) {
+            out.append(UInt8(hex[index..<next], radix: 16) ?? 0)
+            index = next
+        }
+        return out
+    }
+
+    /// FuzzConfig, crash-eb8795901de74e37a0efdfae17b0de1d2734352d: a table
+    /// header `[!` made toml++ (inside TOMLKit) fail an assertion and abort,
+    /// at startup, in --check-config and on SIGHUP reload. Config.parse now
+    /// refuses such lines before TOMLKit sees them.
+    @Test func tableHeaderWithoutKeyAborted() throws {
+        let crash = Self.bytes(
+            hex: "5b7365727665725d0a6c697374656e203d20225b3a3a315d3a37363030220a6d61785f6672616d655f6279746573203d2032"
+                + "3039373135320a6576656e745f6c6f6f705f74687265616473203d20320a0a5b21000000000000000a646174615f646972"
+                + "203d20222f7661722f6c69622f6368617464220a73796e6368726f6e6f7573203d20226e6f726d616c220a0a5b6d657472"
+                + "6963735d0a6c697374656e203d20226c6f63616c686f73743a39343634220a0a5b726f6f6d735d0a64656661756c74203d"
+                + "205b2267656e6572616c222c202272616e646f6d225d0a0a5b66696c65735d0a616c6c6f7765645f7479706573203d205b"
+                + "22696d6167652f706e67222c2022746578742f706c61696e225d0a6d61785f636875ffffffffffffff00203d2036353533"
+                + "360a0a5b726574656e74696f6e5d0a6465663d203236323134340a5b6d6574726963735d0a6c61756c745f64617973203d"
+                + "2039300a")
+        #expect(crash.count == 348)
+        #expect(ConfigFuzzing.check(crash) == nil)
+
+        let aborted = ["[!", "[\n", "[server]\n  [ #x]", "[[!x]]", "[[[a]]]", "[\t.a]", "\u{FEFF}[!", "[\u{e9}]", "[\r\n"]
+        for text in aborted {
+            #expect(ConfigFuzzing.check(Array(text.utf8)) == nil, "\(text.debugDescription)")
+            #expect(throws: ConfigError.self, "\(text.debugDescription)") { try Config.parse(text, file: "t.conf") }
+        }
+        do {
+            _ = try Config.parse("[server]\nlisten = \"127.0.0.1:1\"\n\n[!x]\n", file: "t.conf")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.line == 4 && error.key == nil)
+        }
+        // Headers toml++ handles itself are left to it.
+        _ = try Config.parse("  [ server ]\n[\"storage\"]\n['log']\n", file: "t.conf")
+        #expect(throws: ConfigError.self) { try Config.parse("[]\n", file: "t.conf") }
+        #expect(throws: ConfigError.self) { try Config.parse("[[server]]\n", file: "t.conf") }
+    }
+}
