@@ -9,11 +9,14 @@
 ///   or `]`: `[!x]`, `[` alone on a line (toml++ parse_table_header calls
 ///   parse_key, which asserts);
 /// - a date, `T` and no digit after it, in a value: `1979-05-27Tx:`
-///   (parse_date_time calls parse_time, which asserts a digit).
+///   (parse_date_time calls parse_time, which asserts a digit);
+/// - `}` where an array expects a value: `[}`, `["a", }` (parse_array calls
+///   parse_value, which asserts it is not at a value terminator).
 ///
-/// Strings and comments are skipped; both cases are invalid TOML anyway,
-/// except that a line inside a multi-line array that starts with `[` and no
-/// key is refused too (a nested array, which no chatd.conf key takes).
+/// Strings and comments are skipped. Everything refused is invalid TOML
+/// anyway, except a line inside a multi-line array that starts with `[` and
+/// no key (a nested array, which no chatd.conf key takes). More such
+/// assertions may exist: toml++ has 68 TOML_ASSERT_ASSUME checks.
 enum TOMLKitGuard {
     struct Trap: Equatable {
         var line: Int
@@ -26,6 +29,8 @@ enum TOMLKitGuard {
         var line = 1
         var atLineStart = true
         var mode = Mode.code
+        /// The last byte of code before this one, blanks, line breaks and comments aside.
+        var previous: UInt8?
         func at(_ token: [UInt8]) -> Bool { bytes[i...].starts(with: token) }
         while i < bytes.count {
             let byte = bytes[i]
@@ -69,6 +74,10 @@ enum TOMLKitGuard {
                     return Trap(line: line, reason: "a line starting with '[' must be a table header such as [server]")
                 }
                 atLineStart = false
+                if byte == closeBrace && (previous == openBracket || previous == comma) {
+                    return Trap(line: line, reason: "'}' where an array expects a value")
+                }
+                if byte != space && byte != tab && byte != carriageReturn && byte != hash { previous = byte }
                 if byte == hash {
                     mode = .comment
                     i += 1
@@ -133,6 +142,9 @@ enum TOMLKitGuard {
     private static let apostrophe = UInt8(ascii: "'")
     private static let backslash = UInt8(ascii: "\\")
     private static let openBracket = UInt8(ascii: "[")
+    private static let closeBrace = UInt8(ascii: "}")
+    private static let comma = UInt8(ascii: ",")
+    private static let carriageReturn = UInt8(ascii: "\r")
     private static let tripleQuote: [UInt8] = Array("\"\"\"".utf8)
     private static let tripleApostrophe: [UInt8] = Array("'''".utf8)
 }

@@ -73,4 +73,20 @@ struct FuzzRegressionTests {
         let config = try Config.parse("[storage] # 1979-05-27Tx:\ndata_dir = \"/srv/1979-05-27Tx:\"\n", file: "t.conf")
         #expect(config.dataDir == "/srv/1979-05-27Tx:")
     }
+
+    /// FuzzConfig, crash-96c2646efdebc8caf420ff38b7e98c8fc84fb22c: `}` where
+    /// an array expects a value (`X = [ }`) made toml++'s parse_value fail an
+    /// assertion and abort; a plausible typo in `rooms.default` or
+    /// `files.allowed_types`.
+    @Test func closeBraceInArrayAborted() throws {
+        let crash = Self.bytes(hex: "2320646f740a58203d205b207d5c75a0323a30305a0a")
+        #expect(ConfigFuzzing.check(crash) == nil)
+        let aborted = ["x = [}", "x = [ 1, }", "[rooms]\ndefault = [\"general\", }", "x = [ # c\n }", "x = {a=[}]}", "x = [[}]]"]
+        for text in aborted {
+            #expect(ConfigFuzzing.check(Array(text.utf8)) == nil, "\(text.debugDescription)")
+            #expect(throws: ConfigError.self, "\(text.debugDescription)") { try Config.parse(text, file: "t.conf") }
+        }
+        let config = try Config.parse("[rooms]\ndefault = [\"a,}\", # [}\n  \"b\",\n]\n", file: "t.conf")
+        #expect(config.strings("rooms.default") == ["a,}", "b"])
+    }
 }
