@@ -25,10 +25,8 @@ public struct Config: Sendable, Equatable {
     /// Parses TOML text against the table. Unknown sections or keys, wrong
     /// types and out-of-range values are errors naming the key and its line.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> Config {
-        if let line = badTableHeaderLine(text) {
-            throw ConfigError(
-                file: file, line: line, key: nil,
-                reason: "a line starting with '[' must be a table header such as [server]")
+        if let trap = TOMLKitGuard.trap(in: text) {
+            throw ConfigError(file: file, line: trap.line, key: nil, reason: trap.reason)
         }
         let root: TOMLTable
         do {
@@ -60,42 +58,6 @@ public struct Config: Sendable, Equatable {
         }
         try config.checkRelations(file: file, lines: lines)
         return config
-    }
-
-    /// The first line whose '[' would make TOMLKit's toml++ 3 abort the
-    /// process. Its table-header parser asserts that the key after `[` or
-    /// `[[` (and blanks) starts with a key character, a quote or `]`,
-    /// instead of reporting an error: `[!x]`, or `[` alone on a line, killed
-    /// chatd at startup, `--check-config` and SIGHUP reload (found by
-    /// FuzzConfig). Lines inside multi-line strings and arrays are checked
-    /// too: a stricter refusal, of nothing a chatd.conf needs.
-    static func badTableHeaderLine(_ text: String) -> Int? {
-        for (index, line) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            var rest = line[...]
-            if index == 0, rest.starts(with: [0xEF, 0xBB, 0xBF]) { rest = rest.dropFirst(3) }  // BOM, skipped by toml++
-            func skipBlanks() { rest = rest.drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) }
-            skipBlanks()
-            guard rest.first == UInt8(ascii: "[") else { continue }
-            rest = rest.dropFirst()
-            skipBlanks()
-            if rest.first == UInt8(ascii: "[") {
-                rest = rest.dropFirst()
-                skipBlanks()
-            }
-            guard let first = rest.first, first == UInt8(ascii: "]") || isKeyStart(first) else { return index + 1 }
-        }
-        return nil
-    }
-
-    /// A bare key character (A-Z a-z 0-9 _ -) or a quote.
-    private static func isKeyStart(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "\""), UInt8(ascii: "'"):
-            true
-        default:
-            false
-        }
     }
 
     static func convert(_ raw: any TOMLValueConvertible, for key: ConfigKey, file: String, line: Int?) throws(ConfigError) -> ConfigValue {

@@ -44,9 +44,49 @@ struct FuzzRegressionTests {
         } catch {
             #expect(error.line == 4 && error.key == nil)
         }
-        // Headers toml++ handles itself are left to it.
+        // Headers toml++ handles itself are left to it; strings and comments are not headers.
         _ = try Config.parse("  [ server ]\n[\"storage\"]\n['log']\n", file: "t.conf")
         #expect(throws: ConfigError.self) { try Config.parse("[]\n", file: "t.conf") }
         #expect(throws: ConfigError.self) { try Config.parse("[[server]]\n", file: "t.conf") }
+        _ = try Config.parse("[storage] # [!\ndata_dir = \"\"\"\n[!x]\"\"\"\n", file: "t.conf")
+    }
+
+    /// FuzzConfig, crash-9c9eacc01870d80257b7cffc461328d7705e5f33: a date,
+    /// `T` and no digit (`dir = 1979-05-27T\u{1}273:`) made toml++'s
+    /// parse_time fail an assertion and abort.
+    @Test func dateWithoutTimeAborted() throws {
+        let crash = Self.bytes(
+            hex: "2320646f74746564206b6579732c20696e6c696e65207461626c65732c206c69746565735d5d0a646972203d20313937392d"
+                + "30352d32375401313237333a0000303a30305ae0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
+                + "e0e0e044e0e0e02d000000e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e06c696e65207461626c65732c206c6974656573e0e0e0e0"
+                + "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0a0e0e0e0e0e0e0e0e0e0e0e0e0"
+                + "e0e0e0e0e0e0e00a")
+        #expect(crash.count == 208)
+        #expect(ConfigFuzzing.check(crash) == nil)
+
+        let aborted = ["x = 1979-05-27tx:", "x = 1979-05-27T:1", "x = [1979-05-27Tx:]", "x = {a=1979-05-27T:}", "[server]\nx = 1979-05-27T"]
+        for text in aborted {
+            #expect(ConfigFuzzing.check(Array(text.utf8)) == nil, "\(text.debugDescription)")
+            #expect(throws: ConfigError.self, "\(text.debugDescription)") { try Config.parse(text, file: "t.conf") }
+        }
+        // In a string or a comment it is text.
+        let config = try Config.parse("[storage] # 1979-05-27Tx:\ndata_dir = \"/srv/1979-05-27Tx:\"\n", file: "t.conf")
+        #expect(config.dataDir == "/srv/1979-05-27Tx:")
+    }
+
+    /// FuzzConfig, crash-96c2646efdebc8caf420ff38b7e98c8fc84fb22c: `}` where
+    /// an array expects a value (`X = [ }`) made toml++'s parse_value fail an
+    /// assertion and abort; a plausible typo in `rooms.default` or
+    /// `files.allowed_types`.
+    @Test func closeBraceInArrayAborted() throws {
+        let crash = Self.bytes(hex: "2320646f740a58203d205b207d5c75a0323a30305a0a")
+        #expect(ConfigFuzzing.check(crash) == nil)
+        let aborted = ["x = [}", "x = [ 1, }", "[rooms]\ndefault = [\"general\", }", "x = [ # c\n }", "x = {a=[}]}", "x = [[}]]"]
+        for text in aborted {
+            #expect(ConfigFuzzing.check(Array(text.utf8)) == nil, "\(text.debugDescription)")
+            #expect(throws: ConfigError.self, "\(text.debugDescription)") { try Config.parse(text, file: "t.conf") }
+        }
+        let config = try Config.parse("[rooms]\ndefault = [\"a,}\", # [}\n  \"b\",\n]\n", file: "t.conf")
+        #expect(config.strings("rooms.default") == ["a,}", "b"])
     }
 }
