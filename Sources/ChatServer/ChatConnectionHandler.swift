@@ -57,11 +57,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
         let address = channel.remoteAddress?.ipAddress ?? "local"
-        if case let refusal = server.admission.opened(from: address), refusal != .admit {
+        let admission = server.admission.opened(from: address)
+        if admission != .admit {
             // Over server.max_connections(_per_address): closed before any frame is read.
             _ = machine.closeRequested()
             server.metrics.connectionsRefused.increment()
-            logger.debug("connection refused", metadata: ["chatd.peer": "\(address)", "chatd.reason": "\(refusal)"])
+            logger.debug("connection refused", metadata: ["chatd.peer": "\(address)", "chatd.reason": "\(admission)"])
             context.close(promise: nil)
             return
         }
