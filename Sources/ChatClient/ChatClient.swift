@@ -63,15 +63,38 @@ public final class ChatConnection: Sendable {
         self.connectionError = connectionError
     }
 
-    /// Connects over TCP.
+    /// Connects over TCP, with TLS when `tls` is given (to chatd's TLS
+    /// listener). With TLS it returns once the handshake is done; a failed
+    /// handshake throws a `ChatTLSError` naming the part that failed.
     public static func connect(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        host: String, port: Int, tls: ChatTLS? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30)
     ) async throws -> ChatConnection {
-        try await connect(
-            bootstrap: ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1),
-            maxFrameLength: maxFrameLength, requestTimeout: requestTimeout
-        ) { try await $0.connect(host: host, port: port).get() }
+        let bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
+        guard let tls else {
+            return try await connect(bootstrap: bootstrap, maxFrameLength: maxFrameLength, requestTimeout: requestTimeout) {
+                try await $0.connect(host: host, port: port).get()
+            }
+        }
+        let ready = group.next().makePromise(of: Void.self)
+        let connection = try await connect(
+            bootstrap: bootstrap, maxFrameLength: maxFrameLength, requestTimeout: requestTimeout,
+            first: { sync in
+                try sync.addHandler(tls.makeHandler(host: host))
+                try sync.addHandler(TLSReadyHandler(ready: ready))
+            }
+        ) {
+            try await $0.connect(host: host, port: port)
+                .always { if case .failure(let error) = $0 { ready.fail(error) } }
+                .get()
+        }
+        do {
+            try await ready.futureResult.get()
+        } catch {
+            await connection.close()
+            throw await tls.explain(error, host: host, port: port, group: group)
+        }
+        return connection
     }
 
     /// Connects to a Unix socket (the control socket).
@@ -86,6 +109,7 @@ public final class ChatConnection: Sendable {
 
     private static func connect(
         bootstrap: ClientBootstrap, maxFrameLength: Int, requestTimeout: TimeAmount,
+        first: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { _ in },
         _ open: (ClientBootstrap) async throws -> any Channel
     ) async throws -> ChatConnection {
         let (stream, continuation) = AsyncStream<ChatPush>.makeStream(bufferingPolicy: .unbounded)
@@ -94,6 +118,7 @@ public final class ChatConnection: Sendable {
             bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    try first(sync)
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: maxFrameLength)))
                     try sync.addHandler(ClientHandler(pushes: continuation, connectionError: errorBox))
                 }
@@ -120,7 +145,11 @@ public final class ChatConnection: Sendable {
         let written = channel.eventLoop.makePromise(of: Void.self)
         let errorBox = connectionError
         written.futureResult.whenFailure { _ in
-            if let refusal = errorBox.frame { slot.succeed(refusal) } else { slot.fail(ChatClientError.connectionClosed) }
+            if let refusal = errorBox.frame {
+                slot.succeed(refusal)
+            } else {
+                slot.fail(errorBox.closeReason ?? ChatClientError.connectionClosed)
+            }
         }
         channel.writeAndFlush(OutboundRequest(frame: frame, slot: slot, timeout: requestTimeout), promise: written)
         let response = try await slot.future.get()
@@ -181,11 +210,16 @@ struct OutboundRequest {
     var timeout: TimeAmount
 }
 
-/// A connection-level error frame (id 0), e.g. a refused control peer.
+/// A connection-level error frame (id 0), e.g. a refused control peer; and
+/// why the connection ended, when the server said so in a TLS alert (with
+/// TLS 1.3 a server refuses a client certificate only after the client's
+/// side of the handshake is done, so the refusal reaches the first requests).
 final class ConnectionErrorBox: Sendable {
-    private let value = Mutex<Frame?>(nil)
-    var frame: Frame? { value.withLock { $0 } }
-    func set(_ frame: Frame) { value.withLock { $0 = frame } }
+    private let value = Mutex<(frame: Frame?, closeReason: ChatTLSError?)>((nil, nil))
+    var frame: Frame? { value.withLock { $0.frame } }
+    var closeReason: ChatTLSError? { value.withLock { $0.closeReason } }
+    func set(_ frame: Frame) { value.withLock { $0.frame = frame } }
+    func closed(by reason: ChatTLSError) { value.withLock { $0.closeReason = $0.closeReason ?? reason } }
 }
 
 /// A response promise that completes once, whichever of the response, the
@@ -243,8 +277,9 @@ final class ClientHandler: ChannelDuplexHandler {
                 return
             }
             guard context.channel.isActive else {
-                request.slot.fail(ChatClientError.connectionClosed)
-                promise?.fail(ChatClientError.connectionClosed)
+                let error: any Error = errorBox.closeReason ?? ChatClientError.connectionClosed
+                request.slot.fail(error)
+                promise?.fail(error)
                 return
             }
             pending[request.frame.id] = request.slot
@@ -301,13 +336,15 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for (_, slot) in pending { slot.fail(ChatClientError.connectionClosed) }
+        let error: any Error = errorBox.closeReason ?? ChatClientError.connectionClosed
+        for (_, slot) in pending { slot.fail(error) }
         pending.removeAll()
         pushes.finish()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let alert = ChatTLSError.alert(in: error) { errorBox.closed(by: alert) }
         context.close(promise: nil)
     }
 }

@@ -69,7 +69,9 @@ public struct Config: Sendable, Equatable {
             return .string(s)
         case .address:
             guard let s = raw.string else { throw fail("expected a string \"host:port\"") }
-            guard ListenAddress(s) != nil else { throw fail("expected \"host:port\" with a port 0..65535, got \"\(s)\"") }
+            guard s.isEmpty || ListenAddress(s) != nil else {
+                throw fail("expected \"host:port\" with a port 0..65535, or \"\" for none, got \"\(s)\"")
+            }
             return .string(s)
         case .int(let min, let max):
             guard raw.type == .int, let i = raw.int else { throw fail("expected an integer") }
@@ -95,6 +97,15 @@ public struct Config: Sendable, Equatable {
         }
     }
 
+    /// An error about `key` found after parsing (a file it names cannot be
+    /// used), located at the key's line of the file this config came from.
+    public func error(key path: String, reason: String) -> ConfigError {
+        let text = source.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+        let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+        let line = parts.count == 2 ? LineIndex(text).line(of: parts[1], in: parts[0]) : nil
+        return ConfigError(file: source ?? "config", line: line, key: path, reason: reason)
+    }
+
     /// The first rule between keys this config breaks (checked again after a
     /// reload merges the new file's reloadable keys into the running config).
     public func relationProblem() -> ConfigError? {
@@ -113,6 +124,23 @@ public struct Config: Sendable, Equatable {
                 throw ConfigError(
                     file: file, line: lines.line(of: "listen", in: "metrics"), key: "metrics.listen",
                     reason: "expected \"\" or a loopback \"host:port\" (127.0.0.1, [::1] or localhost), got \"\(metrics)\"")
+            }
+        }
+        if listen == nil && tlsListen == nil {
+            throw ConfigError(
+                file: file, line: lines.line(of: "listen", in: "server"), key: "server.listen",
+                reason: "may be \"\" only when tls.listen is set: chatd needs a listener for clients")
+        }
+        if let tls = tlsListen {
+            if tls == listen && tls.port != 0 {
+                throw ConfigError(
+                    file: file, line: lines.line(of: "listen", in: "tls"), key: "tls.listen",
+                    reason: "must differ from server.listen (\(tls))")
+            }
+            for name in ["certificate", "private_key"] where string("tls.\(name)").isEmpty {
+                throw ConfigError(
+                    file: file, line: lines.line(of: "listen", in: "tls"), key: "tls.\(name)",
+                    reason: "must be set when tls.listen is")
             }
         }
         if int("accounts.password_min_bytes") > int("accounts.password_max_bytes") {
@@ -177,10 +205,11 @@ public struct Config: Sendable, Equatable {
         return copy
     }
 
-    public var listen: ListenAddress {
-        // Validated at parse time; the default is valid.
-        ListenAddress(string("server.listen")) ?? ListenAddress(host: "127.0.0.1", port: 7600)
-    }
+    /// The plain listener's address; nil when `server.listen` is "" (TLS only).
+    public var listen: ListenAddress? { ListenAddress(string("server.listen")) }
+
+    /// The TLS listener's address; nil when `tls.listen` is "" (no TLS).
+    public var tlsListen: ListenAddress? { ListenAddress(string("tls.listen")) }
 
     public var dataDir: String { string("storage.data_dir") }
 

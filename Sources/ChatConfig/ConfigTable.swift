@@ -10,7 +10,7 @@ public enum ConfigTable {
         // [server]
         ConfigKey(
             "server", "listen", .address, .string("127.0.0.1:7600"),
-            "Address and port for client connections (host:port; [v6]:port). Loopback by default."),
+            "Address and port for plain (unencrypted) client connections (host:port; [v6]:port). Loopback by\ndefault. \"\" for none: then tls.listen must be set (TLS only)."),
         ConfigKey(
             "server", "max_frame_bytes", .int(min: 1024, max: 16_777_216), .int(1_048_576),
             "Largest accepted frame (value of the length field). Larger frames are refused with too_large\nand skipped without being buffered."),
@@ -54,6 +54,35 @@ public enum ConfigTable {
         ConfigKey(
             "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
             "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway."),
+
+        // [tls]
+        ConfigKey(
+            "tls", "listen", .address, .string(""),
+            "Address and port of the TLS listener for clients (host:port). \"\" for none. Runs beside\nserver.listen (e.g. plain on loopback, TLS on a public address) or alone. Needs certificate and\nprivate_key. Clients should offer ALPN \"chatd/1\"."),
+        ConfigKey(
+            "tls", "certificate", .path, .string(""),
+            "PEM file: the server certificate, then its intermediates (certbot's fullchain.pem). Read again\non reload: new connections get a renewed certificate, open ones keep theirs; a reload with a\nbroken file keeps the old one and says why. Expired or not yet valid: refused.",
+            reloadable: true),
+        ConfigKey(
+            "tls", "private_key", .path, .string(""),
+            "PEM file: the certificate's private key, unencrypted (certbot's privkey.pem). Refused when\nreadable by every user; a warning when group-readable. Read again on reload.",
+            reloadable: true),
+        ConfigKey(
+            "tls", "min_version", .choice(["1.2", "1.3"]), .string("1.2"),
+            "Oldest TLS version accepted.",
+            reloadable: true),
+        ConfigKey(
+            "tls", "client_ca", .path, .string(""),
+            "PEM file of CA certificates for mutual TLS: when set, a client must present a certificate one of\nthem signed or its handshake fails. \"\": no client certificate is asked for. Read again on reload.",
+            reloadable: true),
+        ConfigKey(
+            "tls", "handshake_timeout_seconds", .int(min: 1, max: 300), .int(10),
+            "A TLS connection whose handshake has not finished this long after it was accepted is closed.",
+            reloadable: true),
+        ConfigKey(
+            "tls", "max_handshakes_per_second", .int(min: 0, max: 1_000_000), .int(1000),
+            "New TLS connections accepted per second (a second's worth may come at once). Each costs a\nhandshake (a signature and a key exchange on an event loop); past this rate the listener stops\naccepting until the budget refills, and new connections wait in the kernel's backlog, so a flood\nof handshakes cannot take the CPU from chat traffic. 0: no limit.",
+            reloadable: true),
 
         // [storage]
         ConfigKey(
@@ -219,7 +248,7 @@ public enum ConfigTable {
     ]
 
     public static let sections = [
-        "server", "storage", "control", "log", "metrics", "accounts", "security", "rooms", "limits", "files", "retention",
+        "server", "tls", "storage", "control", "log", "metrics", "accounts", "security", "rooms", "limits", "files", "retention",
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
@@ -263,7 +292,7 @@ public struct ConfigKey: Sendable {
     public enum ValueType: Sendable, Equatable {
         case string
         case path
-        /// host:port
+        /// host:port, or "" for none
         case address
         case int(min: Int64, max: Int64)
         case bool

@@ -22,7 +22,10 @@ public final class Daemon: Sendable {
     public let files: FileService
     public let store: SQLiteStore
     public let server: ServerContext
-    public let listener: ChatListener
+    /// The plain client listener; nil when `server.listen` is "" (TLS only).
+    public let listener: ChatListener?
+    /// The TLS client listener; nil when `tls.listen` is "".
+    public let tlsListener: ChatListener?
     public let control: ControlListener
     public let accounts: AccountService
     let hasher: SodiumPasswordHasher
@@ -41,7 +44,8 @@ public final class Daemon: Sendable {
     private let maintenance = Mutex<[Task<Void, Never>]>([])
 
     private init(
-        config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener, control: ControlListener,
+        config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener?, tlsListener: ChatListener?,
+        control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
         metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock
@@ -57,6 +61,7 @@ public final class Daemon: Sendable {
         self.store = store
         self.server = server
         self.listener = listener
+        self.tlsListener = tlsListener
         self.control = control
         self.accounts = accounts
         self.hasher = hasher
@@ -64,8 +69,13 @@ public final class Daemon: Sendable {
         self.logger = logger
     }
 
-    /// The port clients connect to (useful when `listen` asked for port 0).
-    public var clientPort: Int { listener.localPort ?? 0 }
+    /// The port clients connect to (useful when `listen` asked for port 0):
+    /// the plain listener's, or the TLS listener's when there is no plain one.
+    public var clientPort: Int { (listener ?? tlsListener)?.localPort ?? 0 }
+    /// The TLS listener's port, when there is one.
+    public var tlsPort: Int? { tlsListener?.localPort }
+
+    private var listeners: [ChatListener] { [listener, tlsListener].compactMap { $0 } }
     public var controlSocketPath: String { control.path }
 
     /// Builds and starts chatd. Throws `InstanceConflictError` when another
@@ -145,21 +155,37 @@ public final class Daemon: Sendable {
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
             metrics: metrics)
 
+        let tls = try TLSSetup.credentials(config).map { credentials in
+            for warning in credentials.warnings { logger.warning("\(warning)") }
+            return TLSEndpoint(credentials: credentials, limits: TLSSetup.limits(config))
+        }
         let threads = Int(config.int("server.event_loop_threads"))
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
+        var opened: [ChatListener] = []
         do {
-            let listen = config.listen
-            let listener: ChatListener
+            var listener: ChatListener?
             if let fd = listenDescriptor {
                 listener = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
                 logger.info("adopted the listening socket from the service manager", metadata: ["chatd.fd": "\(fd)"])
-            } else {
+            } else if let listen = config.listen {
                 listener = try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
             }
-            let bound = listener.channel.localAddress
+            opened += [listener].compactMap { $0 }
+            var tlsListener: ChatListener?
+            if let tls, let address = config.tlsListen {
+                tlsListener = try await ChatListener.bind(
+                    host: address.host, port: address.port, server: server, group: group, tls: tls)
+                logger.info(
+                    "TLS certificate loaded",
+                    metadata: [
+                        "chatd.tls.subject": "\(tls.credentials.subject)",
+                        "chatd.tls.expires": "\(TLSCredentials.date(tls.credentials.notValidAfter))",
+                    ])
+            }
+            opened += [tlsListener].compactMap { $0 }
             let info = DaemonInfo(
                 startedAtMs: clock.nowMs(), dataDir: dataDir,
-                listen: "\(bound?.ipAddress ?? listen.host):\(listener.localPort ?? listen.port)")
+                listen: opened.map(Self.describe).joined(separator: ", "))
             // The reloader needs the daemon, which exists only once the
             // listeners are up: it is looked up through a box.
             let daemonBox = DaemonBox()
@@ -197,11 +223,7 @@ public final class Daemon: Sendable {
                     path: config.controlSocketPath, router: controlRouter, group: group, allowedUIDs: allowedControlUIDs,
                     maxFrameLength: settings.server.maxFrameLength, logger: logger)
             } catch let inUse as ControlSocketInUseError {
-                await listener.close()
                 throw InstanceConflictError(.controlSocket(path: inUse.path, reason: inUse.reason))
-            } catch {
-                await listener.close()
-                throw error
             }
             var metricsListener: MetricsListener?
             if let metricsAddress, let prometheus {
@@ -213,7 +235,6 @@ public final class Daemon: Sendable {
                         health: { (try? await store.probeWrite()) != nil })
                 } catch {
                     await control.close()
-                    await listener.close()
                     throw error
                 }
             }
@@ -223,7 +244,8 @@ public final class Daemon: Sendable {
                     "chatd.listen": "\(info.listen)", "chatd.control": "\(control.path)", "chatd.data_dir": "\(dataDir)",
                 ])
             let daemon = Daemon(
-                config: config, store: store, server: server, listener: listener, control: control, accounts: accounts,
+                config: config, store: store, server: server, listener: listener, tlsListener: tlsListener, control: control,
+                accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
                 metricsListener: metricsListener, storage: storage, lock: lock)
             daemonBox.set(daemon)
@@ -234,6 +256,7 @@ public final class Daemon: Sendable {
             daemon.startMaintenance(every: StorageMonitors.checkInterval) { $0.storage.refresh() }
             return daemon
         } catch {
+            for listener in opened { await listener.close() }
             hasher.shutdown()
             try? store.close()
             try? await group.shutdownGracefully()
@@ -252,7 +275,8 @@ public final class Daemon: Sendable {
     /// changed keys that are not reloadable are reported, not applied.
     /// A one-line summary for systemd's STATUS=.
     public func statusLine() -> String {
-        let line = "listening on \(config.listen), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
+        let addresses = [config.listen.map { "\($0)" }, config.tlsListen.map { "\($0) (TLS)" }].compactMap { $0 }
+        let line = "listening on \(addresses.joined(separator: ", ")), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
         guard let trouble = storage.trouble else { return line }
         return line + "; " + trouble
     }
@@ -389,6 +413,7 @@ public final class Daemon: Sendable {
         rooms.reconfigure(limits: settings.domain)
         files.reconfigure(limits: settings.files)
         server.updateSettings(settings.server)
+        tlsListener?.tls?.update(TLSSetup.limits(merged))
         storage.configure(settings)
         logger.info(
             "configuration reloaded",
@@ -517,7 +542,30 @@ public final class Daemon: Sendable {
             logger.error("reload refused, configuration unchanged", metadata: ["chatd.error": "\(error)"])
             throw ChatFailure.invalid("config", "\(error)")
         }
+        // The TLS files are read again on every reload (a renewal replaces them
+        // in place). One that cannot be used refuses the whole reload, so the
+        // certificate in force and every key stay as they were.
+        var credentials: TLSCredentials?
+        if tlsListener != nil {
+            do {
+                credentials = try TLSSetup.credentials(next)
+            } catch {
+                logger.error(
+                    "reload refused, configuration and TLS certificate unchanged", metadata: ["chatd.error": "\(error)"])
+                throw ChatFailure.invalid(error.key ?? "tls", "\(error); the certificate in use is kept")
+            }
+        }
         let result = reloadNotifying(next)
+        if let credentials, let tls = tlsListener?.tls {
+            tls.replace(credentials)
+            for warning in credentials.warnings { logger.warning("\(warning)") }
+            logger.info(
+                "TLS certificate reloaded",
+                metadata: [
+                    "chatd.tls.subject": "\(credentials.subject)",
+                    "chatd.tls.expires": "\(TLSCredentials.date(credentials.notValidAfter))",
+                ])
+        }
         return (result.applied, result.needRestart)
     }
 
@@ -529,13 +577,13 @@ public final class Daemon: Sendable {
         notifier.stopping()
         keepAlive.withLock { $0?.cancel() }
         maintenance.withLock { tasks in tasks.forEach { $0.cancel() } }
-        await listener.close()
+        for listener in listeners { await listener.close() }
         server.beginDraining()
         let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))
         while server.inflightRequests > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        listener.endAllConnections()
+        server.endAllConnections()
         // Give the goodbye frames a moment to leave.
         let closeDeadline = ContinuousClock.now + .seconds(2)
         while server.registry.connectionCount > 0 && ContinuousClock.now < closeDeadline {
@@ -554,6 +602,15 @@ public final class Daemon: Sendable {
         // Last: the next chatd may open the database only once this one has closed it.
         lock.release()
         logger.info("chatd stopped")
+    }
+}
+
+extension Daemon {
+    static func describe(_ listener: ChatListener) -> String {
+        let address = listener.channel.localAddress
+        let host = address?.ipAddress ?? "?"
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(shown):\(address?.port ?? 0)" + (listener.tls == nil ? "" : " (TLS)")
     }
 }
 

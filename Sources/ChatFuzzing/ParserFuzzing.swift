@@ -76,7 +76,7 @@ public enum ConfigFuzzing {
             case (.string, .string), (.path, .string), (.bool, .bool), (.stringList, .strings):
                 break
             case (.address, .string(let s)):
-                guard ListenAddress(s) != nil else { return "\(key.path) = \(s.debugDescription) is no address" }
+                guard s.isEmpty || ListenAddress(s) != nil else { return "\(key.path) = \(s.debugDescription) is no address" }
             case (.choice(let options), .string(let s)):
                 guard options.contains(s) else { return "\(key.path) = \(s.debugDescription) is not a choice" }
             default:
@@ -84,7 +84,7 @@ public enum ConfigFuzzing {
             }
         }
         _ = config.entries()
-        _ = (config.listen, config.dataDir, config.controlSocketPath, config.filesDir)
+        _ = (config.listen, config.tlsListen, config.dataDir, config.controlSocketPath, config.filesDir)
         return nil
     }
 }

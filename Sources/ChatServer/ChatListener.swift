@@ -2,33 +2,40 @@ import ChatProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
-/// The TCP listener for clients: one pipeline per connection of
-/// frame decoder (with the configured cap) and connection handler.
+/// A TCP listener for clients: one pipeline per connection of frame decoder
+/// (with the configured cap) and connection handler, behind a TLS handler
+/// when the listener has a `TLSEndpoint`.
 public final class ChatListener: Sendable {
     public let channel: any Channel
     let server: ServerContext
+    /// Nil for the plain listener.
+    public let tls: TLSEndpoint?
 
-    private init(channel: any Channel, server: ServerContext) {
+    private init(channel: any Channel, server: ServerContext, tls: TLSEndpoint?) {
         self.channel = channel
         self.server = server
+        self.tls = tls
     }
 
     public var localPort: Int? { channel.localAddress?.port }
 
-    public static func bind(host: String, port: Int, server: ServerContext, group: any EventLoopGroup) async throws -> ChatListener {
-        let channel = try await bootstrap(server: server, group: group).bind(host: host, port: port).get()
-        return ChatListener(channel: channel, server: server)
+    public static func bind(
+        host: String, port: Int, server: ServerContext, group: any EventLoopGroup, tls: TLSEndpoint? = nil
+    ) async throws -> ChatListener {
+        let channel = try await bootstrap(server: server, group: group, tls: tls).bind(host: host, port: port).get()
+        return ChatListener(channel: channel, server: server, tls: tls)
     }
 
     /// Adopts a listening socket handed over by the service manager
     /// (systemd socket activation, `LISTEN_FDS`).
     public static func adopt(descriptor: CInt, server: ServerContext, group: any EventLoopGroup) async throws -> ChatListener {
-        let channel = try await bootstrap(server: server, group: group).withBoundSocket(descriptor).get()
-        return ChatListener(channel: channel, server: server)
+        let channel = try await bootstrap(server: server, group: group, tls: nil).withBoundSocket(descriptor).get()
+        return ChatListener(channel: channel, server: server, tls: nil)
     }
 
-    private static func bootstrap(server: ServerContext, group: any EventLoopGroup) -> ServerBootstrap {
+    private static func bootstrap(server: ServerContext, group: any EventLoopGroup, tls: TLSEndpoint?) -> ServerBootstrap {
         let settings = server.settings
         // Until it authenticates a connection gets the small budget; the
         // handler raises the marks at login (ConnectionStateMachine).
@@ -36,13 +43,28 @@ public final class ChatListener: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .backingOffOnAcceptErrors()
+            .serverChannelInitializer { channel in
+                // The accept backoff of backingOffOnAcceptErrors(), and the
+                // handshake budget of a TLS listener.
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(AcceptPauseHandler())
+                    if let tls { try sync.addHandler(HandshakeBudgetHandler(endpoint: tls)) }
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        // The connection handler comes after TLS, so a connection
+                        // still shaking hands already counts against the
+                        // connection limits and its authentication timeout runs.
+                        try sync.addHandler(NIOSSLServerHandler(context: tls.credentials.context))
+                        try sync.addHandler(TLSHandshakeHandler(timeout: tls.limits.handshakeTimeout, metrics: server.metrics))
+                    }
                     try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: settings.maxFrameLength)))
                     try sync.addHandler(ChatConnectionHandler(server: server))
                 }
@@ -52,11 +74,6 @@ public final class ChatListener: Sendable {
     /// Stops accepting; open connections are not touched.
     public func close() async {
         try? await channel.close()
-    }
-
-    /// Tells every connection the server is going away and closes it.
-    public func endAllConnections() {
-        for connection in server.registry.allConnections() { connection.end(.serverShutdown) }
     }
 }
 

@@ -102,6 +102,12 @@ public final class ServerContext: Sendable {
         admission.update(settings.connectionLimits)
     }
 
+    /// Tells every client connection (of every listener) the server is going
+    /// away and closes it.
+    public func endAllConnections() {
+        for connection in registry.allConnections() { connection.end(.serverShutdown) }
+    }
+
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     /// From now on requests are answered `unavailable`.

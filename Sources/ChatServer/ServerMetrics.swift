@@ -67,6 +67,18 @@ public final class ServerMetrics: Sendable {
         counter("chatd_logins_total", [("method", method), ("result", outcome)]).increment()
     }
 
+    public enum HandshakeResult: String, Sendable {
+        case completed
+        case failed
+        case timedOut = "timed_out"
+    }
+
+    /// A TLS handshake on the client listener finished, failed or ran out of time.
+    func tlsHandshakes(_ result: HandshakeResult) {
+        guard enabled else { return }
+        counter("chatd_tls_handshakes_total", [("result", result.rawValue)]).increment()
+    }
+
     /// A batch of writes committed (the store's group commit).
     public func batchCommitted(writes: Int, duration: Duration) {
         writeBatchSize.record(writes)

@@ -14,7 +14,7 @@ struct Chat: AsyncParsableCommand {
         commandName: "chat",
         abstract: "A terminal client for chatd.",
         discussion: """
-            The session (server, user, device, token) is kept in $XDG_CONFIG_HOME/chat/session.json
+            The session (server and how to reach it over TLS, user, device, token) is kept in $XDG_CONFIG_HOME/chat/session.json
             (default ~/.config/chat/session.json), mode 0600. CONV is a conversation id, #room-name, or @username
             for the direct chat with that user.
             """,
@@ -33,6 +33,8 @@ struct SavedSession: Codable {
     var userID: UInt64
     var deviceID: String
     var token: String  // base64
+    /// How the server is reached (absent in sessions saved before TLS).
+    var tls: Endpoint.TLSFiles?
 }
 
 enum SessionFile {
@@ -78,30 +80,81 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "chatd address host:port (default: the saved session's, else $CHAT_SERVER, else 127.0.0.1:7600).")
     var server: String?
 
-    func address(_ saved: SavedSession?) -> String {
-        server ?? saved?.server ?? ProcessInfo.processInfo.environment["CHAT_SERVER"] ?? "127.0.0.1:7600"
+    @Flag(name: .long, help: "Speak TLS (to chatd's tls.listen port), trusting the system's CAs unless --ca is given.")
+    var tls = false
+
+    @Option(name: .long, help: "PEM file of the CA that signed the server's certificate (implies --tls).")
+    var ca: String?
+
+    @Option(name: .long, help: "PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).")
+    var cert: String?
+
+    @Option(name: .long, help: "PEM file of the client certificate's private key.")
+    var key: String?
+
+    /// Where to connect and how: the options given, else the saved
+    /// session's (the TLS settings are remembered with the session, and
+    /// kept only while the server is the saved one).
+    func endpoint(_ saved: SavedSession?) -> Endpoint {
+        let address = server ?? saved?.server ?? ProcessInfo.processInfo.environment["CHAT_SERVER"] ?? "127.0.0.1:7600"
+        if tls || ca != nil || cert != nil {
+            return Endpoint(address: address, tls: Endpoint.TLSFiles(ca: ca, cert: cert, key: key))
+        }
+        let sameServer = server == nil || server == saved?.server
+        return Endpoint(address: address, tls: sameServer ? saved?.tls : nil)
     }
 }
 
-func connect(_ address: String) async throws -> ChatConnection {
+/// A chatd to connect to: address, and TLS settings when it is reached over TLS.
+struct Endpoint {
+    struct TLSFiles: Codable, Equatable {
+        /// Absolute paths, so the session works from any directory.
+        var ca: String?
+        var cert: String?
+        var key: String?
+
+        init(ca: String?, cert: String?, key: String?) {
+            let cwd = FileManager.default.currentDirectoryPath
+            func absolute(_ path: String?) -> String? {
+                path.map { $0.hasPrefix("/") ? $0 : (cwd as NSString).appendingPathComponent($0) }
+            }
+            self.ca = absolute(ca)
+            self.cert = absolute(cert)
+            self.key = absolute(key)
+        }
+    }
+
+    var address: String
+    var tls: TLSFiles?
+}
+
+func connect(_ endpoint: Endpoint) async throws -> ChatConnection {
+    let address = endpoint.address
     guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
         throw CLIError("bad server address \(address) (want host:port)")
     }
     let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
     let connection: ChatConnection
     do {
-        connection = try await ChatConnection.connect(host: host, port: port, requestTimeout: .seconds(30))
+        let tls = try endpoint.tls.map { try ChatTLS(caFile: $0.ca, certificate: $0.cert, privateKey: $0.key) }
+        connection = try await ChatConnection.connect(host: host, port: port, tls: tls, requestTimeout: .seconds(30))
+    } catch let error as ChatTLSError {
+        throw CLIError("cannot connect to chatd at \(address): \(error)")
     } catch {
-        throw CLIError("cannot connect to chatd at \(address)")
+        throw CLIError("cannot connect to chatd at \(address)\(endpoint.tls == nil ? "" : " over TLS")")
     }
-    try await connection.hello(clientName: "chat-cli", clientVersion: "0.2")
+    do {
+        try await connection.hello(clientName: "chat-cli", clientVersion: "0.2")
+    } catch let error as ChatTLSError {
+        throw CLIError("chatd at \(address) refused this client: \(error)")
+    }
     return connection
 }
 
 /// Connects and resumes the saved session.
 func resumed(_ options: ServerOptions) async throws -> (ChatConnection, SavedSession) {
     guard let saved = SessionFile.load() else { throw CLIError("not logged in (run: chat login USERNAME)") }
-    let connection = try await connect(options.address(saved))
+    let connection = try await connect(options.endpoint(saved))
     guard let token = Data(base64Encoded: saved.token) else { throw CLIError("the saved session is damaged; log in again") }
     do {
         _ = try await connection.resume(token: token)
@@ -228,12 +281,14 @@ struct Register: AsyncParsableCommand {
 
     func run() async throws {
         try await chat.run {
-            let address = options.address(nil)
-            let c = try await connect(address)
+            let endpoint = options.endpoint(nil)
+            let c = try await connect(endpoint)
             let auth = try await c.register(
                 username: username, password: try readPassword(password), displayName: displayName, device: deviceInfo(nil))
             try SessionFile.save(
-                SavedSession(server: address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID, token: auth.token.base64EncodedString()))
+                SavedSession(
+                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
+                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
             print("registered and logged in as \(auth.user.username)")
         }
     }
@@ -248,13 +303,15 @@ struct Login: AsyncParsableCommand {
     func run() async throws {
         try await chat.run {
             let saved = SessionFile.load()
-            let address = options.address(saved)
-            let c = try await connect(address)
+            let endpoint = options.endpoint(saved)
+            let c = try await connect(endpoint)
             let auth = try await c.login(
                 username: username, password: try readPassword(password),
                 device: deviceInfo(saved?.username.lowercased() == username.lowercased() ? saved : nil))
             try SessionFile.save(
-                SavedSession(server: address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID, token: auth.token.base64EncodedString()))
+                SavedSession(
+                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
+                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
             print("logged in as \(auth.user.username)")
         }
     }

@@ -1,6 +1,7 @@
 import ChatProtocol
 import Histogram
 import NIOCore
+import ChatClient
 import NIOPosix
 import SwiftProtobuf
 
@@ -75,13 +76,15 @@ struct BenchConnection: @unchecked Sendable {
     var eventLoop: any EventLoop { channel.eventLoop }
 
     static func connect(
-        host: String, port: Int, source: String?, receiveBuffer: Int? = nil, group: any EventLoopGroup
+        host: String, port: Int, source: String?, receiveBuffer: Int? = nil, tls: ChatTLS? = nil, group: any EventLoopGroup
     ) -> EventLoopFuture<BenchConnection> {
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Requests written before the handshake ends wait in the TLS handler.
+                    if let tls { try channel.pipeline.syncOperations.addHandler(tls.makeHandler(host: host)) }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: 16 << 20)))
                     try channel.pipeline.syncOperations.addHandler(BenchHandler())
                 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatClient
 import Foundation
 import NIOPosix
 
@@ -14,7 +15,7 @@ struct ChatBench: AsyncParsableCommand {
             """,
         subcommands: [
             Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
-            Torture.self,
+            Torture.self, Handshakes.self, HandshakeFlood.self,
         ])
 }
 
@@ -23,9 +24,12 @@ struct Common: ParsableArguments {
     @Option(help: "chatd's process id, for CPU and RSS from /proc.") var pid: Int32?
     @Option(help: "Event loop threads of the load generator.") var threads = 1
     @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: "Connect with TLS (--server is chatd's tls.listen).") var tls = false
+    @Option(help: "PEM file of the CA that signed chatd's certificate (implies --tls).") var ca: String?
 
     func bench() throws -> Bench {
-        Bench(target: try Target(server: server, threads: threads), proc: pid.map(ProcStats.init))
+        let tls = try (tls || ca != nil) ? ChatTLS(caFile: ca) : nil
+        return Bench(target: try Target(server: server, threads: threads, tls: tls), proc: pid.map(ProcStats.init))
     }
 
     func emit(_ report: Report) throws {
@@ -160,6 +164,38 @@ struct Files: AsyncParsableCommand {
     func run() async throws {
         let b = try common.bench()
         try common.emit(try await b.files(uploaders: uploaders, files: files, size: size, window: window))
+    }
+}
+
+struct Handshakes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Full TLS handshakes per second (needs --tls).")
+    @OptionGroup var common: Common
+    @Option(help: "Clients handshaking at once.") var concurrency = 16
+    @Option var duration: Double = 10
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(try await b.handshakes(concurrency: concurrency, duration: duration))
+    }
+}
+
+struct HandshakeFlood: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "handshake-flood",
+        abstract: "Chat traffic (--server) alone, then while recorded ClientHellos flood the TLS listener.")
+    @OptionGroup var common: Common
+    @Option(help: "chatd's TLS listener host:port (the flood's target).") var tlsServer: String
+    @Option var pairs = 20
+    @Option(help: "Chat messages per second during both phases.") var rate: Double = 2000
+    @Option(help: "Flooding peers, each replaying a ClientHello and hanging up once answered.") var flooders = 64
+    @Option var duration: Double = 8
+
+    func run() async throws {
+        let b = try common.bench()
+        let tls = try ChatTLS(caFile: common.ca)
+        let flood = try Target(server: tlsServer, threads: 1, tls: tls)
+        try common.emit(
+            try await b.handshakeFlood(tlsServer: flood, pairs: pairs, rate: rate, flooders: flooders, duration: duration))
     }
 }
 

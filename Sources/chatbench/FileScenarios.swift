@@ -9,7 +9,7 @@ extension Bench {
     /// A client-library connection resumed as `user` (the scenarios below
     /// use the library's file and search helpers, as a real client would).
     func libraryConnection(_ user: BenchUser) async throws -> ChatConnection {
-        let c = try await ChatConnection.connect(host: target.host, port: target.port, group: target.group, requestTimeout: .seconds(60))
+        let c = try await target.client(requestTimeout: .seconds(60))
         try await c.hello(clientName: "chatbench")
         _ = try await c.resume(token: user.token)
         return c

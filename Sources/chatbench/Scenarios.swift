@@ -322,7 +322,7 @@ struct Bench {
         let connections = try await withThrowingTaskGroup(of: ChatConnection.self) { group in
             for u in users.dropFirst() {
                 group.addTask {
-                    let c = try await ChatConnection.connect(host: target.host, port: target.port, group: target.group)
+                    let c = try await target.client()
                     try await c.hello(clientName: "chatbench")
                     _ = try await c.resume(token: u.token)
                     return c

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatClient
 import ChatProtocol
 import Foundation
 import NIOCore
@@ -16,26 +17,36 @@ struct Target: Sendable {
     let host: String
     let port: Int
     let group: MultiThreadedEventLoopGroup
+    /// Set when the server is chatd's TLS listener.
+    let tls: ChatTLS?
 
-    init(host: String, port: Int, group: MultiThreadedEventLoopGroup) {
+    init(host: String, port: Int, group: MultiThreadedEventLoopGroup, tls: ChatTLS? = nil) {
         self.host = host
         self.port = port
         self.group = group
+        self.tls = tls
     }
 
     /// From a --server host:port option, with its own event loop threads.
-    init(server: String, threads: Int) throws {
+    init(server: String, threads: Int, tls: ChatTLS? = nil) throws {
         guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
             throw ValidationError("--server must be host:port")
         }
-        self.init(host: String(server[..<colon]), port: port, group: MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads)))
+        self.init(
+            host: String(server[..<colon]), port: port, group: MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads)),
+            tls: tls)
+    }
+
+    /// A ChatClient connection (setup steps, file and torture scenarios).
+    func client(requestTimeout: TimeAmount = .seconds(30)) async throws -> ChatConnection {
+        try await ChatConnection.connect(host: host, port: port, tls: tls, group: group, requestTimeout: requestTimeout)
     }
 
     /// A connection that has said Hello. `receiveBuffer`: SO_RCVBUF for a
     /// peer meant to read slowly or not at all.
     func connect(source: String? = nil, receiveBuffer: Int? = nil) async throws -> BenchConnection {
         let c = try await BenchConnection.connect(
-            host: host, port: port, source: source, receiveBuffer: receiveBuffer, group: group
+            host: host, port: port, source: source, receiveBuffer: receiveBuffer, tls: tls, group: group
         ).get()
         var hello = Chatd_V1_HelloRequest()
         hello.protocolVersion = chatProtocolVersion

@@ -121,7 +121,7 @@ struct TortureLoad: AsyncParsableCommand {
         var device = Chatd_V1_DeviceInfo()
         device.deviceID = "torture"
         for i in 0..<max(2, clients) {
-            let c = try await ChatConnection.connect(host: target.host, port: target.port, group: target.group)
+            let c = try await target.client()
             connections.append(c)
             try await c.hello(clientName: "chatbench-torture")
             let username = "\(prefix)t\(i)"

@@ -38,6 +38,12 @@ struct ChatdCommand: AsyncParsableCommand {
         let cfg: Config
         do {
             cfg = try config.map { try Config.load(path: $0) } ?? .defaults
+            // The files the config names (TLS certificate and key) are loaded
+            // and checked as a start would.
+            let warnings = try TLSSetup.check(cfg)
+            if checkConfig {
+                for warning in warnings { FileHandle.standardError.write(Data("chatd: warning: \(warning)\n".utf8)) }
+            }
         } catch {
             FileHandle.standardError.write(Data("chatd: config error: \(error)\n".utf8))
             throw ExitCode(78)  // EX_CONFIG
@@ -64,6 +70,10 @@ struct ChatdCommand: AsyncParsableCommand {
             // nothing of it was touched.
             logger.critical("chatd could not start: \(conflict)")
             throw ExitCode(73)  // EX_CANTCREAT
+        } catch let error as ConfigError {
+            // A TLS file changed between the check above and the start.
+            logger.critical("chatd could not start: config error", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode(78)
         } catch let error as DataDirectoryRefused {
             logger.critical("chatd refuses to start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(78)  // EX_CONFIG: the configured data_dir is not one to start on

@@ -17,6 +17,10 @@
 /// type of its declared type (repeated numeric fields packed or not); the server
 /// answers bad_payload when a field it declares has another wire type, at any
 /// depth, and ignores field numbers it does not declare (PROTOCOL.md §2.2 rule 7).
+///
+/// Transport: frames travel over plain TCP (server.listen) or TLS (tls.listen;
+/// TLS 1.2+, ALPN "chatd/1", optional client certificates), unchanged inside
+/// TLS (PROTOCOL.md §1.1).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,0 +1,41 @@
+import ChatConfig
+import ChatServer
+import Foundation
+import NIOCore
+
+/// `[tls]` of the config: the settings, loading and checking the files
+/// (startup, `--check-config`, reload), and the reloadable limits.
+public enum TLSSetup {
+    /// Nil when `tls.listen` is "" (no TLS listener).
+    static func settings(_ c: Config) -> TLSSettings? {
+        guard c.tlsListen != nil else { return nil }
+        let clientCA = c.string("tls.client_ca")
+        return TLSSettings(
+            certificate: c.string("tls.certificate"), privateKey: c.string("tls.private_key"),
+            minimumVersion: TLSSettings.Version(rawValue: c.string("tls.min_version")) ?? .v1_2,
+            clientCA: clientCA.isEmpty ? nil : clientCA)
+    }
+
+    static func limits(_ c: Config) -> TLSEndpoint.Limits {
+        TLSEndpoint.Limits(
+            handshakeTimeout: .seconds(c.int("tls.handshake_timeout_seconds")),
+            handshakesPerSecond: Int(c.int("tls.max_handshakes_per_second")))
+    }
+
+    /// Loads and checks the files `c` names; nil without a TLS listener. A
+    /// file that cannot be used is a config error at the key's line.
+    static func credentials(_ c: Config, now: Date = Date()) throws(ConfigError) -> TLSCredentials? {
+        guard let settings = settings(c) else { return nil }
+        do {
+            return try TLSCredentials.load(settings, now: Int(now.timeIntervalSince1970))
+        } catch {
+            throw c.error(key: error.key, reason: "\"\(error.path)\" \(error.reason)")
+        }
+    }
+
+    /// `chatd --check-config`: loads the files as a start would; returns the
+    /// warnings (a group-readable key, a certificate about to expire).
+    public static func check(_ c: Config) throws(ConfigError) -> [String] {
+        try credentials(c)?.warnings ?? []
+    }
+}
