@@ -54,7 +54,7 @@ public final class TLSEndpoint: Sendable {
 
     /// Spends one handshake of the budget; `.limited` says how long until the
     /// next is affordable.
-    func admitHandshake(nowMs: Millis) -> RateLimiter.Decision {
+    public func admitHandshake(nowMs: Millis) -> RateLimiter.Decision {
         state.withLock {
             guard $0.limits.handshakesPerSecond > 0 else { return .allowed }
             return $0.budget.consume("", now: nowMs)
@@ -69,30 +69,63 @@ public final class TLSEndpoint: Sendable {
 }
 
 /// On the TLS listener's own channel: counts each accepted connection
-/// against the handshake budget and, when it is spent, stops accepting until
-/// it refills (connections wait in the kernel's backlog; nobody is closed).
+/// against the handshake budget. When it is spent, the connection is held
+/// (not yet registered, so not yet read) and accepting stops; both resume as
+/// the budget refills. The kernel's backlog holds later connections: nobody
+/// is closed, the handshakes are spread over time.
 final class HandshakeBudgetHandler: ChannelInboundHandler {
     typealias InboundIn = any Channel
 
     private let endpoint: TLSEndpoint
-    private var paused = false
+    /// Accepted connections waiting for the budget (at most one read's worth).
+    private var held: [NIOAny] = []
+    private var drain: Scheduled<Void>?
 
     init(endpoint: TLSEndpoint) { self.endpoint = endpoint }
 
+    private static func nowMs() -> Millis { Millis(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireChannelRead(data)
-        let now = Millis(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-        guard case .limited(let retryAfterMs) = endpoint.admitHandshake(nowMs: now), !paused,
-            let options = context.channel.syncOptions
-        else { return }
-        paused = true
-        try? options.setOption(.autoRead, value: false)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let channel = context.channel
-        context.eventLoop.scheduleTask(in: .milliseconds(retryAfterMs)) {
-            bound.value.paused = false
-            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        // Held connections go first: while any waits, a release is scheduled.
+        guard held.isEmpty else {
+            held.append(data)
+            return
         }
+        let decision = endpoint.admitHandshake(nowMs: Self.nowMs())
+        guard case .limited(let retryAfterMs) = decision else {
+            context.fireChannelRead(data)
+            return
+        }
+        held.append(data)
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+        schedule(context, in: .milliseconds(retryAfterMs))
+    }
+
+    /// Lets held connections through as the budget allows; accepting resumes
+    /// when none is left waiting.
+    private func release(_ context: ChannelHandlerContext) {
+        drain = nil
+        while !held.isEmpty {
+            if case .limited(let retryAfterMs) = endpoint.admitHandshake(nowMs: Self.nowMs()) {
+                schedule(context, in: .milliseconds(retryAfterMs))
+                return
+            }
+            context.fireChannelRead(held.removeFirst())
+        }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        drain = context.eventLoop.scheduleTask(in: delay) { bound.value.0.release(bound.value.1) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        drain?.cancel()
+        drain = nil
+        for data in held { (unwrapInboundIn(data)).close(promise: nil) }
+        held.removeAll()
+        context.fireChannelInactive()
     }
 }
 

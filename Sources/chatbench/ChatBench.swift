@@ -185,6 +185,7 @@ struct HandshakeFlood: AsyncParsableCommand {
         abstract: "Chat traffic (--server) alone, then while recorded ClientHellos flood the TLS listener.")
     @OptionGroup var common: Common
     @Option(help: "chatd's TLS listener host:port (the flood's target).") var tlsServer: String
+    @Option(help: "PEM file of the CA that signed the TLS listener's certificate.") var tlsCa: String?
     @Option var pairs = 20
     @Option(help: "Chat messages per second during both phases.") var rate: Double = 2000
     @Option(help: "Flooding peers, each replaying a ClientHello and hanging up once answered.") var flooders = 64
@@ -192,7 +193,7 @@ struct HandshakeFlood: AsyncParsableCommand {
 
     func run() async throws {
         let b = try common.bench()
-        let tls = try ChatTLS(caFile: common.ca)
+        let tls = try ChatTLS(caFile: tlsCa)
         let flood = try Target(server: tlsServer, threads: 1, tls: tls)
         try common.emit(
             try await b.handshakeFlood(tlsServer: flood, pairs: pairs, rate: rate, flooders: flooders, duration: duration))

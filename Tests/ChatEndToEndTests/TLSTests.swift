@@ -381,3 +381,40 @@ extension TLSTests {
         }
     }
 }
+
+extension TLSTests {
+    @Test func theHandshakeBudgetDelaysConnectionsInsteadOfRefusingThem() async throws {
+        let pki = try Self.pki()
+        defer { pki.remove() }
+        // Two handshakes a second: of six connections made at once, two pass
+        // at once and the rest wait in the backlog for the budget to refill.
+        try await withServer({ Self.tls(pki)($0).setting("tls.max_handshakes_per_second", .int(2)) }) { server in
+            let tls = try ChatTLS(caFile: pki.path("ca.pem"))
+            let started = ContinuousClock.now
+            let connections = try await withThrowingTaskGroup(of: ChatConnection.self) { group in
+                for _ in 0..<6 { group.addTask { try await Self.connect(server, tls) } }
+                var all: [ChatConnection] = []
+                for try await c in group { all.append(c) }
+                return all
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(connections.count == 6)
+            #expect(elapsed >= .milliseconds(1400) && elapsed < .seconds(5), "\(elapsed)")
+            for c in connections {
+                try await c.hello()
+                await c.close()
+            }
+        }
+        // The budget as a value: a second's worth at once, then one per 1/rate.
+        let endpoint = TLSEndpoint(
+            credentials: try TLSCredentials.load(
+                TLSSettings(certificate: pki.path("server.pem"), privateKey: pki.path("server.key")),
+                now: Int(Date().timeIntervalSince1970)),
+            limits: .init(handshakesPerSecond: 4))
+        for _ in 0..<4 { #expect(endpoint.admitHandshake(nowMs: 1000) == .allowed) }
+        #expect(endpoint.admitHandshake(nowMs: 1000) == .limited(retryAfterMs: 250))
+        #expect(endpoint.admitHandshake(nowMs: 1250) == .allowed)
+        endpoint.update(.init(handshakesPerSecond: 0))
+        for _ in 0..<100 { #expect(endpoint.admitHandshake(nowMs: 1250) == .allowed) }
+    }
+}
