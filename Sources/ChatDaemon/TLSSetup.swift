@@ -16,10 +16,18 @@ public enum TLSSetup {
             clientCA: clientCA.isEmpty ? nil : clientCA)
     }
 
+    /// Handshakes per second per event-loop thread when
+    /// `tls.max_handshakes_per_second` is 0: at about 0.4 ms of CPU each
+    /// (BENCHMARKS.md), a fifth of each thread.
+    static let handshakesPerThread = 200
+
     static func limits(_ c: Config) -> TLSEndpoint.Limits {
-        TLSEndpoint.Limits(
-            handshakeTimeout: .seconds(c.int("tls.handshake_timeout_seconds")),
-            handshakesPerSecond: Int(c.int("tls.max_handshakes_per_second")))
+        var rate = Int(c.int("tls.max_handshakes_per_second"))
+        if rate == 0 {
+            let threads = Int(c.int("server.event_loop_threads"))
+            rate = handshakesPerThread * (threads > 0 ? threads : System.coreCount)
+        }
+        return TLSEndpoint.Limits(handshakeTimeout: .seconds(c.int("tls.handshake_timeout_seconds")), handshakesPerSecond: rate)
     }
 
     /// Loads and checks the files `c` names; nil without a TLS listener. A

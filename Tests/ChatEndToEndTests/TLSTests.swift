@@ -418,3 +418,41 @@ extension TLSTests {
         for _ in 0..<100 { #expect(endpoint.admitHandshake(nowMs: 1250) == .allowed) }
     }
 }
+
+extension TLSTests {
+    /// chatd refuses to serve an expired certificate, so a bare TLS server
+    /// stands in for a misconfigured one: the client says what is wrong.
+    @Test func aClientNamesAnExpiredOrNotYetValidServerCertificate() async throws {
+        let pki = try Self.pki()
+        defer { pki.remove() }
+        let now = Date()
+        try pki.issue("expired", by: "ca", notBefore: now.addingTimeInterval(-10 * 86_400), notAfter: now.addingTimeInterval(-86_400))
+        try pki.issue("future", by: "ca", notBefore: now.addingTimeInterval(86_400), notAfter: now.addingTimeInterval(10 * 86_400))
+        let tls = try ChatTLS(caFile: pki.path("ca.pem"))
+        for (name, expected) in [("expired", "expired"), ("future", "notYetValid")] {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(pki.path("\(name).pem")).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.path("\(name).key"), format: .pem)))
+            let context = try NIOSSLContext(configuration: configuration)
+            let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            do {
+                _ = try await ChatConnection.connect(host: "127.0.0.1", port: listener.localAddress?.port ?? 0, tls: tls)
+                Issue.record("connected to a server with a certificate that is \(name)")
+            } catch let error as ChatTLSError {
+                switch (expected, error) {
+                case ("expired", .expiredCertificate(let subject, _)), ("notYetValid", .certificateNotYetValid(let subject, _)):
+                    #expect(subject == "localhost")
+                default:
+                    Issue.record("\(name): \(error)")
+                }
+            }
+            try await listener.close()
+        }
+    }
+}
