@@ -135,6 +135,13 @@ public final class ServerContext: Sendable {
         l.maxAvatarURLBytes = UInt32(d.maxAvatarURLBytes)
         l.registrationOpen = d.registrationOpen
         l.typingTimeoutMs = ServerSettings.typingTimeoutMs
+        let f = router.files.limits
+        l.maxFileBytes = UInt64(max(0, f.maxFileBytes))
+        l.maxChunkBytes = UInt32(clamping: f.maxChunkBytes)
+        l.userQuotaBytes = UInt64(max(0, f.userQuotaBytes))
+        l.allowedTypes = f.policy.allowed.sorted()
+        l.maxOpenUploads = UInt32(clamping: FileLimits.maxOpenUploads)
+        l.uploadTtlMs = UInt32(clamping: f.uploadTTLMs)
         return l
     }
 }

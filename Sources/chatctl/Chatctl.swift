@@ -69,6 +69,9 @@ struct Chatctl: AsyncParsableCommand {
             A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits) \
             or a room name.
 
+            The options --socket, --config and --json may come before or after the command \
+            (chatctl --json status and chatctl status --json are the same).
+
             Shell completions: chatctl --generate-completion-script bash|zsh|fish.
             """,
         subcommands: [
@@ -85,7 +88,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "chatd's config file, to find the control socket.")
     var config: String?
 
-    @Flag(name: .long, help: "Print JSON (the response message in protobuf's JSON mapping).")
+    @Flag(
+        name: .long,
+        help: "Print JSON: the response message in protobuf's JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.")
     var json = false
 
     func socketPath() throws -> String {

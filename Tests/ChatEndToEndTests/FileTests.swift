@@ -35,6 +35,28 @@ func fileAttachment(_ file: Chatd_V1_FileInfo) -> Chatd_V1_Attachment {
 
 @Suite(.timeLimit(.minutes(3)))
 struct FileTransferTests {
+    /// A client learns the file limits from Hello (issue 15 item 8), and a
+    /// reload's new values from the next Hello.
+    @Test func helloAnnouncesTheFileLimitsAndAReloadChangesThem() async throws {
+        try await withServer({
+            $0.setting("files.max_file_bytes", .int(5_000_000)).setting("files.allowed_types", .strings(["text/plain", "image/png"]))
+        }) { server in
+            let c = try await ChatConnection.connect(host: "127.0.0.1", port: server.port)
+            let limits = try await c.hello().limits
+            #expect(limits.maxFileBytes == 5_000_000)
+            #expect(limits.maxChunkBytes == 262_144)
+            #expect(limits.userQuotaBytes == 1 << 30)
+            #expect(limits.allowedTypes == ["image/png", "text/plain"])
+            #expect(limits.maxOpenUploads == 16)
+            #expect(limits.uploadTtlMs == 24 * 3600 * 1000)
+            await c.close()
+            server.daemon.reload(server.daemon.config.setting("files.max_file_bytes", .int(7_000_000)))
+            let later = try await ChatConnection.connect(host: "127.0.0.1", port: server.port)
+            #expect(try await later.hello().limits.maxFileBytes == 7_000_000)
+            await later.close()
+        }
+    }
+
     @Test func multiChunkUploadResumesAcrossARestartAndDownloadsIntact() async throws {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -85,7 +85,7 @@ _chatctl_status() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -98,7 +98,7 @@ _chatctl_health() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -111,7 +111,7 @@ _chatctl_reload() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -158,7 +158,7 @@ _chatctl_user_add() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':username:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
         '--insecure-password-arg[Allow --password.]'
@@ -178,7 +178,7 @@ _chatctl_user_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--prefix[Only usernames starting with this.]:prefix:'
         '--disabled[Only disabled users.]'
         '--role[Only this role (user or admin).]:role:'
@@ -196,7 +196,7 @@ _chatctl_user_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -210,7 +210,7 @@ _chatctl_user_disable() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -224,7 +224,7 @@ _chatctl_user_enable() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -238,7 +238,7 @@ _chatctl_user_passwd() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
         '--insecure-password-arg[Allow --password.]'
@@ -256,7 +256,7 @@ _chatctl_user_set-role() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':role:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -271,7 +271,7 @@ _chatctl_user_delete() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '--anonymise[Keep the messages, attributed to the deleted account.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -322,7 +322,7 @@ _chatctl_room_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--after:after:'
         '--limit:limit:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -337,7 +337,7 @@ _chatctl_room_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -351,7 +351,7 @@ _chatctl_room_create() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':name:'
         '--description:description:'
         '--private[A private room.]'
@@ -369,7 +369,7 @@ _chatctl_room_delete() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -383,7 +383,7 @@ _chatctl_room_members() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '--after[Members after this user id.]:after:'
         '--limit[At most this many (max 1000).]:limit:'
@@ -399,7 +399,7 @@ _chatctl_room_add-member() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -414,7 +414,7 @@ _chatctl_room_remove-member() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -429,7 +429,7 @@ _chatctl_room_set-role() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
         ':role:'
@@ -445,7 +445,7 @@ _chatctl_room_ban() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -460,7 +460,7 @@ _chatctl_room_unban() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -503,7 +503,7 @@ _chatctl_device_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Only this user'\''s devices.]:user:'
         '--include-revoked[Include revoked devices.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -518,7 +518,7 @@ _chatctl_device_revoke() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':device-id:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -561,7 +561,7 @@ _chatctl_sessions_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Only this user'\''s connections.]:user:'
         '--authenticated[Leave out connections that have not logged in.]'
         '--after[Connections after this connection id.]:after:'
@@ -578,7 +578,7 @@ _chatctl_sessions_kick() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--connection[The connection id (see sessions list).]:connection:'
         '--user[Every connection of this user.]:user:'
         '--device[With --user\: only this device'\''s connections.]:device:'
@@ -594,7 +594,7 @@ _chatctl_broadcast() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--room[A room or group (id or room name).]:room:'
         '--everyone[Every account that is not disabled.]'
         '--id[Idempotency key for --room\: a retry with the same id is not sent twice.]:id:'
@@ -611,7 +611,7 @@ _chatctl_audit() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Rows about this user.]:user:'
         '--action[Only this action (e.g. login_failed, admin_user_add).]:action:'
         '--since[From this TIME on.]:since:'
@@ -630,7 +630,7 @@ _chatctl_backup() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--verify[Check the backup at PATH instead of writing one (locally; chatd need not run).]'
         ':path:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -645,7 +645,7 @@ _chatctl_stats() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -685,7 +685,7 @@ _chatctl_config_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--changed[Only keys that differ from their default.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -699,7 +699,7 @@ _chatctl_log-level() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':level:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -741,7 +741,7 @@ _chatctl_file_stats() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--top[How many users to list (at most 1000).]:top:'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -755,7 +755,7 @@ _chatctl_file_gc() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -796,7 +796,7 @@ _chatctl_retention_set() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':retention:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -811,7 +811,7 @@ _chatctl_retention_purge() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket.]:socket:'
         '--config[chatd'\''s config file, to find the control socket.]:config:'
-        '--json[Print JSON (the response message in protobuf'\''s JSON mapping).]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0

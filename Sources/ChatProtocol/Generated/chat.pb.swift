@@ -666,93 +666,135 @@ public nonisolated struct Chatd_V1_HelloRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Chatd_V1_Limits: Sendable {
+public nonisolated struct Chatd_V1_Limits: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// largest accepted value of the length field
-  public var maxFrameLength: UInt32 = 0
+  public var maxFrameLength: UInt32 {
+    get {_storage._maxFrameLength}
+    set {_uniqueStorage()._maxFrameLength = newValue}
+  }
 
   /// reading pauses past this many
-  public var maxInflightRequests: UInt32 = 0
+  public var maxInflightRequests: UInt32 {
+    get {_storage._maxInflightRequests}
+    set {_uniqueStorage()._maxInflightRequests = newValue}
+  }
 
   /// send a Ping at least this often when idle
-  public var heartbeatIntervalMs: UInt32 = 0
+  public var heartbeatIntervalMs: UInt32 {
+    get {_storage._heartbeatIntervalMs}
+    set {_uniqueStorage()._heartbeatIntervalMs = newValue}
+  }
 
   /// the server closes a silent connection after this
-  public var idleTimeoutMs: UInt32 = 0
+  public var idleTimeoutMs: UInt32 {
+    get {_storage._idleTimeoutMs}
+    set {_uniqueStorage()._idleTimeoutMs = newValue}
+  }
 
   /// UTF-8 bytes of a message text
-  public var maxMessageBytes: UInt32 = 0
+  public var maxMessageBytes: UInt32 {
+    get {_storage._maxMessageBytes}
+    set {_uniqueStorage()._maxMessageBytes = newValue}
+  }
 
   /// largest History.limit honoured
-  public var maxHistoryLimit: UInt32 = 0
+  public var maxHistoryLimit: UInt32 {
+    get {_storage._maxHistoryLimit}
+    set {_uniqueStorage()._maxHistoryLimit = newValue}
+  }
 
-  public var minPasswordBytes: UInt32 = 0
+  public var minPasswordBytes: UInt32 {
+    get {_storage._minPasswordBytes}
+    set {_uniqueStorage()._minPasswordBytes = newValue}
+  }
 
-  public var maxPasswordBytes: UInt32 = 0
+  public var maxPasswordBytes: UInt32 {
+    get {_storage._maxPasswordBytes}
+    set {_uniqueStorage()._maxPasswordBytes = newValue}
+  }
 
-  public var maxRoomNameBytes: UInt32 = 0
+  public var maxRoomNameBytes: UInt32 {
+    get {_storage._maxRoomNameBytes}
+    set {_uniqueStorage()._maxRoomNameBytes = newValue}
+  }
 
-  public var maxDescriptionBytes: UInt32 = 0
+  public var maxDescriptionBytes: UInt32 {
+    get {_storage._maxDescriptionBytes}
+    set {_uniqueStorage()._maxDescriptionBytes = newValue}
+  }
 
-  public var maxDisplayNameBytes: UInt32 = 0
+  public var maxDisplayNameBytes: UInt32 {
+    get {_storage._maxDisplayNameBytes}
+    set {_uniqueStorage()._maxDisplayNameBytes = newValue}
+  }
 
-  public var maxStatusTextBytes: UInt32 = 0
+  public var maxStatusTextBytes: UInt32 {
+    get {_storage._maxStatusTextBytes}
+    set {_uniqueStorage()._maxStatusTextBytes = newValue}
+  }
 
-  public var maxAvatarURLBytes: UInt32 = 0
+  public var maxAvatarURLBytes: UInt32 {
+    get {_storage._maxAvatarURLBytes}
+    set {_uniqueStorage()._maxAvatarURLBytes = newValue}
+  }
 
   /// authenticate within this after connecting
-  public var authTimeoutMs: UInt32 = 0
+  public var authTimeoutMs: UInt32 {
+    get {_storage._authTimeoutMs}
+    set {_uniqueStorage()._authTimeoutMs = newValue}
+  }
 
   /// false: accounts are made by an operator
-  public var registrationOpen: Bool = false
+  public var registrationOpen: Bool {
+    get {_storage._registrationOpen}
+    set {_uniqueStorage()._registrationOpen = newValue}
+  }
 
   /// a typing=true lasts this long unless renewed
-  public var typingTimeoutMs: UInt32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-}
-
-public nonisolated struct Chatd_V1_HelloResponse: @unchecked Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// the version this connection speaks from now on
-  public var protocolVersion: UInt32 {
-    get {_storage._protocolVersion}
-    set {_uniqueStorage()._protocolVersion = newValue}
+  public var typingTimeoutMs: UInt32 {
+    get {_storage._typingTimeoutMs}
+    set {_uniqueStorage()._typingTimeoutMs = newValue}
   }
 
-  /// "chatd"
-  public var serverName: String {
-    get {_storage._serverName}
-    set {_uniqueStorage()._serverName = newValue}
+  /// Files (PROTOCOL.md §13). The values in force when Hello was answered;
+  /// every one can change on a reload (a later Hello sees the new value).
+  public var maxFileBytes: UInt64 {
+    get {_storage._maxFileBytes}
+    set {_uniqueStorage()._maxFileBytes = newValue}
   }
 
-  public var serverVersion: String {
-    get {_storage._serverVersion}
-    set {_uniqueStorage()._serverVersion = newValue}
+  /// largest upload chunk / download piece
+  public var maxChunkBytes: UInt32 {
+    get {_storage._maxChunkBytes}
+    set {_uniqueStorage()._maxChunkBytes = newValue}
   }
 
-  public var limits: Chatd_V1_Limits {
-    get {_storage._limits ?? Chatd_V1_Limits()}
-    set {_uniqueStorage()._limits = newValue}
+  /// a user's files plus unfinished uploads
+  public var userQuotaBytes: UInt64 {
+    get {_storage._userQuotaBytes}
+    set {_uniqueStorage()._userQuotaBytes = newValue}
   }
-  /// Returns true if `limits` has been explicitly set.
-  public var hasLimits: Bool {_storage._limits != nil}
-  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
-  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
 
-  /// 32 random bytes, fresh per connection. A Resume with a device that has a
-  /// registered key signs over it (see ResumeRequest).
-  public var nonce: Data {
-    get {_storage._nonce}
-    set {_uniqueStorage()._nonce = newValue}
+  /// MIME types UploadBegin accepts (lowercase, sorted)
+  public var allowedTypes: [String] {
+    get {_storage._allowedTypes}
+    set {_uniqueStorage()._allowedTypes = newValue}
+  }
+
+  /// unfinished uploads per user
+  public var maxOpenUploads: UInt32 {
+    get {_storage._maxOpenUploads}
+    set {_uniqueStorage()._maxOpenUploads = newValue}
+  }
+
+  /// an unfinished upload lives this long after UploadBegin
+  public var uploadTtlMs: UInt32 {
+    get {_storage._uploadTtlMs}
+    set {_uniqueStorage()._uploadTtlMs = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -760,6 +802,39 @@ public nonisolated struct Chatd_V1_HelloResponse: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Chatd_V1_HelloResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the version this connection speaks from now on
+  public var protocolVersion: UInt32 = 0
+
+  /// "chatd"
+  public var serverName: String = String()
+
+  public var serverVersion: String = String()
+
+  public var limits: Chatd_V1_Limits {
+    get {_limits ?? Chatd_V1_Limits()}
+    set {_limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {self._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {self._limits = nil}
+
+  /// 32 random bytes, fresh per connection. A Resume with a device that has a
+  /// registered key signs over it (see ResumeRequest).
+  public var nonce: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _limits: Chatd_V1_Limits? = nil
 }
 
 public nonisolated struct Chatd_V1_PingRequest: Sendable {
@@ -2822,119 +2897,31 @@ nonisolated extension Chatd_V1_HelloRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0\u{3}typing_timeout_ms\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.maxFrameLength) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.maxInflightRequests) }()
-      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.heartbeatIntervalMs) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.idleTimeoutMs) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.maxMessageBytes) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxHistoryLimit) }()
-      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.minPasswordBytes) }()
-      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.maxPasswordBytes) }()
-      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.maxRoomNameBytes) }()
-      case 10: try { try decoder.decodeSingularUInt32Field(value: &self.maxDescriptionBytes) }()
-      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.maxDisplayNameBytes) }()
-      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.maxStatusTextBytes) }()
-      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maxAvatarURLBytes) }()
-      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.authTimeoutMs) }()
-      case 15: try { try decoder.decodeSingularBoolField(value: &self.registrationOpen) }()
-      case 16: try { try decoder.decodeSingularUInt32Field(value: &self.typingTimeoutMs) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.maxFrameLength != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxFrameLength, fieldNumber: 1)
-    }
-    if self.maxInflightRequests != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxInflightRequests, fieldNumber: 2)
-    }
-    if self.heartbeatIntervalMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.heartbeatIntervalMs, fieldNumber: 3)
-    }
-    if self.idleTimeoutMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.idleTimeoutMs, fieldNumber: 4)
-    }
-    if self.maxMessageBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxMessageBytes, fieldNumber: 5)
-    }
-    if self.maxHistoryLimit != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxHistoryLimit, fieldNumber: 6)
-    }
-    if self.minPasswordBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.minPasswordBytes, fieldNumber: 7)
-    }
-    if self.maxPasswordBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxPasswordBytes, fieldNumber: 8)
-    }
-    if self.maxRoomNameBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxRoomNameBytes, fieldNumber: 9)
-    }
-    if self.maxDescriptionBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxDescriptionBytes, fieldNumber: 10)
-    }
-    if self.maxDisplayNameBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxDisplayNameBytes, fieldNumber: 11)
-    }
-    if self.maxStatusTextBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxStatusTextBytes, fieldNumber: 12)
-    }
-    if self.maxAvatarURLBytes != 0 {
-      try visitor.visitSingularUInt32Field(value: self.maxAvatarURLBytes, fieldNumber: 13)
-    }
-    if self.authTimeoutMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.authTimeoutMs, fieldNumber: 14)
-    }
-    if self.registrationOpen != false {
-      try visitor.visitSingularBoolField(value: self.registrationOpen, fieldNumber: 15)
-    }
-    if self.typingTimeoutMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.typingTimeoutMs, fieldNumber: 16)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Chatd_V1_Limits, rhs: Chatd_V1_Limits) -> Bool {
-    if lhs.maxFrameLength != rhs.maxFrameLength {return false}
-    if lhs.maxInflightRequests != rhs.maxInflightRequests {return false}
-    if lhs.heartbeatIntervalMs != rhs.heartbeatIntervalMs {return false}
-    if lhs.idleTimeoutMs != rhs.idleTimeoutMs {return false}
-    if lhs.maxMessageBytes != rhs.maxMessageBytes {return false}
-    if lhs.maxHistoryLimit != rhs.maxHistoryLimit {return false}
-    if lhs.minPasswordBytes != rhs.minPasswordBytes {return false}
-    if lhs.maxPasswordBytes != rhs.maxPasswordBytes {return false}
-    if lhs.maxRoomNameBytes != rhs.maxRoomNameBytes {return false}
-    if lhs.maxDescriptionBytes != rhs.maxDescriptionBytes {return false}
-    if lhs.maxDisplayNameBytes != rhs.maxDisplayNameBytes {return false}
-    if lhs.maxStatusTextBytes != rhs.maxStatusTextBytes {return false}
-    if lhs.maxAvatarURLBytes != rhs.maxAvatarURLBytes {return false}
-    if lhs.authTimeoutMs != rhs.authTimeoutMs {return false}
-    if lhs.registrationOpen != rhs.registrationOpen {return false}
-    if lhs.typingTimeoutMs != rhs.typingTimeoutMs {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HelloResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_name\0\u{3}server_version\0\u{1}limits\0\u{1}nonce\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0\u{3}typing_timeout_ms\0\u{3}max_file_bytes\0\u{3}max_chunk_bytes\0\u{3}user_quota_bytes\0\u{3}allowed_types\0\u{3}max_open_uploads\0\u{3}upload_ttl_ms\0")
 
   fileprivate class _StorageClass {
-    var _protocolVersion: UInt32 = 0
-    var _serverName: String = String()
-    var _serverVersion: String = String()
-    var _limits: Chatd_V1_Limits? = nil
-    var _nonce: Data = Data()
+    var _maxFrameLength: UInt32 = 0
+    var _maxInflightRequests: UInt32 = 0
+    var _heartbeatIntervalMs: UInt32 = 0
+    var _idleTimeoutMs: UInt32 = 0
+    var _maxMessageBytes: UInt32 = 0
+    var _maxHistoryLimit: UInt32 = 0
+    var _minPasswordBytes: UInt32 = 0
+    var _maxPasswordBytes: UInt32 = 0
+    var _maxRoomNameBytes: UInt32 = 0
+    var _maxDescriptionBytes: UInt32 = 0
+    var _maxDisplayNameBytes: UInt32 = 0
+    var _maxStatusTextBytes: UInt32 = 0
+    var _maxAvatarURLBytes: UInt32 = 0
+    var _authTimeoutMs: UInt32 = 0
+    var _registrationOpen: Bool = false
+    var _typingTimeoutMs: UInt32 = 0
+    var _maxFileBytes: UInt64 = 0
+    var _maxChunkBytes: UInt32 = 0
+    var _userQuotaBytes: UInt64 = 0
+    var _allowedTypes: [String] = []
+    var _maxOpenUploads: UInt32 = 0
+    var _uploadTtlMs: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2945,11 +2932,28 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
     private init() {}
 
     init(copying source: _StorageClass) {
-      _protocolVersion = source._protocolVersion
-      _serverName = source._serverName
-      _serverVersion = source._serverVersion
-      _limits = source._limits
-      _nonce = source._nonce
+      _maxFrameLength = source._maxFrameLength
+      _maxInflightRequests = source._maxInflightRequests
+      _heartbeatIntervalMs = source._heartbeatIntervalMs
+      _idleTimeoutMs = source._idleTimeoutMs
+      _maxMessageBytes = source._maxMessageBytes
+      _maxHistoryLimit = source._maxHistoryLimit
+      _minPasswordBytes = source._minPasswordBytes
+      _maxPasswordBytes = source._maxPasswordBytes
+      _maxRoomNameBytes = source._maxRoomNameBytes
+      _maxDescriptionBytes = source._maxDescriptionBytes
+      _maxDisplayNameBytes = source._maxDisplayNameBytes
+      _maxStatusTextBytes = source._maxStatusTextBytes
+      _maxAvatarURLBytes = source._maxAvatarURLBytes
+      _authTimeoutMs = source._authTimeoutMs
+      _registrationOpen = source._registrationOpen
+      _typingTimeoutMs = source._typingTimeoutMs
+      _maxFileBytes = source._maxFileBytes
+      _maxChunkBytes = source._maxChunkBytes
+      _userQuotaBytes = source._userQuotaBytes
+      _allowedTypes = source._allowedTypes
+      _maxOpenUploads = source._maxOpenUploads
+      _uploadTtlMs = source._uploadTtlMs
     }
   }
 
@@ -2968,11 +2972,28 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._serverName) }()
-        case 3: try { try decoder.decodeSingularStringField(value: &_storage._serverVersion) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
-        case 5: try { try decoder.decodeSingularBytesField(value: &_storage._nonce) }()
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxFrameLength) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxInflightRequests) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._heartbeatIntervalMs) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._idleTimeoutMs) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxMessageBytes) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxHistoryLimit) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._minPasswordBytes) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxPasswordBytes) }()
+        case 9: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxRoomNameBytes) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxDescriptionBytes) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxDisplayNameBytes) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxStatusTextBytes) }()
+        case 13: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxAvatarURLBytes) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._authTimeoutMs) }()
+        case 15: try { try decoder.decodeSingularBoolField(value: &_storage._registrationOpen) }()
+        case 16: try { try decoder.decodeSingularUInt32Field(value: &_storage._typingTimeoutMs) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._maxFileBytes) }()
+        case 18: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxChunkBytes) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._userQuotaBytes) }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._allowedTypes) }()
+        case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxOpenUploads) }()
+        case 22: try { try decoder.decodeSingularUInt32Field(value: &_storage._uploadTtlMs) }()
         default: break
         }
       }
@@ -2981,43 +3002,161 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._protocolVersion != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      if _storage._maxFrameLength != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxFrameLength, fieldNumber: 1)
       }
-      if !_storage._serverName.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._serverName, fieldNumber: 2)
+      if _storage._maxInflightRequests != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxInflightRequests, fieldNumber: 2)
       }
-      if !_storage._serverVersion.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._serverVersion, fieldNumber: 3)
+      if _storage._heartbeatIntervalMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._heartbeatIntervalMs, fieldNumber: 3)
       }
-      try { if let v = _storage._limits {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      if !_storage._nonce.isEmpty {
-        try visitor.visitSingularBytesField(value: _storage._nonce, fieldNumber: 5)
+      if _storage._idleTimeoutMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._idleTimeoutMs, fieldNumber: 4)
+      }
+      if _storage._maxMessageBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxMessageBytes, fieldNumber: 5)
+      }
+      if _storage._maxHistoryLimit != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxHistoryLimit, fieldNumber: 6)
+      }
+      if _storage._minPasswordBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._minPasswordBytes, fieldNumber: 7)
+      }
+      if _storage._maxPasswordBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxPasswordBytes, fieldNumber: 8)
+      }
+      if _storage._maxRoomNameBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxRoomNameBytes, fieldNumber: 9)
+      }
+      if _storage._maxDescriptionBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxDescriptionBytes, fieldNumber: 10)
+      }
+      if _storage._maxDisplayNameBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxDisplayNameBytes, fieldNumber: 11)
+      }
+      if _storage._maxStatusTextBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxStatusTextBytes, fieldNumber: 12)
+      }
+      if _storage._maxAvatarURLBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxAvatarURLBytes, fieldNumber: 13)
+      }
+      if _storage._authTimeoutMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._authTimeoutMs, fieldNumber: 14)
+      }
+      if _storage._registrationOpen != false {
+        try visitor.visitSingularBoolField(value: _storage._registrationOpen, fieldNumber: 15)
+      }
+      if _storage._typingTimeoutMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._typingTimeoutMs, fieldNumber: 16)
+      }
+      if _storage._maxFileBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._maxFileBytes, fieldNumber: 17)
+      }
+      if _storage._maxChunkBytes != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxChunkBytes, fieldNumber: 18)
+      }
+      if _storage._userQuotaBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._userQuotaBytes, fieldNumber: 19)
+      }
+      if !_storage._allowedTypes.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._allowedTypes, fieldNumber: 20)
+      }
+      if _storage._maxOpenUploads != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxOpenUploads, fieldNumber: 21)
+      }
+      if _storage._uploadTtlMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._uploadTtlMs, fieldNumber: 22)
       }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Chatd_V1_HelloResponse, rhs: Chatd_V1_HelloResponse) -> Bool {
+  public static func ==(lhs: Chatd_V1_Limits, rhs: Chatd_V1_Limits) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
-        if _storage._serverName != rhs_storage._serverName {return false}
-        if _storage._serverVersion != rhs_storage._serverVersion {return false}
-        if _storage._limits != rhs_storage._limits {return false}
-        if _storage._nonce != rhs_storage._nonce {return false}
+        if _storage._maxFrameLength != rhs_storage._maxFrameLength {return false}
+        if _storage._maxInflightRequests != rhs_storage._maxInflightRequests {return false}
+        if _storage._heartbeatIntervalMs != rhs_storage._heartbeatIntervalMs {return false}
+        if _storage._idleTimeoutMs != rhs_storage._idleTimeoutMs {return false}
+        if _storage._maxMessageBytes != rhs_storage._maxMessageBytes {return false}
+        if _storage._maxHistoryLimit != rhs_storage._maxHistoryLimit {return false}
+        if _storage._minPasswordBytes != rhs_storage._minPasswordBytes {return false}
+        if _storage._maxPasswordBytes != rhs_storage._maxPasswordBytes {return false}
+        if _storage._maxRoomNameBytes != rhs_storage._maxRoomNameBytes {return false}
+        if _storage._maxDescriptionBytes != rhs_storage._maxDescriptionBytes {return false}
+        if _storage._maxDisplayNameBytes != rhs_storage._maxDisplayNameBytes {return false}
+        if _storage._maxStatusTextBytes != rhs_storage._maxStatusTextBytes {return false}
+        if _storage._maxAvatarURLBytes != rhs_storage._maxAvatarURLBytes {return false}
+        if _storage._authTimeoutMs != rhs_storage._authTimeoutMs {return false}
+        if _storage._registrationOpen != rhs_storage._registrationOpen {return false}
+        if _storage._typingTimeoutMs != rhs_storage._typingTimeoutMs {return false}
+        if _storage._maxFileBytes != rhs_storage._maxFileBytes {return false}
+        if _storage._maxChunkBytes != rhs_storage._maxChunkBytes {return false}
+        if _storage._userQuotaBytes != rhs_storage._userQuotaBytes {return false}
+        if _storage._allowedTypes != rhs_storage._allowedTypes {return false}
+        if _storage._maxOpenUploads != rhs_storage._maxOpenUploads {return false}
+        if _storage._uploadTtlMs != rhs_storage._uploadTtlMs {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HelloResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_name\0\u{3}server_version\0\u{1}limits\0\u{1}nonce\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serverName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.serverVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.nonce) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.protocolVersion != 0 {
+      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    }
+    if !self.serverName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverName, fieldNumber: 2)
+    }
+    if !self.serverVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.serverVersion, fieldNumber: 3)
+    }
+    try { if let v = self._limits {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.nonce.isEmpty {
+      try visitor.visitSingularBytesField(value: self.nonce, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_HelloResponse, rhs: Chatd_V1_HelloResponse) -> Bool {
+    if lhs.protocolVersion != rhs.protocolVersion {return false}
+    if lhs.serverName != rhs.serverName {return false}
+    if lhs.serverVersion != rhs.serverVersion {return false}
+    if lhs._limits != rhs._limits {return false}
+    if lhs.nonce != rhs.nonce {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
