@@ -69,6 +69,10 @@ struct Chatctl: AsyncParsableCommand {
             A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits) \
             or a room name.
 
+            The control socket: --socket, else $CHATD_SOCKET, else the config file of --config, else \
+            /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock. A config file that does not \
+            load still gives its [control] socket and [storage] data_dir lines, with a warning.
+
             The options --socket, --config and --json may come before or after the command \
             (chatctl --json status and chatctl status --json are the same).
 
@@ -81,11 +85,40 @@ struct Chatctl: AsyncParsableCommand {
         ])
 }
 
+extension GlobalOptions {
+    /// Why the control socket could not be reached, in plain words, and the exit status.
+    static func unreachable(_ choice: ControlSocketLocator.Choice, error: any Error) -> (String, Int32) {
+        let path = choice.path
+        let elsewhere = "a chatd with another config: --config FILE, --socket PATH or CHATD_SOCKET"
+        var info = stat()
+        if stat(path, &info) != 0 {
+            let code = errno
+            if code == EACCES {
+                return ("access refused to \(path): a directory on the way is closed to this user (run as root or as the chatd user)", Exit.refused)
+            }
+            return ("chatd is not running: no socket at \(path) (from \(choice.source)); for \(elsewhere)", Exit.notRunning)
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            return ("\(path) (from \(choice.source)) is not a socket; for \(elsewhere)", Exit.notRunning)
+        }
+        switch (error as? IOError)?.errnoCode {
+        case EACCES?, EPERM?:
+            return ("access refused to \(path) (run as root or as the chatd user)", Exit.refused)
+        case ECONNREFUSED?:
+            return ("chatd is not running: nothing listens on \(path) (left by a chatd that stopped)", Exit.notRunning)
+        default:
+            return ("cannot connect to \(path): \(error)", Exit.notRunning)
+        }
+    }
+}
+
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Path of chatd's control socket.")
+    @Option(name: .long, help: "Path of chatd's control socket (else $CHATD_SOCKET, else --config's).")
     var socket: String?
 
-    @Option(name: .long, help: "chatd's config file, to find the control socket.")
+    @Option(
+        name: .long,
+        help: "chatd's config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).")
     var config: String?
 
     @Flag(
@@ -93,33 +126,35 @@ struct GlobalOptions: ParsableArguments {
         help: "Print JSON: the response message in protobuf's JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.")
     var json = false
 
-    func socketPath() throws -> String {
-        if let socket { return socket }
-        if let config {
-            do {
-                return try Config.load(path: config).controlSocketPath
-            } catch {
-                fail("chatctl: config error: \(error)", code: 2)
-            }
+    /// The control socket to use (ControlSocketLocator's order); a config
+    /// file that does not load is read leniently, with a warning.
+    func socketChoice() -> ControlSocketLocator.Choice {
+        let locator = ControlSocketLocator(
+            socketOption: socket, configOption: config, environment: ProcessInfo.processInfo.environment)
+        do {
+            let choice = try locator.locate()
+            if let warning = choice.warning { FileHandle.standardError.write(Data("chatctl: warning: \(warning)\n".utf8)) }
+            return choice
+        } catch {
+            fail("chatctl: \(error)", code: 2)
         }
-        return Config.defaults.controlSocketPath
     }
+
+    func socketPath() throws -> String { socketChoice().path }
 
     /// Sends one control request and returns the decoded response, or exits
     /// with one clear line.
     func call<Response: SwiftProtobuf.Message>(
         _ op: ControlOp, _ request: some SwiftProtobuf.Message, as: Response.Type = Response.self
     ) async throws -> Response {
-        let path = try socketPath()
+        let choice = socketChoice()
+        let path = choice.path
         let connection: ChatConnection
         do {
             connection = try await ChatConnection.connect(unixSocket: path, requestTimeout: .seconds(60))
         } catch {
-            let reason = "\(error)"
-            if reason.contains("EACCES") || reason.contains("ermission denied") || reason.contains("errno: 13") {
-                fail("chatctl: access refused to \(path) (run as root or as the chatd user)", code: Exit.refused)
-            }
-            fail("chatctl: chatd is not running (cannot connect to \(path))", code: Exit.notRunning)
+            let (message, code) = Self.unreachable(choice, error: error)
+            fail("chatctl: \(message)", code: code)
         }
         defer { Task { await connection.close() } }
         do {

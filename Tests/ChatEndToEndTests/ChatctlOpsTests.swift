@@ -462,3 +462,44 @@ struct ChatctlOpsTests {
         }
     }
 }
+
+/// chatctl finds the socket from anywhere and says why when it cannot.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ChatctlFindsItsServerTests {
+    @Test func environmentBrokenConfigAndPlainWordsForEachFailure() async throws {
+        try await withServer { server in
+            let socket = server.daemon.controlSocketPath
+            // CHATD_SOCKET, from a directory that has no chatd-data.
+            let viaEnv = try await runTool("chatctl", ["status"], env: ["CHATD_SOCKET": socket])
+            #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
+
+            // A config being edited: its socket line still counts, with a warning.
+            let broken = server.dataDir + "-broken.conf"
+            defer { try? FileManager.default.removeItem(atPath: broken) }
+            try Data("[control]\nsocket = \"\(socket)\"\n[server]\nlisten = \"0.0.0.0:76\n".utf8)
+                .write(to: URL(fileURLWithPath: broken))
+            let viaBroken = try await runTool("chatctl", ["--config", broken, "status"], env: [:])
+            #expect(viaBroken.status == 0, "\(viaBroken.stderr)")
+            #expect(viaBroken.stderr.contains("does not load"))
+
+            // Nothing there, not a socket, a socket nobody listens on.
+            let missing = try await runTool("chatctl", ["--socket", server.dataDir + "/none.sock", "status"], env: [:])
+            #expect(missing.status == 3 && missing.stderr.contains("no socket at"), "\(missing.stderr)")
+            let notSocket = try await runTool("chatctl", ["--socket", broken, "status"], env: [:])
+            #expect(notSocket.status == 3 && notSocket.stderr.contains("is not a socket"), "\(notSocket.stderr)")
+            let stale = server.dataDir + "/stale.sock"
+            let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in stale.utf8.enumerated() where i < raw.count - 1 { raw[i] = byte }
+            }
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            close(fd)  // bound, never listened: connecting is refused
+            let refused = try await runTool("chatctl", ["--socket", stale, "status"], env: [:])
+            #expect(refused.status == 3 && refused.stderr.contains("nothing listens"), "\(refused.stderr)")
+        }
+    }
+}

@@ -83,8 +83,8 @@ _chatctl() {
 _chatctl_status() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -96,8 +96,8 @@ _chatctl_status() {
 _chatctl_health() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -109,8 +109,8 @@ _chatctl_health() {
 _chatctl_reload() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -156,8 +156,8 @@ _chatctl_user() {
 _chatctl_user_add() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':username:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
@@ -176,8 +176,8 @@ _chatctl_user_add() {
 _chatctl_user_list() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--prefix[Only usernames starting with this.]:prefix:'
         '--disabled[Only disabled users.]'
@@ -194,8 +194,8 @@ _chatctl_user_list() {
 _chatctl_user_show() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -208,8 +208,8 @@ _chatctl_user_show() {
 _chatctl_user_disable() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -222,8 +222,8 @@ _chatctl_user_disable() {
 _chatctl_user_enable() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -236,8 +236,8 @@ _chatctl_user_enable() {
 _chatctl_user_passwd() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
@@ -254,8 +254,8 @@ _chatctl_user_passwd() {
 _chatctl_user_set-role() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':role:'
@@ -269,8 +269,8 @@ _chatctl_user_set-role() {
 _chatctl_user_delete() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '--anonymise[Keep the messages, attributed to the deleted account.]'
@@ -320,8 +320,8 @@ _chatctl_room() {
 _chatctl_room_list() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--after:after:'
         '--limit:limit:'
@@ -335,8 +335,8 @@ _chatctl_room_list() {
 _chatctl_room_show() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -349,8 +349,8 @@ _chatctl_room_show() {
 _chatctl_room_create() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':name:'
         '--description:description:'
@@ -367,8 +367,8 @@ _chatctl_room_create() {
 _chatctl_room_delete() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -381,8 +381,8 @@ _chatctl_room_delete() {
 _chatctl_room_members() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         '--after[Members after this user id.]:after:'
@@ -397,8 +397,8 @@ _chatctl_room_members() {
 _chatctl_room_add-member() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
@@ -412,8 +412,8 @@ _chatctl_room_add-member() {
 _chatctl_room_remove-member() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
@@ -427,8 +427,8 @@ _chatctl_room_remove-member() {
 _chatctl_room_set-role() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
@@ -443,8 +443,8 @@ _chatctl_room_set-role() {
 _chatctl_room_ban() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
@@ -458,8 +458,8 @@ _chatctl_room_ban() {
 _chatctl_room_unban() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
@@ -501,8 +501,8 @@ _chatctl_device() {
 _chatctl_device_list() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Only this user'\''s devices.]:user:'
         '--include-revoked[Include revoked devices.]'
@@ -516,8 +516,8 @@ _chatctl_device_list() {
 _chatctl_device_revoke() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':device-id:'
@@ -559,8 +559,8 @@ _chatctl_sessions() {
 _chatctl_sessions_list() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Only this user'\''s connections.]:user:'
         '--authenticated[Leave out connections that have not logged in.]'
@@ -576,8 +576,8 @@ _chatctl_sessions_list() {
 _chatctl_sessions_kick() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--connection[The connection id (see sessions list).]:connection:'
         '--user[Every connection of this user.]:user:'
@@ -592,8 +592,8 @@ _chatctl_sessions_kick() {
 _chatctl_broadcast() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--room[A room or group (id or room name).]:room:'
         '--everyone[Every account that is not disabled.]'
@@ -609,8 +609,8 @@ _chatctl_broadcast() {
 _chatctl_audit() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Rows about this user.]:user:'
         '--action[Only this action (e.g. login_failed, admin_user_add).]:action:'
@@ -628,8 +628,8 @@ _chatctl_audit() {
 _chatctl_backup() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--verify[Check the backup at PATH instead of writing one (locally; chatd need not run).]'
         ':path:'
@@ -643,8 +643,8 @@ _chatctl_backup() {
 _chatctl_stats() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -683,8 +683,8 @@ _chatctl_config() {
 _chatctl_config_show() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--changed[Only keys that differ from their default.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -697,8 +697,8 @@ _chatctl_config_show() {
 _chatctl_log-level() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':level:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -739,8 +739,8 @@ _chatctl_file() {
 _chatctl_file_stats() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--top[How many users to list (at most 1000).]:top:'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -753,8 +753,8 @@ _chatctl_file_stats() {
 _chatctl_file_gc() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -794,8 +794,8 @@ _chatctl_retention() {
 _chatctl_retention_set() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':retention:'
@@ -809,8 +809,8 @@ _chatctl_retention_set() {
 _chatctl_retention_purge() {
     local -i ret=1
     local -ar arg_specs=(
-        '--socket[Path of chatd'\''s control socket.]:socket:'
-        '--config[chatd'\''s config file, to find the control socket.]:config:'
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -1,0 +1,47 @@
+import ChatConfig
+import Testing
+
+struct ControlSocketLocatorTests {
+    static func locator(
+        socket: String? = nil, config: String? = nil, env: [String: String] = [:], files: [String: String] = [:]
+    ) -> ControlSocketLocator {
+        ControlSocketLocator(
+            socketOption: socket, configOption: config, environment: env, readFile: { files[$0] },
+            fileExists: { files[$0] != nil })
+    }
+
+    @Test func theOrderIsOptionEnvironmentConfigSystemConfigDefault() throws {
+        let system = ["/etc/chatd/chatd.conf": "[control]\nsocket = \"/run/chatd/chatd.sock\"\n"]
+        #expect(try Self.locator(socket: "/a.sock", env: ["CHATD_SOCKET": "/b.sock"], files: system).locate().path == "/a.sock")
+        #expect(try Self.locator(env: ["CHATD_SOCKET": "/b.sock"], files: system).locate().path == "/b.sock")
+        let mine = system.merging(["/srv/chat.conf": "[storage]\ndata_dir = \"/srv/chat\"\n"]) { a, _ in a }
+        #expect(try Self.locator(config: "/srv/chat.conf", files: mine).locate().path == "/srv/chat/chatd.sock")
+        let found = try Self.locator(files: system).locate()
+        #expect(found.path == "/run/chatd/chatd.sock" && found.source == "/etc/chatd/chatd.conf" && found.warning == nil)
+        #expect(try Self.locator().locate() == .init(path: "./chatd-data/chatd.sock", source: "the default"))
+        // An empty CHATD_SOCKET is not a choice.
+        #expect(try Self.locator(env: ["CHATD_SOCKET": ""]).locate().source == "the default")
+    }
+
+    @Test func aConfigThatDoesNotLoadStillNamesItsSocketWithAWarning() throws {
+        let halfEdited = """
+            [storage]
+            data_dir = "/var/lib/chatd"
+            [control]
+            socket = "/run/chatd/chatd.sock"
+            [server]
+            listen = "0.0.0.0:76
+            """
+        let choice = try Self.locator(config: "/etc/chatd/chatd.conf", files: ["/etc/chatd/chatd.conf": halfEdited]).locate()
+        #expect(choice.path == "/run/chatd/chatd.sock")
+        #expect(choice.warning?.contains("does not load") == true)
+        let noSocketLine = try Self.locator(config: "/c", files: ["/c": "[storage]\ndata_dir = \"/d\"\nbogus = \n"]).locate()
+        #expect(noSocketLine.path == "/d/chatd.sock" && noSocketLine.warning != nil)
+    }
+
+    @Test func aConfigFileThatCannotBeReadIsAnError() {
+        #expect(throws: ControlSocketLocator.Failure.unreadableConfig(path: "/nope.conf", reason: "no such file")) {
+            try Self.locator(config: "/nope.conf").locate()
+        }
+    }
+}
