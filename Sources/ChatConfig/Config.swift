@@ -40,17 +40,27 @@ public struct Config: Sendable, Equatable {
         var config = Config.defaults
         config.source = file
         for section in root.keys {
-            guard ConfigTable.sections.contains(section) else {
-                throw ConfigError(file: file, line: lines.line(of: section, in: nil), key: section, reason: "unknown section [\(section)]")
-            }
             guard let table = root[section]?.table else {
-                throw ConfigError(file: file, line: lines.line(of: section, in: nil), key: section, reason: "[\(section)] must be a table")
+                // A key above every [section] header.
+                let owners = ConfigTable.keys.filter { $0.name == section }.map { "[\($0.section)]" }
+                let hint = owners.isEmpty ? "" : "; it belongs in \(owners.joined(separator: " or "))"
+                throw ConfigError(
+                    file: file, line: lines.line(of: section, in: nil), key: section,
+                    reason: "\"\(section)\" is outside every [section]\(hint)")
+            }
+            guard ConfigTable.sections.contains(section) else {
+                throw ConfigError(
+                    file: file, line: lines.line(of: section, in: nil), key: section,
+                    reason: "unknown section [\(section)]" + Suggestion.didYouMean(section, among: ConfigTable.sections, format: { "[\($0)]" }))
             }
             for name in table.keys {
                 let path = "\(section).\(name)"
                 let line = lines.line(of: name, in: section)
                 guard let key = ConfigTable.key(path) else {
-                    throw ConfigError(file: file, line: line, key: path, reason: "unknown key")
+                    let here = ConfigTable.keys.filter { $0.section == section }.map(\.name)
+                    let elsewhere = ConfigTable.keys.filter { $0.name == name }.map { "[\($0.section)] \($0.name)" }
+                    let hint = elsewhere.isEmpty ? Suggestion.didYouMean(name, among: here) : "; did you mean \(elsewhere.joined(separator: " or "))?"
+                    throw ConfigError(file: file, line: line, key: path, reason: "unknown key" + hint)
                 }
                 guard let raw = table[name] else { continue }
                 config.values[path] = try convert(raw, for: key, file: file, line: line)
@@ -336,5 +346,35 @@ struct LineIndex {
     func line(of key: String, in section: String?) -> Int? {
         guard let section else { return positions["[\(key)]"] ?? positions[key] }
         return positions["\(section).\(key)"]
+    }
+}
+
+/// "did you mean" for a misspelt name: the closest candidates by edit distance.
+public enum Suggestion {
+    /// "; did you mean X?" when a candidate is within a third of the name's
+    /// length (at least 2 edits), else "".
+    public static func didYouMean(_ name: String, among candidates: [String], format: (String) -> String = { $0 }) -> String {
+        // No key is this long: not worth the quadratic comparison.
+        guard name.utf8.count <= 64 else { return "" }
+        let word = Array(name.lowercased())
+        let limit = max(2, word.count / 3)
+        let scored = candidates.map { ($0, distance(word, Array($0.lowercased()))) }.filter { $0.1 <= limit }
+        guard let best = scored.map(\.1).min() else { return "" }
+        let names = scored.filter { $0.1 == best }.map { format($0.0) }
+        return "; did you mean \(names.joined(separator: " or "))?"
+    }
+
+    /// Levenshtein distance.
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

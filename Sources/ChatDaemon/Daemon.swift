@@ -168,13 +168,16 @@ public final class Daemon: Sendable {
                 listener = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
                 logger.info("adopted the listening socket from the service manager", metadata: ["chatd.fd": "\(fd)"])
             } else if let listen = config.listen {
-                listener = try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+                listener = try await StartupChecks.listening("server.listen", "\(listen)") {
+                    try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+                }
             }
             opened += [listener].compactMap { $0 }
             var tlsListener: ChatListener?
             if let tls, let address = config.tlsListen {
-                tlsListener = try await ChatListener.bind(
-                    host: address.host, port: address.port, server: server, group: group, tls: tls)
+                tlsListener = try await StartupChecks.listening("tls.listen", "\(address)") {
+                    try await ChatListener.bind(host: address.host, port: address.port, server: server, group: group, tls: tls)
+                }
                 logger.info(
                     "TLS certificate loaded",
                     metadata: [
@@ -228,11 +231,13 @@ public final class Daemon: Sendable {
             var metricsListener: MetricsListener?
             if let metricsAddress, let prometheus {
                 do {
-                    metricsListener = try await MetricsListener.bind(
-                        host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
-                        render: Self.renderMetrics(
-                            prometheus, registry: registry, store: store, hasher: hasher, storage: storage),
-                        health: { (try? await store.probeWrite()) != nil })
+                    metricsListener = try await StartupChecks.listening("metrics.listen", "\(metricsAddress)") {
+                        try await MetricsListener.bind(
+                            host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
+                            render: Self.renderMetrics(
+                                prometheus, registry: registry, store: store, hasher: hasher, storage: storage),
+                            health: { (try? await store.probeWrite()) != nil })
+                    }
                 } catch {
                     await control.close()
                     throw error
@@ -700,13 +705,38 @@ struct Settings {
 /// The data directory: created owner-only; holds the token key.
 enum DataDirectory {
     static func prepare(_ path: String) throws {
-        let fm = FileManager.default
-        var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw DaemonError("data_dir \(path) exists and is not a directory") }
-        } else {
-            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if let problem = problem(creating: path) { throw DaemonError(problem) }
+    }
+
+    /// Makes `path` (and missing parents, owner-only) unless it is a
+    /// writable directory already; nil on success, else why not in plain words.
+    /// With `create` false nothing is made: the nearest existing ancestor
+    /// must be a writable directory (`chatd --check-config`).
+    static func problem(
+        creating path: String, key: String = "storage.data_dir", target: String? = nil, create: Bool = true
+    ) -> String? {
+        let what = target == nil ? "\(key) \(path)" : "\(path) (on the way to \(key) \(target ?? ""))"
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { return "\(what) exists and is not a directory" }
+            guard access(path, W_OK | X_OK) == 0 else {
+                return "\(what) is not writable by chatd (uid \(getuid())): \(String(cString: strerror(errno))); "
+                    + "chown it to chatd's user or choose another directory"
+            }
+            return nil
         }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path,
+            let problem = problem(creating: parent, key: key, target: target ?? path, create: create)
+        {
+            return problem
+        }
+        guard create else { return nil }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
+            return "cannot create \(what): \(String(cString: strerror(errno))); "
+                + "create it as root (owned by chatd's user, mode 0700) or choose another directory"
+        }
+        return nil
     }
 
     /// A backup that did not finish (its staging directory, restored by

@@ -49,6 +49,11 @@ struct ChatdCommand: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG
         }
         if checkConfig {
+            // Beyond the file: can the directories be made and the addresses bound?
+            let findings = StartupChecks.check(cfg)
+            for warning in findings.warnings { FileHandle.standardError.write(Data("chatd: warning: \(warning)\n".utf8)) }
+            for error in findings.errors { FileHandle.standardError.write(Data("chatd: \(error)\n".utf8)) }
+            guard findings.errors.isEmpty else { throw ExitCode(78) }
             print("chatd: \(config ?? "embedded default") is valid")
             return
         }

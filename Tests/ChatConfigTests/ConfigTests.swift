@@ -49,6 +49,12 @@ struct ConfigTests {
         }
         #expect(error("[server]\nlisten = \"0.0.0.0:1\"\n\n[nope]\nx = 1\n")?.description == "chatd.conf:4: nope: unknown section [nope]")
         #expect(error("[server]\n\nbogus = 1\n")?.description == "chatd.conf:3: server.bogus: unknown key")
+        // Did you mean: a misspelt key, a key in the wrong section, a misspelt section, a key above every section.
+        #expect(error("[server]\nlisten_adress = \"x\"\n")?.reason == "unknown key")
+        #expect(error("[server]\nidle_timeout_second = 5\n")?.reason == "unknown key; did you mean idle_timeout_seconds?")
+        #expect(error("[server]\ndata_dir = \"/x\"\n")?.reason == "unknown key; did you mean [storage] data_dir?")
+        #expect(error("[sever]\nlisten = \"x\"\n")?.reason == "unknown section [sever]; did you mean [server]?")
+        #expect(error("data_dir = \"/x\"\n[server]\n")?.reason == "\"data_dir\" is outside every [section]; it belongs in [storage]")
         #expect(error("[server]\nmax_frame_bytes = \"big\"\n")?.description == "chatd.conf:2: server.max_frame_bytes: expected an integer")
         #expect(error("[server]\nmax_frame_bytes = 1023\n")?.reason == "1023 is out of range 1024..16777216")
         #expect(error("[server]\nmax_frame_bytes = 1024\n")?.reason == "must be at least 1024 bytes below server.max_frame_bytes")

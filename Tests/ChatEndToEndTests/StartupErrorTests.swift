@@ -1,0 +1,41 @@
+import ChatConfig
+import ChatDaemon
+import Foundation
+import Logging
+import Testing
+
+/// Start-up failures say which address or path and why (issue 16 item 5).
+struct StartupErrorTests {
+    @Test func aPortInUseAndAnImpossibleDataDirectoryAreNamed() async throws {
+        try await withServer { server in
+            let taken = TestServer.testConfig(dataDir: TestServer.tempDir())
+                .setting("server.listen", .string("127.0.0.1:\(server.port)"))
+            do {
+                let daemon = try await Daemon.start(config: taken, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+                await daemon.shutdown()
+                Issue.record("a second chatd listened on a port in use")
+            } catch {
+                #expect("\(error)".hasPrefix("cannot listen on 127.0.0.1:\(server.port) (server.listen): the address is in use"), "\(error)")
+            }
+            // --check-config's checks: the address in use is a warning (the running chatd may hold it).
+            let findings = StartupChecks.check(taken)
+            #expect(findings.errors.isEmpty, "\(findings.errors)")
+            #expect(findings.warnings.contains { $0.contains("127.0.0.1:\(server.port) (server.listen) is in use") })
+        }
+        // A data directory below a regular file cannot be made.
+        let impossible = TestServer.testConfig(dataDir: "/etc/hostname/chatd-data")
+        let findings = StartupChecks.check(impossible)
+        #expect(findings.errors.first?.contains("/etc/hostname (on the way to storage.data_dir /etc/hostname/chatd-data) exists and is not a directory") == true, "\(findings.errors)")
+        do {
+            let daemon = try await Daemon.start(config: impossible, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
+            await daemon.shutdown()
+            Issue.record("chatd started on an impossible data directory")
+        } catch {
+            #expect("\(error)".contains("exists and is not a directory"), "\(error)")
+        }
+        // Nothing is created by the check.
+        let fresh = TestServer.tempDir() + "/a/b"
+        #expect(StartupChecks.check(TestServer.testConfig(dataDir: fresh)).errors.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: fresh))
+    }
+}
