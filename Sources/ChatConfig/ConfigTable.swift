@@ -117,6 +117,9 @@ public enum ConfigTable {
             "log", "level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
             .string("info"), "Log level (logs go to stderr). chatctl log-level changes it until the next reload or restart.",
             reloadable: true),
+        ConfigKey(
+            "log", "format", .choice(["text", "json"]), .string("text"),
+            "Log lines on stderr: text (time, level, label, message, key=value fields) or json (one object\nper line: time, level, label, message and the fields). Under systemd (stderr is the journal)\nthe time is left to the journal and each line starts with its syslog priority (<4> warning,\n...), so journalctl -p filters by level."),
 
         // [metrics]
         ConfigKey(

@@ -60,8 +60,9 @@ struct ChatdCommand: AsyncParsableCommand {
 
         // The level is read at each log call: SIGHUP and chatctl log-level change it.
         let level = LogLevelControl(Logger.Level(rawValue: cfg.string("log.level")) ?? .info)
+        let format = LineLogHandler.Format(rawValue: cfg.string("log.format")) ?? .text
         LoggingSystem.bootstrap { label in
-            DynamicLevelLogHandler(inner: StreamLogHandler.standardError(label: label), control: level)
+            DynamicLevelLogHandler(inner: LineLogHandler(label: label, format: format), control: level)
         }
         let logger = Logger(label: "chatd")
 
