@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
+        // The version and the git commit, written at build time by the plugin.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
+        .target(name: "ChatBuildInfo", swiftSettings: swiftSettings, plugins: ["BuildInfoPlugin"]),
         .target(
             name: "ChatProtocol",
             dependencies: [
@@ -58,7 +61,7 @@ let package = Package(
         .target(
             name: "ChatDaemon",
             dependencies: [
-                "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatServer", "ChatConfig",
+                "ChatBuildInfo", "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatServer", "ChatConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -72,7 +75,7 @@ let package = Package(
         .target(
             name: "ChatServer",
             dependencies: [
-                "ChatCore", "ChatProtocol",
+                "ChatCore", "ChatProtocol", "ChatBuildInfo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "chatd",
             dependencies: [
-                "ChatDaemon", "ChatConfig",
+                "ChatBuildInfo", "ChatDaemon", "ChatConfig",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -106,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "chatctl",
             dependencies: [
-                "ChatProtocol", "ChatClient", "ChatConfig", "ChatStore",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatConfig", "ChatStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "chat",
             dependencies: [
-                "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -125,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "chatbench",
             dependencies: [
-                "ChatProtocol", "ChatClient", "ChatCrypto",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -183,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ChatEndToEndTests",
             dependencies: [
-                "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig", "ChatCrypto", "ChatStore",
+                "ChatBuildInfo", "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig", "ChatCrypto", "ChatStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

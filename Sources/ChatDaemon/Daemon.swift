@@ -1,3 +1,4 @@
+import ChatBuildInfo
 import ChatConfig
 import ChatCore
 import ChatCrypto
@@ -461,6 +462,11 @@ public final class Daemon: Sendable {
             "file_store_storage_writable", "1 when the file store's disk accepts writes, 0 when low on space or failed.")
         let databaseFree = gauge("database_storage_free_bytes", "Free bytes on the database's filesystem.")
         let filesFree = gauge("file_store_storage_free_bytes", "Free bytes on the file store's filesystem.")
+        prometheus.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "chatd", metricName: "build_info", unitName: "", helpText: "Always 1; the labels say which chatd this is."),
+            labels: [("version", BuildInfo.version), ("commit", BuildInfo.commit)]
+        ).set(Int64(1))
         return {
             databaseWritable.set(Double(storage.database.current.isWritable ? 1 : 0))
             filesWritable.set(Double(storage.files.current.isWritable ? 1 : 0))

@@ -1,3 +1,4 @@
+import ChatBuildInfo
 import ChatCore
 import ChatProtocol
 import Foundation
@@ -74,7 +75,7 @@ public struct ControlRouter: Sendable {
                 let counts = try await store.counts()
                 let now = clock.nowMs()
                 var r = Chatd_Control_V1_StatusResponse()
-                r.version = chatdVersion
+                r.version = BuildInfo.description
                 r.startedAtMs = info.startedAtMs
                 r.uptimeMs = now - info.startedAtMs
                 r.connections = UInt32(clamping: registry.connectionCount)

@@ -1,3 +1,4 @@
+import ChatBuildInfo
 import ChatCore
 import ChatProtocol
 import Logging
@@ -56,7 +57,8 @@ public struct ServerSettings: Sendable, Equatable {
     }
 }
 
-public let chatdVersion = "0.2.0"
+/// The version chatd reports (Hello, chatctl status, backups).
+public let chatdVersion = BuildInfo.version
 
 extension ServerSettings {
     /// How long a typing=true lasts unless renewed (announced in Hello).

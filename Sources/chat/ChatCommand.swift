@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatBuildInfo
 import ChatClient
 import ChatProtocol
 import Foundation
@@ -18,6 +19,7 @@ struct Chat: AsyncParsableCommand {
             (default ~/.config/chat/session.json), mode 0600. CONV is a conversation id, #room-name, or @username
             for the direct chat with that user.
             """,
+        version: BuildInfo.description,
         subcommands: [
             Register.self, Login.self, Logout.self, Whoami.self, Conversations.self, Rooms.self, CreateRoom.self,
             Join.self, DM.self, Send.self, SendFile.self, Download.self, Search.self, History.self, Friends.self, Friend.self,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatBuildInfo
 import ChatClient
 import Foundation
 import NIOPosix
@@ -13,6 +14,7 @@ struct ChatBench: AsyncParsableCommand {
             The server should allow many registrations and logins from one address (see tools/bench, which
             starts a suitably configured chatd and runs every scenario).
             """,
+        version: BuildInfo.description,
         subcommands: [
             Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
             Torture.self, Handshakes.self, HandshakeFlood.self,

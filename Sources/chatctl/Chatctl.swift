@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatBuildInfo
 import ChatClient
 import ChatConfig
 import ChatProtocol
@@ -78,6 +79,7 @@ struct Chatctl: AsyncParsableCommand {
 
             Shell completions: chatctl --generate-completion-script bash|zsh|fish.
             """,
+        version: BuildInfo.description,
         subcommands: [
             Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
             SessionsCommand.self, Broadcast.self, Audit.self, BackupCommand.self, Stats.self, ConfigCommand.self,

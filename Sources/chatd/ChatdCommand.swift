@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatBuildInfo
 import ChatConfig
 import ChatDaemon
 import Dispatch
@@ -17,7 +18,8 @@ struct ChatdCommand: AsyncParsableCommand {
         discussion: """
             Without --config, chatd runs on its embedded default: clients on 127.0.0.1:7600,
             data and the control socket in ./chatd-data.
-            """)
+            """,
+        version: BuildInfo.description)
 
     @Option(name: .long, help: "Path of the TOML config file.")
     var config: String?
@@ -65,6 +67,7 @@ struct ChatdCommand: AsyncParsableCommand {
             DynamicLevelLogHandler(inner: LineLogHandler(label: label, format: format), control: level)
         }
         let logger = Logger(label: "chatd")
+        logger.info("chatd \(BuildInfo.description) starting")
 
         let daemon: Daemon
         do {

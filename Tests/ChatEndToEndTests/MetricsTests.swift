@@ -1,3 +1,4 @@
+import ChatBuildInfo
 import ChatClient
 import ChatConfig
 import ChatProtocol
@@ -181,6 +182,7 @@ struct MetricsEndpointTests {
         #expect((page.value("chatd_pushes_sent_total") ?? 0) >= 5, "bob got the messages")
         #expect(page.value("chatd_slow_consumers_dropped_total") == 0)
         #expect(page.value("chatd_argon2_queue_depth") == 0)
+        #expect(page.value("chatd_build_info", ["version": BuildInfo.version, "commit": BuildInfo.commit]) == 1)
         #expect(page.value("chatd_write_queue_depth") != nil)
         #expect(try page.histogramCount("chatd_write_batch_size") >= 1)
         #expect(try page.histogramCount("chatd_commit_duration_seconds") >= 1)

@@ -39,3 +39,14 @@ struct StartupErrorTests {
         #expect(!FileManager.default.fileExists(atPath: fresh))
     }
 }
+
+extension StartupErrorTests {
+    /// Every binary says what it is (issue 16 item 2).
+    @Test func everyBinaryAnswersVersion() async throws {
+        for binary in ["chatd", "chatctl", "chat", "chatbench"] {
+            let result = try await runTool(binary, ["--version"], env: [:])
+            #expect(result.status == 0, "\(binary): \(result.stderr)")
+            #expect(result.stdout.hasPrefix("0.3.0 (commit "), "\(binary): \(result.stdout)")
+        }
+    }
+}

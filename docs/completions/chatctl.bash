@@ -163,7 +163,7 @@ _chatctl() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -186,7 +186,7 @@ _chatctl() {
 
 _chatctl_status() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -204,7 +204,7 @@ _chatctl_status() {
 
 _chatctl_health() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -222,7 +222,7 @@ _chatctl_health() {
 
 _chatctl_reload() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -240,7 +240,7 @@ _chatctl_reload() {
 
 _chatctl_user() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -263,7 +263,7 @@ _chatctl_user() {
 
 _chatctl_user_add() {
     repeating_flags=()
-    non_repeating_flags=(--json --insecure-password-arg -h --help)
+    non_repeating_flags=(--json --insecure-password-arg --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --password --password-file --display-name --email --role)
     __chatctl_offer_flags_options 1
@@ -296,7 +296,7 @@ _chatctl_user_add() {
 
 _chatctl_user_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --disabled -h --help)
+    non_repeating_flags=(--json --disabled --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --prefix --role --after --limit)
     __chatctl_offer_flags_options 0
@@ -326,7 +326,7 @@ _chatctl_user_list() {
 
 _chatctl_user_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -344,7 +344,7 @@ _chatctl_user_show() {
 
 _chatctl_user_disable() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -362,7 +362,7 @@ _chatctl_user_disable() {
 
 _chatctl_user_enable() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -380,7 +380,7 @@ _chatctl_user_enable() {
 
 _chatctl_user_passwd() {
     repeating_flags=()
-    non_repeating_flags=(--json --insecure-password-arg --keep-sessions -h --help)
+    non_repeating_flags=(--json --insecure-password-arg --keep-sessions --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --password --password-file)
     __chatctl_offer_flags_options 1
@@ -404,7 +404,7 @@ _chatctl_user_passwd() {
 
 _chatctl_user_set-role() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -422,7 +422,7 @@ _chatctl_user_set-role() {
 
 _chatctl_user_delete() {
     repeating_flags=()
-    non_repeating_flags=(--json --anonymise -h --help)
+    non_repeating_flags=(--json --anonymise --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -440,7 +440,7 @@ _chatctl_user_delete() {
 
 _chatctl_room() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -463,7 +463,7 @@ _chatctl_room() {
 
 _chatctl_room_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --after --limit)
     __chatctl_offer_flags_options 0
@@ -487,7 +487,7 @@ _chatctl_room_list() {
 
 _chatctl_room_show() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -505,7 +505,7 @@ _chatctl_room_show() {
 
 _chatctl_room_create() {
     repeating_flags=()
-    non_repeating_flags=(--json --private --group -h --help)
+    non_repeating_flags=(--json --private --group --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --description --owner)
     __chatctl_offer_flags_options 1
@@ -529,7 +529,7 @@ _chatctl_room_create() {
 
 _chatctl_room_delete() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -547,7 +547,7 @@ _chatctl_room_delete() {
 
 _chatctl_room_members() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --after --limit)
     __chatctl_offer_flags_options 1
@@ -571,7 +571,7 @@ _chatctl_room_members() {
 
 _chatctl_room_add-member() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -589,7 +589,7 @@ _chatctl_room_add-member() {
 
 _chatctl_room_remove-member() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -607,7 +607,7 @@ _chatctl_room_remove-member() {
 
 _chatctl_room_set-role() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 3
@@ -625,7 +625,7 @@ _chatctl_room_set-role() {
 
 _chatctl_room_ban() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -643,7 +643,7 @@ _chatctl_room_ban() {
 
 _chatctl_room_unban() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -661,7 +661,7 @@ _chatctl_room_unban() {
 
 _chatctl_device() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -684,7 +684,7 @@ _chatctl_device() {
 
 _chatctl_device_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --include-revoked -h --help)
+    non_repeating_flags=(--json --include-revoked --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --user)
     __chatctl_offer_flags_options 0
@@ -705,7 +705,7 @@ _chatctl_device_list() {
 
 _chatctl_device_revoke() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -723,7 +723,7 @@ _chatctl_device_revoke() {
 
 _chatctl_sessions() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -746,7 +746,7 @@ _chatctl_sessions() {
 
 _chatctl_sessions_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --authenticated -h --help)
+    non_repeating_flags=(--json --authenticated --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --user --after --limit)
     __chatctl_offer_flags_options 0
@@ -773,7 +773,7 @@ _chatctl_sessions_list() {
 
 _chatctl_sessions_kick() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --connection --user --device)
     __chatctl_offer_flags_options 0
@@ -800,7 +800,7 @@ _chatctl_sessions_kick() {
 
 _chatctl_broadcast() {
     repeating_flags=()
-    non_repeating_flags=(--json --everyone -h --help)
+    non_repeating_flags=(--json --everyone --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --room --id)
     __chatctl_offer_flags_options 1
@@ -824,7 +824,7 @@ _chatctl_broadcast() {
 
 _chatctl_audit() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --user --action --since --until --before --limit)
     __chatctl_offer_flags_options 0
@@ -860,7 +860,7 @@ _chatctl_audit() {
 
 _chatctl_backup() {
     repeating_flags=()
-    non_repeating_flags=(--json --verify -h --help)
+    non_repeating_flags=(--json --verify --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -878,7 +878,7 @@ _chatctl_backup() {
 
 _chatctl_stats() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -896,7 +896,7 @@ _chatctl_stats() {
 
 _chatctl_config() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -919,7 +919,7 @@ _chatctl_config() {
 
 _chatctl_config_show() {
     repeating_flags=()
-    non_repeating_flags=(--json --changed -h --help)
+    non_repeating_flags=(--json --changed --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -937,7 +937,7 @@ _chatctl_config_show() {
 
 _chatctl_log-level() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
@@ -955,7 +955,7 @@ _chatctl_log-level() {
 
 _chatctl_file() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -978,7 +978,7 @@ _chatctl_file() {
 
 _chatctl_file_stats() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config --top)
     __chatctl_offer_flags_options 0
@@ -999,7 +999,7 @@ _chatctl_file_stats() {
 
 _chatctl_file_gc() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -1017,7 +1017,7 @@ _chatctl_file_gc() {
 
 _chatctl_retention() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __chatctl_offer_flags_options 0
@@ -1040,7 +1040,7 @@ _chatctl_retention() {
 
 _chatctl_retention_set() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 2
@@ -1058,7 +1058,7 @@ _chatctl_retention_set() {
 
 _chatctl_retention_purge() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
@@ -1075,7 +1075,11 @@ _chatctl_retention_purge() {
 }
 
 _chatctl_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __chatctl_offer_flags_options -1
 }
 
 complete -o filenames -F _chatctl chatctl

@@ -41,6 +41,7 @@ _chatctl() {
 
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -86,6 +87,7 @@ _chatctl_status() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -99,6 +101,7 @@ _chatctl_health() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -112,6 +115,7 @@ _chatctl_reload() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -122,6 +126,7 @@ _chatctl_reload() {
 _chatctl_user() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -166,6 +171,7 @@ _chatctl_user_add() {
         '--display-name:display-name:'
         '--email:email:'
         '--role[user or admin]:role:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -184,6 +190,7 @@ _chatctl_user_list() {
         '--role[Only this role (user or admin).]:role:'
         '--after[Users after this id.]:after:'
         '--limit[At most this many (max 1000).]:limit:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -198,6 +205,7 @@ _chatctl_user_show() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -212,6 +220,7 @@ _chatctl_user_disable() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -226,6 +235,7 @@ _chatctl_user_enable() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -244,6 +254,7 @@ _chatctl_user_passwd() {
         '--insecure-password-arg[Allow --password.]'
         '--password-file[Read the password from the first line of this file.]:file:'
         '--keep-sessions'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -259,6 +270,7 @@ _chatctl_user_set-role() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':role:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -274,6 +286,7 @@ _chatctl_user_delete() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         '--anonymise[Keep the messages, attributed to the deleted account.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -284,6 +297,7 @@ _chatctl_user_delete() {
 _chatctl_room() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -325,6 +339,7 @@ _chatctl_room_list() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--after:after:'
         '--limit:limit:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -339,6 +354,7 @@ _chatctl_room_show() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -357,6 +373,7 @@ _chatctl_room_create() {
         '--private[A private room.]'
         '--group[A private group (names need not be unique).]'
         '--owner[The owner (a member from the start).]:owner:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -371,6 +388,7 @@ _chatctl_room_delete() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -387,6 +405,7 @@ _chatctl_room_members() {
         ':room:'
         '--after[Members after this user id.]:after:'
         '--limit[At most this many (max 1000).]:limit:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -402,6 +421,7 @@ _chatctl_room_add-member() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -417,6 +437,7 @@ _chatctl_room_remove-member() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -433,6 +454,7 @@ _chatctl_room_set-role() {
         ':room:'
         ':user:'
         ':role:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -448,6 +470,7 @@ _chatctl_room_ban() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -463,6 +486,7 @@ _chatctl_room_unban() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':user:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -473,6 +497,7 @@ _chatctl_room_unban() {
 _chatctl_device() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -506,6 +531,7 @@ _chatctl_device_list() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--user[Only this user'\''s devices.]:user:'
         '--include-revoked[Include revoked devices.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -521,6 +547,7 @@ _chatctl_device_revoke() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':user:'
         ':device-id:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -531,6 +558,7 @@ _chatctl_device_revoke() {
 _chatctl_sessions() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -566,6 +594,7 @@ _chatctl_sessions_list() {
         '--authenticated[Leave out connections that have not logged in.]'
         '--after[Connections after this connection id.]:after:'
         '--limit[At most this many (max 10000).]:limit:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -582,6 +611,7 @@ _chatctl_sessions_kick() {
         '--connection[The connection id (see sessions list).]:connection:'
         '--user[Every connection of this user.]:user:'
         '--device[With --user\: only this device'\''s connections.]:device:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -599,6 +629,7 @@ _chatctl_broadcast() {
         '--everyone[Every account that is not disabled.]'
         '--id[Idempotency key for --room\: a retry with the same id is not sent twice.]:id:'
         ':text:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -618,6 +649,7 @@ _chatctl_audit() {
         '--until[Before this TIME.]:until:'
         '--before[Rows older than this id (the next page).]:before:'
         '--limit[At most this many (max 1000).]:limit:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -633,6 +665,7 @@ _chatctl_backup() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--verify[Check the backup at PATH instead of writing one (locally; chatd need not run).]'
         ':path:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -646,6 +679,7 @@ _chatctl_stats() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -656,6 +690,7 @@ _chatctl_stats() {
 _chatctl_config() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -687,6 +722,7 @@ _chatctl_config_show() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--changed[Only keys that differ from their default.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -701,6 +737,7 @@ _chatctl_log-level() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':level:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -711,6 +748,7 @@ _chatctl_log-level() {
 _chatctl_file() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -743,6 +781,7 @@ _chatctl_file_stats() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         '--top[How many users to list (at most 1000).]:top:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -756,6 +795,7 @@ _chatctl_file_gc() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -766,6 +806,7 @@ _chatctl_file_gc() {
 _chatctl_retention() {
     local -i ret=1
     local -ar arg_specs=(
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
         '(-): :->command'
         '(-)*:: :->arg'
@@ -799,6 +840,7 @@ _chatctl_retention_set() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
         ':room:'
         ':retention:'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -812,6 +854,7 @@ _chatctl_retention_purge() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
@@ -823,6 +866,7 @@ _chatctl_help() {
     local -i ret=1
     local -ar arg_specs=(
         '*:subcommands:'
+        '--version[Show the version.]'
     )
     _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
