@@ -125,7 +125,7 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(
         name: .long,
-        help: "Print JSON: the response message in protobuf's JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.")
+        help: "Print JSON: the response message in protobuf's JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included: 0, \"\", false, [], {}, null for an absent message); keys sorted.")
     var json = false
 
     /// The control socket to use (ControlSocketLocator's order); a config
@@ -174,10 +174,14 @@ struct GlobalOptions: ParsableArguments {
 
     func output(_ message: some SwiftProtobuf.Message, human: () -> String) {
         if json {
-            var options = JSONEncodingOptions()
-            options.alwaysPrintInt64sAsNumbers = true
-            options.preserveProtoFieldNames = true
-            print((try? message.jsonString(options: options)) ?? "{}")
+            guard let schema = CompleteJSON.control else {
+                fail("chatctl: the embedded control schema does not load", code: Exit.requestFailed)
+            }
+            do {
+                print(try schema.render(message))
+            } catch {
+                fail("chatctl: cannot print the response as JSON: \(error)", code: Exit.requestFailed)
+            }
         } else {
             print(human(), terminator: "")
         }
@@ -222,9 +226,11 @@ struct PasswordOptions: ParsableArguments {
             return password
         }
         if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+            // FileHandle reads pipes and devices too (--password-file /dev/stdin).
+            guard let handle = FileHandle(forReadingAtPath: passwordFile) else {
                 fail("chatctl: cannot read the password file \(passwordFile)", code: 2)
             }
+            let text = String(decoding: (try? handle.read(upToCount: 64 * 1024)) ?? Data(), as: UTF8.self)
             guard let line = text.split(separator: "\n", omittingEmptySubsequences: false).first, !line.isEmpty else {
                 fail("chatctl: the password file \(passwordFile) is empty", code: 2)
             }

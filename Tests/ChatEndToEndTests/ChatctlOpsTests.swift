@@ -174,7 +174,7 @@ struct ChatctlOpsTests {
         r = try await d.run(["room", "remove-member", String(groupID), "bob"])
         #expect(r.status == 0 && r.stdout.contains("removed bob"), "\(r.stderr)")
         o = try await d.json(["room", "remove-member", String(groupID), "carol"])
-        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == nil)  // 0 is left out of JSON
+        #expect((o["room"] as? [String: Any])?["member_count"] as? Int == 0)  // every field is printed, 0 too
         r = try await d.run(["room", "remove-member", String(groupID), "carol"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
 
@@ -205,7 +205,7 @@ struct ChatctlOpsTests {
         #expect(r.status == 0 && r.stdout.contains("sent to news as seq 2"), "\(r.stderr)")
         var o = try await d.json(["broadcast", "--room", "news", "--id", "m-1", "second"])
         let event = o["event"] as? [String: Any] ?? [:]
-        #expect(event["message_type"] as? String == "SYSTEM" && event["sender_id"] == nil && event["text"] as? String == "second")
+        #expect(event["message_type"] as? String == "SYSTEM" && event["sender_id"] as? Int == 0 && event["text"] as? String == "second")
         o = try await d.json(["broadcast", "--room", "news", "--id", "m-1", "second"])
         #expect(o["duplicate"] as? Bool == true)
         #expect(await pushes.wait(seconds: 10) { pushes in
@@ -266,7 +266,7 @@ struct ChatctlOpsTests {
         o = try await d.json(["audit", "--since", "1h"])
         #expect((o["entries"] as? [[String: Any]])?.count ?? 0 >= 5)
         o = try await d.json(["audit", "--until", "2000-01-01"])
-        #expect((o["entries"] as? [[String: Any]]) == nil)  // empty lists are left out of JSON
+        #expect((o["entries"] as? [[String: Any]])?.isEmpty == true)  // an empty list is printed as []
 
         r = try await d.run(["audit", "--action", "nonsense"])
         #expect(r.status == 1 && r.stderr.contains("invalid_field"))
@@ -375,7 +375,7 @@ struct ChatctlOpsTests {
             pushes.contains { if case .event(let e) = $0 { e.kind == .messageDeleted && e.senderID == 0 } else { false } }
         })
         let o = try await d.json(["user", "delete", "carol", "--anonymise"])
-        #expect(o["previous_username"] as? String == "carol" && o["messages_deleted"] == nil)
+        #expect(o["previous_username"] as? String == "carol" && o["messages_deleted"] as? Int == 0)
         let page = try await bob.history(room: room.id, after: 0, limit: 50)
         let texts = page.events.filter { $0.kind == .message }.map { $0.deleted ? "(deleted)" : $0.text }
         #expect(texts == ["(deleted)", "from carol"])
@@ -500,6 +500,41 @@ struct ChatctlFindsItsServerTests {
             close(fd)  // bound, never listened: connecting is refused
             let refused = try await runTool("chatctl", ["--socket", stale, "status"], env: [:])
             #expect(refused.status == 3 && refused.stderr.contains("nothing listens"), "\(refused.stderr)")
+        }
+    }
+}
+
+/// chatctl --json prints every field of the response, defaults included,
+/// with stable names (issue 16 item 4): a script can rely on the shape.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ChatctlJSONShapeTests {
+    @Test func everyFieldIsPresentWhateverItsValue() async throws {
+        try await withServer { server in
+            let socket = server.daemon.controlSocketPath
+            let status = try await runTool("chatctl", ["--socket", socket, "--json", "status"], env: [:])
+            let object = jsonObject(status.stdout)
+            #expect(
+                Set(object.keys) == [
+                    "version", "started_at_ms", "uptime_ms", "connections", "authenticated_connections", "users", "rooms",
+                    "messages", "database_bytes", "data_dir", "listen",
+                ], "\(status.stdout)")
+            // No client is connected: the zero is printed, as a number.
+            #expect(object["connections"] as? Int == 0 && object["messages"] as? Int == 0)
+
+            let added = try await runTool(
+                "chatctl", ["--socket", socket, "user", "add", "carol", "--password-file", "/dev/stdin"], env: [:],
+                stdin: "password-carol\n")
+            #expect(added.status == 0, "\(added.stderr)")
+            let list = try await runTool("chatctl", ["--socket", socket, "--json", "user", "list"], env: [:])
+            let users = jsonObject(list.stdout)["users"] as? [[String: Any]] ?? []
+            #expect(users.count == 1)
+            #expect(
+                Set(users.first?.keys.map { $0 } ?? []) == [
+                    "id", "username", "display_name", "email", "role", "disabled", "created_at_ms", "device_count",
+                    "connection_count", "status_text", "avatar_url",
+                ], "\(list.stdout)")
+            #expect(users.first?["disabled"] as? Bool == false && users.first?["device_count"] as? Int == 0)
+            #expect(jsonObject(list.stdout)["has_more"] as? Bool == false)
         }
     }
 }

@@ -30,7 +30,7 @@ struct RetentionTests {
         r = try await chatctl(s + ["retention", "set", "old", "2"])
         #expect(r.status == 0 && r.stdout.contains("kept 2 days"), "\(r.stdout)\(r.stderr)")
         r = try await chatctl(s + ["--json", "retention", "set", "keep", "forever"])
-        #expect(jsonObject(r.stdout)["server_default"] == nil)
+        #expect(jsonObject(r.stdout)["server_default"] as? Bool == false)
         r = try await chatctl(s + ["retention", "set", "nope", "2"])
         #expect(r.status != 0)
         r = try await chatctl(s + ["retention", "set", "old", "-3"])

@@ -86,7 +86,7 @@ _chatctl_status() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -100,7 +100,7 @@ _chatctl_health() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -114,7 +114,7 @@ _chatctl_reload() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -163,7 +163,7 @@ _chatctl_user_add() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':username:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
         '--insecure-password-arg[Allow --password.]'
@@ -184,7 +184,7 @@ _chatctl_user_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--prefix[Only usernames starting with this.]:prefix:'
         '--disabled[Only disabled users.]'
         '--role[Only this role (user or admin).]:role:'
@@ -203,7 +203,7 @@ _chatctl_user_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -218,7 +218,7 @@ _chatctl_user_disable() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -233,7 +233,7 @@ _chatctl_user_enable() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -248,7 +248,7 @@ _chatctl_user_passwd() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         '--password[The password, on the command line\: other users can see it in the process list. Needs --insecure-password-arg.]:password:'
         '--insecure-password-arg[Allow --password.]'
@@ -267,7 +267,7 @@ _chatctl_user_set-role() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         ':role:'
         '--version[Show the version.]'
@@ -283,7 +283,7 @@ _chatctl_user_delete() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         '--anonymise[Keep the messages, attributed to the deleted account.]'
         '--version[Show the version.]'
@@ -336,7 +336,7 @@ _chatctl_room_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--after:after:'
         '--limit:limit:'
         '--version[Show the version.]'
@@ -352,7 +352,7 @@ _chatctl_room_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -367,7 +367,7 @@ _chatctl_room_create() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':name:'
         '--description:description:'
         '--private[A private room.]'
@@ -386,7 +386,7 @@ _chatctl_room_delete() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -401,7 +401,7 @@ _chatctl_room_members() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         '--after[Members after this user id.]:after:'
         '--limit[At most this many (max 1000).]:limit:'
@@ -418,7 +418,7 @@ _chatctl_room_add-member() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':user:'
         '--version[Show the version.]'
@@ -434,7 +434,7 @@ _chatctl_room_remove-member() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':user:'
         '--version[Show the version.]'
@@ -450,7 +450,7 @@ _chatctl_room_set-role() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':user:'
         ':role:'
@@ -467,7 +467,7 @@ _chatctl_room_ban() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':user:'
         '--version[Show the version.]'
@@ -483,7 +483,7 @@ _chatctl_room_unban() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':user:'
         '--version[Show the version.]'
@@ -528,7 +528,7 @@ _chatctl_device_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--user[Only this user'\''s devices.]:user:'
         '--include-revoked[Include revoked devices.]'
         '--version[Show the version.]'
@@ -544,7 +544,7 @@ _chatctl_device_revoke() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':user:'
         ':device-id:'
         '--version[Show the version.]'
@@ -589,7 +589,7 @@ _chatctl_sessions_list() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--user[Only this user'\''s connections.]:user:'
         '--authenticated[Leave out connections that have not logged in.]'
         '--after[Connections after this connection id.]:after:'
@@ -607,7 +607,7 @@ _chatctl_sessions_kick() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--connection[The connection id (see sessions list).]:connection:'
         '--user[Every connection of this user.]:user:'
         '--device[With --user\: only this device'\''s connections.]:device:'
@@ -624,7 +624,7 @@ _chatctl_broadcast() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--room[A room or group (id or room name).]:room:'
         '--everyone[Every account that is not disabled.]'
         '--id[Idempotency key for --room\: a retry with the same id is not sent twice.]:id:'
@@ -642,7 +642,7 @@ _chatctl_audit() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--user[Rows about this user.]:user:'
         '--action[Only this action (e.g. login_failed, admin_user_add).]:action:'
         '--since[From this TIME on.]:since:'
@@ -662,7 +662,7 @@ _chatctl_backup() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--verify[Check the backup at PATH instead of writing one (locally; chatd need not run).]'
         ':path:'
         '--version[Show the version.]'
@@ -678,7 +678,7 @@ _chatctl_stats() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -720,7 +720,7 @@ _chatctl_config_show() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--changed[Only keys that differ from their default.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -735,7 +735,7 @@ _chatctl_log-level() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':level:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -779,7 +779,7 @@ _chatctl_file_stats() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--top[How many users to list (at most 1000).]:top:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -794,7 +794,7 @@ _chatctl_file_gc() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -837,7 +837,7 @@ _chatctl_retention_set() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':room:'
         ':retention:'
         '--version[Show the version.]'
@@ -853,7 +853,7 @@ _chatctl_retention_purge() {
     local -ar arg_specs=(
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
-        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping, with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and fields at their default (0, false, empty) left out.]'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
