@@ -12,12 +12,27 @@ public struct Config: Sendable, Equatable {
     public static let defaults = Config(
         values: Dictionary(uniqueKeysWithValues: ConfigTable.keys.map { ($0.path, $0.defaultValue) }), source: nil)
 
+    /// A config file larger than this is refused (the example file is 20 KB).
+    static let maxFileBytes = 1 << 20
+
     public static func load(path: String) throws(ConfigError) -> Config {
-        let text: String
+        // FileHandle reads pipes and devices too (--config /dev/stdin, /dev/null).
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            throw ConfigError(file: path, line: nil, key: nil, reason: "cannot read: \(reason)")
+        }
+        defer { try? handle.close() }
+        let data: Data
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
         } catch {
             throw ConfigError(file: path, line: nil, key: nil, reason: "cannot read: \(error.localizedDescription)")
+        }
+        guard data.count <= maxFileBytes else {
+            throw ConfigError(file: path, line: nil, key: nil, reason: "larger than \(maxFileBytes) bytes")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: nil, key: nil, reason: "not UTF-8 text")
         }
         return try parse(text, file: path)
     }

@@ -1,4 +1,5 @@
 import ChatConfig
+import Foundation
 import Testing
 
 struct ControlSocketLocatorTests {
@@ -43,5 +44,29 @@ struct ControlSocketLocatorTests {
         #expect(throws: ControlSocketLocator.Failure.unreadableConfig(path: "/nope.conf", reason: "no such file")) {
             try Self.locator(config: "/nope.conf").locate()
         }
+    }
+}
+
+struct ConfigFileReadingTests {
+    /// Pipes and devices load like files; a huge file is refused before parsing.
+    @Test func devicesLoadAndHugeFilesAreRefused() throws {
+        #expect(try Config.load(path: "/dev/null") == Config.defaults.setting("storage.data_dir", .string("./chatd-data")).withSource("/dev/null"))
+        let big = NSTemporaryDirectory() + "chatd-big-\(UInt32.random(in: 0...UInt32.max)).conf"
+        defer { try? FileManager.default.removeItem(atPath: big) }
+        try Data(repeating: UInt8(ascii: "#"), count: (1 << 20) + 1).write(to: URL(fileURLWithPath: big))
+        #expect(throws: ConfigError.self) { try Config.load(path: big) }
+        do {
+            _ = try Config.load(path: "/nonexistent/chatd.conf")
+        } catch {
+            #expect(error.reason == "cannot read: no such file")
+        }
+    }
+}
+
+extension Config {
+    func withSource(_ path: String) -> Config {
+        var copy = self
+        copy.source = path
+        return copy
     }
 }
