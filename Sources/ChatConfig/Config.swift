@@ -40,6 +40,11 @@ public struct Config: Sendable, Equatable {
     /// Parses TOML text against the table. Unknown sections or keys, wrong
     /// types and out-of-range values are errors naming the key and its line.
     public static func parse(_ text: String, file: String) throws(ConfigError) -> Config {
+        // The TOML parser reads a C string: a NUL would silently end the file there.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
+            throw ConfigError(file: file, line: line, key: nil, reason: "contains a NUL byte")
+        }
         if let trap = TOMLKitGuard.trap(in: text) {
             throw ConfigError(file: file, line: trap.line, key: nil, reason: trap.reason)
         }

@@ -56,6 +56,12 @@ struct ConfigFileReadingTests {
         try Data(repeating: UInt8(ascii: "#"), count: (1 << 20) + 1).write(to: URL(fileURLWithPath: big))
         #expect(throws: ConfigError.self) { try Config.load(path: big) }
         do {
+            _ = try Config.parse("[server]\nlisten = \"127.0.0.1:1\"\u{0}\n[storage]\n", file: "c")
+            Issue.record("a NUL byte passed")
+        } catch {
+            #expect(error.line == 2 && error.reason == "contains a NUL byte")
+        }
+        do {
             _ = try Config.load(path: "/nonexistent/chatd.conf")
         } catch {
             #expect(error.reason == "cannot read: no such file")
