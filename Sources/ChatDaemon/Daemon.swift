@@ -462,6 +462,16 @@ public final class Daemon: Sendable {
             "file_store_storage_writable", "1 when the file store's disk accepts writes, 0 when low on space or failed.")
         let databaseFree = gauge("database_storage_free_bytes", "Free bytes on the database's filesystem.")
         let filesFree = gauge("file_store_storage_free_bytes", "Free bytes on the file store's filesystem.")
+        let databaseBytes = gauge("database_bytes", "Bytes of the database: main file and write-ahead log.")
+        func processGauge(_ name: String, _ help: String) -> Prometheus.Gauge {
+            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "process", metricName: name, unitName: "", helpText: help))
+        }
+        let processCPU = processGauge("cpu_seconds_total", "Total user and system CPU time spent in seconds.")
+        let processRSS = processGauge("resident_memory_bytes", "Resident memory size in bytes.")
+        let processVSZ = processGauge("virtual_memory_bytes", "Virtual memory size in bytes.")
+        let processFDs = processGauge("open_fds", "Number of open file descriptors.")
+        let processMaxFDs = processGauge("max_fds", "Maximum number of open file descriptors.")
+        let processStart = processGauge("start_time_seconds", "Start time of the process since unix epoch in seconds.")
         prometheus.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "chatd", metricName: "build_info", unitName: "", helpText: "Always 1; the labels say which chatd this is."),
@@ -476,6 +486,20 @@ public final class Daemon: Sendable {
             authenticated.set(Double(registry.authenticatedCount))
             argon2.set(Double(hasher.pool.queueDepth))
             writes.set(Double(store.writeQueueDepth))
+            if let path = store.path {
+                let sizes = [path, path + "-wal"].map { file -> Int64 in
+                    var info = stat()
+                    return stat(file, &info) == 0 ? Int64(info.st_size) : 0
+                }
+                databaseBytes.set(Double(sizes.reduce(0, +)))
+            }
+            let process = ProcessMetrics.read()
+            processCPU.set(process.cpuSeconds)
+            processRSS.set(process.residentBytes)
+            processVSZ.set(process.virtualBytes)
+            processFDs.set(process.openFDs)
+            processMaxFDs.set(process.maxFDs)
+            processStart.set(process.startTimeSeconds)
             return prometheus.emitToBuffer()
         }
     }
