@@ -20,6 +20,10 @@ public enum ChatPush: Sendable {
 public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server answered with an error response.
     case server(code: UInt32, message: String, retryAfterMs: UInt32, field: String)
+    /// The server refused the connection itself (a connection-level error
+    /// frame, id 0: e.g. the control socket's peer check), before or instead
+    /// of answering the request.
+    case connectionRefused(code: UInt32, message: String)
     /// The connection closed before the response arrived.
     case connectionClosed
     /// No response within the request timeout.
@@ -29,8 +33,10 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
 
     /// The error code as a known value, when it is one.
     public var code: ErrorCode? {
-        if case .server(let code, _, _, _) = self { return ErrorCode(rawValue: code) }
-        return nil
+        switch self {
+        case .server(let code, _, _, _), .connectionRefused(let code, _): return ErrorCode(rawValue: code)
+        default: return nil
+        }
     }
 
     public var description: String {
@@ -38,6 +44,7 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
         case .server(let code, let message, let retry, _):
             let name = ErrorCode(rawValue: code).map { "\($0)" } ?? "error \(code)"
             return retry > 0 ? "\(name): \(message) (retry after \(retry) ms)" : "\(name): \(message)"
+        case .connectionRefused(_, let message): return "connection refused by the server: \(message)"
         case .connectionClosed: return "connection closed"
         case .timedOut: return "request timed out"
         case .protocolViolation(let detail): return "protocol violation: \(detail)"
@@ -155,6 +162,7 @@ public final class ChatConnection: Sendable {
         let response = try await slot.future.get()
         if response.kind == .error {
             let error = try Chatd_V1_ErrorResponse(payload: response.payload)
+            if response.id == 0 && frame.id != 0 { throw ChatClientError.connectionRefused(code: error.code, message: error.message) }
             throw ChatClientError.server(
                 code: error.code, message: error.message, retryAfterMs: error.retryAfterMs, field: error.field)
         }

@@ -274,7 +274,7 @@ enum RequestFailure: Sendable {
         switch error as? ChatClientError {
         case .server(let code, let message, _, _): self = .refused("\(ErrorCode(rawValue: code).map { "\($0)" } ?? "\(code)"): \(message)")
         case .timedOut: self = .refused("timed out")
-        case .connectionClosed, .protocolViolation, nil: self = .closed
+        case .connectionClosed, .connectionRefused, .protocolViolation, nil: self = .closed
         }
     }
 }

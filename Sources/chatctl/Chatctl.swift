@@ -64,7 +64,8 @@ struct Chatctl: AsyncParsableCommand {
         commandName: "chatctl",
         abstract: "Administer a running chatd over its control socket.",
         discussion: """
-            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error; \
+            Exit status: 0 success; 1 the request failed (the message says why); 2 usage error, or a value \
+            chatd found bad (invalid_field, too_large); \
             3 chatd is not running or the socket cannot be reached; 4 access refused.
 
             A USER argument is a username, or id:N for a user id; a ROOM argument is a room id (digits) \
@@ -88,6 +89,25 @@ struct Chatctl: AsyncParsableCommand {
 }
 
 extension GlobalOptions {
+    /// The exit status for a failed request, from the error code (never from
+    /// the message text): the peer check's refusal 4, a value the server
+    /// found bad 2 (like a bad option), anything else the server refused 1.
+    static func exit(for error: ChatClientError) -> (String, Int32) {
+        switch error {
+        case .connectionRefused(_, let message):
+            return (message, Exit.refused)
+        case .connectionClosed:
+            return ("chatd closed the connection", Exit.notRunning)
+        case .server:
+            switch error.code {
+            case .invalidField?, .badPayload?, .tooLarge?: return ("\(error)", Exit.usage)
+            default: return ("\(error)", Exit.requestFailed)
+            }
+        case .timedOut, .protocolViolation:
+            return ("\(error)", Exit.requestFailed)
+        }
+    }
+
     /// Why the control socket could not be reached, in plain words, and the exit status.
     static func unreachable(_ choice: ControlSocketLocator.Choice, error: any Error) -> (String, Int32) {
         let path = choice.path
@@ -162,13 +182,8 @@ struct GlobalOptions: ParsableArguments {
         do {
             return try await connection.call(op.rawValue, request, as: Response.self)
         } catch let error as ChatClientError {
-            if error.code == .forbidden, case .server(_, let message, _, _) = error, message.hasPrefix("access refused") {
-                fail("chatctl: \(message)", code: Exit.refused)
-            }
-            if error == .connectionClosed {
-                fail("chatctl: chatd closed the connection", code: Exit.notRunning)
-            }
-            fail("chatctl: \(error)", code: Exit.requestFailed)
+            let (message, code) = Self.exit(for: error)
+            fail("chatctl: \(message)", code: code)
         }
     }
 

@@ -37,7 +37,7 @@ struct BackupDestinationTests {
             let s = ["--socket", server.daemon.controlSocketPath]
             let inside = server.dataDir + "/files/bk"
             let r = try await chatctl(s + ["backup", inside])
-            #expect(r.status == 1 && r.stderr.contains("invalid_field"), "\(r.stdout)\(r.stderr)")
+            #expect(r.status == 2 && r.stderr.contains("invalid_field"), "\(r.stdout)\(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: inside))
         }
     }

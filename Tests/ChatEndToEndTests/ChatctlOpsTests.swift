@@ -147,7 +147,7 @@ struct ChatctlOpsTests {
         r = try await d.run(["room", "set-role", "lobby", "alice", "member"])
         #expect(r.status == 1 && r.stderr.contains("forbidden"))
         r = try await d.run(["room", "set-role", "lobby", "bob", "emperor"])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
         r = try await d.run(["room", "members", "lobby"])
         #expect(r.status == 0 && r.stdout.hasPrefix("USER ID") && r.stdout.contains("owner") && r.stdout.contains("admin"))
         o = try await d.json(["room", "members", "lobby", "--limit", "1"])
@@ -231,7 +231,7 @@ struct ChatctlOpsTests {
         #expect(sync.accountEvents.filter { $0.kind == .systemNotice }.map(\.reason) == ["server restarts soon", "again"])
 
         r = try await d.run(["broadcast", "--room", "news", " "])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
         r = try await d.run(["broadcast", "--room", "nope", "hi"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
         r = try await d.run(["broadcast", "hi"])
@@ -269,7 +269,7 @@ struct ChatctlOpsTests {
         #expect((o["entries"] as? [[String: Any]])?.isEmpty == true)  // an empty list is printed as []
 
         r = try await d.run(["audit", "--action", "nonsense"])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
         r = try await d.run(["audit", "--since", "yesterday-ish"])
         #expect(r.status == 2)
     }
@@ -348,7 +348,7 @@ struct ChatctlOpsTests {
         #expect(o["level"] as? String == "debug")
 
         r = try await d.run(["log-level", "loud"])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
         o = try await d.json(["audit", "--action", "admin_log_level"])
         #expect((o["entries"] as? [[String: Any]])?.count == 1)
     }

@@ -184,7 +184,7 @@ struct ProcessTests {
         r = try await chatctl(s + ["user", "set-role", "alice", "admin"])
         #expect(r.status == 0 && r.stdout.contains("now admin"))
         r = try await chatctl(s + ["user", "set-role", "alice", "emperor"])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
         r = try await chatctl(s + ["user", "show", "nobody"])
         #expect(r.status == 1 && r.stderr.contains("not_found"))
 
@@ -223,7 +223,7 @@ struct ProcessTests {
         #expect((jsonObject(r.stdout)["applied"] as? [String]) == ["limits.max_message_bytes"])
         try "[limits\nbroken".write(toFile: chatd.configPath, atomically: true, encoding: .utf8)
         r = try await chatctl(s + ["reload"])
-        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
 
         // A peer that is neither root nor chatd's uid is refused, even when the
         // file permissions would let it connect.
