@@ -224,8 +224,12 @@ public struct AppendResult: Sendable, Equatable {
 /// conversation events hand them, after commit and in commit order, to the
 /// store's event observer (see ChatStore).
 public protocol Store: Sendable {
+    /// Runs `body` in one write transaction (see `StoreTransaction`):
+    /// everything it wrote commits together, or nothing does when it throws.
+    /// Returns when the transaction is durable.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+
     // Users
-    func createUser(_ user: NewUser) async throws -> UserAccount
     func account(id: UserID) async throws -> UserAccount?
     func account(usernameKey: String) async throws -> UserAccount?
     /// Changes the profile; the user and their friends get a PROFILE_CHANGED account event.
@@ -250,10 +254,6 @@ public protocol Store: Sendable {
     func revokeDevice(_ device: DeviceRowID, now: Millis) async throws
 
     // Conversations
-    /// Creates a room, group or direct chat with its creator (owner, except in
-    /// direct chats) and initial members. A direct chat that exists already is
-    /// returned as it is.
-    func createConversation(_ new: NewConversation) async throws -> Conversation
     func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation?
     func room(nameKey: String, viewer: UserID?) async throws -> Conversation?
     /// Rooms (all, or one visibility), ordered by id.
@@ -268,20 +268,6 @@ public protocol Store: Sendable {
     ) async throws -> PageResult<ConversationState>
     func membership(conversation: RoomID, user: UserID) async throws -> Membership?
     func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
-    /// Adds `user`; nil when already a member; throws forbidden when banned.
-    /// `by` nil: the user joined by itself.
-    func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event?
-    /// Removes `user` (left, kicked or banned), handing ownership on when the
-    /// owner leaves; nil when not a member (a ban of a non-member still records the ban).
-    func removeMember(
-        conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
-    ) async throws -> [Event]?
-    func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event?
-    func setMute(conversation: RoomID, user: UserID, until: Millis?, by: UserID, now: Millis) async throws -> Event
-    func setRole(conversation: RoomID, user: UserID, role: MemberRole, by: UserID, now: Millis) async throws -> Event
-    func updateConversation(
-        conversation: RoomID, name: String?, nameKey: String?, description: String?, by: UserID, now: Millis
-    ) async throws -> Event
     /// Deletes the conversation and everything in it; returns its former members.
     func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID]
     func members(conversation: RoomID, page: Page) async throws -> PageResult<Member>
@@ -291,42 +277,12 @@ public protocol Store: Sendable {
     func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
 
     // Operator (chatctl)
-    /// Appends a SYSTEM message from the server (sender 0) to a room or
-    /// group; a retry with the same client_msg_id returns the first one.
-    func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
     /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
     func appendSystemNotice(text: String, now: Millis) async throws -> Int
-    /// Deletes up to `limit` of the user's messages that are not deleted yet,
-    /// as DeleteMessage does, each with a MESSAGE_DELETED event from the server
-    /// (sender 0). Returns how many (0: none left).
-    /// Deletes (as a server DeleteMessage each) up to `limit` of the sender's
-    /// messages whose client_msg_id sorts after `after`; returns how many and
-    /// the last key, to continue from.
-    func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?)
-    /// Turns the account into a tombstone in one transaction: it leaves every
-    /// room and group (MEMBER_LEFT, owner hand-over), friendships and pending
-    /// requests end, devices and tokens are deleted, and the profile becomes
-    /// "Deleted user" under the username `tombstone`. Direct chats keep it as a member.
-    func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws
     /// Audit rows matching `filter`, newest first.
     func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
 
     // Messages
-    func appendMessage(_ message: NewMessage) async throws -> AppendResult
-    /// Edits the text; mentions are recomputed from `mentionKeys`.
-    func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
-        now: Millis
-    ) async throws -> AppendResult
-    func deleteMessage(
-        conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
-    ) async throws -> AppendResult
-    /// Adds or removes a reaction. nil: nothing changed (removing an absent reaction).
-    func react(
-        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
-    ) async throws -> AppendResult?
-    /// Moves the read position forward; returns the position in force and whether it moved.
-    func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool)
     func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
     func sync(
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int

@@ -217,30 +217,6 @@ public final class SQLiteStore: Store {
             createdAt: row["created_at"])
     }
 
-    public func createUser(_ new: NewUser) async throws -> UserAccount {
-        try await write { db, changes in
-            try db.execute(
-                sql: """
-                    INSERT INTO users (username, username_key, email, display_name, display_name_key, password_hash, role,
-                                       created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    new.username, new.usernameKey, new.email, new.displayName, new.displayName.lowercased(),
-                    new.passwordHash, new.role.rawValue, new.now, new.now,
-                ])
-            let id = db.lastInsertedRowID
-            for room in new.joinRooms {
-                _ = try Self.addMember(db, &changes, conversation: room, user: id, by: nil, now: new.now)
-            }
-            return UserAccount(
-                user: User(
-                    id: id, username: new.username, displayName: new.displayName, avatarURL: "", statusText: "",
-                    role: new.role, createdAt: new.now),
-                email: new.email, passwordHash: new.passwordHash, disabled: false)
-        }
-    }
-
     public func account(id: UserID) async throws -> UserAccount? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [id])
