@@ -289,15 +289,7 @@ public protocol Store: Sendable {
     ) async throws -> SyncResult
 
     // Friends, blocks, users
-    /// Returns true when the request completed a friendship (the other side had asked already).
-    func requestFriend(from: UserID, to: UserID, now: Millis) async throws -> Bool
-    func acceptFriend(user: UserID, requester: UserID, now: Millis) async throws
-    func declineFriend(user: UserID, requester: UserID, now: Millis) async throws
-    func cancelFriendRequest(user: UserID, addressee: UserID, now: Millis) async throws
-    func removeFriend(user: UserID, friend: UserID, now: Millis) async throws
     func friendLists(user: UserID) async throws -> FriendLists
-    func block(user: UserID, target: UserID, now: Millis) async throws
-    func unblock(user: UserID, target: UserID, now: Millis) async throws
     func blockedUsers(user: UserID) async throws -> [User]
     /// Whether either user blocks the other.
     func blocked(between a: UserID, and b: UserID) async throws -> Bool

@@ -227,13 +227,15 @@ extension StoreTransaction {
     }
 
     /// Deletes the account as UserDelete does (§11): it leaves every room
-    /// and group (MEMBER_LEFT, owner hand-over) and becomes a tombstone
-    /// under the username `tombstone`. Direct chats keep it as a member.
+    /// and group (MEMBER_LEFT, owner hand-over), its friendships and pending
+    /// requests end, and it becomes a tombstone under the username
+    /// `tombstone`. Direct chats keep it as a member.
     public func deleteAccount(_ user: UserID, username tombstone: String, now: Millis) throws {
         guard try account(user) != nil else { throw ChatFailure(.notFound, "no such user") }
         for room in try roomsAndGroups(of: user) {
             _ = try removeMember(conversation: room, user: user, by: user, kind: .memberLeft, now: now)
         }
+        for other in try friendshipPartners(of: user) { try endRelation(user, other, now: now) }
         try self.tombstone(user, username: tombstone, now: now)
     }
 }

@@ -38,6 +38,12 @@ public protocol StoreTransaction: AnyObject {
     func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID?
     /// Whether either user blocks the other.
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool
+    /// Whether `user` blocks `target` (one direction).
+    func blocks(_ user: UserID, _ target: UserID) throws -> Bool
+    /// The friendship row from `user` towards `other`: a pending request or an accepted friendship.
+    func link(from user: UserID, to other: UserID) throws -> FriendPolicy.Link?
+    /// Everyone with a friendship row (pending or accepted, either way) with the user.
+    func friendshipPartners(of user: UserID) throws -> [UserID]
 
     /// The event at `seq`, in its current state.
     func event(conversation: RoomID, seq: Seq) throws -> Event?
@@ -78,9 +84,8 @@ public protocol StoreTransaction: AnyObject {
 
     /// Stores a new account (no checks beyond the database's constraints).
     func insertUser(_ user: NewUser) throws -> UserAccount
-    /// Turns the account into a tombstone: friendships and pending requests
-    /// end (with their account events), devices and tokens are deleted, and
-    /// the profile becomes "Deleted user" under the username `tombstone`.
+    /// Turns the account into a tombstone: devices and tokens are deleted,
+    /// and the profile becomes "Deleted user" under the username `tombstone`.
     func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws
     /// Stores a new conversation (a direct chat under its pair of users); returns its id.
     func insertConversation(_ new: NewConversation) throws -> RoomID
@@ -98,4 +103,15 @@ public protocol StoreTransaction: AnyObject {
     ) throws -> (name: String, description: String)
     /// Two users became contacts (friends or direct partners): the presence index hears of it after commit.
     func contactsAdded(_ a: UserID, _ b: UserID)
+    /// Two users stopped being friends.
+    func contactsRemoved(_ a: UserID, _ b: UserID)
+    /// Sets the row from `user` towards `other`.
+    func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws
+    /// Deletes the pending request `from` → `to`; false when there was none.
+    func deletePendingRequest(from: UserID, to: UserID) throws -> Bool
+    /// Deletes the friendship rows of the two users, both ways.
+    func deleteFriendship(_ a: UserID, _ b: UserID) throws
+    func insertBlock(_ user: UserID, _ target: UserID, at: Millis) throws
+    /// Lifts `user`'s block of `target`; false when there was none.
+    func deleteBlock(_ user: UserID, _ target: UserID) throws -> Bool
 }

@@ -84,6 +84,23 @@ final class SQLiteTransaction: StoreTransaction {
 
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool { try SQLiteStore.isBlocked(db, a, b) }
 
+    func blocks(_ user: UserID, _ target: UserID) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?", arguments: [user, target]) == true
+    }
+
+    func link(from user: UserID, to other: UserID) throws -> FriendPolicy.Link? {
+        try String.fetchOne(db, sql: "SELECT state FROM friendships WHERE user_id = ? AND other_id = ?", arguments: [user, other])
+            .flatMap(FriendPolicy.Link.init(rawValue:))
+    }
+
+    func friendshipPartners(of user: UserID) throws -> [UserID] {
+        try Int64.fetchAll(db,
+            sql: """
+                SELECT other_id FROM friendships WHERE user_id = ?
+                UNION SELECT user_id FROM friendships WHERE other_id = ?
+                """, arguments: [user, user])
+    }
+
     func event(conversation: RoomID, seq: Seq) throws -> Event? {
         try SQLiteStore.fetchEvent(db, conversation: conversation, seq: seq)
     }
@@ -205,15 +222,6 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws {
-        let others = try Int64.fetchAll(db,
-            sql: """
-                SELECT other_id FROM friendships WHERE user_id = ?
-                UNION SELECT user_id FROM friendships WHERE other_id = ?
-                """, arguments: [user, user])
-        for other in others {
-            _ = try SQLiteStore.unfriend(db, &changes, user, other, now: now)
-            try SQLiteStore.cancelPendingRequests(db, &changes, user, other, now: now)
-        }
         try db.execute(sql: "DELETE FROM devices WHERE user_id = ?", arguments: [user])
         try db.execute(
             sql: """
@@ -293,4 +301,37 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func contactsAdded(_ a: UserID, _ b: UserID) { changes.contactsAdded.append((a, b)) }
+
+    func contactsRemoved(_ a: UserID, _ b: UserID) { changes.contactsRemoved.append((a, b)) }
+
+    func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO friendships (user_id, other_id, state, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at
+                """, arguments: [user, other, link.rawValue, at])
+    }
+
+    func deletePendingRequest(from: UserID, to: UserID) throws -> Bool {
+        try db.execute(
+            sql: "DELETE FROM friendships WHERE user_id = ? AND other_id = ? AND state = 'pending'", arguments: [from, to])
+        return db.changesCount > 0
+    }
+
+    func deleteFriendship(_ a: UserID, _ b: UserID) throws {
+        try db.execute(
+            sql: """
+                DELETE FROM friendships WHERE state = 'accepted' AND
+                  ((user_id = ? AND other_id = ?) OR (user_id = ? AND other_id = ?))
+                """, arguments: [a, b, b, a])
+    }
+
+    func insertBlock(_ user: UserID, _ target: UserID, at: Millis) throws {
+        try db.execute(sql: "INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (?, ?, ?)", arguments: [user, target, at])
+    }
+
+    func deleteBlock(_ user: UserID, _ target: UserID) throws -> Bool {
+        try db.execute(sql: "DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?", arguments: [user, target])
+        return db.changesCount > 0
+    }
 }
