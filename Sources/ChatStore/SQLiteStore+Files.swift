@@ -50,14 +50,9 @@ extension SQLiteStore: FileCatalog {
             }
             let open = try Int.fetchOneCached(db,
                 sql: "SELECT count(*) FROM uploads WHERE owner_id = ? AND expires_at > ?", arguments: [upload.ownerID, upload.createdAt]) ?? 0
-            guard open < FileLimits.maxOpenUploads else {
-                throw ChatFailure(.quotaExceeded, "at most \(FileLimits.maxOpenUploads) unfinished uploads; finish or cancel one")
-            }
-            let used = try Self.usedBytes(db, user: upload.ownerID, now: upload.createdAt)
-            guard used + upload.size <= quotaBytes else {
-                throw ChatFailure(
-                    .quotaExceeded, "this upload would use \(used + upload.size) of your \(quotaBytes) bytes", field: "size")
-            }
+            try FilePolicy.checkNewUpload(
+                size: upload.size, openUploads: open, usedBytes: Self.usedBytes(db, user: upload.ownerID, now: upload.createdAt),
+                quotaBytes: quotaBytes)
             try db.cachedExecute(sql: """
                     INSERT INTO uploads (id, owner_id, size, name, mime, hash, received, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)

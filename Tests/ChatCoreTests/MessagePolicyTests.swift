@@ -115,4 +115,12 @@ struct FilePolicyTests {
         #expect(MessagePolicyTests.kind { _ = try FilePolicy.attachment(requested, file: text, type: .image) } == .invalidField)
         #expect(MessagePolicyTests.kind { _ = try FilePolicy.attachment(requested, file: text, type: .file) } == nil)
     }
+
+    /// §13.2: 16 unfinished uploads at most; files plus unfinished uploads within the quota.
+    @Test func newUploads() {
+        let open = FileLimits.maxOpenUploads
+        #expect(MessagePolicyTests.kind { try FilePolicy.checkNewUpload(size: 10, openUploads: open - 1, usedBytes: 90, quotaBytes: 100) } == nil)
+        #expect(MessagePolicyTests.kind { try FilePolicy.checkNewUpload(size: 10, openUploads: open, usedBytes: 0, quotaBytes: 100) } == .quotaExceeded)
+        #expect(MessagePolicyTests.kind { try FilePolicy.checkNewUpload(size: 11, openUploads: 0, usedBytes: 90, quotaBytes: 100) } == .quotaExceeded)
+    }
 }

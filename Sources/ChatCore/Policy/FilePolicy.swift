@@ -9,6 +9,20 @@ public enum FilePolicy {
         try file.ownerID == viewer || shared()
     }
 
+    /// A new upload (§13.2), checked in the transaction that records it:
+    /// at most `FileLimits.maxOpenUploads` unfinished at once, and the
+    /// user's files and unfinished uploads (`usedBytes`) plus this one
+    /// within the quota. (An unfinished upload of the same content resumes
+    /// instead, before this is asked.)
+    public static func checkNewUpload(size: Int64, openUploads: Int, usedBytes: Int64, quotaBytes: Int64) throws(ChatFailure) {
+        guard openUploads < FileLimits.maxOpenUploads else {
+            throw ChatFailure(.quotaExceeded, "at most \(FileLimits.maxOpenUploads) unfinished uploads; finish or cancel one")
+        }
+        guard usedBytes + size <= quotaBytes else {
+            throw ChatFailure(.quotaExceeded, "this upload would use \(usedBytes + size) of your \(quotaBytes) bytes", field: "size")
+        }
+    }
+
     /// The attachment a message stores for `requested`, naming `file` (nil:
     /// missing or unreadable): the file's size and type, whatever the client
     /// claimed; its name unless the client gave one. An IMAGE needs an image file.
