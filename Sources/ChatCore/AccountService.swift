@@ -400,3 +400,15 @@ func hex(_ bytes: [UInt8]) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+extension Store {
+    /// Creates or re-activates the device (user, deviceID) and gives it a
+    /// new token; a login that passed its checks just before the account
+    /// was disabled or deleted binds nothing.
+    public func bindDevice(user: UserID, _ binding: DeviceBinding) async throws -> Device {
+        try await transaction { tx in
+            try AccountPolicy.checkActive(tx.account(user))
+            return try tx.bindDevice(user: user, binding)
+        }
+    }
+}

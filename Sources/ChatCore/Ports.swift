@@ -240,8 +240,6 @@ public protocol Store: Sendable {
     func listUsers(_ filter: UserFilter) async throws -> PageResult<UserAccount>
 
     // Devices and tokens
-    /// Creates or re-activates the device (user, deviceID) and gives it a new token.
-    func bindDevice(user: UserID, _ binding: DeviceBinding) async throws -> Device
     /// The device holding this token hash, with its user; revoked devices hold none.
     func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)?
     func device(user: UserID, deviceID: String) async throws -> Device?

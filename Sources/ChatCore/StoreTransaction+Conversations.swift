@@ -9,7 +9,7 @@ extension StoreTransaction {
     /// in direct chats) and initial members. A direct chat that exists
     /// already is returned as it is.
     public func createConversation(_ new: NewConversation) throws -> Conversation {
-        if let creator = new.creator { try ConversationPolicy.checkCreator(account(creator)) }
+        if let creator = new.creator { try AccountPolicy.checkActive(account(creator)) }
         if new.kind == .direct {
             let (creator, peer) = try ConversationPolicy.directPeer(creator: new.creator, members: new.members)
             if let existing = try directConversation(between: creator, and: peer) { return existing }

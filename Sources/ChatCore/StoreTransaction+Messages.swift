@@ -11,7 +11,7 @@ extension StoreTransaction {
             return retry
         }
         try MessagePolicy.checkWriter(membership, blocked: blocksWriting(standing, user: m.sender), now: m.now)
-        try MessagePolicy.checkSender(standing.account)
+        try AccountPolicy.checkActive(standing.account)
         if let reply = m.replyTo { try MessagePolicy.checkReply(to: event(conversation: m.conversation, seq: reply)) }
         let attachment = try m.attachment.map { try readableAttachment($0, type: m.type, sender: m.sender) }
         let mentions = try members(conversation: m.conversation, usernameKeys: m.mentionKeys)

@@ -82,6 +82,8 @@ public protocol StoreTransaction: AnyObject {
     func deleteReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws
     func setReadSeq(conversation: RoomID, user: UserID, seq: Seq) throws
 
+    /// Creates or re-activates the device (user, deviceID) with the binding's token.
+    func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
     /// Stores a new account (no checks beyond the database's constraints).
     func insertUser(_ user: NewUser) throws -> UserAccount
     /// Turns the account into a tombstone: devices and tokens are deleted,

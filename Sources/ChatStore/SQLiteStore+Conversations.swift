@@ -232,9 +232,7 @@ extension SQLiteStore {
                 if let row = try Row.fetchOne(
                     db, sql: "SELECT id, visibility FROM conversations WHERE name_key = ?", arguments: [key])
                 {
-                    guard row["visibility"] == "public" else {
-                        throw ChatFailure.invalid("rooms.default", "\(name) exists as a private room")
-                    }
+                    try ConversationPolicy.checkDefaultRoom(name, visibility: Visibility(rawValue: row["visibility"]) ?? .private)
                     ids.append(row["id"])
                     continue
                 }

@@ -320,36 +320,6 @@ public final class SQLiteStore: Store {
             tokenExpiresAt: row["token_expires_at"])
     }
 
-    public func bindDevice(user: UserID, _ b: DeviceBinding) async throws -> Device {
-        try await write { db in
-            // A login that passed its checks just before the account was disabled or deleted binds nothing.
-            guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [user]) == true else {
-                throw ChatFailure(.accountDisabled, "the account was disabled")
-            }
-            let key = b.publicKey.map { Data($0) }
-            try db.execute(
-                sql: """
-                    INSERT INTO devices (user_id, device_id, name, platform, public_key, token_hash, token_expires_at,
-                                         created_at, last_seen_at, last_address, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-                    ON CONFLICT (user_id, device_id) DO UPDATE SET
-                      name = excluded.name, platform = excluded.platform, public_key = excluded.public_key,
-                      token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at,
-                      last_seen_at = excluded.last_seen_at, last_address = excluded.last_address, revoked_at = NULL
-                    """,
-                arguments: [
-                    user, b.deviceID, b.name, b.platform, key, Data(b.tokenHash), b.tokenExpiresAt, b.now, b.now,
-                    b.address,
-                ])
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT \(Self.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?",
-                    arguments: [user, b.deviceID])
-            else { throw ChatFailure(.internal, "device row vanished") }
-            return Self.device(row)
-        }
-    }
-
     public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {
         try await read { db in
             guard

@@ -1,4 +1,5 @@
 import ChatCore
+import Foundation
 import GRDB
 
 extension SQLiteStore {
@@ -201,6 +202,29 @@ final class SQLiteTransaction: StoreTransaction {
     func setReadSeq(conversation: RoomID, user: UserID, seq: Seq) throws {
         try db.cachedExecute(sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [seq, conversation, user])
+    }
+
+    func bindDevice(user: UserID, _ b: DeviceBinding) throws -> Device {
+        try db.execute(
+            sql: """
+                INSERT INTO devices (user_id, device_id, name, platform, public_key, token_hash, token_expires_at,
+                                     created_at, last_seen_at, last_address, revoked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+                ON CONFLICT (user_id, device_id) DO UPDATE SET
+                  name = excluded.name, platform = excluded.platform, public_key = excluded.public_key,
+                  token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at,
+                  last_seen_at = excluded.last_seen_at, last_address = excluded.last_address, revoked_at = NULL
+                """,
+            arguments: [
+                user, b.deviceID, b.name, b.platform, b.publicKey.map { Data($0) }, Data(b.tokenHash), b.tokenExpiresAt,
+                b.now, b.now, b.address,
+            ])
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT \(SQLiteStore.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?",
+                arguments: [user, b.deviceID])
+        else { throw ChatFailure(.internal, "device row vanished") }
+        return SQLiteStore.device(row)
     }
 
     func insertUser(_ new: NewUser) throws -> UserAccount {

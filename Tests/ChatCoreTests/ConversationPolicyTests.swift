@@ -167,9 +167,6 @@ struct ConversationPolicyTests {
     }
 
     @Test func creatingConversations() {
-        #expect(Self.kind { try ConversationPolicy.checkCreator(AccountSnapshot(id: 1)) } == nil)
-        #expect(Self.kind { try ConversationPolicy.checkCreator(AccountSnapshot(id: 1, disabled: true)) } == .accountDisabled)
-        #expect(Self.kind { try ConversationPolicy.checkCreator(nil) } == .accountDisabled)
         #expect(Self.kind { _ = try ConversationPolicy.directPeer(creator: 1, members: [2]) } == nil)
         #expect(Self.kind { _ = try ConversationPolicy.directPeer(creator: 1, members: [1]) } == .invalidField)
         #expect(Self.kind { _ = try ConversationPolicy.directPeer(creator: 1, members: []) } == .invalidField)
@@ -177,6 +174,12 @@ struct ConversationPolicyTests {
         #expect(ConversationPolicy.isAddableAtCreation(AccountSnapshot(id: 2), blocked: false))
         #expect(!ConversationPolicy.isAddableAtCreation(AccountSnapshot(id: 2), blocked: true))
         #expect(!ConversationPolicy.isAddableAtCreation(AccountSnapshot(id: 2, disabled: true), blocked: false))
+    }
+
+    /// `rooms.default` names rooms every new user joins: an existing one must be public.
+    @Test func defaultRooms() {
+        #expect(Self.kind { try ConversationPolicy.checkDefaultRoom("lobby", visibility: .public) } == nil)
+        #expect(Self.kind { try ConversationPolicy.checkDefaultRoom("lobby", visibility: .private) } == .invalidField)
     }
 
     /// OpenDirect (§5.4): the caller, a disabled or missing user, a block.

@@ -28,10 +28,11 @@ struct MessagePolicyTests {
         #expect(!MessagePolicy.blocksApply(in: .group))
     }
 
-    /// Account state: a send of a disabled (or deleted) account does not land.
-    @Test func senders() {
-        #expect(Self.kind { try MessagePolicy.checkSender(AccountSnapshot(id: 1)) } == nil)
-        #expect(Self.kind { try MessagePolicy.checkSender(AccountSnapshot(id: 1, disabled: true)) } == .accountDisabled)
+    /// Account state: a write of a disabled (or deleted, so disabled) account does not land.
+    @Test func activeAccounts() {
+        #expect(Self.kind { try AccountPolicy.checkActive(AccountSnapshot(id: 1)) } == nil)
+        #expect(Self.kind { try AccountPolicy.checkActive(AccountSnapshot(id: 1, disabled: true)) } == .accountDisabled)
+        #expect(Self.kind { try AccountPolicy.checkActive(nil) } == .accountDisabled)
     }
 
     /// EditMessage: own messages only, whatever the role; not SYSTEM; not deleted.

@@ -130,14 +130,6 @@ public enum ConversationPolicy {
         !account.disabled && !blocked
     }
 
-    /// A user creates a conversation only with an active account: a
-    /// creation in flight when the account was disabled does not land.
-    public static func checkCreator(_ account: AccountSnapshot?) throws(ChatFailure) {
-        guard account?.disabled == false else {
-            throw ChatFailure(.accountDisabled, "the account was disabled")
-        }
-    }
-
     /// A direct chat is between its creator and one other user.
     public static func directPeer(creator: UserID?, members: [UserID]) throws(ChatFailure) -> (UserID, UserID) {
         guard let creator, let peer = members.first, peer != creator else {
@@ -150,6 +142,12 @@ public enum ConversationPolicy {
     /// with the reason given to the removed user.
     public static func removalReason(_ kind: EventKind) -> String {
         kind == .memberLeft ? "left" : kind == .memberKicked ? "kicked" : "banned"
+    }
+
+    /// A room named in `rooms.default` that exists already must be public:
+    /// every new user joins it.
+    public static func checkDefaultRoom(_ name: String, visibility: Visibility) throws(ChatFailure) {
+        guard visibility == .public else { throw ChatFailure.invalid("rooms.default", "\(name) exists as a private room") }
     }
 
     /// Who becomes owner when the owner leaves (§5.6): the longest-serving

@@ -37,7 +37,7 @@ public enum FriendPolicy {
         blocked: Bool, relation: Relation
     ) throws(ChatFailure) -> RequestOutcome {
         guard caller != target else { throw ChatFailure.invalid("user_id", "you cannot befriend yourself") }
-        guard callerAccount?.disabled == false else { throw ChatFailure(.accountDisabled, "the account was disabled") }
+        try AccountPolicy.checkActive(callerAccount)
         guard targetAccount?.disabled == false else { throw ChatFailure(.notFound, "no such user") }
         guard !blocked else { throw ChatFailure(.forbidden, "friend requests between these users are blocked") }
         if relation.outgoing == .accepted { throw ChatFailure(.conflict, "already friends") }

@@ -34,11 +34,6 @@ public enum MessagePolicy {
         }
     }
 
-    /// A send in flight when its account was disabled (or deleted) does not land after it.
-    public static func checkSender(_ account: AccountSnapshot?) throws(ChatFailure) {
-        if account?.disabled == true { throw ChatFailure(.accountDisabled, "the account was disabled") }
-    }
-
     /// `reply_to_seq` names a MESSAGE of the conversation (deleted or not).
     public static func checkReply(to target: Event?) throws(ChatFailure) {
         guard target?.kind == .message else {
