@@ -129,6 +129,9 @@ public final class ConversationService: Sendable {
     // MARK: Membership
 
     public func join(_ session: Session, room id: RoomID) async throws -> Conversation {
+        // A member stays as they are: that answer needs no write.
+        let room = try await visible(id, viewer: session.userID)
+        if room.myRole != nil { return room }
         let (user, now) = (session.userID, clock.nowMs())
         try await store.transaction { tx in try tx.join(conversation: id, user: user, now: now) }
         return try await visible(id, viewer: session.userID)
