@@ -25,6 +25,7 @@ public struct ConversationSnapshot: Sendable, Equatable {
 /// tombstone, so `disabled` covers both.
 public struct AccountSnapshot: Sendable, Equatable {
     public var id: UserID
+    /// For messages only; empty in a `Standing` (the send path does not read it).
     public var username: String
     public var disabled: Bool
     public var serverRole: ServerRole
