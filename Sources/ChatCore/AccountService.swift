@@ -239,7 +239,8 @@ public final class AccountService: Sendable {
         if let status = change.statusText {
             try Validate.text(status, field: "status_text", max: limits.maxStatusTextBytes)
         }
-        return try await store.updateProfile(user: session.userID, change, now: clock.nowMs())
+        let (user, now) = (session.userID, clock.nowMs())
+        return try await store.transaction { [change] tx in try tx.updateProfile(user: user, change, now: now) }
     }
 
     public func changePassword(
@@ -330,7 +331,8 @@ public final class AccountService: Sendable {
 
     @discardableResult
     private func revoke(_ device: Device, actor: String, action: AuditEntry.Action, address: String) async throws -> Int {
-        try await store.revokeDevice(device.rowID, now: clock.nowMs())
+        let (row, now) = (device.rowID, clock.nowMs())
+        try await store.transaction { tx in try tx.revokeDevice(row, now: now) }
         let closed = sessions.endSessions(devices: [device.rowID], reason: .deviceRevoked)
         try await audit(action, actor: actor, user: device.userID, address: address, detail: "device=\(device.deviceID) closed=\(closed)")
         return closed

@@ -232,8 +232,6 @@ public protocol Store: Sendable {
     // Users
     func account(id: UserID) async throws -> UserAccount?
     func account(usernameKey: String) async throws -> UserAccount?
-    /// Changes the profile; the user and their friends get a PROFILE_CHANGED account event.
-    func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User
     func setPasswordHash(user: UserID, hash: String) async throws
     func setDisabled(user: UserID, _ disabled: Bool) async throws
     func setRole(user: UserID, _ role: ServerRole) async throws
@@ -248,8 +246,6 @@ public protocol Store: Sendable {
     func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws
     /// Ends the tokens of every device of `user` except `except`; returns the devices that held one.
     func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
-    /// Revokes the device and records an account event for its user.
-    func revokeDevice(_ device: DeviceRowID, now: Millis) async throws
 
     // Conversations
     func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation?

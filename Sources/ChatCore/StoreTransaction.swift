@@ -42,6 +42,10 @@ public protocol StoreTransaction: AnyObject {
     func blocks(_ user: UserID, _ target: UserID) throws -> Bool
     /// The friendship row from `user` towards `other`: a pending request or an accepted friendship.
     func link(from user: UserID, to other: UserID) throws -> FriendPolicy.Link?
+    /// The user's friends (accepted friendships).
+    func friends(of user: UserID) throws -> [UserID]
+    /// The device with this row id, revoked or not.
+    func device(_ device: DeviceRowID) throws -> Device?
     /// Everyone with a friendship row (pending or accepted, either way) with the user.
     func friendshipPartners(of user: UserID) throws -> [UserID]
 
@@ -84,6 +88,11 @@ public protocol StoreTransaction: AnyObject {
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
+    /// Sets the fields `change` gives; returns the user as now stored (nil: no such user).
+    func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User?
+    /// Marks the device revoked; its token hash is kept, so that a later
+    /// Resume with it answers device_revoked rather than invalid_token.
+    func setRevoked(_ device: DeviceRowID, at: Millis) throws
     /// Stores a new account (no checks beyond the database's constraints).
     func insertUser(_ user: NewUser) throws -> UserAccount
     /// Turns the account into a tombstone: devices and tokens are deleted,

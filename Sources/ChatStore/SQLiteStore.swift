@@ -232,40 +232,6 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User {
-        try await write { db, changes in
-            var sets: [String] = []
-            var args: StatementArguments = []
-            if let v = change.displayName {
-                sets.append("display_name = ?, display_name_key = ?")
-                _ = args.append(contentsOf: [v, v.lowercased()])
-            }
-            if let v = change.avatarURL {
-                sets.append("avatar_url = ?")
-                _ = args.append(contentsOf: [v])
-            }
-            if let v = change.statusText {
-                sets.append("status_text = ?")
-                _ = args.append(contentsOf: [v])
-            }
-            if !sets.isEmpty {
-                try db.execute(
-                    sql: "UPDATE users SET \(sets.joined(separator: ", ")), updated_at = ? WHERE id = ?",
-                    arguments: args + [now, user])
-                // The user's other devices and their friends hear about it.
-                let friends = try Int64.fetchAll(
-                    db, sql: "SELECT other_id FROM friendships WHERE user_id = ? AND state = 'accepted'", arguments: [user])
-                for id in [user] + friends {
-                    try Self.appendAccountEvent(
-                        db, &changes, AccountEvent(userID: id, kind: .profileChanged, otherUserID: user, createdAt: now))
-                }
-            }
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [user])
-            else { throw ChatFailure(.notFound, "no such user") }
-            return Self.user(row)
-        }
-    }
-
     public func setPasswordHash(user: UserID, hash: String) async throws {
         try await updateUser(user, "password_hash = ?", [hash])
     }
@@ -387,23 +353,6 @@ public final class SQLiteStore: Store {
                     """,
                 arguments: [user, except])
             return ids
-        }
-    }
-
-    public func revokeDevice(_ device: DeviceRowID, now: Millis) async throws {
-        // The token hash is kept so that a later Resume with it answers
-        // device_revoked rather than invalid_token.
-        try await write { db, changes in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT user_id, device_id, revoked_at FROM devices WHERE id = ?", arguments: [device])
-            else { throw ChatFailure(.notFound, "no such device") }
-            let revokedAt: Int64? = row["revoked_at"]
-            if revokedAt != nil { return }
-            try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ?", arguments: [now, device])
-            try Self.appendAccountEvent(
-                db, &changes,
-                AccountEvent(userID: row["user_id"], kind: .deviceRevoked, deviceID: row["device_id"], createdAt: now))
         }
     }
 

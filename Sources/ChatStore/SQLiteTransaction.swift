@@ -94,6 +94,15 @@ final class SQLiteTransaction: StoreTransaction {
             .flatMap(FriendPolicy.Link.init(rawValue:))
     }
 
+    func friends(of user: UserID) throws -> [UserID] {
+        try Int64.fetchAll(db, sql: "SELECT other_id FROM friendships WHERE user_id = ? AND state = 'accepted'", arguments: [user])
+    }
+
+    func device(_ device: DeviceRowID) throws -> Device? {
+        try Row.fetchOne(db, sql: "SELECT \(SQLiteStore.deviceColumns) FROM devices d WHERE d.id = ?", arguments: [device])
+            .map(SQLiteStore.device)
+    }
+
     func friendshipPartners(of user: UserID) throws -> [UserID] {
         try Int64.fetchAll(db,
             sql: """
@@ -225,6 +234,33 @@ final class SQLiteTransaction: StoreTransaction {
                 arguments: [user, b.deviceID])
         else { throw ChatFailure(.internal, "device row vanished") }
         return SQLiteStore.device(row)
+    }
+
+    func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User? {
+        var sets: [String] = []
+        var args: StatementArguments = []
+        if let v = change.displayName {
+            sets.append("display_name = ?, display_name_key = ?")
+            _ = args.append(contentsOf: [v, v.lowercased()])
+        }
+        if let v = change.avatarURL {
+            sets.append("avatar_url = ?")
+            _ = args.append(contentsOf: [v])
+        }
+        if let v = change.statusText {
+            sets.append("status_text = ?")
+            _ = args.append(contentsOf: [v])
+        }
+        if !sets.isEmpty {
+            try db.execute(
+                sql: "UPDATE users SET \(sets.joined(separator: ", ")), updated_at = ? WHERE id = ?", arguments: args + [at, user])
+        }
+        return try Row.fetchOne(db, sql: "SELECT \(SQLiteStore.userColumns) FROM users u WHERE u.id = ?", arguments: [user])
+            .map(SQLiteStore.user)
+    }
+
+    func setRevoked(_ device: DeviceRowID, at: Millis) throws {
+        try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ?", arguments: [at, device])
     }
 
     func insertUser(_ new: NewUser) throws -> UserAccount {
