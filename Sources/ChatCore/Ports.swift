@@ -262,8 +262,10 @@ public protocol Store: Sendable {
     ) async throws -> PageResult<ConversationState>
     func membership(conversation: RoomID, user: UserID) async throws -> Membership?
     func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
-    /// Deletes the conversation and everything in it; returns its former members.
-    func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID]
+    /// Removes the conversation's events, oldest first, in bounded
+    /// transactions (a long history never holds the writer for long); the
+    /// conversation itself stays (see `deleteConversation`).
+    func deleteHistory(of conversation: RoomID) async throws
     func members(conversation: RoomID, page: Page) async throws -> PageResult<Member>
     /// Every (conversation, user) membership, for the in-memory index.
     func allMemberships() async throws -> [(RoomID, UserID)]

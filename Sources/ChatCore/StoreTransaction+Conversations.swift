@@ -226,6 +226,20 @@ extension StoreTransaction {
                 name: current.name, description: current.description))
     }
 
+    /// Deletes the conversation (its history is gone already, see
+    /// `Store.deleteConversation`); every member gets CONVERSATION_DELETED.
+    /// Returns the former members.
+    public func deleteConversation(_ id: RoomID, now: Millis) throws -> [UserID] {
+        let members = try members(of: id, role: nil)
+        guard let kind = try deleteConversation(id) else { throw ConversationPolicy.noSuchConversation }
+        for user in members {
+            try append(AccountEvent(userID: user, kind: .conversationDeleted, conversationID: id, createdAt: now))
+        }
+        conversationDeleted(id, members: members)
+        if kind == .direct, members.count == 2 { contactsRemoved(members[0], members[1]) }
+        return members
+    }
+
     /// Deletes the account as UserDelete does (§11): it leaves every room
     /// and group (MEMBER_LEFT, owner hand-over), its friendships and pending
     /// requests end, and it becomes a tombstone under the username
@@ -262,5 +276,13 @@ extension Store {
 
     public func createUser(_ user: NewUser) async throws -> UserAccount {
         try await transaction { tx in try tx.createUser(user) }
+    }
+
+    /// Deletes the conversation and everything in it: its history in
+    /// bounded transactions, then the conversation in a last one. Returns
+    /// its former members.
+    public func deleteConversation(_ id: RoomID, now: Millis) async throws -> [UserID] {
+        try await deleteHistory(of: id)
+        return try await transaction { tx in try tx.deleteConversation(id, now: now) }
     }
 }

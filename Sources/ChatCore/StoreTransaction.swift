@@ -32,8 +32,8 @@ public protocol StoreTransaction: AnyObject {
     /// The member who joined first (then the lowest id), among those with
     /// `role`, or among all members when `role` is nil.
     func longestServing(in conversation: RoomID, role: MemberRole?) throws -> UserID?
-    /// The members with this role, ascending.
-    func members(of conversation: RoomID, role: MemberRole) throws -> [UserID]
+    /// The members with this role (nil: all of them), ascending.
+    func members(of conversation: RoomID, role: MemberRole?) throws -> [UserID]
     /// The other member of a direct chat.
     func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID?
     /// Whether either user blocks the other.
@@ -114,7 +114,11 @@ public protocol StoreTransaction: AnyObject {
     ) throws -> (name: String, description: String)
     /// Two users became contacts (friends or direct partners): the presence index hears of it after commit.
     func contactsAdded(_ a: UserID, _ b: UserID)
-    /// Two users stopped being friends.
+    /// Deletes the conversation and what is left in it; returns its kind, nil when there was none.
+    func deleteConversation(_ conversation: RoomID) throws -> ConversationKind?
+    /// The conversation was deleted with these members: live connections hear of it after commit.
+    func conversationDeleted(_ conversation: RoomID, members: [UserID])
+    /// Two users stopped being contacts (friends or direct partners).
     func contactsRemoved(_ a: UserID, _ b: UserID)
     /// Sets the row from `user` towards `other`.
     func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws

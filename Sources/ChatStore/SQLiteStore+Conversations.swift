@@ -162,25 +162,10 @@ extension SQLiteStore {
     /// Events one transaction of a conversation deletion removes at most.
     static let deleteBatch = 2000
 
-    public func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID] {
-        // A long history goes first, oldest first, in bounded transactions
-        // (as a retention purge does), so one delete never holds the writer
-        // for long; the last transaction removes the conversation itself.
+    public func deleteHistory(of conversation: RoomID) async throws {
+        // Oldest first, in bounded transactions (as a retention purge does),
+        // so one deletion never holds the writer for long.
         while try await deleteOldestEvents(conversation, limit: Self.deleteBatch) >= Self.deleteBatch {}
-        return try await write { db, changes in
-            let members = try Int64.fetchAll(
-                db, sql: "SELECT user_id FROM members WHERE conversation_id = ?", arguments: [conversation])
-            let kind = try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation])
-            try db.execute(sql: "DELETE FROM conversations WHERE id = ?", arguments: [conversation])
-            guard db.changesCount > 0 else { throw ChatFailure(.notFound, "no such conversation") }
-            for user in members {
-                try Self.appendAccountEvent(
-                    db, &changes, AccountEvent(userID: user, kind: .conversationDeleted, conversationID: conversation, createdAt: now))
-            }
-            changes.deletedConversations.append((conversation, members))
-            if kind == "direct", members.count == 2 { changes.contactsRemoved.append((members[0], members[1])) }
-            return members
-        }
     }
 
     /// Removes the conversation's oldest `limit` events, raising purged_seq.

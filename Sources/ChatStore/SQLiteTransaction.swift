@@ -73,9 +73,10 @@ final class SQLiteTransaction: StoreTransaction {
                 """, arguments: [conversation, role?.rawValue])
     }
 
-    func members(of conversation: RoomID, role: MemberRole) throws -> [UserID] {
-        try Int64.fetchAll(db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND role = ? ORDER BY user_id",
-            arguments: [conversation, role.rawValue])
+    func members(of conversation: RoomID, role: MemberRole?) throws -> [UserID] {
+        try Int64.fetchAll(db,
+            sql: "SELECT user_id FROM members WHERE conversation_id = ?1 AND (?2 IS NULL OR role = ?2) ORDER BY user_id",
+            arguments: [conversation, role?.rawValue])
     }
 
     func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID? {
@@ -363,6 +364,15 @@ final class SQLiteTransaction: StoreTransaction {
     func contactsAdded(_ a: UserID, _ b: UserID) { changes.contactsAdded.append((a, b)) }
 
     func contactsRemoved(_ a: UserID, _ b: UserID) { changes.contactsRemoved.append((a, b)) }
+
+    func deleteConversation(_ conversation: RoomID) throws -> ConversationKind? {
+        try String.fetchOne(db, sql: "DELETE FROM conversations WHERE id = ? RETURNING kind", arguments: [conversation])
+            .map { ConversationKind(rawValue: $0) ?? .room }
+    }
+
+    func conversationDeleted(_ conversation: RoomID, members: [UserID]) {
+        changes.deletedConversations.append((conversation, members))
+    }
 
     func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws {
         try db.execute(
