@@ -145,9 +145,7 @@ extension SQLiteStore {
     ) async throws -> SyncResult {
         try await read { db in
             let head = try Int64.fetchOneCached(db, sql: "SELECT account_seq FROM users WHERE id = ?", arguments: [user]) ?? 0
-            guard accountSeq <= head else {
-                throw ChatFailure.invalid("account_seq", "account_seq \(accountSeq) is beyond the head \(head)")
-            }
+            try MessagePolicy.checkSyncPosition(accountSeq, head: head)
             let rows = try Row.fetchAllCached(db,
                 sql: """
                     SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events

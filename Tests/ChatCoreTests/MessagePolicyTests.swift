@@ -88,6 +88,8 @@ struct MessagePolicyTests {
         #expect(try MessagePolicy.advanceRead(to: 2, from: 3, head: 9) == nil)
         #expect(try MessagePolicy.advanceRead(to: 9, from: 3, head: 9) == 9)
         #expect(Self.kind { _ = try MessagePolicy.advanceRead(to: 10, from: 3, head: 9) } == .invalidField)
+        #expect(Self.kind { try MessagePolicy.checkSyncPosition(9, head: 9) } == nil)
+        #expect(Self.kind { try MessagePolicy.checkSyncPosition(10, head: 9) } == .invalidField)
     }
 }
 

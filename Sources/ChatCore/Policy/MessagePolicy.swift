@@ -78,6 +78,13 @@ public enum MessagePolicy {
         }
     }
 
+    /// Sync (§6.2): the client's account-event position is one the server gave, never past the head.
+    public static func checkSyncPosition(_ accountSeq: Seq, head: Seq) throws(ChatFailure) {
+        guard accountSeq <= head else {
+            throw ChatFailure.invalid("account_seq", "account_seq \(accountSeq) is beyond the head \(head)")
+        }
+    }
+
     /// MarkRead: the read position moves forward only, never past the head.
     /// Returns the new position, or nil when it stays.
     public static func advanceRead(to seq: Seq, from current: Seq, head: Seq) throws(ChatFailure) -> Seq? {
