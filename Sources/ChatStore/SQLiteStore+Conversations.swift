@@ -37,6 +37,16 @@ extension SQLiteStore {
 
     // MARK: Shared write steps
 
+    // Statements of the send path, built once: they are looked up in the
+    // statement cache by their text, and interpolating the column list on
+    // every call cost an allocation of it per send.
+    static let insertEventSQL = """
+        INSERT INTO events (\(eventColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
+    static let eventByClientMsgIDSQL = "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?"
+
     /// Gives `event` the conversation's next seq, stores it, and queues it for publishing.
     static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
         guard
@@ -47,10 +57,7 @@ extension SQLiteStore {
         var stored = event
         stored.seq = seq
         let a = stored.attachment
-        try db.cachedExecute(sql: """
-                INSERT INTO events (\(eventColumns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+        try db.cachedExecute(sql: insertEventSQL,
             arguments: [
                 stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
                 stored.messageType?.rawValue, stored.text, stored.replyToSeq,

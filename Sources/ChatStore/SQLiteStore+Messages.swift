@@ -31,8 +31,7 @@ extension SQLiteStore {
     }
 
     static func fetchEvent(_ db: Database, conversation: RoomID, seq: Seq) throws -> Event? {
-        try Row.fetchOneCached(db, sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq]
-        ).map(event)
+        try Row.fetchOneCached(db, sql: eventBySeqSQL, arguments: [conversation, seq]).map(event)
     }
 
     /// A user's standing in a conversation, in one statement: the

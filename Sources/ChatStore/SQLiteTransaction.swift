@@ -117,9 +117,7 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event? {
-        try Row.fetchOneCached(db, sql: "SELECT \(SQLiteStore.eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?",
-            arguments: [sender, clientMsgID]
-        ).map(SQLiteStore.event)
+        try Row.fetchOneCached(db, sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID]).map(SQLiteStore.event)
     }
 
     func deletion(conversation: RoomID, of seq: Seq) throws -> Event? {
