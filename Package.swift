@@ -168,9 +168,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The rules, without a database.
         .testTarget(
             name: "ChatCoreTests",
-            dependencies: ["ChatCore", "ChatStore", "ChatCrypto"],
+            dependencies: ["ChatCore", "ChatCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        // The store, and the services over a real (in-memory or on-disk) database.
+        .testTarget(
+            name: "ChatStoreTests",
+            dependencies: ["ChatStore", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

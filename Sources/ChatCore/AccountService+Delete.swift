@@ -39,7 +39,8 @@ extension AccountService {
                 after = last
             }
         }
-        try await store.tombstoneUser(user, username: Self.tombstoneUsername(user), now: clock.nowMs())
+        let (tombstone, now) = (Self.tombstoneUsername(user), clock.nowMs())
+        try await store.transaction { tx in try tx.deleteAccount(user, username: tombstone, now: now) }
         // Whatever logged in meanwhile (an operator's enable during a long
         // deletion) ends here: the tombstone has no devices.
         sessions.endSessions(user: user, reason: .accountDisabled)

@@ -239,7 +239,8 @@ public final class AccountService: Sendable {
         if let status = change.statusText {
             try Validate.text(status, field: "status_text", max: limits.maxStatusTextBytes)
         }
-        return try await store.updateProfile(user: session.userID, change, now: clock.nowMs())
+        let (user, now) = (session.userID, clock.nowMs())
+        return try await store.transaction { [change] tx in try tx.updateProfile(user: user, change, now: now) }
     }
 
     public func changePassword(
@@ -330,7 +331,8 @@ public final class AccountService: Sendable {
 
     @discardableResult
     private func revoke(_ device: Device, actor: String, action: AuditEntry.Action, address: String) async throws -> Int {
-        try await store.revokeDevice(device.rowID, now: clock.nowMs())
+        let (row, now) = (device.rowID, clock.nowMs())
+        try await store.transaction { tx in try tx.revokeDevice(row, now: now) }
         let closed = sessions.endSessions(devices: [device.rowID], reason: .deviceRevoked)
         try await audit(action, actor: actor, user: device.userID, address: address, detail: "device=\(device.deviceID) closed=\(closed)")
         return closed
@@ -399,4 +401,16 @@ func hex(_ bytes: [UInt8]) -> String {
         out.append(digits[Int(b & 0x0F)])
     }
     return String(decoding: out, as: UTF8.self)
+}
+
+extension Store {
+    /// Creates or re-activates the device (user, deviceID) and gives it a
+    /// new token; a login that passed its checks just before the account
+    /// was disabled or deleted binds nothing.
+    public func bindDevice(user: UserID, _ binding: DeviceBinding) async throws -> Device {
+        try await transaction { tx in
+            try AccountPolicy.checkActive(tx.account(user))
+            return try tx.bindDevice(user: user, binding)
+        }
+    }
 }

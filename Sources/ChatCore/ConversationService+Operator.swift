@@ -42,6 +42,14 @@ extension ConversationService {
         }
     }
 
+    /// A broadcast goes to a room or a group, never to a direct chat.
+    public static func checkBroadcast(to conversation: ConversationSnapshot?) throws(ChatFailure) {
+        guard let conversation else { throw ChatFailure(.notFound, "no such conversation") }
+        guard conversation.kind != .direct else {
+            throw ChatFailure(.forbidden, "broadcasts go to rooms and groups, not direct chats")
+        }
+    }
+
     /// RoomCreate's `kind` ("" or "room", "group") and `visibility` ("" =
     /// public for a room, private for a group; "public"; "private"; a group
     /// is never public).
@@ -87,32 +95,8 @@ extension ConversationService {
     }
 
     public func operatorAct(_ action: OperatorAction, conversation id: RoomID, user: UserID) async throws {
-        guard let conversation = try await store.conversation(id: id, viewer: nil) else {
-            throw ChatFailure(.notFound, "no such conversation")
-        }
-        guard let account = try await store.account(id: user) else { throw ChatFailure(.notFound, "no such user") }
-        try Self.checkOperator(
-            action, kind: conversation.kind, targetRole: try await store.membership(conversation: id, user: user)?.role,
-            targetBanned: try await store.isBanned(conversation: id, user: user), targetDisabled: account.disabled)
         let now = clock.nowMs()
-        let server = Self.serverSender
-        switch action {
-        case .add:
-            guard try await store.addMember(conversation: id, user: user, by: server, now: now) != nil else {
-                throw ChatFailure(.conflict, "already a member")
-            }
-        case .remove:
-            guard try await store.removeMember(conversation: id, user: user, by: server, kind: .memberKicked, now: now) != nil
-            else { throw ChatFailure(.notFound, "that user is not a member") }
-        case .setRole(let role):
-            _ = try await store.setRole(conversation: id, user: user, role: role, by: server, now: now)
-        case .ban:
-            _ = try await store.removeMember(conversation: id, user: user, by: server, kind: .memberBanned, now: now)
-        case .unban:
-            guard try await store.unban(conversation: id, user: user, by: server, now: now) != nil else {
-                throw ChatFailure(.notFound, "that user is not banned")
-            }
-        }
+        try await store.transaction { tx in try tx.operatorAct(action, conversation: id, user: user, now: now) }
     }
 }
 
@@ -141,5 +125,83 @@ extension ConversationService {
         case .everyone:
             return .notice(users: try await store.appendSystemNotice(text: text, now: clock.nowMs()))
         }
+    }
+}
+
+extension StoreTransaction {
+    /// An operator's member action (ops 20–24), checked and done in one transaction.
+    public func operatorAct(
+        _ action: ConversationService.OperatorAction, conversation id: RoomID, user: UserID, now: Millis
+    ) throws {
+        let standing = try standing(of: user, in: id)
+        guard let conversation = standing.conversation else { throw ConversationPolicy.noSuchConversation }
+        guard let account = standing.account else { throw ChatFailure(.notFound, "no such user") }
+        let role = standing.membership?.role
+        try ConversationService.checkOperator(
+            action, kind: conversation.kind, targetRole: role, targetBanned: isBanned(user, from: id),
+            targetDisabled: account.disabled)
+        let server = ConversationService.serverSender
+        switch action {
+        case .add:
+            guard try addMember(conversation: id, user: user, by: server, now: now) != nil else {
+                throw ChatFailure(.conflict, "already a member")
+            }
+        case .remove:
+            guard try removeMember(conversation: id, user: user, by: server, kind: .memberKicked, now: now) != nil else {
+                throw ChatFailure(.notFound, "that user is not a member")
+            }
+        case .setRole(let newRole):
+            _ = try changeRole(conversation: id, user: user, from: role, to: newRole, by: server, now: now)
+        case .ban:
+            _ = try removeMember(conversation: id, user: user, by: server, kind: .memberBanned, now: now)
+        case .unban:
+            guard try unban(conversation: id, user: user, by: server, now: now) != nil else {
+                throw ChatFailure(.notFound, "that user is not banned")
+            }
+        }
+    }
+
+    /// Appends a SYSTEM message from the server (sender 0) to a room or
+    /// group; a retry with the same client_msg_id returns the first one.
+    public func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) throws -> AppendResult {
+        let server = ConversationService.serverSender
+        try ConversationService.checkBroadcast(to: standing(of: server, in: conversation).conversation)
+        let prior = try priorEvent(sender: server, clientMsgID: clientMsgID)
+        if let retry = try MessagePolicy.retry(prior, sameRequest: { $0.kind == .message && $0.conversationID == conversation }) {
+            return retry
+        }
+        let event = try append(
+            Event(
+                conversationID: conversation, seq: 0, kind: .message, senderID: server, clientMsgID: clientMsgID,
+                text: text, createdAt: now, messageType: .system))
+        return AppendResult(event: event, duplicate: false)
+    }
+
+    /// Deletes (as a server DeleteMessage each) up to `limit` of the sender's
+    /// messages that are not deleted yet and whose client_msg_id sorts after
+    /// `after`; returns how many and the last key, to continue from.
+    public func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) throws -> (count: Int, last: String?) {
+        let messages = try undeletedMessages(sender: sender, after: after, limit: limit)
+        for message in messages {
+            _ = try erase(message, by: ConversationService.serverSender, clientMsgID: nil, now: now)
+        }
+        return (messages.count, messages.last?.clientMsgID)
+    }
+}
+
+extension Store {
+    /// Appends a SYSTEM message from the server (sender 0) to a room or
+    /// group; a retry with the same client_msg_id returns the first one.
+    public func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult {
+        try await transaction { tx in
+            try tx.appendSystemMessage(conversation: conversation, text: text, clientMsgID: clientMsgID, now: now)
+        }
+    }
+
+    /// Deletes (as a server DeleteMessage each) up to `limit` of the sender's
+    /// messages whose client_msg_id sorts after `after`; returns how many and
+    /// the last key, to continue from.
+    public func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?) {
+        try await transaction { tx in try tx.deleteMessages(sender: sender, after: after, limit: limit, now: now) }
     }
 }

@@ -1,9 +1,10 @@
 import Synchronization
 
 /// Rooms, groups and direct chats: membership, moderation, messages, read
-/// state and sync. The permission table of spec/PROTOCOL.md §5 is enforced
-/// here (and, where it needs the current row, again inside the store's
-/// write transaction).
+/// state and sync. The permission table of spec/PROTOCOL.md §5 is decided by
+/// `ConversationPolicy`, `ModerationPolicy` and `MessagePolicy`; every op
+/// that writes runs them inside its one write transaction
+/// (`StoreTransaction+Conversations`, `StoreTransaction+Messages`).
 ///
 /// Visibility rule: a conversation is visible to its members, and public
 /// rooms to everyone. Anything else answers not_found, so nobody learns that
@@ -40,12 +41,7 @@ public final class ConversationService: Sendable {
 
     /// Most initial members a group can be created with.
     public static let maxInitialGroupMembers = 256
-    /// Longest mute: one year.
-    public static let maxMuteMs: Millis = 366 * 24 * 3600 * 1000
     public static let maxEmojiBytes = 32
-    /// Distinct emojis one user may put on one message: bounds the rows and
-    /// the ReactionSummary list a History response carries per message.
-    public static let maxReactionsPerUserPerMessage = 20
     public static let maxMentions = 50
     public static let defaultSyncLimit = 200
     public static let maxSyncLimit = 1000
@@ -79,8 +75,8 @@ public final class ConversationService: Sendable {
         var members: [UserID] = []
         var skipped: [String] = []
         for id in userIDs {
-            if let account = try await store.account(id: id), !account.disabled,
-                try await !store.blocked(between: session.userID, and: id)
+            if let account = try await store.account(id: id),
+                ConversationPolicy.isAddableAtCreation(account.snapshot, blocked: try await store.blocked(between: session.userID, and: id))
             {
                 members.append(id)
             } else {
@@ -89,8 +85,9 @@ public final class ConversationService: Sendable {
         }
         for username in usernames {
             if username.utf8.count <= DomainLimits.usernameMaxBytes,
-                let account = try await store.account(usernameKey: Validate.usernameKey(username)), !account.disabled,
-                try await !store.blocked(between: session.userID, and: account.user.id)
+                let account = try await store.account(usernameKey: Validate.usernameKey(username)),
+                ConversationPolicy.isAddableAtCreation(
+                    account.snapshot, blocked: try await store.blocked(between: session.userID, and: account.user.id))
             {
                 members.append(account.user.id)
             } else {
@@ -108,18 +105,8 @@ public final class ConversationService: Sendable {
 
     /// The direct chat with another user, created on first use.
     public func openDirect(_ session: Session, userID: UserID, username: String) async throws -> Conversation {
-        let peer = try await resolveUser(id: userID, username: username)
-        guard peer != session.userID else { throw ChatFailure.invalid("user_id", "a direct chat needs another user") }
-        guard let account = try await store.account(id: peer), !account.disabled else {
-            throw ChatFailure(.notFound, "no such user")
-        }
-        if try await store.blocked(between: session.userID, and: peer) {
-            throw ChatFailure(.forbidden, "direct messages between these users are blocked")
-        }
-        return try await store.createConversation(
-            NewConversation(
-                kind: .direct, name: "", nameKey: nil, description: "", visibility: .private, creator: session.userID,
-                members: [peer], now: clock.nowMs()))
+        let (user, now) = (session.userID, clock.nowMs())
+        return try await store.transaction { tx in try tx.openDirect(by: user, userID: userID, username: username, now: now) }
     }
 
     // MARK: Reading the list
@@ -142,54 +129,38 @@ public final class ConversationService: Sendable {
     // MARK: Membership
 
     public func join(_ session: Session, room id: RoomID) async throws -> Conversation {
+        // A member stays as they are: that answer needs no write.
         let room = try await visible(id, viewer: session.userID)
         if room.myRole != nil { return room }
-        guard room.kind == .room, room.visibility == .public else { throw ChatFailure(.notFound, "no such room") }
-        _ = try await store.addMember(conversation: id, user: session.userID, by: nil, now: clock.nowMs())
+        let (user, now) = (session.userID, clock.nowMs())
+        try await store.transaction { tx in try tx.join(conversation: id, user: user, now: now) }
         return try await visible(id, viewer: session.userID)
     }
 
     /// Adds a user given by id or username. The caller's right to add members
     /// is checked first, so the call tells nobody else whether a user exists.
     public func invite(_ session: Session, conversation id: RoomID, userID: UserID, username: String) async throws -> Conversation {
-        let (conversation, role) = try await member(id, viewer: session.userID)
-        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have exactly two members") }
-        guard role.canManageMembers else {
-            throw ChatFailure(.forbidden, "only the owner or an admin can add members")
-        }
-        let target = try await resolveUser(id: userID, username: username)
-        guard let account = try await store.account(id: target), !account.disabled else {
-            throw ChatFailure(.notFound, "no such user")
-        }
-        if try await store.blocked(between: session.userID, and: target) {
-            throw ChatFailure(.forbidden, "one of you blocks the other")
-        }
-        guard try await store.addMember(conversation: id, user: target, by: session.userID, now: clock.nowMs()) != nil else {
-            throw ChatFailure(.conflict, "\(account.user.username) is already a member")
+        let (actor, now) = (session.userID, clock.nowMs())
+        try await store.transaction { tx in
+            try tx.invite(conversation: id, by: actor, userID: userID, username: username, now: now)
         }
         return try await visible(id, viewer: session.userID)
     }
 
     public func leave(_ session: Session, conversation id: RoomID) async throws {
-        let (conversation, _) = try await member(id, viewer: session.userID)
-        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be left") }
-        guard
-            try await store.removeMember(
-                conversation: id, user: session.userID, by: session.userID, kind: .memberLeft, now: clock.nowMs()) != nil
-        else {
-            throw ChatFailure(.notMember, "not a member of this conversation")
-        }
+        let (user, now) = (session.userID, clock.nowMs())
+        try await store.transaction { tx in try tx.leave(conversation: id, user: user, now: now) }
     }
 
     public func members(_ session: Session, conversation id: RoomID, after: UserID, limit: Int) async throws -> PageResult<Member> {
-        _ = try await member(id, viewer: session.userID)
+        _ = try await member(id, viewer: session.userID, .listMembers)
         let limit = Validate.pageLimit(limit, default: DomainLimits.defaultMemberPageLimit, max: DomainLimits.maxMemberPageLimit)
         return try await store.members(conversation: id, page: Page(after: after, limit: limit))
     }
 
     /// The caller's role; throws not_found / not_member as the visibility rule says.
     public func requireMember(_ session: Session, conversation id: RoomID) async throws -> MemberRole {
-        try await member(id, viewer: session.userID).1
+        try await member(id, viewer: session.userID, .listMembers)
     }
 
     // MARK: Moderation
@@ -207,67 +178,23 @@ public final class ConversationService: Sendable {
     public func moderate(
         _ session: Session, conversation id: RoomID, userID: UserID, username: String, _ action: Moderation
     ) async throws {
-        let (conversation, role) = try await member(id, viewer: session.userID)
-        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have no moderation") }
-        switch action {
-        case .setRole, .transferOwnership:
-            guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can change roles") }
-        case .kick, .ban, .unban, .mute:
-            guard role.canManageMembers else { throw ChatFailure(.forbidden, "only the owner or an admin can do this") }
-        }
-        let target = try await resolveUser(id: userID, username: username)
-        guard target != session.userID else { throw ChatFailure.invalid("user_id", "you cannot do this to yourself") }
-        let targetRole = try await store.membership(conversation: id, user: target)?.role
-        let now = clock.nowMs()
-        func requireOutranked() throws {
-            guard let targetRole else { throw ChatFailure(.notFound, "that user is not a member") }
-            guard role > targetRole else { throw ChatFailure(.forbidden, "you cannot act on a member of equal or higher role") }
-        }
-        switch action {
-        case .kick:
-            try requireOutranked()
-            _ = try await store.removeMember(conversation: id, user: target, by: session.userID, kind: .memberKicked, now: now)
-        case .ban:
-            if targetRole != nil { try requireOutranked() }
-            guard try await store.account(id: target) != nil else { throw ChatFailure(.notFound, "no such user") }
-            if try await store.isBanned(conversation: id, user: target) { throw ChatFailure(.conflict, "already banned") }
-            _ = try await store.removeMember(conversation: id, user: target, by: session.userID, kind: .memberBanned, now: now)
-        case .unban:
-            guard try await store.unban(conversation: id, user: target, by: session.userID, now: now) != nil else {
-                throw ChatFailure(.notFound, "that user is not banned")
-            }
-        case .mute(let duration):
-            guard duration >= 0, duration <= Self.maxMuteMs else {
-                throw ChatFailure.invalid("duration_ms", "duration_ms must be 0..\(Self.maxMuteMs)")
-            }
-            try requireOutranked()
-            _ = try await store.setMute(
-                conversation: id, user: target, until: duration == 0 ? nil : now + duration, by: session.userID, now: now)
-        case .setRole(let newRole):
-            guard newRole == .member || newRole == .admin else {
-                throw ChatFailure.invalid("role", "role must be MEMBER or ADMIN (use TransferOwnership for OWNER)")
-            }
-            guard targetRole != nil else { throw ChatFailure(.notFound, "that user is not a member") }
-            _ = try await store.setRole(conversation: id, user: target, role: newRole, by: session.userID, now: now)
-        case .transferOwnership:
-            guard targetRole != nil else { throw ChatFailure(.notFound, "that user is not a member") }
-            _ = try await store.setRole(conversation: id, user: target, role: .owner, by: session.userID, now: now)
+        let (actor, now) = (session.userID, clock.nowMs())
+        try await store.transaction { tx in
+            try tx.moderate(conversation: id, by: actor, userID: userID, username: username, action, now: now)
         }
     }
 
     public func update(_ session: Session, conversation id: RoomID, name: String?, description: String?) async throws -> Conversation {
-        let (conversation, role) = try await member(id, viewer: session.userID)
-        guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "direct chats have no name or topic") }
-        guard role.canManageMembers else { throw ChatFailure(.forbidden, "only the owner or an admin can do this") }
-        let limits = self.limits
-        let newName = try name.map { try Validate.roomName($0, limits: limits) }
-        if let description {
-            try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+        let (actor, now, limits) = (session.userID, clock.nowMs(), self.limits)
+        try await store.transaction { tx in
+            try tx.update(conversation: id, by: actor, name: name, description: description, now: now) { name, description in
+                let newName = try name.map { try Validate.roomName($0, limits: limits) }
+                if let description {
+                    try Validate.text(description, field: "description", max: limits.maxDescriptionBytes, multiline: true)
+                }
+                return newName
+            }
         }
-        guard newName != nil || description != nil else { return conversation }
-        _ = try await store.updateConversation(
-            conversation: id, name: newName, nameKey: newName.map(Validate.roomNameKey), description: description,
-            by: session.userID, now: clock.nowMs())
         return try await visible(id, viewer: session.userID)
     }
 
@@ -275,17 +202,9 @@ public final class ConversationService: Sendable {
     public func delete(_ session: Session, conversation id: RoomID) async throws {
         // The server role is read fresh: a demotion applies at once.
         let isServerAdmin = try await store.account(id: session.userID)?.user.role == .admin
-        guard let conversation = try await store.conversation(id: id, viewer: session.userID) else {
-            throw ChatFailure(.notFound, "no such conversation")
-        }
-        if !isServerAdmin {
-            guard conversation.myRole != nil || (conversation.kind == .room && conversation.visibility == .public) else {
-                throw ChatFailure(.notFound, "no such conversation")
-            }
-            guard let role = conversation.myRole else { throw ChatFailure(.notMember, "not a member of this conversation") }
-            guard conversation.kind != .direct else { throw ChatFailure(.forbidden, "a direct chat cannot be deleted") }
-            guard role == .owner else { throw ChatFailure(.forbidden, "only the owner can delete this conversation") }
-        }
+        let found = try await store.conversation(id: id, viewer: session.userID)
+        try ConversationPolicy.authorize(.deleteConversation, Standing(viewing: found), serverAdmin: isServerAdmin)
+        guard let conversation = found else { throw ConversationPolicy.noSuchConversation }
         let now = clock.nowMs()
         let members = try await store.deleteConversation(id, now: now)
         try await store.audit(
@@ -359,10 +278,9 @@ public final class ConversationService: Sendable {
 
     public func deleteMessage(_ session: Session, conversation id: RoomID, seq: Seq, clientMsgID: String) async throws -> AppendResult {
         try Validate.clientMsgID(clientMsgID)
-        let isServerAdmin = try await store.account(id: session.userID)?.user.role == .admin
+        // A server admin's right is read in the write: a demotion applies at once.
         return try await store.deleteMessage(
-            conversation: id, seq: seq, by: session.userID, asModerator: isServerAdmin, clientMsgID: clientMsgID,
-            now: clock.nowMs())
+            conversation: id, seq: seq, by: session.userID, asModerator: false, clientMsgID: clientMsgID, now: clock.nowMs())
     }
 
     public func react(_ session: Session, conversation id: RoomID, seq: Seq, emoji: String, add: Bool) async throws -> AppendResult? {
@@ -419,7 +337,7 @@ public final class ConversationService: Sendable {
         let start = try SearchCursor(cursor, order: order)
         var limit = Validate.pageLimit(limit, default: Self.defaultSearchLimit, max: Self.maxSearchLimit)
         if case .offset(let n) = start { limit = min(limit, SearchCursor.maxRankOffset - n) }
-        if id != 0 { _ = try await member(id, viewer: session.userID) }
+        if id != 0 { _ = try await member(id, viewer: session.userID, .history) }
         guard limit > 0 else { return ([], nil) }
         var (hits, next) = try await store.searchMessages(
             SearchRequest(
@@ -457,32 +375,40 @@ public final class ConversationService: Sendable {
         return found
     }
 
-    func resolveUser(id: UserID, username: String) async throws -> UserID {
-        if id != 0 { return id }
-        guard !username.isEmpty else { throw ChatFailure.invalid("user_id", "give user_id or username") }
-        if username.utf8.count > DomainLimits.usernameMaxBytes {
-            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
-        }
-        guard let account = try await store.account(usernameKey: Validate.usernameKey(username)) else {
-            throw ChatFailure(.notFound, "no such user")
-        }
-        return account.user.id
-    }
-
     private func pageLimit(_ limit: Int) -> Int {
         Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: DomainLimits.maxPageLimit)
     }
 
+    /// The conversation, if the visibility rule lets `viewer` see it.
     private func visible(_ id: RoomID, viewer: UserID) async throws -> Conversation {
-        guard let conversation = try await store.conversation(id: id, viewer: viewer),
-            (conversation.kind == .room && conversation.visibility == .public) || conversation.myRole != nil
-        else { throw ChatFailure(.notFound, "no such conversation") }
+        let found = try await store.conversation(id: id, viewer: viewer)
+        try ConversationPolicy.authorize(.getConversation, Standing(viewing: found))
+        guard let conversation = found else { throw ConversationPolicy.noSuchConversation }
         return conversation
     }
 
-    private func member(_ id: RoomID, viewer: UserID) async throws -> (Conversation, MemberRole) {
-        let conversation = try await visible(id, viewer: viewer)
-        guard let role = conversation.myRole else { throw ChatFailure(.notMember, "not a member of this conversation") }
-        return (conversation, role)
+    /// The caller's role, for a read only members may make.
+    private func member(_ id: RoomID, viewer: UserID, _ action: ConversationPolicy.Action) async throws -> MemberRole {
+        try ConversationPolicy.member(action, Standing(viewing: try await store.conversation(id: id, viewer: viewer))).role
+    }
+}
+
+extension Standing {
+    /// The viewer's standing as far as a `Conversation` read for them shows
+    /// it (their role; no mute or read position): enough for the visibility
+    /// rule and the role checks of reads.
+    init(viewing conversation: Conversation?) {
+        self.init(
+            conversation: conversation.map {
+                ConversationSnapshot(id: $0.id, kind: $0.kind, visibility: $0.visibility, headSeq: $0.headSeq)
+            },
+            membership: conversation?.myRole.map { Membership(role: $0, readSeq: 0, mutedUntil: nil) }, account: nil)
+    }
+}
+
+extension UserAccount {
+    /// The account as the rules see it.
+    public var snapshot: AccountSnapshot {
+        AccountSnapshot(id: user.id, username: user.username, disabled: disabled, serverRole: user.role)
     }
 }

@@ -4,6 +4,8 @@
 /// or write a direct chat with them (either direction). Messages in shared
 /// rooms and groups are still delivered; clients hide or flag them using
 /// the block list (ListBlocked and BLOCKED_CHANGED account events).
+/// The rules are `FriendPolicy`'s, run inside each op's one write
+/// transaction (`StoreTransaction+Friends`).
 public final class FriendService: Sendable {
     let store: any Store
     let clock: any WallClock
@@ -20,24 +22,32 @@ public final class FriendService: Sendable {
     /// Returns true when this request completed a friendship (the other
     /// user had already asked).
     public func request(_ session: Session, userID: UserID, username: String) async throws -> Bool {
-        let target = try await resolve(userID, username)
-        return try await store.requestFriend(from: session.userID, to: target, now: clock.nowMs())
+        let (user, target, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        return try await store.transaction { tx in try tx.requestFriend(from: user, to: target, now: now) }
     }
 
     public func accept(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.acceptFriend(user: session.userID, requester: try await resolve(userID, username), now: clock.nowMs())
+        let (user, requester, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in try tx.acceptFriend(user: user, requester: requester, now: now) }
     }
 
     public func decline(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.declineFriend(user: session.userID, requester: try await resolve(userID, username), now: clock.nowMs())
+        let (user, requester, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in
+            try tx.endFriendRequest(from: requester, to: user, kind: .friendRequestDeclined, now: now)
+        }
     }
 
     public func cancel(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.cancelFriendRequest(user: session.userID, addressee: try await resolve(userID, username), now: clock.nowMs())
+        let (user, addressee, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in
+            try tx.endFriendRequest(from: user, to: addressee, kind: .friendRequestCanceled, now: now)
+        }
     }
 
     public func remove(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.removeFriend(user: session.userID, friend: try await resolve(userID, username), now: clock.nowMs())
+        let (user, friend, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in try tx.removeFriend(user: user, friend: friend, now: now) }
     }
 
     public func lists(_ session: Session) async throws -> FriendLists {
@@ -45,11 +55,13 @@ public final class FriendService: Sendable {
     }
 
     public func block(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.block(user: session.userID, target: try await resolve(userID, username), now: clock.nowMs())
+        let (user, target, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in try tx.block(user: user, target: target, now: now) }
     }
 
     public func unblock(_ session: Session, userID: UserID, username: String) async throws {
-        try await store.unblock(user: session.userID, target: try await resolve(userID, username), now: clock.nowMs())
+        let (user, target, now) = (session.userID, try await resolve(userID, username), clock.nowMs())
+        try await store.transaction { tx in try tx.unblock(user: user, target: target, now: now) }
     }
 
     public func blocked(_ session: Session) async throws -> [User] {
@@ -63,18 +75,14 @@ public final class FriendService: Sendable {
         return try await store.searchUsers(query: query, after: after, limit: limit)
     }
 
+    /// A user reference (§7.1); an id must name an existing user (disabled ones included).
     private func resolve(_ id: UserID, _ username: String) async throws -> UserID {
-        if id != 0 {
-            guard try await store.account(id: id) != nil else { throw ChatFailure(.notFound, "no such user") }
-            return id
+        let found: UserAccount?
+        switch try UserReference(id: id, username: username) {
+        case .id(let id): found = try await store.account(id: id)
+        case .usernameKey(let key): found = try await store.account(usernameKey: key)
         }
-        guard !username.isEmpty else { throw ChatFailure.invalid("user_id", "give user_id or username") }
-        if username.utf8.count > DomainLimits.usernameMaxBytes {
-            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
-        }
-        guard let account = try await store.account(usernameKey: Validate.usernameKey(username)) else {
-            throw ChatFailure(.notFound, "no such user")
-        }
-        return account.user.id
+        guard let found else { throw ChatFailure(.notFound, "no such user") }
+        return found.user.id
     }
 }

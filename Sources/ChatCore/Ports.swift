@@ -224,20 +224,20 @@ public struct AppendResult: Sendable, Equatable {
 /// conversation events hand them, after commit and in commit order, to the
 /// store's event observer (see ChatStore).
 public protocol Store: Sendable {
+    /// Runs `body` in one write transaction (see `StoreTransaction`):
+    /// everything it wrote commits together, or nothing does when it throws.
+    /// Returns when the transaction is durable.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+
     // Users
-    func createUser(_ user: NewUser) async throws -> UserAccount
     func account(id: UserID) async throws -> UserAccount?
     func account(usernameKey: String) async throws -> UserAccount?
-    /// Changes the profile; the user and their friends get a PROFILE_CHANGED account event.
-    func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User
     func setPasswordHash(user: UserID, hash: String) async throws
     func setDisabled(user: UserID, _ disabled: Bool) async throws
     func setRole(user: UserID, _ role: ServerRole) async throws
     func listUsers(_ filter: UserFilter) async throws -> PageResult<UserAccount>
 
     // Devices and tokens
-    /// Creates or re-activates the device (user, deviceID) and gives it a new token.
-    func bindDevice(user: UserID, _ binding: DeviceBinding) async throws -> Device
     /// The device holding this token hash, with its user; revoked devices hold none.
     func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)?
     func device(user: UserID, deviceID: String) async throws -> Device?
@@ -246,14 +246,8 @@ public protocol Store: Sendable {
     func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws
     /// Ends the tokens of every device of `user` except `except`; returns the devices that held one.
     func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
-    /// Revokes the device and records an account event for its user.
-    func revokeDevice(_ device: DeviceRowID, now: Millis) async throws
 
     // Conversations
-    /// Creates a room, group or direct chat with its creator (owner, except in
-    /// direct chats) and initial members. A direct chat that exists already is
-    /// returned as it is.
-    func createConversation(_ new: NewConversation) async throws -> Conversation
     func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation?
     func room(nameKey: String, viewer: UserID?) async throws -> Conversation?
     /// Rooms (all, or one visibility), ordered by id.
@@ -268,22 +262,10 @@ public protocol Store: Sendable {
     ) async throws -> PageResult<ConversationState>
     func membership(conversation: RoomID, user: UserID) async throws -> Membership?
     func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
-    /// Adds `user`; nil when already a member; throws forbidden when banned.
-    /// `by` nil: the user joined by itself.
-    func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event?
-    /// Removes `user` (left, kicked or banned), handing ownership on when the
-    /// owner leaves; nil when not a member (a ban of a non-member still records the ban).
-    func removeMember(
-        conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
-    ) async throws -> [Event]?
-    func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event?
-    func setMute(conversation: RoomID, user: UserID, until: Millis?, by: UserID, now: Millis) async throws -> Event
-    func setRole(conversation: RoomID, user: UserID, role: MemberRole, by: UserID, now: Millis) async throws -> Event
-    func updateConversation(
-        conversation: RoomID, name: String?, nameKey: String?, description: String?, by: UserID, now: Millis
-    ) async throws -> Event
-    /// Deletes the conversation and everything in it; returns its former members.
-    func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID]
+    /// Removes the conversation's events, oldest first, in bounded
+    /// transactions (a long history never holds the writer for long); the
+    /// conversation itself stays (see `deleteConversation`).
+    func deleteHistory(of conversation: RoomID) async throws
     func members(conversation: RoomID, page: Page) async throws -> PageResult<Member>
     /// Every (conversation, user) membership, for the in-memory index.
     func allMemberships() async throws -> [(RoomID, UserID)]
@@ -291,57 +273,19 @@ public protocol Store: Sendable {
     func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
 
     // Operator (chatctl)
-    /// Appends a SYSTEM message from the server (sender 0) to a room or
-    /// group; a retry with the same client_msg_id returns the first one.
-    func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult
     /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
     func appendSystemNotice(text: String, now: Millis) async throws -> Int
-    /// Deletes up to `limit` of the user's messages that are not deleted yet,
-    /// as DeleteMessage does, each with a MESSAGE_DELETED event from the server
-    /// (sender 0). Returns how many (0: none left).
-    /// Deletes (as a server DeleteMessage each) up to `limit` of the sender's
-    /// messages whose client_msg_id sorts after `after`; returns how many and
-    /// the last key, to continue from.
-    func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?)
-    /// Turns the account into a tombstone in one transaction: it leaves every
-    /// room and group (MEMBER_LEFT, owner hand-over), friendships and pending
-    /// requests end, devices and tokens are deleted, and the profile becomes
-    /// "Deleted user" under the username `tombstone`. Direct chats keep it as a member.
-    func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws
     /// Audit rows matching `filter`, newest first.
     func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
 
     // Messages
-    func appendMessage(_ message: NewMessage) async throws -> AppendResult
-    /// Edits the text; mentions are recomputed from `mentionKeys`.
-    func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
-        now: Millis
-    ) async throws -> AppendResult
-    func deleteMessage(
-        conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
-    ) async throws -> AppendResult
-    /// Adds or removes a reaction. nil: nothing changed (removing an absent reaction).
-    func react(
-        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
-    ) async throws -> AppendResult?
-    /// Moves the read position forward; returns the position in force and whether it moved.
-    func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool)
     func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
     func sync(
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
     ) async throws -> SyncResult
 
     // Friends, blocks, users
-    /// Returns true when the request completed a friendship (the other side had asked already).
-    func requestFriend(from: UserID, to: UserID, now: Millis) async throws -> Bool
-    func acceptFriend(user: UserID, requester: UserID, now: Millis) async throws
-    func declineFriend(user: UserID, requester: UserID, now: Millis) async throws
-    func cancelFriendRequest(user: UserID, addressee: UserID, now: Millis) async throws
-    func removeFriend(user: UserID, friend: UserID, now: Millis) async throws
     func friendLists(user: UserID) async throws -> FriendLists
-    func block(user: UserID, target: UserID, now: Millis) async throws
-    func unblock(user: UserID, target: UserID, now: Millis) async throws
     func blockedUsers(user: UserID) async throws -> [User]
     /// Whether either user blocks the other.
     func blocked(between a: UserID, and b: UserID) async throws -> Bool

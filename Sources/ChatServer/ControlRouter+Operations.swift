@@ -9,7 +9,7 @@ extension ControlRouter {
         let filter = try AuditFilter.validated(
             user: user?.user.id, action: q.action, sinceMs: q.sinceMs, untilMs: q.untilMs, beforeID: q.beforeID,
             limit: Int(q.limit))
-        let page = try await store.auditRecords(filter)
+        let page = try await admin.auditRecords(filter)
         var r = Chatd_Control_V1_AuditQueryResponse()
         r.entries = page.items.map { record in
             var e = Chatd_Control_V1_AuditEntry()
@@ -55,7 +55,7 @@ extension ControlRouter {
     func stats(_ frame: Frame) async throws -> Chatd_Control_V1_StatsResponse {
         _ = try Chatd_Control_V1_StatsRequest(payload: frame.payload)
         let daemon = try await hooks.stats()
-        let counts = try await store.counts()
+        let counts = try await admin.counts()
         let (rate, total) = throughput?.rate(window: Self.statsIntervalSeconds) ?? (0, 0)
         let sessions = registry.sessions()
         var r = Chatd_Control_V1_StatsResponse()

@@ -10,10 +10,10 @@ extension ControlRouter {
     func resolveRoom(id: UInt64, name: String) async throws -> Conversation {
         let found: Conversation?
         if id != 0 {
-            found = try await store.conversation(id: ProtoMap.id(id), viewer: nil)
+            found = try await admin.conversation(id: ProtoMap.id(id))
         } else if !name.isEmpty {
             guard name.utf8.count <= 1024 else { throw ChatFailure.tooLong("name", max: 1024) }
-            found = try await store.room(nameKey: Validate.roomNameKey(name), viewer: nil)
+            found = try await admin.room(nameKey: Validate.roomNameKey(name))
         } else {
             throw ChatFailure.invalid("room_id", "give room_id or name")
         }
@@ -26,14 +26,14 @@ extension ControlRouter {
     }
 
     func roomResponse(_ id: RoomID) async throws -> Chatd_Control_V1_RoomResponse {
-        guard let room = try await store.conversation(id: id, viewer: nil) else { throw ChatFailure(.notFound, "no such room") }
+        guard let room = try await admin.conversation(id: id) else { throw ChatFailure(.notFound, "no such room") }
         var r = Chatd_Control_V1_RoomResponse()
         r.room = ProtoMap.conversation(room)
         return r
     }
 
     func audit(_ action: AuditEntry.Action, actor: String, user: UserID? = nil, detail: String) async throws {
-        try await store.audit(
+        try await admin.audit(
             AuditEntry(at: clock.nowMs(), action: action, actor: actor, userID: user, address: "", detail: detail))
     }
 
@@ -65,7 +65,7 @@ extension ControlRouter {
         let q = try Chatd_Control_V1_RoomMembersRequest(payload: frame.payload)
         let room = try await resolveRoom(q.room)
         let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
-        let page = try await store.members(conversation: room.id, page: Page(after: ProtoMap.id(q.afterUserID), limit: limit))
+        let page = try await admin.members(conversation: room.id, page: Page(after: ProtoMap.id(q.afterUserID), limit: limit))
         var r = Chatd_Control_V1_RoomMembersResponse()
         r.members = page.items.map(ProtoMap.member)
         r.hasMore_p = page.hasMore

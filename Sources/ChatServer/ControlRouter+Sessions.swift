@@ -26,8 +26,8 @@ extension ControlRouter {
             s.connectedAtMs = session.connectedAt
             if let id = session.user {
                 if usernames[id] == nil {
-                    usernames[id] = try await store.account(id: id)?.user.username ?? "?"
-                    for device in try await store.devices(user: id, includeRevoked: true, limit: 10_000) {
+                    usernames[id] = try await admin.account(id: id)?.user.username ?? "?"
+                    for device in try await admin.devices(user: id, includeRevoked: true, limit: 10_000) {
                         deviceIDs[device.rowID] = device.deviceID
                     }
                 }
@@ -65,7 +65,7 @@ extension ControlRouter {
                 guard q.deviceID.utf8.count <= DomainLimits.maxDeviceIDBytes else {
                     throw ChatFailure.tooLong("device_id", max: DomainLimits.maxDeviceIDBytes)
                 }
-                guard let device = try await store.device(user: account.user.id, deviceID: q.deviceID) else {
+                guard let device = try await admin.device(user: account.user.id, deviceID: q.deviceID) else {
                     throw ChatFailure(.notFound, "no such device")
                 }
                 selector = .device(device.rowID)
@@ -75,7 +75,7 @@ extension ControlRouter {
             throw ChatFailure.invalid("connection_id", "give connection_id or user")
         }
         let closed = registry.kick(selector, reason: .kicked)
-        try await store.audit(
+        try await admin.audit(
             AuditEntry(
                 at: clock.nowMs(), action: .adminSessionKick, actor: actor, userID: subject, address: "",
                 detail: "\(selector) closed=\(closed)"))

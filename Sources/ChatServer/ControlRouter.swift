@@ -25,7 +25,7 @@ public struct ControlRouter: Sendable {
     /// Re-reads the config file; returns (applied, need restart).
     public typealias Reloader = @Sendable () async throws -> (applied: [String], needRestart: [String])
 
-    let store: any Store
+    let admin: AdminService
     let probe: WriteProbe
     let reloader: Reloader
     let accounts: AccountService
@@ -47,7 +47,7 @@ public struct ControlRouter: Sendable {
         self.files = files
         self.hooks = hooks
         self.throughput = throughput
-        self.store = store
+        admin = AdminService(store: store)
         self.probe = probe
         self.reloader = reloader
         self.accounts = accounts
@@ -72,7 +72,7 @@ public struct ControlRouter: Sendable {
             switch op {
             case .status:
                 _ = try Chatd_Control_V1_StatusRequest(payload: frame.payload)
-                let counts = try await store.counts()
+                let counts = try await admin.counts()
                 let now = clock.nowMs()
                 var r = Chatd_Control_V1_StatusResponse()
                 r.version = BuildInfo.description
@@ -97,7 +97,7 @@ public struct ControlRouter: Sendable {
             case .userList:
                 let q = try Chatd_Control_V1_UserListRequest(payload: frame.payload)
                 let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
-                let page = try await store.listUsers(
+                let page = try await admin.listUsers(
                     UserFilter(
                         page: Page(after: ProtoMap.id(q.afterID), limit: limit), usernamePrefix: q.prefix,
                         onlyDisabled: q.onlyDisabled, role: q.role.isEmpty ? nil : try serverRole(q.role)))
@@ -111,10 +111,10 @@ public struct ControlRouter: Sendable {
                 var r = Chatd_Control_V1_UserShowResponse()
                 r.user = try await adminUser(account)
                 let now = clock.nowMs()
-                r.devices = try await store.devices(user: account.user.id, includeRevoked: true, limit: 1000).map {
+                r.devices = try await admin.devices(user: account.user.id, includeRevoked: true, limit: 1000).map {
                     ProtoMap.device($0, current: nil, now: now)
                 }
-                r.rooms = try await store.listConversations(memberOf: account.user.id, before: nil, kind: nil, limit: 1000)
+                r.rooms = try await admin.conversations(of: account.user.id, limit: 1000)
                     .items.map(ProtoMap.conversation)
                 return r
             case .userDisable, .userEnable:
@@ -141,8 +141,7 @@ public struct ControlRouter: Sendable {
             case .roomList:
                 let q = try Chatd_Control_V1_RoomListRequest(payload: frame.payload)
                 let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
-                let page = try await store.listRooms(
-                    visibility: nil, page: Page(after: ProtoMap.id(q.afterID), limit: limit), viewer: nil)
+                let page = try await admin.listRooms(page: Page(after: ProtoMap.id(q.afterID), limit: limit))
                 var r = Chatd_Control_V1_RoomListResponse()
                 r.rooms = page.items.map(ProtoMap.conversation)
                 r.hasMore_p = page.hasMore
@@ -152,20 +151,20 @@ public struct ControlRouter: Sendable {
                 let room = try await resolveRoom(id: q.roomID, name: q.name)
                 var r = Chatd_Control_V1_RoomShowResponse()
                 r.room = ProtoMap.conversation(room)
-                r.members = try await store.members(conversation: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
+                r.members = try await admin.members(conversation: room.id, page: Page(after: 0, limit: 1000)).items.map(ProtoMap.member)
                 r.onlineMembers = UInt32(clamping: registry.onlineCount(of: hub.members(of: room.id)))
                 return r
             case .deviceList:
                 let q = try Chatd_Control_V1_DeviceListRequest(payload: frame.payload)
                 let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
                 let limit = Validate.pageLimit(Int(q.limit), default: 1000, max: 10_000)
-                let devices = try await store.devices(user: user?.user.id, includeRevoked: q.includeRevoked, limit: limit + 1)
+                let devices = try await admin.devices(user: user?.user.id, includeRevoked: q.includeRevoked, limit: limit + 1)
                 var names: [UserID: String] = [:]
                 var r = Chatd_Control_V1_DeviceListResponse()
                 let now = clock.nowMs()
                 for device in devices.prefix(limit) {
                     if names[device.userID] == nil {
-                        names[device.userID] = try await store.account(id: device.userID)?.user.username ?? "?"
+                        names[device.userID] = try await admin.account(id: device.userID)?.user.username ?? "?"
                     }
                     var d = Chatd_Control_V1_AdminDevice()
                     d.userID = UInt64(device.userID)
@@ -206,7 +205,7 @@ public struct ControlRouter: Sendable {
             case .deviceRevoke:
                 let q = try Chatd_Control_V1_DeviceRevokeRequest(payload: frame.payload)
                 let account = try await resolve(q.user)
-                guard let device = try await store.device(user: account.user.id, deviceID: q.deviceID) else {
+                guard let device = try await admin.device(user: account.user.id, deviceID: q.deviceID) else {
                     throw ChatFailure(.notFound, "no such device")
                 }
                 var r = Chatd_Control_V1_DeviceRevokeResponse()
@@ -255,12 +254,12 @@ public struct ControlRouter: Sendable {
     func resolve(_ ref: Chatd_Control_V1_UserRef) async throws -> UserAccount {
         let found: UserAccount?
         if ref.id != 0 {
-            found = try await store.account(id: ProtoMap.id(ref.id))
+            found = try await admin.account(id: ProtoMap.id(ref.id))
         } else if !ref.username.isEmpty {
             guard ref.username.utf8.count <= DomainLimits.usernameMaxBytes else {
                 throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
             }
-            found = try await store.account(usernameKey: Validate.usernameKey(ref.username))
+            found = try await admin.account(usernameKey: Validate.usernameKey(ref.username))
         } else {
             throw ChatFailure.invalid("user", "give a user id or username")
         }
@@ -269,7 +268,7 @@ public struct ControlRouter: Sendable {
     }
 
     func userResponse(_ id: UserID) async throws -> Chatd_Control_V1_UserResponse {
-        guard let account = try await store.account(id: id) else { throw ChatFailure(.notFound, "no such user") }
+        guard let account = try await admin.account(id: id) else { throw ChatFailure(.notFound, "no such user") }
         var r = Chatd_Control_V1_UserResponse()
         r.user = try await adminUser(account)
         return r
@@ -287,7 +286,7 @@ public struct ControlRouter: Sendable {
         u.statusText = account.user.statusText
         u.avatarURL = account.user.avatarURL
         u.deviceCount = UInt32(
-            clamping: try await store.devices(user: account.user.id, includeRevoked: false, limit: 10_000).count)
+            clamping: try await admin.devices(user: account.user.id, includeRevoked: false, limit: 10_000).count)
         u.connectionCount = UInt32(clamping: registry.connectionCount(user: account.user.id))
         return u
     }
@@ -346,7 +345,7 @@ extension ControlRouter {
             let id: RoomID
             if q.roomID != 0 {
                 id = ProtoMap.id(q.roomID)
-            } else if !q.name.isEmpty, let room = try await store.room(nameKey: Validate.roomNameKey(q.name), viewer: nil) {
+            } else if !q.name.isEmpty, let room = try await admin.room(nameKey: Validate.roomNameKey(q.name)) {
                 id = room.id
             } else {
                 throw q.name.isEmpty ? ChatFailure.invalid("room_id", "give room_id or name") : ChatFailure(.notFound, "no such room")

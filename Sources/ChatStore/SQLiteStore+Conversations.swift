@@ -37,6 +37,16 @@ extension SQLiteStore {
 
     // MARK: Shared write steps
 
+    // Statements of the send path, built once: they are looked up in the
+    // statement cache by their text, and interpolating the column list on
+    // every call cost an allocation of it per send.
+    static let insertEventSQL = """
+        INSERT INTO events (\(eventColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
+    static let eventByClientMsgIDSQL = "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?"
+
     /// Gives `event` the conversation's next seq, stores it, and queues it for publishing.
     static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
         guard
@@ -47,10 +57,7 @@ extension SQLiteStore {
         var stored = event
         stored.seq = seq
         let a = stored.attachment
-        try db.cachedExecute(sql: """
-                INSERT INTO events (\(eventColumns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+        try db.cachedExecute(sql: insertEventSQL,
             arguments: [
                 stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
                 stored.messageType?.rawValue, stored.text, stored.replyToSeq,
@@ -85,102 +92,7 @@ extension SQLiteStore {
         changes.accountEvents.append(stored)
     }
 
-    static func role(_ db: Database, conversation: RoomID, user: UserID) throws -> MemberRole? {
-        try String.fetchOneCached(db, sql: "SELECT role FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
-        ).flatMap(MemberRole.init(rawValue:))
-    }
-
-    static func insertMember(
-        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, role: MemberRole, now: Millis
-    ) throws {
-        // Checked in the write: an account disabled or deleted meanwhile is not added.
-        guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [user]) == true else {
-            throw ChatFailure(.notFound, "no such user")
-        }
-        // A new member has read everything before joining.
-        try db.cachedExecute(sql: """
-                INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
-                VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
-                """,
-            arguments: [conversation, user, role.rawValue, now, conversation])
-        try db.cachedExecute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
-        try appendAccountEvent(
-            db, &changes, AccountEvent(userID: user, kind: .addedToConversation, conversationID: conversation, createdAt: now))
-    }
-
-    static func addMember(
-        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, by: UserID?, now: Millis
-    ) throws -> Event? {
-        if try role(db, conversation: conversation, user: user) != nil { return nil }
-        if try Bool.fetchOneCached(db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]) == true
-        {
-            throw ChatFailure(.forbidden, "banned from this conversation")
-        }
-        try insertMember(db, &changes, conversation: conversation, user: user, role: .member, now: now)
-        return try appendEvent(
-            db, &changes,
-            Event(
-                conversationID: conversation, seq: 0, kind: by == nil ? .memberJoined : .memberAdded, senderID: by ?? user,
-                subjectUserID: user, createdAt: now))
-    }
-
     // MARK: Conversations
-
-    public func createConversation(_ new: NewConversation) async throws -> Conversation {
-        try await write { db, changes in
-            if let creator = new.creator {
-                guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [creator]) == true else {
-                    throw ChatFailure(.accountDisabled, "the account was disabled")
-                }
-            }
-            var directKey: String?
-            if new.kind == .direct {
-                guard let creator = new.creator, let peer = new.members.first, peer != creator else {
-                    throw ChatFailure.invalid("user_id", "a direct chat needs another user")
-                }
-                let key = "\(min(creator, peer)):\(max(creator, peer))"
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM conversations WHERE direct_key = ?", arguments: [key]),
-                    let existing = try Self.fetchConversation(db, id: id, viewer: creator)
-                {
-                    return existing
-                }
-                directKey = key
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO conversations (kind, name, name_key, direct_key, description, visibility, created_by,
-                                               created_at, last_activity_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    new.kind.rawValue, new.name, new.kind == .room ? new.nameKey : nil, directKey, new.description,
-                    new.visibility.rawValue, new.creator, new.now, new.now,
-                ])
-            let id = db.lastInsertedRowID
-            _ = try Self.appendEvent(
-                db, &changes,
-                Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: new.creator ?? 0, createdAt: new.now))
-            if let creator = new.creator {
-                let role: MemberRole = new.kind == .direct ? .member : .owner
-                try Self.insertMember(db, &changes, conversation: id, user: creator, role: role, now: new.now)
-            }
-            switch new.kind {
-            case .direct:
-                if let creator = new.creator, let peer = new.members.first {
-                    try Self.insertMember(db, &changes, conversation: id, user: peer, role: .member, now: new.now)
-                    changes.contactsAdded.append((creator, peer))
-                }
-            case .room, .group:
-                for user in new.members where user != new.creator {
-                    _ = try Self.addMember(db, &changes, conversation: id, user: user, by: new.creator, now: new.now)
-                }
-            }
-            guard let created = try Self.fetchConversation(db, id: id, viewer: new.creator) else {
-                throw ChatFailure(.internal, "conversation row vanished")
-            }
-            return created
-        }
-    }
 
     public func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation? {
         try await read { db in try Self.fetchConversation(db, id: id, viewer: viewer) }
@@ -254,181 +166,13 @@ extension SQLiteStore {
         }
     }
 
-    public func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) async throws -> Event? {
-        try await write { db, changes in
-            try Self.addMember(db, &changes, conversation: conversation, user: user, by: by, now: now)
-        }
-    }
-
-    public func removeMember(
-        conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis
-    ) async throws -> [Event]? {
-        try await write { db, changes in
-            try Self.removeMember(db, &changes, conversation: conversation, user: user, by: by, kind: kind, now: now)
-        }
-    }
-
-    /// Removes `user` (left, kicked or banned) in the open transaction; see `removeMember`.
-    static func removeMember(
-        _ db: Database, _ changes: inout CommittedChanges, conversation: RoomID, user: UserID, by: UserID, kind: EventKind,
-        now: Millis
-    ) throws -> [Event]? {
-        let role = try Self.role(db, conversation: conversation, user: user)
-        if kind == .memberBanned {
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?)",
-                arguments: [conversation, user, by, now])
-        }
-        guard let role else {
-            guard kind == .memberBanned else { return nil }
-            return [
-                try Self.appendEvent(
-                    db, &changes,
-                    Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
-            ]
-        }
-        try db.execute(
-            sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
-        try db.execute(
-            sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [conversation])
-        var events = [
-            try Self.appendEvent(
-                db, &changes,
-                Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now))
-        ]
-        let reason = kind == .memberLeft ? "left" : kind == .memberKicked ? "kicked" : "banned"
-        try Self.appendAccountEvent(
-            db, &changes,
-            AccountEvent(
-                userID: user, kind: .removedFromConversation, conversationID: conversation, reason: reason, createdAt: now))
-        if role == .owner,
-            let heir = try Int64.fetchOne(
-                db,
-                sql: """
-                    SELECT user_id FROM members WHERE conversation_id = ?
-                    ORDER BY CASE role WHEN 'admin' THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1
-                    """, arguments: [conversation])
-        {
-            try db.execute(
-                sql: "UPDATE members SET role = 'owner' WHERE conversation_id = ? AND user_id = ?",
-                arguments: [conversation, heir])
-            events.append(
-                try Self.appendEvent(
-                    db, &changes,
-                    Event(
-                        conversationID: conversation, seq: 0, kind: .roleChanged, senderID: user, subjectUserID: heir,
-                        role: .owner, createdAt: now)))
-        }
-        return events
-    }
-
-    public func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) async throws -> Event? {
-        try await write { db, changes in
-            try db.execute(sql: "DELETE FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
-            guard db.changesCount > 0 else { return nil }
-            return try Self.appendEvent(
-                db, &changes,
-                Event(conversationID: conversation, seq: 0, kind: .memberUnbanned, senderID: by, subjectUserID: user, createdAt: now))
-        }
-    }
-
-    public func setMute(conversation: RoomID, user: UserID, until: Millis?, by: UserID, now: Millis) async throws -> Event {
-        try await write { db, changes in
-            try db.execute(
-                sql: "UPDATE members SET muted_until = ? WHERE conversation_id = ? AND user_id = ?",
-                arguments: [until, conversation, user])
-            guard db.changesCount > 0 else { throw ChatFailure(.notFound, "not a member of this conversation") }
-            return try Self.appendEvent(
-                db, &changes,
-                Event(
-                    conversationID: conversation, seq: 0, kind: .memberMuted, senderID: by, subjectUserID: user,
-                    createdAt: now, mutedUntil: until ?? 0))
-        }
-    }
-
-    public func setRole(conversation: RoomID, user: UserID, role: MemberRole, by: UserID, now: Millis) async throws -> Event {
-        try await write { db, changes in
-            guard let current = try Self.role(db, conversation: conversation, user: user) else {
-                throw ChatFailure(.notFound, "not a member of this conversation")
-            }
-            // Checked here too, in the write: an owner found a moment earlier
-            // by a concurrent transfer is never demoted (the room would be left ownerless).
-            if current == .owner && role != .owner {
-                throw ChatFailure(.forbidden, "the owner's role changes only when ownership moves to someone else")
-            }
-            if role == .owner {
-                // Ownership moves: the current owners become admins.
-                let owners = try Int64.fetchAll(
-                    db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND role = 'owner' AND user_id != ?",
-                    arguments: [conversation, user])
-                for owner in owners {
-                    try db.execute(
-                        sql: "UPDATE members SET role = 'admin' WHERE conversation_id = ? AND user_id = ?",
-                        arguments: [conversation, owner])
-                    _ = try Self.appendEvent(
-                        db, &changes,
-                        Event(
-                            conversationID: conversation, seq: 0, kind: .roleChanged, senderID: by, subjectUserID: owner,
-                            role: .admin, createdAt: now))
-                }
-            }
-            if current == role, role != .owner {
-                throw ChatFailure(.conflict, "the member already has this role")
-            }
-            try db.execute(
-                sql: "UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?",
-                arguments: [role.rawValue, conversation, user])
-            return try Self.appendEvent(
-                db, &changes,
-                Event(conversationID: conversation, seq: 0, kind: .roleChanged, senderID: by, subjectUserID: user, role: role, createdAt: now))
-        }
-    }
-
-    public func updateConversation(
-        conversation: RoomID, name: String?, nameKey: String?, description: String?, by: UserID, now: Millis
-    ) async throws -> Event {
-        try await write { db, changes in
-            if let name {
-                try db.execute(
-                    sql: "UPDATE conversations SET name = ?, name_key = CASE kind WHEN 'room' THEN ? END WHERE id = ?",
-                    arguments: [name, nameKey, conversation])
-            }
-            if let description {
-                try db.execute(
-                    sql: "UPDATE conversations SET description = ? WHERE id = ?", arguments: [description, conversation])
-            }
-            guard let row = try Row.fetchOne(db, sql: "SELECT name, description FROM conversations WHERE id = ?", arguments: [conversation])
-            else { throw ChatFailure(.notFound, "no such conversation") }
-            return try Self.appendEvent(
-                db, &changes,
-                Event(
-                    conversationID: conversation, seq: 0, kind: .conversationUpdated, senderID: by, createdAt: now,
-                    name: row["name"], description: row["description"]))
-        }
-    }
-
     /// Events one transaction of a conversation deletion removes at most.
     static let deleteBatch = 2000
 
-    public func deleteConversation(_ conversation: RoomID, now: Millis) async throws -> [UserID] {
-        // A long history goes first, oldest first, in bounded transactions
-        // (as a retention purge does), so one delete never holds the writer
-        // for long; the last transaction removes the conversation itself.
+    public func deleteHistory(of conversation: RoomID) async throws {
+        // Oldest first, in bounded transactions (as a retention purge does),
+        // so one deletion never holds the writer for long.
         while try await deleteOldestEvents(conversation, limit: Self.deleteBatch) >= Self.deleteBatch {}
-        return try await write { db, changes in
-            let members = try Int64.fetchAll(
-                db, sql: "SELECT user_id FROM members WHERE conversation_id = ?", arguments: [conversation])
-            let kind = try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation])
-            try db.execute(sql: "DELETE FROM conversations WHERE id = ?", arguments: [conversation])
-            guard db.changesCount > 0 else { throw ChatFailure(.notFound, "no such conversation") }
-            for user in members {
-                try Self.appendAccountEvent(
-                    db, &changes, AccountEvent(userID: user, kind: .conversationDeleted, conversationID: conversation, createdAt: now))
-            }
-            changes.deletedConversations.append((conversation, members))
-            if kind == "direct", members.count == 2 { changes.contactsRemoved.append((members[0], members[1])) }
-            return members
-        }
     }
 
     /// Removes the conversation's oldest `limit` events, raising purged_seq.
@@ -480,9 +224,7 @@ extension SQLiteStore {
                 if let row = try Row.fetchOne(
                     db, sql: "SELECT id, visibility FROM conversations WHERE name_key = ?", arguments: [key])
                 {
-                    guard row["visibility"] == "public" else {
-                        throw ChatFailure.invalid("rooms.default", "\(name) exists as a private room")
-                    }
+                    try ConversationPolicy.checkDefaultRoom(name, visibility: Visibility(rawValue: row["visibility"]) ?? .private)
                     ids.append(row["id"])
                     continue
                 }

@@ -18,16 +18,17 @@ extension SQLiteStore: FileCatalog {
             createdAt: row[6])
     }
 
-    /// The access rule: the uploader, or a member of a conversation where a
-    /// message refers to the file.
-    static let fileAccessSQL = """
-        SELECT \(fileColumns) FROM files f WHERE f.id = ? AND (f.owner_id = ? OR EXISTS (
-          SELECT 1 FROM file_refs r JOIN members m ON m.conversation_id = r.conversation_id AND m.user_id = ?
-          WHERE r.file_id = f.id))
-        """
+    static func file(_ db: Database, id: String) throws -> StoredFile? {
+        try Row.fetchOneCached(db, sql: "SELECT \(fileColumns) FROM files f WHERE f.id = ?", arguments: [id]).map(storedFile)
+    }
 
-    static func accessibleFile(_ db: Database, id: String, viewer: UserID) throws -> StoredFile? {
-        try Row.fetchOneCached(db, sql: fileAccessSQL, arguments: [id, viewer, viewer]).map(storedFile)
+    /// Whether a message (not deleted) refers to the file in a conversation `user` is a member of.
+    static func isFileShared(_ db: Database, id: String, withMember user: UserID) throws -> Bool {
+        try Bool.fetchOneCached(db,
+            sql: """
+                SELECT 1 FROM file_refs r JOIN members m ON m.conversation_id = r.conversation_id AND m.user_id = ?
+                WHERE r.file_id = ? LIMIT 1
+                """, arguments: [user, id]) == true
     }
 
     /// Bytes counted against a user's quota: their files and their unfinished uploads.
@@ -49,14 +50,9 @@ extension SQLiteStore: FileCatalog {
             }
             let open = try Int.fetchOneCached(db,
                 sql: "SELECT count(*) FROM uploads WHERE owner_id = ? AND expires_at > ?", arguments: [upload.ownerID, upload.createdAt]) ?? 0
-            guard open < FileLimits.maxOpenUploads else {
-                throw ChatFailure(.quotaExceeded, "at most \(FileLimits.maxOpenUploads) unfinished uploads; finish or cancel one")
-            }
-            let used = try Self.usedBytes(db, user: upload.ownerID, now: upload.createdAt)
-            guard used + upload.size <= quotaBytes else {
-                throw ChatFailure(
-                    .quotaExceeded, "this upload would use \(used + upload.size) of your \(quotaBytes) bytes", field: "size")
-            }
+            try FilePolicy.checkNewUpload(
+                size: upload.size, openUploads: open, usedBytes: Self.usedBytes(db, user: upload.ownerID, now: upload.createdAt),
+                quotaBytes: quotaBytes)
             try db.cachedExecute(sql: """
                     INSERT INTO uploads (id, owner_id, size, name, mime, hash, received, created_at, expires_at)
                     VALUES (?, ?, ?, ?, ?, ?, '', ?, ?)
@@ -120,7 +116,12 @@ extension SQLiteStore: FileCatalog {
     }
 
     public func file(id: String, viewer: UserID) async throws -> StoredFile? {
-        try await read { db in try Self.accessibleFile(db, id: id, viewer: viewer) }
+        try await read { db in
+            guard let file = try Self.file(db, id: id),
+                try FilePolicy.canRead(file, viewer: viewer, shared: { try Self.isFileShared(db, id: id, withMember: viewer) })
+            else { return nil }
+            return file
+        }
     }
 
     public func expiredUploads(before cutoff: Millis, limit: Int) async throws -> [String] {
@@ -199,20 +200,5 @@ extension SQLiteStore: FileCatalog {
                 files: files?[0] ?? 0, contents: contents?[0] ?? 0, contentBytes: contents?[1] ?? 0, fileBytes: files?[1] ?? 0,
                 referencedFiles: referenced, uploads: uploads?[0] ?? 0, uploadBytes: uploads?[1] ?? 0, topUsers: users)
         }
-    }
-
-    /// Fills an attachment from the file it names, if the sender may use it
-    /// (their own upload, or a file they can read: forwarding). The stored
-    /// size and type are the file's, not the client's claim.
-    static func resolveAttachment(_ db: Database, _ a: Attachment, type: MessageType?, sender: UserID) throws -> Attachment {
-        guard FileService.isValidID(a.fileID), let file = try accessibleFile(db, id: a.fileID, viewer: sender) else {
-            throw ChatFailure(.notFound, "no such file", field: "attachment.file_id")
-        }
-        if type == .image, !file.mimeType.hasPrefix("image/") {
-            throw ChatFailure.invalid("message_type", "an image message needs an image file (this one is \(file.mimeType))")
-        }
-        return Attachment(
-            fileID: file.id, name: a.name.isEmpty ? file.name : a.name, size: file.size, mimeType: file.mimeType,
-            width: a.width, height: a.height)
     }
 }

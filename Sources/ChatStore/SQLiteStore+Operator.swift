@@ -5,31 +5,6 @@ import GRDB
 
 /// Writes only an operator makes (chatctl, spec/PROTOCOL.md §11).
 extension SQLiteStore {
-    public func appendSystemMessage(
-        conversation: RoomID, text: String, clientMsgID: String, now: Millis
-    ) async throws -> AppendResult {
-        let server = ConversationService.serverSender
-        return try await write { db, changes in
-            guard let kind = try String.fetchOne(db, sql: "SELECT kind FROM conversations WHERE id = ?", arguments: [conversation])
-            else { throw ChatFailure(.notFound, "no such conversation") }
-            guard kind != ConversationKind.direct.rawValue else {
-                throw ChatFailure(.forbidden, "broadcasts go to rooms and groups, not direct chats")
-            }
-            if let prior = try Self.priorEvent(db, sender: server, clientMsgID: clientMsgID) {
-                guard prior.kind == .message, prior.conversationID == conversation else {
-                    throw ChatFailure(.conflict, "client_msg_id was already used for something else")
-                }
-                return AppendResult(event: prior, duplicate: true)
-            }
-            let event = try Self.appendEvent(
-                db, &changes,
-                Event(
-                    conversationID: conversation, seq: 0, kind: .message, senderID: server, clientMsgID: clientMsgID,
-                    text: text, createdAt: now, messageType: .system))
-            return AppendResult(event: event, duplicate: false)
-        }
-    }
-
     /// Accounts one transaction of a notice to everyone reaches at most.
     static let noticeBatch = 1000
 
@@ -117,68 +92,6 @@ extension SQLiteStore {
     public func integrityCheck() async throws -> String {
         try await read { db in
             try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
-        }
-    }
-}
-
-extension SQLiteStore {
-    public func deleteMessages(sender: UserID, after: String, limit: Int, now: Millis) async throws -> (count: Int, last: String?) {
-        try await write { db, changes in
-            // Messages always carry a client_msg_id: paging by it walks events_client_msg
-            // once over the whole deletion (erased messages keep their key).
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT conversation_id, seq, client_msg_id FROM events
-                    WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND deleted = 0
-                    ORDER BY client_msg_id LIMIT ?
-                    """, arguments: [sender, after, limit])
-            for row in rows {
-                let conversation: RoomID = row[0]
-                let seq: Seq = row[1]
-                try Self.eraseMessage(db, conversation: conversation, seq: seq)
-                _ = try Self.appendEvent(
-                    db, &changes,
-                    Event(
-                        conversationID: conversation, seq: 0, kind: .messageDeleted, senderID: ConversationService.serverSender,
-                        subjectUserID: sender, createdAt: now, targetSeq: seq))
-            }
-            return (rows.count, rows.last?[2])
-        }
-    }
-
-    public func tombstoneUser(_ user: UserID, username tombstone: String, now: Millis) async throws {
-        try await write { db, changes in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [user]) == true else {
-                throw ChatFailure(.notFound, "no such user")
-            }
-            let rooms = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id
-                    WHERE m.user_id = ? AND c.kind != 'direct' ORDER BY m.conversation_id
-                    """, arguments: [user])
-            for room in rooms {
-                _ = try Self.removeMember(db, &changes, conversation: room, user: user, by: user, kind: .memberLeft, now: now)
-            }
-            let others = try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT other_id FROM friendships WHERE user_id = ?
-                    UNION SELECT user_id FROM friendships WHERE other_id = ?
-                    """, arguments: [user, user])
-            for other in others {
-                _ = try Self.unfriend(db, &changes, user, other, now: now)
-                try Self.cancelPendingRequests(db, &changes, user, other, now: now)
-            }
-            try db.execute(sql: "DELETE FROM devices WHERE user_id = ?", arguments: [user])
-            try db.execute(
-                sql: """
-                    UPDATE users SET username = ?, username_key = ?, email = '', display_name = 'Deleted user',
-                      display_name_key = 'deleted user', avatar_url = '', status_text = '', password_hash = '',
-                      role = 'user', disabled = 1, updated_at = ?
-                    WHERE id = ?
-                    """, arguments: [tombstone, tombstone, now, user])
         }
     }
 }

@@ -217,30 +217,6 @@ public final class SQLiteStore: Store {
             createdAt: row["created_at"])
     }
 
-    public func createUser(_ new: NewUser) async throws -> UserAccount {
-        try await write { db, changes in
-            try db.execute(
-                sql: """
-                    INSERT INTO users (username, username_key, email, display_name, display_name_key, password_hash, role,
-                                       created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    new.username, new.usernameKey, new.email, new.displayName, new.displayName.lowercased(),
-                    new.passwordHash, new.role.rawValue, new.now, new.now,
-                ])
-            let id = db.lastInsertedRowID
-            for room in new.joinRooms {
-                _ = try Self.addMember(db, &changes, conversation: room, user: id, by: nil, now: new.now)
-            }
-            return UserAccount(
-                user: User(
-                    id: id, username: new.username, displayName: new.displayName, avatarURL: "", statusText: "",
-                    role: new.role, createdAt: new.now),
-                email: new.email, passwordHash: new.passwordHash, disabled: false)
-        }
-    }
-
     public func account(id: UserID) async throws -> UserAccount? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [id])
@@ -253,40 +229,6 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(
                 db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.username_key = ?", arguments: [usernameKey]
             ).map(Self.account)
-        }
-    }
-
-    public func updateProfile(user: UserID, _ change: ProfileChange, now: Millis) async throws -> User {
-        try await write { db, changes in
-            var sets: [String] = []
-            var args: StatementArguments = []
-            if let v = change.displayName {
-                sets.append("display_name = ?, display_name_key = ?")
-                _ = args.append(contentsOf: [v, v.lowercased()])
-            }
-            if let v = change.avatarURL {
-                sets.append("avatar_url = ?")
-                _ = args.append(contentsOf: [v])
-            }
-            if let v = change.statusText {
-                sets.append("status_text = ?")
-                _ = args.append(contentsOf: [v])
-            }
-            if !sets.isEmpty {
-                try db.execute(
-                    sql: "UPDATE users SET \(sets.joined(separator: ", ")), updated_at = ? WHERE id = ?",
-                    arguments: args + [now, user])
-                // The user's other devices and their friends hear about it.
-                let friends = try Int64.fetchAll(
-                    db, sql: "SELECT other_id FROM friendships WHERE user_id = ? AND state = 'accepted'", arguments: [user])
-                for id in [user] + friends {
-                    try Self.appendAccountEvent(
-                        db, &changes, AccountEvent(userID: id, kind: .profileChanged, otherUserID: user, createdAt: now))
-                }
-            }
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.userColumns) FROM users u WHERE u.id = ?", arguments: [user])
-            else { throw ChatFailure(.notFound, "no such user") }
-            return Self.user(row)
         }
     }
 
@@ -342,36 +284,6 @@ public final class SQLiteStore: Store {
             platform: row["platform"], publicKey: key.map { Array($0) }, createdAt: row["d_created_at"],
             lastSeenAt: row["last_seen_at"], lastAddress: row["last_address"], revokedAt: row["revoked_at"],
             tokenExpiresAt: row["token_expires_at"])
-    }
-
-    public func bindDevice(user: UserID, _ b: DeviceBinding) async throws -> Device {
-        try await write { db in
-            // A login that passed its checks just before the account was disabled or deleted binds nothing.
-            guard try Bool.fetchOneCached(db, sql: "SELECT disabled = 0 FROM users WHERE id = ?", arguments: [user]) == true else {
-                throw ChatFailure(.accountDisabled, "the account was disabled")
-            }
-            let key = b.publicKey.map { Data($0) }
-            try db.execute(
-                sql: """
-                    INSERT INTO devices (user_id, device_id, name, platform, public_key, token_hash, token_expires_at,
-                                         created_at, last_seen_at, last_address, revoked_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
-                    ON CONFLICT (user_id, device_id) DO UPDATE SET
-                      name = excluded.name, platform = excluded.platform, public_key = excluded.public_key,
-                      token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at,
-                      last_seen_at = excluded.last_seen_at, last_address = excluded.last_address, revoked_at = NULL
-                    """,
-                arguments: [
-                    user, b.deviceID, b.name, b.platform, key, Data(b.tokenHash), b.tokenExpiresAt, b.now, b.now,
-                    b.address,
-                ])
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT \(Self.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?",
-                    arguments: [user, b.deviceID])
-            else { throw ChatFailure(.internal, "device row vanished") }
-            return Self.device(row)
-        }
     }
 
     public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {
@@ -441,23 +353,6 @@ public final class SQLiteStore: Store {
                     """,
                 arguments: [user, except])
             return ids
-        }
-    }
-
-    public func revokeDevice(_ device: DeviceRowID, now: Millis) async throws {
-        // The token hash is kept so that a later Resume with it answers
-        // device_revoked rather than invalid_token.
-        try await write { db, changes in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT user_id, device_id, revoked_at FROM devices WHERE id = ?", arguments: [device])
-            else { throw ChatFailure(.notFound, "no such device") }
-            let revokedAt: Int64? = row["revoked_at"]
-            if revokedAt != nil { return }
-            try db.execute(sql: "UPDATE devices SET revoked_at = ? WHERE id = ?", arguments: [now, device])
-            try Self.appendAccountEvent(
-                db, &changes,
-                AccountEvent(userID: row["user_id"], kind: .deviceRevoked, deviceID: row["device_id"], createdAt: now))
         }
     }
 

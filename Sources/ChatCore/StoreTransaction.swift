@@ -1,0 +1,132 @@
+/// The seam between the rules and the database: one write transaction.
+///
+/// `Store.transaction { tx in ... }` runs its body inside one database
+/// transaction (for SQLite, a savepoint of a group-commit batch). The body
+/// reads through `tx` exactly the rows a rule needs, as snapshots, decides
+/// with a policy of ChatCore, and writes through `tx`; a failure thrown
+/// anywhere rolls back everything the body wrote. So a check and the write
+/// it guards always see the same rows: a send, an edit, a reaction or a
+/// moderation step is one database operation, whatever runs concurrently.
+///
+/// Implementations do persistence only (statements and mapping): every
+/// decision is made by the caller, in ChatCore. Events appended here are
+/// published after the commit, in commit order. A transaction is used on
+/// the thread that runs the body and never escapes it.
+public protocol StoreTransaction: AnyObject {
+    // MARK: Snapshots
+
+    /// The conversation, the user's membership in it and the user's
+    /// account, read together.
+    func standing(of user: UserID, in conversation: RoomID) throws -> Standing
+    /// The account, or nil when there is no such user.
+    func account(_ user: UserID) throws -> AccountSnapshot?
+    /// The id of the user with this username key.
+    func userID(usernameKey: String) throws -> UserID?
+    /// The conversation as `viewer` sees it (`Conversation.myRole`, `peerUserID`).
+    func conversation(_ id: RoomID, viewer: UserID?) throws -> Conversation?
+    /// The direct chat of two users, as `a` sees it.
+    func directConversation(between a: UserID, and b: UserID) throws -> Conversation?
+    /// The rooms and groups (not direct chats) the user is a member of, ascending.
+    func roomsAndGroups(of user: UserID) throws -> [RoomID]
+    func isBanned(_ user: UserID, from conversation: RoomID) throws -> Bool
+    /// The member who joined first (then the lowest id), among those with
+    /// `role`, or among all members when `role` is nil.
+    func longestServing(in conversation: RoomID, role: MemberRole?) throws -> UserID?
+    /// The members with this role (nil: all of them), ascending.
+    func members(of conversation: RoomID, role: MemberRole?) throws -> [UserID]
+    /// The other member of a direct chat.
+    func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID?
+    /// Whether either user blocks the other.
+    func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool
+    /// Whether `user` blocks `target` (one direction).
+    func blocks(_ user: UserID, _ target: UserID) throws -> Bool
+    /// The friendship row from `user` towards `other`: a pending request or an accepted friendship.
+    func link(from user: UserID, to other: UserID) throws -> FriendPolicy.Link?
+    /// The user's friends (accepted friendships).
+    func friends(of user: UserID) throws -> [UserID]
+    /// The device with this row id, revoked or not.
+    func device(_ device: DeviceRowID) throws -> Device?
+    /// Everyone with a friendship row (pending or accepted, either way) with the user.
+    func friendshipPartners(of user: UserID) throws -> [UserID]
+
+    /// The event at `seq`, in its current state.
+    func event(conversation: RoomID, seq: Seq) throws -> Event?
+    /// The event a sender stored earlier under this client_msg_id.
+    func priorEvent(sender: UserID, clientMsgID: String) throws -> Event?
+    /// The MESSAGE_DELETED event of the message at `seq`.
+    func deletion(conversation: RoomID, of seq: Seq) throws -> Event?
+    /// Members of the conversation among these usernames (mentions), ascending.
+    func members(conversation: RoomID, usernameKeys: [String]) throws -> [UserID]
+    /// Up to `limit` of the sender's MESSAGEs that are not deleted, whose
+    /// client_msg_id sorts after `after`, in that order.
+    func undeletedMessages(sender: UserID, after: String, limit: Int) throws -> [Event]
+    /// The seq of the REACTION_ADDED event of this user's reaction, if it is there.
+    func reaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws -> Seq?
+    /// How many reactions the user has on the message.
+    func reactionCount(conversation: RoomID, seq: Seq, user: UserID) throws -> Int
+
+    /// The file with this id.
+    func file(id: String) throws -> StoredFile?
+    /// Whether a message (not deleted) refers to the file in a conversation the user is a member of.
+    func isFileShared(_ id: String, withMember user: UserID) throws -> Bool
+
+    // MARK: Writes
+
+    /// Gives `event` the conversation's next seq, stores it (with its
+    /// mentions) and queues it for publishing; returns it as stored.
+    func append(_ event: Event) throws -> Event
+    /// Stores a per-user account event and queues it for publishing.
+    func append(_ event: AccountEvent) throws
+    /// A new text for the message at `seq`, with its mentions.
+    func setMessageText(conversation: RoomID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws
+    /// Empties the message at `seq` (text, mentions, attachment, reactions,
+    /// and the text of its edits); the row stays, so seqs keep no gaps.
+    func eraseMessage(conversation: RoomID, seq: Seq) throws
+    func insertReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws
+    func deleteReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws
+    func setReadSeq(conversation: RoomID, user: UserID, seq: Seq) throws
+
+    /// Creates or re-activates the device (user, deviceID) with the binding's token.
+    func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
+    /// Sets the fields `change` gives; returns the user as now stored (nil: no such user).
+    func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User?
+    /// Marks the device revoked; its token hash is kept, so that a later
+    /// Resume with it answers device_revoked rather than invalid_token.
+    func setRevoked(_ device: DeviceRowID, at: Millis) throws
+    /// Stores a new account (no checks beyond the database's constraints).
+    func insertUser(_ user: NewUser) throws -> UserAccount
+    /// Turns the account into a tombstone: devices and tokens are deleted,
+    /// and the profile becomes "Deleted user" under the username `tombstone`.
+    func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws
+    /// Stores a new conversation (a direct chat under its pair of users); returns its id.
+    func insertConversation(_ new: NewConversation) throws -> RoomID
+    /// The user becomes a member with `role`, having read everything before.
+    func insertMember(conversation: RoomID, user: UserID, role: MemberRole, at: Millis) throws
+    func deleteMember(conversation: RoomID, user: UserID) throws
+    func setRole(conversation: RoomID, user: UserID, role: MemberRole) throws
+    func setMute(conversation: RoomID, user: UserID, until: Millis?) throws
+    func insertBan(conversation: RoomID, user: UserID, by: UserID, at: Millis) throws
+    /// Lifts a ban; false when there was none.
+    func deleteBan(conversation: RoomID, user: UserID) throws -> Bool
+    /// Sets what is given; returns the name and description now.
+    func updateConversation(
+        _ conversation: RoomID, name: String?, nameKey: String?, description: String?
+    ) throws -> (name: String, description: String)
+    /// Two users became contacts (friends or direct partners): the presence index hears of it after commit.
+    func contactsAdded(_ a: UserID, _ b: UserID)
+    /// Deletes the conversation and what is left in it; returns its kind, nil when there was none.
+    func deleteConversation(_ conversation: RoomID) throws -> ConversationKind?
+    /// The conversation was deleted with these members: live connections hear of it after commit.
+    func conversationDeleted(_ conversation: RoomID, members: [UserID])
+    /// Two users stopped being contacts (friends or direct partners).
+    func contactsRemoved(_ a: UserID, _ b: UserID)
+    /// Sets the row from `user` towards `other`.
+    func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws
+    /// Deletes the pending request `from` → `to`; false when there was none.
+    func deletePendingRequest(from: UserID, to: UserID) throws -> Bool
+    /// Deletes the friendship rows of the two users, both ways.
+    func deleteFriendship(_ a: UserID, _ b: UserID) throws
+    func insertBlock(_ user: UserID, _ target: UserID, at: Millis) throws
+    /// Lifts `user`'s block of `target`; false when there was none.
+    func deleteBlock(_ user: UserID, _ target: UserID) throws -> Bool
+}
