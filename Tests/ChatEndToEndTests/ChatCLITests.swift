@@ -116,7 +116,7 @@ struct ChatCLITests {
         r = try await chat(["search", "hello", "--in", "#lobby"])
         #expect(r.status == 0 && r.stdout.contains("alice:") && r.stdout.contains("bob"), "\(r.stdout)")
         r = try await chat(["search", "\"unbalanced"])
-        #expect(r.status == 2 && r.stderr.contains("invalid_field"))
+        #expect(r.status == 1 && r.stderr.contains("invalid_field"))
 
         // Errors: one clear line, exit 1.
         r = try await chat(["send", "999999", "nobody home"])
