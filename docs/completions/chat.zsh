@@ -1,0 +1,403 @@
+#compdef chat
+
+__chat_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__chat_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __chat_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__chat_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_chat() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'register:Create an account and log in.'
+            'login:Log in and keep the session.'
+            'logout:End this device'\''s session.'
+            'whoami:Show the logged-in user.'
+            'conversations:Your conversations, newest activity first, with unread counts.'
+            'rooms:Public rooms.'
+            'create-room:Create a room.'
+            'join:Join a public room (id or #name).'
+            'dm:Open the direct chat with a user.'
+            'send:Send a message.'
+            'send-file:Upload a file and send it (as an image when it is one). Run again to resume an interrupted upload.'
+            'download:Download a file by its id (checks its BLAKE2b-256).'
+            'search:Search messages: words, "phrases", pre*, a OR b, -word.'
+            'history:Show recent events of a conversation.'
+            'friends:Friends with presence, and pending requests.'
+            'friend:add | accept | decline | cancel | remove | block | unblock USER'
+            'tail:Print live events as they arrive (Ctrl-C to stop).'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|help)
+            "_chat_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chat_register() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':username:'
+        '--password:password:'
+        '--display-name:display-name:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_login() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':username:'
+        '--password:password:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_logout() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_whoami() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_conversations() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_rooms() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_create-room() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':name:'
+        '--description:description:'
+        '--private'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_join() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':room:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_dm() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':username:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_send() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '*:words:'
+        '--reply-to[Reply to this seq.]:reply-to:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_send-file() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':path:'
+        '--type[MIME type (default\: from the content, else the extension).]:type:'
+        '--caption[A caption.]:caption:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_download() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':file-id:'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_search() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '*:words:'
+        '--in[Only this conversation (id, #room or @user).]:in:'
+        '--rank[Best matches first instead of newest first.]'
+        '--limit:limit:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_history() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '--limit:limit:'
+        '--before[Events before this seq.]:before:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_friends() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_friend() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':action:'
+        ':username:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_tail() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--count[Exit after this many events.]:count:'
+        '--seconds[Exit after this many seconds.]:seconds:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chat_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+        '--version[Show the version.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _chat ]]; then
+    _chat "${@}"
+else
+    compdef _chat chat
+fi
