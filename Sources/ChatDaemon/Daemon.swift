@@ -449,8 +449,8 @@ public final class Daemon: Sendable {
         _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: SQLiteStore,
         hasher: SodiumPasswordHasher, storage: StorageMonitors
     ) -> MetricsListener.Render {
-        func gauge(_ name: String, _ help: String) -> Prometheus.Gauge {
-            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "chatd", metricName: name, unitName: "", helpText: help))
+        func gauge(_ name: String, _ help: String, namespace: String = "chatd") -> Prometheus.Gauge {
+            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: namespace, metricName: name, unitName: "", helpText: help))
         }
         let connections = gauge("connections", "Open client connections.")
         let authenticated = gauge("authenticated_connections", "Open client connections that are logged in.")
@@ -463,9 +463,7 @@ public final class Daemon: Sendable {
         let databaseFree = gauge("database_storage_free_bytes", "Free bytes on the database's filesystem.")
         let filesFree = gauge("file_store_storage_free_bytes", "Free bytes on the file store's filesystem.")
         let databaseBytes = gauge("database_bytes", "Bytes of the database: main file and write-ahead log.")
-        func processGauge(_ name: String, _ help: String) -> Prometheus.Gauge {
-            prometheus.makeGauge(descriptor: MetricNameDescriptor(namespace: "process", metricName: name, unitName: "", helpText: help))
-        }
+        func processGauge(_ name: String, _ help: String) -> Prometheus.Gauge { gauge(name, help, namespace: "process") }
         let processCPU = processGauge("cpu_seconds_total", "Total user and system CPU time spent in seconds.")
         let processRSS = processGauge("resident_memory_bytes", "Resident memory size in bytes.")
         let processVSZ = processGauge("virtual_memory_bytes", "Virtual memory size in bytes.")
@@ -486,13 +484,7 @@ public final class Daemon: Sendable {
             authenticated.set(Double(registry.authenticatedCount))
             argon2.set(Double(hasher.pool.queueDepth))
             writes.set(Double(store.writeQueueDepth))
-            if let path = store.path {
-                let sizes = [path, path + "-wal"].map { file -> Int64 in
-                    var info = stat()
-                    return stat(file, &info) == 0 ? Int64(info.st_size) : 0
-                }
-                databaseBytes.set(Double(sizes.reduce(0, +)))
-            }
+            databaseBytes.set(Double(store.databaseFileBytes))
             let process = ProcessMetrics.read()
             processCPU.set(process.cpuSeconds)
             processRSS.set(process.residentBytes)

@@ -393,19 +393,22 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Bytes of the database on disk: the main file and the write-ahead log
+    /// (0 for an in-memory store).
+    public var databaseFileBytes: Int64 {
+        guard let path else { return 0 }
+        return [path, path + "-wal"].reduce(0) { total, file in
+            var info = stat()
+            return total + (stat(file, &info) == 0 ? Int64(info.st_size) : 0)
+        }
+    }
+
     public func counts() async throws -> StoreCounts {
-        let path = self.path
+        let bytes = databaseFileBytes
         return try await read { db in
             let users = try Int64.fetchOne(db, sql: "SELECT count(*) FROM users") ?? 0
             let rooms = try Int64.fetchOne(db, sql: "SELECT count(*) FROM conversations WHERE kind != 'direct'") ?? 0
             let messages = try Int64.fetchOne(db, sql: "SELECT count(*) FROM events WHERE kind = 'message'") ?? 0
-            var bytes: Int64 = 0
-            if let path {
-                for file in [path, path + "-wal"] {
-                    let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value
-                    bytes += size ?? 0
-                }
-            }
             return StoreCounts(users: users, rooms: rooms, messages: messages, databaseBytes: bytes)
         }
     }
