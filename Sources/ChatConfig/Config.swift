@@ -343,9 +343,12 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Finds the line of `key = ...` inside `[section]`, for error messages
-/// (TOMLKit reports positions only for syntax errors).
+/// (TOMLKit reports positions only for syntax errors), and the value of a
+/// `key = "string"` line, read without a TOML parser (for a file that does
+/// not parse as a whole: chatctl still finds its socket).
 struct LineIndex {
     private var positions: [String: Int] = [:]
+    private var strings: [String: String] = [:]
 
     init(_ text: String) {
         var section: String?
@@ -359,9 +362,17 @@ struct LineIndex {
                 let key = line[..<eq].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
                 let path = section.map { "\($0).\(key)" } ?? key
                 if positions[path] == nil { positions[path] = number + 1 }
+                let rest = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                // A plain "..." string; one with escapes is not worth guessing.
+                if strings[path] == nil, rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\"") {
+                    let value = String(rest[rest.index(after: rest.startIndex)..<close])
+                    if !value.contains("\\") { strings[path] = value }
+                }
             }
         }
     }
+
+    func string(of key: String, in section: String) -> String? { strings["\(section).\(key)"] }
 
     func line(of key: String, in section: String?) -> Int? {
         guard let section else { return positions["[\(key)]"] ?? positions[key] }

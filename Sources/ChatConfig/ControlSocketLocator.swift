@@ -75,11 +75,11 @@ public struct ControlSocketLocator: Sendable {
             return Choice(path: try Config.parse(text, file: path).controlSocketPath, source: path)
         } catch {
             var lenient = Config.defaults
-            let lines = SimpleAssignments(text)
-            if let dataDir = lines.value(of: "data_dir", in: "storage") {
+            let lines = LineIndex(text)
+            if let dataDir = lines.string(of: "data_dir", in: "storage") {
                 lenient = lenient.setting("storage.data_dir", .string(dataDir))
             }
-            if let socket = lines.value(of: "socket", in: "control") {
+            if let socket = lines.string(of: "socket", in: "control") {
                 lenient = lenient.setting("control.socket", .string(socket))
             }
             let socket = lenient.controlSocketPath
@@ -88,30 +88,4 @@ public struct ControlSocketLocator: Sendable {
                 warning: "\(path) does not load (\(error)); using the socket it names, \(socket)")
         }
     }
-}
-
-/// `key = "string"` lines by section, read without a TOML parser (for a
-/// config file that does not parse as a whole).
-struct SimpleAssignments {
-    private var values: [String: String] = [:]
-
-    init(_ text: String) {
-        var section = ""
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("[") && !line.hasPrefix("[[") {
-                section = line.dropFirst().prefix { $0 != "]" }.trimmingCharacters(in: .whitespaces)
-                continue
-            }
-            guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            let rest = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
-            guard rest.hasPrefix("\""), let close = rest.dropFirst().firstIndex(of: "\"") else { continue }
-            let value = String(rest[rest.index(after: rest.startIndex)..<close])
-            guard !value.contains("\\") else { continue }  // escapes: not worth guessing
-            values["\(section).\(key)"] = values["\(section).\(key)"] ?? value
-        }
-    }
-
-    func value(of key: String, in section: String) -> String? { values["\(section).\(key)"] }
 }
