@@ -35,7 +35,7 @@ public final class AccountService: Sendable {
         /// tell which usernames exist.
         var dummyHash: String?
         /// Rooms every new account joins (config `[rooms] default`).
-        var defaultRooms: [RoomID] = []
+        var defaultRooms: [ConversationID] = []
     }
 
     public init(
@@ -78,7 +78,7 @@ public final class AccountService: Sendable {
     public static let throttledAuditWindowMs: Millis = 60_000
 
     /// Sets the rooms new accounts join.
-    public func setDefaultRooms(_ rooms: [RoomID]) { state.withLock { $0.defaultRooms = rooms } }
+    public func setDefaultRooms(_ rooms: [ConversationID]) { state.withLock { $0.defaultRooms = rooms } }
 
     /// Applies new limits and throttle rates (config reload).
     public func reconfigure(limits: DomainLimits, throttle: Throttle) {

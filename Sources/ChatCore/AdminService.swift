@@ -29,7 +29,7 @@ public final class AdminService: Sendable {
 
     // MARK: Conversations
 
-    public func conversation(id: RoomID) async throws -> Conversation? { try await store.conversation(id: id, viewer: nil) }
+    public func conversation(id: ConversationID) async throws -> Conversation? { try await store.conversation(id: id, viewer: nil) }
 
     public func room(nameKey: String) async throws -> Conversation? { try await store.room(nameKey: nameKey, viewer: nil) }
 
@@ -43,7 +43,7 @@ public final class AdminService: Sendable {
         try await store.listConversations(memberOf: user, before: nil, kind: nil, limit: limit)
     }
 
-    public func members(conversation: RoomID, page: Page) async throws -> PageResult<Member> {
+    public func members(conversation: ConversationID, page: Page) async throws -> PageResult<Member> {
         try await store.members(conversation: conversation, page: page)
     }
 

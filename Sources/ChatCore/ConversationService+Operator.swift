@@ -90,11 +90,11 @@ extension ConversationService {
     }
 
     /// Deletes any conversation; returns its former members.
-    public func operatorDelete(_ id: RoomID) async throws -> [UserID] {
+    public func operatorDelete(_ id: ConversationID) async throws -> [UserID] {
         try await store.deleteConversation(id, now: clock.nowMs())
     }
 
-    public func operatorAct(_ action: OperatorAction, conversation id: RoomID, user: UserID) async throws {
+    public func operatorAct(_ action: OperatorAction, conversation id: ConversationID, user: UserID) async throws {
         let now = clock.nowMs()
         try await store.transaction { tx in try tx.operatorAct(action, conversation: id, user: user, now: now) }
     }
@@ -104,7 +104,7 @@ extension ConversationService {
     /// Where an operator's broadcast goes.
     public enum BroadcastTarget: Sendable, Equatable {
         /// A SYSTEM message in one room or group (its history keeps it).
-        case conversation(RoomID)
+        case conversation(ConversationID)
         /// A SYSTEM_NOTICE account event to every account that is not
         /// disabled: online users get it pushed, the others at their next Sync.
         case everyone
@@ -131,7 +131,7 @@ extension ConversationService {
 extension StoreTransaction {
     /// An operator's member action (ops 20–24), checked and done in one transaction.
     public func operatorAct(
-        _ action: ConversationService.OperatorAction, conversation id: RoomID, user: UserID, now: Millis
+        _ action: ConversationService.OperatorAction, conversation id: ConversationID, user: UserID, now: Millis
     ) throws {
         let standing = try standing(of: user, in: id)
         guard let conversation = standing.conversation else { throw ConversationPolicy.noSuchConversation }
@@ -163,7 +163,7 @@ extension StoreTransaction {
 
     /// Appends a SYSTEM message from the server (sender 0) to a room or
     /// group; a retry with the same client_msg_id returns the first one.
-    public func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) throws -> AppendResult {
+    public func appendSystemMessage(conversation: ConversationID, text: String, clientMsgID: String, now: Millis) throws -> AppendResult {
         let server = ConversationService.serverSender
         try ConversationService.checkBroadcast(to: standing(of: server, in: conversation).conversation)
         let prior = try priorEvent(sender: server, clientMsgID: clientMsgID)
@@ -192,7 +192,7 @@ extension StoreTransaction {
 extension Store {
     /// Appends a SYSTEM message from the server (sender 0) to a room or
     /// group; a retry with the same client_msg_id returns the first one.
-    public func appendSystemMessage(conversation: RoomID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult {
+    public func appendSystemMessage(conversation: ConversationID, text: String, clientMsgID: String, now: Millis) async throws -> AppendResult {
         try await transaction { tx in
             try tx.appendSystemMessage(conversation: conversation, text: text, clientMsgID: clientMsgID, now: now)
         }

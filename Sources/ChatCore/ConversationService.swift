@@ -111,24 +111,24 @@ public final class ConversationService: Sendable {
 
     // MARK: Reading the list
 
-    public func listPublicRooms(_ session: Session, after: RoomID, limit: Int) async throws -> PageResult<Conversation> {
+    public func listPublicRooms(_ session: Session, after: ConversationID, limit: Int) async throws -> PageResult<Conversation> {
         try await store.listRooms(
             visibility: .public, page: Page(after: after, limit: pageLimit(limit)), viewer: session.userID)
     }
 
     public func listConversations(
-        _ session: Session, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        _ session: Session, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<ConversationState> {
         try await store.conversationStates(memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit))
     }
 
-    public func get(_ session: Session, conversation id: RoomID) async throws -> Conversation {
+    public func get(_ session: Session, conversation id: ConversationID) async throws -> Conversation {
         try await visible(id, viewer: session.userID)
     }
 
     // MARK: Membership
 
-    public func join(_ session: Session, room id: RoomID) async throws -> Conversation {
+    public func join(_ session: Session, room id: ConversationID) async throws -> Conversation {
         // A member stays as they are: that answer needs no write.
         let room = try await visible(id, viewer: session.userID)
         if room.myRole != nil { return room }
@@ -139,7 +139,7 @@ public final class ConversationService: Sendable {
 
     /// Adds a user given by id or username. The caller's right to add members
     /// is checked first, so the call tells nobody else whether a user exists.
-    public func invite(_ session: Session, conversation id: RoomID, userID: UserID, username: String) async throws -> Conversation {
+    public func invite(_ session: Session, conversation id: ConversationID, userID: UserID, username: String) async throws -> Conversation {
         let (actor, now) = (session.userID, clock.nowMs())
         try await store.transaction { tx in
             try tx.invite(conversation: id, by: actor, userID: userID, username: username, now: now)
@@ -147,19 +147,19 @@ public final class ConversationService: Sendable {
         return try await visible(id, viewer: session.userID)
     }
 
-    public func leave(_ session: Session, conversation id: RoomID) async throws {
+    public func leave(_ session: Session, conversation id: ConversationID) async throws {
         let (user, now) = (session.userID, clock.nowMs())
         try await store.transaction { tx in try tx.leave(conversation: id, user: user, now: now) }
     }
 
-    public func members(_ session: Session, conversation id: RoomID, after: UserID, limit: Int) async throws -> PageResult<Member> {
+    public func members(_ session: Session, conversation id: ConversationID, after: UserID, limit: Int) async throws -> PageResult<Member> {
         _ = try await member(id, viewer: session.userID, .listMembers)
         let limit = Validate.pageLimit(limit, default: DomainLimits.defaultMemberPageLimit, max: DomainLimits.maxMemberPageLimit)
         return try await store.members(conversation: id, page: Page(after: after, limit: limit))
     }
 
     /// The caller's role; throws not_found / not_member as the visibility rule says.
-    public func requireMember(_ session: Session, conversation id: RoomID) async throws -> MemberRole {
+    public func requireMember(_ session: Session, conversation id: ConversationID) async throws -> MemberRole {
         try await member(id, viewer: session.userID, .listMembers)
     }
 
@@ -176,7 +176,7 @@ public final class ConversationService: Sendable {
     }
 
     public func moderate(
-        _ session: Session, conversation id: RoomID, userID: UserID, username: String, _ action: Moderation
+        _ session: Session, conversation id: ConversationID, userID: UserID, username: String, _ action: Moderation
     ) async throws {
         let (actor, now) = (session.userID, clock.nowMs())
         try await store.transaction { tx in
@@ -184,7 +184,7 @@ public final class ConversationService: Sendable {
         }
     }
 
-    public func update(_ session: Session, conversation id: RoomID, name: String?, description: String?) async throws -> Conversation {
+    public func update(_ session: Session, conversation id: ConversationID, name: String?, description: String?) async throws -> Conversation {
         let (actor, now, limits) = (session.userID, clock.nowMs(), self.limits)
         try await store.transaction { tx in
             try tx.update(conversation: id, by: actor, name: name, description: description, now: now) { name, description in
@@ -199,7 +199,7 @@ public final class ConversationService: Sendable {
     }
 
     /// Deletes a room or group: its owner, or a server admin (any conversation).
-    public func delete(_ session: Session, conversation id: RoomID) async throws {
+    public func delete(_ session: Session, conversation id: ConversationID) async throws {
         // The server role is read fresh: a demotion applies at once.
         let isServerAdmin = try await store.account(id: session.userID)?.user.role == .admin
         let found = try await store.conversation(id: id, viewer: session.userID)
@@ -233,7 +233,7 @@ public final class ConversationService: Sendable {
 
     /// Sends to a conversation, or (toUser set) to the direct chat with a user,
     /// creating it on the first message.
-    public func send(_ session: Session, conversation id: RoomID, toUser: UserID, _ message: Outgoing) async throws -> AppendResult {
+    public func send(_ session: Session, conversation id: ConversationID, toUser: UserID, _ message: Outgoing) async throws -> AppendResult {
         let limits = self.limits
         try Validate.clientMsgID(message.clientMsgID)
         switch message.type {
@@ -253,7 +253,7 @@ public final class ConversationService: Sendable {
         }
         // Membership, mutes, blocks and the visibility rule are checked inside
         // the write transaction: a send is one database operation.
-        let target: RoomID
+        let target: ConversationID
         switch (id, toUser) {
         case (0, 0): throw ChatFailure.invalid("conversation_id", "give conversation_id or to_user_id")
         case (_, 0): target = id
@@ -267,7 +267,7 @@ public final class ConversationService: Sendable {
                 mentionKeys: Self.mentionedUsernames(in: message.text), now: clock.nowMs()))
     }
 
-    public func edit(_ session: Session, conversation id: RoomID, seq: Seq, text: String, clientMsgID: String) async throws -> AppendResult {
+    public func edit(_ session: Session, conversation id: ConversationID, seq: Seq, text: String, clientMsgID: String) async throws -> AppendResult {
         try Validate.clientMsgID(clientMsgID)
         try Validate.messageText(text, limits: limits)
         // Visibility, membership, blocks and mutes are checked in the write.
@@ -276,23 +276,23 @@ public final class ConversationService: Sendable {
             mentionKeys: Self.mentionedUsernames(in: text), now: clock.nowMs())
     }
 
-    public func deleteMessage(_ session: Session, conversation id: RoomID, seq: Seq, clientMsgID: String) async throws -> AppendResult {
+    public func deleteMessage(_ session: Session, conversation id: ConversationID, seq: Seq, clientMsgID: String) async throws -> AppendResult {
         try Validate.clientMsgID(clientMsgID)
         // A server admin's right is read in the write: a demotion applies at once.
         return try await store.deleteMessage(
             conversation: id, seq: seq, by: session.userID, asModerator: false, clientMsgID: clientMsgID, now: clock.nowMs())
     }
 
-    public func react(_ session: Session, conversation id: RoomID, seq: Seq, emoji: String, add: Bool) async throws -> AppendResult? {
+    public func react(_ session: Session, conversation id: ConversationID, seq: Seq, emoji: String, add: Bool) async throws -> AppendResult? {
         try Validate.emoji(emoji)
         return try await store.react(conversation: id, seq: seq, user: session.userID, emoji: emoji, add: add, now: clock.nowMs())
     }
 
-    public func markRead(_ session: Session, conversation id: RoomID, seq: Seq) async throws -> (Seq, Bool) {
+    public func markRead(_ session: Session, conversation id: ConversationID, seq: Seq) async throws -> (Seq, Bool) {
         return try await store.markRead(conversation: id, user: session.userID, seq: seq)
     }
 
-    public func history(_ session: Session, conversation id: RoomID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
+    public func history(_ session: Session, conversation id: ConversationID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
         // The store applies the visibility rule in the same read.
         let limit = Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: limits.maxHistoryLimit)
         return try await store.history(conversation: id, anchor: anchor, limit: limit, viewer: session.userID)
@@ -318,7 +318,7 @@ public final class ConversationService: Sendable {
     }
 
     /// An operator sets a conversation's own retention: days (0: forever), or nil for the server default.
-    public func setRetention(conversation id: RoomID, days: Int?) async throws -> Conversation {
+    public func setRetention(conversation id: ConversationID, days: Int?) async throws -> Conversation {
         if let days, !(0...Self.maxRetentionDays).contains(days) {
             throw ChatFailure.invalid("days", "days must be 0 (forever) to \(Self.maxRetentionDays)")
         }
@@ -331,7 +331,7 @@ public final class ConversationService: Sendable {
     /// Full-text search of message text in the caller's conversations, or
     /// in one of them (spec/PROTOCOL.md §13.6).
     public func search(
-        _ session: Session, query: String, conversation id: RoomID, order: SearchOrder, cursor: String, limit: Int
+        _ session: Session, query: String, conversation id: ConversationID, order: SearchOrder, cursor: String, limit: Int
     ) async throws -> (hits: [SearchHit], next: SearchCursor?) {
         let parsed = try SearchQuery(query)
         let start = try SearchCursor(cursor, order: order)
@@ -380,7 +380,7 @@ public final class ConversationService: Sendable {
     }
 
     /// The conversation, if the visibility rule lets `viewer` see it.
-    private func visible(_ id: RoomID, viewer: UserID) async throws -> Conversation {
+    private func visible(_ id: ConversationID, viewer: UserID) async throws -> Conversation {
         let found = try await store.conversation(id: id, viewer: viewer)
         try ConversationPolicy.authorize(.getConversation, Standing(viewing: found))
         guard let conversation = found else { throw ConversationPolicy.noSuchConversation }
@@ -388,7 +388,7 @@ public final class ConversationService: Sendable {
     }
 
     /// The caller's role, for a read only members may make.
-    private func member(_ id: RoomID, viewer: UserID, _ action: ConversationPolicy.Action) async throws -> MemberRole {
+    private func member(_ id: ConversationID, viewer: UserID, _ action: ConversationPolicy.Action) async throws -> MemberRole {
         try ConversationPolicy.member(action, Standing(viewing: try await store.conversation(id: id, viewer: viewer))).role
     }
 }

@@ -1,4 +1,4 @@
-/// Files: uploads in progress, stored files, and the ports FileService needs.
+// Files: uploads in progress, stored files, and the ports FileService needs.
 
 /// A file as users see it: one upload's result. Several files may share
 /// one content (deduplication): the content is stored once under its hash.

@@ -1,8 +1,8 @@
-/// Domain types shared by the services, the store and the server. Plain values,
-/// no I/O. Times are Unix epoch milliseconds.
+// Domain types shared by the services, the store and the server. Plain values,
+// no I/O. Times are Unix epoch milliseconds.
 
 public typealias UserID = Int64
-public typealias RoomID = Int64
+public typealias ConversationID = Int64
 public typealias DeviceRowID = Int64
 public typealias Seq = Int64
 public typealias Millis = Int64
@@ -117,7 +117,7 @@ public enum ConversationKind: String, Sendable, CaseIterable {
 }
 
 public struct Conversation: Sendable, Equatable {
-    public var id: RoomID
+    public var id: ConversationID
     public var kind: ConversationKind
     public var name: String
     public var description: String
@@ -138,7 +138,7 @@ public struct Conversation: Sendable, Equatable {
     public var retentionDays: Int?
 
     public init(
-        id: RoomID, kind: ConversationKind = .room, name: String, description: String, visibility: Visibility,
+        id: ConversationID, kind: ConversationKind = .room, name: String, description: String, visibility: Visibility,
         createdBy: UserID?, createdAt: Millis, headSeq: Seq, memberCount: Int, myRole: MemberRole?,
         lastActivityAt: Millis = 0, peerUserID: UserID? = nil
     ) {
@@ -156,9 +156,6 @@ public struct Conversation: Sendable, Equatable {
         self.peerUserID = peerUserID
     }
 }
-
-/// Rooms were the first conversation kind; the name stays for readability.
-public typealias Room = Conversation
 
 public struct Member: Sendable, Equatable {
     public var user: User
@@ -238,7 +235,7 @@ public struct ReactionSummary: Sendable, Equatable {
 
 /// One entry of a conversation's durable event sequence.
 public struct Event: Sendable, Equatable {
-    public var conversationID: RoomID
+    public var conversationID: ConversationID
     public var seq: Seq
     public var kind: EventKind
     public var senderID: UserID
@@ -262,7 +259,7 @@ public struct Event: Sendable, Equatable {
     public var reactions: [ReactionSummary]
 
     public init(
-        conversationID: RoomID, seq: Seq, kind: EventKind, senderID: UserID, clientMsgID: String? = nil,
+        conversationID: ConversationID, seq: Seq, kind: EventKind, senderID: UserID, clientMsgID: String? = nil,
         text: String? = nil, subjectUserID: UserID? = nil, role: MemberRole? = nil, createdAt: Millis,
         messageType: MessageType? = nil, replyToSeq: Seq? = nil, mentions: [UserID] = [], attachment: Attachment? = nil,
         targetSeq: Seq? = nil, emoji: String? = nil, editedAt: Millis? = nil, deleted: Bool = false,
@@ -314,14 +311,14 @@ public struct AccountEvent: Sendable, Equatable {
     public var userID: UserID
     public var seq: Seq
     public var kind: AccountEventKind
-    public var conversationID: RoomID?
+    public var conversationID: ConversationID?
     public var otherUserID: UserID?
     public var deviceID: String?
     public var reason: String?
     public var createdAt: Millis
 
     public init(
-        userID: UserID, seq: Seq = 0, kind: AccountEventKind, conversationID: RoomID? = nil, otherUserID: UserID? = nil,
+        userID: UserID, seq: Seq = 0, kind: AccountEventKind, conversationID: ConversationID? = nil, otherUserID: UserID? = nil,
         deviceID: String? = nil, reason: String? = nil, createdAt: Millis
     ) {
         self.userID = userID
@@ -401,7 +398,7 @@ public struct CommittedChanges: Sendable {
     public var events: [Event] = []
     public var accountEvents: [AccountEvent] = []
     /// Conversations removed with all their members.
-    public var deletedConversations: [(RoomID, [UserID])] = []
+    public var deletedConversations: [(ConversationID, [UserID])] = []
     /// Pairs of users that became, or stopped being, contacts (friends or direct partners).
     public var contactsAdded: [(UserID, UserID)] = []
     public var contactsRemoved: [(UserID, UserID)] = []

@@ -1,6 +1,6 @@
-/// The interfaces ChatCore needs from the outside. Implementations live at the
-/// edges: ChatStore (SQLite), ChatCrypto (libsodium), ChatServer (live
-/// connections). Tests use in-memory fakes or the real store on `:memory:`.
+// The interfaces ChatCore needs from the outside. Implementations live at the
+// edges: ChatStore (SQLite), ChatCrypto (libsodium), ChatServer (live
+// connections). Tests use in-memory fakes or the real store on `:memory:`.
 
 /// Password hashing (Argon2id). Implementations run the work off the event
 /// loops on a bounded pool and throw `ChatFailure.rateLimited` when it is full.
@@ -78,7 +78,7 @@ public struct DeviceBinding: Sendable {
 
 public struct NewUser: Sendable {
     /// Rooms the new user joins at once (the configured default rooms).
-    public var joinRooms: [RoomID] = []
+    public var joinRooms: [ConversationID] = []
     public var username: String
     public var usernameKey: String
     public var email: String
@@ -140,7 +140,7 @@ public struct NewConversation: Sendable {
 }
 
 public struct NewMessage: Sendable {
-    public var conversation: RoomID
+    public var conversation: ConversationID
     public var sender: UserID
     public var clientMsgID: String
     public var type: MessageType
@@ -152,7 +152,7 @@ public struct NewMessage: Sendable {
     public var now: Millis
 
     public init(
-        conversation: RoomID, sender: UserID, clientMsgID: String, type: MessageType, text: String,
+        conversation: ConversationID, sender: UserID, clientMsgID: String, type: MessageType, text: String,
         attachment: Attachment?, replyTo: Seq?, mentionKeys: [String], now: Millis
     ) {
         self.conversation = conversation
@@ -248,29 +248,29 @@ public protocol Store: Sendable {
     func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
 
     // Conversations
-    func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation?
+    func conversation(id: ConversationID, viewer: UserID?) async throws -> Conversation?
     func room(nameKey: String, viewer: UserID?) async throws -> Conversation?
     /// Rooms (all, or one visibility), ordered by id.
     func listRooms(visibility: Visibility?, page: Page, viewer: UserID?) async throws -> PageResult<Conversation>
     /// The user's conversations, newest activity first, before (activity, id).
     func listConversations(
-        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<Conversation>
     /// The same list with the user's read state of each conversation.
     func conversationStates(
-        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<ConversationState>
-    func membership(conversation: RoomID, user: UserID) async throws -> Membership?
-    func isBanned(conversation: RoomID, user: UserID) async throws -> Bool
+    func membership(conversation: ConversationID, user: UserID) async throws -> Membership?
+    func isBanned(conversation: ConversationID, user: UserID) async throws -> Bool
     /// Removes the conversation's events, oldest first, in bounded
     /// transactions (a long history never holds the writer for long); the
     /// conversation itself stays (see `deleteConversation`).
-    func deleteHistory(of conversation: RoomID) async throws
-    func members(conversation: RoomID, page: Page) async throws -> PageResult<Member>
+    func deleteHistory(of conversation: ConversationID) async throws
+    func members(conversation: ConversationID, page: Page) async throws -> PageResult<Member>
     /// Every (conversation, user) membership, for the in-memory index.
-    func allMemberships() async throws -> [(RoomID, UserID)]
+    func allMemberships() async throws -> [(ConversationID, UserID)]
     /// Ids of the conversations every new user joins, creating missing rooms.
-    func ensureRooms(names: [String], now: Millis) async throws -> [RoomID]
+    func ensureRooms(names: [String], now: Millis) async throws -> [ConversationID]
 
     // Operator (chatctl)
     /// Gives every account that is not disabled a SYSTEM_NOTICE account event; returns how many.
@@ -279,7 +279,7 @@ public protocol Store: Sendable {
     func auditRecords(_ filter: AuditFilter) async throws -> PageResult<AuditRecord>
 
     // Messages
-    func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
+    func history(conversation: ConversationID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
     func sync(
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
     ) async throws -> SyncResult
@@ -310,6 +310,6 @@ public protocol Store: Sendable {
 
     // Retention
     /// Sets a conversation's own retention (days; 0: forever; nil: the server default).
-    func setRetention(conversation: RoomID, days: Int?) async throws -> Conversation
+    func setRetention(conversation: ConversationID, days: Int?) async throws -> Conversation
     func purgeExpired(defaultDays: Int, now: Millis, batch: Int) async throws -> PurgeReport
 }

@@ -188,7 +188,7 @@ public enum SearchCursor: Sendable, Equatable {
 }
 
 public struct SearchHit: Sendable, Equatable {
-    public var conversationID: RoomID
+    public var conversationID: ConversationID
     public var seq: Seq
     public var senderID: UserID
     public var createdAt: Millis
@@ -197,7 +197,7 @@ public struct SearchHit: Sendable, Equatable {
     public var snippet: String
 
     public init(
-        conversationID: RoomID, seq: Seq, senderID: UserID, createdAt: Millis, messageType: MessageType?, snippet: String
+        conversationID: ConversationID, seq: Seq, senderID: UserID, createdAt: Millis, messageType: MessageType?, snippet: String
     ) {
         self.conversationID = conversationID
         self.seq = seq
@@ -211,12 +211,12 @@ public struct SearchHit: Sendable, Equatable {
 public struct SearchRequest: Sendable, Equatable {
     public var viewer: UserID
     public var query: SearchQuery
-    public var conversation: RoomID?
+    public var conversation: ConversationID?
     public var order: SearchOrder
     public var cursor: SearchCursor
     public var limit: Int
 
-    public init(viewer: UserID, query: SearchQuery, conversation: RoomID?, order: SearchOrder, cursor: SearchCursor, limit: Int) {
+    public init(viewer: UserID, query: SearchQuery, conversation: ConversationID?, order: SearchOrder, cursor: SearchCursor, limit: Int) {
         self.viewer = viewer
         self.query = query
         self.conversation = conversation

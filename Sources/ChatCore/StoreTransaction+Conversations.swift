@@ -49,7 +49,7 @@ extension StoreTransaction {
     /// Adds `user`; nil when already a member; throws forbidden when
     /// banned, not_found when the account is disabled. `by` nil: the user
     /// joined by itself.
-    public func addMember(conversation: RoomID, user: UserID, by: UserID?, now: Millis) throws -> Event? {
+    public func addMember(conversation: ConversationID, user: UserID, by: UserID?, now: Millis) throws -> Event? {
         let standing = try standing(of: user, in: conversation)
         if standing.membership != nil { return nil }
         try ConversationPolicy.admit(standing.account, banned: isBanned(user, from: conversation))
@@ -61,7 +61,7 @@ extension StoreTransaction {
     }
 
     /// A new member, told by an ADDED_TO_CONVERSATION account event.
-    func enroll(conversation: RoomID, user: UserID, role: MemberRole, now: Millis) throws {
+    func enroll(conversation: ConversationID, user: UserID, role: MemberRole, now: Millis) throws {
         try insertMember(conversation: conversation, user: user, role: role, at: now)
         try append(AccountEvent(userID: user, kind: .addedToConversation, conversationID: conversation, createdAt: now))
     }
@@ -69,7 +69,7 @@ extension StoreTransaction {
     /// Removes `user` (left, kicked or banned), handing ownership on when
     /// the owner leaves; nil when not a member (a ban of a non-member still
     /// records the ban).
-    public func removeMember(conversation: RoomID, user: UserID, by: UserID, kind: EventKind, now: Millis) throws -> [Event]? {
+    public func removeMember(conversation: ConversationID, user: UserID, by: UserID, kind: EventKind, now: Millis) throws -> [Event]? {
         let role = try standing(of: user, in: conversation).membership?.role
         if kind == .memberBanned { try insertBan(conversation: conversation, user: user, by: by, at: now) }
         let removal = Event(conversationID: conversation, seq: 0, kind: kind, senderID: by, subjectUserID: user, createdAt: now)
@@ -99,7 +99,7 @@ extension StoreTransaction {
     }
 
     /// Lifts a ban; nil when there was none.
-    public func unban(conversation: RoomID, user: UserID, by: UserID, now: Millis) throws -> Event? {
+    public func unban(conversation: ConversationID, user: UserID, by: UserID, now: Millis) throws -> Event? {
         guard try deleteBan(conversation: conversation, user: user) else { return nil }
         return try append(
             Event(conversationID: conversation, seq: 0, kind: .memberUnbanned, senderID: by, subjectUserID: user, createdAt: now))
@@ -107,7 +107,7 @@ extension StoreTransaction {
 
     /// Changes the role of a member whose role is `current` (nil: not a member).
     public func changeRole(
-        conversation: RoomID, user: UserID, from current: MemberRole?, to role: MemberRole, by: UserID, now: Millis
+        conversation: ConversationID, user: UserID, from current: MemberRole?, to role: MemberRole, by: UserID, now: Millis
     ) throws -> Event {
         switch try ConversationPolicy.changeRole(from: current, to: role) {
         case .set(let role):
@@ -130,13 +130,13 @@ extension StoreTransaction {
     // MARK: Client ops
 
     /// JoinRoom: a member stays as they are; a non-member joins a public room.
-    public func join(conversation: RoomID, user: UserID, now: Millis) throws {
+    public func join(conversation: ConversationID, user: UserID, now: Millis) throws {
         guard try ConversationPolicy.authorize(.join, standing(of: user, in: conversation)) == nil else { return }
         _ = try addMember(conversation: conversation, user: user, by: nil, now: now)
     }
 
     /// Invite: the caller's right first, so the call tells nobody else whether a user exists.
-    public func invite(conversation: RoomID, by actor: UserID, userID: UserID, username: String, now: Millis) throws {
+    public func invite(conversation: ConversationID, by actor: UserID, userID: UserID, username: String, now: Millis) throws {
         try ConversationPolicy.authorize(.invite, standing(of: actor, in: conversation))
         let target = try resolve(userID: userID, username: username)
         let account = try account(target)
@@ -162,7 +162,7 @@ extension StoreTransaction {
     }
 
     /// Leave; the owner hands ownership on.
-    public func leave(conversation: RoomID, user: UserID, now: Millis) throws {
+    public func leave(conversation: ConversationID, user: UserID, now: Millis) throws {
         try ConversationPolicy.authorize(.leave, standing(of: user, in: conversation))
         guard try removeMember(conversation: conversation, user: user, by: user, kind: .memberLeft, now: now) != nil else {
             throw ConversationPolicy.notMember
@@ -171,7 +171,7 @@ extension StoreTransaction {
 
     /// One moderation op (§5.7), checked in the order of §5.3.
     public func moderate(
-        conversation: RoomID, by actor: UserID, userID: UserID, username: String, _ action: ConversationService.Moderation,
+        conversation: ConversationID, by actor: UserID, userID: UserID, username: String, _ action: ConversationService.Moderation,
         now: Millis
     ) throws {
         let role = try ConversationPolicy.member(action.policyAction, standing(of: actor, in: conversation)).role
@@ -212,7 +212,7 @@ extension StoreTransaction {
     /// UpdateConversation: `validate` checks the new values (after the
     /// caller's right) and returns the name to store; nothing given, nothing changes.
     public func update(
-        conversation: RoomID, by actor: UserID, name: String?, description: String?, now: Millis,
+        conversation: ConversationID, by actor: UserID, name: String?, description: String?, now: Millis,
         validate: (String?, String?) throws -> String?
     ) throws {
         try ConversationPolicy.authorize(.update, standing(of: actor, in: conversation))
@@ -229,7 +229,7 @@ extension StoreTransaction {
     /// Deletes the conversation (its history is gone already, see
     /// `Store.deleteConversation`); every member gets CONVERSATION_DELETED.
     /// Returns the former members.
-    public func deleteConversation(_ id: RoomID, now: Millis) throws -> [UserID] {
+    public func deleteConversation(_ id: ConversationID, now: Millis) throws -> [UserID] {
         let members = try members(of: id, role: nil)
         guard let kind = try deleteConversation(id) else { throw ConversationPolicy.noSuchConversation }
         for user in members {
@@ -281,7 +281,7 @@ extension Store {
     /// Deletes the conversation and everything in it: its history in
     /// bounded transactions, then the conversation in a last one. Returns
     /// its former members.
-    public func deleteConversation(_ id: RoomID, now: Millis) async throws -> [UserID] {
+    public func deleteConversation(_ id: ConversationID, now: Millis) async throws -> [UserID] {
         try await deleteHistory(of: id)
         return try await transaction { tx in try tx.deleteConversation(id, now: now) }
     }

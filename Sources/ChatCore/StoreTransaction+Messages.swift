@@ -25,7 +25,7 @@ extension StoreTransaction {
 
     /// Edits the text; mentions are recomputed from `mentionKeys`.
     public func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
+        conversation: ConversationID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
         now: Millis
     ) throws -> AppendResult {
         let standing = try standing(of: editor, in: conversation)
@@ -48,7 +48,7 @@ extension StoreTransaction {
     /// Deletes a message. `asModerator`: with server authority (an
     /// operator); a server admin has it too, read here, in the write.
     public func deleteMessage(
-        conversation: RoomID, seq: Seq, by user: UserID, asModerator: Bool, clientMsgID: String, now: Millis
+        conversation: ConversationID, seq: Seq, by user: UserID, asModerator: Bool, clientMsgID: String, now: Millis
     ) throws -> AppendResult {
         let standing = try standing(of: user, in: conversation)
         let membership = try ConversationPolicy.member(.deleteMessage, standing)
@@ -77,7 +77,7 @@ extension StoreTransaction {
 
     /// Adds or removes a reaction. nil: nothing changed (removing an absent reaction).
     public func react(
-        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
+        conversation: ConversationID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
     ) throws -> AppendResult? {
         let standing = try standing(of: user, in: conversation)
         let membership = try ConversationPolicy.member(.react, standing)
@@ -103,7 +103,7 @@ extension StoreTransaction {
     }
 
     /// Moves the read position forward; returns the position in force and whether it moved.
-    public func markRead(conversation: RoomID, user: UserID, seq: Seq) throws -> (Seq, Bool) {
+    public func markRead(conversation: ConversationID, user: UserID, seq: Seq) throws -> (Seq, Bool) {
         let standing = try standing(of: user, in: conversation)
         let membership = try ConversationPolicy.member(.markRead, standing)
         guard let next = try MessagePolicy.advanceRead(to: seq, from: membership.readSeq, head: standing.conversation?.headSeq ?? 0)
@@ -114,7 +114,7 @@ extension StoreTransaction {
 
     /// The answer to a retried edit or delete (`kind`) of the message at
     /// `seq`: the first one's event; nil when the client_msg_id is new.
-    func retried(_ kind: EventKind, of seq: Seq, in conversation: RoomID, sender: UserID, clientMsgID: String) throws -> AppendResult? {
+    func retried(_ kind: EventKind, of seq: Seq, in conversation: ConversationID, sender: UserID, clientMsgID: String) throws -> AppendResult? {
         try MessagePolicy.retry(
             priorEvent(sender: sender, clientMsgID: clientMsgID),
             sameRequest: { $0.kind == kind && $0.conversationID == conversation && $0.targetSeq == seq })
@@ -149,7 +149,7 @@ extension Store {
 
     /// Edits the text; mentions are recomputed from `mentionKeys`.
     public func editMessage(
-        conversation: RoomID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
+        conversation: ConversationID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
         now: Millis
     ) async throws -> AppendResult {
         try await transaction { tx in
@@ -160,7 +160,7 @@ extension Store {
     }
 
     public func deleteMessage(
-        conversation: RoomID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
+        conversation: ConversationID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
     ) async throws -> AppendResult {
         try await transaction { tx in
             try tx.deleteMessage(
@@ -170,7 +170,7 @@ extension Store {
 
     /// Adds or removes a reaction. nil: nothing changed (removing an absent reaction).
     public func react(
-        conversation: RoomID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
+        conversation: ConversationID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
     ) async throws -> AppendResult? {
         try await transaction { tx in
             try tx.react(conversation: conversation, seq: seq, user: user, emoji: emoji, add: add, now: now)
@@ -178,7 +178,7 @@ extension Store {
     }
 
     /// Moves the read position forward; returns the position in force and whether it moved.
-    public func markRead(conversation: RoomID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
+    public func markRead(conversation: ConversationID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
         try await transaction { tx in try tx.markRead(conversation: conversation, user: user, seq: seq) }
     }
 }

@@ -17,25 +17,25 @@ public protocol StoreTransaction: AnyObject {
 
     /// The conversation, the user's membership in it and the user's
     /// account, read together.
-    func standing(of user: UserID, in conversation: RoomID) throws -> Standing
+    func standing(of user: UserID, in conversation: ConversationID) throws -> Standing
     /// The account, or nil when there is no such user.
     func account(_ user: UserID) throws -> AccountSnapshot?
     /// The id of the user with this username key.
     func userID(usernameKey: String) throws -> UserID?
     /// The conversation as `viewer` sees it (`Conversation.myRole`, `peerUserID`).
-    func conversation(_ id: RoomID, viewer: UserID?) throws -> Conversation?
+    func conversation(_ id: ConversationID, viewer: UserID?) throws -> Conversation?
     /// The direct chat of two users, as `a` sees it.
     func directConversation(between a: UserID, and b: UserID) throws -> Conversation?
     /// The rooms and groups (not direct chats) the user is a member of, ascending.
-    func roomsAndGroups(of user: UserID) throws -> [RoomID]
-    func isBanned(_ user: UserID, from conversation: RoomID) throws -> Bool
+    func roomsAndGroups(of user: UserID) throws -> [ConversationID]
+    func isBanned(_ user: UserID, from conversation: ConversationID) throws -> Bool
     /// The member who joined first (then the lowest id), among those with
     /// `role`, or among all members when `role` is nil.
-    func longestServing(in conversation: RoomID, role: MemberRole?) throws -> UserID?
+    func longestServing(in conversation: ConversationID, role: MemberRole?) throws -> UserID?
     /// The members with this role (nil: all of them), ascending.
-    func members(of conversation: RoomID, role: MemberRole?) throws -> [UserID]
+    func members(of conversation: ConversationID, role: MemberRole?) throws -> [UserID]
     /// The other member of a direct chat.
-    func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID?
+    func peer(inDirect conversation: ConversationID, of user: UserID) throws -> UserID?
     /// Whether either user blocks the other.
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool
     /// Whether `user` blocks `target` (one direction).
@@ -50,20 +50,20 @@ public protocol StoreTransaction: AnyObject {
     func friendshipPartners(of user: UserID) throws -> [UserID]
 
     /// The event at `seq`, in its current state.
-    func event(conversation: RoomID, seq: Seq) throws -> Event?
+    func event(conversation: ConversationID, seq: Seq) throws -> Event?
     /// The event a sender stored earlier under this client_msg_id.
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event?
     /// The MESSAGE_DELETED event of the message at `seq`.
-    func deletion(conversation: RoomID, of seq: Seq) throws -> Event?
+    func deletion(conversation: ConversationID, of seq: Seq) throws -> Event?
     /// Members of the conversation among these usernames (mentions), ascending.
-    func members(conversation: RoomID, usernameKeys: [String]) throws -> [UserID]
+    func members(conversation: ConversationID, usernameKeys: [String]) throws -> [UserID]
     /// Up to `limit` of the sender's MESSAGEs that are not deleted, whose
     /// client_msg_id sorts after `after`, in that order.
     func undeletedMessages(sender: UserID, after: String, limit: Int) throws -> [Event]
     /// The seq of the REACTION_ADDED event of this user's reaction, if it is there.
-    func reaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws -> Seq?
+    func reaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws -> Seq?
     /// How many reactions the user has on the message.
-    func reactionCount(conversation: RoomID, seq: Seq, user: UserID) throws -> Int
+    func reactionCount(conversation: ConversationID, seq: Seq, user: UserID) throws -> Int
 
     /// The file with this id.
     func file(id: String) throws -> StoredFile?
@@ -78,13 +78,13 @@ public protocol StoreTransaction: AnyObject {
     /// Stores a per-user account event and queues it for publishing.
     func append(_ event: AccountEvent) throws
     /// A new text for the message at `seq`, with its mentions.
-    func setMessageText(conversation: RoomID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws
+    func setMessageText(conversation: ConversationID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws
     /// Empties the message at `seq` (text, mentions, attachment, reactions,
     /// and the text of its edits); the row stays, so seqs keep no gaps.
-    func eraseMessage(conversation: RoomID, seq: Seq) throws
-    func insertReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws
-    func deleteReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws
-    func setReadSeq(conversation: RoomID, user: UserID, seq: Seq) throws
+    func eraseMessage(conversation: ConversationID, seq: Seq) throws
+    func insertReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws
+    func deleteReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws
+    func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
@@ -99,25 +99,25 @@ public protocol StoreTransaction: AnyObject {
     /// and the profile becomes "Deleted user" under the username `tombstone`.
     func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws
     /// Stores a new conversation (a direct chat under its pair of users); returns its id.
-    func insertConversation(_ new: NewConversation) throws -> RoomID
+    func insertConversation(_ new: NewConversation) throws -> ConversationID
     /// The user becomes a member with `role`, having read everything before.
-    func insertMember(conversation: RoomID, user: UserID, role: MemberRole, at: Millis) throws
-    func deleteMember(conversation: RoomID, user: UserID) throws
-    func setRole(conversation: RoomID, user: UserID, role: MemberRole) throws
-    func setMute(conversation: RoomID, user: UserID, until: Millis?) throws
-    func insertBan(conversation: RoomID, user: UserID, by: UserID, at: Millis) throws
+    func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws
+    func deleteMember(conversation: ConversationID, user: UserID) throws
+    func setRole(conversation: ConversationID, user: UserID, role: MemberRole) throws
+    func setMute(conversation: ConversationID, user: UserID, until: Millis?) throws
+    func insertBan(conversation: ConversationID, user: UserID, by: UserID, at: Millis) throws
     /// Lifts a ban; false when there was none.
-    func deleteBan(conversation: RoomID, user: UserID) throws -> Bool
+    func deleteBan(conversation: ConversationID, user: UserID) throws -> Bool
     /// Sets what is given; returns the name and description now.
     func updateConversation(
-        _ conversation: RoomID, name: String?, nameKey: String?, description: String?
+        _ conversation: ConversationID, name: String?, nameKey: String?, description: String?
     ) throws -> (name: String, description: String)
     /// Two users became contacts (friends or direct partners): the presence index hears of it after commit.
     func contactsAdded(_ a: UserID, _ b: UserID)
     /// Deletes the conversation and what is left in it; returns its kind, nil when there was none.
-    func deleteConversation(_ conversation: RoomID) throws -> ConversationKind?
+    func deleteConversation(_ conversation: ConversationID) throws -> ConversationKind?
     /// The conversation was deleted with these members: live connections hear of it after commit.
-    func conversationDeleted(_ conversation: RoomID, members: [UserID])
+    func conversationDeleted(_ conversation: ConversationID, members: [UserID])
     /// Two users stopped being contacts (friends or direct partners).
     func contactsRemoved(_ a: UserID, _ b: UserID)
     /// Sets the row from `user` towards `other`.

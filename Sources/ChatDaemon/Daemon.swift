@@ -277,8 +277,6 @@ public final class Daemon: Sendable {
         public var needRestart: [String]
     }
 
-    /// Applies the reloadable keys of `new` (SIGHUP). Connections stay open;
-    /// changed keys that are not reloadable are reported, not applied.
     /// A one-line summary for systemd's STATUS=.
     public func statusLine() -> String {
         let addresses = [config.listen.map { "\($0)" }, config.tlsListen.map { "\($0) (TLS)" }].compactMap { $0 }
@@ -370,6 +368,8 @@ public final class Daemon: Sendable {
         return result
     }
 
+    /// Applies the reloadable keys of `new` (SIGHUP). Connections stay open;
+    /// changed keys that are not reloadable are reported, not applied.
     @discardableResult
     public func reload(_ new: Config) -> ReloadResult {
         let (result, merged) = effective.withLock { current -> (ReloadResult, Config) in

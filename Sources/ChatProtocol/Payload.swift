@@ -1,7 +1,7 @@
 import NIOCore
 import SwiftProtobuf
 
-/// Short names for the generated payload types.
+// Short names for the generated payload types.
 
 /// Most levels of nesting a payload may have (spec/PROTOCOL.md §10): the
 /// payload's own message is level 1, each message field inside it and each

@@ -31,7 +31,7 @@ extension SQLiteStore {
         return c
     }
 
-    static func fetchConversation(_ db: Database, id: RoomID, viewer: UserID?) throws -> Conversation? {
+    static func fetchConversation(_ db: Database, id: ConversationID, viewer: UserID?) throws -> Conversation? {
         try Row.fetchOne(db, sql: conversationSelect(viewer: viewer) + " WHERE c.id = ?", arguments: [id]).map(conversation)
     }
 
@@ -94,7 +94,7 @@ extension SQLiteStore {
 
     // MARK: Conversations
 
-    public func conversation(id: RoomID, viewer: UserID?) async throws -> Conversation? {
+    public func conversation(id: ConversationID, viewer: UserID?) async throws -> Conversation? {
         try await read { db in try Self.fetchConversation(db, id: id, viewer: viewer) }
     }
 
@@ -121,7 +121,7 @@ extension SQLiteStore {
     }
 
     public func listConversations(
-        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<Conversation> {
         try await read { db in
             try Self.listConversations(db, user: user, before: before, kind: kind, limit: limit)
@@ -129,7 +129,7 @@ extension SQLiteStore {
     }
 
     static func listConversations(
-        _ db: Database, user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        _ db: Database, user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) throws -> PageResult<Conversation> {
         var sql = conversationSelect(viewer: user) + " JOIN members mm ON mm.conversation_id = c.id AND mm.user_id = ?"
         var args: StatementArguments = [user]
@@ -149,7 +149,7 @@ extension SQLiteStore {
         return PageResult(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
     }
 
-    public func membership(conversation: RoomID, user: UserID) async throws -> Membership? {
+    public func membership(conversation: ConversationID, user: UserID) async throws -> Membership? {
         try await read { db in
             try Row.fetchOne(
                 db, sql: "SELECT role, read_seq, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
@@ -158,7 +158,7 @@ extension SQLiteStore {
         }
     }
 
-    public func isBanned(conversation: RoomID, user: UserID) async throws -> Bool {
+    public func isBanned(conversation: ConversationID, user: UserID) async throws -> Bool {
         try await read { db in
             try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]
@@ -169,14 +169,14 @@ extension SQLiteStore {
     /// Events one transaction of a conversation deletion removes at most.
     static let deleteBatch = 2000
 
-    public func deleteHistory(of conversation: RoomID) async throws {
+    public func deleteHistory(of conversation: ConversationID) async throws {
         // Oldest first, in bounded transactions (as a retention purge does),
         // so one deletion never holds the writer for long.
         while try await deleteOldestEvents(conversation, limit: Self.deleteBatch) >= Self.deleteBatch {}
     }
 
     /// Removes the conversation's oldest `limit` events, raising purged_seq.
-    func deleteOldestEvents(_ conversation: RoomID, limit: Int) async throws -> Int {
+    func deleteOldestEvents(_ conversation: ConversationID, limit: Int) async throws -> Int {
         try await write { db -> Int in
             guard let purged = try Int64.fetchOne(db, sql: "SELECT purged_seq FROM conversations WHERE id = ?", arguments: [conversation]),
                 let last = try Int64.fetchOne(db,
@@ -190,7 +190,7 @@ extension SQLiteStore {
         }
     }
 
-    public func members(conversation: RoomID, page: Page) async throws -> PageResult<Member> {
+    public func members(conversation: ConversationID, page: Page) async throws -> PageResult<Member> {
         try await read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -208,7 +208,7 @@ extension SQLiteStore {
         }
     }
 
-    public func allMemberships() async throws -> [(RoomID, UserID)] {
+    public func allMemberships() async throws -> [(ConversationID, UserID)] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT conversation_id, user_id FROM members").map {
                 ($0["conversation_id"], $0["user_id"])
@@ -216,9 +216,9 @@ extension SQLiteStore {
         }
     }
 
-    public func ensureRooms(names: [String], now: Millis) async throws -> [RoomID] {
+    public func ensureRooms(names: [String], now: Millis) async throws -> [ConversationID] {
         try await write { db, changes in
-            var ids: [RoomID] = []
+            var ids: [ConversationID] = []
             for name in names {
                 let key = Validate.roomNameKey(name)
                 if let row = try Row.fetchOne(

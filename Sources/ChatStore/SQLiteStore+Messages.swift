@@ -30,13 +30,13 @@ extension SQLiteStore {
             mutedUntil: row[21])
     }
 
-    static func fetchEvent(_ db: Database, conversation: RoomID, seq: Seq) throws -> Event? {
+    static func fetchEvent(_ db: Database, conversation: ConversationID, seq: Seq) throws -> Event? {
         try Row.fetchOneCached(db, sql: eventBySeqSQL, arguments: [conversation, seq]).map(event)
     }
 
     /// A user's standing in a conversation, in one statement: the
     /// conversation, the user's membership and the user's account.
-    static func standing(_ db: Database, of user: UserID, in conversation: RoomID) throws -> Standing {
+    static func standing(_ db: Database, of user: UserID, in conversation: ConversationID) throws -> Standing {
         guard
             let row = try Row.fetchOneCached(db,
                 sql: """
@@ -66,7 +66,7 @@ extension SQLiteStore {
 
     // MARK: Reads
 
-    public func history(conversation: RoomID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
+    public func history(conversation: ConversationID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
         try await read { db in
             try ConversationPolicy.authorize(.history, Self.standing(db, of: viewer, in: conversation))
             let heads = try Row.fetchOneCached(db, sql: "SELECT last_seq, purged_seq FROM conversations WHERE id = ?", arguments: [conversation])
@@ -131,7 +131,7 @@ extension SQLiteStore {
     }
 
     public func conversationStates(
-        memberOf user: UserID, before: (Millis, RoomID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<ConversationState> {
         try await read { db in
             let page = try Self.listConversations(db, user: user, before: before, kind: kind, limit: limit)

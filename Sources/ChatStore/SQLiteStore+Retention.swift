@@ -2,7 +2,7 @@ import ChatCore
 import GRDB
 
 extension SQLiteStore {
-    public func setRetention(conversation: RoomID, days: Int?) async throws -> Conversation {
+    public func setRetention(conversation: ConversationID, days: Int?) async throws -> Conversation {
         try await write { db in
             try db.execute(sql: "UPDATE conversations SET retention_days = ? WHERE id = ?", arguments: [days, conversation])
             guard db.changesCount == 1, let c = try Self.fetchConversation(db, id: conversation, viewer: nil) else {

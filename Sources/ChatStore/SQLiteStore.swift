@@ -3,13 +3,6 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// The SQLite implementation of `Store`.
-///
-/// All writes go through GRDB's single serialized writer and all reads through
-/// its reader pool; both run on GRDB's own dispatch queues, never on a NIO
-/// event loop. Events appended by a write are handed to `eventObserver` after
-/// the batch's transaction commits, on the writer thread, so observers see them in
-/// commit order (the hub relies on that to push in seq order).
 extension Database {
     /// Executes through the statement cache: hot statements are compiled once
     /// per connection (compiling runs GRDB's authorizer, which dominated
@@ -39,6 +32,13 @@ extension Row {
     }
 }
 
+/// The SQLite implementation of `Store`.
+///
+/// All writes go through GRDB's single serialized writer and all reads through
+/// its reader pool; both run on GRDB's own dispatch queues, never on a NIO
+/// event loop. Events appended by a write are handed to `eventObserver` after
+/// the batch's transaction commits, on the writer thread, so observers see them in
+/// commit order (the hub relies on that to push in seq order).
 public final class SQLiteStore: Store {
     public enum Synchronous: String, Sendable, CaseIterable {
         case off, normal, full, extra

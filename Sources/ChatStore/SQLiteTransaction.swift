@@ -26,7 +26,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Snapshots
 
-    func standing(of user: UserID, in conversation: RoomID) throws -> Standing {
+    func standing(of user: UserID, in conversation: ConversationID) throws -> Standing {
         try SQLiteStore.standing(db, of: user, in: conversation)
     }
 
@@ -40,7 +40,7 @@ final class SQLiteTransaction: StoreTransaction {
         try Int64.fetchOneCached(db, sql: "SELECT id FROM users WHERE username_key = ?", arguments: [usernameKey])
     }
 
-    func conversation(_ id: RoomID, viewer: UserID?) throws -> Conversation? {
+    func conversation(_ id: ConversationID, viewer: UserID?) throws -> Conversation? {
         try SQLiteStore.fetchConversation(db, id: id, viewer: viewer)
     }
 
@@ -53,7 +53,7 @@ final class SQLiteTransaction: StoreTransaction {
     /// The unique key of a pair's direct chat, whoever opened it.
     static func directKey(_ a: UserID, _ b: UserID) -> String { "\(min(a, b)):\(max(a, b))" }
 
-    func roomsAndGroups(of user: UserID) throws -> [RoomID] {
+    func roomsAndGroups(of user: UserID) throws -> [ConversationID] {
         try Int64.fetchAll(db,
             sql: """
                 SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id
@@ -61,11 +61,11 @@ final class SQLiteTransaction: StoreTransaction {
                 """, arguments: [user])
     }
 
-    func isBanned(_ user: UserID, from conversation: RoomID) throws -> Bool {
+    func isBanned(_ user: UserID, from conversation: ConversationID) throws -> Bool {
         try Bool.fetchOneCached(db, sql: "SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user]) == true
     }
 
-    func longestServing(in conversation: RoomID, role: MemberRole?) throws -> UserID? {
+    func longestServing(in conversation: ConversationID, role: MemberRole?) throws -> UserID? {
         try Int64.fetchOne(db,
             sql: """
                 SELECT user_id FROM members WHERE conversation_id = ?1 AND (?2 IS NULL OR role = ?2)
@@ -73,13 +73,13 @@ final class SQLiteTransaction: StoreTransaction {
                 """, arguments: [conversation, role?.rawValue])
     }
 
-    func members(of conversation: RoomID, role: MemberRole?) throws -> [UserID] {
+    func members(of conversation: ConversationID, role: MemberRole?) throws -> [UserID] {
         try Int64.fetchAll(db,
             sql: "SELECT user_id FROM members WHERE conversation_id = ?1 AND (?2 IS NULL OR role = ?2) ORDER BY user_id",
             arguments: [conversation, role?.rawValue])
     }
 
-    func peer(inDirect conversation: RoomID, of user: UserID) throws -> UserID? {
+    func peer(inDirect conversation: ConversationID, of user: UserID) throws -> UserID? {
         try Int64.fetchOneCached(db, sql: "SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?",
             arguments: [conversation, user])
     }
@@ -112,7 +112,7 @@ final class SQLiteTransaction: StoreTransaction {
                 """, arguments: [user, user])
     }
 
-    func event(conversation: RoomID, seq: Seq) throws -> Event? {
+    func event(conversation: ConversationID, seq: Seq) throws -> Event? {
         try SQLiteStore.fetchEvent(db, conversation: conversation, seq: seq)
     }
 
@@ -120,14 +120,14 @@ final class SQLiteTransaction: StoreTransaction {
         try Row.fetchOneCached(db, sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID]).map(SQLiteStore.event)
     }
 
-    func deletion(conversation: RoomID, of seq: Seq) throws -> Event? {
+    func deletion(conversation: ConversationID, of seq: Seq) throws -> Event? {
         try Row.fetchOneCached(db,
             sql: "SELECT \(SQLiteStore.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
             arguments: [conversation, seq]
         ).map(SQLiteStore.event)
     }
 
-    func members(conversation: RoomID, usernameKeys: [String]) throws -> [UserID] {
+    func members(conversation: ConversationID, usernameKeys: [String]) throws -> [UserID] {
         guard !usernameKeys.isEmpty else { return [] }
         let placeholders = Array(repeating: "?", count: usernameKeys.count).joined(separator: ",")
         return try Int64.fetchAllCached(db,
@@ -149,13 +149,13 @@ final class SQLiteTransaction: StoreTransaction {
         ).map(SQLiteStore.event)
     }
 
-    func reaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws -> Seq? {
+    func reaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws -> Seq? {
         try Int64.fetchOneCached(db,
             sql: "SELECT event_seq FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
             arguments: [conversation, seq, user, emoji])
     }
 
-    func reactionCount(conversation: RoomID, seq: Seq, user: UserID) throws -> Int {
+    func reactionCount(conversation: ConversationID, seq: Seq, user: UserID) throws -> Int {
         try Int.fetchOneCached(db, sql: "SELECT count(*) FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ?",
             arguments: [conversation, seq, user]) ?? 0
     }
@@ -172,7 +172,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     func append(_ event: AccountEvent) throws { try SQLiteStore.appendAccountEvent(db, &changes, event) }
 
-    func setMessageText(conversation: RoomID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws {
+    func setMessageText(conversation: ConversationID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws {
         try db.cachedExecute(sql: "UPDATE events SET text = ?, edited_at = ?, mentions = ? WHERE conversation_id = ? AND seq = ?",
             arguments: [
                 text, editedAt, mentions.isEmpty ? nil : mentions.map(String.init).joined(separator: ","), conversation, seq,
@@ -184,7 +184,7 @@ final class SQLiteTransaction: StoreTransaction {
         }
     }
 
-    func eraseMessage(conversation: RoomID, seq: Seq) throws {
+    func eraseMessage(conversation: ConversationID, seq: Seq) throws {
         try db.cachedExecute(sql: """
                 UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
                   file_mime = NULL, file_width = NULL, file_height = NULL, deleted = 1
@@ -197,17 +197,17 @@ final class SQLiteTransaction: StoreTransaction {
         try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
     }
 
-    func insertReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws {
+    func insertReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws {
         try db.cachedExecute(sql: "INSERT INTO reactions (conversation_id, seq, user_id, emoji, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [conversation, seq, user, emoji, eventSeq, at])
     }
 
-    func deleteReaction(conversation: RoomID, seq: Seq, user: UserID, emoji: String) throws {
+    func deleteReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws {
         try db.cachedExecute(sql: "DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
             arguments: [conversation, seq, user, emoji])
     }
 
-    func setReadSeq(conversation: RoomID, user: UserID, seq: Seq) throws {
+    func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try db.cachedExecute(sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [seq, conversation, user])
     }
@@ -291,7 +291,7 @@ final class SQLiteTransaction: StoreTransaction {
                 """, arguments: [tombstone, tombstone, now, user])
     }
 
-    func insertConversation(_ new: NewConversation) throws -> RoomID {
+    func insertConversation(_ new: NewConversation) throws -> ConversationID {
         var directKey: String?
         if new.kind == .direct, let creator = new.creator, let peer = new.members.first {
             directKey = Self.directKey(creator, peer)
@@ -309,7 +309,7 @@ final class SQLiteTransaction: StoreTransaction {
         return db.lastInsertedRowID
     }
 
-    func insertMember(conversation: RoomID, user: UserID, role: MemberRole, at: Millis) throws {
+    func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws {
         // A new member has read everything before joining.
         try db.cachedExecute(sql: """
                 INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
@@ -319,33 +319,33 @@ final class SQLiteTransaction: StoreTransaction {
         try db.cachedExecute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])
     }
 
-    func deleteMember(conversation: RoomID, user: UserID) throws {
+    func deleteMember(conversation: ConversationID, user: UserID) throws {
         try db.execute(sql: "DELETE FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
         try db.execute(sql: "UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", arguments: [conversation])
     }
 
-    func setRole(conversation: RoomID, user: UserID, role: MemberRole) throws {
+    func setRole(conversation: ConversationID, user: UserID, role: MemberRole) throws {
         try db.execute(sql: "UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [role.rawValue, conversation, user])
     }
 
-    func setMute(conversation: RoomID, user: UserID, until: Millis?) throws {
+    func setMute(conversation: ConversationID, user: UserID, until: Millis?) throws {
         try db.execute(sql: "UPDATE members SET muted_until = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [until, conversation, user])
     }
 
-    func insertBan(conversation: RoomID, user: UserID, by: UserID, at: Millis) throws {
+    func insertBan(conversation: ConversationID, user: UserID, by: UserID, at: Millis) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?)",
             arguments: [conversation, user, by, at])
     }
 
-    func deleteBan(conversation: RoomID, user: UserID) throws -> Bool {
+    func deleteBan(conversation: ConversationID, user: UserID) throws -> Bool {
         try db.execute(sql: "DELETE FROM bans WHERE conversation_id = ? AND user_id = ?", arguments: [conversation, user])
         return db.changesCount > 0
     }
 
     func updateConversation(
-        _ conversation: RoomID, name: String?, nameKey: String?, description: String?
+        _ conversation: ConversationID, name: String?, nameKey: String?, description: String?
     ) throws -> (name: String, description: String) {
         if let name {
             try db.execute(sql: "UPDATE conversations SET name = ?, name_key = CASE kind WHEN 'room' THEN ? END WHERE id = ?",
@@ -363,12 +363,12 @@ final class SQLiteTransaction: StoreTransaction {
 
     func contactsRemoved(_ a: UserID, _ b: UserID) { changes.contactsRemoved.append((a, b)) }
 
-    func deleteConversation(_ conversation: RoomID) throws -> ConversationKind? {
+    func deleteConversation(_ conversation: ConversationID) throws -> ConversationKind? {
         try String.fetchOne(db, sql: "DELETE FROM conversations WHERE id = ? RETURNING kind", arguments: [conversation])
             .map { ConversationKind(rawValue: $0) ?? .room }
     }
 
-    func conversationDeleted(_ conversation: RoomID, members: [UserID]) {
+    func conversationDeleted(_ conversation: ConversationID, members: [UserID]) {
         changes.deletedConversations.append((conversation, members))
     }
 

@@ -29,7 +29,7 @@ struct FileServiceTests {
     }
 
     /// A public room owned by `owner`.
-    func room(_ name: String, owner: Session) async throws -> RoomID {
+    func room(_ name: String, owner: Session) async throws -> ConversationID {
         try await store.createConversation(
             NewConversation(
                 kind: .room, name: name, nameKey: name, description: "", visibility: .public, creator: owner.userID, members: [],
@@ -39,7 +39,7 @@ struct FileServiceTests {
 
     /// A message (a file message when `attachment` is given) from `sender`.
     @discardableResult
-    func send(_ room: RoomID, _ sender: Session, _ text: String, attachment: ChatCore.Attachment? = nil) async throws -> Seq {
+    func send(_ room: ConversationID, _ sender: Session, _ text: String, attachment: ChatCore.Attachment? = nil) async throws -> Seq {
         try await store.appendMessage(
             NewMessage(
                 conversation: room, sender: sender.userID, clientMsgID: UUID().uuidString, type: attachment == nil ? .text : .file,

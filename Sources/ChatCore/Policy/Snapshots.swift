@@ -1,16 +1,16 @@
-/// The plain values the policies decide on. A store reads them inside its
-/// write transaction (`StoreTransaction`), so a rule always sees the rows as
-/// they are when its write lands.
+// The plain values the policies decide on. A store reads them inside its
+// write transaction (`StoreTransaction`), so a rule always sees the rows as
+// they are when its write lands.
 
 /// A conversation as the rules see it: what it is, not what it holds.
 public struct ConversationSnapshot: Sendable, Equatable {
-    public var id: RoomID
+    public var id: ConversationID
     public var kind: ConversationKind
     public var visibility: Visibility
     /// Seq of its newest event.
     public var headSeq: Seq
 
-    public init(id: RoomID, kind: ConversationKind, visibility: Visibility, headSeq: Seq = 0) {
+    public init(id: ConversationID, kind: ConversationKind, visibility: Visibility, headSeq: Seq = 0) {
         self.id = id
         self.kind = kind
         self.visibility = visibility

@@ -342,7 +342,7 @@ extension ControlRouter {
         switch op {
         case .retentionSet:
             let q = try Chatd_Control_V1_RetentionSetRequest(payload: frame.payload)
-            let id: RoomID
+            let id: ConversationID
             if q.roomID != 0 {
                 id = ProtoMap.id(q.roomID)
             } else if !q.name.isEmpty, let room = try await admin.room(nameKey: Validate.roomNameKey(q.name)) {

@@ -216,7 +216,7 @@ public struct ClientRouter: Sendable {
                     q.beforeID == 0 ? "before_id" : "before_activity_ms",
                     "give before_activity_ms and before_id together (the last item's), or neither")
             }
-            let before: (Millis, RoomID)? = q.beforeActivityMs == 0 ? nil : (q.beforeActivityMs, ProtoMap.id(q.beforeID))
+            let before: (Millis, ConversationID)? = q.beforeActivityMs == 0 ? nil : (q.beforeActivityMs, ProtoMap.id(q.beforeID))
             let page = try await conversations.listConversations(
                 session, before: before, kind: try ProtoMap.kind(q.kind), limit: Int(q.limit))
             var r = Chatd_V1_ListConversationsResponse()

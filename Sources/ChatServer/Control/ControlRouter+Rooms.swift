@@ -25,7 +25,7 @@ extension ControlRouter {
         try await resolveRoom(id: ref.roomID, name: ref.name)
     }
 
-    func roomResponse(_ id: RoomID) async throws -> Chatd_Control_V1_RoomResponse {
+    func roomResponse(_ id: ConversationID) async throws -> Chatd_Control_V1_RoomResponse {
         guard let room = try await admin.conversation(id: id) else { throw ChatFailure(.notFound, "no such room") }
         var r = Chatd_Control_V1_RoomResponse()
         r.room = ProtoMap.conversation(room)

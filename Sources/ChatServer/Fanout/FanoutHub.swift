@@ -1,0 +1,117 @@
+import ChatCore
+import ChatProtocol
+import NIOCore
+import Synchronization
+
+/// Delivers committed changes to live connections.
+///
+/// Membership is held in memory so a send never queries the database for
+/// recipients. `publish` is called by the store after each commit, in commit
+/// order, so membership changes apply in seq order and every connection
+/// receives a conversation's pushes in seq order. Each push is encoded once;
+/// the same bytes go to every recipient connection.
+public final class FanoutHub: Sendable {
+    private let members = Mutex<[ConversationID: Set<UserID>]>([:])
+    let registry: SessionRegistry
+    let presence: PresenceHub
+
+    public init(registry: SessionRegistry, presence: PresenceHub) {
+        self.registry = registry
+        self.presence = presence
+    }
+
+    public func load(_ memberships: [(ConversationID, UserID)]) {
+        members.withLock { m in
+            m.removeAll()
+            for (room, user) in memberships { m[room, default: []].insert(user) }
+        }
+    }
+
+    public func members(of room: ConversationID) -> Set<UserID> { members.withLock { $0[room] ?? [] } }
+
+    public func isMember(_ user: UserID, of room: ConversationID) -> Bool { members.withLock { $0[room]?.contains(user) ?? false } }
+
+    public func publish(_ changes: CommittedChanges) {
+        var batches = PushBatches()
+        // 1. New members first, so they receive the events that add them.
+        let additions = changes.accountEvents.filter { $0.kind == .addedToConversation }
+        if !additions.isEmpty {
+            members.withLock { m in
+                for e in additions { if let c = e.conversationID { m[c, default: []].insert(e.userID) } }
+            }
+        }
+        // 2. Conversation events to every member (removed members still hear their removal).
+        for event in changes.events {
+            var push = Chatd_V1_EventPush()
+            push.event = ProtoMap.event(event)
+            batches.add(Frame.push(.event, push).encoded(), to: registry.connections(of: members(of: event.conversationID)))
+        }
+        // 3. Removals.
+        let removals = changes.accountEvents.filter { $0.kind == .removedFromConversation }
+        if !removals.isEmpty || !changes.deletedConversations.isEmpty {
+            members.withLock { m in
+                for e in removals { if let c = e.conversationID { m[c]?.remove(e.userID) } }
+                for (c, _) in changes.deletedConversations { m[c] = nil }
+            }
+        }
+        // 4. Account events to their user's connections.
+        for event in changes.accountEvents {
+            var push = Chatd_V1_AccountEventPush()
+            push.event = ProtoMap.accountEvent(event)
+            batches.add(Frame.push(.accountEvent, push).encoded(), to: registry.connections(of: [event.userID]))
+        }
+        batches.send()
+        for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
+        for (a, b) in changes.contactsRemoved { presence.removeContact(a, b) }
+    }
+
+    /// A member's read position moved: tell the members (and the reader's other connections).
+    public func pushRead(conversation: ConversationID, user: UserID, seq: Seq) {
+        var push = Chatd_V1_ReadPush()
+        push.conversationID = UInt64(conversation)
+        push.userID = UInt64(user)
+        push.readSeq = UInt64(seq)
+        var batches = PushBatches()
+        batches.add(Frame.push(.read, push).encoded(), to: registry.connections(of: members(of: conversation)))
+        batches.send()
+    }
+
+    /// Typing indicator to the other online members (never stored).
+    public func pushTyping(conversation: ConversationID, user: UserID, typing: Bool, expiresInMs: UInt32) {
+        var push = Chatd_V1_TypingPush()
+        push.conversationID = UInt64(conversation)
+        push.userID = UInt64(user)
+        push.typing = typing
+        push.expiresInMs = typing ? expiresInMs : 0
+        var others = members(of: conversation)
+        others.remove(user)
+        var batches = PushBatches()
+        batches.add(Frame.push(.typing, push).encoded(), to: registry.connections(of: others))
+        batches.send()
+    }
+}
+
+/// Frames per connection, written with one flush each, and one hop per
+/// event loop for all of that loop's connections.
+struct PushBatches {
+    private var batches: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
+
+    mutating func add(_ frame: ByteBuffer, to connections: [LiveConnection]) {
+        for connection in connections {
+            batches[connection.id, default: (connection, [])].1.append(frame)
+        }
+    }
+
+    func send() {
+        var byLoop: [ObjectIdentifier: (any EventLoop, [(LiveConnection, [ByteBuffer])])] = [:]
+        for entry in batches.values {
+            let loop = entry.0.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
+        }
+        for (loop, entries) in byLoop.values {
+            loop.execute {
+                for (connection, frames) in entries { connection.pushInLoop(frames) }
+            }
+        }
+    }
+}
