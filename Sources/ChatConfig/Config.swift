@@ -199,6 +199,7 @@ public struct Config: Sendable, Equatable {
                 file: file, line: lines.line(of: "max_chunk_bytes", in: "files"), key: "files.max_chunk_bytes",
                 reason: "must be at least 4096 bytes below server.max_frame_bytes")
         }
+        try checkPostgreSQL(file: file, lines: lines)
     }
 
     // MARK: Typed access (keys are validated: a missing key is a programming error)

@@ -106,6 +106,21 @@ public enum ConfigTable {
             "storage", "group_commit_max_delay_us", .int(min: 0, max: 100_000), .int(0),
             "Group commit: how long (microseconds) an incomplete batch waits for more writes. 0: batches form by\nthemselves from writes that arrive while the previous commit is in progress.",
             reloadable: true),
+        ConfigKey(
+            "storage", "backend", .choice(["sqlite", "postgresql"]), .string("sqlite"),
+            "Where chatd keeps its data. sqlite: one database file in data_dir (one node). postgresql: a\nPostgreSQL 15 or newer database (postgresql_url), which several chatd nodes may share."),
+        ConfigKey(
+            "storage", "postgresql_url", .string, .string(""),
+            "With backend = \"postgresql\": \"postgresql://USER@HOST:PORT/DATABASE\" (PORT defaults to 5432).\nNever a password here (a URL with one is refused): put it in postgresql_password_file."),
+        ConfigKey(
+            "storage", "postgresql_password_file", .path, .string(""),
+            "File holding the PostgreSQL password (one line, at most 1024 bytes; refused when readable by every\nuser). Empty: no password (trust or peer authentication)."),
+        ConfigKey(
+            "storage", "postgresql_pool_size", .int(min: 1, max: 256), .int(8),
+            "Connections this node keeps open to PostgreSQL (writes and reads share them)."),
+        ConfigKey(
+            "storage", "postgresql_statement_timeout_ms", .int(min: 0, max: 3_600_000), .int(30_000),
+            "PostgreSQL statement_timeout of chatd's connections, in milliseconds: a statement running longer\nis cancelled and its request fails. 0: no limit."),
 
         // [control]
         ConfigKey(
