@@ -1,0 +1,182 @@
+import ChatCore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// A value bound to a statement or read from a row. Rows are decoded into
+/// these at once, so mapping a row to a model value cannot fail halfway.
+enum PGValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case bytes([UInt8])
+    case bool(Bool)
+}
+
+/// What may be bound to a `?` of a statement.
+protocol PGBindable: Sendable {
+    var pgValue: PGValue { get }
+}
+
+extension Int64: PGBindable { var pgValue: PGValue { .int(self) } }
+extension Int: PGBindable { var pgValue: PGValue { .int(Int64(self)) } }
+extension Int32: PGBindable { var pgValue: PGValue { .int(Int64(self)) } }
+extension String: PGBindable { var pgValue: PGValue { .text(self) } }
+extension Bool: PGBindable { var pgValue: PGValue { .bool(self) } }
+extension Array: PGBindable where Element == UInt8 { var pgValue: PGValue { .bytes(self) } }
+extension Optional: PGBindable where Wrapped: PGBindable { var pgValue: PGValue { self?.pgValue ?? .null } }
+
+/// One row, decoded; columns by position or by name.
+struct PGRow: Sendable {
+    let values: [PGValue]
+    let names: [String]
+
+    subscript(_ i: Int) -> PGValue { i < values.count ? values[i] : .null }
+    subscript(_ name: String) -> PGValue { names.firstIndex(of: name).map { values[$0] } ?? .null }
+}
+
+extension PGValue {
+    var int: Int64 { intOrNil ?? 0 }
+    var intOrNil: Int64? {
+        switch self {
+        case .int(let i): i
+        case .bool(let b): b ? 1 : 0
+        case .double(let d): Int64(exactly: d.rounded(.towardZero))
+        default: nil
+        }
+    }
+    var text: String { textOrNil ?? "" }
+    var textOrNil: String? { if case .text(let s) = self { s } else { nil } }
+    var bool: Bool { boolOrNil ?? false }
+    var boolOrNil: Bool? {
+        switch self {
+        case .bool(let b): b
+        case .int(let i): i != 0
+        default: nil
+        }
+    }
+    var bytesOrNil: [UInt8]? { if case .bytes(let b) = self { b } else { nil } }
+    var isNull: Bool { self == .null }
+}
+
+/// One leased connection used synchronously, from a thread of the store's
+/// pool (never an event loop): each statement waits for its result. This is
+/// what lets the synchronous `StoreTransaction` seam run on PostgreSQL.
+final class PGSession {
+    let connection: PostgresConnection
+    let logger: Logger
+    /// Rows the last statement changed (UPDATE/DELETE/INSERT).
+    private(set) var changesCount = 0
+
+    init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs `sql`, whose `?` (or `?N`) placeholders take `args`, and returns its rows.
+    @discardableResult
+    func rows(_ sql: String, _ args: [any PGBindable] = []) throws -> [PGRow] {
+        let query = try Self.query(sql, args)
+        let result = try connection.query(query, logger: logger).wait()
+        changesCount = result.metadata.rows ?? 0
+        return result.rows.map(Self.decode)
+    }
+
+    func execute(_ sql: String, _ args: [any PGBindable] = []) throws {
+        try rows(sql, args)
+    }
+
+    func row(_ sql: String, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(sql, args).first }
+
+    func int(_ sql: String, _ args: [any PGBindable] = []) throws -> Int64? { try row(sql, args)?[0].intOrNil }
+
+    func ints(_ sql: String, _ args: [any PGBindable] = []) throws -> [Int64] { try rows(sql, args).compactMap { $0[0].intOrNil } }
+
+    func exists(_ sql: String, _ args: [any PGBindable] = []) throws -> Bool { try row(sql, args) != nil }
+
+    // MARK: Statements
+
+    /// Turns SQLite-style placeholders into PostgreSQL's: `?` is the next
+    /// argument, `?N` the Nth; text inside quotes is left alone.
+    static func postgresSQL(_ sql: String) -> String {
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var next = 1
+        var quote: Character?
+        var chars = sql.makeIterator()
+        var pending = chars.next()
+        while let c = pending {
+            pending = chars.next()
+            if let q = quote {
+                out.append(c)
+                if c == q { quote = nil }
+                continue
+            }
+            if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+                continue
+            }
+            guard c == "?" else {
+                out.append(c)
+                continue
+            }
+            var digits = ""
+            while let d = pending, d.isASCII, d.isNumber {
+                digits.append(d)
+                pending = chars.next()
+            }
+            if digits.isEmpty {
+                out += "$\(next)"
+                next += 1
+            } else {
+                out += "$" + digits
+            }
+        }
+        return out
+    }
+
+    static func query(_ sql: String, _ args: [any PGBindable]) throws -> PostgresQuery {
+        var binds = PostgresBindings(capacity: args.count)
+        for arg in args {
+            switch arg.pgValue {
+            case .null: binds.appendNull()
+            case .int(let i): binds.append(i)
+            case .double(let d): binds.append(d)
+            case .text(let s): binds.append(s)
+            case .bytes(let b): binds.append(ByteBuffer(bytes: b))
+            case .bool(let b): binds.append(b)
+            }
+        }
+        return PostgresQuery(unsafeSQL: postgresSQL(sql), binds: binds)
+    }
+
+    static func decode(_ row: PostgresRow) -> PGRow {
+        var values: [PGValue] = []
+        var names: [String] = []
+        for cell in row {
+            names.append(cell.columnName)
+            values.append(value(cell))
+        }
+        return PGRow(values: values, names: names)
+    }
+
+    static func value(_ cell: PostgresCell) -> PGValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8, .oid:
+            return (try? cell.decode(Int64.self)).map(PGValue.int) ?? .null
+        case .bool:
+            return (try? cell.decode(Bool.self)).map(PGValue.bool) ?? .null
+        case .float4, .float8:
+            return (try? cell.decode(Double.self)).map(PGValue.double) ?? .null
+        case .bytea:
+            return (try? cell.decode(ByteBuffer.self)).map { .bytes(Array($0.readableBytesView)) } ?? .null
+        case .numeric:
+            return (try? cell.decode(String.self)).flatMap { Int64($0) }.map(PGValue.int) ?? .null
+        default:
+            return (try? cell.decode(String.self)).map(PGValue.text) ?? .null
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import ChatCore
+
+/// Row mapping and the write steps shared by transactions and the store's
+/// own writes; the column lists and statements are SQLiteStore's.
+extension PostgresStore {
+    static let userColumns =
+        "u.id, u.username, u.display_name, u.avatar_url, u.status_text, u.role, u.created_at, u.email, u.password_hash, u.disabled"
+
+    static func account(_ row: PGRow) -> UserAccount {
+        UserAccount(user: user(row), email: row["email"].text, passwordHash: row["password_hash"].text, disabled: row["disabled"].bool)
+    }
+
+    static func user(_ row: PGRow) -> User {
+        User(
+            id: row["id"].int, username: row["username"].text, displayName: row["display_name"].text,
+            avatarURL: row["avatar_url"].text, statusText: row["status_text"].text,
+            role: ServerRole(rawValue: row["role"].text) ?? .user, createdAt: row["created_at"].int)
+    }
+
+    static let deviceColumns =
+        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at"
+
+    static func device(_ row: PGRow) -> Device {
+        Device(
+            rowID: row["row_id"].int, userID: row["user_id"].int, deviceID: row["device_id"].text, name: row["name"].text,
+            platform: row["platform"].text, publicKey: row["public_key"].bytesOrNil, createdAt: row["d_created_at"].int,
+            lastSeenAt: row["last_seen_at"].int, lastAddress: row["last_address"].text, revokedAt: row["revoked_at"].intOrNil,
+            tokenExpiresAt: row["token_expires_at"].intOrNil)
+    }
+
+    static let eventColumns = """
+        conversation_id, seq, kind, sender_id, client_msg_id, message_type, text, reply_to_seq, mentions, file_id,
+        file_name, file_size, file_mime, file_width, file_height, target_seq, emoji, subject_user_id, role, name,
+        description, muted_until, edited_at, deleted, created_at
+        """
+
+    /// Maps a row selected with `eventColumns`, by position.
+    static func event(_ row: PGRow) -> Event {
+        Event(
+            conversationID: row[0].int, seq: row[1].int, kind: EventKind(rawValue: row[2].text) ?? .message,
+            senderID: row[3].int, clientMsgID: row[4].textOrNil, text: row[6].textOrNil, subjectUserID: row[17].intOrNil,
+            role: row[18].textOrNil.flatMap(MemberRole.init(rawValue:)), createdAt: row[24].int,
+            messageType: row[5].textOrNil.flatMap(MessageType.init(rawValue:)), replyToSeq: row[7].intOrNil,
+            mentions: row[8].textOrNil?.split(separator: ",").compactMap { Int64($0) } ?? [],
+            attachment: row[9].textOrNil.map {
+                Attachment(
+                    fileID: $0, name: row[10].text, size: row[11].int, mimeType: row[12].text, width: Int(row[13].int),
+                    height: Int(row[14].int))
+            },
+            targetSeq: row[15].intOrNil, emoji: row[16].textOrNil, editedAt: row[22].intOrNil, deleted: row[23].bool,
+            name: row[19].textOrNil, description: row[20].textOrNil, mutedUntil: row[21].intOrNil)
+    }
+
+    static let insertEventSQL = """
+        INSERT INTO events (\(eventColumns))
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
+    static let eventByClientMsgIDSQL = "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?"
+
+    static func fetchEvent(_ s: PGSession, conversation: ConversationID, seq: Seq) throws -> Event? {
+        try s.row(eventBySeqSQL, [conversation, seq]).map(event)
+    }
+
+    static func conversationSelect(viewer: UserID?) -> String {
+        let v = viewer ?? 0
+        return """
+            SELECT c.id, c.kind, c.name, c.description, c.visibility, c.created_by, c.created_at, c.last_seq,
+                   c.member_count, c.last_activity_at, c.purged_seq, c.retention_days,
+                   (SELECT role FROM members WHERE conversation_id = c.id AND user_id = \(v)) AS my_role,
+                   CASE c.kind WHEN 'direct' THEN
+                     (SELECT user_id FROM members WHERE conversation_id = c.id AND user_id != \(v) LIMIT 1)
+                   END AS peer_id
+            FROM conversations c
+            """
+    }
+
+    static func conversation(_ row: PGRow) -> Conversation {
+        var c = Conversation(
+            id: row["id"].int, kind: ConversationKind(rawValue: row["kind"].text) ?? .room, name: row["name"].text,
+            description: row["description"].text, visibility: Visibility(rawValue: row["visibility"].text) ?? .private,
+            createdBy: row["created_by"].intOrNil, createdAt: row["created_at"].int, headSeq: row["last_seq"].int,
+            memberCount: Int(row["member_count"].int), myRole: row["my_role"].textOrNil.flatMap(MemberRole.init(rawValue:)),
+            lastActivityAt: row["last_activity_at"].int, peerUserID: row["peer_id"].intOrNil)
+        c.purgedThroughSeq = row["purged_seq"].int
+        c.retentionDays = row["retention_days"].intOrNil.map { Int($0) }
+        return c
+    }
+
+    static func fetchConversation(_ s: PGSession, id: ConversationID, viewer: UserID?) throws -> Conversation? {
+        try s.row(conversationSelect(viewer: viewer) + " WHERE c.id = ?", [id]).map(conversation)
+    }
+
+    /// A user's standing in a conversation, in one statement. In a write,
+    /// `lock` takes the conversation's row lock first, so the check and the
+    /// write it guards see the same rows whatever other nodes do (SQLite
+    /// gets that from its single writer).
+    static func standing(_ s: PGSession, of user: UserID, in conversation: ConversationID, lock: Bool) throws -> Standing {
+        guard
+            let row = try s.row(
+                """
+                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role
+                FROM conversations c
+                LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
+                LEFT JOIN users u ON u.id = ?2
+                WHERE c.id = ?1
+                """ + (lock ? " FOR UPDATE OF c" : ""), [conversation, user])
+        else { return Standing(conversation: nil, membership: nil, account: nil) }
+        return Standing(
+            conversation: ConversationSnapshot(
+                id: conversation, kind: ConversationKind(rawValue: row[0].text) ?? .room,
+                visibility: Visibility(rawValue: row[1].text) ?? .private, headSeq: row[2].int),
+            membership: row[3].textOrNil.map {
+                Membership(role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4].int, mutedUntil: row[5].intOrNil)
+            },
+            account: row[6].boolOrNil.map {
+                AccountSnapshot(id: user, disabled: $0, serverRole: row[7].textOrNil.flatMap(ServerRole.init(rawValue:)) ?? .user)
+            })
+    }
+
+    /// Gives `event` the conversation's next seq (the row lock of the
+    /// UPDATE orders concurrent writers), stores it, and queues it for publishing.
+    static func appendEvent(_ s: PGSession, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
+        guard
+            let seq = try s.int(
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
+                [event.createdAt, event.conversationID])
+        else { throw ChatFailure(.notFound, "no such conversation") }
+        var stored = event
+        stored.seq = seq
+        let a = stored.attachment
+        let args: [any PGBindable] = [
+            stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
+            stored.messageType?.rawValue, stored.text, stored.replyToSeq,
+            stored.mentions.isEmpty ? nil : stored.mentions.map(String.init).joined(separator: ","),
+            a?.fileID, a?.name, a?.size, a?.mimeType, a.map { Int64($0.width) }, a.map { Int64($0.height) }, stored.targetSeq,
+            stored.emoji, stored.subjectUserID, stored.role?.rawValue, stored.name, stored.description, stored.mutedUntil,
+            stored.editedAt, stored.deleted, stored.createdAt,
+        ]
+        try s.execute(insertEventSQL, args)
+        for user in stored.mentions {
+            try s.execute(
+                "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [stored.conversationID, seq, user])
+        }
+        changes.events.append(stored)
+        return stored
+    }
+
+    static func appendAccountEvent(_ s: PGSession, _ changes: inout CommittedChanges, _ event: AccountEvent) throws {
+        guard let seq = try s.int("UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq", [event.userID])
+        else { return }
+        var stored = event
+        stored.seq = seq
+        try s.execute(
+            """
+            INSERT INTO account_events (user_id, seq, kind, conversation_id, other_user_id, device_id, reason, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                stored.userID, seq, stored.kind.rawValue, stored.conversationID, stored.otherUserID, stored.deviceID,
+                stored.reason, stored.createdAt,
+            ])
+        changes.accountEvents.append(stored)
+    }
+
+    static func isBlocked(_ s: PGSession, _ a: UserID, _ b: UserID) throws -> Bool {
+        try s.exists("SELECT 1 FROM blocks WHERE (user_id = ? AND blocked_id = ?) OR (user_id = ? AND blocked_id = ?)", [a, b, b, a])
+    }
+
+    static let fileColumns = "f.id, f.owner_id, f.name, f.mime, f.size, f.hash, f.created_at"
+
+    static func storedFile(_ row: PGRow) -> StoredFile {
+        StoredFile(
+            id: row[0].text, ownerID: row[1].intOrNil, name: row[2].text, mimeType: row[3].text, size: row[4].int,
+            hash: row[5].bytesOrNil ?? [], createdAt: row[6].int)
+    }
+
+    static func file(_ s: PGSession, id: String) throws -> StoredFile? {
+        try s.row("SELECT \(fileColumns) FROM files f WHERE f.id = ?", [id]).map(storedFile)
+    }
+
+    static func isFileShared(_ s: PGSession, id: String, withMember user: UserID) throws -> Bool {
+        try s.exists(
+            """
+            SELECT 1 FROM file_refs r JOIN members m ON m.conversation_id = r.conversation_id AND m.user_id = ?
+            WHERE r.file_id = ? LIMIT 1
+            """, [user, id])
+    }
+}

@@ -1,0 +1,296 @@
+import ChatCore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import PostgresNIO
+
+/// The PostgreSQL implementation of `Store`, for several chatd nodes on one
+/// database (DESIGN §9). Same semantics as `SQLiteStore`:
+///
+/// - a write is one PostgreSQL transaction; `transaction { tx in }` runs the
+///   ChatCore policies inside it, through `PostgresTransaction`;
+/// - a conversation's seq is its row's `last_seq`, raised by
+///   `UPDATE ... RETURNING` inside the transaction that stores the event: the
+///   row lock orders concurrent writers on every node and a rollback gives
+///   the number back, so a stream has no gaps;
+/// - `UNIQUE(sender_id, client_msg_id)` makes a retried send a duplicate on
+///   every node;
+/// - committed changes go to the event observer after COMMIT, in commit
+///   order (COMMIT and the hand-off happen under one lock).
+///
+/// Statements run synchronously on a thread of the store's own pool (never
+/// an event loop), each waiting for its answer, as the transaction seam is
+/// synchronous.
+public final class PostgresStore: Store, Sendable {
+    /// Where and how to connect (from the config's `storage.postgresql_*` keys).
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var user: String
+        public var password: String?
+        public var database: String
+        public var poolSize: Int
+        /// 0: no limit.
+        public var statementTimeoutMs: Int
+        public var connectTimeout: Duration
+
+        public init(
+            host: String, port: Int, user: String, password: String?, database: String, poolSize: Int = 8,
+            statementTimeoutMs: Int = 30_000, connectTimeout: Duration = .seconds(10)
+        ) {
+            self.host = host
+            self.port = port
+            self.user = user
+            self.password = password
+            self.database = database
+            self.poolSize = poolSize
+            self.statementTimeoutMs = statementTimeoutMs
+            self.connectTimeout = connectTimeout
+        }
+    }
+
+    /// The oldest server accepted (the schema uses identity columns and
+    /// EXECUTE FUNCTION; tested on Debian's 15).
+    public static let minimumServerVersion = 130_000
+
+    let client: PostgresClient
+    let runner: Task<Void, Never>
+    let threads: NIOThreadPool
+    let logger: Logger
+    /// Held around COMMIT and the hand-off of what it committed.
+    let commitLock = NIOLock()
+    let observer = NIOLockedValueBox<Observer?>(nil)
+
+    final class Observer: Sendable {
+        let body: @Sendable (CommittedChanges) -> Void
+        init(_ body: @escaping @Sendable (CommittedChanges) -> Void) { self.body = body }
+    }
+
+    /// Connects, checks the server and migrates the schema. Throws
+    /// `PostgresStoreError` (unreachable, authentication failed, server too
+    /// old, newer schema) with a message that holds no secret.
+    public static func open(_ settings: Settings, logger: Logger) async throws -> PostgresStore {
+        let version = try await check(settings, logger: logger)
+        guard version >= minimumServerVersion else {
+            throw PostgresStoreError(.serverTooOld, "PostgreSQL \(Self.versionText(version)) is too old: \(Self.versionText(minimumServerVersion)) or newer is needed")
+        }
+        let store = PostgresStore(settings, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    private init(_ settings: Settings, logger: Logger) {
+        var config = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: .disable)
+        config.options.maximumConnections = settings.poolSize
+        config.options.minimumConnections = 0
+        config.options.connectTimeout = settings.connectTimeout
+        config.options.additionalStartupParameters = Self.startupParameters(settings)
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        self.runner = Task { await client.run() }
+        self.threads = NIOThreadPool(numberOfThreads: max(1, settings.poolSize))
+        threads.start()
+    }
+
+    static func startupParameters(_ settings: Settings) -> [(String, String)] {
+        [("statement_timeout", String(settings.statementTimeoutMs)), ("application_name", "chatd")]
+    }
+
+    /// Connects once and returns the server's version number (150004 for
+    /// 15.4), or throws the reason it cannot (chatd --check-config).
+    public static func check(_ settings: Settings, logger: Logger) async throws -> Int {
+        var config = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: .disable)
+        config.options.connectTimeout = .nanoseconds(settings.connectTimeout.components.seconds * 1_000_000_000)
+        config.options.additionalStartupParameters = startupParameters(settings)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+        } catch {
+            throw PostgresStoreError.classify(error, settings: settings)
+        }
+        defer { Task { try? await connection.close() } }
+        do {
+            let rows = try await connection.query("SHOW server_version_num", logger: logger)
+            for try await (text) in rows.decode(String.self) {
+                return Int(text) ?? 0
+            }
+            return 0
+        } catch {
+            throw PostgresStoreError.classify(error, settings: settings)
+        }
+    }
+
+    static func versionText(_ number: Int) -> String { "\(number / 10_000).\(number % 10_000)" }
+
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+        try? await threads.shutdownGracefully()
+    }
+
+    /// Sets the function that receives committed changes, in commit order.
+    public func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
+        observer.withLockedValue { $0 = Observer(body) }
+    }
+
+    // MARK: Plumbing
+
+    /// Runs `body` on a leased connection, on a thread of the pool.
+    func read<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
+        let logger = self.logger
+        do {
+            return try await client.withConnection { connection in
+                try await self.threads.runIfActive { try body(PGSession(connection, logger: logger)) }
+            }
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
+    /// A write transaction whose changes are published after it commits.
+    /// Deadlocks between nodes (PostgreSQL aborts one side) are retried.
+    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await read { session in try self.runTransaction(session, body) }
+            } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isRetryable(error) {
+                continue
+            }
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
+        try await write { session, _ in try body(session) }
+    }
+
+    static let maxAttempts = 5
+
+    private func runTransaction<T>(_ session: PGSession, _ body: (PGSession, inout CommittedChanges) throws -> T) throws -> T {
+        try session.execute("BEGIN")
+        var changes = CommittedChanges()
+        let result: T
+        do {
+            result = try body(session, &changes)
+        } catch {
+            try? session.execute("ROLLBACK")
+            throw error
+        }
+        if changes.isEmpty {
+            try session.execute("COMMIT")
+        } else {
+            try commitLock.withLock {
+                try session.execute("COMMIT")
+                observer.withLockedValue { $0 }?.body(changes)
+            }
+        }
+        return result
+    }
+
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40P01" || state == "40001"
+    }
+
+    /// Unique violations become the same `conflict`s as on SQLite; other
+    /// errors pass through.
+    static func translate(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError, let info = error.serverInfo else { return error }
+        if info[.sqlState] == "23505" {
+            let constraint = info[.constraintName] ?? ""
+            if constraint.hasPrefix("users_username_key") { return ChatFailure(.conflict, "username is taken") }
+            if constraint.hasPrefix("conversations_name_key") { return ChatFailure(.conflict, "a room with this name exists") }
+            if constraint == "events_client_msg" { return ChatFailure(.conflict, "client_msg_id was already used") }
+            return ChatFailure(.conflict, "already exists")
+        }
+        if info[.sqlState] == "57014" { return ChatFailure(.unavailable, "the database did not answer in time") }
+        if isRetryable(error) { return error }
+        // The server's message and code (never the statement's values).
+        return PostgresStoreError(.other, "PostgreSQL: \(info[.message] ?? "error") (SQLSTATE \(info[.sqlState] ?? "?"))")
+    }
+
+    // MARK: Migrations
+
+    func migrate() async throws {
+        try await write { s in
+            try s.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.migrationLockKey])
+            try s.execute("CREATE TABLE IF NOT EXISTS chatd_schema (version BIGINT NOT NULL)")
+            let version = try s.int("SELECT max(version) FROM chatd_schema") ?? 0
+            guard version <= Int64(PostgresSchema.latestVersion) else {
+                throw PostgresStoreError(
+                    .newerSchema,
+                    "the database has schema version \(version), newer than this chatd knows (\(PostgresSchema.latestVersion)): run a newer chatd")
+            }
+            for (index, migration) in PostgresSchema.migrations.enumerated() where Int64(index + 1) > version {
+                for statement in PostgresSchema.statements(migration) { try s.execute(statement) }
+                try s.execute("INSERT INTO chatd_schema (version) VALUES (?)", [index + 1])
+            }
+        }
+    }
+
+    /// The schema version of the database (tests, status).
+    public func schemaVersion() async throws -> Int {
+        Int(try await read { s in try s.int("SELECT max(version) FROM chatd_schema") ?? 0 })
+    }
+}
+
+/// Why the PostgreSQL store cannot be used; `message` holds no password.
+public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case unreachable
+        case authenticationFailed
+        case serverTooOld
+        case newerSchema
+        case other
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    static func classify(_ error: any Error, settings: PostgresStore.Settings) -> PostgresStoreError {
+        let place = "\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"
+        guard let psql = error as? PSQLError else {
+            return PostgresStoreError(.unreachable, "cannot reach PostgreSQL at \(place): \(error)")
+        }
+        if let info = psql.serverInfo {
+            let state = info[.sqlState] ?? ""
+            let text = info[.message] ?? "error \(state)"
+            switch state {
+            case "28P01", "28000":
+                return PostgresStoreError(.authenticationFailed, "PostgreSQL at \(place) refused the login: \(text)")
+            case "3D000":
+                return PostgresStoreError(.other, "PostgreSQL at \(place): \(text)")
+            default:
+                return PostgresStoreError(.other, "PostgreSQL at \(place): \(text)")
+            }
+        }
+        switch psql.code {
+        case .authMechanismRequiresPassword:
+            return PostgresStoreError(.authenticationFailed, "PostgreSQL at \(place) asks for a password: set storage.postgresql_password_file")
+        case .unsupportedAuthMechanism, .saslError:
+            return PostgresStoreError(.authenticationFailed, "PostgreSQL at \(place) refused the login (\(psql.code))")
+        default:
+            let cause = psql.underlying.map { "\($0)" } ?? "\(psql.code)"
+            return PostgresStoreError(.unreachable, "cannot reach PostgreSQL at \(place): \(cause)")
+        }
+    }
+}

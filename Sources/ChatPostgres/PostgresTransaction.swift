@@ -1,0 +1,392 @@
+import ChatCore
+
+extension PostgresStore {
+    /// Runs `body` in one PostgreSQL transaction, published after it commits.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
+        try await write { session, changes in
+            let tx = PostgresTransaction(session)
+            let result = try body(tx)
+            changes = tx.changes
+            return result
+        }
+    }
+}
+
+/// `StoreTransaction` over one PostgreSQL transaction: statements and row
+/// mapping only (SQLiteTransaction's, in PostgreSQL's dialect).
+final class PostgresTransaction: StoreTransaction {
+    let s: PGSession
+    /// What the body appended, to publish after commit.
+    var changes = CommittedChanges()
+
+    init(_ session: PGSession) { self.s = session }
+
+    // MARK: Snapshots
+
+    func standing(of user: UserID, in conversation: ConversationID) throws -> Standing {
+        try PostgresStore.standing(s, of: user, in: conversation, lock: true)
+    }
+
+    func account(_ user: UserID) throws -> AccountSnapshot? {
+        try s.row("SELECT username, disabled, role FROM users WHERE id = ?", [user]).map {
+            AccountSnapshot(id: user, username: $0[0].text, disabled: $0[1].bool, serverRole: ServerRole(rawValue: $0[2].text) ?? .user)
+        }
+    }
+
+    func userID(usernameKey: String) throws -> UserID? {
+        try s.int("SELECT id FROM users WHERE username_key = ?", [usernameKey])
+    }
+
+    func conversation(_ id: ConversationID, viewer: UserID?) throws -> Conversation? {
+        try PostgresStore.fetchConversation(s, id: id, viewer: viewer)
+    }
+
+    func directConversation(between a: UserID, and b: UserID) throws -> Conversation? {
+        guard let id = try s.int("SELECT id FROM conversations WHERE direct_key = ?", [Self.directKey(a, b)]) else { return nil }
+        return try conversation(id, viewer: a)
+    }
+
+    /// The unique key of a pair's direct chat, whoever opened it.
+    static func directKey(_ a: UserID, _ b: UserID) -> String { "\(min(a, b)):\(max(a, b))" }
+
+    func roomsAndGroups(of user: UserID) throws -> [ConversationID] {
+        try s.ints(
+            """
+            SELECT m.conversation_id FROM members m JOIN conversations c ON c.id = m.conversation_id
+            WHERE m.user_id = ? AND c.kind != 'direct' ORDER BY m.conversation_id
+            """, [user])
+    }
+
+    func isBanned(_ user: UserID, from conversation: ConversationID) throws -> Bool {
+        try s.exists("SELECT 1 FROM bans WHERE conversation_id = ? AND user_id = ?", [conversation, user])
+    }
+
+    func longestServing(in conversation: ConversationID, role: MemberRole?) throws -> UserID? {
+        try s.int(
+            """
+            SELECT user_id FROM members WHERE conversation_id = ?1 AND (?2::text IS NULL OR role = ?2::text)
+            ORDER BY joined_at, user_id LIMIT 1
+            """, [conversation, role?.rawValue])
+    }
+
+    func members(of conversation: ConversationID, role: MemberRole?) throws -> [UserID] {
+        try s.ints(
+            "SELECT user_id FROM members WHERE conversation_id = ?1 AND (?2::text IS NULL OR role = ?2::text) ORDER BY user_id",
+            [conversation, role?.rawValue])
+    }
+
+    func peer(inDirect conversation: ConversationID, of user: UserID) throws -> UserID? {
+        try s.int("SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?", [conversation, user])
+    }
+
+    func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool { try PostgresStore.isBlocked(s, a, b) }
+
+    func blocks(_ user: UserID, _ target: UserID) throws -> Bool {
+        try s.exists("SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?", [user, target])
+    }
+
+    func link(from user: UserID, to other: UserID) throws -> FriendPolicy.Link? {
+        try s.row("SELECT state FROM friendships WHERE user_id = ? AND other_id = ?", [user, other])
+            .flatMap { FriendPolicy.Link(rawValue: $0[0].text) }
+    }
+
+    func friends(of user: UserID) throws -> [UserID] {
+        try s.ints("SELECT other_id FROM friendships WHERE user_id = ? AND state = 'accepted'", [user])
+    }
+
+    func device(_ device: DeviceRowID) throws -> Device? {
+        try s.row("SELECT \(PostgresStore.deviceColumns) FROM devices d WHERE d.id = ?", [device]).map(PostgresStore.device)
+    }
+
+    func friendshipPartners(of user: UserID) throws -> [UserID] {
+        try s.ints(
+            "SELECT other_id FROM friendships WHERE user_id = ? UNION SELECT user_id FROM friendships WHERE other_id = ?",
+            [user, user])
+    }
+
+    func event(conversation: ConversationID, seq: Seq) throws -> Event? {
+        try PostgresStore.fetchEvent(s, conversation: conversation, seq: seq)
+    }
+
+    func priorEvent(sender: UserID, clientMsgID: String) throws -> Event? {
+        try s.row(PostgresStore.eventByClientMsgIDSQL, [sender, clientMsgID]).map(PostgresStore.event)
+    }
+
+    func deletion(conversation: ConversationID, of seq: Seq) throws -> Event? {
+        try s.row(
+            "SELECT \(PostgresStore.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
+            [conversation, seq]
+        ).map(PostgresStore.event)
+    }
+
+    func members(conversation: ConversationID, usernameKeys: [String]) throws -> [UserID] {
+        guard !usernameKeys.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: usernameKeys.count).joined(separator: ",")
+        return try s.ints(
+            """
+            SELECT u.id FROM users u JOIN members mm ON mm.user_id = u.id AND mm.conversation_id = ?
+            WHERE u.username_key IN (\(placeholders)) ORDER BY u.id
+            """, [conversation] + usernameKeys.map { $0 as any PGBindable })
+    }
+
+    func undeletedMessages(sender: UserID, after: String, limit: Int) throws -> [Event] {
+        try s.rows(
+            """
+            SELECT \(PostgresStore.eventColumns) FROM events
+            WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND NOT deleted
+            ORDER BY client_msg_id LIMIT ?
+            """, [sender, after, limit]
+        ).map(PostgresStore.event)
+    }
+
+    func reaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws -> Seq? {
+        try s.int(
+            "SELECT event_seq FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
+            [conversation, seq, user, emoji])
+    }
+
+    func reactionCount(conversation: ConversationID, seq: Seq, user: UserID) throws -> Int {
+        Int(try s.int("SELECT count(*) FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ?", [conversation, seq, user]) ?? 0)
+    }
+
+    func file(id: String) throws -> StoredFile? { try PostgresStore.file(s, id: id) }
+
+    func isFileShared(_ id: String, withMember user: UserID) throws -> Bool {
+        try PostgresStore.isFileShared(s, id: id, withMember: user)
+    }
+
+    // MARK: Writes
+
+    func append(_ event: Event) throws -> Event { try PostgresStore.appendEvent(s, &changes, event) }
+
+    func append(_ event: AccountEvent) throws { try PostgresStore.appendAccountEvent(s, &changes, event) }
+
+    func setMessageText(conversation: ConversationID, seq: Seq, text: String, editedAt: Millis, mentions: [UserID]) throws {
+        try s.execute(
+            "UPDATE events SET text = ?, edited_at = ?, mentions = ? WHERE conversation_id = ? AND seq = ?",
+            [text, editedAt, mentions.isEmpty ? nil : mentions.map(String.init).joined(separator: ","), conversation, seq])
+        try s.execute("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", [conversation, seq])
+        for user in mentions {
+            try s.execute("INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)", [conversation, seq, user])
+        }
+    }
+
+    func eraseMessage(conversation: ConversationID, seq: Seq) throws {
+        try s.execute(
+            """
+            UPDATE events SET text = NULL, mentions = NULL, file_id = NULL, file_name = NULL, file_size = NULL,
+              file_mime = NULL, file_width = NULL, file_height = NULL, deleted = true
+            WHERE conversation_id = ? AND seq = ?
+            """, [conversation, seq])
+        // Earlier edits carried the text too: it goes with the message.
+        try s.execute(
+            "UPDATE events SET text = NULL WHERE conversation_id = ? AND kind = 'message_edited' AND target_seq = ?",
+            [conversation, seq])
+        try s.execute("DELETE FROM mentions WHERE conversation_id = ? AND seq = ?", [conversation, seq])
+        try s.execute("DELETE FROM reactions WHERE conversation_id = ? AND seq = ?", [conversation, seq])
+    }
+
+    func insertReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws {
+        try s.execute(
+            "INSERT INTO reactions (conversation_id, seq, user_id, emoji, event_seq, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [conversation, seq, user, emoji, eventSeq, at])
+    }
+
+    func deleteReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws {
+        try s.execute(
+            "DELETE FROM reactions WHERE conversation_id = ? AND seq = ? AND user_id = ? AND emoji = ?",
+            [conversation, seq, user, emoji])
+    }
+
+    func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
+        try s.execute("UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
+    }
+
+    func bindDevice(user: UserID, _ b: DeviceBinding) throws -> Device {
+        try s.execute(
+            """
+            INSERT INTO devices (user_id, device_id, name, platform, public_key, token_hash, token_expires_at,
+                                 created_at, last_seen_at, last_address, revoked_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+            ON CONFLICT (user_id, device_id) DO UPDATE SET
+              name = excluded.name, platform = excluded.platform, public_key = excluded.public_key,
+              token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at,
+              last_seen_at = excluded.last_seen_at, last_address = excluded.last_address, revoked_at = NULL
+            """,
+            [user, b.deviceID, b.name, b.platform, b.publicKey, b.tokenHash, b.tokenExpiresAt, b.now, b.now, b.address])
+        guard
+            let row = try s.row(
+                "SELECT \(PostgresStore.deviceColumns) FROM devices d WHERE d.user_id = ? AND d.device_id = ?", [user, b.deviceID])
+        else { throw ChatFailure(.internal, "device row vanished") }
+        return PostgresStore.device(row)
+    }
+
+    func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User? {
+        var sets: [String] = []
+        var args: [any PGBindable] = []
+        if let v = change.displayName {
+            sets.append("display_name = ?, display_name_key = ?")
+            args += [v, v.lowercased()]
+        }
+        if let v = change.avatarURL {
+            sets.append("avatar_url = ?")
+            args.append(v)
+        }
+        if let v = change.statusText {
+            sets.append("status_text = ?")
+            args.append(v)
+        }
+        if !sets.isEmpty {
+            try s.execute("UPDATE users SET \(sets.joined(separator: ", ")), updated_at = ? WHERE id = ?", args + [at, user])
+        }
+        return try s.row("SELECT \(PostgresStore.userColumns) FROM users u WHERE u.id = ?", [user]).map(PostgresStore.user)
+    }
+
+    func setRevoked(_ device: DeviceRowID, at: Millis) throws {
+        try s.execute("UPDATE devices SET revoked_at = ? WHERE id = ?", [at, device])
+    }
+
+    func insertUser(_ new: NewUser) throws -> UserAccount {
+        guard
+            let id = try s.int(
+                """
+                INSERT INTO users (username, username_key, email, display_name, display_name_key, password_hash, role,
+                                   created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """,
+                [
+                    new.username, new.usernameKey, new.email, new.displayName, new.displayName.lowercased(), new.passwordHash,
+                    new.role.rawValue, new.now, new.now,
+                ])
+        else { throw ChatFailure(.internal, "the new user has no id") }
+        return UserAccount(
+            user: User(
+                id: id, username: new.username, displayName: new.displayName, avatarURL: "", statusText: "", role: new.role,
+                createdAt: new.now),
+            email: new.email, passwordHash: new.passwordHash, disabled: false)
+    }
+
+    func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws {
+        try s.execute("DELETE FROM devices WHERE user_id = ?", [user])
+        try s.execute(
+            """
+            UPDATE users SET username = ?, username_key = ?, email = '', display_name = 'Deleted user',
+              display_name_key = 'deleted user', avatar_url = '', status_text = '', password_hash = '',
+              role = 'user', disabled = true, updated_at = ?
+            WHERE id = ?
+            """, [tombstone, tombstone, now, user])
+    }
+
+    func insertConversation(_ new: NewConversation) throws -> ConversationID {
+        var directKey: String?
+        if new.kind == .direct, let creator = new.creator, let peer = new.members.first {
+            directKey = Self.directKey(creator, peer)
+        }
+        guard
+            let id = try s.int(
+                """
+                INSERT INTO conversations (kind, name, name_key, direct_key, description, visibility, created_by,
+                                           created_at, last_activity_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """,
+                [
+                    new.kind.rawValue, new.name, new.kind == .room ? new.nameKey : nil, directKey, new.description,
+                    new.visibility.rawValue, new.creator, new.now, new.now,
+                ])
+        else { throw ChatFailure(.internal, "the new conversation has no id") }
+        return id
+    }
+
+    func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws {
+        // A new member has read everything before joining.
+        try s.execute(
+            """
+            INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
+            VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
+            """, [conversation, user, role.rawValue, at, conversation])
+        try s.execute("UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", [conversation])
+    }
+
+    func deleteMember(conversation: ConversationID, user: UserID) throws {
+        try s.execute("DELETE FROM members WHERE conversation_id = ? AND user_id = ?", [conversation, user])
+        try s.execute("UPDATE conversations SET member_count = member_count - 1 WHERE id = ?", [conversation])
+    }
+
+    func setRole(conversation: ConversationID, user: UserID, role: MemberRole) throws {
+        try s.execute("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?", [role.rawValue, conversation, user])
+    }
+
+    func setMute(conversation: ConversationID, user: UserID, until: Millis?) throws {
+        try s.execute("UPDATE members SET muted_until = ? WHERE conversation_id = ? AND user_id = ?", [until, conversation, user])
+    }
+
+    func insertBan(conversation: ConversationID, user: UserID, by: UserID, at: Millis) throws {
+        try s.execute(
+            "INSERT INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [conversation, user, by, at])
+    }
+
+    func deleteBan(conversation: ConversationID, user: UserID) throws -> Bool {
+        try s.execute("DELETE FROM bans WHERE conversation_id = ? AND user_id = ?", [conversation, user])
+        return s.changesCount > 0
+    }
+
+    func updateConversation(
+        _ conversation: ConversationID, name: String?, nameKey: String?, description: String?
+    ) throws -> (name: String, description: String) {
+        if let name {
+            try s.execute(
+                "UPDATE conversations SET name = ?, name_key = CASE kind WHEN 'room' THEN ?::text END WHERE id = ?",
+                [name, nameKey, conversation])
+        }
+        if let description {
+            try s.execute("UPDATE conversations SET description = ? WHERE id = ?", [description, conversation])
+        }
+        guard let row = try s.row("SELECT name, description FROM conversations WHERE id = ?", [conversation])
+        else { throw ChatFailure(.notFound, "no such conversation") }
+        return (row[0].text, row[1].text)
+    }
+
+    func contactsAdded(_ a: UserID, _ b: UserID) { changes.contactsAdded.append((a, b)) }
+
+    func contactsRemoved(_ a: UserID, _ b: UserID) { changes.contactsRemoved.append((a, b)) }
+
+    func deleteConversation(_ conversation: ConversationID) throws -> ConversationKind? {
+        try s.row("DELETE FROM conversations WHERE id = ? RETURNING kind", [conversation])
+            .map { ConversationKind(rawValue: $0[0].text) ?? .room }
+    }
+
+    func conversationDeleted(_ conversation: ConversationID, members: [UserID]) {
+        changes.deletedConversations.append((conversation, members))
+    }
+
+    func setLink(_ link: FriendPolicy.Link, from user: UserID, to other: UserID, at: Millis) throws {
+        try s.execute(
+            """
+            INSERT INTO friendships (user_id, other_id, state, created_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (user_id, other_id) DO UPDATE SET state = excluded.state, created_at = excluded.created_at
+            """, [user, other, link.rawValue, at])
+    }
+
+    func deletePendingRequest(from: UserID, to: UserID) throws -> Bool {
+        try s.execute("DELETE FROM friendships WHERE user_id = ? AND other_id = ? AND state = 'pending'", [from, to])
+        return s.changesCount > 0
+    }
+
+    func deleteFriendship(_ a: UserID, _ b: UserID) throws {
+        try s.execute(
+            """
+            DELETE FROM friendships WHERE state = 'accepted' AND
+              ((user_id = ? AND other_id = ?) OR (user_id = ? AND other_id = ?))
+            """, [a, b, b, a])
+    }
+
+    func insertBlock(_ user: UserID, _ target: UserID, at: Millis) throws {
+        try s.execute("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES (?, ?, ?)", [user, target, at])
+    }
+
+    func deleteBlock(_ user: UserID, _ target: UserID) throws -> Bool {
+        try s.execute("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?", [user, target])
+        return s.changesCount > 0
+    }
+}
