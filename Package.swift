@@ -191,7 +191,10 @@ let package = Package(
         // The store, and the services over a real (in-memory or on-disk) database.
         .testTarget(
             name: "ChatStoreTests",
-            dependencies: ["ChatStore", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ChatStore", "ChatPostgres", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,8 +3,8 @@ import ChatStore
 import Testing
 
 struct OperatorServiceTests {
-    @Test func anOwnerlessRoomGetsAnOwnerThroughTheOperator() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func anOwnerlessRoomGetsAnOwnerThroughTheOperator(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let accounts = f.accounts()
         let rooms = f.rooms()
         let alice = try await accounts.adminAddUser(
@@ -44,8 +44,8 @@ struct AuditQueryTests {
         #expect(try AuditFilter.validated(user: nil, action: "", sinceMs: 0, untilMs: 0, beforeID: 0, limit: 0).limit == 100)
     }
 
-    @Test func filtersAndPages() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func filtersAndPages(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         for (i, action) in [AuditEntry.Action.loginFailed, .loginSucceeded, .loginFailed, .logout, .loginFailed].enumerated() {
             try await f.store.audit(
                 AuditEntry(at: Int64(i) * 1000, action: action, actor: "anonymous", userID: i % 2 == 0 ? 7 : nil, address: "a", detail: ""))
@@ -68,8 +68,8 @@ struct UserDeletionTests {
 
     func session(_ a: UserAccount) -> Session { Session(user: a.user, deviceRowID: 0, deviceID: "", tokenExpiresAt: .max) }
 
-    @Test func deletingKeepsSeqsGapFreeAndFreesTheUsername() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func deletingKeepsSeqsGapFreeAndFreesTheUsername(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let accounts = f.accounts()
         let rooms = f.rooms()
         let alice = try await add(accounts, "alice")
@@ -107,8 +107,8 @@ struct UserDeletionTests {
         #expect(try await add(accounts, "alice").user.id != alice.user.id)
     }
 
-    @Test func anonymisingKeepsTheMessages() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func anonymisingKeepsTheMessages(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let accounts = f.accounts()
         let rooms = f.rooms()
         let carol = try await add(accounts, "carol")

@@ -36,13 +36,18 @@ final class RecordingSessions: SessionDirectory {
 }
 
 struct Fixture {
-    let store: SQLiteStore
+    let store: any ObservableStore
     let clock = ManualClock()
     let sessions = RecordingSessions()
     let crypto = SodiumTokenCrypto(key: Array(repeating: 7, count: 32))
     let context = ConnectionContext(address: "10.0.0.1", nonce: Array(repeating: 1, count: 32))
 
     init(store: SQLiteStore? = nil) throws { self.store = try store ?? SQLiteStore.inMemory() }
+
+    init(existing store: any ObservableStore) { self.store = store }
+
+    /// A fixture on a new, empty store of `backend`.
+    init(_ backend: StoreBackend) async throws { self.store = try await backend.makeStore() }
 
     func accounts(hasher: FakeHasher = FakeHasher(), limits: DomainLimits = DomainLimits(), throttle: AccountService.Throttle = .init())
         -> AccountService
@@ -64,8 +69,8 @@ func failureKind(_ body: () async throws -> Void) async -> ChatFailure.Kind? {
 }
 
 struct AccountServiceTests {
-    @Test func tokensExpireByTheInjectedClock() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func tokensExpireByTheInjectedClock(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         var limits = DomainLimits()
         limits.tokenTTLMs = 60_000
         let accounts = f.accounts(limits: limits)
@@ -85,8 +90,8 @@ struct AccountServiceTests {
         #expect(await failureKind { _ = try await accounts.resume(token: again.token ?? [], signature: [], context: f.context) } == .invalidToken)
     }
 
-    @Test func rehashOnLoginWhenLimitsChanged() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func rehashOnLoginWhenLimitsChanged(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         _ = try await f.accounts(hasher: FakeHasher(version: 1)).register(
             username: "rita", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
         #expect(try await f.store.account(usernameKey: "rita")?.passwordHash == "v1:password1")
@@ -95,8 +100,8 @@ struct AccountServiceTests {
         #expect(try await f.store.account(usernameKey: "rita")?.passwordHash == "v2:password1")
     }
 
-    @Test func accountThrottleWindowUsesTheClock() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func accountThrottleWindowUsesTheClock(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let accounts = f.accounts(throttle: .init(accountFailures: 2, accountWindowMs: 10_000, addressAttempts: 1000, addressWindowMs: 1000))
         _ = try await accounts.register(
             username: "walt", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
@@ -114,8 +119,8 @@ struct AccountServiceTests {
     /// account's limit (5) is charged before hashing, so 5 are checked and 15
     /// refused. When the limit was checked before and charged after the hash,
     /// all 20 were checked.
-    @Test func concurrentFailedLoginsCannotOvertakeTheAccountLimit() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func concurrentFailedLoginsCannotOvertakeTheAccountLimit(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
         _ = try await f.accounts().register(
             username: "vic", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
@@ -139,8 +144,8 @@ struct AccountServiceTests {
         #expect(kinds.filter { $0 == .rateLimited }.count == 15)
     }
 
-    @Test func concurrentWrongOldPasswordsCannotOvertakeTheAccountLimit() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func concurrentWrongOldPasswordsCannotOvertakeTheAccountLimit(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
         let auth = try await f.accounts().register(
             username: "val", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
@@ -167,8 +172,8 @@ struct AccountServiceTests {
     /// Past the per-address limit, a flood of logins writes one
     /// login_throttled row per address and minute, and the next row counts
     /// the ones not written. Old rows go with retention.audit_days.
-    @Test func throttledLoginsAreAuditedInAggregateAndPruned() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func throttledLoginsAreAuditedInAggregateAndPruned(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let throttle = AccountService.Throttle(accountFailures: 1000, accountWindowMs: 1000, addressAttempts: 3, addressWindowMs: 60_000)
         let accounts = f.accounts(throttle: throttle)
         for _ in 0..<50 {
@@ -195,8 +200,8 @@ struct AccountServiceTests {
         #expect(try await f.store.auditEntries(user: nil, limit: 1000).isEmpty)
     }
 
-    @Test func changePasswordEndsOtherDevicesOnly() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func changePasswordEndsOtherDevicesOnly(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let accounts = f.accounts()
         let a = try await accounts.register(
             username: "uma", password: "password1", email: "", displayName: "", device: DeviceInput(deviceID: "a"), context: f.context)
@@ -208,8 +213,8 @@ struct AccountServiceTests {
         #expect(await failureKind { _ = try await accounts.resume(token: b.token ?? [], signature: [], context: f.context) } == .invalidToken)
     }
 
-    @Test func registrationClosed() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func registrationClosed(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         var limits = DomainLimits()
         limits.registrationOpen = false
         #expect(await failureKind {
@@ -228,8 +233,8 @@ struct RoomServiceTests {
         ).session
     }
 
-    @Test func eventsArePublishedAfterCommitInSeqOrder() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func eventsArePublishedAfterCommitInSeqOrder(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let seen = Mutex<[Int64]>([])
         f.store.setEventObserver { changes in seen.withLock { $0 += changes.events.map(\.seq) } }
         let rooms = f.rooms()
@@ -248,8 +253,8 @@ struct RoomServiceTests {
         #expect(seen.withLock { $0.count } == 51)
     }
 
-    @Test func ownerHandOverPrefersAdminsThenSeniority() async throws {
-        let f = try Fixture()
+    @Test(arguments: StoreBackend.allCases) func ownerHandOverPrefersAdminsThenSeniority(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
         let rooms = f.rooms()
         let owner = try await session(f, "owner")
         let first = try await session(f, "first")

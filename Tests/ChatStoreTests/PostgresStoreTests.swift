@@ -1,0 +1,135 @@
+import ChatCore
+import ChatPostgres
+import Logging
+import Synchronization
+import Testing
+
+/// What only the PostgreSQL store has to show: several nodes on one
+/// database, its migrations, its full-text search and its connection errors.
+struct PostgresStoreTests {
+    static let logger = Logger(label: "test.postgres")
+
+    /// Two stores on one database stand for two nodes. Concurrent sends to
+    /// one room through both get one gap-free seq stream, and the same
+    /// client_msg_id sent through both nodes at once is stored once.
+    @Test func twoNodesShareOneGapFreeStreamAndIdempotency() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let nodeA = try await PostgresStore.open(settings, logger: Self.logger)
+        let nodeB = try await PostgresStore.open(settings, logger: Self.logger)
+        let published = Mutex<[Int64]>([])
+        for node in [nodeA, nodeB] { node.setEventObserver { c in published.withLock { $0 += c.events.map(\.seq) } } }
+        let f = Fixture(existing: nodeA)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let room = try await f.rooms().createRoom(alice, name: "shared", description: "", visibility: .public)
+        let services = [nodeA, nodeB].map { ConversationService(store: $0, clock: f.clock, limits: DomainLimits()) }
+        let results = try await withThrowingTaskGroup(of: (Int64, Bool).self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let r = try await services[i % 2].send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)"))
+                    return (r.event.seq, r.duplicate)
+                }
+                // The same id through the other node.
+                group.addTask {
+                    let r = try await services[(i + 1) % 2].send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)"))
+                    return (r.event.seq, r.duplicate)
+                }
+            }
+            var all: [(Int64, Bool)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.filter { !$0.1 }.count == 40)
+        #expect(results.filter { $0.1 }.count == 40)
+        let page = try await nodeB.history(conversation: room.id, anchor: .after(0), limit: 100, viewer: alice.userID)
+        #expect(page.events.map(\.seq) == Array(1...41))
+        #expect(page.headSeq == 41)
+        // Each node published what it committed, once.
+        #expect(published.withLock { $0 }.sorted() == Array(1...41))
+        await nodeA.close()
+        await nodeB.close()
+    }
+
+    @Test func aNewerSchemaIsRefusedAndMigrationsRunOnce() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let store = try await PostgresStore.open(settings, logger: Self.logger)
+        let version = try await store.schemaVersion()
+        #expect(version >= 1)
+        await store.close()
+        // Opening again migrates nothing.
+        let again = try await PostgresStore.open(settings, logger: Self.logger)
+        #expect(try await again.schemaVersion() == version)
+        try await again.transaction { tx in _ = tx }
+        await again.close()
+        let cluster = try await PostgresTestCluster.shared.start()
+        try PostgresTestCluster.run(
+            ["/usr/bin/env", "psql", "-h", "127.0.0.1", "-p", String(cluster.port), "-U", "chatd", "-d", settings.database, "-qAt",
+             "-c", "INSERT INTO chatd_schema (version) VALUES (\(version + 1))"],
+            environment: ["PGPASSWORD": cluster.password])
+        do {
+            _ = try await PostgresStore.open(settings, logger: Self.logger)
+            Issue.record("a newer schema was accepted")
+        } catch let error as PostgresStoreError {
+            #expect(error.kind == .newerSchema)
+        }
+    }
+
+    @Test func connectionProblemsAreNamed() async throws {
+        var settings = try await PostgresTestCluster.shared.settings()
+        #expect(try await PostgresStore.check(settings, logger: Self.logger) >= 150_000)
+        settings.password = "not-the-password"
+        await #expect { try await PostgresStore.check(settings, logger: Self.logger) } throws: {
+            ($0 as? PostgresStoreError)?.kind == .authenticationFailed && !"\($0)".contains("not-the-password")
+        }
+        settings.port = 1
+        await #expect { try await PostgresStore.check(settings, logger: Self.logger) } throws: {
+            ($0 as? PostgresStoreError)?.kind == .unreachable
+        }
+    }
+
+    /// The search syntax of spec §13.6 on tsvector: words, phrases,
+    /// prefixes, OR, exclusion; only the viewer's conversations.
+    @Test func fullTextSearchTakesTheSameSyntax() async throws {
+        let f = try await Fixture(.postgresql)
+        let rooms = f.rooms()
+        let register = { (name: String) in
+            try await f.accounts().register(
+                username: name, password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+            ).session
+        }
+        let alice = try await register("alice")
+        let bob = try await register("bob")
+        let room = try await rooms.createRoom(alice, name: "search", description: "", visibility: .public)
+        let other = try await rooms.createRoom(bob, name: "elsewhere", description: "", visibility: .private)
+        var seqs: [String: Int64] = [:]
+        for text in ["the quick brown fox", "a lazy dog", "Quickly now", "brown bread and fox tails"] {
+            seqs[text] = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: text, text: text)).event.seq
+        }
+        _ = try await rooms.send(bob, conversation: other.id, toUser: 0, .init(clientMsgID: "x", text: "fox in a private room"))
+        func search(_ q: String, order: SearchOrder = .newest) async throws -> [Int64] {
+            try await f.store.searchMessages(
+                SearchRequest(viewer: alice.userID, query: try SearchQuery(q), conversation: nil, order: order, cursor: .start, limit: 10)
+            ).hits.map(\.seq)
+        }
+        let quick = try #require(seqs["the quick brown fox"])
+        let lazy = try #require(seqs["a lazy dog"])
+        let quickly = try #require(seqs["Quickly now"])
+        let bread = try #require(seqs["brown bread and fox tails"])
+        #expect(try await search("fox") == [bread, quick])
+        #expect(try await search("\"brown fox\"") == [quick])
+        #expect(try await search("quick*") == [quickly, quick])
+        #expect(try await search("lazy OR bread") == [bread, lazy])
+        #expect(try await search("fox -bread") == [quick])
+        #expect(Set(try await search("fox", order: .rank)) == [bread, quick])
+        let hit = try #require(try await f.store.searchMessages(
+            SearchRequest(viewer: alice.userID, query: try SearchQuery("lazy"), conversation: room.id, order: .newest, cursor: .start, limit: 1)
+        ).hits.first)
+        #expect(hit.snippet.contains("\u{2}lazy\u{3}"))
+        // An edit re-indexes; a deletion removes.
+        _ = try await rooms.edit(alice, conversation: room.id, seq: quickly, text: "slowly now", clientMsgID: "edit")
+        #expect(try await search("slowly") == [quickly])
+        _ = try await rooms.deleteMessage(alice, conversation: room.id, seq: lazy, clientMsgID: "del")
+        #expect(try await search("lazy").isEmpty)
+    }
+}
