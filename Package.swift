@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "ChatDaemon",
             dependencies: [
-                "ChatBuildInfo", "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatServer", "ChatConfig",
+                "ChatBuildInfo", "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatPostgres", "ChatServer", "ChatConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -56,6 +56,10 @@ struct ChatdCommand: AsyncParsableCommand {
             for warning in findings.warnings { FileHandle.standardError.write(Data("chatd: warning: \(warning)\n".utf8)) }
             for error in findings.errors { FileHandle.standardError.write(Data("chatd: \(error)\n".utf8)) }
             guard findings.errors.isEmpty else { throw ExitCode(78) }
+            if let problem = await StorageBackend.checkConnection(cfg, logger: Logger(label: "chatd.check")) {
+                FileHandle.standardError.write(Data("chatd: \(problem)\n".utf8))
+                throw ExitCode(78)
+            }
             print("chatd: \(config ?? "embedded default") is valid")
             return
         }
@@ -68,6 +72,12 @@ struct ChatdCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "chatd")
         logger.info("chatd \(BuildInfo.description) starting")
+        if cfg.usesPostgreSQL {
+            // The store exists (ChatPostgres) and --check-config connects to
+            // it; the daemon does not serve from it yet.
+            logger.critical("chatd could not start: storage.backend = \"postgresql\" is not served by this build yet")
+            throw ExitCode(78)
+        }
 
         let daemon: Daemon
         do {

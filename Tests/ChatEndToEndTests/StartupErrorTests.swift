@@ -50,3 +50,29 @@ extension StartupErrorTests {
         }
     }
 }
+
+extension StartupErrorTests {
+    /// `--check-config` connects to a configured PostgreSQL and says plainly
+    /// when it cannot (exit 78); a start on it is refused the same way.
+    @Test func checkConfigNamesAnUnreachablePostgreSQL() async throws {
+        let dir = TestServer.tempDir()
+        let path = dir + "/chatd.conf"
+        try """
+            [storage]
+            data_dir = "\(dir)/data"
+            backend = "postgresql"
+            postgresql_url = "postgresql://chatd@127.0.0.1:1/chatd"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let check = try await runTool("chatd", ["--check-config", "--config", path], env: [:])
+        #expect(check.status == 78, "\(check.stderr)")
+        #expect(check.stderr.contains("storage.postgresql_url: unreachable"), "\(check.stderr)")
+        // A password in the URL is refused without being echoed.
+        try """
+            [storage]
+            postgresql_url = "postgresql://chatd:s3cretpw@127.0.0.1:1/chatd"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let secret = try await runTool("chatd", ["--check-config", "--config", path], env: [:])
+        #expect(secret.status == 78)
+        #expect(secret.stderr.contains("must not contain a password") && !secret.stderr.contains("s3cretpw"), "\(secret.stderr)")
+    }
+}
