@@ -8,14 +8,28 @@ import Testing
 /// FileService against the real store (in memory) and a real disk store in
 /// a temporary directory, with a manual clock.
 struct FileServiceTests {
-    let store: SQLiteStore
+    let store: any FileTestStore
     let blobs: DiskBlobStore
     let clock: ManualClock
     let root: String
     let service: FileService
 
     init(limits: FileLimits = FileLimits(), clockStart: Millis = 1_700_000_000_000) throws {
-        store = try SQLiteStore.inMemory()
+        try self.init(store: SQLiteStore.inMemory(), limits: limits, clockStart: clockStart)
+    }
+
+    /// The same on a new, empty store of `backend`.
+    init(_ backend: StoreBackend, limits: FileLimits = FileLimits(), clockStart: Millis = 1_700_000_000_000) async throws {
+        let store: any FileTestStore =
+            switch backend {
+            case .sqlite: try SQLiteStore.inMemory()
+            case .postgresql: try await PostgresTestCluster.shared.freshStore()
+            }
+        try self.init(store: store, limits: limits, clockStart: clockStart)
+    }
+
+    init(store: any FileTestStore, limits: FileLimits, clockStart: Millis) throws {
+        self.store = store
         root = NSTemporaryDirectory() + "chatd-files-" + UUID().uuidString.prefix(8)
         blobs = try DiskBlobStore(root: root, makeHasher: { Blake2bStream() })
         clock = ManualClock(clockStart)
@@ -73,7 +87,13 @@ struct FileServiceTests {
         return try await service.finish(s, upload: u.id)
     }
 
-    @Test func chunksInAnyOrderRetriesAndConflicts() async throws {
+    @Test(arguments: StoreBackend.allCases) static func chunksInAnyOrderRetriesAndConflicts(_ backend: StoreBackend) async throws {
+        let t = try await FileServiceTests(backend)
+        defer { try? FileManager.default.removeItem(atPath: t.root) }
+        try await t.chunksInAnyOrderRetriesAndConflicts()
+    }
+
+    func chunksInAnyOrderRetriesAndConflicts() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let alice = try await session("alice")
         let content = Self.text(2500)
@@ -115,7 +135,13 @@ struct FileServiceTests {
         #expect(files(in: "uploads").isEmpty)
     }
 
-    @Test func failedFinishesLeaveNothingBehind() async throws {
+    @Test(arguments: StoreBackend.allCases) static func failedFinishesLeaveNothingBehind(_ backend: StoreBackend) async throws {
+        let t = try await FileServiceTests(backend)
+        defer { try? FileManager.default.removeItem(atPath: t.root) }
+        try await t.failedFinishesLeaveNothingBehind()
+    }
+
+    func failedFinishesLeaveNothingBehind() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let alice = try await session("alice")
         // Wrong hash.
@@ -138,7 +164,13 @@ struct FileServiceTests {
         #expect(await failureKind { _ = try await service.begin(alice, size: 0, name: "x", mimeType: "text/plain", hash: Array(repeating: 0, count: 32)) } == .invalidField)
     }
 
-    @Test func quotaCountsFilesAndUnfinishedUploads() async throws {
+    @Test(arguments: StoreBackend.allCases) static func quotaCountsFilesAndUnfinishedUploads(_ backend: StoreBackend) async throws {
+        let t = try await FileServiceTests(backend)
+        defer { try? FileManager.default.removeItem(atPath: t.root) }
+        try await t.quotaCountsFilesAndUnfinishedUploads()
+    }
+
+    func quotaCountsFilesAndUnfinishedUploads() async throws {
         var limits = FileLimits()
         limits.userQuotaBytes = 5000
         limits.maxFileBytes = 4000
@@ -157,7 +189,13 @@ struct FileServiceTests {
         _ = try await t.upload(bob, Self.text(3000, seed: 5))
     }
 
-    @Test func dedupeAndCollectionRemoveExactlyTheUnreferenced() async throws {
+    @Test(arguments: StoreBackend.allCases) static func dedupeAndCollectionRemoveExactlyTheUnreferenced(_ backend: StoreBackend) async throws {
+        let t = try await FileServiceTests(backend)
+        defer { try? FileManager.default.removeItem(atPath: t.root) }
+        try await t.dedupeAndCollectionRemoveExactlyTheUnreferenced()
+    }
+
+    func dedupeAndCollectionRemoveExactlyTheUnreferenced() async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let alice = try await session("alice")
         let bob = try await session("bobby")
@@ -203,7 +241,13 @@ struct FileServiceTests {
         _ = other
     }
 
-    @Test func straysOnDiskAreCollected() async throws {
+    @Test(arguments: StoreBackend.allCases) static func straysOnDiskAreCollected(_ backend: StoreBackend) async throws {
+        let t = try await FileServiceTests(backend)
+        defer { try? FileManager.default.removeItem(atPath: t.root) }
+        try await t.straysOnDiskAreCollected()
+    }
+
+    func straysOnDiskAreCollected() async throws {
         // A clock ahead of the files' modification times, so they count as old.
         let t = try FileServiceTests(clockStart: Int64(Date().timeIntervalSince1970 * 1000) + 2 * 3600 * 1000)
         defer { try? FileManager.default.removeItem(atPath: t.root) }

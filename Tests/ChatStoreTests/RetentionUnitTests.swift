@@ -6,8 +6,9 @@ import Testing
 
 /// Retention against the real store: what goes, what stays, and what goes with it.
 struct RetentionUnitTests {
-    @Test func purgeRemovesTheOldestEventsInBatchesAndReleasesWhatTheyHeld() async throws {
-        let files = try FileServiceTests()
+    @Test(arguments: StoreBackend.allCases)
+    func purgeRemovesTheOldestEventsInBatchesAndReleasesWhatTheyHeld(_ backend: StoreBackend) async throws {
+        let files = try await FileServiceTests(backend)
         defer { try? FileManager.default.removeItem(atPath: files.root) }
         let store = files.store
         let clock = files.clock
@@ -52,7 +53,7 @@ struct ConversationDeletionTests {
     @Test func aLongHistoryIsDeletedInBoundedTransactions() async throws {
         let files = try FileServiceTests()
         defer { try? FileManager.default.removeItem(atPath: files.root) }
-        let store = files.store
+        let store = try #require(files.store as? SQLiteStore)
         let alice = try await files.session("alice")
         let room = try await files.room("long", owner: alice)
         for i in 0..<2100 { try await files.send(room, alice, "needle \(i)") }
@@ -74,7 +75,7 @@ struct SearchBoundTests {
     @Test func eachRequestExaminesABoundedNumberOfMatches() async throws {
         let files = try FileServiceTests()
         defer { try? FileManager.default.removeItem(atPath: files.root) }
-        let store = files.store
+        let store = try #require(files.store as? SQLiteStore)
         let alice = try await files.session("alice")
         let bob = try await files.session("bobby")
         let small = try await files.room("small", owner: bob)

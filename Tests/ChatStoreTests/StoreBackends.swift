@@ -32,6 +32,12 @@ protocol ObservableStore: Store {
 extension SQLiteStore: ObservableStore {}
 extension PostgresStore: ObservableStore {}
 
+/// A store that also keeps file metadata (both backends).
+protocol FileTestStore: ObservableStore, FileCatalog {}
+
+extension SQLiteStore: FileTestStore {}
+extension PostgresStore: FileTestStore {}
+
 /// Where the cluster of this test process lives, for the exit handler.
 private let clusterDirectory = Mutex<String?>(nil)
 
