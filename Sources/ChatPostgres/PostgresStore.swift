@@ -61,6 +61,19 @@ public final class PostgresStore: Store, Sendable {
     /// Held around COMMIT and the hand-off of what it committed.
     let commitLock = NIOLock()
     let observer = NIOLockedValueBox<Observer?>(nil)
+    /// What has been handed to the observer (guarded by `commitLock`).
+    let published = PublishedHeads()
+    /// This node, in its NOTIFY payloads (its own are not read back).
+    let node: String
+    let settings: Settings
+    let listening = NIOLockedValueBox(false)
+
+    /// Per conversation (and per user's account stream), the last seq handed
+    /// to the observer. Only touched with `commitLock` held.
+    final class PublishedHeads: @unchecked Sendable {
+        var heads: [ConversationID: Seq] = [:]
+        var accountHeads: [UserID: Seq] = [:]
+    }
 
     final class Observer: Sendable {
         let body: @Sendable (CommittedChanges) -> Void
@@ -95,6 +108,8 @@ public final class PostgresStore: Store, Sendable {
         config.options.additionalStartupParameters = Self.startupParameters(settings)
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.client = client
+        self.settings = settings
+        self.node = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.logger = logger
         self.runner = Task { await client.run() }
         self.threads = NIOThreadPool(numberOfThreads: max(1, settings.poolSize))
@@ -108,14 +123,9 @@ public final class PostgresStore: Store, Sendable {
     /// Connects once and returns the server's version number (150004 for
     /// 15.4), or throws the reason it cannot (chatd --check-config).
     public static func check(_ settings: Settings, logger: Logger) async throws -> Int {
-        var config = PostgresConnection.Configuration(
-            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
-            database: settings.database, tls: .disable)
-        config.options.connectTimeout = .nanoseconds(settings.connectTimeout.components.seconds * 1_000_000_000)
-        config.options.additionalStartupParameters = startupParameters(settings)
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            connection = try await PostgresConnection.connect(configuration: connectionConfiguration(settings), id: 0, logger: logger)
         } catch {
             throw PostgresStoreError.classify(error, settings: settings)
         }
@@ -129,6 +139,16 @@ public final class PostgresStore: Store, Sendable {
         } catch {
             throw PostgresStoreError.classify(error, settings: settings)
         }
+    }
+
+    /// One connection of its own (the check, the LISTEN connection).
+    static func connectionConfiguration(_ settings: Settings) -> PostgresConnection.Configuration {
+        var config = PostgresConnection.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password,
+            database: settings.database, tls: .disable)
+        config.options.connectTimeout = .nanoseconds(settings.connectTimeout.components.seconds * 1_000_000_000)
+        config.options.additionalStartupParameters = startupParameters(settings)
+        return config
     }
 
     static func versionText(_ number: Int) -> String { "\(number / 10_000).\(number % 10_000)" }
@@ -191,9 +211,15 @@ public final class PostgresStore: Store, Sendable {
         if changes.isEmpty {
             try session.execute("COMMIT")
         } else {
+            do {
+                try announce(session, changes)
+            } catch {
+                try? session.execute("ROLLBACK")
+                throw error
+            }
             try commitLock.withLock {
                 try session.execute("COMMIT")
-                observer.withLockedValue { $0 }?.body(changes)
+                publish(changes, session)
             }
         }
         return result

@@ -9,21 +9,30 @@ import Testing
 struct PostgresStoreTests {
     static let logger = Logger(label: "test.postgres")
 
-    /// Two stores on one database stand for two nodes. Concurrent sends to
-    /// one room through both get one gap-free seq stream, and the same
-    /// client_msg_id sent through both nodes at once is stored once.
+    /// Two stores on one database stand for two nodes, each LISTENing for
+    /// the other's commits. Concurrent sends to one room through both get
+    /// one gap-free seq stream; the same client_msg_id sent through both
+    /// nodes at once is stored once; each node's observer gets the whole
+    /// stream, in order, exactly once.
     @Test func twoNodesShareOneGapFreeStreamAndIdempotency() async throws {
         let settings = try await PostgresTestCluster.shared.freshDatabase()
-        let nodeA = try await PostgresStore.open(settings, logger: Self.logger)
-        let nodeB = try await PostgresStore.open(settings, logger: Self.logger)
-        let published = Mutex<[Int64]>([])
-        for node in [nodeA, nodeB] { node.setEventObserver { c in published.withLock { $0 += c.events.map(\.seq) } } }
-        let f = Fixture(existing: nodeA)
+        let nodes = [try await PostgresStore.open(settings, logger: Self.logger), try await PostgresStore.open(settings, logger: Self.logger)]
+        let published = [Published(), Published()]
+        var listeners: [Task<Void, Never>] = []
+        for (i, node) in nodes.enumerated() {
+            node.setEventObserver { c in published[i].withLock { $0 += c.events.map(\.seq) } }
+            listeners.append(Task { await node.listenForOtherNodes(retry: .milliseconds(50)) })
+        }
+        defer { for listener in listeners { listener.cancel() } }
+        for node in nodes { try await Self.waitUntil { node.isListening } }
+        let f = Fixture(existing: nodes[0])
         let alice = try await f.accounts().register(
             username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
         ).session
         let room = try await f.rooms().createRoom(alice, name: "shared", description: "", visibility: .public)
-        let services = [nodeA, nodeB].map { ConversationService(store: $0, clock: f.clock, limits: DomainLimits()) }
+        // The other node hears of the room's first event.
+        try await Self.waitUntil { published[1].withLock { $0 } == [1] }
+        let services = nodes.map { ConversationService(store: $0, clock: f.clock, limits: DomainLimits()) }
         let results = try await withThrowingTaskGroup(of: (Int64, Bool).self) { group in
             for i in 0..<40 {
                 group.addTask {
@@ -42,13 +51,28 @@ struct PostgresStoreTests {
         }
         #expect(results.filter { !$0.1 }.count == 40)
         #expect(results.filter { $0.1 }.count == 40)
-        let page = try await nodeB.history(conversation: room.id, anchor: .after(0), limit: 100, viewer: alice.userID)
+        let page = try await nodes[1].history(conversation: room.id, anchor: .after(0), limit: 100, viewer: alice.userID)
         #expect(page.events.map(\.seq) == Array(1...41))
         #expect(page.headSeq == 41)
-        // Each node published what it committed, once.
-        #expect(published.withLock { $0 }.sorted() == Array(1...41))
-        await nodeA.close()
-        await nodeB.close()
+        for seen in published {
+            try await Self.waitUntil { seen.withLock { $0.count } >= 41 }
+            #expect(seen.withLock { $0 } == Array(1...41))
+        }
+        for node in nodes { await node.close() }
+    }
+
+    final class Published: Sendable {
+        let seqs = Mutex<[Int64]>([])
+        func withLock<T>(_ body: (inout [Int64]) -> T) -> T { seqs.withLock { body(&$0) } }
+    }
+
+    /// Polls `condition` for up to 10 s.
+    static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
+        for _ in 0..<1000 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("timed out waiting")
     }
 
     @Test func aNewerSchemaIsRefusedAndMigrationsRunOnce() async throws {

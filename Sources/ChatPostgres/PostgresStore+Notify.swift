@@ -1,0 +1,190 @@
+import ChatCore
+import Logging
+import NIOCore
+import PostgresNIO
+
+/// Cross-node delivery (DESIGN §9, issue 14 item 3), at the store: a
+/// committed write NOTIFYs inside its transaction what it appended (so only
+/// committed changes are announced, and PostgreSQL delivers them in commit
+/// order); a node that LISTENs reads those events from the database and
+/// hands them to its event observer, as if it had committed them. Every
+/// conversation's stream reaches the observer in seq order, exactly once:
+/// before any event past the last one handed over, the gap is read from
+/// the database first (a notification that came late, one missed while the
+/// listening connection was down).
+extension PostgresStore {
+    static let channel = "chatd_changes"
+    /// PostgreSQL's payload limit is 8000 bytes; entries go in notifications of at most this.
+    static let maxPayloadBytes = 7900
+
+    /// The notifications announcing `changes`: "node;c<conversation>:<first>-<last>;a<user>:<first>-<last>...".
+    static func notifications(_ changes: CommittedChanges, node: String) -> [String] {
+        var entries: [String] = []
+        var ranges: [(ConversationID, Seq, Seq)] = []
+        for event in changes.events {
+            if let last = ranges.last, last.0 == event.conversationID, last.2 + 1 == event.seq {
+                ranges[ranges.count - 1].2 = event.seq
+            } else {
+                ranges.append((event.conversationID, event.seq, event.seq))
+            }
+        }
+        entries += ranges.map { "c\($0.0):\($0.1)-\($0.2)" }
+        entries += changes.accountEvents.map { "a\($0.userID):\($0.seq)-\($0.seq)" }
+        var payloads: [String] = []
+        var current = node
+        for entry in entries {
+            if current.utf8.count + entry.utf8.count + 1 > maxPayloadBytes {
+                payloads.append(current)
+                current = node
+            }
+            current += ";" + entry
+        }
+        if current != node { payloads.append(current) }
+        return payloads
+    }
+
+    struct Announcement: Equatable {
+        var node: String
+        var conversations: [(ConversationID, Seq, Seq)]
+        var accounts: [(UserID, Seq, Seq)]
+
+        static func == (a: Self, b: Self) -> Bool {
+            a.node == b.node && a.conversations.map { [$0.0, $0.1, $0.2] } == b.conversations.map { [$0.0, $0.1, $0.2] }
+                && a.accounts.map { [$0.0, $0.1, $0.2] } == b.accounts.map { [$0.0, $0.1, $0.2] }
+        }
+    }
+
+    /// Parses a payload; nil when it is not one (another program on the channel).
+    static func announcement(_ payload: String) -> Announcement? {
+        let parts = payload.split(separator: ";")
+        guard let node = parts.first else { return nil }
+        var result = Announcement(node: String(node), conversations: [], accounts: [])
+        for part in parts.dropFirst() {
+            guard let kind = part.first else { return nil }
+            let numbers = part.dropFirst().split(whereSeparator: { $0 == ":" || $0 == "-" }).compactMap { Int64($0) }
+            guard numbers.count == 3, numbers[1] <= numbers[2] else { return nil }
+            switch kind {
+            case "c": result.conversations.append((numbers[0], numbers[1], numbers[2]))
+            case "a": result.accounts.append((numbers[0], numbers[1], numbers[2]))
+            default: return nil
+            }
+        }
+        return result
+    }
+
+    /// NOTIFYs what the transaction appended; delivered only if it commits.
+    func announce(_ s: PGSession, _ changes: CommittedChanges) throws {
+        for payload in Self.notifications(changes, node: node) {
+            try s.execute("SELECT pg_notify(?, ?)", [Self.channel, payload])
+        }
+    }
+
+    /// Hands `changes` to the observer (the commit lock held), each
+    /// conversation's events from the one after the last handed over, the
+    /// gap read first.
+    func publish(_ changes: CommittedChanges, _ s: PGSession) {
+        var out = changes
+        out.events = []
+        for event in changes.events {
+            let head = published.heads[event.conversationID]
+            if let head, event.seq <= head { continue }
+            if let head, event.seq > head + 1 {
+                do {
+                    out.events += try s.rows(
+                        "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq",
+                        [event.conversationID, head, event.seq]
+                    ).map(Self.event)
+                } catch {
+                    // What was committed stays committed: its clients see the gap and catch up with History.
+                    logger.warning("could not read a gap to publish", metadata: ["chatd.error": "\(Self.translate(error))"])
+                }
+            }
+            out.events.append(event)
+            published.heads[event.conversationID] = event.seq
+        }
+        out.accountEvents = changes.accountEvents.filter { event in
+            if let head = published.accountHeads[event.userID], event.seq <= head { return false }
+            published.accountHeads[event.userID] = event.seq
+            return true
+        }
+        if !out.isEmpty { observer.withLockedValue { $0 }?.body(out) }
+    }
+
+    /// Reads what another node announced and publishes it.
+    func publishAnnounced(_ a: Announcement) async throws {
+        try await read { s in
+            var changes = CommittedChanges()
+            for (conversation, first, last) in a.conversations {
+                changes.events += try s.rows(
+                    "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
+                    [conversation, first, last]
+                ).map(Self.event)
+            }
+            for (user, first, last) in a.accounts {
+                changes.accountEvents += try s.rows(
+                    """
+                    SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
+                    WHERE user_id = ? AND seq BETWEEN ? AND ? ORDER BY seq
+                    """, [user, first, last]
+                ).compactMap { row in
+                    AccountEventKind(rawValue: row[1].text).map {
+                        AccountEvent(
+                            userID: user, seq: row[0].int, kind: $0, conversationID: row[2].intOrNil, otherUserID: row[3].intOrNil,
+                            deviceID: row[4].textOrNil, reason: row[5].textOrNil, createdAt: row[6].int)
+                    }
+                }
+            }
+            self.commitLock.withLock { self.publish(changes, s) }
+        }
+    }
+
+    /// Catches up after the listening connection was down: every
+    /// conversation this node has published from, up to its head now.
+    func catchUp() async throws {
+        try await read { s in
+            try self.commitLock.withLock {
+                let known = self.published.heads
+                var changes = CommittedChanges()
+                for (conversation, head) in known.sorted(by: { $0.key < $1.key }) {
+                    changes.events += try s.rows(
+                        "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+                        [conversation, head]
+                    ).map(Self.event)
+                }
+                self.publish(changes, s)
+            }
+        }
+    }
+
+    /// LISTENs for other nodes' commits until cancelled, publishing them to
+    /// the event observer; reconnects (after `retry`) and catches up when
+    /// the connection is lost.
+    public func listenForOtherNodes(retry: Duration = .seconds(1)) async {
+        var first = true
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(
+                    configuration: Self.connectionConfiguration(settings), id: 1, logger: logger)
+                defer { Task { try? await connection.close() } }
+                try await connection.listen(on: Self.channel) { notifications in
+                    // Whatever was committed before LISTEN took effect.
+                    if !first { try await catchUp() }
+                    first = false
+                    listening.withLockedValue { $0 = true }
+                    for try await notification in notifications {
+                        guard let a = Self.announcement(notification.payload), a.node != node else { continue }
+                        try await publishAnnounced(a)
+                    }
+                }
+            } catch {
+                logger.warning("listening for other nodes failed; retrying", metadata: ["chatd.error": "\(Self.translate(error))"])
+            }
+            listening.withLockedValue { $0 = false }
+            first = false
+            try? await Task.sleep(for: retry)
+        }
+    }
+
+    /// Whether the LISTEN connection is up (tests wait for it).
+    public var isListening: Bool { listening.withLockedValue { $0 } }
+}
