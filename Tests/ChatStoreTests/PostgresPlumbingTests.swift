@@ -1,0 +1,50 @@
+import ChatCore
+@testable import ChatPostgres
+import Testing
+
+/// The PostgreSQL store's text handling, without a server.
+struct PostgresPlumbingTests {
+    @Test func placeholdersBecomeNumberedOutsideQuotes() {
+        #expect(PGSession.postgresSQL("SELECT ? , ?2, '?' FROM t WHERE a = ? AND \"q?\" = ?") == "SELECT $1 , $2, '?' FROM t WHERE a = $2 AND \"q?\" = $3")
+        #expect(PGSession.postgresSQL("a = ?1 OR b = ?1") == "a = $1 OR b = $1")
+    }
+
+    @Test func migrationsSplitAtTopLevelSemicolonsOnly() {
+        let script = """
+            CREATE TABLE a (x TEXT DEFAULT ';'); -- a comment; with a semicolon
+            CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              RETURN NULL;
+            END $$;
+            CREATE INDEX i ON a(x)
+            """
+        let statements = PostgresSchema.statements(script)
+        #expect(statements.count == 3)
+        #expect(statements[0] == "CREATE TABLE a (x TEXT DEFAULT ';')")
+        #expect(statements[1].hasPrefix("-- a comment; with a semicolon\nCREATE FUNCTION") && statements[1].hasSuffix("END $$"))
+        #expect(statements[2] == "CREATE INDEX i ON a(x)")
+        for migration in PostgresSchema.migrations { #expect(!PostgresSchema.statements(migration).isEmpty) }
+    }
+
+    @Test func announcementsRoundTripAndStayUnderThePayloadLimit() {
+        var changes = CommittedChanges()
+        for seq in 1...3 { changes.events.append(Event(conversationID: 7, seq: Int64(seq), kind: .message, senderID: 1, createdAt: 0)) }
+        changes.events.append(Event(conversationID: 9, seq: 5, kind: .message, senderID: 1, createdAt: 0))
+        changes.accountEvents.append(AccountEvent(userID: 4, seq: 2, kind: .systemNotice, createdAt: 0))
+        let payloads = PostgresStore.notifications(changes, node: "n1")
+        #expect(payloads == ["n1;c7:1-3;c9:5-5;a4:2-2"])
+        let parsed = PostgresStore.announcement(payloads[0])
+        #expect(parsed?.node == "n1")
+        #expect(parsed?.conversations.map { [$0.0, $0.1, $0.2] } == [[7, 1, 3], [9, 5, 5]])
+        #expect(parsed?.accounts.map { [$0.0, $0.1, $0.2] } == [[4, 2, 2]])
+        #expect(PostgresStore.announcement("n1;x1:2-3") == nil)
+        #expect(PostgresStore.announcement("n1;c1:3-2") == nil)
+        // A notice to many accounts: several notifications, each under the limit.
+        var many = CommittedChanges()
+        for user in 1...5000 { many.accountEvents.append(AccountEvent(userID: Int64(user), seq: 1, kind: .systemNotice, createdAt: 0)) }
+        let split = PostgresStore.notifications(many, node: "n1")
+        #expect(split.count > 1)
+        #expect(split.allSatisfy { $0.utf8.count <= PostgresStore.maxPayloadBytes })
+        #expect(split.compactMap(PostgresStore.announcement).map(\.accounts.count).reduce(0, +) == 5000)
+    }
+}
