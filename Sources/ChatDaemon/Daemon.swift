@@ -106,7 +106,7 @@ public final class Daemon: Sendable {
         config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
         listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
     ) async throws -> Daemon {
-        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config[.logLevel]) ?? .info)
         let dataDir = config.dataDir
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
         // The file store (content-addressed files), backed up and measured by chatctl.
@@ -114,15 +114,15 @@ public final class Daemon: Sendable {
 
         let store = try SQLiteStore.open(
             path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
-            synchronous: SQLiteStore.Synchronous(rawValue: config.string("storage.synchronous")) ?? .full,
-            readers: Int(config.int("storage.reader_count")), groupCommit: Settings(config).groupCommit)
+            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
+            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
 
         let registry = SessionRegistry()
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
         presence.load(try await store.allContacts())
         let hub = FanoutHub(registry: registry, presence: presence)
         let throughput = MessageThroughput(clock: clock)
-        let metricsAddress = ListenAddress(config.string("metrics.listen"))
+        let metricsAddress = ListenAddress(config[.metricsListen])
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         store.setEventObserver {
@@ -134,8 +134,8 @@ public final class Daemon: Sendable {
 
         let settings = Settings(config)
         let hasher = SodiumPasswordHasher(
-            limits: settings.argon2, threads: Int(config.int("security.hash_threads")),
-            queueCapacity: Int(config.int("security.hash_queue")))
+            limits: settings.argon2, threads: Int(config[.securityHashThreads]),
+            queueCapacity: Int(config[.securityHashQueue]))
         let crypto = SodiumTokenCrypto(key: tokenKey)
         let accounts = AccountService(
             store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
@@ -160,7 +160,7 @@ public final class Daemon: Sendable {
             for warning in credentials.warnings { logger.warning("\(warning)") }
             return TLSEndpoint(credentials: credentials, limits: TLSSetup.limits(config))
         }
-        let threads = Int(config.int("server.event_loop_threads"))
+        let threads = Int(config[.serverEventLoopThreads])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
         var opened: [ChatListener] = []
         do {
@@ -257,8 +257,8 @@ public final class Daemon: Sendable {
             daemonBox.set(daemon)
             notifier.ready(status: daemon.statusLine())
             daemon.startKeepAlive()
-            daemon.startMaintenance(every: .seconds(config.int("files.gc_interval_minutes") * 60)) { await $0.collectGarbage() }
-            daemon.startMaintenance(every: .seconds(config.int("retention.purge_interval_minutes") * 60)) { await $0.purge() }
+            daemon.startMaintenance(every: .seconds(config[.filesGcIntervalMinutes] * 60)) { await $0.collectGarbage() }
+            daemon.startMaintenance(every: .seconds(config[.retentionPurgeIntervalMinutes] * 60)) { await $0.purge() }
             daemon.startMaintenance(every: StorageMonitors.checkInterval) { $0.storage.refresh() }
             return daemon
         } catch {
@@ -377,7 +377,7 @@ public final class Daemon: Sendable {
             var result = ReloadResult(applied: [], needRestart: [])
             for key in new.changedKeys(from: current) {
                 if key.reloadable {
-                    merged = merged.setting(key.path, new.value(key.path))
+                    merged = merged.setting(key.path, new.value(key))
                     result.applied.append(key.path)
                 } else {
                     result.needRestart.append(key.path)
@@ -387,13 +387,14 @@ public final class Daemon: Sendable {
             // the running restart-only ones may not be (a bigger message limit
             // waiting for a bigger frame limit): such a key waits for the restart too.
             while let problem = merged.relationProblem() {
-                guard let key = problem.key, let index = result.applied.firstIndex(of: key) else {
+                guard let key = problem.key, let index = result.applied.firstIndex(of: key), let tableKey = ConfigTable.key(key)
+                else {
                     merged = current  // cannot tell which key: apply nothing
                     result.needRestart += result.applied
                     result.applied = []
                     break
                 }
-                merged = merged.setting(key, current.value(key))
+                merged = merged.setting(key, current.value(tableKey))
                 result.applied.remove(at: index)
                 result.needRestart.append(key)
             }
@@ -411,7 +412,7 @@ public final class Daemon: Sendable {
                 }
             }
         }
-        if result.applied.contains("log.level"), let level = Logger.Level(rawValue: merged.string("log.level")) {
+        if result.applied.contains(Setting.logLevel.path), let level = Logger.Level(rawValue: merged[.logLevel]) {
             logLevel.set(level)
         }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
@@ -544,7 +545,7 @@ public final class Daemon: Sendable {
     ) async throws {
         let limits = Settings(config).domain
         var names: [String] = []
-        for name in config.strings("rooms.default") {
+        for name in config[.roomsDefault] {
             do {
                 names.append(try Validate.roomName(name, limits: limits))
             } catch {
@@ -606,7 +607,7 @@ public final class Daemon: Sendable {
         maintenance.withLock { tasks in tasks.forEach { $0.cancel() } }
         for listener in listeners { await listener.close() }
         server.beginDraining()
-        let deadline = ContinuousClock.now + .seconds(config.int("server.drain_timeout_seconds"))
+        let deadline = ContinuousClock.now + .seconds(config[.serverDrainTimeoutSeconds])
         while server.inflightRequests > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -673,54 +674,54 @@ struct Settings {
 
     init(_ c: Config) {
         groupCommit = SQLiteStore.GroupCommitSettings(
-            maxWrites: Int(c.int("storage.group_commit_max_writes")),
-            maxDelayMicros: Int(c.int("storage.group_commit_max_delay_us")))
+            maxWrites: Int(c[.storageGroupCommitMaxWrites]),
+            maxDelayMicros: Int(c[.storageGroupCommitMaxDelayUs]))
         server = ServerSettings(
-            maxFrameLength: Int(c.int("server.max_frame_bytes")),
-            maxInflight: Int(c.int("server.max_inflight_requests")),
-            idleTimeoutMs: c.int("server.idle_timeout_seconds") * 1000,
-            authTimeoutMs: c.int("server.auth_timeout_seconds") * 1000,
-            maxOutboundBytes: Int(c.int("server.max_outbound_bytes")),
-            maxOutboundBytesBeforeLogin: Int(c.int("server.max_outbound_bytes_before_login")),
-            slowConsumerGraceMs: c.int("server.slow_consumer_grace_seconds") * 1000,
-            maxConnections: Int(c.int("server.max_connections")),
-            maxConnectionsPerAddress: Int(c.int("server.max_connections_per_address")),
-            maxConcurrentPagesPerUser: Int(c.int("server.max_concurrent_pages_per_user")))
+            maxFrameLength: Int(c[.serverMaxFrameBytes]),
+            maxInflight: Int(c[.serverMaxInflightRequests]),
+            idleTimeoutMs: c[.serverIdleTimeoutSeconds] * 1000,
+            authTimeoutMs: c[.serverAuthTimeoutSeconds] * 1000,
+            maxOutboundBytes: Int(c[.serverMaxOutboundBytes]),
+            maxOutboundBytesBeforeLogin: Int(c[.serverMaxOutboundBytesBeforeLogin]),
+            slowConsumerGraceMs: c[.serverSlowConsumerGraceSeconds] * 1000,
+            maxConnections: Int(c[.serverMaxConnections]),
+            maxConnectionsPerAddress: Int(c[.serverMaxConnectionsPerAddress]),
+            maxConcurrentPagesPerUser: Int(c[.serverMaxConcurrentPagesPerUser]))
         var d = DomainLimits()
-        d.minPasswordBytes = Int(c.int("accounts.password_min_bytes"))
-        d.maxPasswordBytes = Int(c.int("accounts.password_max_bytes"))
-        d.tokenTTLMs = c.int("accounts.token_ttl_days") * 24 * 3600 * 1000
-        d.registrationOpen = c.bool("accounts.registration_open")
-        d.maxMessageBytes = Int(c.int("limits.max_message_bytes"))
-        d.maxHistoryLimit = Int(c.int("limits.max_history_limit"))
-        d.maxRoomNameBytes = Int(c.int("limits.max_room_name_bytes"))
-        d.maxDescriptionBytes = Int(c.int("limits.max_description_bytes"))
-        d.maxDisplayNameBytes = Int(c.int("limits.max_display_name_bytes"))
-        d.maxStatusTextBytes = Int(c.int("limits.max_status_text_bytes"))
-        d.maxAvatarURLBytes = Int(c.int("limits.max_avatar_url_bytes"))
-        d.defaultRetentionDays = Int(c.int("retention.default_days"))
-        d.auditRetentionDays = Int(c.int("retention.audit_days"))
-        d.conversationCreations = Int(c.int("limits.conversations_created_per_user"))
-        d.conversationCreationWindowMs = c.int("limits.conversation_creation_window_seconds") * 1000
+        d.minPasswordBytes = Int(c[.accountsPasswordMinBytes])
+        d.maxPasswordBytes = Int(c[.accountsPasswordMaxBytes])
+        d.tokenTTLMs = c[.accountsTokenTtlDays] * 24 * 3600 * 1000
+        d.registrationOpen = c[.accountsRegistrationOpen]
+        d.maxMessageBytes = Int(c[.limitsMaxMessageBytes])
+        d.maxHistoryLimit = Int(c[.limitsMaxHistoryLimit])
+        d.maxRoomNameBytes = Int(c[.limitsMaxRoomNameBytes])
+        d.maxDescriptionBytes = Int(c[.limitsMaxDescriptionBytes])
+        d.maxDisplayNameBytes = Int(c[.limitsMaxDisplayNameBytes])
+        d.maxStatusTextBytes = Int(c[.limitsMaxStatusTextBytes])
+        d.maxAvatarURLBytes = Int(c[.limitsMaxAvatarUrlBytes])
+        d.defaultRetentionDays = Int(c[.retentionDefaultDays])
+        d.auditRetentionDays = Int(c[.retentionAuditDays])
+        d.conversationCreations = Int(c[.limitsConversationsCreatedPerUser])
+        d.conversationCreationWindowMs = c[.limitsConversationCreationWindowSeconds] * 1000
         domain = d
         throttle = AccountService.Throttle(
-            accountFailures: Int(c.int("security.login_failures_per_account")),
-            accountWindowMs: c.int("security.login_failure_window_seconds") * 1000,
-            addressAttempts: Int(c.int("security.logins_per_address")),
-            addressWindowMs: c.int("security.login_address_window_seconds") * 1000)
+            accountFailures: Int(c[.securityLoginFailuresPerAccount]),
+            accountWindowMs: c[.securityLoginFailureWindowSeconds] * 1000,
+            addressAttempts: Int(c[.securityLoginsPerAddress]),
+            addressWindowMs: c[.securityLoginAddressWindowSeconds] * 1000)
         var f = FileLimits()
-        f.maxFileBytes = c.int("files.max_file_bytes")
+        f.maxFileBytes = c[.filesMaxFileBytes]
         // The parser keeps the chunk 4 KiB below the frame limit; this only guards configs built in code.
-        f.maxChunkBytes = Int(max(512, min(c.int("files.max_chunk_bytes"), c.int("server.max_frame_bytes") - 4096)))
-        f.userQuotaBytes = c.int("files.user_quota_bytes")
-        f.policy = ContentPolicy(allowed: c.strings("files.allowed_types"))
-        f.uploadTTLMs = c.int("files.upload_ttl_hours") * 3600 * 1000
-        databaseMinFreeBytes = c.int("storage.min_free_bytes")
-        filesMinFreeBytes = c.int("files.min_free_bytes")
-        f.unreferencedGraceMs = c.int("files.unreferenced_grace_hours") * 3600 * 1000
+        f.maxChunkBytes = Int(max(512, min(c[.filesMaxChunkBytes], c[.serverMaxFrameBytes] - 4096)))
+        f.userQuotaBytes = c[.filesUserQuotaBytes]
+        f.policy = ContentPolicy(allowed: c[.filesAllowedTypes])
+        f.uploadTTLMs = c[.filesUploadTtlHours] * 3600 * 1000
+        databaseMinFreeBytes = c[.storageMinFreeBytes]
+        filesMinFreeBytes = c[.filesMinFreeBytes]
+        f.unreferencedGraceMs = c[.filesUnreferencedGraceHours] * 3600 * 1000
         files = f
         argon2 = Sodium.Argon2Limits(
-            opsLimit: UInt64(c.int("security.argon2_ops_limit")), memLimit: Int(c.int("security.argon2_mem_kib")) * 1024)
+            opsLimit: UInt64(c[.securityArgon2OpsLimit]), memLimit: Int(c[.securityArgon2MemKib]) * 1024)
     }
 }
 

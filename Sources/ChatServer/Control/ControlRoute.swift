@@ -53,7 +53,7 @@ enum ControlRoutes {
             return try await router.userResponse(account.user.id)
         },
         .op(.userList, Chatd_Control_V1_UserListRequest.self) { router, q, _ in
-            let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+            let limit = Validate.pageLimit(Int(q.limit), default: WireLimits.defaultControlPageLimit, max: WireLimits.maxControlPageLimit)
             let page = try await router.admin.listUsers(
                 UserFilter(
                     page: Page(after: ProtoMap.id(q.afterID), limit: limit), usernamePrefix: q.prefix,
@@ -110,7 +110,7 @@ enum ControlRoutes {
 
     static let rooms: [ControlRoute] = [
         .op(.roomList, Chatd_Control_V1_RoomListRequest.self) { router, q, _ in
-            let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+            let limit = Validate.pageLimit(Int(q.limit), default: WireLimits.defaultControlPageLimit, max: WireLimits.maxControlPageLimit)
             let page = try await router.admin.listRooms(page: Page(after: ProtoMap.id(q.afterID), limit: limit))
             var r = Chatd_Control_V1_RoomListResponse()
             r.rooms = page.items.map(ProtoMap.conversation)

@@ -61,7 +61,7 @@ extension ControlRouter {
 
     func roomMembers(_ q: Chatd_Control_V1_RoomMembersRequest) async throws -> Chatd_Control_V1_RoomMembersResponse {
         let room = try await resolveRoom(q.room)
-        let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+        let limit = Validate.pageLimit(Int(q.limit), default: WireLimits.defaultControlPageLimit, max: WireLimits.maxControlPageLimit)
         let page = try await admin.members(conversation: room.id, page: Page(after: ProtoMap.id(q.afterUserID), limit: limit))
         var r = Chatd_Control_V1_RoomMembersResponse()
         r.members = page.items.map(ProtoMap.member)

@@ -60,8 +60,8 @@ extension ControlRouter {
             if q.deviceID.isEmpty {
                 selector = .user(account.user.id)
             } else {
-                guard q.deviceID.utf8.count <= DomainLimits.maxDeviceIDBytes else {
-                    throw ChatFailure.tooLong("device_id", max: DomainLimits.maxDeviceIDBytes)
+                guard q.deviceID.utf8.count <= WireLimits.maxDeviceIDBytes else {
+                    throw ChatFailure.tooLong("device_id", max: WireLimits.maxDeviceIDBytes)
                 }
                 guard let device = try await admin.device(user: account.user.id, deviceID: q.deviceID) else {
                     throw ChatFailure(.notFound, "no such device")

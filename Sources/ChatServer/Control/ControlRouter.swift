@@ -144,8 +144,8 @@ public struct ControlRouter: Sendable {
         if ref.id != 0 {
             found = try await admin.account(id: ProtoMap.id(ref.id))
         } else if !ref.username.isEmpty {
-            guard ref.username.utf8.count <= DomainLimits.usernameMaxBytes else {
-                throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+            guard ref.username.utf8.count <= WireLimits.usernameMaxBytes else {
+                throw ChatFailure.tooLong("username", max: WireLimits.usernameMaxBytes)
             }
             found = try await admin.account(usernameKey: Validate.usernameKey(ref.username))
         } else {
