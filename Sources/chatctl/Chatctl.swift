@@ -259,14 +259,16 @@ struct PasswordOptions: ParsableArguments {
 
 // MARK: Formatting
 
+/// Columns padded to their widest cell in terminal columns (the last column
+/// is not padded, so put a long free-text column last).
 func table(_ header: [String], _ rows: [[String]]) -> String {
-    var widths = header.map(\.count)
+    var widths = header.map(TerminalWidth.of)
     for row in rows {
-        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], TerminalWidth.of(cell)) }
     }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in
-            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            i == cells.count - 1 ? c : TerminalWidth.pad(c, to: widths[i])
         }.joined(separator: "  ") + "\n"
     }
     return line(header) + rows.map(line).joined()
