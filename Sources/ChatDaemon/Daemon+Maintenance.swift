@@ -1,0 +1,43 @@
+import ChatCore
+import Logging
+
+extension Daemon {
+    func purge() async {
+        do {
+            let report = try await rooms.purgeExpired()
+            if report.events > 0 {
+                logger.info(
+                    "retention purge",
+                    metadata: [
+                        "chatd.conversations": "\(report.conversations)", "chatd.events": "\(report.events)",
+                        "chatd.messages": "\(report.messages)",
+                    ])
+            }
+        } catch {
+            logger.error("retention purge failed", metadata: ["chatd.error": "\(error)"])
+        }
+        do {
+            let removed = try await accounts.pruneAudit()
+            if removed > 0 { logger.info("audit pruned", metadata: ["chatd.rows": "\(removed)"]) }
+        } catch {
+            logger.error("audit prune failed", metadata: ["chatd.error": "\(error)"])
+        }
+    }
+
+    func collectGarbage() async {
+        do {
+            let report = try await files.collectGarbage()
+            if report != GarbageReport() {
+                logger.info(
+                    "file garbage collected",
+                    metadata: [
+                        "chatd.uploads": "\(report.expiredUploads)", "chatd.files": "\(report.files)",
+                        "chatd.contents": "\(report.contents)", "chatd.bytes": "\(report.contentBytes)",
+                        "chatd.strays": "\(report.strays)",
+                    ])
+            }
+        } catch {
+            logger.error("file garbage collection failed", metadata: ["chatd.error": "\(error)"])
+        }
+    }
+}
