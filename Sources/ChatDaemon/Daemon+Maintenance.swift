@@ -1,7 +1,11 @@
 import ChatCore
 import Logging
 
+/// The jobs `PeriodicJobService` runs; failures are logged, never thrown
+/// (the next run tries again).
 extension Daemon {
+    /// The retention purge (`retention.default_days` and per-conversation
+    /// retention) and the audit prune (`retention.audit_days`).
     func purge() async {
         do {
             let report = try await rooms.purgeExpired()
@@ -24,6 +28,7 @@ extension Daemon {
         }
     }
 
+    /// File garbage collection: expired uploads, unreferenced files, strays.
     func collectGarbage() async {
         do {
             let report = try await files.collectGarbage()

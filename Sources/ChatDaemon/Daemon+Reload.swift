@@ -159,4 +159,16 @@ extension Daemon {
         if !ids.isEmpty { logger.info("default rooms", metadata: ["chatd.rooms": "\(names.joined(separator: ", "))"]) }
     }
 
+    /// SIGHUP: `reloadFromFile`, with what it did or why not in the log.
+    func reloadOnSignal() {
+        do {
+            let result = try reloadFromFile()
+            if !result.needRestart.isEmpty {
+                logger.warning(
+                    "changed keys need a restart", metadata: ["chatd.keys": "\(result.needRestart.joined(separator: ", "))"])
+            }
+        } catch {
+            logger.notice("SIGHUP: \(error)")
+        }
+    }
 }
