@@ -320,15 +320,17 @@ struct ChatctlOpsTests {
         let level = entries.first { $0["key"] as? String == "log.level" }
         #expect(level?["value"] as? String == "\"info\"" && level?["reloadable"] as? Bool == true)
 
-        // Debug lines appear only once the level is lowered.
-        let connected = { d.chatd.output.components(separatedBy: "connection opened").count - 1 }
-        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(connected() == 0)
+        // Debug lines appear only once the level is lowered. A connection's
+        // line would be written before its Hello is answered, and before the
+        // log-level change's line, which is waited for instead of a pause.
+        let connected = { d.chatd.outputCount("connection opened") }
+        try await ChatConnection.connect(host: "127.0.0.1", port: d.port).hello()
         r = try await d.run(["log-level"])
         #expect(r.status == 0 && r.stdout == "info\n")
         r = try await d.run(["log-level", "debug"])
         #expect(r.status == 0 && r.stdout.contains("log level debug (was info)"), "\(r.stderr)")
+        #expect(await d.chatd.waitForOutput("log level changed"))
+        #expect(connected() == 0)
         _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
         #expect(await d.chatd.waitForOutput("connection opened"))
         o = try await d.json(["config", "show"])
@@ -340,15 +342,15 @@ struct ChatctlOpsTests {
         o = try await d.json(["log-level"])
         #expect(o["level"] as? String == "info")
         let before = connected()
-        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(connected() == before)
+        let reloads = d.chatd.outputCount("chatd.applied=log.level")
+        try await ChatConnection.connect(host: "127.0.0.1", port: d.port).hello()
         // SIGHUP applies a changed log.level from the file.
         var text = try String(contentsOfFile: d.chatd.configPath, encoding: .utf8)
         text = text.replacingOccurrences(of: "level = \"info\"", with: "level = \"debug\"")
         try text.write(toFile: d.chatd.configPath, atomically: true, encoding: .utf8)
         d.chatd.signal(SIGHUP)
-        #expect(await d.chatd.waitForOutput("chatd.applied=log.level"))
+        #expect(await d.chatd.waitForOutput("chatd.applied=log.level", occurrences: reloads + 1))
+        #expect(connected() == before)
         o = try await d.json(["log-level"])
         #expect(o["level"] as? String == "debug")
 
