@@ -9,6 +9,10 @@ import ServiceLifecycleTestKit
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// chatd's services in one ServiceGroup (issue 13 item 6): a graceful
 /// shutdown, however it is asked for, drains and closes in order.
 @Suite(.timeLimit(.minutes(1)))
@@ -59,6 +63,24 @@ struct ShutdownTests {
                     "systemd keep-alive",
                 ])
         }
+    }
+
+    /// The chatd process: SIGINT stops it as SIGTERM does (ProcessTests),
+    /// through the group, and a signal during the stop is only logged.
+    @Test func sigintStopsTheProcessGracefully() async throws {
+        let dir = TestServer.tempDir()
+        defer { for path in [dir, dir + ".conf"] { try? FileManager.default.removeItem(atPath: path) } }
+        let chatd = try ChatdProcess(dataDir: dir)
+        let port = try await chatd.waitReady()
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await c.hello()
+        let pushes = PushCollector(c)
+        chatd.signal(SIGINT)
+        chatd.signal(SIGINT)
+        #expect(await chatd.waitExit() == 0)
+        #expect(await chatd.waitForOutput("chatd stopped"))
+        #expect(chatd.output.contains("signal received chatd.signal=SIGINT"))
+        #expect(await pushes.wait { goodbyeReason($0) == .serverShutdown })
     }
 
     /// A periodic job stops waiting at the shutdown; it does not run once more.
