@@ -19,7 +19,7 @@ extension Daemon {
         config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
         listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
     ) async throws -> Daemon {
-        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config.string("log.level")) ?? .info)
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config[.logLevel]) ?? .info)
         let dataDir = config.dataDir
         let tokenKey = try DataDirectory.tokenKey(in: dataDir)
         // The file store (content-addressed files), backed up and measured by chatctl.
@@ -27,15 +27,15 @@ extension Daemon {
 
         let store = try SQLiteStore.open(
             path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
-            synchronous: SQLiteStore.Synchronous(rawValue: config.string("storage.synchronous")) ?? .full,
-            readers: Int(config.int("storage.reader_count")), groupCommit: Settings(config).groupCommit)
+            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
+            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
 
         let registry = SessionRegistry()
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
         presence.load(try await store.allContacts())
         let hub = FanoutHub(registry: registry, presence: presence)
         let throughput = MessageThroughput(clock: clock)
-        let metricsAddress = ListenAddress(config.string("metrics.listen"))
+        let metricsAddress = ListenAddress(config[.metricsListen])
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         store.setEventObserver {
@@ -47,8 +47,8 @@ extension Daemon {
 
         let settings = Settings(config)
         let hasher = SodiumPasswordHasher(
-            limits: settings.argon2, threads: Int(config.int("security.hash_threads")),
-            queueCapacity: Int(config.int("security.hash_queue")))
+            limits: settings.argon2, threads: Int(config[.securityHashThreads]),
+            queueCapacity: Int(config[.securityHashQueue]))
         let crypto = SodiumTokenCrypto(key: tokenKey)
         let accounts = AccountService(
             store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
@@ -73,7 +73,7 @@ extension Daemon {
             for warning in credentials.warnings { logger.warning("\(warning)") }
             return TLSEndpoint(credentials: credentials, limits: TLSSetup.limits(config))
         }
-        let threads = Int(config.int("server.event_loop_threads"))
+        let threads = Int(config[.serverEventLoopThreads])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
         var opened: [ChatListener] = []
         do {

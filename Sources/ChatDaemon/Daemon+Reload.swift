@@ -32,7 +32,7 @@ extension Daemon {
             var result = ReloadResult(applied: [], needRestart: [])
             for key in new.changedKeys(from: current) {
                 if key.reloadable {
-                    merged = merged.setting(key.path, new.value(key.path))
+                    merged = merged.setting(key.path, new.value(key))
                     result.applied.append(key.path)
                 } else {
                     result.needRestart.append(key.path)
@@ -42,13 +42,14 @@ extension Daemon {
             // the running restart-only ones may not be (a bigger message limit
             // waiting for a bigger frame limit): such a key waits for the restart too.
             while let problem = merged.relationProblem() {
-                guard let key = problem.key, let index = result.applied.firstIndex(of: key) else {
+                guard let key = problem.key, let index = result.applied.firstIndex(of: key), let tableKey = ConfigTable.key(key)
+                else {
                     merged = current  // cannot tell which key: apply nothing
                     result.needRestart += result.applied
                     result.applied = []
                     break
                 }
-                merged = merged.setting(key, current.value(key))
+                merged = merged.setting(key, current.value(tableKey))
                 result.applied.remove(at: index)
                 result.needRestart.append(key)
             }
@@ -66,7 +67,7 @@ extension Daemon {
                 }
             }
         }
-        if result.applied.contains("log.level"), let level = Logger.Level(rawValue: merged.string("log.level")) {
+        if result.applied.contains(Setting.logLevel.path), let level = Logger.Level(rawValue: merged[.logLevel]) {
             logLevel.set(level)
         }
         accounts.reconfigure(limits: settings.domain, throttle: settings.throttle)
@@ -147,7 +148,7 @@ extension Daemon {
     ) async throws {
         let limits = Settings(config).domain
         var names: [String] = []
-        for name in config.strings("rooms.default") {
+        for name in config[.roomsDefault] {
             do {
                 names.append(try Validate.roomName(name, limits: limits))
             } catch {

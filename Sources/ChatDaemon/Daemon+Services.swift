@@ -1,3 +1,5 @@
+import ChatConfig
+import ChatCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -22,7 +24,7 @@ extension Daemon {
         services += [metricsListener.map(ListenerService.metrics), ListenerService.control(control)].compactMap { $0 }
         services.append(
             ConnectionDrainService(server: server) { [weak self] in
-                .seconds(self?.config.int("server.drain_timeout_seconds") ?? 0)
+                .seconds(self?.config[.serverDrainTimeoutSeconds] ?? 0)
             })
         services += listeners.map(ListenerService.chat)
         services += [
@@ -30,10 +32,10 @@ extension Daemon {
                 [storage] in storage.refresh()
             },
             PeriodicJobService(
-                description: "file garbage collection", interval: .seconds(config.int("files.gc_interval_minutes") * 60)
+                description: "file garbage collection", interval: .seconds(config[.filesGcIntervalMinutes] * 60)
             ) { [weak self] in await self?.collectGarbage() },
             PeriodicJobService(
-                description: "retention purge", interval: .seconds(config.int("retention.purge_interval_minutes") * 60)
+                description: "retention purge", interval: .seconds(config[.retentionPurgeIntervalMinutes] * 60)
             ) { [weak self] in await self?.purge() },
             SystemdKeepAliveService(notifier: notifier, logger: logger) { [weak self] in self?.statusLine() },
         ]

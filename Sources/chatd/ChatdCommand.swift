@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatBuildInfo
 import ChatConfig
+import ChatCore
 import ChatDaemon
 import Foundation
 import Logging
@@ -60,8 +61,8 @@ struct ChatdCommand: AsyncParsableCommand {
         }
 
         // The level is read at each log call: SIGHUP and chatctl log-level change it.
-        let level = LogLevelControl(Logger.Level(rawValue: cfg.string("log.level")) ?? .info)
-        let format = LineLogHandler.Format(rawValue: cfg.string("log.format")) ?? .text
+        let level = LogLevelControl(Logger.Level(rawValue: cfg[.logLevel]) ?? .info)
+        let format = LineLogHandler.Format(rawValue: cfg[.logFormat]) ?? .text
         LoggingSystem.bootstrap { label in
             DynamicLevelLogHandler(inner: LineLogHandler(label: label, format: format), control: level)
         }
