@@ -516,6 +516,47 @@ struct ChatctlFindsItsServerTests {
     }
 }
 
+extension ChatctlOpsTests {
+    /// Issue 16 item 8: mistakes get this command's usage or a suggestion,
+    /// an unwritable backup path is the caller's mistake (not a conflict),
+    /// and the config table stays narrow with a long value in it.
+    @Test func usageMistakesAndTheirWords() async throws {
+        let typo = try await runTool("chatctl", ["usr", "list"], env: [:])
+        #expect(typo.status == 2 && typo.stderr.contains("unknown command 'usr'; did you mean user?"), "\(typo.stderr)")
+        let nested = try await runTool("chatctl", ["user", "lst"], env: [:])
+        #expect(nested.status == 2 && nested.stderr.hasPrefix("chatctl user: unknown command 'lst'; did you mean list?"))
+        let retention = try await runTool("chatctl", ["retention", "set", "general", "0"], env: [:])
+        #expect(retention.status == 2 && retention.stderr.contains("Usage: chatctl retention set"), "\(retention.stderr)")
+        #expect(retention.stderr.contains("got '0'"))
+
+        try await withServer { server in
+            let socket = server.daemon.controlSocketPath
+            let backup = try await runTool("chatctl", ["--socket", socket, "backup", "/proc/nope"], env: [:])
+            #expect(backup.status == 2 && backup.stderr.contains("invalid_field"), "\(backup.stderr)")
+            let config = try await runTool("chatctl", ["--socket", socket, "config", "show"], env: [:])
+            let widest = config.stdout.split(separator: "\n").filter { !$0.contains("files.allowed_types") }
+                .map(\.count).max() ?? 0
+            #expect(config.status == 0 && widest < 120, "\(config.stdout)")
+
+            // Wide characters take two columns: the ROLE column starts at one column on every row.
+            for (name, display) in [("wide", "張偉🎉"), ("narrow", "Ann")] {
+                let add = try await runTool(
+                    "chatctl", ["--socket", socket, "user", "add", name, "--display-name", display],
+                    env: [:], stdin: "password1\n")
+                #expect(add.status == 0, "\(add.stderr)")
+            }
+            let list = try await runTool("chatctl", ["--socket", socket, "user", "list"], env: [:])
+            let starts = list.stdout.split(separator: "\n").compactMap { line -> Int? in
+                guard let role = line.range(of: line.hasPrefix("ID") ? "ROLE" : " user ") else { return nil }
+                // Columns before it: CJK ideographs and the emoji count two.
+                return line[..<role.lowerBound].unicodeScalars.reduce(0) { $0 + ($1.value >= 0x2E80 ? 2 : 1) }
+                    + (line.hasPrefix("ID") ? 0 : 1)
+            }
+            #expect(starts.count == 3 && Set(starts).count == 1, "\(list.stdout)")
+        }
+    }
+}
+
 /// chatctl --json prints every field of the response, defaults included,
 /// with stable names (issue 16 item 4): a script can rely on the shape.
 @Suite(.serialized, .timeLimit(.minutes(3)))
