@@ -149,7 +149,8 @@ extension Daemon {
                         try await MetricsListener.bind(
                             host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
                             render: Self.renderMetrics(
-                                prometheus, registry: registry, store: store, hasher: hasher, storage: storage),
+                                prometheus, registry: registry, store: store, hasher: hasher, storage: storage,
+                                fileStore: config.filesDir),
                             health: { (try? await store.probeWrite()) != nil })
                     }
                 } catch {

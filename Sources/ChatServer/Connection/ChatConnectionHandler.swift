@@ -164,6 +164,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         server.inflight.wrappingAdd(1, ordering: .relaxed)
         // Only an authentication needs the ending generation (SessionRegistry).
         let generation = op.requirement == .unauthenticated ? server.registry.generation : 0
+        let started = server.metrics.enabled ? ContinuousClock.now : nil
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome: ClientRouter.Outcome
@@ -175,7 +176,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             } else {
                 outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
             }
-            server.metrics.requestAnswered(op: op, response: outcome.frame)
+            server.metrics.requestAnswered(op: op, response: outcome.frame, duration: started.map { ContinuousClock.now - $0 })
             loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
         }
     }
