@@ -43,11 +43,11 @@ extension Config {
     static let maxPasswordFileBytes = 1024
 
     /// Whether this config stores its data in PostgreSQL.
-    public var usesPostgreSQL: Bool { string("storage.backend") == "postgresql" }
+    public var usesPostgreSQL: Bool { self[.storageBackend] == "postgresql" }
 
     /// `storage.postgresql_url`, parsed (checked at load when the backend is postgresql).
     public var postgresURL: PostgresURL? {
-        guard case .success(let url) = PostgresURL.parse(string("storage.postgresql_url")) else { return nil }
+        guard case .success(let url) = PostgresURL.parse(self[.storagePostgresqlUrl]) else { return nil }
         return url
     }
 
@@ -55,7 +55,7 @@ extension Config {
     /// nil when no file is configured. The file must not be readable by every
     /// user; its content appears in no error.
     public func postgresqlPassword() throws(ConfigError) -> String? {
-        let path = string("storage.postgresql_password_file")
+        let path = self[.storagePostgresqlPasswordFile]
         if path.isEmpty { return nil }
         let key = "storage.postgresql_password_file"
         let attributes: [FileAttributeKey: Any]
@@ -94,7 +94,7 @@ extension Config {
 
     /// The PostgreSQL keys' rule: with the postgresql backend, a usable URL.
     func checkPostgreSQL(file: String, lines: LineIndex) throws(ConfigError) {
-        let text = string("storage.postgresql_url")
+        let text = self[.storagePostgresqlUrl]
         // A URL is checked even with the sqlite backend, so that a password
         // written there is refused whatever the backend.
         if text.isEmpty {

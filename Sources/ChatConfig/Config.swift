@@ -148,85 +148,90 @@ public struct Config: Sendable, Equatable {
     }
 
     func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
-        let metrics = string("metrics.listen")
+        let metrics = self[.metricsListen]
         if !metrics.isEmpty {
             guard let address = ListenAddress(metrics), address.isLoopback else {
                 throw ConfigError(
-                    file: file, line: lines.line(of: "listen", in: "metrics"), key: "metrics.listen",
+                    file: file, at: .metricsListen, lines: lines,
                     reason: "expected \"\" or a loopback \"host:port\" (127.0.0.1, [::1] or localhost), got \"\(metrics)\"")
             }
         }
         if listen == nil && tlsListen == nil {
             throw ConfigError(
-                file: file, line: lines.line(of: "listen", in: "server"), key: "server.listen",
+                file: file, at: .serverListen, lines: lines,
                 reason: "may be \"\" only when tls.listen is set: chatd needs a listener for clients")
         }
         if let tls = tlsListen {
             if tls == listen && tls.port != 0 {
                 throw ConfigError(
-                    file: file, line: lines.line(of: "listen", in: "tls"), key: "tls.listen",
+                    file: file, at: .tlsListen, lines: lines,
                     reason: "must differ from server.listen (\(tls))")
             }
-            for name in ["certificate", "private_key"] where string("tls.\(name)").isEmpty {
+            for setting in [Setting.tlsCertificate, .tlsPrivateKey] where self[setting].isEmpty {
                 throw ConfigError(
-                    file: file, line: lines.line(of: "listen", in: "tls"), key: "tls.\(name)",
+                    file: file, line: lines.line(of: "listen", in: "tls"), key: setting.path,
                     reason: "must be set when tls.listen is")
             }
         }
-        if int("accounts.password_min_bytes") > int("accounts.password_max_bytes") {
+        if self[.accountsPasswordMinBytes] > self[.accountsPasswordMaxBytes] {
             throw ConfigError(
-                file: file, line: lines.line(of: "password_min_bytes", in: "accounts"), key: "accounts.password_min_bytes",
+                file: file, at: .accountsPasswordMinBytes, lines: lines,
                 reason: "must not exceed accounts.password_max_bytes")
         }
-        if int("limits.max_message_bytes") + 1024 > int("server.max_frame_bytes") {
+        if self[.limitsMaxMessageBytes] + 1024 > self[.serverMaxFrameBytes] {
             throw ConfigError(
-                file: file, line: lines.line(of: "max_message_bytes", in: "limits"), key: "limits.max_message_bytes",
+                file: file, at: .limitsMaxMessageBytes, lines: lines,
                 reason: "must be at least 1024 bytes below server.max_frame_bytes")
         }
         var limits = DomainLimits()
-        limits.maxRoomNameBytes = Int(int("limits.max_room_name_bytes"))
-        for name in strings("rooms.default") {
+        limits.maxRoomNameBytes = Int(self[.limitsMaxRoomNameBytes])
+        for name in self[.roomsDefault] {
             do {
                 _ = try Validate.roomName(name, limits: limits)
             } catch {
                 throw ConfigError(
-                    file: file, line: lines.line(of: "default", in: "rooms"), key: "rooms.default",
+                    file: file, at: .roomsDefault, lines: lines,
                     reason: "\"\(name)\" is not a valid room name: \(error.message)")
             }
         }
-        if int("files.max_chunk_bytes") + 4096 > int("server.max_frame_bytes") {
+        if self[.filesMaxChunkBytes] + 4096 > self[.serverMaxFrameBytes] {
             throw ConfigError(
-                file: file, line: lines.line(of: "max_chunk_bytes", in: "files"), key: "files.max_chunk_bytes",
+                file: file, at: .filesMaxChunkBytes, lines: lines,
                 reason: "must be at least 4096 bytes below server.max_frame_bytes")
         }
         try checkPostgreSQL(file: file, lines: lines)
     }
 
-    // MARK: Typed access (keys are validated: a missing key is a programming error)
+    // MARK: Typed access
 
-    public func value(_ path: String) -> ConfigValue {
-        guard let v = values[path] else { preconditionFailure("config key \(path) is not in ConfigTable") }
-        return v
+    /// The value of `setting`; its default when the file does not set it.
+    public subscript(_ setting: Setting<Int64>) -> Int64 {
+        if case .int(let i)? = values[setting.path] { return i }
+        if case .int(let i) = setting.key.defaultValue { return i }
+        return 0
     }
 
-    public func int(_ path: String) -> Int64 {
-        guard case .int(let i) = value(path) else { preconditionFailure("config key \(path) is not an int") }
-        return i
+    public subscript(_ setting: Setting<String>) -> String {
+        if case .string(let s)? = values[setting.path] { return s }
+        if case .string(let s) = setting.key.defaultValue { return s }
+        return ""
     }
 
-    public func string(_ path: String) -> String {
-        guard case .string(let s) = value(path) else { preconditionFailure("config key \(path) is not a string") }
-        return s
+    public subscript(_ setting: Setting<[String]>) -> [String] {
+        if case .strings(let list)? = values[setting.path] { return list }
+        if case .strings(let list) = setting.key.defaultValue { return list }
+        return []
     }
 
-    public func strings(_ path: String) -> [String] {
-        guard case .strings(let list) = value(path) else { preconditionFailure("config key \(path) is not a list") }
-        return list
+    public subscript(_ setting: Setting<Bool>) -> Bool {
+        if case .bool(let b)? = values[setting.path] { return b }
+        if case .bool(let b) = setting.key.defaultValue { return b }
+        return false
     }
 
-    public func bool(_ path: String) -> Bool {
-        guard case .bool(let b) = value(path) else { preconditionFailure("config key \(path) is not a bool") }
-        return b
+    /// The value of a key chosen at run time (reload walks the changed keys).
+    public func value(_ key: ConfigKey) -> ConfigValue {
+        values[key.path] ?? key.defaultValue
     }
 
     /// Returns a copy with `path` set (tests, command-line overrides). Not validated.
@@ -237,22 +242,22 @@ public struct Config: Sendable, Equatable {
     }
 
     /// The plain listener's address; nil when `server.listen` is "" (TLS only).
-    public var listen: ListenAddress? { ListenAddress(string("server.listen")) }
+    public var listen: ListenAddress? { ListenAddress(self[.serverListen]) }
 
     /// The TLS listener's address; nil when `tls.listen` is "" (no TLS).
-    public var tlsListen: ListenAddress? { ListenAddress(string("tls.listen")) }
+    public var tlsListen: ListenAddress? { ListenAddress(self[.tlsListen]) }
 
-    public var dataDir: String { string("storage.data_dir") }
+    public var dataDir: String { self[.storageDataDir] }
 
     public var controlSocketPath: String {
-        let configured = string("control.socket")
+        let configured = self[.controlSocket]
         if !configured.isEmpty { return configured }
         return (dataDir as NSString).appendingPathComponent("chatd.sock")
     }
 
     /// Where file contents and partial uploads live.
     public var filesDir: String {
-        let configured = string("files.dir")
+        let configured = self[.filesDir]
         if !configured.isEmpty { return configured }
         return (dataDir as NSString).appendingPathComponent("files")
     }
@@ -334,6 +339,19 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var line: Int?
     public var key: String?
     public var reason: String
+
+    public init(file: String, line: Int? = nil, key: String? = nil, reason: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.reason = reason
+    }
+
+    /// A problem with `setting`, at the line of the file that sets it.
+    init<Value>(file: String, at setting: Setting<Value>, lines: LineIndex, reason: String) {
+        self.init(
+            file: file, line: lines.line(of: setting.key.name, in: setting.key.section), key: setting.path, reason: reason)
+    }
 
     public var description: String {
         var out = file

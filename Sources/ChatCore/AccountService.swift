@@ -16,7 +16,12 @@ public final class AccountService: Sendable {
         public var addressAttempts: Int
         public var addressWindowMs: Millis
 
-        public init(accountFailures: Int = 5, accountWindowMs: Millis = 300_000, addressAttempts: Int = 30, addressWindowMs: Millis = 60_000) {
+        public init(
+            accountFailures: Int = Int(Setting.securityLoginFailuresPerAccount.defaultValue),
+            accountWindowMs: Millis = Setting.securityLoginFailureWindowSeconds.defaultValue * 1000,
+            addressAttempts: Int = Int(Setting.securityLoginsPerAddress.defaultValue),
+            addressWindowMs: Millis = Setting.securityLoginAddressWindowSeconds.defaultValue * 1000
+        ) {
             self.accountFailures = accountFailures
             self.accountWindowMs = accountWindowMs
             self.addressAttempts = addressAttempts
@@ -121,8 +126,8 @@ public final class AccountService: Sendable {
         username: String, password: String, device: DeviceInput, context: ConnectionContext
     ) async throws -> AuthResult {
         let limits = self.limits
-        if username.utf8.count > DomainLimits.usernameMaxBytes {
-            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+        if username.utf8.count > WireLimits.usernameMaxBytes {
+            throw ChatFailure.tooLong("username", max: WireLimits.usernameMaxBytes)
         }
         if password.utf8.count > limits.maxPasswordBytes {
             throw ChatFailure.tooLong("password", max: limits.maxPasswordBytes)
@@ -169,8 +174,8 @@ public final class AccountService: Sendable {
     }
 
     public func resume(token: [UInt8], signature: [UInt8], context: ConnectionContext) async throws -> AuthResult {
-        guard token.count == DomainLimits.tokenBytes else {
-            throw ChatFailure(.invalidToken, "token must be \(DomainLimits.tokenBytes) bytes")
+        guard token.count == WireLimits.tokenBytes else {
+            throw ChatFailure(.invalidToken, "token must be \(WireLimits.tokenBytes) bytes")
         }
         let now = clock.nowMs()
         guard let (device, account) = try await store.device(tokenHash: crypto.tokenHash(token)) else {
@@ -186,7 +191,7 @@ public final class AccountService: Sendable {
         if account.disabled { try await fail(ChatFailure(.accountDisabled, "this account is disabled")) }
         if let key = device.publicKey {
             let message = ResumeSignature.message(nonce: context.nonce, token: token)
-            guard signature.count == DomainLimits.signatureBytes,
+            guard signature.count == WireLimits.signatureBytes,
                 crypto.verifySignature(signature, message: message, publicKey: key)
             else {
                 try await fail(ChatFailure(.badSignature, "this device requires a valid signature over the hello nonce"))
@@ -347,8 +352,8 @@ public final class AccountService: Sendable {
 
     private func validate(_ device: DeviceInput) throws(ChatFailure) {
         if !device.deviceID.isEmpty { try Validate.deviceID(device.deviceID) }
-        try Validate.text(device.name, field: "device.name", max: DomainLimits.maxDeviceNameBytes)
-        try Validate.text(device.platform, field: "device.platform", max: DomainLimits.maxPlatformBytes)
+        try Validate.text(device.name, field: "device.name", max: WireLimits.maxDeviceNameBytes)
+        try Validate.text(device.platform, field: "device.platform", max: WireLimits.maxPlatformBytes)
         try Validate.publicKey(device.publicKey)
     }
 

@@ -7,12 +7,23 @@ extension ConversationService {
     public static let serverSender: UserID = 0
 
     /// What an operator does to one member (ops 20–24).
-    public enum OperatorAction: Sendable, Equatable {
+    public enum OperatorAction: Sendable, Equatable, CustomStringConvertible {
         case add
         case remove
         case setRole(MemberRole)
         case ban
         case unban
+
+        /// As the audit log shows it: `add`, `role=admin`...
+        public var description: String {
+            switch self {
+            case .add: "add"
+            case .remove: "remove"
+            case .setRole(let role): "role=\(role.rawValue)"
+            case .ban: "ban"
+            case .unban: "unban"
+            }
+        }
     }
 
     /// The rules of an operator's member action, as one decision with no I/O.

@@ -84,7 +84,7 @@ public final class ConversationService: Sendable {
             }
         }
         for username in usernames {
-            if username.utf8.count <= DomainLimits.usernameMaxBytes,
+            if username.utf8.count <= WireLimits.usernameMaxBytes,
                 let account = try await store.account(usernameKey: Validate.usernameKey(username)),
                 ConversationPolicy.isAddableAtCreation(
                     account.snapshot, blocked: try await store.blocked(between: session.userID, and: account.user.id))
@@ -154,7 +154,7 @@ public final class ConversationService: Sendable {
 
     public func members(_ session: Session, conversation id: ConversationID, after: UserID, limit: Int) async throws -> PageResult<Member> {
         _ = try await member(id, viewer: session.userID, .listMembers)
-        let limit = Validate.pageLimit(limit, default: DomainLimits.defaultMemberPageLimit, max: DomainLimits.maxMemberPageLimit)
+        let limit = Validate.pageLimit(limit, default: WireLimits.defaultMemberPageLimit, max: WireLimits.maxMemberPageLimit)
         return try await store.members(conversation: id, page: Page(after: after, limit: limit))
     }
 
@@ -294,7 +294,7 @@ public final class ConversationService: Sendable {
 
     public func history(_ session: Session, conversation id: ConversationID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
         // The store applies the visibility rule in the same read.
-        let limit = Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: limits.maxHistoryLimit)
+        let limit = Validate.pageLimit(limit, default: WireLimits.defaultPageLimit, max: limits.maxHistoryLimit)
         return try await store.history(conversation: id, anchor: anchor, limit: limit, viewer: session.userID)
     }
 
@@ -363,7 +363,7 @@ public final class ConversationService: Sendable {
                 var end = j
                 while end > i + 1, bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
                 let length = end - i - 1
-                if length >= DomainLimits.usernameMinBytes && length <= DomainLimits.usernameMaxBytes {
+                if length >= WireLimits.usernameMinBytes && length <= WireLimits.usernameMaxBytes {
                     let key = Validate.usernameKey(String(decoding: bytes[(i + 1)..<end], as: UTF8.self))
                     if !found.contains(key) { found.append(key) }
                 }
@@ -376,7 +376,7 @@ public final class ConversationService: Sendable {
     }
 
     private func pageLimit(_ limit: Int) -> Int {
-        Validate.pageLimit(limit, default: DomainLimits.defaultPageLimit, max: DomainLimits.maxPageLimit)
+        Validate.pageLimit(limit, default: WireLimits.defaultPageLimit, max: WireLimits.maxPageLimit)
     }
 
     /// The conversation, if the visibility rule lets `viewer` see it.

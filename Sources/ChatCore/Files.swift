@@ -52,16 +52,16 @@ public struct Upload: Sendable, Equatable {
     public var complete: Bool { received.covers(size: size) }
 }
 
-/// File limits from configuration.
+/// File limits from configuration; the defaults are ConfigTable's.
 public struct FileLimits: Sendable, Equatable {
-    public var maxFileBytes: Int64 = 100 * 1024 * 1024
-    public var maxChunkBytes = 256 * 1024
-    public var userQuotaBytes: Int64 = 1024 * 1024 * 1024
-    public var uploadTTLMs: Millis = 24 * 3600 * 1000
+    public var maxFileBytes = Setting.filesMaxFileBytes.defaultValue
+    public var maxChunkBytes = Int(Setting.filesMaxChunkBytes.defaultValue)
+    public var userQuotaBytes = Setting.filesUserQuotaBytes.defaultValue
+    public var uploadTTLMs: Millis = Setting.filesUploadTtlHours.defaultValue * 3_600_000
     /// How long a file no message refers to is kept (the uploader has this
     /// long to send it; a deleted message's file goes after it).
-    public var unreferencedGraceMs: Millis = 24 * 3600 * 1000
-    public var policy = ContentPolicy(allowed: ContentPolicy.defaultAllowed)
+    public var unreferencedGraceMs: Millis = Setting.filesUnreferencedGraceHours.defaultValue * 3_600_000
+    public var policy = ContentPolicy(allowed: Setting.filesAllowedTypes.defaultValue)
 
     public init() {}
 

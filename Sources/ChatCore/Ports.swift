@@ -13,7 +13,7 @@ public protocol PasswordHasher: Sendable {
 
 /// Token and key operations.
 public protocol TokenCrypto: Sendable {
-    /// `DomainLimits.tokenBytes` random bytes.
+    /// `WireLimits.tokenBytes` random bytes.
     func newToken() -> [UInt8]
     /// The keyed hash stored in place of the token.
     func tokenHash(_ token: [UInt8]) -> [UInt8]

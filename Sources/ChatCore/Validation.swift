@@ -4,11 +4,11 @@ public enum Validate {
     /// 3..32 of [A-Za-z0-9_.-]. Returns the case-folded key used for uniqueness.
     public static func username(_ value: String, field: String = "username") throws(ChatFailure) -> String {
         let bytes = value.utf8
-        guard bytes.count <= DomainLimits.usernameMaxBytes else {
-            throw .tooLong(field, max: DomainLimits.usernameMaxBytes)
+        guard bytes.count <= WireLimits.usernameMaxBytes else {
+            throw .tooLong(field, max: WireLimits.usernameMaxBytes)
         }
-        guard bytes.count >= DomainLimits.usernameMinBytes else {
-            throw .invalid(field, "username must be at least \(DomainLimits.usernameMinBytes) characters")
+        guard bytes.count >= WireLimits.usernameMinBytes else {
+            throw .invalid(field, "username must be at least \(WireLimits.usernameMinBytes) characters")
         }
         guard bytes.allSatisfy(isUsernameByte) else {
             throw .invalid(field, "username may contain only letters, digits, '_', '.' and '-'")
@@ -35,7 +35,7 @@ public enum Validate {
 
     public static func email(_ value: String) throws(ChatFailure) {
         if value.isEmpty { return }
-        if value.utf8.count > DomainLimits.maxEmailBytes { throw .tooLong("email", max: DomainLimits.maxEmailBytes) }
+        if value.utf8.count > WireLimits.maxEmailBytes { throw .tooLong("email", max: WireLimits.maxEmailBytes) }
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !hasControlOrSpace(value) else {
             throw .invalid("email", "email must look like name@host")
@@ -120,14 +120,14 @@ public enum Validate {
     /// 1..64 of [A-Za-z0-9_-].
     public static func deviceID(_ value: String) throws(ChatFailure) {
         let bytes = value.utf8
-        if bytes.count > DomainLimits.maxDeviceIDBytes { throw .tooLong("device.device_id", max: DomainLimits.maxDeviceIDBytes) }
+        if bytes.count > WireLimits.maxDeviceIDBytes { throw .tooLong("device.device_id", max: WireLimits.maxDeviceIDBytes) }
         guard !bytes.isEmpty, bytes.allSatisfy({ isUsernameByte($0) && $0 != 46 }) else {
             throw .invalid("device.device_id", "device_id may contain only letters, digits, '_' and '-'")
         }
     }
 
     public static func clientMsgID(_ value: String) throws(ChatFailure) {
-        try text(value, field: "client_msg_id", max: DomainLimits.maxClientMsgIDBytes, min: 1)
+        try text(value, field: "client_msg_id", max: WireLimits.maxClientMsgIDBytes, min: 1)
     }
 
     public static func avatarURL(_ value: String, limits: DomainLimits) throws(ChatFailure) {
@@ -139,8 +139,8 @@ public enum Validate {
     }
 
     public static func publicKey(_ value: [UInt8]) throws(ChatFailure) {
-        if !value.isEmpty && value.count != DomainLimits.publicKeyBytes {
-            throw .invalid("device.public_key", "public_key must be \(DomainLimits.publicKeyBytes) bytes (Ed25519)")
+        if !value.isEmpty && value.count != WireLimits.publicKeyBytes {
+            throw .invalid("device.public_key", "public_key must be \(WireLimits.publicKeyBytes) bytes (Ed25519)")
         }
     }
 

@@ -41,7 +41,7 @@ public struct SodiumTokenCrypto: TokenCrypto {
         self.key = key
     }
 
-    public func newToken() -> [UInt8] { Sodium.randomBytes(DomainLimits.tokenBytes) }
+    public func newToken() -> [UInt8] { Sodium.randomBytes(WireLimits.tokenBytes) }
 
     public func tokenHash(_ token: [UInt8]) -> [UInt8] { Sodium.blake2b(token, key: key, outputLength: 32) }
 

@@ -72,6 +72,11 @@ enum Backup {
         }
         needed += fileStoreBytes
         let target = FileManager.default.fileExists(atPath: path) ? path : (path as NSString).deletingLastPathComponent
+        var filesystem = statvfs()
+        if statvfs(target, &filesystem) == 0, filesystem.f_blocks == 0 {
+            // /proc, /sys and the like hold no files: the path is wrong, not the disk full.
+            throw ChatFailure.invalid("path", "\(target) is on a file system that stores no files (such as /proc)")
+        }
         guard let free = StorageMonitor.freeBytes(atPath: target) else { return }
         if free < needed {
             throw ChatFailure(
@@ -146,7 +151,8 @@ enum Backup {
             if mkdir(temporary, 0o700) == 0 {
                 staging = .sibling(temporary)
             } else if destination == .create {
-                throw ChatFailure(.conflict, "cannot create \(temporary): \(String(cString: strerror(errno)))")
+                // Not a conflict with another backup: the path cannot be written (permissions, a read-only or virtual file system).
+                throw ChatFailure.invalid("path", "chatd cannot create a directory in \(parent): \(String(cString: strerror(errno)))")
             }
             // An empty PATH whose parent chatd cannot write is staged in place.
         }

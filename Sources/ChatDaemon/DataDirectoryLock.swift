@@ -14,6 +14,9 @@ import Glibc
 /// (removing it would let two processes lock two different files).
 public final class DataDirectoryLock: Sendable {
     public static let fileName = "chatd.lock"
+    /// How long to wait on a lock whose file holds no pid: 20 × 100 ms.
+    static let emptyLockWaits = 20
+    static let emptyLockWaitMicros: useconds_t = 100_000
 
     public let path: String
     /// The open lock file; nil once released.
@@ -31,9 +34,20 @@ public final class DataDirectoryLock: Sendable {
         // O_CLOEXEC: a child process must not inherit (and keep) the lock.
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DaemonError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        // An empty file with the lock held means its holder is between taking
+        // the lock and writing its pid, or between emptying the file and
+        // closing it (or a child it forked has not reached exec yet, still
+        // holding a copy of the descriptor): a moment settles it either way.
+        var waits = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let failure = errno
             let holder = holderPID(fd)
+            if failure == EINTR { continue }
+            if failure == EWOULDBLOCK && holder == nil && waits < emptyLockWaits {
+                waits += 1
+                usleep(emptyLockWaitMicros)
+                continue
+            }
             close(fd)
             if failure == EWOULDBLOCK {
                 throw InstanceConflictError(.dataDirectory(dataDir: dataDir, lockFile: path, holderPID: holder))

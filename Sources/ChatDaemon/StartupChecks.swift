@@ -17,7 +17,7 @@ public enum StartupChecks {
     public static func check(_ c: Config) -> Findings {
         var findings = Findings()
         if let problem = DataDirectory.problem(creating: c.dataDir, create: false) { findings.errors.append(problem) }
-        if !c.string("files.dir").isEmpty,
+        if !c[.filesDir].isEmpty,
             let problem = DataDirectory.problem(creating: c.filesDir, key: "files.dir", create: false)
         {
             findings.errors.append(problem)
@@ -29,7 +29,7 @@ public enum StartupChecks {
             findings.errors.append(problem)
         }
         let addresses: [(String, ListenAddress?)] = [
-            ("server.listen", c.listen), ("tls.listen", c.tlsListen), ("metrics.listen", ListenAddress(c.string("metrics.listen"))),
+            ("server.listen", c.listen), ("tls.listen", c.tlsListen), ("metrics.listen", ListenAddress(c[.metricsListen])),
         ]
         for (key, address) in addresses {
             guard let address, address.port != 0 else { continue }

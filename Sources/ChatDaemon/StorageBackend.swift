@@ -14,8 +14,8 @@ public enum StorageBackend {
         }
         return PostgresStore.Settings(
             host: url.host, port: url.port, user: url.user, password: try c.postgresqlPassword(), database: url.database,
-            poolSize: Int(c.int("storage.postgresql_pool_size")),
-            statementTimeoutMs: Int(c.int("storage.postgresql_statement_timeout_ms")))
+            poolSize: Int(c[.storagePostgresqlPoolSize]),
+            statementTimeoutMs: Int(c[.storagePostgresqlStatementTimeoutMs]))
     }
 
     /// What `chatd --check-config` says about the database: nil when the

@@ -9,10 +9,10 @@ public enum TLSSetup {
     /// Nil when `tls.listen` is "" (no TLS listener).
     static func settings(_ c: Config) -> TLSSettings? {
         guard c.tlsListen != nil else { return nil }
-        let clientCA = c.string("tls.client_ca")
+        let clientCA = c[.tlsClientCa]
         return TLSSettings(
-            certificate: c.string("tls.certificate"), privateKey: c.string("tls.private_key"),
-            minimumVersion: TLSSettings.Version(rawValue: c.string("tls.min_version")) ?? .v1_2,
+            certificate: c[.tlsCertificate], privateKey: c[.tlsPrivateKey],
+            minimumVersion: TLSSettings.Version(rawValue: c[.tlsMinVersion]) ?? .v1_2,
             clientCA: clientCA.isEmpty ? nil : clientCA)
     }
 
@@ -22,12 +22,12 @@ public enum TLSSetup {
     static let handshakesPerThread = 200
 
     static func limits(_ c: Config) -> TLSEndpoint.Limits {
-        var rate = Int(c.int("tls.max_handshakes_per_second"))
+        var rate = Int(c[.tlsMaxHandshakesPerSecond])
         if rate == 0 {
-            let threads = Int(c.int("server.event_loop_threads"))
+            let threads = Int(c[.serverEventLoopThreads])
             rate = handshakesPerThread * (threads > 0 ? threads : System.coreCount)
         }
-        return TLSEndpoint.Limits(handshakeTimeout: .seconds(c.int("tls.handshake_timeout_seconds")), handshakesPerSecond: rate)
+        return TLSEndpoint.Limits(handshakeTimeout: .seconds(c[.tlsHandshakeTimeoutSeconds]), handshakesPerSecond: rate)
     }
 
     /// Loads and checks the files `c` names; nil without a TLS listener. A

@@ -127,50 +127,6 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .searchMessages: "search_messages"
         }
     }
-
-    /// What a connection must have done before sending this op.
-    public enum Requirement: Sendable {
-        /// Allowed as the very first request.
-        case none
-        /// After Hello, authenticated or not.
-        case hello
-        /// After Hello, only while not authenticated.
-        case unauthenticated
-        /// After a successful Register, Login or Resume.
-        case authenticated
-    }
-
-    /// How large the answer can be, for the connection's outbound budget:
-    /// `small` answers are acks and single records; `page` answers carry a
-    /// list or file bytes and can fill a frame.
-    public enum AnswerSize: Sendable {
-        case small
-        case page
-    }
-
-    public var answerSize: AnswerSize {
-        switch self {
-        case .hello, .ping, .register, .login, .resume, .logout, .me, .updateProfile, .changePassword,
-            .revokeDevice, .refreshToken, .createRoom, .joinRoom, .invite, .leave, .openDirect,
-            .sendMessage, .editMessage, .deleteMessage, .addReaction, .removeReaction, .markRead, .typing, .kick,
-            .ban, .unban, .mute, .setMemberRole, .transferOwnership, .updateConversation, .deleteConversation,
-            .friendRequest, .acceptFriend, .declineFriend, .cancelFriendRequest, .removeFriend, .block, .unblock,
-            .setPresence, .uploadBegin, .uploadChunk, .uploadFinish, .uploadCancel, .getFile:
-            .small
-        case .createGroup, .listDevices, .listPublicRooms, .listConversations, .getConversation, .listMembers, .history, .sync,
-            .listOnlineMembers, .listFriends, .listBlocked, .searchUsers, .uploadStatus, .download, .searchMessages:
-            .page
-        }
-    }
-
-    public var requirement: Requirement {
-        switch self {
-        case .hello: .none
-        case .ping: .hello
-        case .register, .login, .resume: .unauthenticated
-        default: .authenticated
-        }
-    }
 }
 
 /// Push types (frame `op` of kind 4).

@@ -27,10 +27,17 @@ public struct ServerSettings: Sendable, Equatable {
     public var serverVersion: String
 
     public init(
-        maxFrameLength: Int = 1 << 20, maxInflight: Int = 64, idleTimeoutMs: Int64 = 90_000,
-        authTimeoutMs: Int64 = 20_000, maxOutboundBytes: Int = 4 << 20, maxOutboundBytesBeforeLogin: Int = 64 << 10,
-        slowConsumerGraceMs: Int64 = 10_000, maxConnections: Int = 100_000, maxConnectionsPerAddress: Int = 1000,
-        maxConcurrentPagesPerUser: Int = 2, serverVersion: String = chatdVersion
+        maxFrameLength: Int = Int(Setting.serverMaxFrameBytes.defaultValue),
+        maxInflight: Int = Int(Setting.serverMaxInflightRequests.defaultValue),
+        idleTimeoutMs: Int64 = Setting.serverIdleTimeoutSeconds.defaultValue * 1000,
+        authTimeoutMs: Int64 = Setting.serverAuthTimeoutSeconds.defaultValue * 1000,
+        maxOutboundBytes: Int = Int(Setting.serverMaxOutboundBytes.defaultValue),
+        maxOutboundBytesBeforeLogin: Int = Int(Setting.serverMaxOutboundBytesBeforeLogin.defaultValue),
+        slowConsumerGraceMs: Int64 = Setting.serverSlowConsumerGraceSeconds.defaultValue * 1000,
+        maxConnections: Int = Int(Setting.serverMaxConnections.defaultValue),
+        maxConnectionsPerAddress: Int = Int(Setting.serverMaxConnectionsPerAddress.defaultValue),
+        maxConcurrentPagesPerUser: Int = Int(Setting.serverMaxConcurrentPagesPerUser.defaultValue),
+        serverVersion: String = chatdVersion
     ) {
         self.maxFrameLength = maxFrameLength
         self.maxInflight = maxInflight

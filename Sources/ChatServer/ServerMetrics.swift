@@ -18,9 +18,30 @@ public final class ServerMetrics: Sendable {
     /// Labelled counters, made on first use.
     private let labelled = Mutex<[String: Counter]>([:])
 
-    /// Labels of the two histograms, for their buckets.
+    /// Labels of the histograms, for their buckets.
     public static let writeBatchSizeLabel = "chatd_write_batch_size"
     public static let commitLatencyLabel = "chatd_commit_duration_seconds"
+    public static let requestDurationLabel = "chatd_request_duration_seconds"
+
+    /// The `# HELP` text of every metric made through swift-metrics (the
+    /// gauges set at scrape time carry theirs where they are made).
+    public static let help: [String: String] = [
+        "chatd_pushes_sent_total": "Push frames written to client connections.",
+        "chatd_slow_consumers_dropped_total": "Connections closed with Goodbye SLOW_CONSUMER.",
+        "chatd_connections_opened_total": "Client connections accepted.",
+        "chatd_connections_refused_total": "Client connections closed on accept for the connection limits.",
+        "chatd_messages_stored_total": "MESSAGE events committed.",
+        "chatd_requests_total": "Client requests answered, by op and result (ok or the error code).",
+        "chatd_logins_total": "Authentication attempts, by method (password: Login, token: Resume) and result.",
+        "chatd_tls_handshakes_total": "TLS handshakes on the client listener, by result.",
+        writeBatchSizeLabel: "Writes per group-commit batch.",
+        commitLatencyLabel: "Time to run and commit one group-commit batch.",
+        requestDurationLabel: "Time from a request's start to its answer, by op (requests that go to the services).",
+    ]
+
+    /// Request duration histograms, by op's wire number (made up front: the
+    /// request path does no lookup under a lock).
+    private let requestDurations: [CoreMetrics.Timer?]
 
     /// False with the no-op factory: request accounting is skipped.
     let enabled: Bool
@@ -35,6 +56,14 @@ public final class ServerMetrics: Sendable {
         messagesStored = Counter(label: "chatd_messages_stored_total", factory: factory)
         writeBatchSize = Recorder(label: Self.writeBatchSizeLabel, factory: factory)
         commitLatency = CoreMetrics.Timer(label: Self.commitLatencyLabel, factory: factory)
+        var durations = [CoreMetrics.Timer?](repeating: nil, count: Int(Op.allCases.map(\.rawValue).max() ?? 0) + 1)
+        if enabled {
+            for op in Op.allCases {
+                durations[Int(op.rawValue)] = CoreMetrics.Timer(
+                    label: Self.requestDurationLabel, dimensions: [("op", "\(op)")], factory: factory)
+            }
+        }
+        requestDurations = durations
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
@@ -48,9 +77,11 @@ public final class ServerMetrics: Sendable {
     }
 
     /// A client request was answered: counts it by op and result (the error
-    /// code's name, or "ok"), and Login and Resume as logins.
-    func requestAnswered(op: Op, response: Frame) {
+    /// code's name, or "ok"), and Login and Resume as logins; `duration`,
+    /// when given, goes into the op's histogram.
+    func requestAnswered(op: Op, response: Frame, duration: Duration? = nil) {
         guard enabled else { return }
+        if let duration, let timer = requestDurations[Int(op.rawValue)] { timer.recordNanoseconds(Self.nanoseconds(duration)) }
         var code: ErrorCode?
         if response.rawKind == FrameKind.error.rawValue {
             let wire = (try? Chatd_V1_ErrorResponse(payload: response.payload))?.code
@@ -82,8 +113,11 @@ public final class ServerMetrics: Sendable {
     /// A batch of writes committed (the store's group commit).
     public func batchCommitted(writes: Int, duration: Duration) {
         writeBatchSize.record(writes)
-        commitLatency.recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        commitLatency.recordNanoseconds(Self.nanoseconds(duration))
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds &* 1_000_000_000 &+ duration.components.attoseconds / 1_000_000_000
     }
 
     public func messagesCommitted(_ count: Int) {

@@ -56,7 +56,10 @@ public final class SQLiteStore: Store {
         public var maxWrites: Int
         public var maxDelayMicros: Int
 
-        public init(maxWrites: Int = 256, maxDelayMicros: Int = 0) {
+        public init(
+            maxWrites: Int = Int(Setting.storageGroupCommitMaxWrites.defaultValue),
+            maxDelayMicros: Int = Int(Setting.storageGroupCommitMaxDelayUs.defaultValue)
+        ) {
             self.maxWrites = maxWrites
             self.maxDelayMicros = maxDelayMicros
         }

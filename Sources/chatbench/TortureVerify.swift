@@ -22,11 +22,30 @@ struct TortureVerify: AsyncParsableCommand {
     @Option(help: "Acknowledged messages looked up by full-text search.") var searches = 20
     @Option(help: "Events per History page (the server caps it at limits.max_history_limit).") var page: UInt32 = 1000
 
-    /// A stored event that carries a client_msg_id.
-    struct Stored {
+    /// What is checked of a stored event that carries a client_msg_id
+    /// (a million of these fit where full events would not).
+    struct Stored: Sendable {
         var conversation: UInt64
         var seq: UInt64
-        var event: Chatd_V1_Event
+        var kind: Chatd_V1_EventKind
+        var senderID: UInt64
+        var clientMsgID: String
+        var text: String
+        var fileID: String
+        var targetSeq: UInt64
+        var editedAtMs: Int64
+
+        init(_ e: Chatd_V1_Event, in conversation: UInt64) {
+            self.conversation = conversation
+            seq = e.seq
+            kind = e.kind
+            senderID = e.senderID
+            clientMsgID = e.clientMsgID
+            text = e.text
+            fileID = e.attachment.fileID
+            targetSeq = e.targetSeq
+            editedAtMs = e.editedAtMs
+        }
     }
 
     func run() async throws {
@@ -39,54 +58,43 @@ struct TortureVerify: AsyncParsableCommand {
         defer { for d in drains { d.cancel() } }
         var violations: [String] = []
 
-        // 1. Every conversation's events, from seq 1.
+        // 1. Every conversation's events, from seq 1 (the conversations at
+        // once, each read by one of its members).
+        let pageSize = page
+        let scans = try await withThrowingTaskGroup(of: (Int, ConversationScan).self) { group in
+            for (n, conversation) in state.conversations.enumerated() {
+                guard !conversation.members.isEmpty else { continue }
+                let member = conversation.members[n % conversation.members.count]
+                guard connections.indices.contains(member) else { continue }
+                let c = connections[member]
+                group.addTask { (n, try await ConversationScan.read(conversation.id, with: c, page: pageSize)) }
+            }
+            var scans: [(Int, ConversationScan)] = []
+            for try await scan in group { scans.append(scan) }
+            return scans.sorted { $0.0 < $1.0 }.map(\.1)
+        }
         var stored: [String: Stored] = [:]
+        stored.reserveCapacity(scans.reduce(0) { $0 + $1.stored.count })
         var events = 0
         var messages = 0
-        for conversation in state.conversations {
-            guard let member = conversation.members.first, connections.indices.contains(member) else { continue }
-            let c = connections[member]
-            var expected: UInt64 = 1
-            var head: UInt64 = 0
-            var after: UInt64 = 0
-            while true {
-                let p = try await c.history(room: conversation.id, after: after, limit: page)
-                head = p.headSeq
-                if p.purgedThroughSeq != 0 {
-                    violations.append("conversation \(conversation.id): purged_through_seq \(p.purgedThroughSeq) (nothing should be purged)")
+        for scan in scans {
+            events += scan.events
+            messages += scan.messages
+            violations += scan.violations
+            for (key, s) in scan.stored {
+                if let first = stored[key] {
+                    violations.append(
+                        "DUPLICATE: sender \(s.senderID) client_msg_id \(s.clientMsgID) stored twice: "
+                            + "conversation \(first.conversation) seq \(first.seq) and conversation \(s.conversation) seq \(s.seq)")
+                } else {
+                    stored[key] = s
                 }
-                for e in p.events {
-                    events += 1
-                    if e.seq != expected {
-                        violations.append(
-                            "conversation \(conversation.id): seq \(e.seq) follows \(expected - 1)"
-                                + (e.seq > expected ? " (seqs \(expected)...\(e.seq - 1) missing)" : " (out of order or repeated)"))
-                    }
-                    expected = e.seq + 1
-                    if e.conversationID != conversation.id {
-                        violations.append("conversation \(conversation.id): History returned an event of conversation \(e.conversationID)")
-                    }
-                    if e.kind == .message { messages += 1 }
-                    guard !e.clientMsgID.isEmpty else { continue }
-                    let key = "\(e.senderID) \(e.clientMsgID)"
-                    if let first = stored[key] {
-                        violations.append(
-                            "DUPLICATE: sender \(e.senderID) client_msg_id \(e.clientMsgID) stored twice: conversation \(first.conversation) seq \(first.seq) and conversation \(conversation.id) seq \(e.seq)"
-                        )
-                    } else {
-                        stored[key] = Stored(conversation: conversation.id, seq: e.seq, event: e)
-                    }
-                }
-                guard p.hasMore_p, let last = p.events.last?.seq else { break }
-                after = last
-            }
-            if expected - 1 != head {
-                violations.append("conversation \(conversation.id): head_seq is \(head) but the events end at seq \(expected - 1)")
             }
         }
 
         // 2. Every acknowledgement in the journal.
         var journaled: [String: (conversation: UInt64, seq: UInt64)] = [:]
+        journaled.reserveCapacity(records.count)
         var ackedMessages = 0
         var ackedEdits = 0
         var searchable: [(user: Int, id: String, conversation: UInt64, seq: UInt64)] = []
@@ -121,11 +129,11 @@ struct TortureVerify: AsyncParsableCommand {
                 if s.conversation != conversation || s.seq != seq {
                     violations.append("MOVED: \(what) is stored at conversation \(s.conversation) seq \(s.seq)")
                 }
-                let e = s.event
+                let e = s
                 if e.kind != .message { violations.append("\(what): stored as \(e.kind)") }
                 if let fileID {
                     if e.text != "file \(id)" { violations.append("\(what): text \(e.text.debugDescription)") }
-                    if e.attachment.fileID != fileID { violations.append("\(what): attachment \(e.attachment.fileID), acked with \(fileID)") }
+                    if e.fileID != fileID { violations.append("\(what): attachment \(e.fileID), acked with \(fileID)") }
                 } else if e.text != "torture \(id)" && e.text != "edited \(id)" {
                     violations.append("\(what): text \(e.text.debugDescription)")
                 } else {
@@ -147,13 +155,13 @@ struct TortureVerify: AsyncParsableCommand {
                 if s.conversation != conversation || s.seq != seq {
                     violations.append("MOVED: \(what) is stored at conversation \(s.conversation) seq \(s.seq)")
                 }
-                if s.event.kind != .messageEdited || s.event.targetSeq != target {
-                    violations.append("\(what): stored as \(s.event.kind) of seq \(s.event.targetSeq), acked as an edit of seq \(target)")
+                if s.kind != .messageEdited || s.targetSeq != target {
+                    violations.append("\(what): stored as \(s.kind) of seq \(s.targetSeq), acked as an edit of seq \(target)")
                 }
                 let edited = TortureSend.editedID(id)
                 if let m = stored["\(uid) \(edited)"] {
-                    if m.event.text != "edited \(edited)" || m.event.editedAtMs == 0 {
-                        violations.append("\(what): message \(edited) reads \(m.event.text.debugDescription), edited at \(m.event.editedAtMs)")
+                    if m.text != "edited \(edited)" || m.editedAtMs == 0 {
+                        violations.append("\(what): message \(edited) reads \(m.text.debugDescription), edited at \(m.editedAtMs)")
                     }
                 } else {
                     violations.append("\(what): the edited message \(edited) is not stored")
@@ -165,22 +173,47 @@ struct TortureVerify: AsyncParsableCommand {
             }
         }
         let ours = Set(state.users.map(\.id))
-        let unacknowledgedStored = stored.filter { ours.contains($0.value.event.senderID) && journaled[$0.key] == nil }.count
+        var unacknowledgedStored = 0
+        for (key, s) in stored where ours.contains(s.senderID) && journaled[key] == nil { unacknowledgedStored += 1 }
 
         // 3. Finished uploads download whole; acknowledged chunks of the others are still there.
+        // A file sent in an acknowledged message may be read by any member (the
+        // group holds everyone); else only by its uploader. Each user has at
+        // most server.max_concurrent_pages_per_user (2) downloads running.
+        var sentFiles = Set<String>()
+        for case .message(_, _, _, _, _, let fileID?) in records { sentFiles.insert(fileID) }
+        let fileChecks = finished.sorted { $0.key < $1.key }.enumerated().map { n, entry in
+            (upload: entry.key, file: entry.value, reader: sentFiles.contains(entry.value.fileID) ? n % connections.count : entry.value.user)
+        }
         var filesChecked = 0
-        for (upload, f) in finished.sorted(by: { $0.key < $1.key }) {
-            guard connections.indices.contains(f.user) else { continue }
-            let what = "file \(f.fileID) (upload \(upload) of user \(f.user), finish acknowledged)"
-            do {
-                let data = try await connections[f.user].downloadFile(f.fileID)
-                let hash = hexString(Sodium.blake2b(Array(data)))
-                if UInt64(data.count) != f.size || hash != f.blake2b {
-                    violations.append("\(what): downloaded \(data.count) bytes with BLAKE2b \(hash), acknowledged \(f.size) bytes with \(f.blake2b)")
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            var next = 0
+            func add() {
+                guard next < fileChecks.count else { return }
+                let check = fileChecks[next]
+                next += 1
+                guard connections.indices.contains(check.reader) else { return add() }
+                let c = connections[check.reader]
+                group.addTask {
+                    let f = check.file
+                    let what = "file \(f.fileID) (upload \(check.upload) of user \(f.user), finish acknowledged)"
+                    do {
+                        let data = try await c.downloadFile(f.fileID)
+                        let hash = hexString(Sodium.blake2b(Array(data)))
+                        if UInt64(data.count) != f.size || hash != f.blake2b {
+                            return "\(what): downloaded \(data.count) bytes with BLAKE2b \(hash), acknowledged \(f.size) bytes with \(f.blake2b)"
+                        }
+                        return nil
+                    } catch {
+                        return "LOST: \(what): \(error)"
+                    }
                 }
+            }
+            for _ in 0..<(2 * connections.count) { add() }
+            while let problem = try await group.next() {
                 filesChecked += 1
-            } catch {
-                violations.append("LOST: \(what): \(error)")
+                if let problem { violations.append(problem) }
+                add()
             }
         }
         var uploadsChecked = 0
@@ -233,6 +266,51 @@ struct TortureVerify: AsyncParsableCommand {
         for v in violations.prefix(100) { FileHandle.standardError.write(Data("torture verify: VIOLATION: \(v)\n".utf8)) }
         if violations.count > 100 { FileHandle.standardError.write(Data("torture verify: ... \(violations.count - 100) more\n".utf8)) }
         if !violations.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// One conversation's History from seq 1, checked for gaps as it is read.
+struct ConversationScan: Sendable {
+    var events = 0
+    var messages = 0
+    var violations: [String] = []
+    /// Events that carry a client_msg_id, by "sender client_msg_id".
+    var stored: [(String, TortureVerify.Stored)] = []
+
+    static func read(_ conversation: UInt64, with c: ChatConnection, page: UInt32) async throws -> ConversationScan {
+        var scan = ConversationScan()
+        var expected: UInt64 = 1
+        var head: UInt64 = 0
+        var after: UInt64 = 0
+        while true {
+            let p = try await c.history(room: conversation, after: after, limit: page)
+            head = p.headSeq
+            if p.purgedThroughSeq != 0 {
+                scan.violations.append("conversation \(conversation): purged_through_seq \(p.purgedThroughSeq) (nothing should be purged)")
+            }
+            for e in p.events {
+                scan.events += 1
+                if e.seq != expected {
+                    scan.violations.append(
+                        "conversation \(conversation): seq \(e.seq) follows \(expected - 1)"
+                            + (e.seq > expected ? " (seqs \(expected)...\(e.seq - 1) missing)" : " (out of order or repeated)"))
+                }
+                expected = e.seq + 1
+                if e.conversationID != conversation {
+                    scan.violations.append("conversation \(conversation): History returned an event of conversation \(e.conversationID)")
+                }
+                if e.kind == .message { scan.messages += 1 }
+                if !e.clientMsgID.isEmpty {
+                    scan.stored.append(("\(e.senderID) \(e.clientMsgID)", .init(e, in: conversation)))
+                }
+            }
+            guard p.hasMore_p, let last = p.events.last?.seq else { break }
+            after = last
+        }
+        if expected - 1 != head {
+            scan.violations.append("conversation \(conversation): head_seq is \(head) but the events end at seq \(expected - 1)")
+        }
+        return scan
     }
 }
 

@@ -220,9 +220,13 @@ struct ConfigCommand: AsyncParsableCommand {
             global.output(r) {
                 "# \(r.source.isEmpty ? "embedded default (no config file)" : r.source)\n"
                     + table(
-                        ["KEY", "VALUE", "DEFAULT", "RELOAD"],
+                        // Values can be long (files.allowed_types): last, so they widen no column.
+                        ["KEY", "RELOAD", "VALUE"],
                         r.entries.filter { !changed || !$0.isDefault }.map {
-                            [$0.key, $0.value, $0.isDefault ? "(default)" : $0.defaultValue, $0.reloadable ? "yes" : "restart"]
+                            [
+                                $0.key, $0.reloadable ? "yes" : "restart",
+                                $0.isDefault ? "\($0.value) (default)" : "\($0.value) (default \($0.defaultValue))",
+                            ]
                         })
             }
         }

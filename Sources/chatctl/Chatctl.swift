@@ -23,6 +23,7 @@ enum Exit {
 enum ChatctlMain {
     static func main() async {
         let args = hoistingGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        if let unknown = unknownSubcommand(args) { fail(unknown, code: Exit.usage) }
         do {
             var command = try Chatctl.parseAsRoot(args)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -37,6 +38,31 @@ enum ChatctlMain {
             }
             Chatctl.exit(withError: error)
         }
+    }
+
+    /// "chatctl: unknown command 'usr'; did you mean user?" when a word where
+    /// a subcommand belongs names none (ArgumentParser would only say
+    /// "unexpected arguments").
+    static func unknownSubcommand(_ args: [String]) -> String? {
+        var subcommands = Chatctl.configuration.subcommands
+        var path = ["chatctl"]
+        for arg in args {
+            if arg.hasPrefix("-") || subcommands.isEmpty || arg == "help" { return nil }
+            let names = subcommands.map { name(of: $0) }
+            guard let index = names.firstIndex(of: arg) else {
+                return "\(path.joined(separator: " ")): unknown command '\(arg)'"
+                    + Suggestion.didYouMean(arg, among: names) + " (commands: \(names.joined(separator: ", ")))"
+            }
+            subcommands = children(of: subcommands[index])
+            path.append(arg)
+        }
+        return nil
+    }
+
+    private static func name(of command: any ParsableCommand.Type) -> String { command._commandName }
+
+    private static func children(of command: any ParsableCommand.Type) -> [any ParsableCommand.Type] {
+        command.configuration.subcommands
     }
 
     /// Global options may come before the subcommand (`chatctl --socket S status`);
@@ -259,14 +285,16 @@ struct PasswordOptions: ParsableArguments {
 
 // MARK: Formatting
 
+/// Columns padded to their widest cell in terminal columns (the last column
+/// is not padded, so put a long free-text column last).
 func table(_ header: [String], _ rows: [[String]]) -> String {
-    var widths = header.map(\.count)
+    var widths = header.map(TerminalWidth.of)
     for row in rows {
-        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], TerminalWidth.of(cell)) }
     }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in
-            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            i == cells.count - 1 ? c : TerminalWidth.pad(c, to: widths[i])
         }.joined(separator: "  ") + "\n"
     }
     return line(header) + rows.map(line).joined()

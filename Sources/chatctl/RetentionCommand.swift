@@ -13,6 +13,13 @@ struct RetentionCommand: AsyncParsableCommand {
         @Argument(help: "Conversation id, or a room name.") var room: String
         @Argument(help: "Days (1-36500), forever, or default.") var retention: String
 
+        func validate() throws {
+            // Checked here, not in run(): ArgumentParser then shows this command's usage, not chatctl's.
+            guard ["forever", "default"].contains(retention) || (UInt32(retention) ?? 0) > 0 else {
+                throw ValidationError("retention must be a number of days (1-36500), forever or default; got '\(retention)'")
+            }
+        }
+
         func run() async throws {
             var q = Chatd_Control_V1_RetentionSetRequest()
             if let id = UInt64(room) { q.roomID = id } else { q.name = room }
@@ -20,11 +27,8 @@ struct RetentionCommand: AsyncParsableCommand {
             case "forever": q.mode = .forever
             case "default": q.mode = .serverDefault
             default:
-                guard let days = UInt32(retention), days > 0 else {
-                    throw ValidationError("retention must be a number of days, forever or default")
-                }
                 q.mode = .days
-                q.days = days
+                q.days = UInt32(retention) ?? 0
             }
             let r = try await global.call(.retentionSet, q, as: Chatd_Control_V1_RetentionSetResponse.self)
             global.output(r) {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import ChatBuildInfo
 import ChatConfig
+import ChatCore
 import ChatDaemon
-import Dispatch
 import Foundation
 import Logging
 
@@ -65,8 +65,8 @@ struct ChatdCommand: AsyncParsableCommand {
         }
 
         // The level is read at each log call: SIGHUP and chatctl log-level change it.
-        let level = LogLevelControl(Logger.Level(rawValue: cfg.string("log.level")) ?? .info)
-        let format = LineLogHandler.Format(rawValue: cfg.string("log.format")) ?? .text
+        let level = LogLevelControl(Logger.Level(rawValue: cfg[.logLevel]) ?? .info)
+        let format = LineLogHandler.Format(rawValue: cfg[.logFormat]) ?? .text
         LoggingSystem.bootstrap { label in
             DynamicLevelLogHandler(inner: LineLogHandler(label: label, format: format), control: level)
         }
@@ -83,7 +83,7 @@ struct ChatdCommand: AsyncParsableCommand {
         do {
             daemon = try await Daemon.start(
                 config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket(),
-                logLevel: level)
+                logLevel: level, handlesSignals: true)
         } catch let conflict as InstanceConflictError {
             // Another chatd owns the data directory or the control socket;
             // nothing of it was touched.
@@ -100,21 +100,13 @@ struct ChatdCommand: AsyncParsableCommand {
             logger.critical("chatd could not start", metadata: ["chatd.error": "\(error)"])
             throw ExitCode(1)
         }
-        Self.onReload {
-            do {
-                let result = try daemon.reloadFromFile()
-                if !result.needRestart.isEmpty {
-                    logger.warning(
-                        "changed keys need a restart",
-                        metadata: ["chatd.keys": "\(result.needRestart.joined(separator: ", "))"])
-                }
-            } catch {
-                logger.notice("SIGHUP: \(error)")
-            }
+        // SIGTERM and SIGINT stop the daemon's service group gracefully, SIGHUP reloads.
+        do {
+            try await daemon.waitUntilStopped()
+        } catch {
+            logger.critical("chatd stopped on a failure", metadata: ["chatd.error": "\(error)"])
+            throw ExitCode(1)
         }
-        let signal = await Self.waitForTermination()
-        logger.info("signal received", metadata: ["chatd.signal": "\(signal)"])
-        await daemon.shutdown()
     }
 
     /// systemd socket activation: with `LISTEN_PID` = this process and
@@ -134,51 +126,5 @@ struct ChatdCommand: AsyncParsableCommand {
         let fd: CInt = 3
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         return fd
-    }
-
-    /// Runs `body` on every SIGHUP.
-    static func onReload(_ body: @escaping @Sendable () -> Void) {
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "chatd.reload"))
-        source.setEventHandler(handler: body)
-        source.resume()
-        SignalSources.keep([source])
-    }
-
-    /// Suspends until SIGTERM or SIGINT arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            let once = OnceFlag()
-            var sources: [any DispatchSourceSignal] = []
-            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if once.claim() { continuation.resume(returning: name) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
-        }
-    }
-}
-
-/// Keeps signal sources alive for the life of the process.
-enum SignalSources {
-    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ sources: [any DispatchSourceSignal]) { retained += sources }
-}
-
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        return true
     }
 }

@@ -1,3 +1,4 @@
+import ChatCore
 @testable import ChatConfig
 import Foundation
 import Testing
@@ -35,7 +36,7 @@ struct ConfigTests {
         #expect(c.listen == ListenAddress(host: "127.0.0.1", port: 7600))
         #expect(c.dataDir == "./chatd-data")
         #expect(c.controlSocketPath == "./chatd-data/chatd.sock")
-        #expect(c.string("storage.synchronous") == "full")
+        #expect(c[.storageSynchronous] == "full")
     }
 
     @Test func errorsNameFileLineKeyAndReason() {
@@ -102,6 +103,25 @@ struct ConfigTests {
         #expect(ConfigTable.key("log.level")?.reloadable == true)
     }
 
+    /// Every default has its key's type and lies within its bounds, and the
+    /// settings structs start from these defaults (they have none of their own).
+    @Test func defaultsFitTheirKeysAndSeedTheSettingsStructs() {
+        for key in ConfigTable.keys {
+            switch (key.type, key.defaultValue) {
+            case (.int(let min, let max), .int(let value)): #expect(value >= min && value <= max, "\(key.path)")
+            case (.choice(let options), .string(let value)): #expect(options.contains(value), "\(key.path)")
+            case (.string, .string), (.path, .string), (.address, .string), (.bool, .bool), (.stringList, .strings): break
+            default: Issue.record("\(key.path): default \(key.defaultValue) is not a \(key.type)")
+            }
+        }
+        #expect(Set(ConfigTable.keys.map(\.path)).count == ConfigTable.keys.count)
+        let c = Config.defaults
+        #expect(Int64(DomainLimits().maxMessageBytes) == c[.limitsMaxMessageBytes])
+        #expect(DomainLimits().tokenTTLMs == c[.accountsTokenTtlDays] * 86_400_000)
+        #expect(FileLimits().maxFileBytes == c[.filesMaxFileBytes])
+        #expect(FileLimits().policy == ContentPolicy(allowed: c[.filesAllowedTypes]))
+    }
+
     @Test func metricsListenIsEmptyOrLoopback() throws {
         for ok in ["", "127.0.0.1:9464", "127.1.2.3:0", "[::1]:9464", "localhost:9464"] {
             #expect(throws: Never.self) { try Config.parse("[metrics]\nlisten = \"\(ok)\"\n", file: "t") }
@@ -109,6 +129,6 @@ struct ConfigTests {
         for bad in ["0.0.0.0:9464", "10.0.0.1:9464", "[::]:9464", "127.0.0.1", "example.org:80", "127.0.0.256:1"] {
             #expect(throws: ConfigError.self, "\(bad)") { try Config.parse("[metrics]\nlisten = \"\(bad)\"\n", file: "t") }
         }
-        #expect(ListenAddress(Config.defaults.string("metrics.listen")) == nil)
+        #expect(ListenAddress(Config.defaults[.metricsListen]) == nil)
     }
 }

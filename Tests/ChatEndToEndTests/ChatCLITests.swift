@@ -83,9 +83,17 @@ struct ChatCLITests {
         _ = try await bob.joinRoom(roomID)
 
         let tail = Task { try await runTool("chat", ["tail", "--count", "1", "--seconds", "20"], env: env) }
-        try await Task.sleep(for: .milliseconds(500))
-        _ = try await bob.send(room: roomID, text: "hi from bob")
+        // `chat tail` hears only what is sent after it subscribed, and a busy
+        // machine may take long to start it: Bob repeats himself until it prints.
+        let talker = Task {
+            while !Task.isCancelled {
+                _ = try await bob.send(room: roomID, text: "hi from bob")
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
         let tailed = try await tail.value
+        talker.cancel()
+        _ = await talker.result
         #expect(tailed.stdout.contains("bob: hi from bob"), "\(tailed.stdout) \(tailed.stderr)")
 
         r = try await chat(["send", "#lobby", "hello", "bob"])

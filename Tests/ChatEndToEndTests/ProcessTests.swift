@@ -85,11 +85,14 @@ final class ChatdProcess: Sendable {
 
     /// Waits until the captured stderr contains `text` (the pipe is read
     /// asynchronously, so the last lines can arrive after the exit).
-    func waitForOutput(_ text: String, seconds: Double = 10) async -> Bool {
+    func waitForOutput(_ text: String, occurrences: Int = 1, seconds: Double = 10) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while !output.contains(text) && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return output.contains(text)
+        while outputCount(text) < occurrences && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return outputCount(text) >= occurrences
     }
+
+    /// How many times `text` occurs in the output so far.
+    func outputCount(_ text: String) -> Int { output.components(separatedBy: text).count - 1 }
 
     /// Waits for exit and returns the status.
     func waitExit(seconds: Double = 20) async -> Int32? {

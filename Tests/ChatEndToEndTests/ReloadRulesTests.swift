@@ -18,8 +18,8 @@ struct ReloadRulesTests {
             #expect(result.applied == ["limits.max_room_name_bytes"])
             #expect(Set(result.needRestart) == ["server.max_frame_bytes", "limits.max_message_bytes", "files.max_chunk_bytes"])
             let now = server.daemon.config
-            #expect(now.int("limits.max_message_bytes") == running.int("limits.max_message_bytes"))
-            #expect(now.int("files.max_chunk_bytes") == 32_768 && now.int("limits.max_room_name_bytes") == 100)
+            #expect(now[.limitsMaxMessageBytes] == running[.limitsMaxMessageBytes])
+            #expect(now[.filesMaxChunkBytes] == 32_768 && now[.limitsMaxRoomNameBytes] == 100)
             #expect(now.relationProblem() == nil)
         }
     }

@@ -1,5 +1,6 @@
 import ChatCore
 import ChatProtocol
+import NIOCore
 @testable import ChatServer
 import Testing
 
@@ -11,7 +12,14 @@ struct ConnectionStateMachineTests {
         deviceRowID: 1, deviceID: "d", tokenExpiresAt: 10_000_000)
 
     func receive(_ m: inout ConnectionStateMachine, _ op: Op, at t: Int64 = 0, wall: Int64 = 0) -> ConnectionStateMachine.FrameAction {
-        m.frameReceived(rawKind: 1, flags: 0, op: op.rawValue, monotonicMs: t, wallMs: wall)
+        m.frameReceived(frame(op), monotonicMs: t, wallMs: wall)
+    }
+
+    /// A request frame whose size (payload + 64, `ConnectionStateMachine.size(of:)`) is `bytes`.
+    func frame(_ op: Op, rawKind: UInt8 = 1, flags: UInt8 = 0, rawOp: UInt16? = nil, bytes: Int = 64) -> Frame {
+        Frame(
+            rawKind: rawKind, flags: flags, op: rawOp ?? op.rawValue, id: 1,
+            payload: ByteBuffer(repeating: 0, count: max(0, bytes - 64)))
     }
 
     @Test func helloFirst() {
@@ -28,12 +36,12 @@ struct ConnectionStateMachineTests {
 
     @Test func frameHeaderChecks() {
         var m = ConnectionStateMachine(settings: settings, nowMs: 0)
-        #expect(m.frameReceived(rawKind: 2, flags: 0, op: 1, monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "clients send only request frames (kind 1), got kind 2"))
-        #expect(m.frameReceived(rawKind: 1, flags: 0x80, op: 1, monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "unknown flags 0x80"))
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: 4242, monotonicMs: 0, wallMs: 0) == .reject(.unknownOp, "unknown op 4242"))
+        #expect(m.frameReceived(frame(.hello, rawKind: 2), monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "clients send only request frames (kind 1), got kind 2"))
+        #expect(m.frameReceived(frame(.hello, flags: 0x80), monotonicMs: 0, wallMs: 0) == .reject(.badFrame, "unknown flags 0x80"))
+        #expect(m.frameReceived(frame(.hello, rawOp: 4242), monotonicMs: 0, wallMs: 0) == .reject(.unknownOp, "unknown op 4242"))
     }
 
-    @Test func requestsDuringAuthenticationAreHeldThenReleased() {
+    @Test func requestsDuringAuthenticationAreHeldThenReleased() throws {
         var m = ConnectionStateMachine(settings: settings, nowMs: 0)
         _ = receive(&m, .hello)
         m.requestCompleted()
@@ -45,8 +53,10 @@ struct ConnectionStateMachineTests {
         m.requestCompleted()
         m.requestCompleted()
         m.authenticationSucceeded(session)
-        m.heldFrameReleased()
-        #expect(receive(&m, .me) == .process(.me, session: session))
+        let releasedHeld = m.releaseHeld()
+        let released = try #require(releasedHeld)
+        #expect(released.op == Op.me.rawValue && m.held == 0)
+        #expect(m.frameReceived(released, released: true, monotonicMs: 0, wallMs: 0) == .process(.me, session: session))
         #expect(receive(&m, .login) == .reject(.wrongState, "already authenticated; log out first"))
     }
 
@@ -145,25 +155,29 @@ struct ConnectionStateMachineTests {
         return m
     }
 
-    @Test func pagesPastTheBudgetWaitInArrivalOrder() {
+    @Test func pagesPastTheBudgetWaitInArrivalOrder() throws {
         var m = budgeted()
         #expect(receive(&m, .history) == .process(.history, session: session))
         #expect(receive(&m, .sync) == .process(.sync, session: session))
         #expect(m.reservedBytes == 64 << 10)
         // The budget is spent: the next request waits, and so does every later one (order).
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.history.rawValue, bytes: 100, monotonicMs: 0, wallMs: 0) == .hold)
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.ping.rawValue, bytes: 50, monotonicMs: 0, wallMs: 0) == .hold)
-        #expect(m.held == 2 && m.heldBytes == 150)
+        #expect(m.frameReceived(frame(.history, bytes: 100), monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.frameReceived(frame(.ping, bytes: 80), monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.held == 2 && m.heldBytes == 180)
         #expect(!m.mayReleaseHeld)
+        #expect(m.releaseHeld() == nil)
         m.requestCompleted(.history)
         #expect(m.reservedBytes == 32 << 10)
         #expect(m.mayReleaseHeld)
-        m.heldFrameReleased(bytes: 100)
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.history.rawValue, released: true, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
+        let firstHeld = m.releaseHeld()
+        let first = try #require(firstHeld)
+        #expect(first.op == Op.history.rawValue && m.heldBytes == 80)
+        #expect(m.frameReceived(first, released: true, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
         #expect(!m.mayReleaseHeld)
         m.requestCompleted(.sync)
-        m.heldFrameReleased(bytes: 50)
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.ping.rawValue, released: true, monotonicMs: 0, wallMs: 0) == .process(.ping, session: session))
+        let secondHeld = m.releaseHeld()
+        let second = try #require(secondHeld)
+        #expect(m.frameReceived(second, released: true, monotonicMs: 0, wallMs: 0) == .process(.ping, session: session))
         #expect(m.held == 0 && m.heldBytes == 0)
     }
 
@@ -181,7 +195,7 @@ struct ConnectionStateMachineTests {
         _ = receive(&m, .history)
         _ = receive(&m, .history)
         #expect(m.shouldRead)
-        #expect(m.frameReceived(rawKind: 1, flags: 0, op: Op.sendMessage.rawValue, bytes: 64 << 10, monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.frameReceived(frame(.sendMessage, bytes: 64 << 10), monotonicMs: 0, wallMs: 0) == .hold)
         #expect(!m.shouldRead)
     }
 
@@ -230,5 +244,80 @@ struct ConnectionStateMachineTests {
         m.outboundBlocked(monotonicMs: 0)
         #expect(!m.shouldRead)
         #expect(m.timerFired(monotonicMs: 10_000) == .close(.slowConsumer))
+    }
+
+    // MARK: Decisions the handler used to make
+
+    @Test func helloFieldsAreChecked() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        #expect(
+            m.helloReceived(protocolVersion: 0, clientName: "c", clientVersion: "1")
+                == .refuse(.unsupportedVersion, "protocol_version 0 is not supported; this server speaks \(chatProtocolVersion)", field: ""))
+        #expect(m.helloReceived(protocolVersion: 1, clientName: "", clientVersion: "1") == .refuse(.invalidField, "client_name must not be empty", field: "client_name"))
+        let long = String(repeating: "x", count: 65)
+        #expect(m.helloReceived(protocolVersion: 1, clientName: long, clientVersion: "1") == .refuse(.tooLarge, "client_name is longer than 64 bytes", field: "client_name"))
+        #expect(m.helloReceived(protocolVersion: 1, clientName: "c", clientVersion: long) == .refuse(.tooLarge, "client_version is longer than 64 bytes", field: "client_version"))
+        // Still waiting for a good Hello: nothing else is allowed yet.
+        #expect(receive(&m, .login) == .reject(.helloRequired, "the first request must be Hello"))
+        #expect(m.helloReceived(protocolVersion: 99, clientName: "c", clientVersion: "") == .accept(version: chatProtocolVersion))
+        #expect(receive(&m, .login) == .process(.login, session: nil))
+    }
+
+    @Test func drainingRefusesWhatNeedsTheServicesButNotHelloOrTyping() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        #expect(m.frameReceived(frame(.hello), draining: true, monotonicMs: 0, wallMs: 0) == .process(.hello, session: nil))
+        m.requestCompleted(.hello)
+        m.helloAnswered()
+        #expect(m.frameReceived(frame(.login), draining: true, monotonicMs: 0, wallMs: 0) == .reject(.unavailable, "server is shutting down"))
+        // The refused login did not start an authentication.
+        #expect(m.inflight == 0 && receive(&m, .login) == .process(.login, session: nil))
+        m.requestCompleted(.login)
+        m.authenticationSucceeded(session)
+        #expect(m.frameReceived(frame(.typing), draining: true, monotonicMs: 0, wallMs: 0) == .process(.typing, session: session))
+        #expect(m.frameReceived(frame(.sendMessage), draining: true, monotonicMs: 0, wallMs: 0) == .reject(.unavailable, "server is shutting down"))
+    }
+
+    @Test func anEndWithRequestsInFlightWaitsForTheirAnswers() {
+        var m = budgeted()
+        _ = receive(&m, .revokeDevice)
+        _ = receive(&m, .me)
+        #expect(m.endRequested(.deviceRevoked) == .awaitAnswers)
+        #expect(m.isClosed && m.isAwaitingAnswers)
+        #expect(receive(&m, .me) == .ignore)
+        #expect(m.pushesArrived(bytes: 1, unsentBytes: 0) == .drop)
+        #expect(m.endRequested(.kicked) == .none)
+        m.requestCompleted(.revokeDevice)
+        #expect(m.goodbyeDue() == nil)
+        m.requestCompleted(.me)
+        #expect(m.goodbyeDue() == .deviceRevoked)
+        #expect(m.goodbyeDue() == nil && m.closingTimedOut() == nil && !m.isAwaitingAnswers)
+
+        var idle = budgeted()
+        #expect(idle.endRequested(.serverShutdown) == .sayGoodbye(.serverShutdown))
+        #expect(idle.endRequested(.serverShutdown) == .none)
+
+        var stuck = budgeted()
+        _ = receive(&stuck, .history)
+        #expect(stuck.endRequested(.kicked) == .awaitAnswers)
+        #expect(stuck.closingTimedOut() == .kicked)
+        #expect(stuck.closingTimedOut() == nil)
+    }
+
+    @Test func aPausedReadResumesOnceThereIsRoom() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        var steps: [Bool] = []
+        steps.append(m.readRequested())
+        steps.append(m.resumeReading())  // nothing was paused
+        _ = receive(&m, .hello)
+        m.helloAnswered()
+        _ = receive(&m, .ping)
+        _ = receive(&m, .ping)
+        steps.append(m.readRequested())  // at the in-flight cap: paused
+        steps.append(m.resumeReading())
+        m.requestCompleted()
+        steps.append(m.resumeReading())
+        steps.append(m.resumeReading())  // once
+        #expect(steps == [true, false, false, false, true, false])
     }
 }

@@ -13,14 +13,45 @@ struct FakeHasher: PasswordHasher {
     func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v\(version):") }
 }
 
-/// FakeHasher's answers after a pause, so concurrent attempts overlap.
-struct SlowHasher: PasswordHasher {
+/// FakeHasher's answers, each held at `gate` so that concurrent attempts
+/// overlap without a pause.
+struct GatedHasher: PasswordHasher {
+    let gate: AttemptGate
     func hash(_ password: String) async throws -> String { "v1:\(password)" }
     func verify(_ password: String, hash: String) async throws -> Bool {
-        try await Task.sleep(for: .milliseconds(50))
+        await gate.reachedHasher()
         return hash.hasSuffix(":\(password)")
     }
     func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v1:") }
+}
+
+/// Holds the attempts that reach the hasher until each of the `attempts`
+/// has either reached it or been answered without it: every hash is then
+/// still in flight while the others are decided.
+actor AttemptGate {
+    private let attempts: Int
+    private var arrived = 0
+    private var held: [CheckedContinuation<Void, Never>] = []
+
+    init(attempts: Int) { self.attempts = attempts }
+
+    func reachedHasher() async {
+        arrived += 1
+        guard arrived < attempts else { return open() }
+        await withCheckedContinuation { held.append($0) }
+    }
+
+    /// An attempt that was answered (counted only while the gate is closed:
+    /// the held ones finish after it opens).
+    func answered() {
+        arrived += 1
+        if arrived >= attempts { open() }
+    }
+
+    private func open() {
+        for continuation in held { continuation.resume() }
+        held = []
+    }
 }
 
 final class RecordingSessions: SessionDirectory {
@@ -124,16 +155,19 @@ struct AccountServiceTests {
         let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
         _ = try await f.accounts().register(
             username: "vic", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
+        let gate = AttemptGate(attempts: 20)
         let accounts = AccountService(
-            store: f.store, hasher: SlowHasher(), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            store: f.store, hasher: GatedHasher(gate: gate), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
             throttle: throttle)
         let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
             for i in 0..<20 {
                 group.addTask {
                     let context = ConnectionContext(address: "10.0.1.\(i)", nonce: Array(repeating: 1, count: 32))
-                    return await failureKind {
+                    let kind = await failureKind {
                         _ = try await accounts.login(username: "vic", password: "wrong-\(i)", device: DeviceInput(), context: context)
                     }
+                    await gate.answered()
+                    return kind
                 }
             }
             var all: [ChatFailure.Kind?] = []
@@ -149,16 +183,19 @@ struct AccountServiceTests {
         let throttle = AccountService.Throttle(accountFailures: 5, accountWindowMs: 300_000, addressAttempts: 1000, addressWindowMs: 1000)
         let auth = try await f.accounts().register(
             username: "val", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
+        let gate = AttemptGate(attempts: 20)
         let accounts = AccountService(
-            store: f.store, hasher: SlowHasher(), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            store: f.store, hasher: GatedHasher(gate: gate), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
             throttle: throttle)
         let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
             for i in 0..<20 {
                 group.addTask {
-                    await failureKind {
+                    let kind = await failureKind {
                         try await accounts.changePassword(
                             auth.session, old: "wrong-\(i)", new: "password2", keepOtherDevices: true, context: f.context)
                     }
+                    await gate.answered()
+                    return kind
                 }
             }
             var all: [ChatFailure.Kind?] = []

@@ -11,8 +11,8 @@ public enum UserReference: Sendable, Equatable {
             return
         }
         guard !username.isEmpty else { throw ChatFailure.invalid("user_id", "give user_id or username") }
-        if username.utf8.count > DomainLimits.usernameMaxBytes {
-            throw ChatFailure.tooLong("username", max: DomainLimits.usernameMaxBytes)
+        if username.utf8.count > WireLimits.usernameMaxBytes {
+            throw ChatFailure.tooLong("username", max: WireLimits.usernameMaxBytes)
         }
         self = .usernameKey(Validate.usernameKey(username))
     }

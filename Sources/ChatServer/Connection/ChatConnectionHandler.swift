@@ -4,9 +4,10 @@ import Foundation
 import Logging
 import NIOCore
 
-/// The channel handler of one client connection. It translates frames into
-/// state-machine events and runs the resulting actions; requests run as
-/// tasks off the event loop and their responses come back onto it.
+/// The channel handler of one client connection. It translates channel events
+/// into state-machine events and runs the resulting actions (the machine
+/// decides; this reads the clocks and does the I/O); requests run as tasks
+/// off the event loop and their responses come back onto it.
 final class ChatConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = InboundFrame
     typealias OutboundIn = ByteBuffer
@@ -18,16 +19,10 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var connectionContext = ConnectionContext(address: "", nonce: [])
     /// Counted by the server's connection limits (refused ones are not).
     private var admitted = false
-    /// Requests held during authentication (rare: allocated small).
-    private var held = CircularBuffer<Frame>(initialCapacity: 1)
-    private var readPending = false
     private var flushScheduled = false
     /// Bytes written since the last flush: they leave at the end of this
     /// event-loop round and say nothing about whether the peer reads.
     private var unflushedBytes = 0
-    /// Set when the server ends the connection while requests are in flight:
-    /// their responses go out first, then the goodbye.
-    private var pendingGoodbye: ConnectionStateMachine.GoodbyeReason?
     private var timer: Scheduled<Void>?
     private let logger: Logger
     /// Logged as metadata at each log call: per-connection metadata on the
@@ -125,18 +120,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
 
     private func handle(_ frame: Frame, released: Bool = false, context: ChannelHandlerContext) {
         let action = machine.frameReceived(
-            rawKind: frame.rawKind, flags: frame.flags, op: frame.op, bytes: Self.size(of: frame), released: released,
-            monotonicMs: Self.monotonicMs(), wallMs: server.router.clock.nowMs())
-        run(action, frame: frame, released: released, context: context)
+            frame, released: released, draining: server.isDraining, monotonicMs: Self.monotonicMs(),
+            wallMs: server.router.clock.nowMs())
+        run(action, frame: frame, context: context)
     }
 
-    /// What a held frame costs: its payload plus header and bookkeeping.
-    private static func size(of frame: Frame) -> Int { frame.payload.readableBytes + 64 }
-
-    private func run(
-        _ action: ConnectionStateMachine.FrameAction, frame: Frame?, released: Bool = false,
-        context: ChannelHandlerContext
-    ) {
+    private func run(_ action: ConnectionStateMachine.FrameAction, frame: Frame?, context: ChannelHandlerContext) {
         switch action {
         case .process(let op, let session):
             guard let frame else { return }
@@ -144,18 +133,11 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 answerHello(frame, context: context)
             } else if op == .typing, let session {
                 answerTyping(frame, session: session, context: context)
-            } else if server.isDraining {
-                let refusal = Frame.error(op: frame.op, id: frame.id, code: .unavailable, message: "server is shutting down")
-                server.metrics.requestAnswered(op: op, response: refusal)
-                finish(
-                    op, op.requirement == .unauthenticated ? .authenticationFailed(refusal) : .reply(refusal),
-                    context: context)
             } else {
                 dispatch(op, frame: frame, session: session, context: context)
             }
         case .hold:
-            guard let frame else { return }
-            if released { held.prepend(frame) } else { held.append(frame) }
+            break  // in the machine's ledger until releaseHeld() gives it back
         case .reject(let code, let message):
             guard let frame else { return }
             let refusal = Frame.error(op: frame.op, id: frame.id, code: code, message: message)
@@ -182,6 +164,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         server.inflight.wrappingAdd(1, ordering: .relaxed)
         // Only an authentication needs the ending generation (SessionRegistry).
         let generation = op.requirement == .unauthenticated ? server.registry.generation : 0
+        let started = server.metrics.enabled ? ContinuousClock.now : nil
         Task {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome: ClientRouter.Outcome
@@ -193,7 +176,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             } else {
                 outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
             }
-            server.metrics.requestAnswered(op: op, response: outcome.frame)
+            server.metrics.requestAnswered(op: op, response: outcome.frame, duration: started.map { ContinuousClock.now - $0 })
             loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
         }
     }
@@ -202,14 +185,13 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private func finish(
         _ op: Op, _ outcome: ClientRouter.Outcome, context: ChannelHandlerContext, since generation: UInt64 = 0
     ) {
+        let awaited = machine.isAwaitingAnswers
         machine.requestCompleted(op)
         if machine.isClosed {
-            guard let reason = pendingGoodbye, context.channel.isActive else { return }
+            // Ended by the server while this ran: the answer, then (after the last one) the goodbye.
+            guard awaited, context.channel.isActive else { return }
             write(outcome.frame, context: context, flush: true)
-            if machine.inflight == 0 {
-                pendingGoodbye = nil
-                sayGoodbyeAndClose(reason, context: context)
-            }
+            if let reason = machine.goodbyeDue() { sayGoodbyeAndClose(reason, context: context) }
             return
         }
         let frame: Frame
@@ -265,11 +247,10 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private func releaseHeld(context: ChannelHandlerContext) {
         // Frames held during authentication or for the outbound budget run
         // now, in arrival order, while the machine lets them start.
-        while machine.mayReleaseHeld, let frame = held.popFirst() {
-            machine.heldFrameReleased(bytes: Self.size(of: frame))
-            let waiting = held.count
+        while let frame = machine.releaseHeld() {
+            let waiting = machine.held
             handle(frame, released: true, context: context)
-            if held.count > waiting { break }  // held again (cannot happen while mayReleaseHeld holds; never spin)
+            if machine.held > waiting { break }  // held again (cannot happen while it may release; never spin)
         }
     }
 
@@ -301,25 +282,21 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         } catch {
             return Frame.error(op: frame.op, id: frame.id, code: .badPayload, message: "payload does not parse")
         }
-        guard hello.protocolVersion >= 1 else {
-            return Frame.error(
-                op: frame.op, id: frame.id, code: .unsupportedVersion,
-                message: "protocol_version \(hello.protocolVersion) is not supported; this server speaks \(chatProtocolVersion)")
-        }
-        if hello.clientName.isEmpty {
-            return Frame.error(op: frame.op, id: frame.id, code: .invalidField, message: "client_name must not be empty", field: "client_name")
-        }
-        if hello.clientName.utf8.count > 64 || hello.clientVersion.utf8.count > 64 {
-            let field = hello.clientName.utf8.count > 64 ? "client_name" : "client_version"
-            return Frame.error(op: frame.op, id: frame.id, code: .tooLarge, message: "\(field) is longer than 64 bytes", field: field)
+        let version: UInt32
+        switch machine.helloReceived(
+            protocolVersion: hello.protocolVersion, clientName: hello.clientName, clientVersion: hello.clientVersion)
+        {
+        case .accept(let accepted):
+            version = accepted
+        case .refuse(let code, let message, let field):
+            return Frame.error(op: frame.op, id: frame.id, code: code, message: message, field: field)
         }
         var response = Chatd_V1_HelloResponse()
-        response.protocolVersion = min(hello.protocolVersion, chatProtocolVersion)
+        response.protocolVersion = version
         response.serverName = "chatd"
         response.serverVersion = server.settings.serverVersion
         response.limits = server.helloLimits()
         response.nonce = Data(connectionContext.nonce)
-        machine.helloAnswered()
         logger.debug("hello", metadata: meta(["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"]))
         return Frame.response(op: frame.op, id: frame.id, response)
     }
@@ -359,25 +336,28 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
 
     /// Another part of the server ends this connection (revocation, shutdown).
     private func serverEnded(_ reason: ConnectionStateMachine.GoodbyeReason) {
-        guard let channel = connection?.channel, channel.isActive, machine.closeRequested() else { return }
+        guard let channel = connection?.channel, channel.isActive else { return }
+        let action = machine.endRequested(reason)
+        guard action != .none else { return }
         guard let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self) else {
             channel.close(promise: nil)
             return
         }
-        if machine.inflight > 0 {
+        switch action {
+        case .sayGoodbye(let reason):
+            sayGoodbyeAndClose(reason, context: context)
+        case .awaitAnswers:
             // E.g. a device revoking itself: answer the request, then close,
             // but do not wait for a stuck request forever.
-            pendingGoodbye = reason
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .seconds(5)) {
-                guard let reason = bound.value.pendingGoodbye else { return }
-                bound.value.pendingGoodbye = nil
+                guard let reason = bound.value.machine.closingTimedOut() else { return }
                 bound.value.sayGoodbyeAndClose(reason, context: boundContext.value)
             }
-            return
+        case .none:
+            break
         }
-        sayGoodbyeAndClose(reason, context: context)
     }
 
     private func writePushes(_ frames: [ByteBuffer]) {
@@ -467,18 +447,11 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if machine.shouldRead {
-            context.read()
-        } else {
-            readPending = true
-        }
+        if machine.readRequested() { context.read() }
     }
 
     private func resumeReadingIfPossible(context: ChannelHandlerContext) {
-        if readPending && machine.shouldRead {
-            readPending = false
-            context.read()
-        }
+        if machine.resumeReading() { context.read() }
     }
 
     private func write(_ frame: Frame, context: ChannelHandlerContext, flush: Bool) {

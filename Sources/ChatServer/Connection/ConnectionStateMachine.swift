@@ -1,18 +1,22 @@
 import ChatCore
 import ChatProtocol
+import NIOCore
 
 /// The life of one client connection, with no I/O: the handler feeds it
-/// events and runs the actions it returns.
+/// events and runs the actions it returns. Every per-connection decision is
+/// here; times come in as arguments (the handler reads the clocks).
 ///
 ///     awaitingHello --Hello--> open --Register/Login/Resume--> authenticating
 ///     authenticating --succeeded--> authenticated --Logout--> open
 ///     authenticating --failed--> open
+///     any --server ends it, requests in flight--> closing --answered--> closed
 ///     any --close--> closed
 ///
 /// It also owns the connection's bounds: requests in flight (reading pauses at
-/// the cap), requests held while authentication is pending or while the
-/// outbound budget is spent, the idle and authentication timeouts, token
-/// expiry, and slow consumers.
+/// the cap), the frames held while authentication is pending or while the
+/// outbound budget is spent (the one ledger of them), whether a read is
+/// pending, the idle and authentication timeouts, token expiry, refusal while
+/// the server drains, and slow consumers.
 ///
 /// Outbound memory: answers and pushes share one budget per connection
 /// (`outboundBudget`, much smaller before authentication). A request starts
@@ -63,6 +67,9 @@ public struct ConnectionStateMachine: Sendable {
         case open
         case authenticating
         case authenticated(Session)
+        /// The server ended the connection while requests were in flight:
+        /// their answers go out, then the goodbye with this reason.
+        case closing(GoodbyeReason)
         case closed
     }
 
@@ -99,6 +106,24 @@ public struct ConnectionStateMachine: Sendable {
         case drop
     }
 
+    /// What to answer a Hello.
+    public enum HelloDecision: Sendable, Equatable {
+        /// Answer with this protocol version; the connection may authenticate.
+        case accept(version: UInt32)
+        case refuse(ErrorCode, String, field: String)
+    }
+
+    /// What to do when the server ends the connection.
+    public enum EndAction: Sendable, Equatable {
+        /// Say goodbye with the reason and close now.
+        case sayGoodbye(GoodbyeReason)
+        /// Requests are in flight: `goodbyeDue()` says when to say goodbye
+        /// (their answers first), `closingTimedOut()` when to stop waiting.
+        case awaitAnswers
+        /// Already closing or closed.
+        case none
+    }
+
     public enum TimerAction: Sendable, Equatable {
         /// Check again at this monotonic time.
         case checkAgain(atMs: Int64)
@@ -109,9 +134,13 @@ public struct ConnectionStateMachine: Sendable {
     private(set) var state: State = .awaitingHello
     public let settings: Settings
     public private(set) var inflight = 0
-    public private(set) var held = 0
+    /// The frames held, oldest first (rare: allocated small).
+    private var heldFrames = CircularBuffer<Frame>(initialCapacity: 1)
+    public var held: Int { heldFrames.count }
     /// Bytes of the frames held.
     public private(set) var heldBytes = 0
+    /// The channel asked to read while reading was paused.
+    private var readPending = false
     /// Bytes reserved for the answers of the requests running.
     public private(set) var reservedBytes = 0
     /// Since when the channel has been over its high-water mark (not writable).
@@ -131,11 +160,23 @@ public struct ConnectionStateMachine: Sendable {
         return nil
     }
 
-    public var isClosed: Bool { state == .closed }
+    /// Closing or closed: no new requests, no pushes.
+    public var isClosed: Bool {
+        switch state {
+        case .closing, .closed: true
+        default: false
+        }
+    }
+
+    /// Closing with requests in flight: their answers are still written.
+    public var isAwaitingAnswers: Bool {
+        if case .closing = state { return true }
+        return false
+    }
 
     /// Whether the handler may read more from the socket.
     public var shouldRead: Bool {
-        state != .closed && inflight + held < settings.maxInflight && outboundBlockedSinceMs == nil
+        !isClosed && inflight + held < settings.maxInflight && outboundBlockedSinceMs == nil
             && heldBytes < outboundBudget
     }
 
@@ -150,23 +191,46 @@ public struct ConnectionStateMachine: Sendable {
         outboundBlockedSinceMs == nil && (reservedBytes == 0 || reservedBytes < outboundBudget)
     }
 
-    /// Whether the handler should feed its oldest held frame again now.
+    /// Whether the oldest held frame may be fed again now.
     public var mayReleaseHeld: Bool {
-        held > 0 && state != .closed && state != .authenticating && mayStart
+        held > 0 && !isClosed && state != .authenticating && mayStart
     }
 
     // MARK: Events
 
-    /// A complete frame arrived. `monotonicMs` drives idle detection,
-    /// `wallMs` token expiry.
-    /// `bytes` is the frame's size (held frames count against the budget);
-    /// `released` marks a held frame fed again, which may not pass the frames
-    /// still held before it.
+    /// A complete frame arrived (or, `released`, a held one is fed again: it
+    /// may not pass the frames still held before it). `monotonicMs` drives
+    /// idle detection, `wallMs` token expiry; while `draining`, requests that
+    /// need the services are refused. A frame the machine holds goes into its
+    /// ledger; `releaseHeld()` gives it back when it may run.
     public mutating func frameReceived(
-        rawKind: UInt8, flags: UInt8, op rawOp: UInt16, bytes: Int = 0, released: Bool = false, monotonicMs: Int64,
+        _ frame: Frame, released: Bool = false, draining: Bool = false, monotonicMs: Int64, wallMs: Int64
+    ) -> FrameAction {
+        let action = decide(
+            rawKind: frame.rawKind, flags: frame.flags, op: frame.op, bytes: Self.size(of: frame), released: released,
+            draining: draining, monotonicMs: monotonicMs, wallMs: wallMs)
+        if action == .hold {
+            if released { heldFrames.prepend(frame) } else { heldFrames.append(frame) }
+        }
+        return action
+    }
+
+    /// The oldest held frame, when it may be fed again now (`frameReceived`
+    /// with `released: true`); nil otherwise.
+    public mutating func releaseHeld() -> Frame? {
+        guard mayReleaseHeld, let frame = heldFrames.popFirst() else { return nil }
+        heldBytes = max(0, heldBytes - Self.size(of: frame))
+        return frame
+    }
+
+    /// What a held frame costs: its payload plus header and bookkeeping.
+    static func size(of frame: Frame) -> Int { frame.payload.readableBytes + 64 }
+
+    private mutating func decide(
+        rawKind: UInt8, flags: UInt8, op rawOp: UInt16, bytes: Int, released: Bool, draining: Bool, monotonicMs: Int64,
         wallMs: Int64
     ) -> FrameAction {
-        if state == .closed { return .ignore }
+        if isClosed { return .ignore }
         if !released { lastReceivedMs = monotonicMs }
         guard rawKind == FrameKind.request.rawValue else {
             return .reject(.badFrame, "clients send only request frames (kind 1), got kind \(rawKind)")
@@ -177,24 +241,21 @@ public struct ConnectionStateMachine: Sendable {
         if !released && held > 0 && state != .authenticating { return hold(bytes) }
 
         switch state {
-        case .closed:
+        case .closing, .closed:
             return .ignore
         case .awaitingHello:
             guard op == .hello else { return .reject(.helloRequired, "the first request must be Hello") }
-            return start(op, session: nil, bytes: bytes)
+            return start(op, session: nil, bytes: bytes, draining: draining)
         case .authenticating:
             switch op.requirement {
-            case .hello: return start(op, session: nil, bytes: bytes)
+            case .hello: return start(op, session: nil, bytes: bytes, draining: draining)
             case .none, .unauthenticated, .authenticated: return hold(bytes)
             }
         case .open:
             switch op.requirement {
             case .none: return .reject(.wrongState, "Hello was already received")
-            case .hello: return start(op, session: nil, bytes: bytes)
-            case .unauthenticated:
-                guard mayStart else { return hold(bytes) }
-                state = .authenticating
-                return start(op, session: nil, bytes: bytes)
+            case .hello: return start(op, session: nil, bytes: bytes, draining: draining)
+            case .unauthenticated: return start(op, session: nil, bytes: bytes, draining: draining, authenticates: true)
             case .authenticated: return .reject(.unauthenticated, "log in first")
             }
         case .authenticated(let session):
@@ -204,23 +265,37 @@ public struct ConnectionStateMachine: Sendable {
             }
             switch op.requirement {
             case .none: return .reject(.wrongState, "Hello was already received")
-            case .hello, .authenticated: return start(op, session: session, bytes: bytes)
+            case .hello, .authenticated: return start(op, session: session, bytes: bytes, draining: draining)
             case .unauthenticated: return .reject(.wrongState, "already authenticated; log out first")
             }
         }
     }
 
-    /// The stream cannot be parsed any further.
-    public mutating func malformedStream() -> FrameAction {
-        if state == .closed { return .ignore }
-        state = .closed
-        return .rejectAndClose(.badFrame, "frame length below header size", .protocolError)
+    /// The Hello request's fields (spec §3.1): a version this server speaks,
+    /// a client name of 1–64 bytes, a version of at most 64.
+    public mutating func helloReceived(protocolVersion: UInt32, clientName: String, clientVersion: String) -> HelloDecision {
+        guard protocolVersion >= 1 else {
+            return .refuse(
+                .unsupportedVersion,
+                "protocol_version \(protocolVersion) is not supported; this server speaks \(chatProtocolVersion)", field: "")
+        }
+        if clientName.isEmpty { return .refuse(.invalidField, "client_name must not be empty", field: "client_name") }
+        for (field, value) in [("client_name", clientName), ("client_version", clientVersion)]
+        where value.utf8.count > Self.maxClientNameBytes {
+            return .refuse(.tooLarge, "\(field) is longer than \(Self.maxClientNameBytes) bytes", field: field)
+        }
+        helloAnswered()
+        return .accept(version: min(protocolVersion, chatProtocolVersion))
     }
 
-    /// A held frame of `bytes` is being fed again (`mayReleaseHeld`).
-    public mutating func heldFrameReleased(bytes: Int = 0) {
-        held = max(0, held - 1)
-        heldBytes = max(0, heldBytes - bytes)
+    /// Hello's client_name and client_version (spec §10).
+    static let maxClientNameBytes = 64
+
+    /// The stream cannot be parsed any further.
+    public mutating func malformedStream() -> FrameAction {
+        if isClosed { return .ignore }
+        state = .closed
+        return .rejectAndClose(.badFrame, "frame length below header size", .protocolError)
     }
 
     /// The answer of a processed request was written.
@@ -246,7 +321,7 @@ public struct ConnectionStateMachine: Sendable {
     /// writable: bytes written in this event-loop round and not yet flushed
     /// are no sign of a slow peer and are not counted.
     public mutating func pushesArrived(bytes: Int, unsentBytes: Int) -> PushAction {
-        guard state != .closed, session != nil else { return .drop }
+        guard !isClosed, session != nil else { return .drop }
         if unsentBytes + bytes > 2 * outboundBudget {
             state = .closed
             return .close(.slowConsumer)
@@ -279,17 +354,60 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
-    /// The server ends this connection for `reason` (revocation, shutdown...).
-    /// Returns false if it was already closing.
+    /// The connection closes now (the peer went away, a refusal, a protocol
+    /// error). Returns false if it was already closing.
     public mutating func closeRequested() -> Bool {
-        if state == .closed { return false }
+        if isClosed { return false }
         state = .closed
+        return true
+    }
+
+    /// Another part of the server ends this connection for `reason`
+    /// (revocation, kick, shutdown): at once, or after the answers of the
+    /// requests in flight (e.g. a device revoking itself gets its answer).
+    public mutating func endRequested(_ reason: GoodbyeReason) -> EndAction {
+        if isClosed { return .none }
+        if inflight > 0 {
+            state = .closing(reason)
+            return .awaitAnswers
+        }
+        state = .closed
+        return .sayGoodbye(reason)
+    }
+
+    /// Closing, and the last answer is out: the goodbye's reason (once).
+    public mutating func goodbyeDue() -> GoodbyeReason? {
+        guard case .closing(let reason) = state, inflight == 0 else { return nil }
+        state = .closed
+        return reason
+    }
+
+    /// Closing took too long (a stuck request): the goodbye's reason (once).
+    public mutating func closingTimedOut() -> GoodbyeReason? {
+        guard case .closing(let reason) = state else { return nil }
+        state = .closed
+        return reason
+    }
+
+    /// The channel asks for more bytes (NIO's read): true to read now; false
+    /// pauses reading until `resumeReading()` says otherwise.
+    public mutating func readRequested() -> Bool {
+        if shouldRead { return true }
+        readPending = true
+        return false
+    }
+
+    /// After an event that may free room (an answer, a drained channel):
+    /// true when a paused read should be issued now (once).
+    public mutating func resumeReading() -> Bool {
+        guard readPending && shouldRead else { return false }
+        readPending = false
         return true
     }
 
     /// The periodic timer fired.
     public mutating func timerFired(monotonicMs now: Int64) -> TimerAction {
-        if state == .closed { return .none }
+        if isClosed { return .none }
         var next = lastReceivedMs + settings.idleTimeoutMs
         if let since = outboundBlockedSinceMs {
             let graceEnd = since + settings.slowConsumerGraceMs
@@ -313,15 +431,19 @@ public struct ConnectionStateMachine: Sendable {
         return .checkAgain(atMs: next)
     }
 
-    private mutating func start(_ op: Op, session: Session?, bytes: Int) -> FrameAction {
+    private mutating func start(
+        _ op: Op, session: Session?, bytes: Int, draining: Bool, authenticates: Bool = false
+    ) -> FrameAction {
         guard mayStart else { return hold(bytes) }
+        // Hello and Typing are answered on the event loop, without the services.
+        if draining && op != .hello && op != .typing { return .reject(.unavailable, "server is shutting down") }
+        if authenticates { state = .authenticating }
         inflight += 1
         reservedBytes += reserve(for: op)
         return .process(op, session: session)
     }
 
     private mutating func hold(_ bytes: Int) -> FrameAction {
-        held += 1
         heldBytes += bytes
         return .hold
     }

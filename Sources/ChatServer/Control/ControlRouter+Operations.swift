@@ -3,8 +3,7 @@ import ChatProtocol
 
 /// chatctl audit, backup, stats, config (ops 26–30).
 extension ControlRouter {
-    func auditQuery(_ frame: Frame) async throws -> Chatd_Control_V1_AuditQueryResponse {
-        let q = try Chatd_Control_V1_AuditQueryRequest(payload: frame.payload)
+    func auditQuery(_ q: Chatd_Control_V1_AuditQueryRequest) async throws -> Chatd_Control_V1_AuditQueryResponse {
         let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
         let filter = try AuditFilter.validated(
             user: user?.user.id, action: q.action, sinceMs: q.sinceMs, untilMs: q.untilMs, beforeID: q.beforeID,
@@ -27,8 +26,7 @@ extension ControlRouter {
         return r
     }
 
-    func backup(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_BackupResponse {
-        let q = try Chatd_Control_V1_BackupRequest(payload: frame.payload)
+    func backup(_ q: Chatd_Control_V1_BackupRequest, actor: String) async throws -> Chatd_Control_V1_BackupResponse {
         let summary = try await hooks.backup(q.path)
         try await audit(
             .adminBackup, actor: actor,
@@ -52,8 +50,7 @@ extension ControlRouter {
     /// The interval `messages_per_second` is averaged over.
     static let statsIntervalSeconds = 10
 
-    func stats(_ frame: Frame) async throws -> Chatd_Control_V1_StatsResponse {
-        _ = try Chatd_Control_V1_StatsRequest(payload: frame.payload)
+    func stats(_: Chatd_Control_V1_StatsRequest) async throws -> Chatd_Control_V1_StatsResponse {
         let daemon = try await hooks.stats()
         let counts = try await admin.counts()
         let (rate, total) = throughput?.rate(window: Self.statsIntervalSeconds) ?? (0, 0)
@@ -80,8 +77,7 @@ extension ControlRouter {
         return r
     }
 
-    func configShow(_ frame: Frame) throws -> Chatd_Control_V1_ConfigShowResponse {
-        _ = try Chatd_Control_V1_ConfigShowRequest(payload: frame.payload)
+    func configShow(_: Chatd_Control_V1_ConfigShowRequest) throws -> Chatd_Control_V1_ConfigShowResponse {
         let (entries, source) = hooks.config()
         var r = Chatd_Control_V1_ConfigShowResponse()
         r.source = source
@@ -89,8 +85,7 @@ extension ControlRouter {
         return r
     }
 
-    func logLevel(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_LogLevelResponse {
-        let q = try Chatd_Control_V1_LogLevelRequest(payload: frame.payload)
+    func logLevel(_ q: Chatd_Control_V1_LogLevelRequest, actor: String) async throws -> Chatd_Control_V1_LogLevelResponse {
         let (current, previous) = try hooks.logLevel(q.level.isEmpty ? nil : q.level)
         if !q.level.isEmpty {
             try await audit(.adminLogLevel, actor: actor, detail: "level=\(current) previous=\(previous)")

@@ -37,8 +37,7 @@ extension ControlRouter {
             AuditEntry(at: clock.nowMs(), action: action, actor: actor, userID: user, address: "", detail: detail))
     }
 
-    func roomCreate(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_RoomResponse {
-        let q = try Chatd_Control_V1_RoomCreateRequest(payload: frame.payload)
+    func roomCreate(_ q: Chatd_Control_V1_RoomCreateRequest, actor: String) async throws -> Chatd_Control_V1_RoomResponse {
         let (kind, visibility) = try ConversationService.operatorRoomKind(kind: q.kind, visibility: q.visibility)
         let owner: UserAccount? = q.hasOwner ? try await resolve(q.owner) : nil
         let room = try await rooms.operatorCreate(
@@ -51,8 +50,7 @@ extension ControlRouter {
         return r
     }
 
-    func roomDelete(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_RoomDeleteResponse {
-        let q = try Chatd_Control_V1_RoomDeleteRequest(payload: frame.payload)
+    func roomDelete(_ q: Chatd_Control_V1_RoomDeleteRequest, actor: String) async throws -> Chatd_Control_V1_RoomDeleteResponse {
         let room = try await resolveRoom(q.room)
         let former = try await rooms.operatorDelete(room.id)
         try await audit(.adminRoomDelete, actor: actor, detail: "room=\(room.id) name=\(room.name) members=\(former.count)")
@@ -61,10 +59,9 @@ extension ControlRouter {
         return r
     }
 
-    func roomMembers(_ frame: Frame) async throws -> Chatd_Control_V1_RoomMembersResponse {
-        let q = try Chatd_Control_V1_RoomMembersRequest(payload: frame.payload)
+    func roomMembers(_ q: Chatd_Control_V1_RoomMembersRequest) async throws -> Chatd_Control_V1_RoomMembersResponse {
         let room = try await resolveRoom(q.room)
-        let limit = Validate.pageLimit(Int(q.limit), default: 100, max: 1000)
+        let limit = Validate.pageLimit(Int(q.limit), default: WireLimits.defaultControlPageLimit, max: WireLimits.maxControlPageLimit)
         let page = try await admin.members(conversation: room.id, page: Page(after: ProtoMap.id(q.afterUserID), limit: limit))
         var r = Chatd_Control_V1_RoomMembersResponse()
         r.members = page.items.map(ProtoMap.member)
@@ -72,17 +69,16 @@ extension ControlRouter {
         return r
     }
 
-    func memberRole(_ text: String) throws(ChatFailure) -> MemberRole {
+    static func memberRole(_ text: String) throws(ChatFailure) -> MemberRole {
         guard let role = MemberRole(rawValue: text) else { throw ChatFailure.invalid("role", "role must be member, admin or owner") }
         return role
     }
 
     /// Ops 20–24; `action` reads the op's action from the request.
     func roomMember(
-        _ frame: Frame, actor: String, _ audited: AuditEntry.Action,
+        _ q: Chatd_Control_V1_RoomMemberRequest, actor: String, _ audited: AuditEntry.Action,
         _ action: (Chatd_Control_V1_RoomMemberRequest) throws -> ConversationService.OperatorAction
     ) async throws -> Chatd_Control_V1_RoomResponse {
-        let q = try Chatd_Control_V1_RoomMemberRequest(payload: frame.payload)
         let action = try action(q)
         let room = try await resolveRoom(q.room)
         let user = try await resolve(q.user)
@@ -91,8 +87,7 @@ extension ControlRouter {
         return try await roomResponse(room.id)
     }
 
-    func broadcast(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_BroadcastResponse {
-        let q = try Chatd_Control_V1_BroadcastRequest(payload: frame.payload)
+    func broadcast(_ q: Chatd_Control_V1_BroadcastRequest, actor: String) async throws -> Chatd_Control_V1_BroadcastResponse {
         guard q.hasRoom != q.everyone else { throw ChatFailure.invalid("room", "give room, or everyone") }
         let target: ConversationService.BroadcastTarget =
             q.everyone ? .everyone : .conversation(try await resolveRoom(q.room).id)

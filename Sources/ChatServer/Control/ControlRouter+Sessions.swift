@@ -8,8 +8,7 @@ extension ControlRouter {
         if AccountService.isTombstone(account) { throw ChatFailure(.conflict, "this account was deleted") }
     }
 
-    func sessionList(_ frame: Frame) async throws -> Chatd_Control_V1_SessionListResponse {
-        let q = try Chatd_Control_V1_SessionListRequest(payload: frame.payload)
+    func sessionList(_ q: Chatd_Control_V1_SessionListRequest) async throws -> Chatd_Control_V1_SessionListResponse {
         let user: UserAccount? = q.hasUser ? try await resolve(q.user) : nil
         let limit = Validate.pageLimit(Int(q.limit), default: 1000, max: 10_000)
         let matching = registry.sessions().filter {
@@ -43,8 +42,7 @@ extension ControlRouter {
         return r
     }
 
-    func sessionKick(_ frame: Frame, actor: String) async throws -> Chatd_Control_V1_SessionKickResponse {
-        let q = try Chatd_Control_V1_SessionKickRequest(payload: frame.payload)
+    func sessionKick(_ q: Chatd_Control_V1_SessionKickRequest, actor: String) async throws -> Chatd_Control_V1_SessionKickResponse {
         let selector: SessionSelector
         var subject: UserID?
         if q.connectionID != 0 {
@@ -62,8 +60,8 @@ extension ControlRouter {
             if q.deviceID.isEmpty {
                 selector = .user(account.user.id)
             } else {
-                guard q.deviceID.utf8.count <= DomainLimits.maxDeviceIDBytes else {
-                    throw ChatFailure.tooLong("device_id", max: DomainLimits.maxDeviceIDBytes)
+                guard q.deviceID.utf8.count <= WireLimits.maxDeviceIDBytes else {
+                    throw ChatFailure.tooLong("device_id", max: WireLimits.maxDeviceIDBytes)
                 }
                 guard let device = try await admin.device(user: account.user.id, deviceID: q.deviceID) else {
                     throw ChatFailure(.notFound, "no such device")

@@ -226,10 +226,19 @@ public struct LiveSession: Sendable, Equatable {
 }
 
 /// Which connections an operator's kick ends.
-public enum SessionSelector: Sendable, Equatable {
+public enum SessionSelector: Sendable, Equatable, CustomStringConvertible {
     case connection(UInt64)
     case user(UserID)
     case device(DeviceRowID)
+
+    /// As the audit log shows it: `connection=7`, `user=3`, `device=12`.
+    public var description: String {
+        switch self {
+        case .connection(let id): "connection=\(id)"
+        case .user(let id): "user=\(id)"
+        case .device(let id): "device=\(id)"
+        }
+    }
 
     func matches(connection id: UInt64, identity: SessionRegistry.Identity?) -> Bool {
         switch self {

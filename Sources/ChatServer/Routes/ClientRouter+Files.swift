@@ -1,46 +1,43 @@
 import ChatCore
 import ChatProtocol
 import Foundation
-import NIOCore
 import SwiftProtobuf
 
 /// Files and search ops (spec/PROTOCOL.md §13).
-extension ClientRouter {
-    func filesAndSearch(_ op: Op, _ payload: ByteBuffer, _ session: Session) async throws -> any SwiftProtobuf.Message {
-        switch op {
-        case .uploadBegin:
-            let q = try Chatd_V1_UploadBeginRequest(payload: payload)
-            let (upload, resumed) = try await files.begin(
+extension ClientRoutes {
+    static let files: [ClientRoute] = [
+        .session(.uploadBegin, .small, Chatd_V1_UploadBeginRequest.self) { router, q, session, _ in
+            let (upload, resumed) = try await router.files.begin(
                 session, size: Int64(clamping: q.size), name: q.name, mimeType: q.mimeType, hash: Array(q.blake2B))
             var r = Chatd_V1_UploadBeginResponse()
             r.uploadID = upload.id
-            r.maxChunkBytes = UInt32(clamping: files.limits.maxChunkBytes)
+            r.maxChunkBytes = UInt32(clamping: router.files.limits.maxChunkBytes)
             r.expiresAtMs = upload.expiresAt
             r.resumed = resumed
             r.received = ProtoMap.ranges(upload.received)
             r.receivedBytes = UInt64(upload.received.count)
             return r
-        case .uploadChunk:
-            let q = try Chatd_V1_UploadChunkRequest(payload: payload)
+        },
+        .session(.uploadChunk, .small, Chatd_V1_UploadChunkRequest.self) { router, q, session, _ in
             guard q.offset <= UInt64(Int64.max) else { throw ChatFailure.invalid("offset", "offset is out of range") }
             return ProtoMap.uploadStatus(
-                try await files.chunk(session, upload: q.uploadID, offset: Int64(q.offset), data: Array(q.data)))
-        case .uploadStatus:
-            let q = try Chatd_V1_UploadRef(payload: payload)
-            return ProtoMap.uploadStatus(try await files.status(session, upload: q.uploadID))
-        case .uploadFinish:
-            let q = try Chatd_V1_UploadRef(payload: payload)
+                try await router.files.chunk(session, upload: q.uploadID, offset: Int64(q.offset), data: Array(q.data)))
+        },
+        .session(.uploadStatus, .page, Chatd_V1_UploadRef.self) { router, q, session, _ in
+            ProtoMap.uploadStatus(try await router.files.status(session, upload: q.uploadID))
+        },
+        .session(.uploadFinish, .small, Chatd_V1_UploadRef.self) { router, q, session, _ in
             var r = Chatd_V1_FileResponse()
-            r.file = ProtoMap.fileInfo(try await files.finish(session, upload: q.uploadID))
+            r.file = ProtoMap.fileInfo(try await router.files.finish(session, upload: q.uploadID))
             return r
-        case .uploadCancel:
-            let q = try Chatd_V1_UploadRef(payload: payload)
-            try await files.cancel(session, upload: q.uploadID)
+        },
+        .session(.uploadCancel, .small, Chatd_V1_UploadRef.self) { router, q, session, _ in
+            try await router.files.cancel(session, upload: q.uploadID)
             return Chatd_V1_Empty()
-        case .download:
-            let q = try Chatd_V1_DownloadRequest(payload: payload)
+        },
+        .session(.download, .page, Chatd_V1_DownloadRequest.self) { router, q, session, _ in
             guard q.offset <= UInt64(Int64.max) else { throw ChatFailure.invalid("offset", "offset is out of range") }
-            let (file, data) = try await files.download(
+            let (file, data) = try await router.files.download(
                 session, file: q.fileID, offset: Int64(q.offset), length: Int(q.length))
             var r = Chatd_V1_DownloadResponse()
             r.file = ProtoMap.fileInfo(file)
@@ -48,30 +45,28 @@ extension ClientRouter {
             r.data = Data(data)
             r.eof = Int64(q.offset) + Int64(data.count) == file.size
             return r
-        case .getFile:
-            let q = try Chatd_V1_FileRef(payload: payload)
+        },
+        .session(.getFile, .small, Chatd_V1_FileRef.self) { router, q, session, _ in
             var r = Chatd_V1_FileResponse()
-            r.file = ProtoMap.fileInfo(try await files.info(session, file: q.fileID))
+            r.file = ProtoMap.fileInfo(try await router.files.info(session, file: q.fileID))
             return r
-        case .searchMessages:
-            let q = try Chatd_V1_SearchMessagesRequest(payload: payload)
+        },
+        .session(.searchMessages, .page, Chatd_V1_SearchMessagesRequest.self) { router, q, session, _ in
             let order: SearchOrder
             switch q.order {
             case .newest: order = .newest
             case .rank: order = .rank
             case .UNRECOGNIZED: throw ChatFailure.invalid("order", "unknown order")
             }
-            let (hits, next) = try await conversations.search(
+            let (hits, next) = try await router.conversations.search(
                 session, query: q.query, conversation: ProtoMap.id(q.conversationID), order: order, cursor: q.cursor,
                 limit: Int(q.limit))
             var r = Chatd_V1_SearchMessagesResponse()
             r.hits = hits.map(ProtoMap.searchHit)
             r.nextCursor = next?.text ?? ""
             return r
-        default:
-            throw ChatFailure(.wrongState, "op not routed here")
-        }
-    }
+        },
+    ]
 }
 
 extension ProtoMap {

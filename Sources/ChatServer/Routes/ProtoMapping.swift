@@ -15,6 +15,10 @@ enum ProtoMap {
         return p
     }
 
+    static func deviceInput(_ d: Chatd_V1_DeviceInfo) -> DeviceInput {
+        DeviceInput(deviceID: d.deviceID, name: d.name, platform: d.platform, publicKey: Array(d.publicKey))
+    }
+
     static func device(_ d: Device, current: DeviceRowID?, now: Millis) -> Chatd_V1_Device {
         var p = Chatd_V1_Device()
         p.deviceID = d.deviceID

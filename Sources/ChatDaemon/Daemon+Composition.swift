@@ -1,0 +1,181 @@
+import ChatConfig
+import ChatCore
+import ChatCrypto
+import ChatProtocol
+import ChatServer
+import ChatStore
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+
+/// Composition: every part of chatd built from the config, wired together,
+/// and the listeners bound. Nothing runs yet but the listeners' accepting;
+/// `start` hands the parts to the service group.
+extension Daemon {
+    static func assemble(
+        config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
+        listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
+    ) async throws -> Daemon {
+        let logLevel = logLevel ?? LogLevelControl(Logger.Level(rawValue: config[.logLevel]) ?? .info)
+        let dataDir = config.dataDir
+        let tokenKey = try DataDirectory.tokenKey(in: dataDir)
+        // The file store (content-addressed files), backed up and measured by chatctl.
+        let fileStore = config.filesDir
+
+        let store = try SQLiteStore.open(
+            path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
+            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
+            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
+
+        let registry = SessionRegistry()
+        let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
+        presence.load(try await store.allContacts())
+        let hub = FanoutHub(registry: registry, presence: presence)
+        let throughput = MessageThroughput(clock: clock)
+        let metricsAddress = ListenAddress(config[.metricsListen])
+        let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
+        let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
+        store.setEventObserver {
+            hub.publish($0)
+            metrics.messagesCommitted(throughput.committed($0))
+        }
+        if prometheus != nil { store.setBatchObserver { metrics.batchCommitted(writes: $0, duration: $1) } }
+        hub.load(try await store.allMemberships())
+
+        let settings = Settings(config)
+        let hasher = SodiumPasswordHasher(
+            limits: settings.argon2, threads: Int(config[.securityHashThreads]),
+            queueCapacity: Int(config[.securityHashQueue]))
+        let crypto = SodiumTokenCrypto(key: tokenKey)
+        let accounts = AccountService(
+            store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
+            throttle: settings.throttle)
+        let rooms = ConversationService(store: store, clock: clock, limits: settings.domain)
+        let friends = FriendService(store: store, clock: clock)
+        let blobs = try DiskBlobStore(root: config.filesDir, makeHasher: { Blake2bStream() })
+        let storage = StorageMonitors(database: store.storage, files: blobs.storage)
+        storage.configure(settings)
+        storage.observe(logger: logger, notifier: notifier)
+        let files = FileService(
+            catalog: store, blobs: blobs, random: { Sodium.randomBytes($0) }, clock: clock, limits: settings.files)
+        try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
+        let router = ClientRouter(
+            accounts: accounts, conversations: rooms, friends: friends, files: files, hub: hub, clock: clock,
+            logger: logger, maxFrameLength: settings.server.maxFrameLength)
+        let server = ServerContext(
+            router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
+            metrics: metrics)
+
+        let tls = try TLSSetup.credentials(config).map { credentials in
+            for warning in credentials.warnings { logger.warning("\(warning)") }
+            return TLSEndpoint(credentials: credentials, limits: TLSSetup.limits(config))
+        }
+        let threads = Int(config[.serverEventLoopThreads])
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
+        var opened: [ChatListener] = []
+        do {
+            var listener: ChatListener?
+            if let fd = listenDescriptor {
+                listener = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
+                logger.info("adopted the listening socket from the service manager", metadata: ["chatd.fd": "\(fd)"])
+            } else if let listen = config.listen {
+                listener = try await StartupChecks.listening("server.listen", "\(listen)") {
+                    try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)
+                }
+            }
+            opened += [listener].compactMap { $0 }
+            var tlsListener: ChatListener?
+            if let tls, let address = config.tlsListen {
+                tlsListener = try await StartupChecks.listening("tls.listen", "\(address)") {
+                    try await ChatListener.bind(host: address.host, port: address.port, server: server, group: group, tls: tls)
+                }
+                logger.info(
+                    "TLS certificate loaded",
+                    metadata: [
+                        "chatd.tls.subject": "\(tls.credentials.subject)",
+                        "chatd.tls.expires": "\(TLSCredentials.date(tls.credentials.notValidAfter))",
+                    ])
+            }
+            opened += [tlsListener].compactMap { $0 }
+            let info = DaemonInfo(
+                startedAtMs: clock.nowMs(), dataDir: dataDir,
+                listen: opened.map(Self.describe).joined(separator: ", "))
+            // The reloader needs the daemon, which exists only once the
+            // listeners are up: it is looked up through a box.
+            let daemonBox = DaemonBox()
+            let controlRouter = ControlRouter(
+                store: store, accounts: accounts, rooms: rooms, registry: registry, hub: hub, files: files, clock: clock,
+                info: info, logger: logger,
+                probe: { try await store.probeWrite() },
+                reloader: {
+                    guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
+                    return try daemon.reloadFromFile()
+                },
+                hooks: OperatorHooks(
+                    // No content is placed or collected while the backup runs, so every
+                    // file the database snapshot knows has its content in the copy.
+                    backup: { path in
+                        try await files.excludingContentChanges {
+                            try await Backup.run(
+                                store: store, dataDir: dataDir, fileStore: fileStore, to: path, chatdVersion: chatdVersion,
+                                clock: clock)
+                        }
+                    },
+                    stats: { await Self.stats(store: store, hasher: hasher, fileStore: fileStore, storage: storage) },
+                    config: {
+                        let config = daemonBox.daemon?.config ?? config
+                        return (config.entries().map(Self.configEntry), config.source ?? "")
+                    },
+                    logLevel: { level in
+                        guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
+                        return try daemon.setLogLevel(level)
+                    }),
+                throughput: throughput)
+            let control: ControlListener
+            do {
+                control = try await ControlListener.bind(
+                    path: config.controlSocketPath, router: controlRouter, group: group, allowedUIDs: allowedControlUIDs,
+                    maxFrameLength: settings.server.maxFrameLength, logger: logger)
+            } catch let inUse as ControlSocketInUseError {
+                throw InstanceConflictError(.controlSocket(path: inUse.path, reason: inUse.reason))
+            }
+            var metricsListener: MetricsListener?
+            if let metricsAddress, let prometheus {
+                do {
+                    metricsListener = try await StartupChecks.listening("metrics.listen", "\(metricsAddress)") {
+                        try await MetricsListener.bind(
+                            host: metricsAddress.host, port: metricsAddress.port, group: group, logger: logger,
+                            render: Self.renderMetrics(
+                                prometheus, registry: registry, store: store, hasher: hasher, storage: storage,
+                                fileStore: config.filesDir),
+                            health: { (try? await store.probeWrite()) != nil })
+                    }
+                } catch {
+                    await control.close()
+                    throw error
+                }
+            }
+            logger.info(
+                "chatd listening",
+                metadata: [
+                    "chatd.listen": "\(info.listen)", "chatd.control": "\(control.path)", "chatd.data_dir": "\(dataDir)",
+                ])
+            let daemon = Daemon(
+                config: config, store: store, server: server, listener: listener, tlsListener: tlsListener, control: control,
+                accounts: accounts,
+                rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
+                metricsListener: metricsListener, storage: storage, lock: lock)
+            daemonBox.set(daemon)
+            return daemon
+        } catch {
+            for listener in opened { await listener.close() }
+            hasher.shutdown()
+            try? store.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+}
