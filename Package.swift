@@ -116,6 +116,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The interactive client's screen and keys, as values (no terminal I/O).
+        .target(name: "ChatTerminal", swiftSettings: swiftSettings),
         .executableTarget(
             name: "chat",
             dependencies: [
@@ -183,6 +185,11 @@ let package = Package(
         .testTarget(
             name: "ChatServerTests",
             dependencies: ["ChatServer", "ChatCore", "ChatProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatTerminalTests",
+            dependencies: ["ChatTerminal"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
