@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
-        .executable(name: "chat", targets: ["chat"]),
+        .executable(name: "chatc", targets: ["chatc"]),
         .executable(name: "chatbench", targets: ["chatbench"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
@@ -119,9 +119,9 @@ let package = Package(
         // The interactive client's screen and keys, as values (no terminal I/O).
         .target(name: "ChatTerminal", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "chat",
+            name: "chatc",
             dependencies: [
-                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto", "ChatTerminal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
