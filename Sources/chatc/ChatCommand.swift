@@ -41,6 +41,15 @@ struct SavedSession: Codable {
     var tls: Endpoint.TLSFiles?
 }
 
+extension SavedSession {
+    /// The session a register or login answered.
+    init(_ auth: Chatd_V1_AuthResponse, _ endpoint: Endpoint) {
+        self.init(
+            server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
+            token: auth.token.base64EncodedString(), tls: endpoint.tls)
+    }
+}
+
 /// Where a profile's session is kept: `session.json` for the default
 /// profile, `NAME.session.json` for `--profile NAME`.
 struct SessionFile {
@@ -288,10 +297,7 @@ struct Register: AsyncParsableCommand {
             let c = try await connect(endpoint)
             let auth = try await c.register(
                 username: username, password: try readPassword(password), displayName: displayName, device: deviceInfo(nil))
-            try options.sessionFile.save(
-                SavedSession(
-                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
-                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
+            try options.sessionFile.save(SavedSession(auth, endpoint))
             print("registered and logged in as \(auth.user.username)")
         }
     }
@@ -311,10 +317,7 @@ struct Login: AsyncParsableCommand {
             let auth = try await c.login(
                 username: username, password: try readPassword(password),
                 device: deviceInfo(saved?.username.lowercased() == username.lowercased() ? saved : nil))
-            try options.sessionFile.save(
-                SavedSession(
-                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
-                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
+            try options.sessionFile.save(SavedSession(auth, endpoint))
             print("logged in as \(auth.user.username)")
         }
     }

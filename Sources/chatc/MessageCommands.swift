@@ -13,9 +13,10 @@ struct Edit: AsyncParsableCommand {
     func run() async throws {
         try await chatc.run {
             let text = try messageText(words)
-            let (c, _) = try await resumed(options)
-            let r = try await c.edit(try await conversationID(conversation, c), seq: seq, text: text)
-            print("edited \(seq) (seq \(r.event.seq))")
+            try await inConversation(options, conversation) { c, id in
+                let r = try await c.edit(id, seq: seq, text: text)
+                print("edited \(seq) (seq \(r.event.seq))")
+            }
         }
     }
 }
@@ -28,9 +29,10 @@ struct Delete: AsyncParsableCommand {
 
     func run() async throws {
         try await chatc.run {
-            let (c, _) = try await resumed(options)
-            let r = try await c.deleteMessage(try await conversationID(conversation, c), seq: seq)
-            print("deleted \(seq) (seq \(r.event.seq))")
+            try await inConversation(options, conversation) { c, id in
+                let r = try await c.deleteMessage(id, seq: seq)
+                print("deleted \(seq) (seq \(r.event.seq))")
+            }
         }
     }
 }
@@ -45,9 +47,10 @@ struct React: AsyncParsableCommand {
 
     func run() async throws {
         try await chatc.run {
-            let (c, _) = try await resumed(options)
-            _ = try await c.react(try await conversationID(conversation, c), seq: seq, emoji: emoji, add: !remove)
-            print(remove ? "removed \(emoji) from \(seq)" : "reacted \(emoji) to \(seq)")
+            try await inConversation(options, conversation) { c, id in
+                _ = try await c.react(id, seq: seq, emoji: emoji, add: !remove)
+                print(remove ? "removed \(emoji) from \(seq)" : "reacted \(emoji) to \(seq)")
+            }
         }
     }
 }
@@ -59,10 +62,10 @@ struct Leave: AsyncParsableCommand {
 
     func run() async throws {
         try await chatc.run {
-            let (c, _) = try await resumed(options)
-            let id = try await conversationID(conversation, c)
-            try await c.leave(id)
-            print("left \(conversation)")
+            try await inConversation(options, conversation) { c, id in
+                try await c.leave(id)
+                print("left \(conversation)")
+            }
         }
     }
 }
@@ -90,6 +93,14 @@ struct Members: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Resumes the session and runs `body` with the conversation `reference` names.
+func inConversation(
+    _ options: ServerOptions, _ reference: String, _ body: (ChatConnection, UInt64) async throws -> Void
+) async throws {
+    let (c, _) = try await resumed(options)
+    try await body(c, try await conversationID(reference, c))
 }
 
 /// A message's text: the words given, else (with `-` or no words, when stdin
