@@ -17,7 +17,9 @@ struct Chatc: AsyncParsableCommand {
         discussion: """
             The session (server and how to reach it over TLS, user, device, token) is kept in $XDG_CONFIG_HOME/chatc/session.json
             (default ~/.config/chatc/session.json), mode 0600; a session saved by the client's old name (~/.config/chat) is
-            still read. CONV is a conversation id, #room-name, or @username
+            still read. --profile NAME (or $CHATC_PROFILE) uses NAME.session.json there instead, for another account; give
+            it after the command (chatc whoami --profile work), or alone for the interactive client (chatc --profile work).
+            With no command, chatc is the interactive client (chatc ui). CONV is a conversation id, #room-name, or @username
             for the direct chat with that user.
             """,
         version: BuildInfo.description,

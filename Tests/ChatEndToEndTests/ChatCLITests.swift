@@ -202,4 +202,60 @@ struct ChatCLITests {
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
     }
+
+    /// `chatc tail` outlives a chatd restart: it reconnects, prints what it
+    /// missed, names who asked to be a friend and shows a broadcast's text.
+    @Test func tailReconnectsAfterARestart() async throws {
+        let dir = TestServer.tempDir()
+        let home = dir + "-home"
+        defer {
+            for path in [dir, dir + ".conf", home] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        var chatd = try ChatdProcess(dataDir: dir)
+        let port = try await chatd.waitReady()
+        let env = ["XDG_CONFIG_HOME": home]
+        var r = try await runTool("chatc", ["register", "alice", "--password", "password1", "--server", "127.0.0.1:\(port)"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try await runTool("chatc", ["create-room", "lobby"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        var bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await bob.hello()
+        _ = try await bob.register(username: "bob", password: "password1")
+        let rooms = try await bob.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+        let roomID = try #require(rooms.conversations.first { $0.name == "lobby" }?.id)
+        _ = try await bob.joinRoom(roomID)
+        await bob.close()
+
+        let tail = Task { try await runTool("chatc", ["tail", "--count", "1", "--seconds", "60"], env: env) }
+        // Restart only once tail is connected (chatctl status counts it).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let status = try await runTool("chatctl", ["--socket", chatd.socketPath, "status"], env: [:])
+            if status.stdout.contains("1 authenticated") { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        chatd.signal(SIGTERM)
+        #expect(await chatd.waitExit() == 0)
+        chatd = try ChatdProcess(dataDir: dir, listen: "127.0.0.1:\(port)")
+        _ = try await chatd.waitReady()
+
+        bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        try await bob.hello()
+        _ = try await bob.login(username: "bob", password: "password1")
+        try await bob.friendOp(.friendRequest, username: "alice")
+        r = try await runTool("chatctl", ["--socket", chatd.socketPath, "broadcast", "--everyone", "back after the restart"], env: [:])
+        #expect(r.status == 0, "\(r.stderr)")
+        _ = try await bob.send(room: roomID, text: "anyone here?")
+        let tailed = try await tail.value
+        #expect(tailed.status == 0, "\(tailed.stderr)")
+        for expected in [
+            "connected again", "bob wants to be your friend", "notice from the server: back after the restart",
+            "#lobby", "bob: anyone here?",
+        ] {
+            #expect(tailed.stdout.contains(expected), "\(expected): \(tailed.stdout)")
+        }
+        await bob.close()
+        chatd.signal(SIGTERM)
+        #expect(await chatd.waitExit() == 0)
+    }
 }
