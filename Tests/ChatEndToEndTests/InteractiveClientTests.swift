@@ -119,6 +119,11 @@ struct InteractiveClientTests {
         (shown, screen) = await tmux.waitFor(" 1 @1 │")
         #expect(shown, "\(screen)")
 
+        // A friend request says who.
+        try await bob.friendOp(.friendRequest, username: "alice")
+        (shown, screen) = await tmux.waitFor("bob wants to be your friend")
+        #expect(shown, "\(screen)")
+
         // An operator's notice to everyone is shown with its text.
         r = try await runTool("chatctl", ["--socket", chatd.socketPath, "broadcast", "--everyone", "maintenance at ten"], env: [:])
         #expect(r.status == 0, "\(r.stderr)")
