@@ -11,6 +11,23 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     }
 }
 
+/// Alice registered with chatc (her session under `env`'s
+/// XDG_CONFIG_HOME) and her room "lobby", which Bob, registered through the
+/// library, has joined; Bob's connection and the room's id.
+func aliceAndBobInALobby(port: Int, env: [String: String]) async throws -> (ChatConnection, UInt64) {
+    var r = try await runTool("chatc", ["register", "alice", "--password", "password1", "--server", "127.0.0.1:\(port)"], env: env)
+    #expect(r.status == 0, "\(r.stderr)")
+    r = try await runTool("chatc", ["create-room", "lobby"], env: env)
+    #expect(r.status == 0, "\(r.stderr)")
+    let bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+    try await bob.hello()
+    _ = try await bob.register(username: "bob", password: "password1")
+    let rooms = try await bob.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
+    let roomID = try #require(rooms.conversations.first { $0.name == "lobby" }?.id)
+    _ = try await bob.joinRoom(roomID)
+    return (bob, roomID)
+}
+
 /// Runs a binary from the build directory with extra environment, optionally
 /// through a prefix command (such as setpriv to run it as another user).
 func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = []) async throws
@@ -214,17 +231,9 @@ struct ChatCLITests {
         var chatd = try ChatdProcess(dataDir: dir)
         let port = try await chatd.waitReady()
         let env = ["XDG_CONFIG_HOME": home]
-        var r = try await runTool("chatc", ["register", "alice", "--password", "password1", "--server", "127.0.0.1:\(port)"], env: env)
-        #expect(r.status == 0, "\(r.stderr)")
-        r = try await runTool("chatc", ["create-room", "lobby"], env: env)
-        #expect(r.status == 0, "\(r.stderr)")
-        var bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-        try await bob.hello()
-        _ = try await bob.register(username: "bob", password: "password1")
-        let rooms = try await bob.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
-        let roomID = try #require(rooms.conversations.first { $0.name == "lobby" }?.id)
-        _ = try await bob.joinRoom(roomID)
+        var (bob, roomID) = try await aliceAndBobInALobby(port: port, env: env)
         await bob.close()
+        var r: CommandResult
 
         let tail = Task { try await runTool("chatc", ["tail", "--count", "1", "--seconds", "60"], env: env) }
         // Restart only once tail is connected (chatctl status counts it).

@@ -69,21 +69,10 @@ struct InteractiveClientTests {
         }
         var chatd = try ChatdProcess(dataDir: dir)
         let port = try await chatd.waitReady()
-        let env = ["XDG_CONFIG_HOME": home]
-        var r = try await runTool("chatc", ["register", "alice", "--password", "password1", "--server", "127.0.0.1:\(port)"], env: env)
-        #expect(r.status == 0, "\(r.stderr)")
-        r = try await runTool("chatc", ["create-room", "lobby"], env: env)
-        #expect(r.status == 0, "\(r.stderr)")
-
-        let bob = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-        try await bob.hello()
-        _ = try await bob.register(username: "bob", password: "password1")
-        let rooms = try await bob.call(.listPublicRooms, Chatd_V1_ListPublicRoomsRequest(), as: Chatd_V1_ListConversationsResponse.self)
-        let roomID = try #require(rooms.conversations.first { $0.name == "lobby" }?.id)
-        _ = try await bob.joinRoom(roomID)
+        let (bob, roomID) = try await aliceAndBobInALobby(port: port, env: ["XDG_CONFIG_HOME": home])
 
         let chatc = ChatdProcess.binDir.appendingPathComponent("chatc").path
-        r = try await tmux.run([
+        var r = try await tmux.run([
             "new-session", "-d", "-x", "100", "-y", "30", "env XDG_CONFIG_HOME='\(home)' TERM=xterm-256color '\(chatc)'",
         ])
         #expect(r.status == 0)
