@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "chatctl", targets: ["chatctl"]),
-        .executable(name: "chat", targets: ["chat"]),
+        .executable(name: "chatc", targets: ["chatc"]),
         .executable(name: "chatbench", targets: ["chatbench"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
@@ -133,10 +133,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The interactive client's screen and keys, as values (no terminal I/O).
+        .target(name: "ChatTerminal", swiftSettings: swiftSettings),
         .executableTarget(
-            name: "chat",
+            name: "chatc",
             dependencies: [
-                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatCore", "ChatCrypto", "ChatTerminal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -203,6 +205,11 @@ let package = Package(
         .testTarget(
             name: "ChatServerTests",
             dependencies: ["ChatServer", "ChatCore", "ChatProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ChatTerminalTests",
+            dependencies: ["ChatTerminal"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,15 +19,16 @@ final class ChatdProcess: Sendable {
     private let log = LogBuffer()
 
     /// `openFileLimit`: started through `sh -c 'ulimit -n N; exec chatd ...'`.
+    /// `listen`: a fixed address, to start a chatd again where clients knew it.
     init(
         dataDir: String, serverConfig: String = "", storageConfig: String = "", extraConfig: String = "",
-        openFileLimit: Int? = nil
+        openFileLimit: Int? = nil, listen: String = "127.0.0.1:0"
     ) throws {
         self.dataDir = dataDir
         configPath = dataDir + ".conf"
         let config = """
             [server]
-            listen = "127.0.0.1:0"
+            listen = "\(listen)"
             event_loop_threads = 1
             \(serverConfig)
 

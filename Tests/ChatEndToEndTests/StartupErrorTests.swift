@@ -43,7 +43,7 @@ struct StartupErrorTests {
 extension StartupErrorTests {
     /// Every binary says what it is (issue 16 item 2).
     @Test func everyBinaryAnswersVersion() async throws {
-        for binary in ["chatd", "chatctl", "chat", "chatbench"] {
+        for binary in ["chatd", "chatctl", "chatc", "chatbench"] {
             let result = try await runTool(binary, ["--version"], env: [:])
             #expect(result.status == 0, "\(binary): \(result.stderr)")
             #expect(result.stdout.hasPrefix("0.3.0 (commit "), "\(binary): \(result.stdout)")

@@ -369,14 +369,14 @@ extension TLSTests {
             let env = ["XDG_CONFIG_HOME": home]
             let address = "127.0.0.1:\(server.daemon.tlsPort ?? 0)"
             let registered = try await runTool(
-                "chat", ["register", "carol", "--password", "password-carol", "--server", address, "--ca", pki.path("ca.pem")],
+                "chatc", ["register", "carol", "--password", "password-carol", "--server", address, "--ca", pki.path("ca.pem")],
                 env: env)
             #expect(registered.status == 0, "\(registered.stderr)")
             // The session remembers the server, TLS and the CA.
-            let whoami = try await runTool("chat", ["whoami"], env: env)
+            let whoami = try await runTool("chatc", ["whoami"], env: env)
             #expect(whoami.status == 0 && whoami.stdout.contains("carol"), "\(whoami.stdout) \(whoami.stderr)")
             // Trusting only the system's CAs, the test CA's certificate is refused, and the error says why.
-            let untrusted = try await runTool("chat", ["whoami", "--tls"], env: env)
+            let untrusted = try await runTool("chatc", ["whoami", "--tls"], env: env)
             #expect(untrusted.status != 0 && untrusted.stderr.contains("not signed by a trusted CA"), "\(untrusted.stderr)")
         }
     }

@@ -1,6 +1,6 @@
 #!/bin/bash
 
-__chat_cursor_index_in_current_word() {
+__chatc_cursor_index_in_current_word() {
     local remaining="${COMP_LINE}"
 
     local word
@@ -35,7 +35,7 @@ __chat_cursor_index_in_current_word() {
 # - non_repeating_options: remove options for this (sub)command that are already on the command line
 # - positional_number: set to the current positional number
 # - unparsed_words: remove all flags, options, and option values for this (sub)command
-__chat_offer_flags_options() {
+__chatc_offer_flags_options() {
     local -ir positional_count="${1}"
     positional_number=0
 
@@ -127,14 +127,14 @@ __chat_offer_flags_options() {
     fi
 }
 
-__chat_add_completions() {
+__chatc_add_completions() {
     local completion
     while IFS='' read -r completion; do
         COMPREPLY+=("${completion}")
     done < <(IFS=$'\n' compgen "${@}" -- "${cur}")
 }
 
-__chat_custom_complete() {
+__chatc_custom_complete() {
     if [[ -n "${cur}" || -z ${COMP_WORDS[${COMP_CWORD}]} || "${COMP_LINE:${COMP_POINT}:1}" != ' ' ]]; then
         local -ar words=("${COMP_WORDS[@]}")
     else
@@ -144,7 +144,7 @@ __chat_custom_complete() {
     "${COMP_WORDS[0]}" "${@}" "${words[@]}"
 }
 
-_chat() {
+_chatc() {
     local state
     state="$(shopt -p;shopt -po)"
     trap "${state//$'\n'/;}" RETURN
@@ -166,33 +166,63 @@ _chat() {
     local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
-    __chat_offer_flags_options 0
+    __chatc_offer_flags_options 0
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|help)
+    ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|help)
         # Offer subcommand argument completions
-        "_chat_${subcommand}"
+        "_chatc_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'register login logout whoami conversations rooms create-room join dm send send-file download search history friends friend tail help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ui register login logout whoami conversations rooms create-room join dm send send-file download search history friends friend tail edit delete react leave members help' -- "${cur}"))
         ;;
     esac
 }
 
-_chat_register() {
+_chatc_ui() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --password --display-name)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_register() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key --password --display-name)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -214,15 +244,18 @@ _chat_register() {
     esac
 }
 
-_chat_login() {
+_chatc_login() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --password)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key --password)
+    __chatc_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -241,15 +274,18 @@ _chat_login() {
     esac
 }
 
-_chat_logout() {
+_chatc_logout() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -265,15 +301,18 @@ _chat_logout() {
     esac
 }
 
-_chat_whoami() {
+_chatc_whoami() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -289,15 +328,18 @@ _chat_whoami() {
     esac
 }
 
-_chat_conversations() {
+_chatc_conversations() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -313,15 +355,18 @@ _chat_conversations() {
     esac
 }
 
-_chat_rooms() {
+_chatc_rooms() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -337,15 +382,18 @@ _chat_rooms() {
     esac
 }
 
-_chat_create-room() {
+_chatc_create-room() {
     repeating_flags=()
     non_repeating_flags=(--tls --private --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --description)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key --description)
+    __chatc_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -364,15 +412,18 @@ _chat_create-room() {
     esac
 }
 
-_chat_join() {
+_chatc_join() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -388,15 +439,18 @@ _chat_join() {
     esac
 }
 
-_chat_dm() {
+_chatc_dm() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -412,15 +466,18 @@ _chat_dm() {
     esac
 }
 
-_chat_send() {
+_chatc_send() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --reply-to)
-    __chat_offer_flags_options -1
+    non_repeating_options=(--profile --server --ca --cert --key --reply-to)
+    __chatc_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -439,15 +496,18 @@ _chat_send() {
     esac
 }
 
-_chat_send-file() {
+_chatc_send-file() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --type --caption)
-    __chat_offer_flags_options 2
+    non_repeating_options=(--profile --server --ca --cert --key --type --caption)
+    __chatc_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -469,15 +529,18 @@ _chat_send-file() {
     esac
 }
 
-_chat_download() {
+_chatc_download() {
     repeating_flags=()
-    non_repeating_flags=(--tls --version -h --help)
+    non_repeating_flags=(--tls --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 2
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -493,15 +556,18 @@ _chat_download() {
     esac
 }
 
-_chat_search() {
+_chatc_search() {
     repeating_flags=()
     non_repeating_flags=(--tls --rank --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --in --limit)
-    __chat_offer_flags_options -1
+    non_repeating_options=(--profile --server --ca --cert --key --in --limit)
+    __chatc_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -523,15 +589,18 @@ _chat_search() {
     esac
 }
 
-_chat_history() {
+_chatc_history() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --limit --before)
-    __chat_offer_flags_options 1
+    non_repeating_options=(--profile --server --ca --cert --key --limit --before)
+    __chatc_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -553,15 +622,18 @@ _chat_history() {
     esac
 }
 
-_chat_friends() {
+_chatc_friends() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -577,15 +649,18 @@ _chat_friends() {
     esac
 }
 
-_chat_friend() {
+_chatc_friend() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key)
-    __chat_offer_flags_options 2
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -601,15 +676,18 @@ _chat_friend() {
     esac
 }
 
-_chat_tail() {
+_chatc_tail() {
     repeating_flags=()
     non_repeating_flags=(--tls --version -h --help)
     repeating_options=()
-    non_repeating_options=(--server --ca --cert --key --count --seconds)
-    __chat_offer_flags_options 0
+    non_repeating_options=(--profile --server --ca --cert --key --count --seconds)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
+    '--profile')
+        return
+        ;;
     '--server')
         return
         ;;
@@ -631,12 +709,147 @@ _chat_tail() {
     esac
 }
 
-_chat_help() {
+_chatc_edit() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_delete() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_react() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --remove --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 3
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_leave() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_members() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_help() {
     repeating_flags=()
     non_repeating_flags=(--version)
     repeating_options=()
     non_repeating_options=()
-    __chat_offer_flags_options -1
+    __chatc_offer_flags_options -1
 }
 
-complete -o filenames -F _chat chat
+complete -o filenames -F _chatc chatc

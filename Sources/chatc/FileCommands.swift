@@ -16,7 +16,7 @@ struct SendFile: AsyncParsableCommand {
     @Option(help: "A caption.") var caption: String = ""
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
             let (c, _) = try await resumed(options)
             let mime = type ?? guessType(data, name: path)
@@ -36,14 +36,18 @@ struct Download: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @Argument var fileID: String
     @Argument(help: "Where to write it (default: its name, in the current directory).") var path: String?
+    @Flag(help: "Overwrite the file when it exists.") var force = false
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let info = try await c.fileInfo(fileID)
+            let target = path ?? (info.name as NSString).lastPathComponent
+            let exists = { FileManager.default.fileExists(atPath: target) }
+            if !force, exists() { throw CLIError("\(target) exists (--force to overwrite it)") }
             let data = try await c.downloadFile(fileID)
             guard Data(blake2b(data)) == info.blake2B else { throw CLIError("the download does not match the file's hash") }
-            let target = path ?? (info.name as NSString).lastPathComponent
+            if !force, exists() { throw CLIError("\(target) appeared during the download (--force to overwrite it)") }
             guard FileManager.default.createFile(atPath: target, contents: data) else { throw CLIError("cannot write \(target)") }
             print("wrote \(target) (\(data.count) bytes, \(info.mimeType))")
         }
@@ -52,7 +56,8 @@ struct Download: AsyncParsableCommand {
 
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Search messages: words, \"phrases\", pre*, a OR b, -word.")
+        abstract: "Search messages: words, \"phrases\", pre*, a OR b, -word.",
+        discussion: "Put terms that start with '-' after '--': chatc search -- cat -dog")
     @OptionGroup var options: ServerOptions
     @Argument(parsing: .remaining) var words: [String]
     @Option(name: .customLong("in"), help: "Only this conversation (id, #room or @user).") var conversation: String?
@@ -60,18 +65,20 @@ struct Search: AsyncParsableCommand {
     @Option var limit: UInt32 = 20
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             var id: UInt64 = 0
             if let conversation { id = try await conversationID(conversation, c) }
+            let terms = words.first == "--" ? Array(words.dropFirst()) : words
             let r = try await c.searchMessages(
-                words.joined(separator: " "), conversation: id, order: rank ? .rank : .newest, limit: limit)
+                terms.joined(separator: " "), conversation: id, order: rank ? .rank : .newest, limit: limit)
             let names = Names(c)
+            // The matched words in bold on a terminal, plain in a pipe or with NO_COLOR.
+            let (bold, plain) = colorWanted() ? ("\u{1B}[1m", "\u{1B}[0m") : ("", "")
             for hit in r.hits {
                 let who = await names.name(hit.senderID, in: hit.conversationID)
-                let snippet = hit.snippet.replacingOccurrences(of: "\u{2}", with: "\u{1B}[1m")
-                    .replacingOccurrences(of: "\u{3}", with: "\u{1B}[0m")
-                print("[\(time(hit.createdAtMs))] #\(hit.conversationID) \(hit.seq) \(who): \(snippet)")
+                let snippet = hit.snippet.replacingOccurrences(of: "\u{2}", with: bold).replacingOccurrences(of: "\u{3}", with: plain)
+                print("[\(time(hit.createdAtMs))] \(await names.title(hit.conversationID)) \(hit.seq) \(who): \(snippet)")
             }
             if r.hits.isEmpty { print("no messages found") }
         }

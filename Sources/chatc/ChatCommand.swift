@@ -8,23 +8,27 @@ import Foundation
 import Glibc
 #endif
 
-/// `chat`: a terminal client for chatd, built on the ChatClient library.
+/// `chatc`: a terminal client for chatd, built on the ChatClient library.
 @main
-struct Chat: AsyncParsableCommand {
+struct Chatc: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "chat",
+        commandName: "chatc",
         abstract: "A terminal client for chatd.",
         discussion: """
-            The session (server and how to reach it over TLS, user, device, token) is kept in $XDG_CONFIG_HOME/chat/session.json
-            (default ~/.config/chat/session.json), mode 0600. CONV is a conversation id, #room-name, or @username
+            The session (server and how to reach it over TLS, user, device, token) is kept in $XDG_CONFIG_HOME/chatc/session.json
+            (default ~/.config/chatc/session.json), mode 0600; a session saved by the client's old name (~/.config/chat) is
+            still read. --profile NAME (or $CHATC_PROFILE) uses NAME.session.json there instead, for another account; give
+            it after the command (chatc whoami --profile work), or alone for the interactive client (chatc --profile work).
+            With no command, chatc is the interactive client (chatc ui). CONV is a conversation id, #room-name, or @username
             for the direct chat with that user.
             """,
         version: BuildInfo.description,
         subcommands: [
-            Register.self, Login.self, Logout.self, Whoami.self, Conversations.self, Rooms.self, CreateRoom.self,
+            Interactive.self, Register.self, Login.self, Logout.self, Whoami.self, Conversations.self, Rooms.self, CreateRoom.self,
             Join.self, DM.self, Send.self, SendFile.self, Download.self, Search.self, History.self, Friends.self, Friend.self,
-            Tail.self,
-        ])
+            Tail.self, Edit.self, Delete.self, React.self, Leave.self, Members.self,
+        ],
+        defaultSubcommand: Interactive.self)
 }
 
 // MARK: Session
@@ -39,23 +43,42 @@ struct SavedSession: Codable {
     var tls: Endpoint.TLSFiles?
 }
 
-enum SessionFile {
-    static var directory: String {
+extension SavedSession {
+    /// The session a register or login answered.
+    init(_ auth: Chatd_V1_AuthResponse, _ endpoint: Endpoint) {
+        self.init(
+            server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
+            token: auth.token.base64EncodedString(), tls: endpoint.tls)
+    }
+}
+
+/// Where a profile's session is kept: `session.json` for the default
+/// profile, `NAME.session.json` for `--profile NAME`.
+struct SessionFile {
+    var profile: String?
+
+    private static var configHome: String {
         let env = ProcessInfo.processInfo.environment
-        if let xdg = env["XDG_CONFIG_HOME"], !xdg.isEmpty { return xdg + "/chat" }
-        return (env["HOME"] ?? ".") + "/.config/chat"
+        if let xdg = env["XDG_CONFIG_HOME"], !xdg.isEmpty { return xdg }
+        return (env["HOME"] ?? ".") + "/.config"
     }
 
-    static var path: String { directory + "/session.json" }
+    static var directory: String { configHome + "/chatc" }
 
-    static func load() -> SavedSession? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    var path: String { Self.directory + "/" + (profile.map { $0 + "." } ?? "") + "session.json" }
+
+    /// Where the client kept its session when it was called `chat`.
+    private static var legacyPath: String { configHome + "/chat/session.json" }
+
+    func load() -> SavedSession? {
+        let legacy = profile == nil ? FileManager.default.contents(atPath: Self.legacyPath) : nil
+        guard let data = FileManager.default.contents(atPath: path) ?? legacy else { return nil }
         return try? JSONDecoder().decode(SavedSession.self, from: data)
     }
 
-    static func save(_ session: SavedSession) throws {
+    func save(_ session: SavedSession) throws {
         try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            atPath: Self.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let data = try JSONEncoder().encode(session)
         // Write to a new 0600 file, then rename over the old one.
         let temp = path + ".tmp"
@@ -67,7 +90,10 @@ enum SessionFile {
         guard written == data.count, rename(temp, path) == 0 else { throw CLIError("cannot write \(path)") }
     }
 
-    static func remove() { unlink(path) }
+    func remove() {
+        unlink(path)
+        if profile == nil { unlink(Self.legacyPath) }
+    }
 }
 
 /// Line-buffered output for `tail` when stdout is a pipe.
@@ -78,7 +104,18 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// The server refused the saved session: trying again will not help.
+struct SessionRejected: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 struct ServerOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Use this account's session (a name of letters, digits, '.', '_' and '-'; default: $CHATC_PROFILE, else the default one).")
+    var profile: String?
+
     @Option(name: .long, help: "chatd address host:port (default: the saved session's, else $CHAT_SERVER, else 127.0.0.1:7600).")
     var server: String?
 
@@ -93,6 +130,18 @@ struct ServerOptions: ParsableArguments {
 
     @Option(name: .long, help: "PEM file of the client certificate's private key.")
     var key: String?
+
+    var sessionFile: SessionFile {
+        get throws {
+            let env = ProcessInfo.processInfo.environment["CHATC_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+            guard let name = profile ?? env else { return SessionFile(profile: nil) }
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+            guard !name.isEmpty, name.count <= 64, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else {
+                throw CLIError("bad profile name \(name) (letters, digits, '.', '_' and '-', not starting with '.')")
+            }
+            return SessionFile(profile: name)
+        }
+    }
 
     /// Where to connect and how: the options given, else the saved
     /// session's (the TLS settings are remembered with the session, and
@@ -146,7 +195,7 @@ func connect(_ endpoint: Endpoint) async throws -> ChatConnection {
         throw CLIError("cannot connect to chatd at \(address)\(endpoint.tls == nil ? "" : " over TLS")")
     }
     do {
-        try await connection.hello(clientName: "chat-cli", clientVersion: "0.2")
+        try await connection.hello(clientName: "chatc", clientVersion: "0.2")
     } catch let error as ChatTLSError {
         throw CLIError("chatd at \(address) refused this client: \(error)")
     }
@@ -155,15 +204,28 @@ func connect(_ endpoint: Endpoint) async throws -> ChatConnection {
 
 /// Connects and resumes the saved session.
 func resumed(_ options: ServerOptions) async throws -> (ChatConnection, SavedSession) {
-    guard let saved = SessionFile.load() else { throw CLIError("not logged in (run: chat login USERNAME)") }
+    let saved = try savedSession(options)
     let connection = try await connect(options.endpoint(saved))
-    guard let token = Data(base64Encoded: saved.token) else { throw CLIError("the saved session is damaged; log in again") }
+    try await resume(connection, saved)
+    return (connection, saved)
+}
+
+func savedSession(_ options: ServerOptions) throws -> SavedSession {
+    let file = try options.sessionFile
+    guard let saved = file.load() else {
+        throw CLIError("not logged in (run: chatc\(file.profile.map { " --profile " + $0 } ?? "") login USERNAME)")
+    }
+    return saved
+}
+
+/// Resumes the saved session on a new connection.
+func resume(_ connection: ChatConnection, _ saved: SavedSession) async throws {
+    guard let token = Data(base64Encoded: saved.token) else { throw SessionRejected("the saved session is damaged; log in again") }
     do {
         _ = try await connection.resume(token: token)
     } catch let error as ChatClientError where [.invalidToken, .tokenExpired, .deviceRevoked].contains(error.code) {
-        throw CLIError("\(error); log in again (chat login \(saved.username))")
+        throw SessionRejected("\(error); log in again (chatc login \(saved.username))")
     }
-    return (connection, saved)
 }
 
 func readPassword(_ option: String?) throws -> String {
@@ -176,7 +238,7 @@ func readPassword(_ option: String?) throws -> String {
 func deviceInfo(_ saved: SavedSession?) -> Chatd_V1_DeviceInfo {
     var d = Chatd_V1_DeviceInfo()
     d.deviceID = saved?.deviceID ?? ""
-    d.name = "chat on \(ProcessInfo.processInfo.hostName)"
+    d.name = "chatc on \(ProcessInfo.processInfo.hostName)"
     d.platform = "cli"
     return d
 }
@@ -186,39 +248,18 @@ func run(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let error as CLIError {
-        FileHandle.standardError.write(Data("chat: \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("chatc: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    } catch let error as SessionRejected {
+        FileHandle.standardError.write(Data("chatc: \(error.description)\n".utf8))
         throw ExitCode.failure
     } catch let error as ChatClientError {
-        FileHandle.standardError.write(Data("chat: \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("chatc: \(error.description)\n".utf8))
         throw ExitCode.failure
     }
 }
 
 // MARK: Names and conversations
-
-/// Resolves user ids to usernames, a conversation's members at a time.
-actor Names {
-    private var names: [UInt64: String] = [:]
-    private var loaded: Set<UInt64> = []
-    let connection: ChatConnection
-
-    init(_ connection: ChatConnection) { self.connection = connection }
-
-    func name(_ id: UInt64, in conversation: UInt64) async -> String {
-        if id == 0 { return "server" }
-        if let n = names[id] { return n }
-        if !loaded.contains(conversation) {
-            loaded.insert(conversation)
-            var q = Chatd_V1_ListMembersRequest()
-            q.conversationID = conversation
-            q.limit = 500
-            if let r = try? await connection.call(.listMembers, q, as: Chatd_V1_ListMembersResponse.self) {
-                for m in r.members { names[m.user.id] = m.user.username }
-            }
-        }
-        return names[id] ?? "user\(id)"
-    }
-}
 
 func conversationID(_ ref: String, _ c: ChatConnection) async throws -> UInt64 {
     if let id = UInt64(ref) { return id }
@@ -243,35 +284,6 @@ func time(_ ms: Int64) -> String {
     return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
 }
 
-func render(_ e: Chatd_V1_Event, _ names: Names) async -> String {
-    let who = await names.name(e.senderID, in: e.conversationID)
-    let subject = e.subjectUserID == 0 ? "" : await names.name(e.subjectUserID, in: e.conversationID)
-    let head = "[\(time(e.createdAtMs))] #\(e.conversationID) \(e.seq)"
-    switch e.kind {
-    case .message:
-        if e.deleted { return "\(head) \(who): (deleted)" }
-        let reply = e.replyToSeq == 0 ? "" : " (reply to \(e.replyToSeq))"
-        let file = e.hasAttachment ? " [\(e.attachment.name), \(e.attachment.size) bytes, file \(e.attachment.fileID)]" : ""
-        let edited = e.editedAtMs == 0 ? "" : " (edited)"
-        return "\(head) \(who)\(reply): \(e.text)\(file)\(edited)"
-    case .messageEdited: return "\(head) \(who) edited \(e.targetSeq): \(e.text)"
-    case .messageDeleted: return "\(head) \(who) deleted \(e.targetSeq)"
-    case .reactionAdded: return "\(head) \(who) reacted \(e.emoji) to \(e.targetSeq)"
-    case .reactionRemoved: return "\(head) \(who) removed \(e.emoji) from \(e.targetSeq)"
-    case .memberJoined: return "\(head) \(who) joined"
-    case .memberAdded: return "\(head) \(who) added \(subject)"
-    case .memberLeft: return "\(head) \(who) left"
-    case .memberKicked: return "\(head) \(who) removed \(subject)"
-    case .memberBanned: return "\(head) \(who) banned \(subject)"
-    case .memberUnbanned: return "\(head) \(who) unbanned \(subject)"
-    case .memberMuted: return "\(head) \(who) \(e.mutedUntilMs == 0 ? "unmuted" : "muted") \(subject)"
-    case .roleChanged: return "\(head) \(subject) is now \(e.role)"
-    case .roomCreated: return "\(head) created by \(who)"
-    case .conversationUpdated: return "\(head) \(who) set name \"\(e.name)\" and topic \"\(e.description_p)\""
-    default: return "\(head) \(e.kind)"
-    }
-}
-
 // MARK: Commands
 
 struct Register: AsyncParsableCommand {
@@ -282,15 +294,12 @@ struct Register: AsyncParsableCommand {
     @Option var displayName: String = ""
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let endpoint = options.endpoint(nil)
             let c = try await connect(endpoint)
             let auth = try await c.register(
                 username: username, password: try readPassword(password), displayName: displayName, device: deviceInfo(nil))
-            try SessionFile.save(
-                SavedSession(
-                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
-                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
+            try options.sessionFile.save(SavedSession(auth, endpoint))
             print("registered and logged in as \(auth.user.username)")
         }
     }
@@ -303,17 +312,14 @@ struct Login: AsyncParsableCommand {
     @Option var password: String?
 
     func run() async throws {
-        try await chat.run {
-            let saved = SessionFile.load()
+        try await chatc.run {
+            let saved = try options.sessionFile.load()
             let endpoint = options.endpoint(saved)
             let c = try await connect(endpoint)
             let auth = try await c.login(
                 username: username, password: try readPassword(password),
                 device: deviceInfo(saved?.username.lowercased() == username.lowercased() ? saved : nil))
-            try SessionFile.save(
-                SavedSession(
-                    server: endpoint.address, username: auth.user.username, userID: auth.user.id, deviceID: auth.deviceID,
-                    token: auth.token.base64EncodedString(), tls: endpoint.tls))
+            try options.sessionFile.save(SavedSession(auth, endpoint))
             print("logged in as \(auth.user.username)")
         }
     }
@@ -324,10 +330,10 @@ struct Logout: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             try await c.logout()
-            SessionFile.remove()
+            try options.sessionFile.remove()
             print("logged out")
         }
     }
@@ -338,7 +344,7 @@ struct Whoami: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, saved) = try await resumed(options)
             let me = try await c.me()
             print("\(me.user.username) (\(me.user.displayName)) on \(saved.server), device \(me.deviceID)")
@@ -351,7 +357,7 @@ struct Conversations: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let sync = try await c.sync(skipConversations: false)
             let names = Names(c)
@@ -372,7 +378,7 @@ struct Rooms: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             var q = Chatd_V1_ListPublicRoomsRequest()
             q.limit = 200
@@ -392,7 +398,7 @@ struct CreateRoom: AsyncParsableCommand {
     @Flag var `private` = false
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let room = try await c.createRoom(name: name, description: description, visibility: `private` ? .private : .public)
             print("created #\(room.name) (\(room.id))")
@@ -406,7 +412,7 @@ struct Join: AsyncParsableCommand {
     @Argument var room: String
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let joined = try await c.joinRoom(try await conversationID(room, c))
             print("joined #\(joined.name) (\(joined.id))")
@@ -420,7 +426,7 @@ struct DM: AsyncParsableCommand {
     @Argument var username: String
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let direct = try await c.openDirect(username: username.hasPrefix("@") ? String(username.dropFirst()) : username)
             print("direct chat with \(username): \(direct.id)")
@@ -432,13 +438,14 @@ struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send a message.")
     @OptionGroup var options: ServerOptions
     @Argument(help: "Conversation: id, #room or @user") var conversation: String
-    @Argument(parsing: .remaining) var words: [String]
+    @Argument(parsing: .remaining, help: "The text ('-', or none when stdin is not a terminal: read from stdin).")
+    var words: [String] = []
     @Option(help: "Reply to this seq.") var replyTo: UInt64 = 0
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
+            let text = try messageText(words)
             let (c, _) = try await resumed(options)
-            let text = words.joined(separator: " ")
             let r = try await c.send(room: try await conversationID(conversation, c), text: text, replyTo: replyTo)
             print("sent (seq \(r.event.seq))")
         }
@@ -453,7 +460,7 @@ struct History: AsyncParsableCommand {
     @Option(help: "Events before this seq.") var before: UInt64?
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let id = try await conversationID(conversation, c)
             let page = try await c.history(room: id, before: before, limit: limit)
@@ -469,14 +476,14 @@ struct Friends: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let (c, _) = try await resumed(options)
             let r = try await c.friends()
             for f in r.friends {
                 let seen = f.presence == .offline && f.lastSeenAtMs > 0 ? " (last seen \(time(f.lastSeenAtMs)))" : ""
                 print("\(f.user.username)\t\(f.presence)\(seen)")
             }
-            for u in r.incomingRequests { print("\(u.username)\twants to be your friend (chat friend accept \(u.username))") }
+            for u in r.incomingRequests { print("\(u.username)\twants to be your friend (chatc friend accept \(u.username))") }
             for u in r.outgoingRequests { print("\(u.username)\tasked, waiting") }
         }
     }
@@ -489,7 +496,7 @@ struct Friend: AsyncParsableCommand {
     @Argument var username: String
 
     func run() async throws {
-        try await chat.run {
+        try await chatc.run {
             let ops: [String: Op] = [
                 "add": .friendRequest, "accept": .acceptFriend, "decline": .declineFriend, "cancel": .cancelFriendRequest,
                 "remove": .removeFriend, "block": .block, "unblock": .unblock,
@@ -503,44 +510,98 @@ struct Friend: AsyncParsableCommand {
 }
 
 struct Tail: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print live events as they arrive (Ctrl-C to stop).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print live events as they arrive (Ctrl-C to stop); reconnects when the server goes away.")
     @OptionGroup var options: ServerOptions
     @Option(help: "Exit after this many events.") var count: Int?
     @Option(help: "Exit after this many seconds.") var seconds: Double?
 
     func run() async throws {
-        try await chat.run {
-            let (c, _) = try await resumed(options)
-            let names = Names(c)
-            if let seconds {
-                Task {
-                    try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-                    await c.close()
-                }
-            }
+        try await chatc.run {
+            let deadline = seconds.map { Date().addingTimeInterval($0) }
+            var printed = 0
+            var delay: Duration = .seconds(1)
+            // Where each conversation was: after a reconnection what was sent
+            // meanwhile is printed from History.
+            var lastSeq: [UInt64: UInt64] = [:]
+            var accountSeq: UInt64?
             print("listening… (Ctrl-C to stop)")
             flushOutput()
-            var seen = 0
-            for await push in c.pushes {
-                switch push {
-                case .event(let e):
-                    print(await render(e, names))
-                    seen += 1
-                case .typing(let t) where t.typing:
-                    print("… \(await names.name(t.userID, in: t.conversationID)) is typing in #\(t.conversationID)")
-                case .presence(let p):
-                    print("* user \(p.userID) is \(p.presence)")
-                case .accountEvent(let a):
-                    print("* \(a.kind)\(a.conversationID == 0 ? "" : " #\(a.conversationID)")")
-                case .goodbye(let g):
-                    print("* server closed the connection: \(g.reason) \(g.message)")
-                default:
-                    break
+            while deadline.map({ $0.timeIntervalSinceNow > 0 }) ?? true {
+                do {
+                    let (c, saved) = try await resumed(options)
+                    delay = .seconds(1)
+                    let names = Names(c)
+                    let sync = try await c.sync(accountSeq: accountSeq ?? 0, limit: accountSeq == nil ? 1 : 0)
+                    if accountSeq != nil {
+                        print("* connected again")
+                        for a in sync.accountEvents { print("* \(await describe(a, names))") }
+                    }
+                    accountSeq = sync.accountHeadSeq
+                    for state in sync.conversations {
+                        let id = state.conversation.id
+                        guard let last = lastSeq[id] else {
+                            lastSeq[id] = state.conversation.headSeq
+                            continue
+                        }
+                        for e in try await c.events(in: id, after: last) where count.map({ printed < $0 }) ?? true {
+                            print(await render(e, names))
+                            lastSeq[id] = e.seq
+                            printed += 1
+                        }
+                    }
+                    flushOutput()
+                    if let count, printed >= count { break }
+                    printed += await tail(c, saved, names, until: deadline, count: count.map { $0 - printed }, lastSeq: &lastSeq)
+                    if let count, printed >= count { break }
+                } catch let error as SessionRejected {
+                    throw error
+                } catch where accountSeq != nil {
+                    // The server went away: try again, waiting longer each time.
+                    print("* \(error); trying again in \(delay.components.seconds) s")
+                    flushOutput()
+                    try await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(30))
                 }
-                flushOutput()
-                if let count, seen >= count { break }
             }
-            await c.close()
         }
+    }
+
+    /// Prints pushes until the connection ends, the deadline passes or
+    /// `count` events were printed; returns how many events it printed.
+    private func tail(
+        _ c: ChatConnection, _ saved: SavedSession, _ names: Names, until deadline: Date?, count: Int?,
+        lastSeq: inout [UInt64: UInt64]
+    ) async -> Int {
+        let timer = deadline.map { deadline in
+            Task {
+                try await Task.sleep(for: .milliseconds(Int(max(0, deadline.timeIntervalSinceNow) * 1000)))
+                await c.close()
+            }
+        }
+        defer { timer?.cancel() }
+        var printed = 0
+        for await push in c.pushes {
+            switch push {
+            case .event(let e):
+                print(await render(e, names))
+                lastSeq[e.conversationID] = max(lastSeq[e.conversationID] ?? 0, e.seq)
+                printed += 1
+            case .typing(let t) where t.typing && t.userID != saved.userID:
+                print("… \(await names.name(t.userID, in: t.conversationID)) is typing in \(await names.title(t.conversationID))")
+            case .presence(let p) where p.userID != saved.userID:
+                print("* \(await names.name(p.userID)) is \(p.presence)")
+            case .accountEvent(let a):
+                print("* \(await describe(a, names))")
+            case .goodbye(let g):
+                print("* the server closed the connection: \(g.message.isEmpty ? "\(g.reason)" : g.message)")
+            case .typing, .presence, .read, .unknown:
+                break
+            }
+            flushOutput()
+            if let count, printed >= count { break }
+        }
+        await c.close()
+        return printed
     }
 }

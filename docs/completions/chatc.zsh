@@ -1,20 +1,20 @@
-#compdef chat
+#compdef chatc
 
-__chat_complete() {
+__chatc_complete() {
     local -ar non_empty_completions=("${@:#(|:*)}")
     local -ar empty_completions=("${(M)@:#(|:*)}")
     _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
 }
 
-__chat_custom_complete() {
+__chatc_custom_complete() {
     local -a completions
     completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
     if [[ "${#completions[@]}" -gt 1 ]]; then
-        __chat_complete "${completions[@]:0:-1}"
+        __chatc_complete "${completions[@]:0:-1}"
     fi
 }
 
-__chat_cursor_index_in_current_word() {
+__chatc_cursor_index_in_current_word() {
     if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
         printf 0
     else
@@ -22,7 +22,7 @@ __chat_cursor_index_in_current_word() {
     fi
 }
 
-_chat() {
+_chatc() {
     emulate -RL zsh -G
     setopt extendedglob nullglob numericglobsort
     unsetopt aliases banghist
@@ -50,6 +50,7 @@ _chat() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'ui:The interactive client (what `chatc` with no command runs).'
             'register:Create an account and log in.'
             'login:Log in and keep the session.'
             'logout:End this device'\''s session.'
@@ -66,15 +67,20 @@ _chat() {
             'history:Show recent events of a conversation.'
             'friends:Friends with presence, and pending requests.'
             'friend:add | accept | decline | cancel | remove | block | unblock USER'
-            'tail:Print live events as they arrive (Ctrl-C to stop).'
+            'tail:Print live events as they arrive (Ctrl-C to stop); reconnects when the server goes away.'
+            'edit:Change the text of one of your messages.'
+            'delete:Delete one of your messages (or any, as a moderator).'
+            'react:Add (or with --remove take back) a reaction to a message.'
+            'leave:Leave a room or group.'
+            'members:The members of a conversation, with their roles.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|help)
-            "_chat_${words[1]}" && ret=0
+        ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|help)
+            "_chatc_${words[1]}" && ret=0
             ;;
         esac
         ;;
@@ -83,9 +89,27 @@ _chat() {
     return "${ret}"
 }
 
-_chat_register() {
+_chatc_ui() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_register() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -102,9 +126,10 @@ _chat_register() {
     return "${ret}"
 }
 
-_chat_login() {
+_chatc_login() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -120,9 +145,10 @@ _chat_login() {
     return "${ret}"
 }
 
-_chat_logout() {
+_chatc_logout() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -136,9 +162,10 @@ _chat_logout() {
     return "${ret}"
 }
 
-_chat_whoami() {
+_chatc_whoami() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -152,9 +179,10 @@ _chat_whoami() {
     return "${ret}"
 }
 
-_chat_conversations() {
+_chatc_conversations() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -168,9 +196,10 @@ _chat_conversations() {
     return "${ret}"
 }
 
-_chat_rooms() {
+_chatc_rooms() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -184,9 +213,10 @@ _chat_rooms() {
     return "${ret}"
 }
 
-_chat_create-room() {
+_chatc_create-room() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -203,9 +233,10 @@ _chat_create-room() {
     return "${ret}"
 }
 
-_chat_join() {
+_chatc_join() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -220,9 +251,10 @@ _chat_join() {
     return "${ret}"
 }
 
-_chat_dm() {
+_chatc_dm() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -237,9 +269,10 @@ _chat_dm() {
     return "${ret}"
 }
 
-_chat_send() {
+_chatc_send() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -256,9 +289,10 @@ _chat_send() {
     return "${ret}"
 }
 
-_chat_send-file() {
+_chatc_send-file() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -276,9 +310,10 @@ _chat_send-file() {
     return "${ret}"
 }
 
-_chat_download() {
+_chatc_download() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -286,6 +321,7 @@ _chat_download() {
         '--key[PEM file of the client certificate'\''s private key.]:key:'
         ':file-id:'
         ':path:'
+        '--force[Overwrite the file when it exists.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
@@ -294,9 +330,10 @@ _chat_download() {
     return "${ret}"
 }
 
-_chat_search() {
+_chatc_search() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -314,9 +351,10 @@ _chat_search() {
     return "${ret}"
 }
 
-_chat_history() {
+_chatc_history() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -333,9 +371,10 @@ _chat_history() {
     return "${ret}"
 }
 
-_chat_friends() {
+_chatc_friends() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -349,9 +388,10 @@ _chat_friends() {
     return "${ret}"
 }
 
-_chat_friend() {
+_chatc_friend() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -367,9 +407,10 @@ _chat_friend() {
     return "${ret}"
 }
 
-_chat_tail() {
+_chatc_tail() {
     local -i ret=1
     local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
         '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
         '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
         '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
@@ -385,7 +426,103 @@ _chat_tail() {
     return "${ret}"
 }
 
-_chat_help() {
+_chatc_edit() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':seq:'
+        '*:words:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_delete() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':seq:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_react() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':seq:'
+        ':emoji:'
+        '--remove[Remove the reaction instead.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_leave() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_members() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_help() {
     local -i ret=1
     local -ar arg_specs=(
         '*:subcommands:'
@@ -396,8 +533,8 @@ _chat_help() {
     return "${ret}"
 }
 
-if [[ "${funcstack[1]}" = _chat ]]; then
-    _chat "${@}"
+if [[ "${funcstack[1]}" = _chatc ]]; then
+    _chatc "${@}"
 else
-    compdef _chat chat
+    compdef _chatc chatc
 fi
