@@ -126,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "chatctl",
             dependencies: [
-                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatConfig", "ChatStore",
+                "ChatBuildInfo", "ChatProtocol", "ChatClient", "ChatConfig", "ChatStore", "ChatTerminal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

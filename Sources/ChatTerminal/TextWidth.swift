@@ -7,6 +7,8 @@ public enum TextWidth {
         let value = scalar.value
         if value < 0x20 || (0x7F..<0xA0).contains(value) { return 0 }
         if character.unicodeScalars.count > 1, character.unicodeScalars.contains(where: { $0.value == 0xFE0F }) { return 2 }
+        // Emoji shown as pictures by default outside the ranges below (⌚, ⭐...).
+        if value >= 0x2000 && scalar.properties.isEmojiPresentation { return 2 }
         return wideRanges.contains { $0.contains(value) } ? 2 : 1
     }
 
@@ -19,6 +21,11 @@ public enum TextWidth {
         0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x1F300...0x1F64F,
         0x1F900...0x1F9FF, 0x1FA70...0x1FAFF, 0x20000...0x3FFFD,
     ]
+
+    /// `text` followed by spaces up to `width` columns (never cut: table cells).
+    public static func pad(_ text: some StringProtocol, to width: Int) -> String {
+        String(text) + String(repeating: " ", count: max(0, width - columns(text)))
+    }
 
     /// Cuts text to at most `width` columns, padding with spaces to exactly `width`.
     public static func fit(_ text: some StringProtocol, to width: Int) -> String {

@@ -3,6 +3,7 @@ import ChatBuildInfo
 import ChatClient
 import ChatConfig
 import ChatProtocol
+import ChatTerminal
 import Foundation
 import NIOCore
 import SwiftProtobuf
@@ -288,13 +289,13 @@ struct PasswordOptions: ParsableArguments {
 /// Columns padded to their widest cell in terminal columns (the last column
 /// is not padded, so put a long free-text column last).
 func table(_ header: [String], _ rows: [[String]]) -> String {
-    var widths = header.map(TerminalWidth.of)
+    var widths = header.map { TextWidth.columns($0) }
     for row in rows {
-        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], TerminalWidth.of(cell)) }
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], TextWidth.columns(cell)) }
     }
     func line(_ cells: [String]) -> String {
         cells.enumerated().map { i, c in
-            i == cells.count - 1 ? c : TerminalWidth.pad(c, to: widths[i])
+            i == cells.count - 1 ? c : TextWidth.pad(c, to: widths[i])
         }.joined(separator: "  ") + "\n"
     }
     return line(header) + rows.map(line).joined()

@@ -37,6 +37,8 @@ struct TextWidthTests {
         #expect(TextWidth.columns("abc") == 3)
         #expect(TextWidth.columns("日本") == 4)
         #expect(TextWidth.columns("😀") == 2)
+        #expect(TextWidth.columns("⭐") == 2 && TextWidth.columns("⌚") == 2)  // emoji presentation outside the wide ranges
+        #expect(TextWidth.pad("日本", to: 6) == "日本  ")
         #expect(TextWidth.fit("日本語", to: 5) == "日本 ")
         #expect(TextWidth.fit("ab", to: 4) == "ab  ")
     }
