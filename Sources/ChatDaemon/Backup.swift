@@ -73,11 +73,12 @@ enum Backup {
         needed += fileStoreBytes
         let target = FileManager.default.fileExists(atPath: path) ? path : (path as NSString).deletingLastPathComponent
         var filesystem = statvfs()
-        if statvfs(target, &filesystem) == 0, filesystem.f_blocks == 0 {
+        guard statvfs(target, &filesystem) == 0 else { return }
+        if filesystem.f_blocks == 0 {
             // /proc, /sys and the like hold no files: the path is wrong, not the disk full.
             throw ChatFailure.invalid("path", "\(target) is on a file system that stores no files (such as /proc)")
         }
-        guard let free = StorageMonitor.freeBytes(atPath: target) else { return }
+        let free = Int64(filesystem.f_bavail) &* Int64(filesystem.f_frsize)
         if free < needed {
             throw ChatFailure(
                 .unavailable,
