@@ -87,6 +87,8 @@ struct InteractiveClientTests {
         // The conversation list, the room's history, the input line.
         var (shown, screen) = await tmux.waitFor("connected as alice")
         #expect(shown, "\(screen)")
+        // The history arrives after the connection line ("loading…" until then).
+        (shown, screen) = await tmux.waitFor("created by alice")
         #expect(screen.contains("#lobby") && screen.contains("created by alice"), "\(screen)")
         #expect(screen.split(separator: "\n").last?.hasPrefix(">") == true, "\(screen)")
 
