@@ -193,11 +193,18 @@ let package = Package(
             dependencies: ["ChatCore", "ChatCrypto"],
             swiftSettings: swiftSettings
         ),
+        // What several test targets share: a throwaway PostgreSQL cluster (tools/pg).
+        .target(
+            name: "ChatTestSupport",
+            dependencies: ["ChatPostgres", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ChatTestSupport",
+            swiftSettings: swiftSettings
+        ),
         // The store, and the services over a real (in-memory or on-disk) database.
         .testTarget(
             name: "ChatStoreTests",
             dependencies: [
-                "ChatStore", "ChatPostgres", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -221,6 +228,7 @@ let package = Package(
             name: "ChatEndToEndTests",
             dependencies: [
                 "ChatBuildInfo", "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig", "ChatCrypto", "ChatStore",
+                "ChatPostgres", "ChatTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ChatConfig
 import ChatCore
 import ChatCrypto
+import ChatPostgres
 import ChatProtocol
 import ChatServer
 import ChatStore
@@ -15,6 +16,17 @@ import Prometheus
 /// and the listeners bound. Nothing runs yet but the listeners' accepting;
 /// `start` hands the parts to the service group.
 extension Daemon {
+    /// The configured backend's store, open and migrated.
+    static func openDatabase(_ config: Config, logger: Logger) async throws -> any DaemonDatabase {
+        if config.usesPostgreSQL {
+            return try await PostgresStore.open(try StorageBackend.postgresSettings(config), logger: logger)
+        }
+        return try SQLiteStore.open(
+            path: (config.dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
+            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
+            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
+    }
+
     static func assemble(
         config: Config, logger: Logger, clock: any WallClock, allowedControlUIDs: Set<UInt32>?, notifier: SystemdNotifier,
         listenDescriptor: CInt?, logLevel: LogLevelControl?, lock: DataDirectoryLock
@@ -25,15 +37,26 @@ extension Daemon {
         // The file store (content-addressed files), backed up and measured by chatctl.
         let fileStore = config.filesDir
 
-        let store = try SQLiteStore.open(
-            path: (dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
-            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
-            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
+        let store = try await openDatabase(config, logger: logger)
 
+        // Several nodes on one PostgreSQL database share what is never stored through it.
+        let shared = store as? PostgresStore
+        let link: any ClusterLink = shared.map(PostgresClusterLink.init) ?? NoCluster()
         let registry = SessionRegistry()
-        let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger)
+        let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger, link: link)
         presence.load(try await store.allContacts())
-        let hub = FanoutHub(registry: registry, presence: presence)
+        let hub = FanoutHub(registry: registry, presence: presence, link: link)
+        let members = ClusterMembers()
+        if let shared {
+            try await Cluster.checkTokenKey(tokenKey, store: shared, dataDir: dataDir)
+            Cluster.join(store: shared, registry: registry, hub: hub, presence: presence, link: link)
+            // Listed among the live nodes before any user of this node is
+            // announced to the others.
+            members.update(
+                try await shared.heartbeat(
+                    .init(listen: "", version: chatdVersion, connections: 0, authenticated: 0),
+                    liveWithinMs: Cluster.liveWithinMs))
+        }
         let throughput = MessageThroughput(clock: clock)
         let metricsAddress = ListenAddress(config[.metricsListen])
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
@@ -51,12 +74,13 @@ extension Daemon {
             queueCapacity: Int(config[.securityHashQueue]))
         let crypto = SodiumTokenCrypto(key: tokenKey)
         let accounts = AccountService(
-            store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: registry, limits: settings.domain,
+            store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: ClusterSessions(registry: registry, link: link), limits: settings.domain,
             throttle: settings.throttle)
         let rooms = ConversationService(store: store, clock: clock, limits: settings.domain)
         let friends = FriendService(store: store, clock: clock)
         let blobs = try DiskBlobStore(root: config.filesDir, makeHasher: { Blake2bStream() })
-        let storage = StorageMonitors(database: store.storage, files: blobs.storage)
+        // On PostgreSQL the database's disk is the server's, watched there.
+        let storage = StorageMonitors(database: store.localStorage ?? StorageMonitor(probe: { nil }), files: blobs.storage)
         storage.configure(settings)
         storage.observe(logger: logger, notifier: notifier)
         let files = FileService(
@@ -118,7 +142,11 @@ extension Daemon {
                     // No content is placed or collected while the backup runs, so every
                     // file the database snapshot knows has its content in the copy.
                     backup: { path in
-                        try await files.excludingContentChanges {
+                        guard let store = store as? SQLiteStore else {
+                            throw ChatFailure.invalid(
+                                "path", "chatctl backup copies the SQLite database; back up PostgreSQL with pg_dump or pg_basebackup")
+                        }
+                        return try await files.excludingContentChanges {
                             try await Backup.run(
                                 store: store, dataDir: dataDir, fileStore: fileStore, to: path, chatdVersion: chatdVersion,
                                 clock: clock)
@@ -132,7 +160,8 @@ extension Daemon {
                     logLevel: { level in
                         guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
                         return try daemon.setLogLevel(level)
-                    }),
+                    },
+                    cluster: { (shared?.nodeName ?? "", members.current.map(Self.clusterNode)) }),
                 throughput: throughput)
             let control: ControlListener
             do {
@@ -167,13 +196,13 @@ extension Daemon {
                 config: config, store: store, server: server, listener: listener, tlsListener: tlsListener, control: control,
                 accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
-                metricsListener: metricsListener, storage: storage, lock: lock)
+                metricsListener: metricsListener, storage: storage, lock: lock, members: members)
             daemonBox.set(daemon)
             return daemon
         } catch {
             for listener in opened { await listener.close() }
             hasher.shutdown()
-            try? store.close()
+            await store.shutdown(logger: logger)
             try? await group.shutdownGracefully()
             throw error
         }

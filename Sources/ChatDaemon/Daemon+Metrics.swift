@@ -28,7 +28,7 @@ extension Daemon {
 
     /// Sets the gauges read at scrape time, then renders the exposition text.
     static func renderMetrics(
-        _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: SQLiteStore,
+        _ prometheus: PrometheusCollectorRegistry, registry: SessionRegistry, store: any DaemonDatabase,
         hasher: SodiumPasswordHasher, storage: StorageMonitors, fileStore: String
     ) -> MetricsListener.Render {
         func gauge(_ name: String, _ help: String, namespace: String = "chatd") -> Prometheus.Gauge {
@@ -69,7 +69,7 @@ extension Daemon {
             authenticated.set(Double(registry.authenticatedCount))
             argon2.set(Double(hasher.pool.queueDepth))
             writes.set(Double(store.writeQueueDepth))
-            databaseBytes.set(Double(store.databaseFileBytes))
+            if let bytes = store.localDatabaseBytes { databaseBytes.set(Double(bytes)) }
             if let bytes = fileStoreSize.latest() { fileStoreBytes.set(Double(bytes)) }
             let process = ProcessMetrics.read()
             processCPU.set(process.cpuSeconds)

@@ -6,7 +6,7 @@ import ChatStore
 
 extension Daemon {
     static func stats(
-        store: SQLiteStore, hasher: SodiumPasswordHasher, fileStore: String, storage: StorageMonitors
+        store: any DaemonDatabase, hasher: SodiumPasswordHasher, fileStore: String, storage: StorageMonitors
     ) async -> DaemonStats {
         var s = DaemonStats()
         s.databaseStorage = storage.database.current.summary

@@ -144,7 +144,7 @@ extension Daemon {
     /// Creates the configured default rooms that do not exist yet and makes
     /// new accounts join them.
     static func applyDefaultRooms(
-        _ config: Config, store: SQLiteStore, accounts: AccountService, clock: any WallClock, logger: Logger
+        _ config: Config, store: any Store, accounts: AccountService, clock: any WallClock, logger: Logger
     ) async throws {
         let limits = Settings(config).domain
         var names: [String] = []

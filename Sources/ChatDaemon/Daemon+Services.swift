@@ -1,5 +1,6 @@
 import ChatConfig
 import ChatCore
+import ChatPostgres
 import ServiceLifecycle
 import UnixSignals
 
@@ -14,6 +15,15 @@ extension Daemon {
         var services: [any Service] = [
             ResourcesService(store: store, hasher: hasher, group: group, lock: lock, logger: logger)
         ]
+        // Other nodes' commits reach this node's connections before any listener opens.
+        if let shared = store as? PostgresStore {
+            services += [
+                ClusterListenerService(store: shared) as any Service,
+                ClusterHeartbeatService(
+                    store: shared, registry: server.registry, presence: server.hub.presence, members: members,
+                    listen: listeners.map(Self.describe).joined(separator: ", "), logger: logger),
+            ]
+        }
         if let signals {
             services.append(
                 SignalService(

@@ -19,7 +19,7 @@ public final class Daemon: Sendable {
     let effective: Mutex<Config>
     let rooms: ConversationService
     public let files: FileService
-    public let store: SQLiteStore
+    public let store: any DaemonDatabase
     public let server: ServerContext
     /// The plain client listener; nil when `server.listen` is "" (TLS only).
     public let listener: ChatListener?
@@ -39,17 +39,20 @@ public final class Daemon: Sendable {
     public let storage: StorageMonitors
     /// Held from start to the end of shutdown: one chatd per data directory.
     let lock: DataDirectoryLock
+    /// The nodes sharing the database (PostgreSQL), as the last heartbeat saw them.
+    let members: ClusterMembers
     /// The service group and the task running it, from the end of `start`.
     private let lifecycle = Mutex<(group: ServiceGroup, running: Task<Void, any Error>)?>(nil)
 
     init(
-        config: Config, store: SQLiteStore, server: ServerContext, listener: ChatListener?, tlsListener: ChatListener?,
+        config: Config, store: any DaemonDatabase, server: ServerContext, listener: ChatListener?, tlsListener: ChatListener?,
         control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
-        metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock
+        metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock, members: ClusterMembers
     ) {
         self.lock = lock
+        self.members = members
         self.metricsListener = metricsListener
         self.storage = storage
         self.notifier = notifier

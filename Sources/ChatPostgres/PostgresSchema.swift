@@ -259,6 +259,52 @@ enum PostgresSchema {
         CREATE TRIGGER events_changed AFTER INSERT OR UPDATE OF text, deleted, file_id ON events
           FOR EACH ROW EXECUTE FUNCTION chatd_events_changed();
         """,
+        // 2: several nodes. Each running node's heartbeat (the database's
+        // clock, so nodes' clocks may differ), for the presence of a dead
+        // node's users and the cluster-wide status; the token key's
+        // fingerprint, so a node with another key is refused.
+        """
+        CREATE TABLE cluster_nodes (
+          node TEXT PRIMARY KEY,
+          started_at BIGINT NOT NULL,
+          heartbeat_at BIGINT NOT NULL,
+          listen TEXT NOT NULL DEFAULT '',
+          version TEXT NOT NULL DEFAULT '',
+          connections BIGINT NOT NULL DEFAULT 0,
+          authenticated BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE TABLE cluster_settings (
+          key TEXT PRIMARY KEY,
+          value TEXT NOT NULL
+        );
+
+        -- Search ignores accents as on SQLite (unicode61 remove_diacritics):
+        -- the documents are of unaccent(lower(text)); unaccent is a trusted
+        -- extension, which the database's owner may create.
+        CREATE EXTENSION IF NOT EXISTS unaccent;
+        CREATE OR REPLACE FUNCTION chatd_events_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP = 'INSERT' AND NEW.kind = 'message' AND NEW.file_id IS NOT NULL THEN
+            INSERT INTO file_refs (file_id, conversation_id, seq) VALUES (NEW.file_id, NEW.conversation_id, NEW.seq)
+              ON CONFLICT DO NOTHING;
+          END IF;
+          IF TG_OP = 'UPDATE' AND OLD.file_id IS NOT NULL AND NEW.file_id IS DISTINCT FROM OLD.file_id THEN
+            DELETE FROM file_refs WHERE conversation_id = OLD.conversation_id AND seq = OLD.seq;
+          END IF;
+          IF NEW.kind = 'message' THEN
+            IF NOT NEW.deleted AND NEW.text IS NOT NULL AND NEW.text != '' THEN
+              INSERT INTO search_docs (conversation_id, seq, document)
+                VALUES (NEW.conversation_id, NEW.seq, to_tsvector('simple', unaccent(lower(NEW.text))))
+                ON CONFLICT (conversation_id, seq) DO UPDATE SET document = excluded.document;
+            ELSIF TG_OP = 'UPDATE' THEN
+              DELETE FROM search_docs WHERE conversation_id = OLD.conversation_id AND seq = OLD.seq;
+            END IF;
+          END IF;
+          RETURN NULL;
+        END $$;
+        UPDATE search_docs d SET document = to_tsvector('simple', unaccent(lower(e.text)))
+          FROM events e WHERE e.conversation_id = d.conversation_id AND e.seq = d.seq;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -30,6 +30,10 @@ extension PostgresStore {
         }
         entries += ranges.map { "c\($0.0):\($0.1)-\($0.2)" }
         entries += changes.accountEvents.map { "a\($0.userID):\($0.seq)-\($0.seq)" }
+        // What the fan-out indexes learn from the commit itself.
+        entries += changes.deletedConversations.map { "d\($0.0)" }
+        entries += changes.contactsAdded.map { "f\($0.0):\($0.1)" }
+        entries += changes.contactsRemoved.map { "g\($0.0):\($0.1)" }
         var payloads: [String] = []
         var current = node
         for entry in entries {
@@ -47,10 +51,15 @@ extension PostgresStore {
         var node: String
         var conversations: [(ConversationID, Seq, Seq)]
         var accounts: [(UserID, Seq, Seq)]
+        var deleted: [ConversationID] = []
+        var contactsAdded: [(UserID, UserID)] = []
+        var contactsRemoved: [(UserID, UserID)] = []
 
         static func == (a: Self, b: Self) -> Bool {
             a.node == b.node && a.conversations.map { [$0.0, $0.1, $0.2] } == b.conversations.map { [$0.0, $0.1, $0.2] }
                 && a.accounts.map { [$0.0, $0.1, $0.2] } == b.accounts.map { [$0.0, $0.1, $0.2] }
+                && a.deleted == b.deleted && a.contactsAdded.map { [$0.0, $0.1] } == b.contactsAdded.map { [$0.0, $0.1] }
+                && a.contactsRemoved.map { [$0.0, $0.1] } == b.contactsRemoved.map { [$0.0, $0.1] }
         }
     }
 
@@ -61,11 +70,15 @@ extension PostgresStore {
         var result = Announcement(node: String(node), conversations: [], accounts: [])
         for part in parts.dropFirst() {
             guard let kind = part.first else { return nil }
-            let numbers = part.dropFirst().split(whereSeparator: { $0 == ":" || $0 == "-" }).compactMap { Int64($0) }
-            guard numbers.count == 3, numbers[1] <= numbers[2] else { return nil }
-            switch kind {
-            case "c": result.conversations.append((numbers[0], numbers[1], numbers[2]))
-            case "a": result.accounts.append((numbers[0], numbers[1], numbers[2]))
+            let fields = part.dropFirst().split(whereSeparator: { $0 == ":" || $0 == "-" })
+            let numbers = fields.compactMap { Int64($0) }
+            guard numbers.count == fields.count else { return nil }
+            switch (kind, numbers.count) {
+            case ("c", 3) where numbers[1] <= numbers[2]: result.conversations.append((numbers[0], numbers[1], numbers[2]))
+            case ("a", 3) where numbers[1] <= numbers[2]: result.accounts.append((numbers[0], numbers[1], numbers[2]))
+            case ("d", 1): result.deleted.append(numbers[0])
+            case ("f", 2): result.contactsAdded.append((numbers[0], numbers[1]))
+            case ("g", 2): result.contactsRemoved.append((numbers[0], numbers[1]))
             default: return nil
             }
         }
@@ -102,10 +115,19 @@ extension PostgresStore {
             out.events.append(event)
             published.heads[event.conversationID] = event.seq
         }
-        out.accountEvents = changes.accountEvents.filter { event in
-            if let head = published.accountHeads[event.userID], event.seq <= head { return false }
+        out.accountEvents = []
+        for event in changes.accountEvents {
+            let head = published.accountHeads[event.userID]
+            if let head, event.seq <= head { continue }
+            if let head, event.seq > head + 1 {
+                do {
+                    out.accountEvents += try Self.accountEvents(s, user: event.userID, from: head + 1, to: event.seq - 1)
+                } catch {
+                    logger.warning("could not read a gap to publish", metadata: ["chatd.error": "\(Self.translate(error))"])
+                }
+            }
+            out.accountEvents.append(event)
             published.accountHeads[event.userID] = event.seq
-            return true
         }
         if !out.isEmpty { observer.withLockedValue { $0 }?.body(out) }
     }
@@ -121,37 +143,76 @@ extension PostgresStore {
                 ).map(Self.event)
             }
             for (user, first, last) in a.accounts {
-                changes.accountEvents += try s.rows(
-                    """
-                    SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
-                    WHERE user_id = ? AND seq BETWEEN ? AND ? ORDER BY seq
-                    """, [user, first, last]
-                ).compactMap { row in
-                    AccountEventKind(rawValue: row[1].text).map {
-                        AccountEvent(
-                            userID: user, seq: row[0].int, kind: $0, conversationID: row[2].intOrNil, otherUserID: row[3].intOrNil,
-                            deviceID: row[4].textOrNil, reason: row[5].textOrNil, createdAt: row[6].int)
-                    }
-                }
+                changes.accountEvents += try Self.accountEvents(s, user: user, from: first, to: last)
             }
+            changes.deletedConversations = a.deleted.map { ($0, []) }
+            changes.contactsAdded = a.contactsAdded
+            changes.contactsRemoved = a.contactsRemoved
             self.commitLock.withLock { self.publish(changes, s) }
         }
     }
 
-    /// Catches up after the listening connection was down: every
-    /// conversation this node has published from, up to its head now.
+    /// Once LISTEN is in force the first time: where every conversation's
+    /// and account's stream stands, so that whatever commits from now on is
+    /// announced or found by `catchUp` (a stream this node has not seen yet
+    /// starts at 0). Earlier events reach clients through Sync and History.
+    func loadHeads() async throws {
+        try await read { s in
+            let conversations = try s.rows("SELECT id, last_seq FROM conversations")
+            let users = try s.rows("SELECT id, account_seq FROM users")
+            self.commitLock.withLock {
+                for row in conversations {
+                    let (id, seq) = (row[0].int, row[1].int)
+                    self.published.heads[id] = max(self.published.heads[id] ?? 0, seq)
+                }
+                for row in users {
+                    let (id, seq) = (row[0].int, row[1].int)
+                    self.published.accountHeads[id] = max(self.published.accountHeads[id] ?? 0, seq)
+                }
+            }
+        }
+    }
+
+    /// Catches up after the listening connection was down: every stream
+    /// that moved past what this node published, from the database, in
+    /// seq order. (Deleted conversations and contact changes announced
+    /// meanwhile are not recovered: the fan-out keeps a stale index entry
+    /// until the next restart, which pushes nothing wrong.)
     func catchUp() async throws {
         try await read { s in
             try self.commitLock.withLock {
-                let known = self.published.heads
                 var changes = CommittedChanges()
-                for (conversation, head) in known.sorted(by: { $0.key < $1.key }) {
+                for row in try s.rows("SELECT id, last_seq FROM conversations ORDER BY id") {
+                    let (conversation, last) = (row[0].int, row[1].int)
+                    let head = self.published.heads[conversation] ?? 0
+                    guard last > head else { continue }
                     changes.events += try s.rows(
                         "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq",
                         [conversation, head]
                     ).map(Self.event)
                 }
+                for row in try s.rows("SELECT id, account_seq FROM users ORDER BY id") {
+                    let (user, last) = (row[0].int, row[1].int)
+                    let head = self.published.accountHeads[user] ?? 0
+                    guard last > head else { continue }
+                    changes.accountEvents += try Self.accountEvents(s, user: user, from: head + 1, to: last)
+                }
                 self.publish(changes, s)
+            }
+        }
+    }
+
+    static func accountEvents(_ s: PGSession, user: UserID, from first: Seq, to last: Seq) throws -> [AccountEvent] {
+        try s.rows(
+            """
+            SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
+            WHERE user_id = ? AND seq BETWEEN ? AND ? ORDER BY seq
+            """, [user, first, last]
+        ).compactMap { row in
+            AccountEventKind(rawValue: row[1].text).map {
+                AccountEvent(
+                    userID: user, seq: row[0].int, kind: $0, conversationID: row[2].intOrNil, otherUserID: row[3].intOrNil,
+                    deviceID: row[4].textOrNil, reason: row[5].textOrNil, createdAt: row[6].int)
             }
         }
     }
@@ -168,10 +229,16 @@ extension PostgresStore {
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: Self.channel) { notifications in
                     // Whatever was committed before LISTEN took effect.
-                    if !first { try await catchUp() }
+                    if first { try await loadHeads() } else { try await catchUp() }
                     first = false
                     listening.withLockedValue { $0 = true }
+                    listeningObserver.withLockedValue { $0 }?.body()
                     for try await notification in notifications {
+                        if let (from, lines) = Self.signalLines(notification.payload) {
+                            guard from != node, let observer = signalObserver.withLockedValue({ $0 }) else { continue }
+                            for line in lines { observer.body(from, line) }
+                            continue
+                        }
                         guard let a = Self.announcement(notification.payload), a.node != node else { continue }
                         try await publishAnnounced(a)
                     }

@@ -1,3 +1,4 @@
+import Foundation
 import ChatCore
 
 /// Message search on PostgreSQL full-text search: `search_docs.document`
@@ -120,14 +121,14 @@ extension PostgresStore {
                     i += 1
                     // Each word of the prefix term as a tsquery lexeme, the last one a prefix.
                     sql += "to_tsquery('simple', ?)"
-                    let words = term.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+                    let words = Self.fold(term).split(whereSeparator: { !$0.isLetter && !$0.isNumber })
                     arguments.append(
                         words.enumerated().map { index, word in
                             "'" + word + "'" + (index == words.count - 1 ? ":*" : "")
                         }.joined(separator: " <-> "))
                 } else {
                     sql += "phraseto_tsquery('simple', ?)"
-                    arguments.append(term.lowercased())
+                    arguments.append(Self.fold(term))
                 }
             } else {
                 var word = ""
@@ -144,5 +145,11 @@ extension PostgresStore {
             }
         }
         return (sql, arguments)
+    }
+
+    /// Case and accents ignored, as the documents are (`unaccent(lower(text))`)
+    /// and as SQLite's unicode61 tokenizer does.
+    static func fold(_ term: String) -> String {
+        term.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
     }
 }

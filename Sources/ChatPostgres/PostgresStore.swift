@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL implementation of `Store`, for several chatd nodes on one
 /// database (DESIGN §9). Same semantics as `SQLiteStore`:
@@ -67,12 +68,27 @@ public final class PostgresStore: Store, Sendable {
     let node: String
     let settings: Settings
     let listening = NIOLockedValueBox(false)
+    /// Told (writes, duration) after each commit (metrics).
+    let batchObserver = NIOLockedValueBox<BatchObserver?>(nil)
+    /// (transactions, writes) committed by this node.
+    let committed = NIOLockedValueBox((batches: 0, writes: 0))
+    /// Signals waiting to go to the other nodes (PostgresStore+Cluster).
+    let signals = NIOLockedValueBox(SignalQueue())
+    let signalObserver = NIOLockedValueBox<SignalObserver?>(nil)
+    let listeningObserver = NIOLockedValueBox<ListeningObserver?>(nil)
+    /// Write transactions begun and not yet ended (waiting for a connection or running).
+    let writesInFlight = Atomic<Int>(0)
 
     /// Per conversation (and per user's account stream), the last seq handed
     /// to the observer. Only touched with `commitLock` held.
     final class PublishedHeads: @unchecked Sendable {
         var heads: [ConversationID: Seq] = [:]
         var accountHeads: [UserID: Seq] = [:]
+    }
+
+    final class BatchObserver: Sendable {
+        let body: @Sendable (Int, Duration) -> Void
+        init(_ body: @escaping @Sendable (Int, Duration) -> Void) { self.body = body }
     }
 
     final class Observer: Sendable {
@@ -164,6 +180,23 @@ public final class PostgresStore: Store, Sendable {
         observer.withLockedValue { $0 = Observer(body) }
     }
 
+    /// Sets the function told (writes, duration) after each committed transaction.
+    public func setBatchObserver(_ body: @escaping @Sendable (Int, Duration) -> Void) {
+        batchObserver.withLockedValue { $0 = BatchObserver(body) }
+    }
+
+    /// (transactions, writes) this node committed since it opened the store.
+    public var groupCommitStatistics: (batches: Int, writes: Int) { committed.withLockedValue { $0 } }
+
+    /// Write transactions waiting for a connection or running.
+    public var writeQueueDepth: Int { writesInFlight.load(ordering: .relaxed) }
+
+    /// An empty write transaction: succeeds only when the database accepts
+    /// writes (health checks; a read-only standby refuses it).
+    public func probeWrite() async throws {
+        try await write { s in try s.execute("SELECT txid_current()") }
+    }
+
     // MARK: Plumbing
 
     /// Runs `body` on a leased connection, on a thread of the pool.
@@ -181,11 +214,17 @@ public final class PostgresStore: Store, Sendable {
     /// A write transaction whose changes are published after it commits.
     /// Deadlocks between nodes (PostgreSQL aborts one side) are retried.
     func write<T: Sendable>(_ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T) async throws -> T {
+        writesInFlight.add(1, ordering: .relaxed)
+        defer { writesInFlight.subtract(1, ordering: .relaxed) }
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await read { session in try self.runTransaction(session, body) }
+                let started = ContinuousClock.now
+                let result = try await read { session in try self.runTransaction(session, body) }
+                committed.withLockedValue { $0.batches += 1; $0.writes += 1 }
+                batchObserver.withLockedValue { $0 }?.body(1, ContinuousClock.now - started)
+                return result
             } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isRetryable(error) {
                 continue
             }

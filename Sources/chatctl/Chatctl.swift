@@ -374,8 +374,23 @@ struct Status: AsyncParsableCommand {
             database:     \(bytes(r.databaseBytes))
             data dir:     \(r.dataDir)
 
-            """
+            """ + Self.nodes(r)
         }
+    }
+}
+
+extension Status {
+    /// The nodes sharing the database (PostgreSQL), this one marked; "" on one node.
+    static func nodes(_ r: Chatd_Control_V1_StatusResponse) -> String {
+        guard !r.nodes.isEmpty else { return "" }
+        let rows = r.nodes.map { n in
+            [
+                n.node + (n.node == r.node ? " (this)" : ""), n.listen, n.version, time(n.startedAtMs),
+                duration(n.heartbeatAgeMs) + " ago", "\(n.connections) (\(n.authenticatedConnections) authenticated)",
+            ]
+        }
+        return "nodes:        \(r.nodes.count)\n"
+            + table(["NODE", "LISTEN", "VERSION", "STARTED", "HEARTBEAT", "CONNECTIONS"], rows)
     }
 }
 

@@ -72,13 +72,6 @@ struct ChatdCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "chatd")
         logger.info("chatd \(BuildInfo.description) starting")
-        if cfg.usesPostgreSQL {
-            // The store exists (ChatPostgres) and --check-config connects to
-            // it; the daemon does not serve from it yet.
-            logger.critical("chatd could not start: storage.backend = \"postgresql\" is not served by this build yet")
-            throw ExitCode(78)
-        }
-
         let daemon: Daemon
         do {
             daemon = try await Daemon.start(

@@ -31,7 +31,7 @@ struct BackupDestinationTests {
     }
 
     @Test func aBackupIntoTheFileStoreIsRefusedAndLeavesNothing() async throws {
-        try await withServer { server in
+        try await withServer(backend: .sqlite) { server in
             let (alice, _) = try await server.user("alice")
             _ = try await uploadPNG(alice)
             let s = ["--socket", server.daemon.controlSocketPath]
@@ -45,7 +45,7 @@ struct BackupDestinationTests {
     /// A backup that fails midway (here: no token key to copy) removes its
     /// staging directory: the path stays absent, or empty.
     @Test func aFailedBackupLeavesNothing() async throws {
-        try await withServer { server in
+        try await withServer(backend: .sqlite) { server in
             let base = TestServer.tempDir()
             let noKey = base + "/data"
             let target = base + "/backup"
@@ -55,7 +55,7 @@ struct BackupDestinationTests {
             // (a file-system error, not one of the path checks, which are ChatFailures).
             let error = await #expect(throws: (any Error).self) {
                 try await Backup.run(
-                    store: server.daemon.store, dataDir: noKey, fileStore: server.dataDir + "/files", to: target,
+                    store: try server.sqlite, dataDir: noKey, fileStore: server.dataDir + "/files", to: target,
                     chatdVersion: "test", clock: SystemClock())
             }
             #expect(!(error is ChatFailure), "\(String(describing: error))")
@@ -65,7 +65,7 @@ struct BackupDestinationTests {
             try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
             await #expect(throws: (any Error).self) {
                 try await Backup.run(
-                    store: server.daemon.store, dataDir: noKey, fileStore: server.dataDir + "/files", to: target,
+                    store: try server.sqlite, dataDir: noKey, fileStore: server.dataDir + "/files", to: target,
                     chatdVersion: "test", clock: SystemClock(), inPlace: true)
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty)
@@ -74,12 +74,12 @@ struct BackupDestinationTests {
 
     /// Staged in place, the backup ends complete too: manifest, no marker.
     @Test func aBackupStagedInPlaceIsComplete() async throws {
-        try await withServer { server in
+        try await withServer(backend: .sqlite) { server in
             _ = try await server.user("alice")
             let target = TestServer.tempDir()
             defer { try? FileManager.default.removeItem(atPath: target) }
             let summary = try await Backup.run(
-                store: server.daemon.store, dataDir: server.dataDir, fileStore: server.dataDir + "/files", to: target,
+                store: try server.sqlite, dataDir: server.dataDir, fileStore: server.dataDir + "/files", to: target,
                 chatdVersion: "test", clock: SystemClock(), inPlace: true)
             #expect(summary.users == 1)
             #expect(stagingDirectories(for: target).isEmpty)
@@ -97,7 +97,7 @@ struct BackupDestinationTests {
             }
             try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
             _ = try await Backup.run(
-                store: server.daemon.store, dataDir: server.dataDir, fileStore: server.dataDir + "/files", to: link,
+                store: try server.sqlite, dataDir: server.dataDir, fileStore: server.dataDir + "/files", to: link,
                 chatdVersion: "test", clock: SystemClock())
             #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == real)
             #expect(BackupVerification.run(path: real).ok)
@@ -110,10 +110,10 @@ struct BackupDestinationTests {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/" + BackupDirectory.incompleteMarkerName))
-        await #expect(throws: DataDirectoryRefused.self) { try await TestServer.start(dataDir: dir) }
+        await #expect(throws: DataDirectoryRefused.self) { try await TestServer.start(dataDir: dir, backend: .sqlite) }
         try FileManager.default.removeItem(atPath: dir + "/" + BackupDirectory.incompleteMarkerName)
         try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/" + BackupDirectory.manifestName))
-        await #expect(throws: DataDirectoryRefused.self) { try await TestServer.start(dataDir: dir) }
+        await #expect(throws: DataDirectoryRefused.self) { try await TestServer.start(dataDir: dir, backend: .sqlite) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [BackupDirectory.manifestName])
     }
 }

@@ -575,7 +575,7 @@ struct ChatctlJSONShapeTests {
             #expect(
                 Set(object.keys) == [
                     "version", "started_at_ms", "uptime_ms", "connections", "authenticated_connections", "users", "rooms",
-                    "messages", "database_bytes", "data_dir", "listen",
+                    "messages", "database_bytes", "data_dir", "listen", "node", "nodes",
                 ], "\(status.stdout)")
             // No client is connected: the zero is printed, as a number.
             #expect(object["connections"] as? Int == 0 && object["messages"] as? Int == 0)

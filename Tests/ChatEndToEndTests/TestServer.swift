@@ -2,8 +2,11 @@ import ChatClient
 import ChatConfig
 import ChatCore
 import ChatDaemon
+import ChatPostgres
 import ChatProtocol
 import ChatServer
+import ChatStore
+import ChatTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -42,17 +45,33 @@ final class TestServer: Sendable {
         self.config = config
     }
 
+    /// `backend`: the suite's (`TestBackend.current`) unless a test is about
+    /// one of them. `database`: a PostgreSQL database to share with other
+    /// nodes (default: a fresh one per server).
     static func start(
-        dataDir: String? = nil, clock: any WallClock = SystemClock(), _ adjust: (Config) -> Config = { $0 }
+        dataDir: String? = nil, clock: any WallClock = SystemClock(), backend: TestBackend = .current,
+        database: PostgresStore.Settings? = nil, _ adjust: (Config) -> Config = { $0 }
     ) async throws -> TestServer {
         let dir = dataDir ?? tempDir()
-        let config = adjust(testConfig(dataDir: dir))
+        var base = testConfig(dataDir: dir)
+        if backend == .postgresql || database != nil {
+            base = try await TestBackend.postgresql(base, database: database, dataDir: dir)
+        }
+        let config = adjust(base)
         let logger = Logger(label: "chatd-test") { _ in SwiftLogNoOpLogHandler() }
         let daemon = try await Daemon.start(config: config, logger: logger, clock: clock)
         return TestServer(daemon: daemon, dataDir: dir, config: config)
     }
 
     var port: Int { daemon.clientPort }
+
+    /// The store of a server started on SQLite (tests about the database file).
+    var sqlite: SQLiteStore {
+        get throws {
+            guard let store = daemon.store as? SQLiteStore else { throw PostgresTestFailure("this server is not on SQLite") }
+            return store
+        }
+    }
 
     func stop(removeData: Bool = true) async {
         await daemon.shutdown()
@@ -80,11 +99,46 @@ final class TestServer: Sendable {
     }
 }
 
+/// The backend the end-to-end suite runs on: SQLite, or PostgreSQL when
+/// CHATD_TEST_BACKEND=postgresql (tools/test runs the suite once on each).
+enum TestBackend: String, Sendable {
+    case sqlite
+    case postgresql
+
+    static let current: TestBackend =
+        ProcessInfo.processInfo.environment["CHATD_TEST_BACKEND"].flatMap(TestBackend.init(rawValue:)) ?? .sqlite
+
+    /// `config` on a PostgreSQL database of the test cluster: the one given,
+    /// else the one this data directory used before (a restart), else a fresh one.
+    static func postgresql(_ config: Config, database: PostgresStore.Settings?, dataDir: String) async throws -> Config {
+        let cluster = try await PostgresTestCluster.shared.start()
+        let remembered = dataDir + "/test-database"
+        var settings = database
+        if settings == nil, let name = try? String(contentsOfFile: remembered, encoding: .utf8) {
+            settings = PostgresTestCluster.settings(cluster, database: name)
+        }
+        if settings == nil {
+            let fresh = try await PostgresTestCluster.shared.freshDatabase()
+            try fresh.database.write(toFile: remembered, atomically: true, encoding: .utf8)
+            settings = fresh
+        }
+        guard let settings else { throw PostgresTestFailure("no database") }
+        return config
+            .setting("storage.backend", .string("postgresql"))
+            .setting(
+                "storage.postgresql_url",
+                .string("postgresql://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"))
+            .setting("storage.postgresql_password_file", .string(cluster.directory + "/password"))
+            .setting("storage.postgresql_pool_size", .int(2))
+    }
+}
+
 /// Runs `body` against a fresh server and always stops it.
 func withServer(
-    clock: any WallClock = SystemClock(), _ adjust: (Config) -> Config = { $0 }, _ body: (TestServer) async throws -> Void
+    clock: any WallClock = SystemClock(), backend: TestBackend = .current, _ adjust: (Config) -> Config = { $0 },
+    _ body: (TestServer) async throws -> Void
 ) async throws {
-    let server = try await TestServer.start(clock: clock, adjust)
+    let server = try await TestServer.start(clock: clock, backend: backend, adjust)
     do {
         try await body(server)
     } catch {

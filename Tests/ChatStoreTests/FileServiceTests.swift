@@ -1,6 +1,7 @@
 import ChatCore
 import ChatCrypto
 import ChatStore
+import ChatTestSupport
 import Foundation
 import Synchronization
 import Testing

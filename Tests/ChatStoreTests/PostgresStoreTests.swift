@@ -1,5 +1,6 @@
 import ChatCore
 import ChatPostgres
+import ChatTestSupport
 import Logging
 import Synchronization
 import Testing

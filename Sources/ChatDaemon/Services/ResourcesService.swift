@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// event loops and the data directory lock. First in the group, it is the
 /// last to stop, once nothing can reach them any more.
 struct ResourcesService: Service, CustomStringConvertible {
-    let store: SQLiteStore
+    let store: any DaemonDatabase
     let hasher: SodiumPasswordHasher
     let group: MultiThreadedEventLoopGroup
     let lock: DataDirectoryLock
@@ -19,12 +19,7 @@ struct ResourcesService: Service, CustomStringConvertible {
     func run() async {
         try? await gracefulShutdown()
         hasher.shutdown()
-        do {
-            try store.checkpoint()
-            try store.close()
-        } catch {
-            logger.error("closing the database failed", metadata: ["chatd.error": "\(error)"])
-        }
+        await store.shutdown(logger: logger)
         try? await group.shutdownGracefully()
         // Last: the next chatd may open the database only once this one has closed it.
         lock.release()

@@ -129,6 +129,39 @@ public nonisolated struct Chatd_Control_V1_StatusResponse: Sendable {
 
   public var listen: String = String()
 
+  /// With several nodes on one PostgreSQL database: this node's name (new at
+  /// each start) and every node heard from in the last 10 s, this one
+  /// included, oldest first. Empty on SQLite. users/rooms/messages count the
+  /// whole database; connections are this node's.
+  public var node: String = String()
+
+  public var nodes: [Chatd_Control_V1_ClusterNode] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_Control_V1_ClusterNode: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var node: String = String()
+
+  public var listen: String = String()
+
+  public var version: String = String()
+
+  public var startedAtMs: Int64 = 0
+
+  /// since its last heartbeat (every 2 s)
+  public var heartbeatAgeMs: Int64 = 0
+
+  public var connections: UInt32 = 0
+
+  public var authenticatedConnections: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1717,7 +1750,7 @@ nonisolated extension Chatd_Control_V1_StatusRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Chatd_Control_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatusResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}started_at_ms\0\u{3}uptime_ms\0\u{1}connections\0\u{3}authenticated_connections\0\u{1}users\0\u{1}rooms\0\u{1}messages\0\u{3}database_bytes\0\u{3}data_dir\0\u{1}listen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}started_at_ms\0\u{3}uptime_ms\0\u{1}connections\0\u{3}authenticated_connections\0\u{1}users\0\u{1}rooms\0\u{1}messages\0\u{3}database_bytes\0\u{3}data_dir\0\u{1}listen\0\u{1}node\0\u{1}nodes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1736,6 +1769,8 @@ nonisolated extension Chatd_Control_V1_StatusResponse: SwiftProtobuf.Message, Sw
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.databaseBytes) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.dataDir) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.listen) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      case 13: try { try decoder.decodeRepeatedMessageField(value: &self.nodes) }()
       default: break
       }
     }
@@ -1775,6 +1810,12 @@ nonisolated extension Chatd_Control_V1_StatusResponse: SwiftProtobuf.Message, Sw
     if !self.listen.isEmpty {
       try visitor.visitSingularStringField(value: self.listen, fieldNumber: 11)
     }
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 12)
+    }
+    if !self.nodes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.nodes, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1790,6 +1831,68 @@ nonisolated extension Chatd_Control_V1_StatusResponse: SwiftProtobuf.Message, Sw
     if lhs.databaseBytes != rhs.databaseBytes {return false}
     if lhs.dataDir != rhs.dataDir {return false}
     if lhs.listen != rhs.listen {return false}
+    if lhs.node != rhs.node {return false}
+    if lhs.nodes != rhs.nodes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_Control_V1_ClusterNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClusterNode"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}listen\0\u{1}version\0\u{3}started_at_ms\0\u{3}heartbeat_age_ms\0\u{1}connections\0\u{3}authenticated_connections\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.listen) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.startedAtMs) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.heartbeatAgeMs) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.authenticatedConnections) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
+    }
+    if !self.listen.isEmpty {
+      try visitor.visitSingularStringField(value: self.listen, fieldNumber: 2)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 3)
+    }
+    if self.startedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.startedAtMs, fieldNumber: 4)
+    }
+    if self.heartbeatAgeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.heartbeatAgeMs, fieldNumber: 5)
+    }
+    if self.connections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.connections, fieldNumber: 6)
+    }
+    if self.authenticatedConnections != 0 {
+      try visitor.visitSingularUInt32Field(value: self.authenticatedConnections, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_Control_V1_ClusterNode, rhs: Chatd_Control_V1_ClusterNode) -> Bool {
+    if lhs.node != rhs.node {return false}
+    if lhs.listen != rhs.listen {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.startedAtMs != rhs.startedAtMs {return false}
+    if lhs.heartbeatAgeMs != rhs.heartbeatAgeMs {return false}
+    if lhs.connections != rhs.connections {return false}
+    if lhs.authenticatedConnections != rhs.authenticatedConnections {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

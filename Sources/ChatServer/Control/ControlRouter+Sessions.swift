@@ -73,6 +73,9 @@ extension ControlRouter {
             throw ChatFailure.invalid("connection_id", "give connection_id or user")
         }
         let closed = registry.kick(selector, reason: .kicked)
+        // A user's or device's connections on the other nodes too (a
+        // connection id is this node's own).
+        if case .connection = selector {} else { hub.link.send(.kick(selector, node: nil)) }
         try await admin.audit(
             AuditEntry(
                 at: clock.nowMs(), action: .adminSessionKick, actor: actor, userID: subject, address: "",

@@ -91,6 +91,7 @@ public struct ControlRouter: Sendable {
         r.databaseBytes = UInt64(counts.databaseBytes)
         r.dataDir = info.dataDir
         r.listen = info.listen
+        (r.node, r.nodes) = hooks.cluster()
         return r
     }
 

@@ -13,13 +13,17 @@ public struct OperatorHooks: Sendable {
     public var config: @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String)
     /// Sets the log level (nil: only reads it); returns (in force, previous).
     public var logLevel: @Sendable (_ level: String?) throws -> (current: String, previous: String)
+    /// With several nodes: this node's name and the nodes heard from lately (empty on one node).
+    public var cluster: @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode])
 
     public init(
         backup: @escaping @Sendable (String) async throws -> BackupSummary = { _ in throw Self.unsupported },
         stats: @escaping @Sendable () async throws -> DaemonStats = { DaemonStats() },
         config: @escaping @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String) = { ([], "") },
-        logLevel: @escaping @Sendable (String?) throws -> (current: String, previous: String) = { _ in throw Self.unsupported }
+        logLevel: @escaping @Sendable (String?) throws -> (current: String, previous: String) = { _ in throw Self.unsupported },
+        cluster: @escaping @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode]) = { ("", []) }
     ) {
+        self.cluster = cluster
         self.backup = backup
         self.stats = stats
         self.config = config

@@ -13,11 +13,14 @@ import Synchronization
 public final class FanoutHub: Sendable {
     private let members = Mutex<[ConversationID: Set<UserID>]>([:])
     let registry: SessionRegistry
-    let presence: PresenceHub
+    public let presence: PresenceHub
+    /// The other nodes on the same database (typing and read pushes are not stored).
+    let link: any ClusterLink
 
-    public init(registry: SessionRegistry, presence: PresenceHub) {
+    public init(registry: SessionRegistry, presence: PresenceHub, link: any ClusterLink = NoCluster()) {
         self.registry = registry
         self.presence = presence
+        self.link = link
     }
 
     public func load(_ memberships: [(ConversationID, UserID)]) {
@@ -67,6 +70,11 @@ public final class FanoutHub: Sendable {
 
     /// A member's read position moved: tell the members (and the reader's other connections).
     public func pushRead(conversation: ConversationID, user: UserID, seq: Seq) {
+        link.send(.read(conversation: conversation, user: user, seq: seq))
+        pushReadHere(conversation: conversation, user: user, seq: seq)
+    }
+
+    private func pushReadHere(conversation: ConversationID, user: UserID, seq: Seq) {
         var push = Chatd_V1_ReadPush()
         push.conversationID = UInt64(conversation)
         push.userID = UInt64(user)
@@ -78,6 +86,11 @@ public final class FanoutHub: Sendable {
 
     /// Typing indicator to the other online members (never stored).
     public func pushTyping(conversation: ConversationID, user: UserID, typing: Bool, expiresInMs: UInt32) {
+        link.send(.typing(conversation: conversation, user: user, typing: typing, expiresInMs: expiresInMs))
+        pushTypingHere(conversation: conversation, user: user, typing: typing, expiresInMs: expiresInMs)
+    }
+
+    private func pushTypingHere(conversation: ConversationID, user: UserID, typing: Bool, expiresInMs: UInt32) {
         var push = Chatd_V1_TypingPush()
         push.conversationID = UInt64(conversation)
         push.userID = UInt64(user)
@@ -88,6 +101,29 @@ public final class FanoutHub: Sendable {
         var batches = PushBatches()
         batches.add(Frame.push(.typing, push).encoded(), to: registry.connections(of: others))
         batches.send()
+    }
+}
+
+extension FanoutHub {
+    /// What another node (`node`) signalled, for this node's connections.
+    /// `me`: this node's name (a connection kick names its node).
+    public func received(_ signal: ClusterSignal, from node: String, me: String) {
+        switch signal {
+        case .typing(let c, let u, let typing, let expires):
+            pushTypingHere(conversation: c, user: u, typing: typing, expiresInMs: expires)
+        case .read(let c, let u, let seq):
+            pushReadHere(conversation: c, user: u, seq: seq)
+        case .presence(let u, let state, let lastSeen):
+            presence.remoteChanged(u, on: node, to: state, lastSeen: lastSeen)
+        case .endDevices(let devices, let reason):
+            registry.endSessions(devices: devices, reason: reason, except: nil)
+        case .endUser(let u, let reason):
+            registry.endSessions(user: u, reason: reason)
+        case .kick(let selector, let target):
+            if target == nil || target == me { registry.kick(selector, reason: .kicked) }
+        case .hello:
+            presence.announceConnected()
+        }
     }
 }
 

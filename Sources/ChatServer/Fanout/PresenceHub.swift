@@ -21,6 +21,8 @@ public final class PresenceHub: Sendable {
         var contacts: [UserID: [UserID: Int]] = [:]
         var away: Set<UserID> = []
         var lastSeen: [UserID: Millis] = [:]
+        /// The other nodes each user is connected to (several nodes on one database).
+        var remote: [UserID: Set<String>] = [:]
     }
 
     private let state = Mutex(State())
@@ -28,12 +30,17 @@ public final class PresenceHub: Sendable {
     let store: any Store
     let clock: any WallClock
     let logger: Logger
+    /// Tells the other nodes this node's view of its users.
+    let link: any ClusterLink
 
-    public init(registry: SessionRegistry, store: any Store, clock: any WallClock, logger: Logger) {
+    public init(
+        registry: SessionRegistry, store: any Store, clock: any WallClock, logger: Logger, link: any ClusterLink = NoCluster()
+    ) {
         self.registry = registry
         self.store = store
         self.clock = clock
         self.logger = logger
+        self.link = link
     }
 
     public func load(_ pairs: [(UserID, UserID)]) {
@@ -64,9 +71,13 @@ public final class PresenceHub: Sendable {
 
     public func contacts(of user: UserID) -> [UserID] { state.withLock { Array(($0.contacts[user] ?? [:]).keys) } }
 
+    /// Online when connected to this node or another; away when the user said so.
     public func presence(of user: UserID) -> PresenceState {
-        guard registry.isOnline(user) else { return .offline }
-        return state.withLock { $0.away.contains(user) } ? .away : .online
+        let local = registry.isOnline(user)
+        return state.withLock { s in
+            guard local || !(s.remote[user]?.isEmpty ?? true) else { return .offline }
+            return s.away.contains(user) ? .away : .online
+        }
     }
 
     /// Last-seen times known in memory (users who went offline since start).
@@ -78,16 +89,22 @@ public final class PresenceHub: Sendable {
         let now = presence(of: user)
         guard now != .offline else { return }
         broadcast(user, now, lastSeen: 0)
+        link.send(.presence(user: user, state: now, lastSeen: 0))
     }
 
     func wentOffline(_ user: UserID) {
         // Another device may have come online meanwhile.
         guard !registry.isOnline(user) else { return }
         let now = clock.nowMs()
-        state.withLock { s in
-            s.away.remove(user)
+        link.send(.presence(user: user, state: .offline, lastSeen: now))
+        let elsewhere = state.withLock { s in
+            let elsewhere = !(s.remote[user]?.isEmpty ?? true)
+            if !elsewhere { s.away.remove(user) }
             s.lastSeen[user] = now
+            return elsewhere
         }
+        // Still connected to another node: nothing changed for the contacts.
+        guard !elsewhere else { return }
         broadcast(user, .offline, lastSeen: now)
         let store = self.store
         let logger = self.logger
@@ -104,8 +121,72 @@ public final class PresenceHub: Sendable {
 
     public func setAway(_ user: UserID, _ away: Bool) {
         let changed = state.withLock { s in away ? s.away.insert(user).inserted : s.away.remove(user) != nil }
-        if changed && registry.isOnline(user) { broadcast(user, away ? .away : .online, lastSeen: 0) }
+        if changed && registry.isOnline(user) {
+            broadcast(user, away ? .away : .online, lastSeen: 0)
+            link.send(.presence(user: user, state: away ? .away : .online, lastSeen: 0))
+        }
     }
+
+    // MARK: Other nodes
+
+    /// Another node's view of `user` changed: tell this node's watchers when
+    /// the user's presence, taken over every node, did.
+    public func remoteChanged(_ user: UserID, on node: String, to new: PresenceState, lastSeen: Millis) {
+        let before = presence(of: user)
+        state.withLock { s in
+            if new == .offline {
+                s.remote[user]?.remove(node)
+                if s.remote[user]?.isEmpty == true { s.remote[user] = nil }
+                if lastSeen > 0 { s.lastSeen[user] = max(s.lastSeen[user] ?? 0, lastSeen) }
+            } else {
+                s.remote[user, default: []].insert(node)
+                if new == .away { s.away.insert(user) } else { s.away.remove(user) }
+            }
+        }
+        let after = presence(of: user)
+        if after == .offline { state.withLock { _ = $0.away.remove(user) } }
+        guard after != before else { return }
+        broadcast(user, after, lastSeen: after == .offline ? (lastSeen > 0 ? lastSeen : clock.nowMs()) : 0)
+    }
+
+    /// Forgets who is connected to other nodes, without telling anyone
+    /// (before asking the nodes again: `ClusterSignal.hello`).
+    public func forgetRemote() { state.withLock { $0.remote.removeAll() } }
+
+    /// Tells the other nodes every user connected here (a node asked: it
+    /// started, or missed signals).
+    func announceConnected() {
+        for user in registry.onlineUsers() {
+            let now = presence(of: user)
+            if now != .offline { link.send(.presence(user: user, state: now, lastSeen: 0)) }
+        }
+    }
+
+    /// Nodes that stopped answering (killed, cut off): their users are
+    /// offline unless connected elsewhere. `alive`: the nodes still
+    /// heartbeating, this one excluded.
+    public func keepOnly(nodes alive: Set<String>) {
+        let now = clock.nowMs()
+        let gone: [UserID] = state.withLock { s in
+            var gone: [UserID] = []
+            for (user, nodes) in s.remote where !nodes.isSubset(of: alive) {
+                let left = nodes.intersection(alive)
+                s.remote[user] = left.isEmpty ? nil : left
+                if left.isEmpty { gone.append(user) }
+            }
+            return gone
+        }
+        for user in gone where !registry.isOnline(user) {
+            state.withLock { s in
+                s.away.remove(user)
+                s.lastSeen[user] = now
+            }
+            broadcast(user, .offline, lastSeen: now)
+        }
+    }
+
+    /// The nodes other than this one that users are connected to (tests, status).
+    public var remoteNodes: Set<String> { state.withLock { $0.remote.values.reduce(into: Set<String>()) { $0.formUnion($1) } } }
 
     private func broadcast(_ user: UserID, _ presence: PresenceState, lastSeen: Millis) {
         let watchers = contacts(of: user)

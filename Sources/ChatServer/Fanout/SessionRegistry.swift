@@ -139,6 +139,9 @@ public final class SessionRegistry: SessionDirectory {
         return nil
     }
 
+    /// Users with at least one authenticated connection here.
+    public func onlineUsers() -> [UserID] { state.withLock { Array($0.byUser.keys) } }
+
     public func isOnline(_ user: UserID) -> Bool { state.withLock { $0.byUser[user] != nil } }
 
     /// Live authenticated connections of these users.

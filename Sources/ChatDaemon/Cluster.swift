@@ -1,0 +1,118 @@
+import ChatBuildInfo
+import ChatCore
+import ChatCrypto
+import ChatPostgres
+import ChatProtocol
+import ChatServer
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Several chatd nodes on one PostgreSQL database (DESIGN §9): committed
+/// changes reach every node through the store (`listenForOtherNodes`);
+/// what is never stored (typing, read pushes, presence, ended sessions)
+/// goes as signals on the same channel; heartbeats say which nodes live.
+enum Cluster {
+    /// Heartbeat period; a node silent for `liveWithin` is taken for dead
+    /// and its users offline (unless connected elsewhere).
+    static let heartbeatInterval: Duration = .seconds(2)
+    static let liveWithinMs: Int64 = 10_000
+
+    /// Wires the fan-out to the other nodes; returns the link the services send through.
+    static func join(
+        store: PostgresStore, registry: SessionRegistry, hub: FanoutHub, presence: PresenceHub, link: any ClusterLink
+    ) {
+        let me = store.nodeName
+        store.setSignalObserver { node, line in
+            guard let signal = ClusterSignal(line) else { return }
+            hub.received(signal, from: String(node), me: me)
+        }
+        // Listening (again): what others signalled meanwhile is lost, so ask
+        // them who is connected to them.
+        store.setListeningObserver {
+            presence.forgetRemote()
+            link.send(.hello)
+        }
+    }
+
+    /// The token key's fingerprint (never the key): every node must hold
+    /// the same key, or a session made on one node does not resume on another.
+    static func checkTokenKey(_ key: [UInt8], store: PostgresStore, dataDir: String) async throws {
+        let fingerprint = Sodium.blake2b(Array("chatd token key fingerprint".utf8) + key, outputLength: 16)
+            .map { String($0, radix: 16).leftPadded(2) }.joined()
+        guard try await store.claimTokenKey(fingerprint: fingerprint) else {
+            throw DataDirectoryRefused(
+                "\(dataDir)/token.key differs from the key of the other nodes on this database: copy token.key from a node that ran on it (every node needs the same key)")
+        }
+    }
+}
+
+/// Carries this node's signals to the others through PostgreSQL.
+struct PostgresClusterLink: ClusterLink {
+    let store: PostgresStore
+
+    func send(_ signal: ClusterSignal) { store.signal(signal.encoded) }
+}
+
+/// The nodes on the database, as the last heartbeat saw them (chatctl status).
+final class ClusterMembers: Sendable {
+    private let nodes = Mutex<[PostgresStore.NodeRecord]>([])
+
+    var current: [PostgresStore.NodeRecord] { nodes.withLock { $0 } }
+
+    func update(_ records: [PostgresStore.NodeRecord]) { nodes.withLock { $0 = records } }
+}
+
+/// Heartbeats this node every `Cluster.heartbeatInterval`, and turns
+/// offline the users of nodes that stopped; on shutdown, leaves.
+struct ClusterHeartbeatService: Service, CustomStringConvertible {
+    let store: PostgresStore
+    let registry: SessionRegistry
+    let presence: PresenceHub
+    let members: ClusterMembers
+    let listen: String
+    let logger: Logger
+
+    var description: String { "cluster heartbeat" }
+
+    func run() async {
+        try? await cancelWhenGracefulShutdown {
+            var failing = false
+            while true {
+                do {
+                    let load = PostgresStore.NodeLoad(
+                        listen: listen, version: BuildInfo.version, connections: registry.connectionCount,
+                        authenticated: registry.authenticatedCount)
+                    let nodes = try await store.heartbeat(load, liveWithinMs: Cluster.liveWithinMs)
+                    members.update(nodes)
+                    presence.keepOnly(nodes: Set(nodes.map(\.node)).subtracting([store.nodeName]))
+                    if failing { logger.notice("cluster heartbeat written again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.warning("cluster heartbeat failed", metadata: ["chatd.error": "\(error)"]) }
+                    failing = true
+                }
+                try await Task.sleep(for: Cluster.heartbeatInterval)
+            }
+        }
+        await store.leaveCluster()
+    }
+}
+
+extension Daemon {
+    static func clusterNode(_ n: PostgresStore.NodeRecord) -> Chatd_Control_V1_ClusterNode {
+        var p = Chatd_Control_V1_ClusterNode()
+        p.node = n.node
+        p.listen = n.listen
+        p.version = n.version
+        p.startedAtMs = n.startedAtMs
+        p.heartbeatAgeMs = max(0, n.nowMs - n.heartbeatAtMs)
+        p.connections = UInt32(clamping: n.connections)
+        p.authenticatedConnections = UInt32(clamping: n.authenticated)
+        return p
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
