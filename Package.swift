@@ -193,11 +193,12 @@ let package = Package(
             dependencies: ["ChatCore", "ChatCrypto"],
             swiftSettings: swiftSettings
         ),
-        // The store, and the services over a real (in-memory or on-disk) database.
+        // The store, and the services over a real (in-memory or on-disk) database;
+        // `chatd migrate` (ChatDaemon) from one store to the other.
         .testTarget(
             name: "ChatStoreTests",
             dependencies: [
-                "ChatStore", "ChatPostgres", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ChatStore", "ChatPostgres", "ChatCore", "ChatCrypto", "ChatDaemon", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
