@@ -89,7 +89,7 @@ public enum Migration {
     /// Runs the migration: `configPath` must select the PostgreSQL backend;
     /// `dataDir` must hold a stopped deployment (its lock is taken for the
     /// whole copy, so a chatd running on it makes this fail, exit 73).
-    /// `progress` is told each table as it is copied.
+    /// `progress` is told each table as it is copied, and the verification.
     public static func run(
         dataDir: String, configPath: String, logger: Logger, progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(Failure) -> Summary {
@@ -216,7 +216,7 @@ public enum Migration {
         var tables: [(name: String, rows: Int64)] = []
         for table in copiedTables {
             let rows = try target.copy(table: table, from: source, batchSize: batchSize)
-            progress("\(table): \(rows) rows")
+            progress("copied \(table): \(rows) rows")
             tables.append((table, rows))
         }
         for table in copiedTables {
@@ -224,6 +224,7 @@ public enum Migration {
         }
 
         // Verification, before COMMIT.
+        progress("verifying")
         var differences: [String] = []
         for (table, copiedRows) in tables {
             let (inSource, inTarget) = (try source.rowCount(of: table), try target.rowCount(of: table))

@@ -42,8 +42,9 @@ struct MigrateCommand: AsyncParsableCommand {
         var logger = Logger(label: "chatd.migrate") { label in LineLogHandler(label: label, format: .text) }
         logger.logLevel = .warning
         do {
+            // Progress goes to standard error; the summary alone to standard output.
             let summary = try await Migration.run(dataDir: fromSQLite, configPath: toConfig, logger: logger) { line in
-                print("copied \(line)")
+                FileHandle.standardError.write(Data("chatd migrate: \(line)\n".utf8))
             }
             print(summary.text, terminator: "")
         } catch {

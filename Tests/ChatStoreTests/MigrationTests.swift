@@ -285,4 +285,27 @@ struct MigrationTests {
         let summary = try await Migration.run(dataDir: deployment.dataDir, configPath: config2, logger: Self.logger)
         #expect(summary.totalRows > 0)
     }
+
+    /// A row PostgreSQL cannot hold (SQLite kept text in an integer column)
+    /// stops the copy half-way: exit 1, naming the column, and the target
+    /// is as empty as before.
+    @Test func aFailedCopyLeavesTheTargetEmpty() async throws {
+        var deployment = try Deployment()
+        defer { Self.cleanUp(deployment.dataDir) }
+        try await deployment.populate()
+        let room = deployment.room
+        try await deployment.sqlite.writer.write { db in
+            try db.execute(sql: "UPDATE events SET file_width = 'wide' WHERE conversation_id = ? AND seq = 1", arguments: [room])
+        }
+        try deployment.sqlite.close()
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let config = try Self.writeConfig(settings, near: deployment.dataDir)
+        let failed = await Self.failure(dataDir: deployment.dataDir, config: config)
+        #expect(failed?.exitCode == Migration.Failure.copyFailed)
+        #expect(failed?.description.contains("events.file_width") == true, "\(String(describing: failed))")
+        let target = try await PostgresStore.open(settings, logger: Self.logger)
+        let counts = try await target.counts()
+        #expect(counts.users == 0 && counts.rooms == 0 && counts.messages == 0)
+        await target.close()
+    }
 }
