@@ -1,4 +1,5 @@
 import ChatCore
+import PostgresNIO
 
 /// Copying a whole deployment into this store (`chatd migrate`): rows go in
 /// as they are, ids and seqs included, inside one transaction.
@@ -64,15 +65,18 @@ public final class PostgresImport {
             statement = .rows(table: name, copied)
         }
         let rowsPerStatement = max(1, min(batchSize, Self.maxParameters / max(1, copied.count)))
+        let fullBatch = statement.sql(rows: rowsPerStatement)
+        let kinds = copied.map(\.kind)
         var count: Int64 = 0
         try source.forEachBatch(of: name, columns: sourceColumns, batchSize: rowsPerStatement) { rows in
-            var arguments: [any PGBindable] = []
-            arguments.reserveCapacity(rows.count * copied.count)
+            var binds = PostgresBindings(capacity: rows.count * copied.count)
             for row in rows {
                 guard row.count == copied.count else { throw TableCopyError("\(name): a row of \(row.count) values for \(copied.count) columns") }
-                for (value, column) in zip(row, copied) { arguments.append(try Self.convert(value, to: column, table: name)) }
+                for i in 0..<row.count {
+                    PGSession.bind(try Self.convert(row[i], to: copied[i], kind: kinds[i], table: name), into: &binds)
+                }
             }
-            try session.execute(statement.sql(rows: rows.count), arguments)
+            try session.execute(postgresSQL: rows.count == rowsPerStatement ? fullBatch : statement.sql(rows: rows.count), binds: binds)
             count += Int64(rows.count)
         }
         return count
@@ -112,11 +116,24 @@ public final class PostgresImport {
     struct Column {
         var name: String
         var type: String
+        /// `type`, decided once per column rather than per value.
+        var kind: Kind {
+            switch type {
+            case "bigint", "integer", "smallint": .integer
+            case "boolean": .boolean
+            case "double precision", "real": .real
+            case "text": .text
+            case "bytea": .bytes
+            default: .other
+            }
+        }
         /// GENERATED ALWAYS AS IDENTITY: an insert with its value needs OVERRIDING SYSTEM VALUE.
         var alwaysGenerated: Bool
         var identity: Bool
         /// Nullable or with a default: may be left out of an insert.
         var optional: Bool
+
+        enum Kind { case integer, boolean, real, text, bytes, other }
     }
 
     func columns(of table: String) throws -> [Column] {
@@ -158,11 +175,20 @@ public final class PostgresImport {
             }
         }
 
-        /// "(?::bigint, ?::text), (...)": typed, so that a VALUES list of
-        /// NULLs still has its column types.
+        /// "($1::bigint, $2::text), ($3::bigint, ...)": typed, so that a
+        /// VALUES list of NULLs still has its column types.
         static func tuples(rows: Int, columns: [Column]) -> String {
-            let one = "(" + columns.map { "?::\($0.type)" }.joined(separator: ", ") + ")"
-            return Array(repeating: one, count: rows).joined(separator: ", ")
+            var text = ""
+            var next = 1
+            for row in 0..<rows {
+                text += row == 0 ? "(" : ", ("
+                for (i, column) in columns.enumerated() {
+                    text += (i == 0 ? "$" : ", $") + String(next) + "::" + column.type
+                    next += 1
+                }
+                text += ")"
+            }
+            return text
         }
     }
 
@@ -173,26 +199,22 @@ public final class PostgresImport {
 
     /// A source value as the PostgreSQL column's type holds it (SQLite keeps
     /// booleans as 0/1 integers).
-    static func convert(_ value: StoredValue, to column: Column, table: String) throws -> PGValue {
-        switch (value, column.type) {
+    static func convert(_ value: StoredValue, to column: Column, kind: Column.Kind, table: String) throws -> PGValue {
+        switch (value, kind) {
         case (.null, _): return .null
-        case (.integer(let i), "bigint"), (.integer(let i), "integer"), (.integer(let i), "smallint"): return .int(i)
-        case (.integer(let i), "boolean"): return .bool(i != 0)
-        case (.integer(let i), "double precision"), (.integer(let i), "real"): return .double(Double(i))
-        case (.real(let d), "double precision"), (.real(let d), "real"): return .double(d)
-        case (.real(let d), "bigint"):
+        case (.integer(let i), .integer): return .int(i)
+        case (.integer(let i), .boolean): return .bool(i != 0)
+        case (.integer(let i), .real): return .double(Double(i))
+        case (.real(let d), .real): return .double(d)
+        case (.real(let d), .integer):
             guard let i = Int64(exactly: d) else { break }
             return .int(i)
-        case (.text(let s), "text"): return .text(s)
-        case (.blob(let b), "bytea"): return .bytes(b)
+        case (.text(let s), .text): return .text(s)
+        case (.blob(let b), .bytes): return .bytes(b)
         default: break
         }
         throw TableCopyError("\(table).\(column.name): a value of the source (\(value.kind)) that PostgreSQL's \(column.type) cannot hold")
     }
-}
-
-extension PGValue: PGBindable {
-    var pgValue: PGValue { self }
 }
 
 extension StoredValue {

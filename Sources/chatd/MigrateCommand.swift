@@ -40,7 +40,9 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         umask(0o077)
         var logger = Logger(label: "chatd.migrate") { label in LineLogHandler(label: label, format: .text) }
-        logger.logLevel = .warning
+        // Failures come back as errors with their reason; the client pool's
+        // own warnings would only clutter the report.
+        logger.logLevel = .error
         do {
             // Progress goes to standard error; the summary alone to standard output.
             let summary = try await Migration.run(dataDir: fromSQLite, configPath: toConfig, logger: logger) { line in
