@@ -200,11 +200,13 @@ let package = Package(
             path: "Tests/ChatTestSupport",
             swiftSettings: swiftSettings
         ),
-        // The store, and the services over a real (in-memory or on-disk) database.
+        // The store, and the services over a real (in-memory or on-disk) database;
+        // `chatd migrate` (ChatDaemon) from one store to the other.
         .testTarget(
             name: "ChatStoreTests",
             dependencies: [
-                "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", "ChatDaemon",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -139,17 +139,26 @@ final class PGSession {
 
     static func query(_ sql: String, _ args: [any PGBindable]) throws -> PostgresQuery {
         var binds = PostgresBindings(capacity: args.count)
-        for arg in args {
-            switch arg.pgValue {
-            case .null: binds.appendNull()
-            case .int(let i): binds.append(i)
-            case .double(let d): binds.append(d)
-            case .text(let s): binds.append(s)
-            case .bytes(let b): binds.append(ByteBuffer(bytes: b))
-            case .bool(let b): binds.append(b)
-            }
-        }
+        for arg in args { bind(arg.pgValue, into: &binds) }
         return PostgresQuery(unsafeSQL: postgresSQL(sql), binds: binds)
+    }
+
+    static func bind(_ value: PGValue, into binds: inout PostgresBindings) {
+        switch value {
+        case .null: binds.appendNull()
+        case .int(let i): binds.append(i)
+        case .double(let d): binds.append(d)
+        case .text(let s): binds.append(s)
+        case .bytes(let b): binds.append(ByteBuffer(bytes: b))
+        case .bool(let b): binds.append(b)
+        }
+    }
+
+    /// Runs `sql`, already in PostgreSQL's `$N` form, with `binds` (bulk
+    /// statements, whose placeholders are not worth rewriting each time).
+    func execute(postgresSQL sql: String, binds: PostgresBindings) throws {
+        let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+        changesCount = result.metadata.rows ?? 0
     }
 
     static func decode(_ row: PostgresRow) -> PGRow {

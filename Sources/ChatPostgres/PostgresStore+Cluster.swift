@@ -1,6 +1,7 @@
 import ChatCore
 import NIOConcurrencyHelpers
 import PostgresNIO
+import Synchronization
 
 /// Several nodes on one database (DESIGN §9): the nodes' heartbeats and
 /// the signals they send each other (typing, read pushes, presence, ended
@@ -120,6 +121,10 @@ extension PostgresStore {
             }
             if lines.isEmpty { return }
             for payload in Self.signalPayloads(lines, node: node) {
+                // Not once the store closes (close waits for what is under way).
+                guard !closing.load(ordering: .acquiring) else { return }
+                operations.add(1, ordering: .acquiringAndReleasing)
+                defer { operations.subtract(1, ordering: .acquiringAndReleasing) }
                 do {
                     _ = try await client.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
                 } catch {

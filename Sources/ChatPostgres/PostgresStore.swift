@@ -76,6 +76,9 @@ public final class PostgresStore: Store, Sendable {
     let signals = NIOLockedValueBox(SignalQueue())
     let signalObserver = NIOLockedValueBox<SignalObserver?>(nil)
     let listeningObserver = NIOLockedValueBox<ListeningObserver?>(nil)
+    /// Reads and writes under way, and whether `close` has begun.
+    let operations = Atomic<Int>(0)
+    let closing = Atomic<Bool>(false)
     /// Write transactions begun and not yet ended (waiting for a connection or running).
     let writesInFlight = Atomic<Int>(0)
 
@@ -169,10 +172,23 @@ public final class PostgresStore: Store, Sendable {
 
     static func versionText(_ number: Int) -> String { "\(number / 10_000).\(number % 10_000)" }
 
-    public func close() async {
+    /// Lets the operations under way finish (up to `drain`), then closes
+    /// the connections and the threads; later operations answer `unavailable`.
+    /// (Cancelling the client under a leased connection once left a
+    /// statement waiting forever, and the thread pool's shutdown with it.)
+    public func close(drain: Duration = .seconds(10)) async {
+        closing.store(true, ordering: .releasing)
+        let deadline = ContinuousClock.now + drain
+        while operations.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         runner.cancel()
         _ = await runner.value
-        try? await threads.shutdownGracefully()
+        if operations.load(ordering: .acquiring) == 0 {
+            try? await threads.shutdownGracefully()
+        } else {
+            logger.error("closing the database with statements still waiting; their threads are left behind")
+        }
     }
 
     /// Sets the function that receives committed changes, in commit order.
@@ -201,6 +217,9 @@ public final class PostgresStore: Store, Sendable {
 
     /// Runs `body` on a leased connection, on a thread of the pool.
     func read<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
+        guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
+        operations.add(1, ordering: .acquiringAndReleasing)
+        defer { operations.subtract(1, ordering: .acquiringAndReleasing) }
         let logger = self.logger
         do {
             return try await client.withConnection { connection in

@@ -19,7 +19,8 @@ struct ChatdCommand: AsyncParsableCommand {
             Without --config, chatd runs on its embedded default: clients on 127.0.0.1:7600,
             data and the control socket in ./chatd-data.
             """,
-        version: BuildInfo.description)
+        version: BuildInfo.description,
+        subcommands: [MigrateCommand.self])
 
     @Option(name: .long, help: "Path of the TOML config file.")
     var config: String?

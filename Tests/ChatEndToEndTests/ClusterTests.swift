@@ -147,7 +147,7 @@ struct ClusterTests {
             #expect(await bobPushes.wait { pushes in
                 pushes.contains { if case .presence(let p) = $0 { p.userID == aliceAuth.user.id && p.presence == .away } else { false } }
             })
-            try await alice.close()
+            await alice.close()
             #expect(await bobPushes.wait { pushes in
                 pushes.contains { if case .presence(let p) = $0 { p.userID == aliceAuth.user.id && p.presence == .offline } else { false } }
             })

@@ -180,13 +180,31 @@ _chatd() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    migrate|help)
         # Offer subcommand argument completions
         "_chatd_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'migrate help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_chatd_migrate() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--from-sqlite --to-config)
+    __chatd_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--from-sqlite')
+        return
+        ;;
+    '--to-config')
+        return
         ;;
     esac
 }

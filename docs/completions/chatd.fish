@@ -22,6 +22,8 @@ function __chatd_parse_tokens -S
     case 'chatd'
         __chatd_parse_subcommand 0 'config=' 'check-config' 'print-default-config' 'version' 'h/help'
         switch $unparsed_tokens[1]
+        case 'migrate'
+            __chatd_parse_subcommand 0 'from-sqlite=' 'to-config=' 'version' 'h/help'
         case 'help'
             __chatd_parse_subcommand -r 1 'version'
         end
@@ -82,5 +84,10 @@ complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "c
 complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd" print-default-config' -l 'print-default-config' -d 'Print a config file with every key at its default, and exit.'
 complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd" version' -l 'version' -d 'Show the version.'
 complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'chatd' -n '__chatd_should_offer_completions_for_positional "chatd" -eq 1' -fa 'migrate' -d 'Copy a stopped chatd\'s SQLite database into an empty PostgreSQL database.'
 complete -c 'chatd' -n '__chatd_should_offer_completions_for_positional "chatd" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd migrate" from-sqlite' -l 'from-sqlite' -d 'The data directory of the stopped chatd (storage.data_dir, e.g. /var/lib/chatd).' -rfka ''
+complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd migrate" to-config' -l 'to-config' -d 'The config file of the new nodes, naming the PostgreSQL database to copy into.' -rfka ''
+complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd migrate" version' -l 'version' -d 'Show the version.'
+complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd migrate" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'chatd' -n '__chatd_should_offer_completions_for_flags_or_options "chatd help" version' -l 'version' -d 'Show the version.'

@@ -53,18 +53,32 @@ _chatd() {
     case "${state}" in
     command)
         local -ar subcommands=(
+            'migrate:Copy a stopped chatd'\''s SQLite database into an empty PostgreSQL database.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        help)
+        migrate|help)
             "_chatd_${words[1]}" && ret=0
             ;;
         esac
         ;;
     esac
+
+    return "${ret}"
+}
+
+_chatd_migrate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--from-sqlite[The data directory of the stopped chatd (storage.data_dir, e.g. /var/lib/chatd).]:DATA_DIR:'
+        '--to-config[The config file of the new nodes, naming the PostgreSQL database to copy into.]:FILE:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
 
     return "${ret}"
 }
