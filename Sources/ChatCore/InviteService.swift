@@ -24,7 +24,7 @@ public final class InviteService: Sendable {
 
     /// CreateInviteLink (op 71): the link and its token.
     public func create(
-        _ session: Session, conversation id: ConversationID, expiresInMs: Millis, maxUses: UInt32
+        _ session: Session, conversation id: ConversationID, expiresInMs: Millis, maxUses: UInt32, address: String = ""
     ) async throws -> (Grant, token: [UInt8]) {
         let now = clock.nowMs()
         let expiresAt = try GrantPolicy.expiry(expiresInMs: expiresInMs, now: now)
@@ -38,7 +38,7 @@ public final class InviteService: Sendable {
         let grant = try await store.transaction { tx in
             try tx.createInvite(conversation: id, by: actor, tokenHash: hash, expiresAt: expiresAt, maxUses: uses, now: now)
         }
-        try await audit(.inviteCreated, session, grant, now: now)
+        try await audit(.inviteCreated, session, grant, address: address, now: now)
         return (grant, token)
     }
 
@@ -49,16 +49,16 @@ public final class InviteService: Sendable {
     }
 
     /// RevokeInviteLink (op 73).
-    public func revoke(_ session: Session, conversation id: ConversationID, invite: Int64) async throws {
+    public func revoke(_ session: Session, conversation id: ConversationID, invite: Int64, address: String = "") async throws {
         let (actor, now) = (session.userID, clock.nowMs())
         let (grant, revoked) = try await store.transaction { tx in
             try tx.revokeInvite(conversation: id, id: invite, by: actor, now: now)
         }
-        if revoked { try await audit(.inviteRevoked, session, grant, now: now) }
+        if revoked { try await audit(.inviteRevoked, session, grant, address: address, now: now) }
     }
 
     /// RedeemInviteLink (op 74): the conversation as the caller now sees it.
-    public func redeem(_ session: Session, token: [UInt8]) async throws -> Conversation {
+    public func redeem(_ session: Session, token: [UInt8], address: String = "") async throws -> Conversation {
         try GrantPolicy.checkFormat(token)
         let (user, now) = (session.userID, clock.nowMs())
         if case .limited(let retry) = redemptions.withLock({ $0.consume(String(user), now: now) }) {
@@ -67,17 +67,17 @@ public final class InviteService: Sendable {
         let hash = crypto.tokenHash(token)
         let (grant, joined) = try await store.transaction { tx in try tx.redeemInvite(tokenHash: hash, user: user, now: now) }
         redemptions.withLock { $0.reset(String(user)) }
-        if joined { try await audit(.inviteRedeemed, session, grant, now: now) }
+        if joined { try await audit(.inviteRedeemed, session, grant, address: address, now: now) }
         guard let id = grant.conversationID, let conversation = try await store.conversation(id: id, viewer: user) else {
             throw ChatFailure(.notFound, "no such conversation")
         }
         return conversation
     }
 
-    private func audit(_ action: AuditEntry.Action, _ session: Session, _ grant: Grant, now: Millis) async throws {
+    private func audit(_ action: AuditEntry.Action, _ session: Session, _ grant: Grant, address: String, now: Millis) async throws {
         try await store.audit(
             AuditEntry(
-                at: now, action: action, actor: "user:\(session.userID)", userID: session.userID, address: "",
+                at: now, action: action, actor: "user:\(session.userID)", userID: session.userID, address: address,
                 detail: "invite=\(grant.id) conversation=\(grant.conversationID ?? 0) uses=\(grant.uses + (action == .inviteRedeemed ? 1 : 0))"
                     + (grant.maxUses > 0 ? "/\(grant.maxUses)" : "")))
     }

@@ -245,9 +245,10 @@ enum ClientRoutes {
 
     /// Invite links (§5.14).
     static let inviteLinks: [ClientRoute] = [
-        .session(.createInviteLink, .small, Chatd_V1_CreateInviteLinkRequest.self) { router, q, session, _ in
+        .session(.createInviteLink, .small, Chatd_V1_CreateInviteLinkRequest.self) { router, q, session, context in
             let (grant, token) = try await router.invites.create(
-                session, conversation: ProtoMap.id(q.conversationID), expiresInMs: q.expiresInMs, maxUses: q.maxUses)
+                session, conversation: ProtoMap.id(q.conversationID), expiresInMs: q.expiresInMs, maxUses: q.maxUses,
+                address: context.address)
             var r = Chatd_V1_CreateInviteLinkResponse()
             r.invite = ProtoMap.inviteLink(grant)
             r.token = Data(token)
@@ -258,12 +259,13 @@ enum ClientRoutes {
             r.invites = try await router.invites.list(session, conversation: ProtoMap.id(q.conversationID)).map(ProtoMap.inviteLink)
             return r
         },
-        .session(.revokeInviteLink, .small, Chatd_V1_RevokeInviteLinkRequest.self) { router, q, session, _ in
-            try await router.invites.revoke(session, conversation: ProtoMap.id(q.conversationID), invite: ProtoMap.id(q.inviteID))
+        .session(.revokeInviteLink, .small, Chatd_V1_RevokeInviteLinkRequest.self) { router, q, session, context in
+            try await router.invites.revoke(
+                session, conversation: ProtoMap.id(q.conversationID), invite: ProtoMap.id(q.inviteID), address: context.address)
             return Chatd_V1_Empty()
         },
-        .session(.redeemInviteLink, .small, Chatd_V1_RedeemInviteLinkRequest.self) { router, q, session, _ in
-            ProtoMap.conversationResponse(try await router.invites.redeem(session, token: Array(q.token)))
+        .session(.redeemInviteLink, .small, Chatd_V1_RedeemInviteLinkRequest.self) { router, q, session, context in
+            ProtoMap.conversationResponse(try await router.invites.redeem(session, token: Array(q.token), address: context.address))
         },
     ]
 
