@@ -16,7 +16,7 @@ extension ChatConnection {
 
     public func register(
         username: String, password: String, displayName: String = "", email: String = "",
-        device: Chatd_V1_DeviceInfo = Chatd_V1_DeviceInfo()
+        device: Chatd_V1_DeviceInfo = Chatd_V1_DeviceInfo(), registrationToken: String = ""
     ) async throws -> Chatd_V1_AuthResponse {
         var r = Chatd_V1_RegisterRequest()
         r.username = username
@@ -24,6 +24,7 @@ extension ChatConnection {
         r.displayName = displayName
         r.email = email
         r.device = device
+        r.registrationToken = registrationToken
         return try await call(.register, r)
     }
 
@@ -94,6 +95,37 @@ extension ChatConnection {
         r.conversationID = conversation
         r.username = username
         return try await call(.invite, r, as: Chatd_V1_ConversationResponse.self).conversation
+    }
+
+    /// CreateInviteLink (op 71): the link and its token (shown only now).
+    public func createInviteLink(
+        _ conversation: UInt64, expiresInMs: Int64 = 0, maxUses: UInt32 = 0
+    ) async throws -> Chatd_V1_CreateInviteLinkResponse {
+        var r = Chatd_V1_CreateInviteLinkRequest()
+        r.conversationID = conversation
+        r.expiresInMs = expiresInMs
+        r.maxUses = maxUses
+        return try await call(.createInviteLink, r)
+    }
+
+    public func listInviteLinks(_ conversation: UInt64) async throws -> [Chatd_V1_InviteLink] {
+        var r = Chatd_V1_ConversationRef()
+        r.conversationID = conversation
+        return try await call(.listInviteLinks, r, as: Chatd_V1_ListInviteLinksResponse.self).invites
+    }
+
+    public func revokeInviteLink(_ conversation: UInt64, invite: UInt64) async throws {
+        var r = Chatd_V1_RevokeInviteLinkRequest()
+        r.conversationID = conversation
+        r.inviteID = invite
+        _ = try await call(.revokeInviteLink, r, as: Chatd_V1_Empty.self)
+    }
+
+    /// RedeemInviteLink (op 74): joins the link's room or group.
+    public func redeemInviteLink(_ token: Data) async throws -> Chatd_V1_Conversation {
+        var r = Chatd_V1_RedeemInviteLinkRequest()
+        r.token = token
+        return try await call(.redeemInviteLink, r, as: Chatd_V1_ConversationResponse.self).conversation
     }
 
     public func leave(_ conversation: UInt64) async throws {

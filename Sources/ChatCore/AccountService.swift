@@ -96,13 +96,22 @@ public final class AccountService: Sendable {
 
     // MARK: Register, login, resume
 
+    /// Register (§4.3). While registration is closed, `registrationToken`
+    /// (64 hex digits from chatctl registration-token create) lets it
+    /// through; it is ignored while registration is open.
     public func register(
         username: String, password: String, email: String, displayName: String, device: DeviceInput,
-        context: ConnectionContext
+        registrationToken: String = "", context: ConnectionContext
     ) async throws -> AuthResult {
         let limits = self.limits
-        guard limits.registrationOpen else {
-            throw ChatFailure(.registrationClosed, "registration is closed on this server")
+        let tokenHash: [UInt8]?
+        if limits.registrationOpen {
+            tokenHash = nil
+        } else {
+            guard !registrationToken.isEmpty else {
+                throw ChatFailure(.registrationClosed, "registration is closed on this server")
+            }
+            tokenHash = crypto.tokenHash(try GrantPolicy.registrationToken(registrationToken))
         }
         let key = try Validate.username(username)
         try Validate.password(password, limits: limits)
@@ -110,6 +119,14 @@ public final class AccountService: Sendable {
         let displayName = try Validate.name(displayName, field: "display_name", max: limits.maxDisplayNameBytes)
         try validate(device)
         try throttleAddress(context.address)
+        if let tokenHash {
+            // Checked before the password is hashed, so a bad token costs no
+            // Argon2 work; checked again, and spent, with the account.
+            let now = clock.nowMs()
+            _ = try await store.transaction { tx in
+                try GrantPolicy.redeemable(tx.grant(tokenHash: tokenHash), kind: .registration, now: now)
+            }
+        }
 
         let hash = try await hasher.hash(password)
         let now = clock.nowMs()
@@ -117,7 +134,17 @@ public final class AccountService: Sendable {
             username: username, usernameKey: key, email: email,
             displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now)
         new.joinRooms = state.withLock { $0.defaultRooms }
-        let account = try await store.createUser(new)
+        let account: UserAccount
+        if let tokenHash {
+            let user = new
+            let (created, grant) = try await store.transaction { tx in try tx.createUser(user, registrationTokenHash: tokenHash) }
+            account = created
+            try await audit(
+                .registrationTokenUsed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address,
+                detail: "registration_token=\(grant.id) uses=\(grant.uses + 1)/\(grant.maxUses)", at: now)
+        } else {
+            account = try await store.createUser(new)
+        }
         try await audit(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
         return try await bind(account: account, device: device, context: context)
     }
@@ -343,7 +370,7 @@ public final class AccountService: Sendable {
         return closed
     }
 
-    private func audit(
+    func audit(
         _ action: AuditEntry.Action, actor: String, user: UserID?, address: String, detail: String = "", at: Millis? = nil
     ) async throws {
         try await store.audit(

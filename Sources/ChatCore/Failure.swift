@@ -22,6 +22,9 @@ public struct ChatFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedType
         case hashMismatch
         case uploadIncomplete
+        case inviteRevoked
+        case inviteExpired
+        case inviteUsedUp
         case `internal`
     }
 

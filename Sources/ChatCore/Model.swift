@@ -485,6 +485,12 @@ public struct AuditEntry: Sendable, Equatable {
         case adminLogLevel = "admin_log_level"
         case adminUserDelete = "admin_user_delete"
         case adminRetentionSet = "admin_retention_set"
+        case inviteCreated = "invite_created"
+        case inviteRedeemed = "invite_redeemed"
+        case inviteRevoked = "invite_revoked"
+        case adminRegistrationTokenCreate = "admin_registration_token_create"
+        case adminRegistrationTokenRevoke = "admin_registration_token_revoke"
+        case registrationTokenUsed = "registration_token_used"
     }
 
     public var at: Millis

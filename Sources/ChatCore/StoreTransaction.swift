@@ -70,6 +70,17 @@ public protocol StoreTransaction: AnyObject {
     /// Whether a message (not deleted) refers to the file in a conversation the user is a member of.
     func isFileShared(_ id: String, withMember user: UserID) throws -> Bool
 
+    /// The invite link or registration token whose token hashes to this,
+    /// locked until the transaction ends (two redemptions of the last use
+    /// cannot both see it free).
+    func grant(tokenHash: [UInt8]) throws -> Grant?
+    /// The grant with this id, locked likewise.
+    func grant(id: Int64) throws -> Grant?
+    /// Invite links of `conversation` (kind `.invite`) or registration
+    /// tokens (`.registration`, conversation nil), newest first; with
+    /// `liveAt`, only those neither revoked, expired nor used up then.
+    func grants(kind: Grant.Kind, conversation: ConversationID?, liveAt: Millis?, limit: Int) throws -> [Grant]
+
     // MARK: Writes
 
     /// Gives `event` the conversation's next seq, stores it (with its
@@ -129,4 +140,9 @@ public protocol StoreTransaction: AnyObject {
     func insertBlock(_ user: UserID, _ target: UserID, at: Millis) throws
     /// Lifts `user`'s block of `target`; false when there was none.
     func deleteBlock(_ user: UserID, _ target: UserID) throws -> Bool
+    /// Stores a new invite link or registration token (the token's hash only).
+    func insertGrant(_ new: NewGrant) throws -> Grant
+    /// Counts one use of the grant.
+    func addGrantUse(_ id: Int64) throws
+    func setGrantRevoked(_ id: Int64, at: Millis) throws
 }

@@ -86,8 +86,9 @@ extension Daemon {
         let files = FileService(
             catalog: store, blobs: blobs, random: { Sodium.randomBytes($0) }, clock: clock, limits: settings.files)
         try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
+        let invites = InviteService(store: store, clock: clock, crypto: crypto)
         let router = ClientRouter(
-            accounts: accounts, conversations: rooms, friends: friends, files: files, hub: hub, clock: clock,
+            accounts: accounts, conversations: rooms, invites: invites, friends: friends, files: files, hub: hub, clock: clock,
             logger: logger, maxFrameLength: settings.server.maxFrameLength)
         let server = ServerContext(
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,

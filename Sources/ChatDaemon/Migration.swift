@@ -20,7 +20,7 @@ public enum Migration {
     /// The tables copied, in an order that keeps foreign keys satisfied.
     public static let copiedTables = [
         "users", "devices", "conversations", "members", "bans", "events", "mentions", "reactions", "account_events",
-        "friendships", "blocks", "audit", "contents", "files", "file_refs", "uploads", "search_docs",
+        "friendships", "blocks", "audit", "contents", "files", "file_refs", "uploads", "search_docs", "grants",
     ]
 
     /// SQLite tables that are not copied: the FTS5 index of message text and

@@ -61,8 +61,9 @@ public final class FuzzWorld: Sendable {
         let hasher = SodiumPasswordHasher(
             limits: Sodium.Argon2Limits(opsLimit: 1, memLimit: 8 * 1024), threads: 1, queueCapacity: 32)
         // A generous address throttle: every request comes from one address.
+        let crypto = SodiumTokenCrypto(key: Array(repeating: 7, count: 32))
         let accounts = AccountService(
-            store: store, hasher: hasher, crypto: SodiumTokenCrypto(key: Array(repeating: 7, count: 32)), clock: clock,
+            store: store, hasher: hasher, crypto: crypto, clock: clock,
             sessions: registry, limits: DomainLimits(),
             throttle: AccountService.Throttle(addressAttempts: 1_000_000, addressWindowMs: 1000))
         let conversations = ConversationService(store: store, clock: clock, limits: DomainLimits())
@@ -71,7 +72,8 @@ public final class FuzzWorld: Sendable {
         let files = FileService(
             catalog: store, blobs: blobs, random: DeterministicRandom().bytes, clock: clock, limits: FileLimits())
         let clientRouter = ClientRouter(
-            accounts: accounts, conversations: conversations, friends: friends, files: files, hub: hub, clock: clock,
+            accounts: accounts, conversations: conversations,
+            invites: InviteService(store: store, clock: clock, crypto: crypto), friends: friends, files: files, hub: hub, clock: clock,
             logger: logger)
         // Backup, reload and log-level stay unsupported: a fuzzer must not
         // write where a payload says, nor reconfigure anything.

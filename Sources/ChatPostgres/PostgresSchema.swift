@@ -305,6 +305,23 @@ enum PostgresSchema {
         UPDATE search_docs d SET document = to_tsvector('simple', unaccent(lower(e.text)))
           FROM events e WHERE e.conversation_id = d.conversation_id AND e.seq = d.seq;
         """,
+        // 3: SQLite's v4-grants (invite links and registration tokens, hashed).
+        """
+        CREATE TABLE grants (
+          id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('invite', 'registration')),
+          conversation_id BIGINT REFERENCES conversations(id) ON DELETE CASCADE,
+          created_by BIGINT REFERENCES users(id) ON DELETE SET NULL,
+          token_hash BYTEA NOT NULL UNIQUE,
+          created_at BIGINT NOT NULL,
+          expires_at BIGINT,
+          max_uses BIGINT NOT NULL CHECK (max_uses >= 0),
+          uses BIGINT NOT NULL DEFAULT 0 CHECK (uses >= 0 AND (max_uses = 0 OR uses <= max_uses)),
+          revoked_at BIGINT,
+          CHECK ((kind = 'invite') = (conversation_id IS NOT NULL))
+        );
+        CREATE INDEX grants_by_conversation ON grants(conversation_id, id);
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -389,4 +389,63 @@ final class PostgresTransaction: StoreTransaction {
         try s.execute("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?", [user, target])
         return s.changesCount > 0
     }
+
+    // MARK: Grants
+
+    static let grantColumns =
+        "id, kind, conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at"
+
+    static func grant(_ row: PGRow) -> Grant {
+        Grant(
+            id: row[0].int, kind: Grant.Kind(rawValue: row[1].text) ?? .invite, conversationID: row[2].intOrNil,
+            createdBy: row[3].intOrNil, createdAt: row[4].int, expiresAt: row[5].intOrNil, maxUses: Int(row[6].int),
+            uses: Int(row[7].int), revokedAt: row[8].intOrNil)
+    }
+
+    // FOR UPDATE: a concurrent redemption of the same grant waits for this
+    // transaction and then reads the use it counted.
+    func grant(tokenHash: [UInt8]) throws -> Grant? {
+        try s.row("SELECT \(Self.grantColumns) FROM grants WHERE token_hash = ? FOR UPDATE", [tokenHash]).map(Self.grant)
+    }
+
+    func grant(id: Int64) throws -> Grant? {
+        try s.row("SELECT \(Self.grantColumns) FROM grants WHERE id = ? FOR UPDATE", [id]).map(Self.grant)
+    }
+
+    func grants(kind: Grant.Kind, conversation: ConversationID?, liveAt: Millis?, limit: Int) throws -> [Grant] {
+        // "= ?" and "IS NULL" rather than IS NOT DISTINCT FROM, which no index serves.
+        let scope = conversation == nil ? "conversation_id IS NULL AND ?::bigint IS NULL" : "conversation_id = ?"
+        return try s.rows(
+            """
+            SELECT \(Self.grantColumns) FROM grants
+            WHERE \(scope) AND kind = ?
+              AND (?::bigint IS NULL OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?::bigint)
+                                         AND (max_uses = 0 OR uses < max_uses)))
+            ORDER BY id DESC LIMIT ?
+            """, [conversation, kind.rawValue, liveAt, liveAt, limit]
+        ).map(Self.grant)
+    }
+
+    func insertGrant(_ new: NewGrant) throws -> Grant {
+        guard
+            let id = try s.int(
+                """
+                INSERT INTO grants (kind, conversation_id, created_by, token_hash, created_at, expires_at, max_uses)
+                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """,
+                [new.kind.rawValue, new.conversationID, new.createdBy, new.tokenHash, new.createdAt, new.expiresAt, new.maxUses])
+        else { throw ChatFailure(.internal, "grant insert returned no id") }
+        return Grant(
+            id: id, kind: new.kind, conversationID: new.conversationID, createdBy: new.createdBy, createdAt: new.createdAt,
+            expiresAt: new.expiresAt, maxUses: new.maxUses, uses: 0, revokedAt: nil)
+    }
+
+    func addGrantUse(_ id: Int64) throws {
+        try s.execute("UPDATE grants SET uses = uses + 1 WHERE id = ?", [id])
+    }
+
+    func setGrantRevoked(_ id: Int64, at: Millis) throws {
+        try s.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, id])
+    }
 }
+

@@ -55,6 +55,12 @@ public enum ErrorCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case hashMismatch = 26
     /// UploadFinish before every byte arrived; UploadStatus lists the received ranges.
     case uploadIncomplete = 27
+    /// The invite link or registration token was revoked.
+    case inviteRevoked = 28
+    /// The invite link or registration token has expired.
+    case inviteExpired = 29
+    /// The invite link or registration token has no use left.
+    case inviteUsedUp = 30
 
     public var description: String {
         switch self {
@@ -85,6 +91,9 @@ public enum ErrorCode: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .unsupportedType: "unsupported_type"
         case .hashMismatch: "hash_mismatch"
         case .uploadIncomplete: "upload_incomplete"
+        case .inviteRevoked: "invite_revoked"
+        case .inviteExpired: "invite_expired"
+        case .inviteUsedUp: "invite_used_up"
         }
     }
 }

@@ -55,6 +55,10 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case listBlocked = 68
     case searchUsers = 69
     case setPresence = 70
+    case createInviteLink = 71
+    case listInviteLinks = 72
+    case revokeInviteLink = 73
+    case redeemInviteLink = 74
     case uploadBegin = 80
     case uploadChunk = 81
     case uploadStatus = 82
@@ -117,6 +121,10 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .listBlocked: "list_blocked"
         case .searchUsers: "search_users"
         case .setPresence: "set_presence"
+        case .createInviteLink: "create_invite_link"
+        case .listInviteLinks: "list_invite_links"
+        case .revokeInviteLink: "revoke_invite_link"
+        case .redeemInviteLink: "redeem_invite_link"
         case .uploadBegin: "upload_begin"
         case .uploadChunk: "upload_chunk"
         case .uploadStatus: "upload_status"
@@ -172,6 +180,9 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case configShow = 29
     case logLevel = 30
     case userDelete = 31
+    case registrationTokenCreate = 32
+    case registrationTokenList = 33
+    case registrationTokenRevoke = 34
     // 40-59: files and retention.
     case fileGC = 40
     case fileStats = 41

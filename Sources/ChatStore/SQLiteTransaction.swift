@@ -402,4 +402,58 @@ final class SQLiteTransaction: StoreTransaction {
         try db.execute(sql: "DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?", arguments: [user, target])
         return db.changesCount > 0
     }
+
+    // MARK: Grants
+
+    static let grantColumns =
+        "id, kind, conversation_id, created_by, created_at, expires_at, max_uses, uses, revoked_at"
+
+    static func grant(_ row: Row) -> Grant {
+        Grant(
+            id: row[0], kind: Grant.Kind(rawValue: row[1]) ?? .invite, conversationID: row[2], createdBy: row[3],
+            createdAt: row[4], expiresAt: row[5], maxUses: row[6], uses: row[7], revokedAt: row[8])
+    }
+
+    func grant(tokenHash: [UInt8]) throws -> Grant? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.grantColumns) FROM grants WHERE token_hash = ?", arguments: [Data(tokenHash)])
+            .map(Self.grant)
+    }
+
+    func grant(id: Int64) throws -> Grant? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.grantColumns) FROM grants WHERE id = ?", arguments: [id]).map(Self.grant)
+    }
+
+    func grants(kind: Grant.Kind, conversation: ConversationID?, liveAt: Millis?, limit: Int) throws -> [Grant] {
+        try Row.fetchAll(db,
+            sql: """
+                SELECT \(Self.grantColumns) FROM grants
+                WHERE conversation_id IS ?1 AND kind = ?2
+                  AND (?3 IS NULL OR (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)
+                                      AND (max_uses = 0 OR uses < max_uses)))
+                ORDER BY id DESC LIMIT ?4
+                """, arguments: [conversation, kind.rawValue, liveAt, limit]
+        ).map(Self.grant)
+    }
+
+    func insertGrant(_ new: NewGrant) throws -> Grant {
+        try db.execute(
+            sql: """
+                INSERT INTO grants (kind, conversation_id, created_by, token_hash, created_at, expires_at, max_uses)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                new.kind.rawValue, new.conversationID, new.createdBy, Data(new.tokenHash), new.createdAt, new.expiresAt, new.maxUses,
+            ])
+        return Grant(
+            id: db.lastInsertedRowID, kind: new.kind, conversationID: new.conversationID, createdBy: new.createdBy,
+            createdAt: new.createdAt, expiresAt: new.expiresAt, maxUses: new.maxUses, uses: 0, revokedAt: nil)
+    }
+
+    func addGrantUse(_ id: Int64) throws {
+        try db.execute(sql: "UPDATE grants SET uses = uses + 1 WHERE id = ?", arguments: [id])
+    }
+
+    func setGrantRevoked(_ id: Int64, at: Millis) throws {
+        try db.execute(sql: "UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [at, id])
+    }
 }

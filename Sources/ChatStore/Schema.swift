@@ -295,6 +295,29 @@ enum Schema {
                     ALTER TABLE conversations ADD COLUMN purged_seq INTEGER NOT NULL DEFAULT 0 CHECK (purged_seq >= 0);
                     """)
         }
+        migrator.registerMigration("v4-grants") { db in
+            try db.execute(
+                sql: """
+                    -- Invite links of rooms and groups, and registration tokens: only the
+                    -- keyed hash of each token. Rows stay after revocation, expiry or the last
+                    -- use, so the token keeps answering why it no longer works; an invite
+                    -- goes with its conversation.
+                    CREATE TABLE grants (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      kind TEXT NOT NULL CHECK (kind IN ('invite', 'registration')),
+                      conversation_id INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
+                      created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+                      token_hash BLOB NOT NULL UNIQUE,
+                      created_at INTEGER NOT NULL,
+                      expires_at INTEGER,
+                      max_uses INTEGER NOT NULL CHECK (max_uses >= 0),
+                      uses INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0 AND (max_uses = 0 OR uses <= max_uses)),
+                      revoked_at INTEGER,
+                      CHECK ((kind = 'invite') = (conversation_id IS NOT NULL))
+                    );
+                    CREATE INDEX grants_by_conversation ON grants(conversation_id, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -97,6 +97,10 @@ struct VectorTests {
         "chatd.v1.UploadChunkRequest": Chatd_V1_UploadChunkRequest.self,
         "chatd.v1.DownloadResponse": Chatd_V1_DownloadResponse.self,
         "chatd.v1.SearchMessagesRequest": Chatd_V1_SearchMessagesRequest.self,
+        "chatd.v1.CreateInviteLinkRequest": Chatd_V1_CreateInviteLinkRequest.self,
+        "chatd.v1.CreateInviteLinkResponse": Chatd_V1_CreateInviteLinkResponse.self,
+        "chatd.v1.RedeemInviteLinkRequest": Chatd_V1_RedeemInviteLinkRequest.self,
+        "chatd.v1.RegisterRequest": Chatd_V1_RegisterRequest.self,
         "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
     ]
 

@@ -92,6 +92,9 @@ struct MigrationTests {
 
             group = try await rooms.createGroup(alice, name: "team", description: "", userIDs: [bob.userID, carol.userID], usernames: []).0.id
             _ = try await rooms.send(carol, conversation: group, toUser: 0, .init(clientMsgID: "c3", text: "team lunch at noon"))
+            // Grants: an invite link to the group, a registration token.
+            _ = try await f.invites().create(alice, conversation: group, expiresInMs: 0, maxUses: 5)
+            _ = try await accounts.createRegistrationToken(maxUses: 2, expiresInMs: 0, actor: "test")
             direct = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a3", text: "psst bob, lunch?")).event
                 .conversationID
             _ = try await rooms.send(bob, conversation: direct, toUser: 0, .init(clientMsgID: "b3", text: "lunch yes"))

@@ -173,13 +173,13 @@ _chatctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|help)
+    status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|help)
         # Offer subcommand argument completions
         "_chatctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status health reload user room device sessions broadcast audit backup stats config log-level file retention help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status health reload user room device sessions broadcast audit backup stats config log-level file retention registration-token help' -- "${cur}"))
         ;;
     esac
 }
@@ -1062,6 +1062,89 @@ _chatctl_retention_purge() {
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    esac
+}
+
+_chatctl_registration-token() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __chatctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|list|revoke)
+        # Offer subcommand argument completions
+        "_chatctl_registration-token_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create list revoke' -- "${cur}"))
+        ;;
+    esac
+}
+
+_chatctl_registration-token_create() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --config --uses --expires)
+    __chatctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    '--uses')
+        return
+        ;;
+    '--expires')
+        return
+        ;;
+    esac
+}
+
+_chatctl_registration-token_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --all --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --config)
+    __chatctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    esac
+}
+
+_chatctl_registration-token_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --config)
+    __chatctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in

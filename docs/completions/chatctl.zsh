@@ -65,13 +65,14 @@ _chatctl() {
             'log-level:Show or set chatd'\''s log level at once (until the next reload or restart).'
             'file:Inspect the file store and collect garbage.'
             'retention:Message retention: per-conversation settings and purges.'
+            'registration-token:Tokens that let people register while accounts.registration_open is false.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|help)
+        status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|help)
             "_chatctl_${words[1]}" && ret=0
             ;;
         esac
@@ -854,6 +855,82 @@ _chatctl_retention_purge() {
         '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_registration-token() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'create:Create a registration token; it is shown once.'
+            'list:List registration tokens (never the tokens themselves).'
+            'revoke:Revoke a registration token by its id.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        create|list|revoke)
+            "_chatctl_registration-token_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_registration-token_create() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        '--uses[Accounts it may register (1-1000000).]:uses:'
+        '--expires[When it stops working (default\: never).]:expires:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_registration-token_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        '--all[Also those revoked, expired or used up.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_registration-token_revoke() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        ':id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

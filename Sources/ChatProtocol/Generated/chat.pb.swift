@@ -938,6 +938,11 @@ public nonisolated struct Chatd_V1_RegisterRequest: Sendable {
   /// Clears the value of `device`. Subsequent reads from it will return its default value.
   public mutating func clearDevice() {self._device = nil}
 
+  /// A registration token from the operator (chatctl registration-token
+  /// create): its 64 hex digits. Read only while registration is closed
+  /// (PROTOCOL.md §4.3); "" when there is none.
+  public var registrationToken: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2706,6 +2711,122 @@ public nonisolated struct Chatd_V1_FileRef: Sendable {
   public init() {}
 }
 
+/// One invite link of a room or group, as its owner and admins see it.
+public nonisolated struct Chatd_V1_InviteLink: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: UInt64 = 0
+
+  public var conversationID: UInt64 = 0
+
+  /// the user who created it
+  public var createdBy: UInt64 = 0
+
+  public var createdAtMs: Int64 = 0
+
+  /// 0: never expires
+  public var expiresAtMs: Int64 = 0
+
+  /// 0: unlimited
+  public var maxUses: UInt32 = 0
+
+  /// joins made with it so far
+  public var uses: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 71. Owner or admin of a room or group. Response: CreateInviteLinkResponse.
+public nonisolated struct Chatd_V1_CreateInviteLinkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  /// 0: never expires; else 1..31 622 400 000 (366 days)
+  public var expiresInMs: Int64 = 0
+
+  /// 0: unlimited; else 1..1 000 000
+  public var maxUses: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_CreateInviteLinkResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var invite: Chatd_V1_InviteLink {
+    get {_invite ?? Chatd_V1_InviteLink()}
+    set {_invite = newValue}
+  }
+  /// Returns true if `invite` has been explicitly set.
+  public var hasInvite: Bool {self._invite != nil}
+  /// Clears the value of `invite`. Subsequent reads from it will return its default value.
+  public mutating func clearInvite() {self._invite = nil}
+
+  /// 32 bytes, returned only here (the server keeps a hash)
+  public var token: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _invite: Chatd_V1_InviteLink? = nil
+}
+
+/// op 72 ListInviteLinks takes a ConversationRef: the links that can still be
+/// used (not revoked, expired or used up), newest first.
+public nonisolated struct Chatd_V1_ListInviteLinksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var invites: [Chatd_V1_InviteLink] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 73. Owner or admin. Response: Empty.
+public nonisolated struct Chatd_V1_RevokeInviteLinkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var inviteID: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 74. Any authenticated user joins the link's room or group (a private
+/// one included). Response: ConversationResponse.
+public nonisolated struct Chatd_V1_RedeemInviteLinkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// exactly 32 bytes
+  public var token: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// op 90. Full-text search of message text in the caller's conversations.
 public nonisolated struct Chatd_V1_SearchMessagesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -3318,7 +3439,7 @@ nonisolated extension Chatd_V1_User: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Chatd_V1_RegisterRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}username\0\u{1}password\0\u{1}email\0\u{3}display_name\0\u{1}device\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}username\0\u{1}password\0\u{1}email\0\u{3}display_name\0\u{1}device\0\u{3}registration_token\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3331,6 +3452,7 @@ nonisolated extension Chatd_V1_RegisterRequest: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.email) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.displayName) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._device) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.registrationToken) }()
       default: break
       }
     }
@@ -3356,6 +3478,9 @@ nonisolated extension Chatd_V1_RegisterRequest: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._device {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.registrationToken.isEmpty {
+      try visitor.visitSingularStringField(value: self.registrationToken, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3365,6 +3490,7 @@ nonisolated extension Chatd_V1_RegisterRequest: SwiftProtobuf.Message, SwiftProt
     if lhs.email != rhs.email {return false}
     if lhs.displayName != rhs.displayName {return false}
     if lhs._device != rhs._device {return false}
+    if lhs.registrationToken != rhs.registrationToken {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6698,6 +6824,240 @@ nonisolated extension Chatd_V1_FileRef: SwiftProtobuf.Message, SwiftProtobuf._Me
 
   public static func ==(lhs: Chatd_V1_FileRef, rhs: Chatd_V1_FileRef) -> Bool {
     if lhs.fileID != rhs.fileID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_InviteLink: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InviteLink"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}conversation_id\0\u{3}created_by\0\u{3}created_at_ms\0\u{3}expires_at_ms\0\u{3}max_uses\0\u{1}uses\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.createdBy) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.expiresAtMs) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.maxUses) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.uses) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularUInt64Field(value: self.id, fieldNumber: 1)
+    }
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 2)
+    }
+    if self.createdBy != 0 {
+      try visitor.visitSingularUInt64Field(value: self.createdBy, fieldNumber: 3)
+    }
+    if self.createdAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 4)
+    }
+    if self.expiresAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAtMs, fieldNumber: 5)
+    }
+    if self.maxUses != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxUses, fieldNumber: 6)
+    }
+    if self.uses != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uses, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_InviteLink, rhs: Chatd_V1_InviteLink) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.createdBy != rhs.createdBy {return false}
+    if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.expiresAtMs != rhs.expiresAtMs {return false}
+    if lhs.maxUses != rhs.maxUses {return false}
+    if lhs.uses != rhs.uses {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_CreateInviteLinkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateInviteLinkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}expires_in_ms\0\u{3}max_uses\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.expiresInMs) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxUses) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.expiresInMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresInMs, fieldNumber: 2)
+    }
+    if self.maxUses != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxUses, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_CreateInviteLinkRequest, rhs: Chatd_V1_CreateInviteLinkRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.expiresInMs != rhs.expiresInMs {return false}
+    if lhs.maxUses != rhs.maxUses {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_CreateInviteLinkResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateInviteLinkResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}invite\0\u{1}token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._invite) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.token) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._invite {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.token.isEmpty {
+      try visitor.visitSingularBytesField(value: self.token, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_CreateInviteLinkResponse, rhs: Chatd_V1_CreateInviteLinkResponse) -> Bool {
+    if lhs._invite != rhs._invite {return false}
+    if lhs.token != rhs.token {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ListInviteLinksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListInviteLinksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}invites\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.invites) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.invites.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.invites, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ListInviteLinksResponse, rhs: Chatd_V1_ListInviteLinksResponse) -> Bool {
+    if lhs.invites != rhs.invites {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_RevokeInviteLinkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeInviteLinkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}invite_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.inviteID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.inviteID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.inviteID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_RevokeInviteLinkRequest, rhs: Chatd_V1_RevokeInviteLinkRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.inviteID != rhs.inviteID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_RedeemInviteLinkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RedeemInviteLinkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBytesField(value: &self.token) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.token.isEmpty {
+      try visitor.visitSingularBytesField(value: self.token, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_RedeemInviteLinkRequest, rhs: Chatd_V1_RedeemInviteLinkRequest) -> Bool {
+    if lhs.token != rhs.token {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -97,6 +97,25 @@ enum ControlRoutes {
             try await router.accounts.adminSetRole(user: account.user.id, role: try router.serverRole(q.role), actor: actor)
             return try await router.userResponse(account.user.id)
         },
+        .op(.registrationTokenCreate, Chatd_Control_V1_RegistrationTokenCreateRequest.self) { router, q, actor in
+            let (grant, token) = try await router.accounts.createRegistrationToken(
+                maxUses: q.maxUses, expiresInMs: q.expiresInMs, actor: actor)
+            var r = Chatd_Control_V1_RegistrationTokenCreateResponse()
+            r.registrationToken = ProtoMap.registrationToken(grant)
+            r.token = token
+            return r
+        },
+        .op(.registrationTokenList, Chatd_Control_V1_RegistrationTokenListRequest.self) { router, q, _ in
+            var r = Chatd_Control_V1_RegistrationTokenListResponse()
+            r.registrationTokens = try await router.accounts.registrationTokens(all: q.all).map(ProtoMap.registrationToken)
+            return r
+        },
+        .op(.registrationTokenRevoke, Chatd_Control_V1_RegistrationTokenRevokeRequest.self) { router, q, actor in
+            var r = Chatd_Control_V1_RegistrationTokenRevokeResponse()
+            r.registrationToken = ProtoMap.registrationToken(
+                try await router.accounts.revokeRegistrationToken(id: ProtoMap.id(q.id), actor: actor))
+            return r
+        },
         .op(.userDelete, Chatd_Control_V1_UserDeleteRequest.self) { router, q, actor in
             let account = try await router.resolve(q.user)
             let deletion = try await router.accounts.adminDeleteUser(account, anonymise: q.anonymise, actor: actor)

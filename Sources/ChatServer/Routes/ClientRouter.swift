@@ -10,6 +10,7 @@ import SwiftProtobuf
 public struct ClientRouter: Sendable {
     public let accounts: AccountService
     public let conversations: ConversationService
+    public let invites: InviteService
     public let friends: FriendService
     public let files: FileService
     public let hub: FanoutHub
@@ -21,12 +22,13 @@ public struct ClientRouter: Sendable {
     let maxFrameLength: Int
 
     public init(
-        accounts: AccountService, conversations: ConversationService, friends: FriendService, files: FileService,
-        hub: FanoutHub, clock: any WallClock, logger: Logger, maxFrameLength: Int = 1 << 20
+        accounts: AccountService, conversations: ConversationService, invites: InviteService, friends: FriendService,
+        files: FileService, hub: FanoutHub, clock: any WallClock, logger: Logger, maxFrameLength: Int = 1 << 20
     ) {
         self.maxFrameLength = maxFrameLength
         self.accounts = accounts
         self.conversations = conversations
+        self.invites = invites
         self.friends = friends
         self.files = files
         self.hub = hub

@@ -7,7 +7,8 @@ import SwiftProtobuf
 /// exactly one). Rows are grouped as spec/PROTOCOL.md groups the ops; longer
 /// handlers live in the `ClientRouter+...` files of this folder.
 enum ClientRoutes {
-    static let all: [ClientRoute] = connection + accounts + conversations + moderation + messages + social + files
+    static let all: [ClientRoute] =
+        connection + accounts + conversations + inviteLinks + moderation + messages + social + files
 
     /// Rows indexed by the op's wire number.
     private static let byRawValue: [ClientRoute?] = {
@@ -36,7 +37,7 @@ enum ClientRoutes {
             .authenticated(
                 try await router.accounts.register(
                     username: q.username, password: q.password, email: q.email, displayName: q.displayName,
-                    device: ProtoMap.deviceInput(q.device), context: context))
+                    device: ProtoMap.deviceInput(q.device), registrationToken: q.registrationToken, context: context))
         },
         .open(.login, .unauthenticated, Chatd_V1_LoginRequest.self) { router, q, context in
             .authenticated(
@@ -241,6 +242,32 @@ enum ClientRoutes {
             return ProtoMap.eventResponse(result)
         }
     }
+
+    /// Invite links (§5.14).
+    static let inviteLinks: [ClientRoute] = [
+        .session(.createInviteLink, .small, Chatd_V1_CreateInviteLinkRequest.self) { router, q, session, context in
+            let (grant, token) = try await router.invites.create(
+                session, conversation: ProtoMap.id(q.conversationID), expiresInMs: q.expiresInMs, maxUses: q.maxUses,
+                address: context.address)
+            var r = Chatd_V1_CreateInviteLinkResponse()
+            r.invite = ProtoMap.inviteLink(grant)
+            r.token = Data(token)
+            return r
+        },
+        .session(.listInviteLinks, .small, Chatd_V1_ConversationRef.self) { router, q, session, _ in
+            var r = Chatd_V1_ListInviteLinksResponse()
+            r.invites = try await router.invites.list(session, conversation: ProtoMap.id(q.conversationID)).map(ProtoMap.inviteLink)
+            return r
+        },
+        .session(.revokeInviteLink, .small, Chatd_V1_RevokeInviteLinkRequest.self) { router, q, session, context in
+            try await router.invites.revoke(
+                session, conversation: ProtoMap.id(q.conversationID), invite: ProtoMap.id(q.inviteID), address: context.address)
+            return Chatd_V1_Empty()
+        },
+        .session(.redeemInviteLink, .small, Chatd_V1_RedeemInviteLinkRequest.self) { router, q, session, context in
+            ProtoMap.conversationResponse(try await router.invites.redeem(session, token: Array(q.token), address: context.address))
+        },
+    ]
 
     static let social: [ClientRoute] = [
         .session(.setPresence, .small, Chatd_V1_SetPresenceRequest.self) { router, q, session, _ in

@@ -289,6 +289,29 @@ enum ProtoMap {
 
     /// Converts a wire id (uint64) to a domain id; ids above Int64.max exist nowhere.
     static func id(_ value: UInt64) -> Int64 { Int64(clamping: value) }
+
+    static func inviteLink(_ g: Grant) -> Chatd_V1_InviteLink {
+        var r = Chatd_V1_InviteLink()
+        r.id = UInt64(clamping: g.id)
+        r.conversationID = UInt64(clamping: g.conversationID ?? 0)
+        r.createdBy = UInt64(clamping: g.createdBy ?? 0)
+        r.createdAtMs = g.createdAt
+        r.expiresAtMs = g.expiresAt ?? 0
+        r.maxUses = UInt32(clamping: g.maxUses)
+        r.uses = UInt32(clamping: g.uses)
+        return r
+    }
+
+    static func registrationToken(_ g: Grant) -> Chatd_Control_V1_RegistrationToken {
+        var r = Chatd_Control_V1_RegistrationToken()
+        r.id = UInt64(clamping: g.id)
+        r.createdAtMs = g.createdAt
+        r.expiresAtMs = g.expiresAt ?? 0
+        r.maxUses = UInt32(clamping: g.maxUses)
+        r.uses = UInt32(clamping: g.uses)
+        r.revokedAtMs = g.revokedAt ?? 0
+        return r
+    }
 }
 
 /// Maps domain failures to wire codes.
@@ -315,6 +338,9 @@ enum ErrorMap {
         case .unsupportedType: .unsupportedType
         case .hashMismatch: .hashMismatch
         case .uploadIncomplete: .uploadIncomplete
+        case .inviteRevoked: .inviteRevoked
+        case .inviteExpired: .inviteExpired
+        case .inviteUsedUp: .inviteUsedUp
         case .internal: .internal
         }
     }
