@@ -101,7 +101,7 @@ struct AccountTests {
             revoke.deviceID = "laptop"
             _ = try await phone.call(.revokeDevice, revoke, as: Chatd_V1_RevokeDeviceResponse.self)
             #expect(await pushes.wait { goodbyeReason($0) == .deviceRevoked })
-            #expect(await waitClosed(laptop))
+            #expect(await waitClosed(laptop, seconds: 20))
             await expectError(.deviceRevoked) { try await server.connect().resume(token: laptopAuth.token) }
 
             let devices = try await phone.call(.listDevices, Chatd_V1_ListDevicesRequest(), as: Chatd_V1_ListDevicesResponse.self)

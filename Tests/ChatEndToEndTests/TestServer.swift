@@ -129,7 +129,7 @@ enum TestBackend: String, Sendable {
                 "storage.postgresql_url",
                 .string("postgresql://\(settings.user)@\(settings.host):\(settings.port)/\(settings.database)"))
             .setting("storage.postgresql_password_file", .string(cluster.directory + "/password"))
-            .setting("storage.postgresql_pool_size", .int(2))
+            .setting("storage.postgresql_pool_size", .int(4))
     }
 }
 
