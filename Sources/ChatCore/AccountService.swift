@@ -424,7 +424,8 @@ public final class AccountService: Sendable {
     }
 }
 
-func hex(_ bytes: [UInt8]) -> String {
+/// Lower-case hexadecimal, two digits per byte (ids, tokens shown once, fingerprints).
+public func hex(_ bytes: [UInt8]) -> String {
     let digits = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count * 2)

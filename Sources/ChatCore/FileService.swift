@@ -42,17 +42,6 @@ public final class FileService: Sendable {
     /// are left alone: they may belong to a finish in progress.
     public static let strayAgeMs: Millis = 3600 * 1000
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Upload and file ids: 128 random bits in hex.
     public static func isValidID(_ id: String) -> Bool {
         id.utf8.count == 32 && id.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
@@ -74,7 +63,7 @@ public final class FileService: Sendable {
         try blobs.admitWrite()
         let now = clock.nowMs()
         let upload = Upload(
-            id: Self.hex(random(16)), ownerID: session.userID, size: size, name: name,
+            id: hex(random(16)), ownerID: session.userID, size: size, name: name,
             mimeType: ContentPolicy.normalize(mimeType), hash: hash, received: ByteRanges(), createdAt: now,
             expiresAt: now + limits.uploadTTLMs)
         return try await catalog.beginUpload(upload, quotaBytes: limits.userQuotaBytes)
@@ -151,7 +140,7 @@ public final class FileService: Sendable {
                 throw failure
             }
             let file = StoredFile(
-                id: Self.hex(random(16)), ownerID: session.userID, name: upload.name, mimeType: upload.mimeType,
+                id: hex(random(16)), ownerID: session.userID, name: upload.name, mimeType: upload.mimeType,
                 size: upload.size, hash: upload.hash, createdAt: clock.nowMs())
             let stored = try await contentLock.withLock(0) {
                 try await blobs.place(id, hash: upload.hash)

@@ -20,7 +20,7 @@ enum Cluster {
 
     /// Wires the fan-out to the other nodes; returns the link the services send through.
     static func join(
-        store: PostgresStore, registry: SessionRegistry, hub: FanoutHub, presence: PresenceHub, link: any ClusterLink
+        store: PostgresStore, hub: FanoutHub, presence: PresenceHub, link: any ClusterLink
     ) {
         let me = store.nodeName
         store.setSignalObserver { node, line in
@@ -38,8 +38,7 @@ enum Cluster {
     /// The token key's fingerprint (never the key): every node must hold
     /// the same key, or a session made on one node does not resume on another.
     static func checkTokenKey(_ key: [UInt8], store: PostgresStore, dataDir: String) async throws {
-        let fingerprint = Sodium.blake2b(Array("chatd token key fingerprint".utf8) + key, outputLength: 16)
-            .map { String($0, radix: 16).leftPadded(2) }.joined()
+        let fingerprint = hex(Sodium.blake2b(Array("chatd token key fingerprint".utf8) + key, outputLength: 16))
         guard try await store.claimTokenKey(fingerprint: fingerprint) else {
             throw DataDirectoryRefused(
                 "\(dataDir)/token.key differs from the key of the other nodes on this database: copy token.key from a node that ran on it (every node needs the same key)")
@@ -111,8 +110,4 @@ extension Daemon {
         p.authenticatedConnections = UInt32(clamping: n.authenticated)
         return p
     }
-}
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -49,7 +49,7 @@ extension Daemon {
         let members = ClusterMembers()
         if let shared {
             try await Cluster.checkTokenKey(tokenKey, store: shared, dataDir: dataDir)
-            Cluster.join(store: shared, registry: registry, hub: hub, presence: presence, link: link)
+            Cluster.join(store: shared, hub: hub, presence: presence, link: link)
             // Listed among the live nodes before any user of this node is
             // announced to the others.
             members.update(
