@@ -234,8 +234,45 @@ extension ChatConnection {
         _ = try await call(op, r, as: Chatd_V1_Empty.self)
     }
 
-    public func friends() async throws -> Chatd_V1_ListFriendsResponse {
-        try await call(.listFriends, Chatd_V1_Empty())
+    /// One ListFriends page: the first of all three lists by default, or the
+    /// next page of one list from the cursor an earlier answer gave.
+    public func friends(
+        _ list: Chatd_V1_FriendList = .all, cursor: String = "", limit: UInt32 = 0
+    ) async throws -> Chatd_V1_ListFriendsResponse {
+        var r = Chatd_V1_ListFriendsRequest()
+        r.list = list
+        r.cursor = cursor
+        r.limit = limit
+        return try await call(.listFriends, r)
+    }
+
+    /// Every friend and request, page after page (§7.2).
+    public func allFriends() async throws -> Chatd_V1_ListFriendsResponse {
+        var all = try await friends()
+        while all.friendsHasMore {
+            let next = try await friends(.friends, cursor: all.friendsCursor)
+            all.friends += next.friends
+            (all.friendsHasMore, all.friendsCursor) = (next.friendsHasMore, next.friendsCursor)
+        }
+        while all.incomingHasMore {
+            let next = try await friends(.incoming, cursor: all.incomingCursor)
+            all.incomingRequests += next.incomingRequests
+            (all.incomingHasMore, all.incomingCursor) = (next.incomingHasMore, next.incomingCursor)
+        }
+        while all.outgoingHasMore {
+            let next = try await friends(.outgoing, cursor: all.outgoingCursor)
+            all.outgoingRequests += next.outgoingRequests
+            (all.outgoingHasMore, all.outgoingCursor) = (next.outgoingHasMore, next.outgoingCursor)
+        }
+        return all
+    }
+
+    /// One page of the users this account blocks, by id.
+    public func blocked(after: UInt64 = 0, limit: UInt32 = 0) async throws -> Chatd_V1_ListBlockedResponse {
+        var r = Chatd_V1_ListBlockedRequest()
+        r.afterID = after
+        r.limit = limit
+        return try await call(.listBlocked, r)
     }
 
     public func searchUsers(_ query: String, limit: UInt32 = 0) async throws -> Chatd_V1_SearchUsersResponse {

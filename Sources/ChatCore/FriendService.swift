@@ -15,6 +15,8 @@ public final class FriendService: Sendable {
         self.clock = clock
     }
 
+    public static let defaultListLimit = 100
+    public static let maxListLimit = 500
     public static let defaultSearchLimit = 20
     public static let maxSearchLimit = 100
     public static let maxQueryBytes = 64
@@ -50,8 +52,10 @@ public final class FriendService: Sendable {
         try await store.transaction { tx in try tx.removeFriend(user: user, friend: friend, now: now) }
     }
 
-    public func lists(_ session: Session) async throws -> FriendLists {
-        try await store.friendLists(user: session.userID)
+    /// One page of one of the caller's friend lists (§7.2); `limit` 0 is the default.
+    public func page(_ session: Session, _ list: FriendList, after: FriendCursor, limit: Int) async throws -> PageResult<FriendEntry> {
+        let limit = Validate.pageLimit(limit, default: Self.defaultListLimit, max: Self.maxListLimit)
+        return try await store.friendPage(user: session.userID, list, after: after, limit: limit)
     }
 
     public func block(_ session: Session, userID: UserID, username: String) async throws {
@@ -64,8 +68,10 @@ public final class FriendService: Sendable {
         try await store.transaction { tx in try tx.unblock(user: user, target: target, now: now) }
     }
 
-    public func blocked(_ session: Session) async throws -> [User] {
-        try await store.blockedUsers(user: session.userID)
+    /// One page of the users the caller blocks, by id (§7.3).
+    public func blocked(_ session: Session, after: UserID, limit: Int) async throws -> PageResult<User> {
+        let limit = Validate.pageLimit(limit, default: Self.defaultListLimit, max: Self.maxListLimit)
+        return try await store.blockedUsers(user: session.userID, after: after, limit: limit)
     }
 
     public func search(_ session: Session, query: String, after: UserID, limit: Int) async throws -> PageResult<User> {

@@ -380,18 +380,6 @@ public struct FriendEntry: Sendable, Equatable {
     }
 }
 
-public struct FriendLists: Sendable, Equatable {
-    public var friends: [FriendEntry]
-    public var incoming: [User]
-    public var outgoing: [User]
-
-    public init(friends: [FriendEntry], incoming: [User], outgoing: [User]) {
-        self.friends = friends
-        self.incoming = incoming
-        self.outgoing = outgoing
-    }
-}
-
 /// Everything one write transaction changed that live connections must hear
 /// about, handed to the store's observer after commit, in commit order.
 public struct CommittedChanges: Sendable {
@@ -431,6 +419,8 @@ public struct PageResult<Item: Sendable>: Sendable {
         self.hasMore = hasMore
     }
 }
+
+extension PageResult: Equatable where Item: Equatable {}
 
 public enum HistoryAnchor: Sendable, Equatable {
     case newest

@@ -285,8 +285,10 @@ public protocol Store: Sendable {
     ) async throws -> SyncResult
 
     // Friends, blocks, users
-    func friendLists(user: UserID) async throws -> FriendLists
-    func blockedUsers(user: UserID) async throws -> [User]
+    /// A page of one friend list in its order (§7.2); a request's `since` is when it was made.
+    func friendPage(user: UserID, _ list: FriendList, after: FriendCursor, limit: Int) async throws -> PageResult<FriendEntry>
+    /// A page of the users `user` blocks, ascending by id, after `after`.
+    func blockedUsers(user: UserID, after: UserID, limit: Int) async throws -> PageResult<User>
     /// Whether either user blocks the other.
     func blocked(between a: UserID, and b: UserID) async throws -> Bool
     func searchUsers(query: String, after: UserID, limit: Int) async throws -> PageResult<User>

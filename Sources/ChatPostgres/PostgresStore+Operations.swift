@@ -411,35 +411,41 @@ extension PostgresStore {
 
     // MARK: Friends, blocks, users
 
-    public func friendLists(user: UserID) async throws -> FriendLists {
-        try await read { s in
-            let friends = try s.rows(
+    public func friendPage(user: UserID, _ list: FriendList, after: FriendCursor, limit: Int) async throws -> PageResult<FriendEntry> {
+        let select = "SELECT \(Self.userColumns), u.last_seen_at, f.created_at AS since FROM friendships f"
+        let sql: String
+        let args: [any PGBindable]
+        switch list {
+        case .friends:
+            var key = ""
+            if case .afterUsername(let k) = after { key = k }
+            sql = "\(select) JOIN users u ON u.id = f.other_id WHERE f.user_id = ? AND f.state = 'accepted' AND u.username_key > ? ORDER BY u.username_key LIMIT ?"
+            args = [user, key, limit + 1]
+        case .incoming, .outgoing:
+            var (at, id): (Millis, UserID) = (.min, .min)
+            if case .afterRequest(let a, let u) = after { (at, id) = (a, u) }
+            let (me, them) = list == .incoming ? ("f.other_id", "f.user_id") : ("f.user_id", "f.other_id")
+            sql = """
+                \(select) JOIN users u ON u.id = \(them) WHERE \(me) = ? AND f.state = 'pending' AND (f.created_at, \(them)) > (?, ?)
+                ORDER BY f.created_at, \(them) LIMIT ?
                 """
-                SELECT \(Self.userColumns), u.last_seen_at, f.created_at AS since FROM friendships f
-                JOIN users u ON u.id = f.other_id WHERE f.user_id = ? AND f.state = 'accepted' ORDER BY u.username_key
-                """, [user]
-            ).map { FriendEntry(user: Self.user($0), since: $0["since"].int, lastSeenAt: $0["last_seen_at"].int) }
-            let incoming = try s.rows(
-                """
-                SELECT \(Self.userColumns) FROM friendships f JOIN users u ON u.id = f.user_id
-                WHERE f.other_id = ? AND f.state = 'pending' ORDER BY f.created_at
-                """, [user]
-            ).map(Self.user)
-            let outgoing = try s.rows(
-                """
-                SELECT \(Self.userColumns) FROM friendships f JOIN users u ON u.id = f.other_id
-                WHERE f.user_id = ? AND f.state = 'pending' ORDER BY f.created_at
-                """, [user]
-            ).map(Self.user)
-            return FriendLists(friends: friends, incoming: incoming, outgoing: outgoing)
+            args = [user, at, id, limit + 1]
+        }
+        return try await read { s in
+            let entries = try s.rows(sql, args).map {
+                FriendEntry(user: Self.user($0), since: $0["since"].int, lastSeenAt: $0["last_seen_at"].int)
+            }
+            return Self.page(entries, limit: limit)
         }
     }
 
-    public func blockedUsers(user: UserID) async throws -> [User] {
+    public func blockedUsers(user: UserID, after: UserID, limit: Int) async throws -> PageResult<User> {
         try await read { s in
-            try s.rows(
-                "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? ORDER BY u.id", [user]
+            let users = try s.rows(
+                "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
+                [user, after, limit + 1]
             ).map(Self.user)
+            return Self.page(users, limit: limit)
         }
     }
 

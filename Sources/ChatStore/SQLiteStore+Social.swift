@@ -11,40 +11,48 @@ extension SQLiteStore {
             arguments: [a, b, b, a]) == true
     }
 
-    public func friendLists(user: UserID) async throws -> FriendLists {
+    public func friendPage(user: UserID, _ list: FriendList, after: FriendCursor, limit: Int) async throws -> PageResult<FriendEntry> {
         try await read { db in
-            let friends = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns), u.last_seen_at, f.created_at AS since FROM friendships f
-                    JOIN users u ON u.id = f.other_id WHERE f.user_id = ? AND f.state = 'accepted' ORDER BY u.username_key
-                    """, arguments: [user]
-            ).map { FriendEntry(user: Self.user($0), since: $0["since"], lastSeenAt: $0["last_seen_at"]) }
-            let incoming = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns) FROM friendships f JOIN users u ON u.id = f.user_id
-                    WHERE f.other_id = ? AND f.state = 'pending' ORDER BY f.created_at
-                    """, arguments: [user]
-            ).map(Self.user)
-            let outgoing = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns) FROM friendships f JOIN users u ON u.id = f.other_id
-                    WHERE f.user_id = ? AND f.state = 'pending' ORDER BY f.created_at
-                    """, arguments: [user]
-            ).map(Self.user)
-            return FriendLists(friends: friends, incoming: incoming, outgoing: outgoing)
+            let (sql, arguments) = Self.friendPageQuery(user: user, list, after: after, limit: limit)
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let entries = rows.map { FriendEntry(user: Self.user($0), since: $0["since"], lastSeenAt: $0["last_seen_at"]) }
+            return PageResult(items: Array(entries.prefix(limit)), hasMore: entries.count > limit)
         }
     }
 
-    public func blockedUsers(user: UserID) async throws -> [User] {
+    /// ListFriends' three orders (§7.2), one more row than the page to tell whether more follow.
+    static func friendPageQuery(user: UserID, _ list: FriendList, after: FriendCursor, limit: Int) -> (String, StatementArguments) {
+        let select = "SELECT \(userColumns), u.last_seen_at, f.created_at AS since FROM friendships f"
+        switch (list, after) {
+        case (.friends, _):
+            var key = ""
+            if case .afterUsername(let k) = after { key = k }
+            return (
+                "\(select) JOIN users u ON u.id = f.other_id WHERE f.user_id = ? AND f.state = 'accepted' AND u.username_key > ? ORDER BY u.username_key LIMIT ?",
+                [user, key, limit + 1]
+            )
+        case (.incoming, _), (.outgoing, _):
+            var (at, id): (Millis, UserID) = (.min, .min)
+            if case .afterRequest(let a, let u) = after { (at, id) = (a, u) }
+            let (me, them) = list == .incoming ? ("f.other_id", "f.user_id") : ("f.user_id", "f.other_id")
+            return (
+                """
+                \(select) JOIN users u ON u.id = \(them) WHERE \(me) = ? AND f.state = 'pending' AND (f.created_at, \(them)) > (?, ?)
+                ORDER BY f.created_at, \(them) LIMIT ?
+                """,
+                [user, at, id, limit + 1]
+            )
+        }
+    }
+
+    public func blockedUsers(user: UserID, after: UserID, limit: Int) async throws -> PageResult<User> {
         try await read { db in
-            try Row.fetchAll(
+            let users = try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? ORDER BY u.id",
-                arguments: [user]
+                sql: "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
+                arguments: [user, after, limit + 1]
             ).map(Self.user)
+            return PageResult(items: Array(users.prefix(limit)), hasMore: users.count > limit)
         }
     }
 

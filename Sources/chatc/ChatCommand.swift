@@ -478,7 +478,7 @@ struct Friends: AsyncParsableCommand {
     func run() async throws {
         try await chatc.run {
             let (c, _) = try await resumed(options)
-            let r = try await c.friends()
+            let r = try await c.allFriends()
             for f in r.friends {
                 let seen = f.presence == .offline && f.lastSeenAtMs > 0 ? " (last seen \(time(f.lastSeenAtMs)))" : ""
                 print("\(f.user.username)\t\(f.presence)\(seen)")

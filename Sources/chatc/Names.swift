@@ -33,7 +33,7 @@ actor Names {
     func name(_ id: UInt64) async -> String {
         if id == 0 { return "server" }
         if let n = users[id] { return n }
-        if let r = try? await connection.friends() {
+        if let r = try? await connection.allFriends() {
             for u in r.friends.map(\.user) + r.incomingRequests + r.outgoingRequests { users[u.id] = u.username }
         }
         return users[id] ?? "user\(id)"

@@ -290,6 +290,15 @@ struct ConversationTests {
             try await carol.friendOp(.friendRequest, username: "bob")
             try await bob.friendOp(.friendRequest, username: "carol")
             #expect(Set(try await bob.friends().friends.map(\.user.username)) == ["alice", "carol"])
+            // Pages: one list at a time, from the cursor the last page gave.
+            let firstPage = try await bob.friends(.friends, limit: 1)
+            #expect(firstPage.friends.map(\.user.username) == ["alice"] && firstPage.friendsHasMore && !firstPage.incomingHasMore)
+            let secondPage = try await bob.friends(.friends, cursor: firstPage.friendsCursor, limit: 1)
+            #expect(secondPage.friends.map(\.user.username) == ["carol"] && !secondPage.friendsHasMore && secondPage.friendsCursor.isEmpty)
+            #expect(try await bob.allFriends().friends.count == 2)
+            await expectError(.invalidField) { try await bob.friends(.all, cursor: firstPage.friendsCursor) }
+            await expectError(.invalidField) { try await bob.friends(.incoming, cursor: firstPage.friendsCursor) }
+            await expectError(.invalidField) { try await bob.friends(.UNRECOGNIZED(9)) }
             try await bob.friendOp(.removeFriend, username: "carol")
             #expect(try await carol.friends().friends.isEmpty)
             await expectError(.notFound) { try await bob.friendOp(.removeFriend, username: "carol") }

@@ -100,6 +100,8 @@ struct VectorTests {
         "chatd.v1.CreateInviteLinkRequest": Chatd_V1_CreateInviteLinkRequest.self,
         "chatd.v1.CreateInviteLinkResponse": Chatd_V1_CreateInviteLinkResponse.self,
         "chatd.v1.RedeemInviteLinkRequest": Chatd_V1_RedeemInviteLinkRequest.self,
+        "chatd.v1.ListFriendsRequest": Chatd_V1_ListFriendsRequest.self,
+        "chatd.v1.ListFriendsResponse": Chatd_V1_ListFriendsResponse.self,
         "chatd.v1.RegisterRequest": Chatd_V1_RegisterRequest.self,
         "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
     ]

@@ -244,8 +244,10 @@ struct MigrationTests {
                 let page = Page(after: 0, limit: 100)
                 #expect(try await before.members(conversation: c, page: page).items == after.members(conversation: c, page: page).items)
             }
-            #expect(try await before.friendLists(user: user) == after.friendLists(user: user))
-            #expect(try await before.blockedUsers(user: user) == after.blockedUsers(user: user))
+            for list in FriendList.allCases {
+                #expect(try await before.friendPage(user: user, list, after: .start, limit: 500) == after.friendPage(user: user, list, after: .start, limit: 500))
+            }
+            #expect(try await before.blockedUsers(user: user, after: 0, limit: 500) == after.blockedUsers(user: user, after: 0, limit: 500))
             #expect(try await before.account(id: user) == after.account(id: user))
         }
         #expect(try await before.devices(user: nil, includeRevoked: true, limit: 100) == after.devices(user: nil, includeRevoked: true, limit: 100))

@@ -96,7 +96,7 @@ struct UserDeletionTests {
         #expect(page.events.suffix(2).map(\.kind) == [.memberLeft, .roleChanged])
         #expect(try await f.store.membership(conversation: group.id, user: bob.user.id)?.role == .owner)
         #expect(try await f.store.membership(conversation: direct.id, user: alice.user.id) != nil)
-        #expect(try await f.store.friendLists(user: bob.user.id).incoming.isEmpty)
+        #expect(try await f.store.friendPage(user: bob.user.id, .incoming, after: .start, limit: 100).items.isEmpty)
 
         let tomb = try #require(try await f.store.account(id: alice.user.id))
         #expect(tomb.user.username == "#deleted-\(alice.user.id)" && tomb.user.displayName == "Deleted user")

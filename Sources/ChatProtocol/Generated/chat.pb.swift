@@ -493,6 +493,58 @@ public nonisolated enum Chatd_V1_Presence: SwiftProtobuf.Enum, Swift.CaseIterabl
 
 }
 
+/// op 65. Pages of the caller's friends and friend requests (section 7.2).
+/// An empty payload is the first page of all three lists.
+public nonisolated enum Chatd_V1_FriendList: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// the first page of each list; cursor must be empty
+  case all // = 0
+
+  /// by username, ignoring ASCII case
+  case friends // = 1
+
+  /// requests to the caller, oldest first
+  case incoming // = 2
+
+  /// requests from the caller, oldest first
+  case outgoing // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .all
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .all
+    case 1: self = .friends
+    case 2: self = .incoming
+    case 3: self = .outgoing
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .all: return 0
+    case .friends: return 1
+    case .incoming: return 2
+    case .outgoing: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_FriendList] = [
+    .all,
+    .friends,
+    .incoming,
+    .outgoing,
+  ]
+
+}
+
 public nonisolated enum Chatd_V1_GoodbyeReason: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case goodbyeUnspecified // = 0
@@ -2298,7 +2350,24 @@ public nonisolated struct Chatd_V1_Friend: Sendable {
   fileprivate var _user: Chatd_V1_User? = nil
 }
 
-/// op 65. Request: Empty.
+public nonisolated struct Chatd_V1_ListFriendsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var list: Chatd_V1_FriendList = .all
+
+  /// empty: from the start; else a *_cursor of an earlier answer for this list
+  public var cursor: String = String()
+
+  /// entries per list; 0: 100; capped at 500
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Chatd_V1_ListFriendsResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2310,18 +2379,50 @@ public nonisolated struct Chatd_V1_ListFriendsResponse: Sendable {
 
   public var outgoingRequests: [Chatd_V1_User] = []
 
+  /// Per list: more follow; ask for them with that list and its cursor.
+  /// Lists not asked for are empty, with has_more false.
+  public var friendsHasMore: Bool = false
+
+  public var friendsCursor: String = String()
+
+  public var incomingHasMore: Bool = false
+
+  public var incomingCursor: String = String()
+
+  public var outgoingHasMore: Bool = false
+
+  public var outgoingCursor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// op 68. Request: Empty.
+/// op 68. The users the caller blocks, ascending by id. An empty payload is
+/// the first page.
+public nonisolated struct Chatd_V1_ListBlockedRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var afterID: UInt64 = 0
+
+  /// 0: 100; capped at 500
+  public var limit: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Chatd_V1_ListBlockedResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var users: [Chatd_V1_User] = []
+
+  public var hasMore_p: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2921,6 +3022,10 @@ nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRESENCE_UNSPECIFIED\0\u{1}ONLINE\0\u{1}AWAY\0\u{1}OFFLINE\0")
+}
+
+nonisolated extension Chatd_V1_FriendList: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FRIEND_LIST_ALL\0\u{1}FRIEND_LIST_FRIENDS\0\u{1}FRIEND_LIST_INCOMING\0\u{1}FRIEND_LIST_OUTGOING\0")
 }
 
 nonisolated extension Chatd_V1_GoodbyeReason: SwiftProtobuf._ProtoNameProviding {
@@ -5978,9 +6083,49 @@ nonisolated extension Chatd_V1_Friend: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
+nonisolated extension Chatd_V1_ListFriendsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFriendsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}list\0\u{1}cursor\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.list) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.list != .all {
+      try visitor.visitSingularEnumField(value: self.list, fieldNumber: 1)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ListFriendsRequest, rhs: Chatd_V1_ListFriendsRequest) -> Bool {
+    if lhs.list != rhs.list {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListFriendsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}friends\0\u{3}incoming_requests\0\u{3}outgoing_requests\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}friends\0\u{3}incoming_requests\0\u{3}outgoing_requests\0\u{3}friends_has_more\0\u{3}friends_cursor\0\u{3}incoming_has_more\0\u{3}incoming_cursor\0\u{3}outgoing_has_more\0\u{3}outgoing_cursor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5991,6 +6136,12 @@ nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.friends) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.incomingRequests) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.outgoingRequests) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.friendsHasMore) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.friendsCursor) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.incomingHasMore) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.incomingCursor) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.outgoingHasMore) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.outgoingCursor) }()
       default: break
       }
     }
@@ -6006,6 +6157,24 @@ nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, Swift
     if !self.outgoingRequests.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.outgoingRequests, fieldNumber: 3)
     }
+    if self.friendsHasMore != false {
+      try visitor.visitSingularBoolField(value: self.friendsHasMore, fieldNumber: 4)
+    }
+    if !self.friendsCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.friendsCursor, fieldNumber: 5)
+    }
+    if self.incomingHasMore != false {
+      try visitor.visitSingularBoolField(value: self.incomingHasMore, fieldNumber: 6)
+    }
+    if !self.incomingCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.incomingCursor, fieldNumber: 7)
+    }
+    if self.outgoingHasMore != false {
+      try visitor.visitSingularBoolField(value: self.outgoingHasMore, fieldNumber: 8)
+    }
+    if !self.outgoingCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.outgoingCursor, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -6013,6 +6182,47 @@ nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, Swift
     if lhs.friends != rhs.friends {return false}
     if lhs.incomingRequests != rhs.incomingRequests {return false}
     if lhs.outgoingRequests != rhs.outgoingRequests {return false}
+    if lhs.friendsHasMore != rhs.friendsHasMore {return false}
+    if lhs.friendsCursor != rhs.friendsCursor {return false}
+    if lhs.incomingHasMore != rhs.incomingHasMore {return false}
+    if lhs.incomingCursor != rhs.incomingCursor {return false}
+    if lhs.outgoingHasMore != rhs.outgoingHasMore {return false}
+    if lhs.outgoingCursor != rhs.outgoingCursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_ListBlockedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListBlockedRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.afterID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.afterID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.afterID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_ListBlockedRequest, rhs: Chatd_V1_ListBlockedRequest) -> Bool {
+    if lhs.afterID != rhs.afterID {return false}
+    if lhs.limit != rhs.limit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6020,7 +6230,7 @@ nonisolated extension Chatd_V1_ListFriendsResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chatd_V1_ListBlockedResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListBlockedResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{3}has_more\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -6029,6 +6239,7 @@ nonisolated extension Chatd_V1_ListBlockedResponse: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.users) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.hasMore_p) }()
       default: break
       }
     }
@@ -6038,11 +6249,15 @@ nonisolated extension Chatd_V1_ListBlockedResponse: SwiftProtobuf.Message, Swift
     if !self.users.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.users, fieldNumber: 1)
     }
+    if self.hasMore_p != false {
+      try visitor.visitSingularBoolField(value: self.hasMore_p, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Chatd_V1_ListBlockedResponse, rhs: Chatd_V1_ListBlockedResponse) -> Bool {
     if lhs.users != rhs.users {return false}
+    if lhs.hasMore_p != rhs.hasMore_p {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -138,21 +138,66 @@ public struct ClientRouter: Sendable {
         return r
     }
 
-    func listFriends(_ session: Session) async throws -> Chatd_V1_ListFriendsResponse {
-        let lists = try await friends.lists(session)
-        var r = Chatd_V1_ListFriendsResponse()
-        r.friends = lists.friends.map { entry in
-            var f = Chatd_V1_Friend()
-            f.user = ProtoMap.user(entry.user)
-            let state = presence.presence(of: entry.user.id)
-            f.presence = ProtoMap.presence(state)
-            if state == .offline { f.lastSeenAtMs = presence.lastSeen(of: entry.user.id) ?? entry.lastSeenAt }
-            f.sinceMs = entry.since
-            return f
+    func listFriends(_ session: Session, _ q: Chatd_V1_ListFriendsRequest) async throws -> Chatd_V1_ListFriendsResponse {
+        let lists: [FriendList]
+        switch q.list {
+        case .all:
+            guard q.cursor.isEmpty else { throw ChatFailure.invalid("cursor", "a cursor continues one list: name it in list") }
+            lists = FriendList.allCases
+        case .friends: lists = [.friends]
+        case .incoming: lists = [.incoming]
+        case .outgoing: lists = [.outgoing]
+        case .UNRECOGNIZED: throw ChatFailure.invalid("list", "unknown list")
         }
-        r.incomingRequests = lists.incoming.map(ProtoMap.user)
-        r.outgoingRequests = lists.outgoing.map(ProtoMap.user)
+        var pages: [FriendList: (page: PageResult<FriendEntry>, from: FriendCursor)] = [:]
+        for list in lists {
+            let from = try FriendCursor(wire: q.cursor, for: list)
+            pages[list] = (try await friends.page(session, list, after: from, limit: Int(q.limit)), from)
+        }
+        Self.fit(&pages, within: maxFrameLength)
+        var r = Chatd_V1_ListFriendsResponse()
+        for (list, (page, from)) in pages {
+            let cursor = page.items.last.map { FriendCursor(after: $0, in: list) } ?? from
+            switch list {
+            case .friends:
+                r.friends = page.items.map(friend)
+                (r.friendsHasMore, r.friendsCursor) = (page.hasMore, page.hasMore ? cursor.wire : "")
+            case .incoming:
+                r.incomingRequests = page.items.map { ProtoMap.user($0.user) }
+                (r.incomingHasMore, r.incomingCursor) = (page.hasMore, page.hasMore ? cursor.wire : "")
+            case .outgoing:
+                r.outgoingRequests = page.items.map { ProtoMap.user($0.user) }
+                (r.outgoingHasMore, r.outgoingCursor) = (page.hasMore, page.hasMore ? cursor.wire : "")
+            }
+        }
         return r
+    }
+
+    private func friend(_ entry: FriendEntry) -> Chatd_V1_Friend {
+        var f = Chatd_V1_Friend()
+        f.user = ProtoMap.user(entry.user)
+        let state = presence.presence(of: entry.user.id)
+        f.presence = ProtoMap.presence(state)
+        if state == .offline { f.lastSeenAtMs = presence.lastSeen(of: entry.user.id) ?? entry.lastSeenAt }
+        f.sinceMs = entry.since
+        return f
+    }
+
+    /// Cuts friend pages to fit one frame: the longest list loses its last
+    /// entry until the answer fits (or one entry is left in all), and a cut
+    /// list says it has more.
+    static func fit(_ pages: inout [FriendList: (page: PageResult<FriendEntry>, from: FriendCursor)], within limit: Int) {
+        // A Friend entry is a User plus presence and two times: 40 bytes covers the extras and the framing.
+        var sizes = pages.mapValues { $0.page.items.map { (try? ProtoMap.user($0.user).serializedBytes() as [UInt8])?.count ?? 0 } }
+        var total = sizes.values.joined().reduce(framingReserve) { $0 + $1 + 40 }
+        while total > limit {
+            guard let (list, entries) = sizes.max(by: { $0.value.count < $1.value.count }), entries.count > 0,
+                sizes.values.reduce(0, { $0 + $1.count }) > 1
+            else { return }
+            total -= (sizes[list]?.removeLast() ?? 0) + 40
+            pages[list]?.page.items.removeLast()
+            pages[list]?.page.hasMore = true
+        }
     }
 
     // MARK: Helpers

@@ -281,12 +281,14 @@ enum ClientRoutes {
         friend(.removeFriend) { try await $0.remove($1, userID: $2, username: $3) },
         friend(.block) { try await $0.block($1, userID: $2, username: $3) },
         friend(.unblock) { try await $0.unblock($1, userID: $2, username: $3) },
-        .session(.listFriends, .page, Chatd_V1_Empty.self) { router, _, session, _ in
-            try await router.listFriends(session)
+        .session(.listFriends, .page, Chatd_V1_ListFriendsRequest.self) { router, q, session, _ in
+            try await router.listFriends(session, q)
         },
-        .session(.listBlocked, .page, Chatd_V1_Empty.self) { router, _, session, _ in
+        .session(.listBlocked, .page, Chatd_V1_ListBlockedRequest.self) { router, q, session, _ in
+            let page = try await router.friends.blocked(session, after: ProtoMap.id(q.afterID), limit: Int(q.limit))
             var r = Chatd_V1_ListBlockedResponse()
-            r.users = try await router.friends.blocked(session).map(ProtoMap.user)
+            r.users = page.items.map(ProtoMap.user)
+            r.hasMore_p = page.hasMore
             return r
         },
         .session(.searchUsers, .page, Chatd_V1_SearchUsersRequest.self) { router, q, session, _ in
