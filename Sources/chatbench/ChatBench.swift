@@ -17,7 +17,7 @@ struct ChatBench: AsyncParsableCommand {
         version: BuildInfo.description,
         subcommands: [
             Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
-            Torture.self, Handshakes.self, HandshakeFlood.self,
+            Torture.self, Handshakes.self, HandshakeFlood.self, Fairness.self,
         ])
 }
 
@@ -77,6 +77,24 @@ struct Fanout: AsyncParsableCommand {
             try await b.fanout(
                 members: members, senders: senders, rate: rate, inflight: inflight, warmup: warmup, duration: duration,
                 measured: measured))
+    }
+}
+
+struct Fairness: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One user's History and send latency, alone and while another user floods the server with expensive requests.")
+    @OptionGroup var common: Common
+    @Option(help: "Rooms the abusive user is a member of (Sync and search cover them all).") var rooms = 200
+    @Option(help: "The abusive user's connections.") var connections = 4
+    @Option(help: "Requests each abusive connection keeps in flight.") var inflight = 32
+    @Option(help: "The ordinary user's History+send pairs per second.") var rate: Double = 50
+    @Option var warmup: Double = 2
+    @Option var duration: Double = 10
+
+    func run() async throws {
+        let b = try common.bench()
+        try common.emit(
+            try await b.fairness(rooms: rooms, connections: connections, inflight: inflight, rate: rate, warmup: warmup, duration: duration))
     }
 }
 
