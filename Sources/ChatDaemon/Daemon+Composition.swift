@@ -137,7 +137,7 @@ extension Daemon {
                 probe: { try await store.probeWrite() },
                 reloader: {
                     guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
-                    return try daemon.reloadFromFile()
+                    return try await daemon.reloadFromFile()
                 },
                 hooks: OperatorHooks(
                     // No content is placed or collected while the backup runs, so every

@@ -88,9 +88,13 @@ extension Daemon {
 
     /// Re-reads the config file this daemon was started from and applies it
     /// (chatctl reload; SIGHUP goes through the same path).
-    public func reloadFromFile() throws -> (applied: [String], needRestart: [String]) {
+    public func reloadFromFile() async throws -> (applied: [String], needRestart: [String]) {
         guard let path = config.source else {
             throw ChatFailure(.wrongState, "chatd runs on its embedded default; there is no config file to reload")
+        }
+        if let probe = configProbe.withLock({ $0 }), let problem = await probe.problem(path: path) {
+            logger.error("reload refused, configuration unchanged", metadata: ["chatd.error": "\(problem)"])
+            throw ChatFailure.invalid("config", problem)
         }
         let next: Config
         do {
@@ -161,9 +165,9 @@ extension Daemon {
     }
 
     /// SIGHUP: `reloadFromFile`, with what it did or why not in the log.
-    func reloadOnSignal() {
+    func reloadOnSignal() async {
         do {
-            let result = try reloadFromFile()
+            let result = try await reloadFromFile()
             if !result.needRestart.isEmpty {
                 logger.warning(
                     "changed keys need a restart", metadata: ["chatd.keys": "\(result.needRestart.joined(separator: ", "))"])

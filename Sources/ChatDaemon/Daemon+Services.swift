@@ -28,7 +28,7 @@ extension Daemon {
             services.append(
                 SignalService(
                     signals: signals, logger: logger,
-                    reload: { [weak self] in self?.reloadOnSignal() },
+                    reload: { [weak self] in await self?.reloadOnSignal() },
                     stop: { [weak self] in await self?.beginShutdown() }))
         }
         services += [metricsListener.map(ListenerService.metrics), ListenerService.control(control)].compactMap { $0 }

@@ -41,6 +41,8 @@ public final class Daemon: Sendable {
     let lock: DataDirectoryLock
     /// The nodes sharing the database (PostgreSQL), as the last heartbeat saw them.
     let members: ClusterMembers
+    /// Set in the chatd process: a reload parses the file in a child first.
+    let configProbe = Mutex<ConfigFileProbe?>(nil)
     /// The service group and the task running it, from the end of `start`.
     private let lifecycle = Mutex<(group: ServiceGroup, running: Task<Void, any Error>)?>(nil)
 
@@ -87,7 +89,7 @@ public final class Daemon: Sendable {
     public static func start(
         config: Config, logger: Logger, clock: any WallClock = SystemClock(), allowedControlUIDs: Set<UInt32>? = nil,
         notifier: SystemdNotifier = SystemdNotifier(environment: [:]), listenDescriptor: CInt? = nil,
-        logLevel: LogLevelControl? = nil, handlesSignals: Bool = false
+        logLevel: LogLevelControl? = nil, handlesSignals: Bool = false, configProbe: ConfigFileProbe? = nil
     ) async throws -> Daemon {
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
         try DataDirectory.prepare(config.dataDir)
@@ -104,6 +106,7 @@ public final class Daemon: Sendable {
             lock.release()
             throw error
         }
+        daemon.configProbe.withLock { $0 = configProbe }
         // Trapped before READY: a signal from here on is the group's, never the default action.
         let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
         let group = ServiceGroup(

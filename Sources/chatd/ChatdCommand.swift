@@ -31,9 +31,22 @@ struct ChatdCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print a config file with every key at its default, and exit.")
     var printDefaultConfig = false
 
+    /// A running chatd parses a file it reloads in a child first (ConfigFileProbe).
+    @Option(name: .customLong(String(ConfigFileProbe.option.dropFirst(2))), help: .hidden)
+    var checkConfigSyntax: String?
+
     func run() async throws {
         // Files chatd creates (database, WAL, socket) are the owner's only.
         umask(0o077)
+        if let path = checkConfigSyntax {
+            // Only the parse: a crash in it must happen here, not in the serving chatd.
+            do {
+                _ = try Config.load(path: path)
+            } catch {
+                throw ExitCode(78)
+            }
+            return
+        }
         if printDefaultConfig {
             print(ConfigTable.exampleFile(), terminator: "")
             return
@@ -77,7 +90,7 @@ struct ChatdCommand: AsyncParsableCommand {
         do {
             daemon = try await Daemon.start(
                 config: cfg, logger: logger, notifier: SystemdNotifier(), listenDescriptor: Self.activatedSocket(),
-                logLevel: level, handlesSignals: true)
+                logLevel: level, handlesSignals: true, configProbe: ConfigFileProbe())
         } catch let conflict as InstanceConflictError {
             // Another chatd owns the data directory or the control socket;
             // nothing of it was touched.

@@ -252,13 +252,13 @@ struct TLSTests {
             try install("renewed")
             try fm.removeItem(atPath: pki.path("live.key"))
             try fm.copyItem(atPath: pki.path("server.key"), toPath: pki.path("live.key"))
-            #expect(throws: ChatFailure.self) { try server.daemon.reloadFromFile() }
+            await #expect(throws: ChatFailure.self) { try await server.daemon.reloadFromFile() }
             let stillOld = try await Self.connect(server, old)
             await stillOld.close()
 
             // The whole renewal: new connections get the new certificate.
             try install("renewed")
-            _ = try server.daemon.reloadFromFile()
+            _ = try await server.daemon.reloadFromFile()
             let after = try await Self.connect(server, renewed)
             try await after.hello()
             await after.close()

@@ -8,7 +8,7 @@ import UnixSignals
 struct SignalService: Service, CustomStringConvertible {
     let signals: UnixSignalsSequence
     let logger: Logger
-    let reload: @Sendable () -> Void
+    let reload: @Sendable () async -> Void
     let stop: @Sendable () async -> Void
 
     var description: String { "signals" }
@@ -17,7 +17,7 @@ struct SignalService: Service, CustomStringConvertible {
         for await signal in signals.cancelOnGracefulShutdown() {
             switch signal {
             case .sighup:
-                reload()
+                await reload()
             default:
                 logger.info("signal received", metadata: ["chatd.signal": "\(signal)"])
                 await stop()
