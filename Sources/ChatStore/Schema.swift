@@ -318,6 +318,15 @@ enum Schema {
                     CREATE INDEX grants_by_conversation ON grants(conversation_id, id);
                     """)
         }
+        migrator.registerMigration("v5-delivered") { db in
+            try db.execute(
+                sql: """
+                    -- Delivery receipts (PROTOCOL.md §6.3): the highest seq a member's devices
+                    -- reported stored; never below read_seq (a read position implies delivery).
+                    ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0 CHECK (delivered_seq >= 0);
+                    UPDATE members SET delivered_seq = read_seq;
+                    """)
+        }
         return migrator
     }
 }
