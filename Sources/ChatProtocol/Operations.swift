@@ -34,6 +34,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case removeReaction = 45
     case markRead = 46
     case sync = 47
+    case markDelivered = 48
     case typing = 49
     case kick = 50
     case ban = 51
@@ -100,6 +101,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .removeReaction: "remove_reaction"
         case .markRead: "mark_read"
         case .sync: "sync"
+        case .markDelivered: "mark_delivered"
         case .typing: "typing"
         case .kick: "kick"
         case .ban: "ban"
@@ -145,6 +147,7 @@ public enum PushType: UInt16, Sendable, CaseIterable {
     case read = 4
     case presence = 5
     case typing = 6
+    case delivered = 7
 }
 
 /// Control-socket operations (chatctl <-> chatd).

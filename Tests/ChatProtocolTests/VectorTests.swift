@@ -101,6 +101,9 @@ struct VectorTests {
         "chatd.v1.CreateInviteLinkResponse": Chatd_V1_CreateInviteLinkResponse.self,
         "chatd.v1.RedeemInviteLinkRequest": Chatd_V1_RedeemInviteLinkRequest.self,
         "chatd.v1.RegisterRequest": Chatd_V1_RegisterRequest.self,
+        "chatd.v1.MarkDeliveredRequest": Chatd_V1_MarkDeliveredRequest.self,
+        "chatd.v1.MarkDeliveredResponse": Chatd_V1_MarkDeliveredResponse.self,
+        "chatd.v1.DeliveredPush": Chatd_V1_DeliveredPush.self,
         "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
     ]
 

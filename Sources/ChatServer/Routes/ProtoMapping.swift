@@ -116,7 +116,24 @@ enum ProtoMap {
         s.unreadCount = UInt32(clamping: state.unreadCount)
         s.mentionCount = UInt32(clamping: state.mentionCount)
         if let last = state.lastMessage { s.lastMessage = event(last) }
+        s.memberPositions = state.memberPositions.map { p in
+            var m = Chatd_V1_MemberPosition()
+            m.userID = UInt64(clamping: p.userID)
+            m.deliveredSeq = UInt64(clamping: p.deliveredSeq)
+            m.readSeq = UInt64(clamping: p.readSeq)
+            return m
+        }
+        s.deliveredCount = UInt32(clamping: state.deliveredCount)
+        s.readCount = UInt32(clamping: state.readCount)
         return s
+    }
+
+    static func deliveredResult(_ outcome: DeliveredOutcome) -> Chatd_V1_DeliveredResult {
+        var r = Chatd_V1_DeliveredResult()
+        r.conversationID = UInt64(clamping: outcome.conversation)
+        r.deliveredSeq = UInt64(clamping: outcome.deliveredSeq)
+        if let failure = outcome.failure { r.errorCode = UInt32(ErrorMap.code(failure.kind).rawValue) }
+        return r
     }
 
     static func member(_ m: Member) -> Chatd_V1_Member {
@@ -126,6 +143,7 @@ enum ProtoMap {
         p.joinedAtMs = m.joinedAt
         p.readSeq = UInt64(m.readSeq)
         p.mutedUntilMs = m.mutedUntil ?? 0
+        p.deliveredSeq = UInt64(clamping: max(m.deliveredSeq, m.readSeq))
         return p
     }
 
