@@ -204,6 +204,19 @@ extension ChatConnection {
         return try await call(.markRead, r, as: Chatd_V1_MarkReadResponse.self).readSeq
     }
 
+    /// SetNotifications (op 59): the user's notification settings for a
+    /// conversation (`mutedUntilMs` 0: not muted).
+    @discardableResult
+    public func setNotifications(_ conversation: UInt64, level: Chatd_V1_NotifyLevel, mutedUntilMs: Int64 = 0) async throws
+        -> Chatd_V1_NotificationSettings
+    {
+        var r = Chatd_V1_SetNotificationsRequest()
+        r.conversationID = conversation
+        r.level = level
+        r.mutedUntilMs = mutedUntilMs
+        return try await call(.setNotifications, r)
+    }
+
     /// MarkDelivered (op 48): the device stored every event of each
     /// conversation up to its seq. One result per entry, in order; an entry
     /// that failed has its `errorCode` set. `DeliveryBatch` coalesces them.

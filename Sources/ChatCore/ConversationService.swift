@@ -294,6 +294,16 @@ public final class ConversationService: Sendable {
         return try await store.markRead(conversation: id, user: session.userID, seq: seq)
     }
 
+    /// SetNotifications (§6.6). `level` nil: not a known level.
+    public func setNotifications(
+        _ session: Session, conversation id: ConversationID, level: NotifyLevel?, mutedUntil: Millis
+    ) async throws -> NotificationSettings {
+        let now = clock.nowMs()
+        let settings = try NotificationPolicy.validate(level: level, mutedUntil: mutedUntil, now: now)
+        let user = session.userID
+        return try await store.transaction { tx in try tx.setNotifications(conversation: id, user: user, settings, now: now) }
+    }
+
     /// MarkDelivered (§6.3): one outcome per entry, in order.
     public func markDelivered(_ session: Session, _ entries: [DeliveredEntry]) async throws -> [DeliveredOutcome] {
         try ReceiptPolicy.checkEntries(entries.count)

@@ -309,6 +309,9 @@ public enum AccountEventKind: String, Sendable, CaseIterable {
     case blockedChanged = "blocked_changed"
     /// An operator's broadcast to everyone; the text is in `reason`.
     case systemNotice = "system_notice"
+    /// The user's notification settings of `conversationID` changed; they
+    /// are in `reason` (`NotificationSettings.encoded`).
+    case notificationsChanged = "notifications_changed"
 }
 
 /// One entry of a user's own event sequence.
@@ -351,6 +354,8 @@ public struct ConversationState: Sendable, Equatable {
     /// reaches `lastMessage` (0 without one, or past `ReceiptPolicy.maxCountedMembers`).
     public var deliveredCount = 0
     public var readCount = 0
+    /// The viewer's notification settings (§6.6).
+    public var notifications = NotificationSettings()
 
     public init(conversation: Conversation, readSeq: Seq, unreadCount: Int, mentionCount: Int, lastMessage: Event?) {
         self.conversation = conversation

@@ -173,12 +173,18 @@ public struct Membership: Sendable, Equatable {
     public var mutedUntil: Millis?
     /// The delivered position as stored (§6.3); see `effectiveDeliveredSeq`.
     public var deliveredSeq: Seq
+    /// The member's own notification settings (§6.6).
+    public var notifications: NotificationSettings
 
-    public init(role: MemberRole, readSeq: Seq, mutedUntil: Millis?, deliveredSeq: Seq = 0) {
+    public init(
+        role: MemberRole, readSeq: Seq, mutedUntil: Millis?, deliveredSeq: Seq = 0,
+        notifications: NotificationSettings = NotificationSettings()
+    ) {
         self.role = role
         self.readSeq = readSeq
         self.mutedUntil = mutedUntil
         self.deliveredSeq = deliveredSeq
+        self.notifications = notifications
     }
 
     /// A read position implies delivery: delivered = max(delivered, read).

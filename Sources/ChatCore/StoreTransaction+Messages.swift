@@ -138,6 +138,20 @@ extension StoreTransaction {
         return outcomes
     }
 
+    /// SetNotifications (§6.6): members only; a change is stored and told
+    /// to the user's devices by a NOTIFICATIONS_CHANGED account event (none
+    /// when nothing changes). Returns the settings in force.
+    public func setNotifications(
+        conversation: ConversationID, user: UserID, _ settings: NotificationSettings, now: Millis
+    ) throws -> NotificationSettings {
+        let membership = try ConversationPolicy.member(.markRead, standing(of: user, in: conversation))
+        guard membership.notifications != settings else { return settings }
+        try setNotifications(conversation: conversation, user: user, settings)
+        try append(
+            AccountEvent(userID: user, kind: .notificationsChanged, conversationID: conversation, reason: settings.encoded, createdAt: now))
+        return settings
+    }
+
     /// The answer to a retried edit or delete (`kind`) of the message at
     /// `seq`: the first one's event; nil when the client_msg_id is new.
     func retried(_ kind: EventKind, of seq: Seq, in conversation: ConversationID, sender: UserID, clientMsgID: String) throws -> AppendResult? {

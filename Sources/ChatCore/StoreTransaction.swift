@@ -99,6 +99,7 @@ public protocol StoreTransaction: AnyObject {
     /// when it is lower (a read position implies delivery).
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device

@@ -328,6 +328,12 @@ enum PostgresSchema {
         ALTER TABLE members ADD COLUMN delivered_seq BIGINT NOT NULL DEFAULT 0 CHECK (delivered_seq >= 0);
         UPDATE members SET delivered_seq = read_seq;
         """,
+        // 5: SQLite's v6-notifications (a member's notification settings, PROTOCOL.md §6.6).
+        """
+        ALTER TABLE members ADD COLUMN notify_level TEXT NOT NULL DEFAULT 'all'
+          CHECK (notify_level IN ('all', 'mentions', 'none'));
+        ALTER TABLE members ADD COLUMN notify_muted_until BIGINT;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

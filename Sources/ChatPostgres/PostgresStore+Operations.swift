@@ -369,7 +369,11 @@ extension PostgresStore {
 
     /// One member's view of a conversation (as SQLiteStore.state).
     static func state(_ s: PGSession, _ c: Conversation, user: UserID, receiptsListMax: Int) throws -> ConversationState {
-        let readSeq = try s.int("SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", [c.id, user]) ?? 0
+        let member = try s.row(
+            "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?", [c.id, user])
+        let readSeq = member?[0].int ?? 0
+        let notifications = NotificationSettings(
+            level: member?[1].textOrNil.flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: member?[2].intOrNil)
         let unread = try s.int(
             """
             SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
@@ -385,6 +389,7 @@ extension PostgresStore {
         ).map(event)
         var state = ConversationState(
             conversation: c, readSeq: readSeq, unreadCount: Int(unread), mentionCount: Int(mentioned), lastMessage: last)
+        state.notifications = notifications
         try receipts(s, into: &state, viewer: user, listMax: receiptsListMax)
         return state
     }

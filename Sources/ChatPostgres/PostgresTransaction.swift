@@ -204,6 +204,12 @@ final class PostgresTransaction: StoreTransaction {
             [seq, conversation, user])
     }
 
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
+        try s.execute(
+            "UPDATE members SET notify_level = ?, notify_muted_until = ? WHERE conversation_id = ? AND user_id = ?",
+            [settings.level.rawValue, settings.mutedUntil, conversation, user])
+    }
+
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try s.execute("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
     }

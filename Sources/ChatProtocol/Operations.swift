@@ -45,6 +45,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case updateConversation = 56
     case deleteConversation = 57
     case listOnlineMembers = 58
+    case setNotifications = 59
     case friendRequest = 60
     case acceptFriend = 61
     case declineFriend = 62
@@ -112,6 +113,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .updateConversation: "update_conversation"
         case .deleteConversation: "delete_conversation"
         case .listOnlineMembers: "list_online_members"
+        case .setNotifications: "set_notifications"
         case .friendRequest: "friend_request"
         case .acceptFriend: "accept_friend"
         case .declineFriend: "decline_friend"

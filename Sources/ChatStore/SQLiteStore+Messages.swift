@@ -41,7 +41,7 @@ extension SQLiteStore {
             let row = try Row.fetchOneCached(db,
                 sql: """
                     SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
-                      m.delivered_seq
+                      m.delivered_seq, m.notify_level, m.notify_muted_until
                     FROM conversations c
                     LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
                     LEFT JOIN users u ON u.id = ?2
@@ -59,7 +59,9 @@ extension SQLiteStore {
                 visibility: Visibility(rawValue: visibility) ?? .private, headSeq: row[2]),
             membership: role.map {
                 Membership(
-                    role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5], deliveredSeq: row[8] ?? 0)
+                    role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5], deliveredSeq: row[8] ?? 0,
+                    notifications: NotificationSettings(
+                        level: (row[9] as String?).flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: row[10]))
             },
             account: disabled.map {
                 AccountSnapshot(id: user, disabled: $0, serverRole: serverRole.flatMap(ServerRole.init(rawValue:)) ?? .user)
@@ -114,7 +116,12 @@ extension SQLiteStore {
     /// mention counts (messages after the read position, not the member's
     /// own, not deleted), and the newest message.
     static func state(_ db: Database, _ c: Conversation, user: UserID, receiptsListMax: Int) throws -> ConversationState {
-        let readSeq = try Int64.fetchOneCached(db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [c.id, user]) ?? 0
+        let member = try Row.fetchOneCached(db,
+            sql: "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+            arguments: [c.id, user])
+        let readSeq: Int64 = member?[0] ?? 0
+        let notifications = NotificationSettings(
+            level: (member?[1] as String?).flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: member?[2])
         let unread = try Int.fetchOneCached(db,
             sql: """
                 SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
@@ -130,6 +137,7 @@ extension SQLiteStore {
             arguments: [c.id]
         ).map(event)
         var state = ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
+        state.notifications = notifications
         try receipts(db, into: &state, viewer: user, listMax: receiptsListMax)
         return state
     }

@@ -213,6 +213,12 @@ final class SQLiteTransaction: StoreTransaction {
             arguments: [seq, conversation, user])
     }
 
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
+        try db.cachedExecute(
+            sql: "UPDATE members SET notify_level = ?, notify_muted_until = ? WHERE conversation_id = ? AND user_id = ?",
+            arguments: [settings.level.rawValue, settings.mutedUntil, conversation, user])
+    }
+
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try db.cachedExecute(sql: "UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [seq, conversation, user])

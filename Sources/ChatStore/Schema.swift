@@ -327,6 +327,16 @@ enum Schema {
                     UPDATE members SET delivered_seq = read_seq;
                     """)
         }
+        migrator.registerMigration("v6-notifications") { db in
+            try db.execute(
+                sql: """
+                    -- A member's notification settings for the conversation (PROTOCOL.md §6.6).
+                    ALTER TABLE members ADD COLUMN notify_level TEXT NOT NULL DEFAULT 'all'
+                      CHECK (notify_level IN ('all', 'mentions', 'none'));
+                    -- The end of a mute of notifications; NULL: not muted.
+                    ALTER TABLE members ADD COLUMN notify_muted_until INTEGER;
+                    """)
+        }
         return migrator
     }
 }

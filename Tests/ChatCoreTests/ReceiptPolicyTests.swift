@@ -124,3 +124,32 @@ struct DeliveredPushCoalescerTests {
         #expect(c.count <= 2048)
     }
 }
+
+/// Notification settings (spec/PROTOCOL.md §6.6): the request's bounds and
+/// how an account event stores them.
+struct NotificationPolicyTests {
+    @Test func levelsAndMuteBounds() throws {
+        let now: Millis = 1_700_000_000_000
+        #expect(try NotificationPolicy.validate(level: .mentions, mutedUntil: 0, now: now) == NotificationSettings(level: .mentions))
+        #expect(
+            try NotificationPolicy.validate(level: .nothing, mutedUntil: now + NotificationPolicy.maxMuteMs, now: now)
+                == NotificationSettings(level: .nothing, mutedUntil: now + NotificationPolicy.maxMuteMs))
+        // A past time is accepted (not muted any more).
+        #expect(try NotificationPolicy.validate(level: .all, mutedUntil: 5, now: now).mutedUntil == 5)
+        #expect(ConversationPolicyTests.kind { _ = try NotificationPolicy.validate(level: nil, mutedUntil: 0, now: now) } == .invalidField)
+        #expect(
+            ConversationPolicyTests.kind {
+                _ = try NotificationPolicy.validate(level: .all, mutedUntil: now + NotificationPolicy.maxMuteMs + 1, now: now)
+            } == .invalidField)
+        #expect(ConversationPolicyTests.kind { _ = try NotificationPolicy.validate(level: .all, mutedUntil: -1, now: now) } == .invalidField)
+    }
+
+    @Test func accountEventEncodingRoundTrips() {
+        for settings in [NotificationSettings(), NotificationSettings(level: .mentions, mutedUntil: 1_700_000_000_000)] {
+            #expect(NotificationSettings(encoded: settings.encoded) == settings)
+        }
+        #expect(NotificationSettings(encoded: "loud") == nil)
+        #expect(NotificationSettings(encoded: "all x") == nil)
+        #expect(NotificationSettings(encoded: "all 1 2") == nil)
+    }
+}

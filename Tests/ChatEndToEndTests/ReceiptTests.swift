@@ -142,3 +142,43 @@ struct ReceiptTests {
         #expect(batch.isEmpty)
     }
 }
+
+/// Notification settings against a real chatd (spec/PROTOCOL.md §6.6): set
+/// on one device, the other learns them from an account event; Sync and
+/// ListConversations report them.
+struct NotificationSettingsTests {
+    @Test func settingsReachTheOtherDeviceAndAreReported() async throws {
+        try await withServer { server in
+            let (phone, _) = try await server.user("alice", password: "password1", device: "phone")
+            let laptop = try await server.connect()
+            _ = try await laptop.login(username: "alice", password: "password1", device: device("laptop"))
+            let laptopPushes = PushCollector(laptop)
+            let (bob, _) = try await server.user("bob", password: "password1")
+            let group = try await bob.createGroup(name: "noisy", usernames: ["alice"]).conversation
+            let until = Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000
+
+            let set = try await phone.setNotifications(group.id, level: .notifyMentions, mutedUntilMs: until)
+            #expect(set.conversationID == group.id && set.level == .notifyMentions && set.mutedUntilMs == until)
+            #expect(await laptopPushes.wait { pushes in
+                pushes.contains {
+                    if case .accountEvent(let a) = $0 {
+                        a.kind == .notificationsChanged && a.conversationID == group.id && a.notifyLevel == .notifyMentions
+                            && a.notificationsMutedUntilMs == until && a.reason.isEmpty
+                    } else { false }
+                }
+            })
+            let state = try await laptop.sync().conversations.first { $0.conversation.id == group.id }
+            #expect(state?.notifyLevel == .notifyMentions && state?.notificationsMutedUntilMs == until)
+            let listed = try await laptop.conversations().states.first { $0.conversation.id == group.id }
+            #expect(listed?.notifyLevel == .notifyMentions)
+            // Bob's are his own: the default.
+            #expect(try await bob.conversations().states.first { $0.conversation.id == group.id }?.notifyLevel == .notifyAll)
+
+            await expectError(.invalidField) { try await phone.setNotifications(group.id, level: .unspecified) }
+            await expectError(.invalidField) {
+                try await phone.setNotifications(group.id, level: .notifyNone, mutedUntilMs: until + 400 * 86_400_000)
+            }
+            await expectError(.notFound) { try await phone.setNotifications(999_999, level: .notifyNone) }
+        }
+    }
+}

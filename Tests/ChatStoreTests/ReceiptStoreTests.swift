@@ -118,3 +118,45 @@ struct ReceiptStoreTests {
         #expect(page.items.map(\.deliveredCount) == sync.conversations.map(\.deliveredCount))
     }
 }
+
+/// Notification settings (spec/PROTOCOL.md §6.6) on both backends: stored
+/// per member, announced to the user's devices by an account event only
+/// when they change, reported in Sync and ListConversations.
+struct NotificationSettingsStoreTests {
+    @Test(arguments: StoreBackend.allCases) func settingsAreStoredAnnouncedAndReported(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let rooms = f.rooms()
+        let alice = try await ReceiptStoreTests().session(f, "alice")
+        let bob = try await ReceiptStoreTests().session(f, "bob")
+        let direct = try await rooms.openDirect(alice, userID: bob.userID, username: "")
+        let closed = try await rooms.createRoom(bob, name: "closed", description: "", visibility: .private)
+        let until = f.clock.nowMs() + 3_600_000
+        var state = try #require(try await rooms.sync(alice, accountSeq: 0, limit: 0, skipConversations: false).conversations.first)
+        #expect(state.notifications == NotificationSettings())
+        let head = try await rooms.sync(alice, accountSeq: 0, limit: 0, skipConversations: true).accountHeadSeq
+
+        let set = try await rooms.setNotifications(alice, conversation: direct.id, level: .mentions, mutedUntil: until)
+        #expect(set == NotificationSettings(level: .mentions, mutedUntil: until))
+        var sync = try await rooms.sync(alice, accountSeq: head, limit: 0, skipConversations: false)
+        #expect(sync.accountEvents.map(\.kind) == [.notificationsChanged])
+        #expect(sync.accountEvents.first?.conversationID == direct.id)
+        #expect(sync.accountEvents.first?.reason.flatMap(NotificationSettings.init(encoded:)) == set)
+        state = try #require(sync.conversations.first { $0.conversation.id == direct.id })
+        #expect(state.notifications == set)
+        // Bob's settings are his own.
+        let bobState = try await rooms.listConversations(bob, before: nil, kind: .direct, limit: 0).items.first
+        #expect(bobState?.notifications == NotificationSettings())
+
+        // The same again: nothing appended.
+        _ = try await rooms.setNotifications(alice, conversation: direct.id, level: .mentions, mutedUntil: until)
+        sync = try await rooms.sync(alice, accountSeq: head, limit: 0, skipConversations: true)
+        #expect(sync.accountEvents.count == 1)
+        // Back to the default, unmuted.
+        _ = try await rooms.setNotifications(alice, conversation: direct.id, level: .all, mutedUntil: 0)
+        let listed = try await rooms.listConversations(alice, before: nil, kind: nil, limit: 0).items.first { $0.conversation.id == direct.id }
+        #expect(listed?.notifications == NotificationSettings())
+
+        #expect(await failureKind { _ = try await rooms.setNotifications(alice, conversation: closed.id, level: .nothing, mutedUntil: 0) } == .notFound)
+        #expect(await failureKind { _ = try await rooms.setNotifications(alice, conversation: direct.id, level: nil, mutedUntil: 0) } == .invalidField)
+    }
+}

@@ -385,6 +385,9 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// an operator's broadcast to everyone; reason: its text
   case systemNotice // = 13
+
+  /// conversation_id; notify_level, notifications_muted_until_ms: the caller's new settings
+  case notificationsChanged // = 14
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -407,6 +410,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case 11: self = .profileChanged
     case 12: self = .blockedChanged
     case 13: self = .systemNotice
+    case 14: self = .notificationsChanged
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -427,6 +431,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case .profileChanged: return 11
     case .blockedChanged: return 12
     case .systemNotice: return 13
+    case .notificationsChanged: return 14
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -447,6 +452,58 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     .profileChanged,
     .blockedChanged,
     .systemNotice,
+    .notificationsChanged,
+  ]
+
+}
+
+/// What a member wants to be notified of in one conversation.
+public nonisolated enum Chatd_V1_NotifyLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// never stored; invalid in a request
+  case unspecified // = 0
+
+  /// every message (the default)
+  case notifyAll // = 1
+
+  /// messages that mention the member
+  case notifyMentions // = 2
+
+  /// nothing
+  case notifyNone // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .notifyAll
+    case 2: self = .notifyMentions
+    case 3: self = .notifyNone
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .notifyAll: return 1
+    case .notifyMentions: return 2
+    case .notifyNone: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_NotifyLevel] = [
+    .unspecified,
+    .notifyAll,
+    .notifyMentions,
+    .notifyNone,
   ]
 
 }
@@ -2198,6 +2255,11 @@ public nonisolated struct Chatd_V1_AccountEvent: Sendable {
 
   public var createdAtMs: Int64 = 0
 
+  /// NOTIFICATIONS_CHANGED only: the settings now in force (PROTOCOL.md §6.6).
+  public var notifyLevel: Chatd_V1_NotifyLevel = .unspecified
+
+  public var notificationsMutedUntilMs: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2263,6 +2325,19 @@ public nonisolated struct Chatd_V1_ConversationState: @unchecked Sendable {
   public var readCount: UInt32 {
     get {_storage._readCount}
     set {_uniqueStorage()._readCount = newValue}
+  }
+
+  /// The caller's notification settings for this conversation (PROTOCOL.md
+  /// §6.6): the level (never NOTIFY_LEVEL_UNSPECIFIED here), and the end of
+  /// a mute of notifications (0: none; it may lie in the past).
+  public var notifyLevel: Chatd_V1_NotifyLevel {
+    get {_storage._notifyLevel}
+    set {_uniqueStorage()._notifyLevel = newValue}
+  }
+
+  public var notificationsMutedUntilMs: Int64 {
+    get {_storage._notificationsMutedUntilMs}
+    set {_uniqueStorage()._notificationsMutedUntilMs = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2331,6 +2406,42 @@ public nonisolated struct Chatd_V1_SyncResponse: Sendable {
 
   /// more than 1000: page with ListConversations
   public var conversationsTruncated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 59. Sets the caller's notification settings for a conversation (a
+/// member's own, per conversation; the other devices learn them through a
+/// NOTIFICATIONS_CHANGED account event). Response: NotificationSettings.
+public nonisolated struct Chatd_V1_SetNotificationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var level: Chatd_V1_NotifyLevel = .unspecified
+
+  /// 0: not muted; else a time at most 366 days ahead
+  public var mutedUntilMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_NotificationSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var level: Chatd_V1_NotifyLevel = .unspecified
+
+  public var mutedUntilMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3050,7 +3161,11 @@ nonisolated extension Chatd_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0\u{1}NOTIFICATIONS_CHANGED\0")
+}
+
+nonisolated extension Chatd_V1_NotifyLevel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFY_LEVEL_UNSPECIFIED\0\u{1}NOTIFY_ALL\0\u{1}NOTIFY_MENTIONS\0\u{1}NOTIFY_NONE\0")
 }
 
 nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
@@ -5864,7 +5979,7 @@ nonisolated extension Chatd_V1_DeliveredResult: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}kind\0\u{3}conversation_id\0\u{3}other_user_id\0\u{3}device_id\0\u{1}reason\0\u{3}created_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}kind\0\u{3}conversation_id\0\u{3}other_user_id\0\u{3}device_id\0\u{1}reason\0\u{3}created_at_ms\0\u{3}notify_level\0\u{3}notifications_muted_until_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5879,6 +5994,8 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.notifyLevel) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.notificationsMutedUntilMs) }()
       default: break
       }
     }
@@ -5906,6 +6023,12 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
     if self.createdAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 7)
     }
+    if self.notifyLevel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.notifyLevel, fieldNumber: 8)
+    }
+    if self.notificationsMutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.notificationsMutedUntilMs, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5917,6 +6040,8 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
     if lhs.deviceID != rhs.deviceID {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.notifyLevel != rhs.notifyLevel {return false}
+    if lhs.notificationsMutedUntilMs != rhs.notificationsMutedUntilMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5924,7 +6049,7 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConversationState"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0\u{3}member_positions\0\u{3}delivered_count\0\u{3}read_count\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0\u{3}member_positions\0\u{3}delivered_count\0\u{3}read_count\0\u{3}notify_level\0\u{3}notifications_muted_until_ms\0")
 
   fileprivate class _StorageClass {
     var _conversation: Chatd_V1_Conversation? = nil
@@ -5935,6 +6060,8 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
     var _memberPositions: [Chatd_V1_MemberPosition] = []
     var _deliveredCount: UInt32 = 0
     var _readCount: UInt32 = 0
+    var _notifyLevel: Chatd_V1_NotifyLevel = .unspecified
+    var _notificationsMutedUntilMs: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5953,6 +6080,8 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
       _memberPositions = source._memberPositions
       _deliveredCount = source._deliveredCount
       _readCount = source._readCount
+      _notifyLevel = source._notifyLevel
+      _notificationsMutedUntilMs = source._notificationsMutedUntilMs
     }
   }
 
@@ -5979,6 +6108,8 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
         case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._memberPositions) }()
         case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._deliveredCount) }()
         case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._readCount) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._notifyLevel) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._notificationsMutedUntilMs) }()
         default: break
         }
       }
@@ -6015,6 +6146,12 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
       if _storage._readCount != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._readCount, fieldNumber: 8)
       }
+      if _storage._notifyLevel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._notifyLevel, fieldNumber: 9)
+      }
+      if _storage._notificationsMutedUntilMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._notificationsMutedUntilMs, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -6032,6 +6169,8 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
         if _storage._memberPositions != rhs_storage._memberPositions {return false}
         if _storage._deliveredCount != rhs_storage._deliveredCount {return false}
         if _storage._readCount != rhs_storage._readCount {return false}
+        if _storage._notifyLevel != rhs_storage._notifyLevel {return false}
+        if _storage._notificationsMutedUntilMs != rhs_storage._notificationsMutedUntilMs {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -6166,6 +6305,86 @@ nonisolated extension Chatd_V1_SyncResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.accountHeadSeq != rhs.accountHeadSeq {return false}
     if lhs.conversations != rhs.conversations {return false}
     if lhs.conversationsTruncated != rhs.conversationsTruncated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SetNotificationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetNotificationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}level\0\u{3}muted_until_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 2)
+    }
+    if self.mutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SetNotificationsRequest, rhs: Chatd_V1_SetNotificationsRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_NotificationSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NotificationSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}level\0\u{3}muted_until_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 2)
+    }
+    if self.mutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_NotificationSettings, rhs: Chatd_V1_NotificationSettings) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -229,6 +229,16 @@ enum ClientRoutes {
             r.results = outcomes.map(ProtoMap.deliveredResult)
             return r
         },
+        .session(.setNotifications, .small, Chatd_V1_SetNotificationsRequest.self) { router, q, session, _ in
+            let id = ProtoMap.id(q.conversationID)
+            let settings = try await router.conversations.setNotifications(
+                session, conversation: id, level: ProtoMap.notifyLevel(q.level), mutedUntil: q.mutedUntilMs)
+            var r = Chatd_V1_NotificationSettings()
+            r.conversationID = UInt64(clamping: id)
+            r.level = ProtoMap.notifyLevel(settings.level)
+            r.mutedUntilMs = settings.mutedUntil ?? 0
+            return r
+        },
         .session(.sync, .page, Chatd_V1_SyncRequest.self) { router, q, session, _ in
             let result = try await router.conversations.sync(
                 session, accountSeq: ProtoMap.id(q.accountSeq), limit: Int(q.limit), skipConversations: q.skipConversations)

@@ -125,6 +125,8 @@ enum ProtoMap {
         }
         s.deliveredCount = UInt32(clamping: state.deliveredCount)
         s.readCount = UInt32(clamping: state.readCount)
+        s.notifyLevel = notifyLevel(state.notifications.level)
+        s.notificationsMutedUntilMs = state.notifications.mutedUntil ?? 0
         return s
     }
 
@@ -257,6 +259,25 @@ enum ProtoMap {
         case .profileChanged: .profileChanged
         case .blockedChanged: .blockedChanged
         case .systemNotice: .systemNotice
+        case .notificationsChanged: .notificationsChanged
+        }
+    }
+
+    static func notifyLevel(_ l: NotifyLevel) -> Chatd_V1_NotifyLevel {
+        switch l {
+        case .all: .notifyAll
+        case .mentions: .notifyMentions
+        case .nothing: .notifyNone
+        }
+    }
+
+    /// A request's level; nil for UNSPECIFIED and unknown values.
+    static func notifyLevel(_ l: Chatd_V1_NotifyLevel) -> NotifyLevel? {
+        switch l {
+        case .notifyAll: .all
+        case .notifyMentions: .mentions
+        case .notifyNone: .nothing
+        case .unspecified, .UNRECOGNIZED: nil
         }
     }
 
@@ -269,6 +290,13 @@ enum ProtoMap {
         p.deviceID = e.deviceID ?? ""
         p.reason = e.reason ?? ""
         p.createdAtMs = e.createdAt
+        if e.kind == .notificationsChanged {
+            // Stored in `reason`; on the wire as typed fields.
+            let settings = e.reason.flatMap(NotificationSettings.init(encoded:)) ?? NotificationSettings()
+            p.reason = ""
+            p.notifyLevel = notifyLevel(settings.level)
+            p.notificationsMutedUntilMs = settings.mutedUntil ?? 0
+        }
         return p
     }
 
