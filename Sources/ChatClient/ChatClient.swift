@@ -13,6 +13,7 @@ public enum ChatPush: Sendable {
     case read(Chatd_V1_ReadPush)
     case presence(Chatd_V1_PresencePush)
     case typing(Chatd_V1_TypingPush)
+    case delivered(Chatd_V1_DeliveredPush)
     /// A push type this client does not know (newer server).
     case unknown(type: UInt16, payload: ByteBuffer)
 }
@@ -332,6 +333,8 @@ final class ClientHandler: ChannelDuplexHandler {
                     if let push = try? Chatd_V1_PresencePush(payload: frame.payload) { pushes.yield(.presence(push)) }
                 case .typing:
                     if let push = try? Chatd_V1_TypingPush(payload: frame.payload) { pushes.yield(.typing(push)) }
+                case .delivered:
+                    if let push = try? Chatd_V1_DeliveredPush(payload: frame.payload) { pushes.yield(.delivered(push)) }
                 case nil:
                     pushes.yield(.unknown(type: frame.op, payload: frame.payload))
                 }

@@ -204,6 +204,33 @@ extension ChatConnection {
         return try await call(.markRead, r, as: Chatd_V1_MarkReadResponse.self).readSeq
     }
 
+    /// SetNotifications (op 59): the user's notification settings for a
+    /// conversation (`mutedUntilMs` 0: not muted).
+    @discardableResult
+    public func setNotifications(_ conversation: UInt64, level: Chatd_V1_NotifyLevel, mutedUntilMs: Int64 = 0) async throws
+        -> Chatd_V1_NotificationSettings
+    {
+        var r = Chatd_V1_SetNotificationsRequest()
+        r.conversationID = conversation
+        r.level = level
+        r.mutedUntilMs = mutedUntilMs
+        return try await call(.setNotifications, r)
+    }
+
+    /// MarkDelivered (op 48): the device stored every event of each
+    /// conversation up to its seq. One result per entry, in order; an entry
+    /// that failed has its `errorCode` set. `DeliveryBatch` coalesces them.
+    public func markDelivered(_ entries: [(conversation: UInt64, seq: UInt64)]) async throws -> [Chatd_V1_DeliveredResult] {
+        var r = Chatd_V1_MarkDeliveredRequest()
+        r.entries = entries.map { entry in
+            var e = Chatd_V1_DeliveredEntry()
+            e.conversationID = entry.conversation
+            e.seq = entry.seq
+            return e
+        }
+        return try await call(.markDelivered, r, as: Chatd_V1_MarkDeliveredResponse.self).results
+    }
+
     public func sync(accountSeq: UInt64 = 0, limit: UInt32 = 0, skipConversations: Bool = false) async throws -> Chatd_V1_SyncResponse {
         var r = Chatd_V1_SyncRequest()
         r.accountSeq = accountSeq

@@ -74,7 +74,7 @@ public actor ConversationSync {
             } else {
                 try await catchUp()
             }
-        case .goodbye, .read, .presence, .typing, .unknown:
+        case .goodbye, .read, .presence, .typing, .delivered, .unknown:
             break
         }
     }

@@ -80,6 +80,7 @@ public enum ConfigTable {
         // [limits]
         Setting<Int64>.limitsMaxMessageBytes.key,
         Setting<Int64>.limitsMaxHistoryLimit.key,
+        Setting<Int64>.limitsReceiptsMemberListMax.key,
         Setting<Int64>.limitsConversationsCreatedPerUser.key,
         Setting<Int64>.limitsConversationCreationWindowSeconds.key,
         Setting<Int64>.limitsMaxRoomNameBytes.key,
@@ -337,6 +338,10 @@ extension Setting where Value == Int64 {
     public static let limitsMaxHistoryLimit = Setting(
         "limits", "max_history_limit", .int(min: 1, max: 1000), .int(200),
         "Most events one History request returns.", reloadable: true)
+    public static let limitsReceiptsMemberListMax = Setting(
+        "limits", "receipts_member_list_max", .int(min: 0, max: 256), .int(32),
+        "Conversations with at most this many members carry every member's delivered and read positions\nin Sync and ListConversations (receipts); larger ones carry counts instead (up to 1024 members).",
+        reloadable: true)
     public static let limitsConversationsCreatedPerUser = Setting(
         "limits", "conversations_created_per_user", .int(min: 1, max: 1_000_000), .int(30),
         "Rooms and groups one user may create per conversation_creation_window_seconds (a token bucket:\nthey come back evenly); more are refused with rate_limited. Operators (chatctl) are not limited.",

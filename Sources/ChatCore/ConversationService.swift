@@ -119,7 +119,9 @@ public final class ConversationService: Sendable {
     public func listConversations(
         _ session: Session, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<ConversationState> {
-        try await store.conversationStates(memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit))
+        try await store.conversationStates(
+            memberOf: session.userID, before: before, kind: kind, limit: pageLimit(limit),
+            receiptsListMax: limits.receiptsMemberListMax)
     }
 
     public func get(_ session: Session, conversation id: ConversationID) async throws -> Conversation {
@@ -292,6 +294,22 @@ public final class ConversationService: Sendable {
         return try await store.markRead(conversation: id, user: session.userID, seq: seq)
     }
 
+    /// SetNotifications (§6.6). `level` nil: not a known level.
+    public func setNotifications(
+        _ session: Session, conversation id: ConversationID, level: NotifyLevel?, mutedUntil: Millis
+    ) async throws -> NotificationSettings {
+        let now = clock.nowMs()
+        let settings = try NotificationPolicy.validate(level: level, mutedUntil: mutedUntil, now: now)
+        let user = session.userID
+        return try await store.transaction { tx in try tx.setNotifications(conversation: id, user: user, settings, now: now) }
+    }
+
+    /// MarkDelivered (§6.3): one outcome per entry, in order.
+    public func markDelivered(_ session: Session, _ entries: [DeliveredEntry]) async throws -> [DeliveredOutcome] {
+        try ReceiptPolicy.checkEntries(entries.count)
+        return try await store.markDelivered(entries, user: session.userID)
+    }
+
     public func history(_ session: Session, conversation id: ConversationID, anchor: HistoryAnchor, limit: Int) async throws -> HistoryPage {
         // The store applies the visibility rule in the same read.
         let limit = Validate.pageLimit(limit, default: WireLimits.defaultPageLimit, max: limits.maxHistoryLimit)
@@ -302,7 +320,7 @@ public final class ConversationService: Sendable {
         let limit = Validate.pageLimit(limit, default: Self.defaultSyncLimit, max: Self.maxSyncLimit)
         return try await store.sync(
             user: session.userID, after: accountSeq, limit: limit, includeConversations: !skipConversations,
-            maxConversations: Self.maxSyncConversations)
+            maxConversations: Self.maxSyncConversations, receiptsListMax: limits.receiptsMemberListMax)
     }
 
     // MARK: Retention

@@ -10,6 +10,9 @@ public struct DomainLimits: Sendable, Equatable {
     public var maxStatusTextBytes = Int(Setting.limitsMaxStatusTextBytes.defaultValue)
     public var maxAvatarURLBytes = Int(Setting.limitsMaxAvatarUrlBytes.defaultValue)
     public var maxHistoryLimit = Int(Setting.limitsMaxHistoryLimit.defaultValue)
+    /// Conversations with at most this many members list every member's
+    /// delivered and read positions in Sync and ListConversations (§6.3).
+    public var receiptsMemberListMax = Int(Setting.limitsReceiptsMemberListMax.defaultValue)
     /// Token lifetime, fixed at issue: Resume does not extend it, RefreshToken
     /// issues a new token with a new lifetime.
     public var tokenTTLMs: Millis = Setting.accountsTokenTtlDays.defaultValue * 86_400_000

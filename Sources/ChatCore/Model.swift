@@ -163,13 +163,18 @@ public struct Member: Sendable, Equatable {
     public var joinedAt: Millis
     public var readSeq: Seq
     public var mutedUntil: Millis?
+    /// The delivered position (§6.3), never below `readSeq`.
+    public var deliveredSeq: Seq
 
-    public init(user: User, role: MemberRole, joinedAt: Millis, readSeq: Seq = 0, mutedUntil: Millis? = nil) {
+    public init(
+        user: User, role: MemberRole, joinedAt: Millis, readSeq: Seq = 0, mutedUntil: Millis? = nil, deliveredSeq: Seq = 0
+    ) {
         self.user = user
         self.role = role
         self.joinedAt = joinedAt
         self.readSeq = readSeq
         self.mutedUntil = mutedUntil
+        self.deliveredSeq = max(deliveredSeq, readSeq)
     }
 }
 
@@ -304,6 +309,9 @@ public enum AccountEventKind: String, Sendable, CaseIterable {
     case blockedChanged = "blocked_changed"
     /// An operator's broadcast to everyone; the text is in `reason`.
     case systemNotice = "system_notice"
+    /// The user's notification settings of `conversationID` changed; they
+    /// are in `reason` (`NotificationSettings.encoded`).
+    case notificationsChanged = "notifications_changed"
 }
 
 /// One entry of a user's own event sequence.
@@ -339,6 +347,15 @@ public struct ConversationState: Sendable, Equatable {
     public var unreadCount: Int
     public var mentionCount: Int
     public var lastMessage: Event?
+    /// Receipts (§6.3): every member's positions, ascending by user id, when
+    /// the conversation is small enough (`ReceiptPolicy.detail`); else empty.
+    public var memberPositions: [MemberPosition] = []
+    /// Members other than the viewer whose delivered / read position
+    /// reaches `lastMessage` (0 without one, or past `ReceiptPolicy.maxCountedMembers`).
+    public var deliveredCount = 0
+    public var readCount = 0
+    /// The viewer's notification settings (§6.6).
+    public var notifications = NotificationSettings()
 
     public init(conversation: Conversation, readSeq: Seq, unreadCount: Int, mentionCount: Int, lastMessage: Event?) {
         self.conversation = conversation
@@ -346,6 +363,48 @@ public struct ConversationState: Sendable, Equatable {
         self.unreadCount = unreadCount
         self.mentionCount = mentionCount
         self.lastMessage = lastMessage
+    }
+}
+
+/// One entry of MarkDelivered: the device stored every event of the
+/// conversation up to `seq`.
+public struct DeliveredEntry: Sendable, Equatable {
+    public var conversation: ConversationID
+    public var seq: Seq
+
+    public init(conversation: ConversationID, seq: Seq) {
+        self.conversation = conversation
+        self.seq = seq
+    }
+}
+
+/// What one MarkDelivered entry did: the position now in force and
+/// whether it moved, or the failure of that entry alone.
+public struct DeliveredOutcome: Sendable, Equatable {
+    public var conversation: ConversationID
+    public var deliveredSeq: Seq
+    public var moved: Bool
+    public var failure: ChatFailure?
+
+    public init(conversation: ConversationID, deliveredSeq: Seq, moved: Bool, failure: ChatFailure? = nil) {
+        self.conversation = conversation
+        self.deliveredSeq = deliveredSeq
+        self.moved = moved
+        self.failure = failure
+    }
+}
+
+/// One member's delivered and read positions in a conversation.
+public struct MemberPosition: Sendable, Equatable {
+    public var userID: UserID
+    /// Never below `readSeq` (a read position implies delivery).
+    public var deliveredSeq: Seq
+    public var readSeq: Seq
+
+    public init(userID: UserID, deliveredSeq: Seq, readSeq: Seq) {
+        self.userID = userID
+        self.deliveredSeq = max(deliveredSeq, readSeq)
+        self.readSeq = readSeq
     }
 }
 

@@ -171,12 +171,24 @@ public struct Membership: Sendable, Equatable {
     public var role: MemberRole
     public var readSeq: Seq
     public var mutedUntil: Millis?
+    /// The delivered position as stored (§6.3); see `effectiveDeliveredSeq`.
+    public var deliveredSeq: Seq
+    /// The member's own notification settings (§6.6).
+    public var notifications: NotificationSettings
 
-    public init(role: MemberRole, readSeq: Seq, mutedUntil: Millis?) {
+    public init(
+        role: MemberRole, readSeq: Seq, mutedUntil: Millis?, deliveredSeq: Seq = 0,
+        notifications: NotificationSettings = NotificationSettings()
+    ) {
         self.role = role
         self.readSeq = readSeq
         self.mutedUntil = mutedUntil
+        self.deliveredSeq = deliveredSeq
+        self.notifications = notifications
     }
+
+    /// A read position implies delivery: delivered = max(delivered, read).
+    public var effectiveDeliveredSeq: Seq { max(deliveredSeq, readSeq) }
 }
 
 public struct UserFilter: Sendable, Equatable {
@@ -257,8 +269,10 @@ public protocol Store: Sendable {
         memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
     ) async throws -> PageResult<Conversation>
     /// The same list with the user's read state of each conversation.
+    /// `receiptsListMax`: conversations with at most this many members list
+    /// every member's positions (`ReceiptPolicy.detail`).
     func conversationStates(
-        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int, receiptsListMax: Int
     ) async throws -> PageResult<ConversationState>
     func membership(conversation: ConversationID, user: UserID) async throws -> Membership?
     func isBanned(conversation: ConversationID, user: UserID) async throws -> Bool
@@ -281,7 +295,8 @@ public protocol Store: Sendable {
     // Messages
     func history(conversation: ConversationID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage
     func sync(
-        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
+        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int,
+        receiptsListMax: Int
     ) async throws -> SyncResult
 
     // Friends, blocks, users

@@ -112,6 +112,46 @@ extension StoreTransaction {
         return (next, true)
     }
 
+    /// MarkDelivered (§6.3): each entry moves the user's delivered position
+    /// forward, or fails alone (its outcome carries the failure; the other
+    /// entries still apply). Entries are applied in order.
+    public func markDelivered(_ entries: [DeliveredEntry], user: UserID) throws -> [DeliveredOutcome] {
+        var outcomes: [DeliveredOutcome] = []
+        outcomes.reserveCapacity(entries.count)
+        for entry in entries {
+            do {
+                let standing = try standing(of: user, in: entry.conversation)
+                // The same rule as MarkRead: members only.
+                let membership = try ConversationPolicy.member(.markRead, standing)
+                let head = standing.conversation?.headSeq ?? 0
+                if let next = try ReceiptPolicy.advanceDelivered(to: entry.seq, from: membership, head: head) {
+                    try setDeliveredSeq(conversation: entry.conversation, user: user, seq: next)
+                    outcomes.append(DeliveredOutcome(conversation: entry.conversation, deliveredSeq: next, moved: true))
+                } else {
+                    outcomes.append(
+                        DeliveredOutcome(conversation: entry.conversation, deliveredSeq: membership.effectiveDeliveredSeq, moved: false))
+                }
+            } catch let failure as ChatFailure where failure.kind != .internal && failure.kind != .unavailable {
+                outcomes.append(DeliveredOutcome(conversation: entry.conversation, deliveredSeq: 0, moved: false, failure: failure))
+            }
+        }
+        return outcomes
+    }
+
+    /// SetNotifications (§6.6): members only; a change is stored and told
+    /// to the user's devices by a NOTIFICATIONS_CHANGED account event (none
+    /// when nothing changes). Returns the settings in force.
+    public func setNotifications(
+        conversation: ConversationID, user: UserID, _ settings: NotificationSettings, now: Millis
+    ) throws -> NotificationSettings {
+        let membership = try ConversationPolicy.member(.markRead, standing(of: user, in: conversation))
+        guard membership.notifications != settings else { return settings }
+        try setNotifications(conversation: conversation, user: user, settings)
+        try append(
+            AccountEvent(userID: user, kind: .notificationsChanged, conversationID: conversation, reason: settings.encoded, createdAt: now))
+        return settings
+    }
+
     /// The answer to a retried edit or delete (`kind`) of the message at
     /// `seq`: the first one's event; nil when the client_msg_id is new.
     func retried(_ kind: EventKind, of seq: Seq, in conversation: ConversationID, sender: UserID, clientMsgID: String) throws -> AppendResult? {
@@ -180,5 +220,10 @@ extension Store {
     /// Moves the read position forward; returns the position in force and whether it moved.
     public func markRead(conversation: ConversationID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
         try await transaction { tx in try tx.markRead(conversation: conversation, user: user, seq: seq) }
+    }
+
+    /// Moves the delivered positions forward, one outcome per entry.
+    public func markDelivered(_ entries: [DeliveredEntry], user: UserID) async throws -> [DeliveredOutcome] {
+        try await transaction { tx in try tx.markDelivered(entries, user: user) }
     }
 }

@@ -95,7 +95,11 @@ public protocol StoreTransaction: AnyObject {
     func eraseMessage(conversation: ConversationID, seq: Seq) throws
     func insertReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String, eventSeq: Seq, at: Millis) throws
     func deleteReaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws
+    /// Sets the read position, and raises the delivered position to it
+    /// when it is lower (a read position implies delivery).
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
+    func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
@@ -111,7 +115,7 @@ public protocol StoreTransaction: AnyObject {
     func tombstone(_ user: UserID, username tombstone: String, now: Millis) throws
     /// Stores a new conversation (a direct chat under its pair of users); returns its id.
     func insertConversation(_ new: NewConversation) throws -> ConversationID
-    /// The user becomes a member with `role`, having read everything before.
+    /// The user becomes a member with `role`, having read (and so received) everything before.
     func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws
     func deleteMember(conversation: ConversationID, user: UserID) throws
     func setRole(conversation: ConversationID, user: UserID, role: MemberRole) throws

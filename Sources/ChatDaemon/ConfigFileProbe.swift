@@ -15,7 +15,7 @@ public struct ConfigFileProbe: Sendable {
     /// How long the child may take.
     public let timeout: Duration
 
-    public init(executable: String = "/proc/self/exe", timeout: Duration = .seconds(10)) {
+    public init(executable: String = "/proc/self/exe", timeout: Duration = .seconds(30)) {
         self.executable = executable
         self.timeout = timeout
     }

@@ -37,6 +37,7 @@ struct Settings {
         d.registrationOpen = c[.accountsRegistrationOpen]
         d.maxMessageBytes = Int(c[.limitsMaxMessageBytes])
         d.maxHistoryLimit = Int(c[.limitsMaxHistoryLimit])
+        d.receiptsMemberListMax = Int(c[.limitsReceiptsMemberListMax])
         d.maxRoomNameBytes = Int(c[.limitsMaxRoomNameBytes])
         d.maxDescriptionBytes = Int(c[.limitsMaxDescriptionBytes])
         d.maxDisplayNameBytes = Int(c[.limitsMaxDisplayNameBytes])

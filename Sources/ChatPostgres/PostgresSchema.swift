@@ -322,6 +322,18 @@ enum PostgresSchema {
         );
         CREATE INDEX grants_by_conversation ON grants(conversation_id, id);
         """,
+        // 4: SQLite's v5-delivered (delivery receipts, PROTOCOL.md §6.3): the
+        // highest seq a member's devices reported stored; never below read_seq.
+        """
+        ALTER TABLE members ADD COLUMN delivered_seq BIGINT NOT NULL DEFAULT 0 CHECK (delivered_seq >= 0);
+        UPDATE members SET delivered_seq = read_seq;
+        """,
+        // 5: SQLite's v6-notifications (a member's notification settings, PROTOCOL.md §6.6).
+        """
+        ALTER TABLE members ADD COLUMN notify_level TEXT NOT NULL DEFAULT 'all'
+          CHECK (notify_level IN ('all', 'mentions', 'none'));
+        ALTER TABLE members ADD COLUMN notify_muted_until BIGINT;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -178,19 +178,26 @@ extension PostgresStore {
     }
 
     public func conversationStates(
-        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int, receiptsListMax: Int
     ) async throws -> PageResult<ConversationState> {
         let before = before.map { [$0.0, $0.1] }
         return try await read { s in
             let page = try Self.listConversations(s, user: user, before: before.map { ($0[0], $0[1]) }, kind: kind, limit: limit)
-            return PageResult(items: try page.items.map { try Self.state(s, $0, user: user) }, hasMore: page.hasMore)
+            return PageResult(
+                items: try page.items.map { try Self.state(s, $0, user: user, receiptsListMax: receiptsListMax) }, hasMore: page.hasMore)
         }
     }
 
     public func membership(conversation: ConversationID, user: UserID) async throws -> Membership? {
         try await read { s in
-            try s.row("SELECT role, read_seq, muted_until FROM members WHERE conversation_id = ? AND user_id = ?", [conversation, user])
-                .map { Membership(role: MemberRole(rawValue: $0[0].text) ?? .member, readSeq: $0[1].int, mutedUntil: $0[2].intOrNil) }
+            try s.row(
+                "SELECT role, read_seq, muted_until, delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+                [conversation, user]
+            ).map {
+                Membership(
+                    role: MemberRole(rawValue: $0[0].text) ?? .member, readSeq: $0[1].int, mutedUntil: $0[2].intOrNil,
+                    deliveredSeq: $0[3].int)
+            }
         }
     }
 
@@ -224,14 +231,15 @@ extension PostgresStore {
         try await read { s in
             let members = try s.rows(
                 """
-                SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until
+                SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until, m.delivered_seq
                 FROM members m JOIN users u ON u.id = m.user_id
                 WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
                 """, [conversation, page.after, page.limit + 1]
             ).map { row in
                 Member(
                     user: Self.user(row), role: MemberRole(rawValue: row["member_role"].text) ?? .member,
-                    joinedAt: row["joined_at"].int, readSeq: row["read_seq"].int, mutedUntil: row["muted_until"].intOrNil)
+                    joinedAt: row["joined_at"].int, readSeq: row["read_seq"].int, mutedUntil: row["muted_until"].intOrNil,
+                    deliveredSeq: row["delivered_seq"].int)
             }
             return Self.page(members, limit: page.limit)
         }
@@ -360,8 +368,12 @@ extension PostgresStore {
     }
 
     /// One member's view of a conversation (as SQLiteStore.state).
-    static func state(_ s: PGSession, _ c: Conversation, user: UserID) throws -> ConversationState {
-        let readSeq = try s.int("SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", [c.id, user]) ?? 0
+    static func state(_ s: PGSession, _ c: Conversation, user: UserID, receiptsListMax: Int) throws -> ConversationState {
+        let member = try s.row(
+            "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?", [c.id, user])
+        let readSeq = member?[0].int ?? 0
+        let notifications = NotificationSettings(
+            level: member?[1].textOrNil.flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: member?[2].intOrNil)
         let unread = try s.int(
             """
             SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
@@ -375,12 +387,41 @@ extension PostgresStore {
         let last = try s.row(
             "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1", [c.id]
         ).map(event)
-        return ConversationState(
+        var state = ConversationState(
             conversation: c, readSeq: readSeq, unreadCount: Int(unread), mentionCount: Int(mentioned), lastMessage: last)
+        state.notifications = notifications
+        try receipts(s, into: &state, viewer: user, listMax: receiptsListMax)
+        return state
+    }
+
+    /// The members' positions (small conversations) and the counts (§6.3), as `ReceiptPolicy.detail` says.
+    static func receipts(_ s: PGSession, into state: inout ConversationState, viewer: UserID, listMax: Int) throws {
+        let id = state.conversation.id
+        let through = state.lastMessage?.seq
+        switch ReceiptPolicy.detail(memberCount: state.conversation.memberCount, listMax: listMax) {
+        case .list:
+            let rows = try s.rows(
+                "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? ORDER BY user_id LIMIT ?",
+                [id, Int64(listMax)])
+            state.memberPositions = rows.map { MemberPosition(userID: $0[0].int, deliveredSeq: $0[1].int, readSeq: $0[2].int) }
+            (state.deliveredCount, state.readCount) = ReceiptPolicy.counts(state.memberPositions, viewer: viewer, through: through)
+        case .counts:
+            guard let through else { return }
+            let row = try s.row(
+                """
+                SELECT count(*) FILTER (WHERE delivered_seq >= ?1), count(*) FILTER (WHERE read_seq >= ?1)
+                FROM members WHERE conversation_id = ?2 AND user_id != ?3
+                """, [through, id, viewer])
+            state.deliveredCount = Int(row?[0].int ?? 0)
+            state.readCount = Int(row?[1].int ?? 0)
+        case .none:
+            break
+        }
     }
 
     public func sync(
-        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
+        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int,
+        receiptsListMax: Int
     ) async throws -> SyncResult {
         try await read { s in
             let head = try s.int("SELECT account_seq FROM users WHERE id = ?", [user]) ?? 0
@@ -401,7 +442,7 @@ extension PostgresStore {
             if includeConversations {
                 let page = try Self.listConversations(s, user: user, before: nil, kind: nil, limit: maxConversations)
                 truncated = page.hasMore
-                states = try page.items.map { try Self.state(s, $0, user: user) }
+                states = try page.items.map { try Self.state(s, $0, user: user, receiptsListMax: receiptsListMax) }
             }
             return SyncResult(
                 accountEvents: Array(events), hasMore: rows.count > limit, accountHeadSeq: head, conversations: states,

@@ -99,7 +99,8 @@ extension PostgresStore {
         guard
             let row = try s.row(
                 """
-                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role
+                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role, m.delivered_seq,
+                  m.notify_level, m.notify_muted_until
                 FROM conversations c
                 LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
                 LEFT JOIN users u ON u.id = ?2
@@ -111,7 +112,10 @@ extension PostgresStore {
                 id: conversation, kind: ConversationKind(rawValue: row[0].text) ?? .room,
                 visibility: Visibility(rawValue: row[1].text) ?? .private, headSeq: row[2].int),
             membership: row[3].textOrNil.map {
-                Membership(role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4].int, mutedUntil: row[5].intOrNil)
+                Membership(
+                    role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4].int, mutedUntil: row[5].intOrNil, deliveredSeq: row[8].int,
+                    notifications: NotificationSettings(
+                        level: row[9].textOrNil.flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: row[10].intOrNil))
             },
             account: row[6].boolOrNil.map {
                 AccountSnapshot(id: user, disabled: $0, serverRole: row[7].textOrNil.flatMap(ServerRole.init(rawValue:)) ?? .user)

@@ -199,7 +199,19 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
-        try s.execute("UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
+        try s.execute(
+            "UPDATE members SET read_seq = ?1, delivered_seq = GREATEST(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3",
+            [seq, conversation, user])
+    }
+
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
+        try s.execute(
+            "UPDATE members SET notify_level = ?, notify_muted_until = ? WHERE conversation_id = ? AND user_id = ?",
+            [settings.level.rawValue, settings.mutedUntil, conversation, user])
+    }
+
+    func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
+        try s.execute("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
     }
 
     func bindDevice(user: UserID, _ b: DeviceBinding) throws -> Device {
@@ -298,11 +310,11 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws {
-        // A new member has read everything before joining.
+        // A new member has read (and so received) everything before joining.
         try s.execute(
             """
-            INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
-            VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
+            INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq)
+            SELECT ?, ?, ?, ?, last_seq, last_seq FROM conversations WHERE id = ?
             """, [conversation, user, role.rawValue, at, conversation])
         try s.execute("UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", [conversation])
     }

@@ -34,6 +34,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case removeReaction = 45
     case markRead = 46
     case sync = 47
+    case markDelivered = 48
     case typing = 49
     case kick = 50
     case ban = 51
@@ -44,6 +45,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case updateConversation = 56
     case deleteConversation = 57
     case listOnlineMembers = 58
+    case setNotifications = 59
     case friendRequest = 60
     case acceptFriend = 61
     case declineFriend = 62
@@ -100,6 +102,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .removeReaction: "remove_reaction"
         case .markRead: "mark_read"
         case .sync: "sync"
+        case .markDelivered: "mark_delivered"
         case .typing: "typing"
         case .kick: "kick"
         case .ban: "ban"
@@ -110,6 +113,7 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .updateConversation: "update_conversation"
         case .deleteConversation: "delete_conversation"
         case .listOnlineMembers: "list_online_members"
+        case .setNotifications: "set_notifications"
         case .friendRequest: "friend_request"
         case .acceptFriend: "accept_friend"
         case .declineFriend: "decline_friend"
@@ -145,6 +149,7 @@ public enum PushType: UInt16, Sendable, CaseIterable {
     case read = 4
     case presence = 5
     case typing = 6
+    case delivered = 7
 }
 
 /// Control-socket operations (chatctl <-> chatd).

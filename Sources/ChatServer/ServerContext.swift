@@ -144,6 +144,7 @@ public final class ServerContext: Sendable {
         l.maxAvatarURLBytes = UInt32(d.maxAvatarURLBytes)
         l.registrationOpen = d.registrationOpen
         l.typingTimeoutMs = ServerSettings.typingTimeoutMs
+        l.receiptsMemberListMax = UInt32(clamping: d.receiptsMemberListMax)
         let f = router.files.limits
         l.maxFileBytes = UInt64(max(0, f.maxFileBytes))
         l.maxChunkBytes = UInt32(clamping: f.maxChunkBytes)

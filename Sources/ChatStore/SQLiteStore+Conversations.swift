@@ -152,9 +152,13 @@ extension SQLiteStore {
     public func membership(conversation: ConversationID, user: UserID) async throws -> Membership? {
         try await read { db in
             try Row.fetchOne(
-                db, sql: "SELECT role, read_seq, muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+                db, sql: "SELECT role, read_seq, muted_until, delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?",
                 arguments: [conversation, user]
-            ).map { Membership(role: MemberRole(rawValue: $0["role"]) ?? .member, readSeq: $0["read_seq"], mutedUntil: $0["muted_until"]) }
+            ).map {
+                Membership(
+                    role: MemberRole(rawValue: $0["role"]) ?? .member, readSeq: $0["read_seq"], mutedUntil: $0["muted_until"],
+                    deliveredSeq: $0["delivered_seq"])
+            }
         }
     }
 
@@ -195,14 +199,15 @@ extension SQLiteStore {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until
+                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until, m.delivered_seq
                     FROM members m JOIN users u ON u.id = m.user_id
                     WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
                     """, arguments: [conversation, page.after, page.limit + 1])
             let members = rows.map { row in
                 Member(
                     user: Self.user(row), role: MemberRole(rawValue: row["member_role"]) ?? .member,
-                    joinedAt: row["joined_at"], readSeq: row["read_seq"], mutedUntil: row["muted_until"])
+                    joinedAt: row["joined_at"], readSeq: row["read_seq"], mutedUntil: row["muted_until"],
+                    deliveredSeq: row["delivered_seq"])
             }
             return PageResult(items: Array(members.prefix(page.limit)), hasMore: members.count > page.limit)
         }

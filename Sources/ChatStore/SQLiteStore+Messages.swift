@@ -40,7 +40,8 @@ extension SQLiteStore {
         guard
             let row = try Row.fetchOneCached(db,
                 sql: """
-                    SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role
+                    SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
+                      m.delivered_seq, m.notify_level, m.notify_muted_until
                     FROM conversations c
                     LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
                     LEFT JOIN users u ON u.id = ?2
@@ -57,7 +58,10 @@ extension SQLiteStore {
                 id: conversation, kind: ConversationKind(rawValue: kind) ?? .room,
                 visibility: Visibility(rawValue: visibility) ?? .private, headSeq: row[2]),
             membership: role.map {
-                Membership(role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5])
+                Membership(
+                    role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5], deliveredSeq: row[8] ?? 0,
+                    notifications: NotificationSettings(
+                        level: (row[9] as String?).flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: row[10]))
             },
             account: disabled.map {
                 AccountSnapshot(id: user, disabled: $0, serverRole: serverRole.flatMap(ServerRole.init(rawValue:)) ?? .user)
@@ -111,8 +115,13 @@ extension SQLiteStore {
     /// One member's view of a conversation: read position, unread and
     /// mention counts (messages after the read position, not the member's
     /// own, not deleted), and the newest message.
-    static func state(_ db: Database, _ c: Conversation, user: UserID) throws -> ConversationState {
-        let readSeq = try Int64.fetchOneCached(db, sql: "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?", arguments: [c.id, user]) ?? 0
+    static func state(_ db: Database, _ c: Conversation, user: UserID, receiptsListMax: Int) throws -> ConversationState {
+        let member = try Row.fetchOneCached(db,
+            sql: "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
+            arguments: [c.id, user])
+        let readSeq: Int64 = member?[0] ?? 0
+        let notifications = NotificationSettings(
+            level: (member?[1] as String?).flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: member?[2])
         let unread = try Int.fetchOneCached(db,
             sql: """
                 SELECT count(*) FROM events WHERE conversation_id = ? AND seq > ? AND kind = 'message'
@@ -127,20 +136,50 @@ extension SQLiteStore {
             sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
             arguments: [c.id]
         ).map(event)
-        return ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
+        var state = ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
+        state.notifications = notifications
+        try receipts(db, into: &state, viewer: user, listMax: receiptsListMax)
+        return state
+    }
+
+    /// The members' positions (small conversations) and the counts (§6.3), as `ReceiptPolicy.detail` says.
+    static func receipts(_ db: Database, into state: inout ConversationState, viewer: UserID, listMax: Int) throws {
+        let id = state.conversation.id
+        let through = state.lastMessage?.seq
+        switch ReceiptPolicy.detail(memberCount: state.conversation.memberCount, listMax: listMax) {
+        case .list:
+            let rows = try Row.fetchAllCached(db,
+                sql: "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? ORDER BY user_id LIMIT ?",
+                arguments: [id, listMax])
+            state.memberPositions = rows.map { MemberPosition(userID: $0[0], deliveredSeq: $0[1], readSeq: $0[2]) }
+            (state.deliveredCount, state.readCount) = ReceiptPolicy.counts(state.memberPositions, viewer: viewer, through: through)
+        case .counts:
+            guard let through else { return }
+            let row = try Row.fetchOneCached(db,
+                sql: """
+                    SELECT coalesce(sum(delivered_seq >= ?1), 0), coalesce(sum(read_seq >= ?1), 0)
+                    FROM members WHERE conversation_id = ?2 AND user_id != ?3
+                    """, arguments: [through, id, viewer])
+            state.deliveredCount = row?[0] ?? 0
+            state.readCount = row?[1] ?? 0
+        case .none:
+            break
+        }
     }
 
     public func conversationStates(
-        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int
+        memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int, receiptsListMax: Int
     ) async throws -> PageResult<ConversationState> {
         try await read { db in
             let page = try Self.listConversations(db, user: user, before: before, kind: kind, limit: limit)
-            return PageResult(items: try page.items.map { try Self.state(db, $0, user: user) }, hasMore: page.hasMore)
+            return PageResult(
+                items: try page.items.map { try Self.state(db, $0, user: user, receiptsListMax: receiptsListMax) }, hasMore: page.hasMore)
         }
     }
 
     public func sync(
-        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int
+        user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int,
+        receiptsListMax: Int
     ) async throws -> SyncResult {
         try await read { db in
             let head = try Int64.fetchOneCached(db, sql: "SELECT account_seq FROM users WHERE id = ?", arguments: [user]) ?? 0
@@ -162,7 +201,7 @@ extension SQLiteStore {
             if includeConversations {
                 let page = try Self.listConversations(db, user: user, before: nil, kind: nil, limit: maxConversations)
                 truncated = page.hasMore
-                states = try page.items.map { try Self.state(db, $0, user: user) }
+                states = try page.items.map { try Self.state(db, $0, user: user, receiptsListMax: receiptsListMax) }
             }
             return SyncResult(
                 accountEvents: Array(events), hasMore: rows.count > limit, accountHeadSeq: head, conversations: states,

@@ -208,7 +208,19 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
-        try db.cachedExecute(sql: "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+        try db.cachedExecute(
+            sql: "UPDATE members SET read_seq = ?1, delivered_seq = max(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3",
+            arguments: [seq, conversation, user])
+    }
+
+    func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
+        try db.cachedExecute(
+            sql: "UPDATE members SET notify_level = ?, notify_muted_until = ? WHERE conversation_id = ? AND user_id = ?",
+            arguments: [settings.level.rawValue, settings.mutedUntil, conversation, user])
+    }
+
+    func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
+        try db.cachedExecute(sql: "UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [seq, conversation, user])
     }
 
@@ -310,10 +322,10 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func insertMember(conversation: ConversationID, user: UserID, role: MemberRole, at: Millis) throws {
-        // A new member has read everything before joining.
+        // A new member has read (and so received) everything before joining.
         try db.cachedExecute(sql: """
-                INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq)
-                VALUES (?, ?, ?, ?, (SELECT last_seq FROM conversations WHERE id = ?))
+                INSERT INTO members (conversation_id, user_id, role, joined_at, read_seq, delivered_seq)
+                SELECT ?, ?, ?, ?, last_seq, last_seq FROM conversations WHERE id = ?
                 """,
             arguments: [conversation, user, role.rawValue, at, conversation])
         try db.cachedExecute(sql: "UPDATE conversations SET member_count = member_count + 1 WHERE id = ?", arguments: [conversation])

@@ -318,6 +318,25 @@ enum Schema {
                     CREATE INDEX grants_by_conversation ON grants(conversation_id, id);
                     """)
         }
+        migrator.registerMigration("v5-delivered") { db in
+            try db.execute(
+                sql: """
+                    -- Delivery receipts (PROTOCOL.md §6.3): the highest seq a member's devices
+                    -- reported stored; never below read_seq (a read position implies delivery).
+                    ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0 CHECK (delivered_seq >= 0);
+                    UPDATE members SET delivered_seq = read_seq;
+                    """)
+        }
+        migrator.registerMigration("v6-notifications") { db in
+            try db.execute(
+                sql: """
+                    -- A member's notification settings for the conversation (PROTOCOL.md §6.6).
+                    ALTER TABLE members ADD COLUMN notify_level TEXT NOT NULL DEFAULT 'all'
+                      CHECK (notify_level IN ('all', 'mentions', 'none'));
+                    -- The end of a mute of notifications; NULL: not muted.
+                    ALTER TABLE members ADD COLUMN notify_muted_until INTEGER;
+                    """)
+        }
         return migrator
     }
 }

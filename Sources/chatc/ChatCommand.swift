@@ -595,7 +595,7 @@ struct Tail: AsyncParsableCommand {
                 print("* \(await describe(a, names))")
             case .goodbye(let g):
                 print("* the server closed the connection: \(g.message.isEmpty ? "\(g.reason)" : g.message)")
-            case .typing, .presence, .read, .unknown:
+            case .typing, .presence, .read, .delivered, .unknown:
                 break
             }
             flushOutput()

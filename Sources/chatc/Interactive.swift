@@ -223,7 +223,7 @@ struct InteractiveClient: Sendable {
                 inputs.yield(.removed(event.conversationID))
             }
             inputs.yield(.notice(await describe(event, names)))
-        case .goodbye, .read, .presence, .typing, .unknown:
+        case .goodbye, .read, .presence, .typing, .delivered, .unknown:
             break
         }
     }

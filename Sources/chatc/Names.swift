@@ -120,6 +120,7 @@ func describe(_ a: Chatd_V1_AccountEvent, _ names: Names) async -> String {
     case .profileChanged: return "\(other) changed their profile"
     case .blockedChanged: return "you \(a.reason) \(other)"
     case .systemNotice: return "notice from the server: \(a.reason)"
+    case .notificationsChanged: return "notifications of \(conversation): \(a.notifyLevel)"
     case .accountEventUnspecified, .UNRECOGNIZED: return "\(a.kind)"
     }
 }

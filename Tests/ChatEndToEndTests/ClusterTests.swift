@@ -120,7 +120,7 @@ struct ClusterTests {
         }
     }
 
-    /// Typing, read pushes and presence between users on different nodes.
+    /// Typing, delivered and read pushes and presence between users on different nodes.
     @Test func typingReadsAndPresenceCrossNodes() async throws {
         try await withCluster(nodes: 2) { cluster in
             let (alice, aliceAuth) = try await cluster.nodes[0].user("alice")
@@ -137,6 +137,12 @@ struct ClusterTests {
             try await bob.typing(direct.id)
             #expect(await alicePushes.wait { pushes in
                 pushes.contains { if case .typing(let t) = $0 { t.userID == bobAuth.user.id && t.typing } else { false } }
+            })
+            _ = try await bob.markDelivered([(direct.id, sent.event.seq)])
+            #expect(await alicePushes.wait { pushes in
+                pushes.contains {
+                    if case .delivered(let d) = $0 { d.userID == bobAuth.user.id && d.deliveredSeq == sent.event.seq } else { false }
+                }
             })
             _ = try await bob.markRead(direct.id, seq: sent.event.seq)
             #expect(await alicePushes.wait { pushes in

@@ -25,7 +25,8 @@ struct ConfigFileProbeTests {
         #expect(hung?.contains("did not finish") == true)
         #expect(ContinuousClock.now - started < .seconds(10))
         // A clean refusal is left to the parse in the process, which says why.
-        #expect(await ConfigFileProbe(executable: refuses).problem(path: "x") == nil)
+        let refused = await ConfigFileProbe(executable: refuses, timeout: .seconds(120)).problem(path: "x")
+        #expect(refused == nil, "\(refused ?? "")")
         let missing = await ConfigFileProbe(executable: "/nonexistent/chatd").problem(path: "x")
         #expect(missing?.contains("could not be checked") == true)
     }
@@ -47,7 +48,9 @@ struct ConfigFileProbeTests {
         }
         #expect(try exit(dir + ".good") == 0)
         #expect(try exit(dir + ".bad") == 78)
-        #expect(await ConfigFileProbe(executable: chatd).problem(path: dir + ".good") == nil)
-        #expect(await ConfigFileProbe(executable: chatd).problem(path: dir + ".bad") == nil)
+        for file in [dir + ".good", dir + ".bad"] {
+            let problem = await ConfigFileProbe(executable: chatd, timeout: .seconds(120)).problem(path: file)
+            #expect(problem == nil, "\(file): \(problem ?? "")")
+        }
     }
 }

@@ -103,6 +103,9 @@ struct VectorTests {
         "chatd.v1.ListFriendsRequest": Chatd_V1_ListFriendsRequest.self,
         "chatd.v1.ListFriendsResponse": Chatd_V1_ListFriendsResponse.self,
         "chatd.v1.RegisterRequest": Chatd_V1_RegisterRequest.self,
+        "chatd.v1.MarkDeliveredRequest": Chatd_V1_MarkDeliveredRequest.self,
+        "chatd.v1.MarkDeliveredResponse": Chatd_V1_MarkDeliveredResponse.self,
+        "chatd.v1.DeliveredPush": Chatd_V1_DeliveredPush.self,
         "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
     ]
 

@@ -8,6 +8,7 @@ struct ClusterSignalTests {
         .typing(conversation: 7, user: 3, typing: true, expiresInMs: 5000),
         .typing(conversation: 7, user: 3, typing: false, expiresInMs: 0),
         .read(conversation: 9, user: 4, seq: 120),
+        .delivered(conversation: 9, user: 4, seq: 121),
         .presence(user: 5, state: .online, lastSeen: 0),
         .presence(user: 5, state: .away, lastSeen: 0),
         .presence(user: 5, state: .offline, lastSeen: 1_700_000_000_000),

@@ -226,8 +226,8 @@ struct MigrationTests {
     static func compareEverything(_ before: SQLiteStore, _ after: PostgresStore, _ deployment: Deployment) async throws {
         for name in ["alice", "bob", "carol", "dave"] {
             let user = try deployment.session(name).userID
-            let left = try await before.sync(user: user, after: 0, limit: 1000, includeConversations: true, maxConversations: 100)
-            let right = try await after.sync(user: user, after: 0, limit: 1000, includeConversations: true, maxConversations: 100)
+            let left = try await before.sync(user: user, after: 0, limit: 1000, includeConversations: true, maxConversations: 100, receiptsListMax: 32)
+            let right = try await after.sync(user: user, after: 0, limit: 1000, includeConversations: true, maxConversations: 100, receiptsListMax: 32)
             #expect(left.accountEvents == right.accountEvents, "account events of \(name)")
             #expect(left.accountHeadSeq == right.accountHeadSeq && left.hasMore == right.hasMore)
             #expect(left.conversations == right.conversations, "conversation states of \(name)")

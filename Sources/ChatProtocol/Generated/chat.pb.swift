@@ -385,6 +385,9 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// an operator's broadcast to everyone; reason: its text
   case systemNotice // = 13
+
+  /// conversation_id; notify_level, notifications_muted_until_ms: the caller's new settings
+  case notificationsChanged // = 14
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -407,6 +410,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case 11: self = .profileChanged
     case 12: self = .blockedChanged
     case 13: self = .systemNotice
+    case 14: self = .notificationsChanged
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -427,6 +431,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case .profileChanged: return 11
     case .blockedChanged: return 12
     case .systemNotice: return 13
+    case .notificationsChanged: return 14
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -447,6 +452,58 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     .profileChanged,
     .blockedChanged,
     .systemNotice,
+    .notificationsChanged,
+  ]
+
+}
+
+/// What a member wants to be notified of in one conversation.
+public nonisolated enum Chatd_V1_NotifyLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// never stored; invalid in a request
+  case unspecified // = 0
+
+  /// every message (the default)
+  case notifyAll // = 1
+
+  /// messages that mention the member
+  case notifyMentions // = 2
+
+  /// nothing
+  case notifyNone // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .notifyAll
+    case 2: self = .notifyMentions
+    case 3: self = .notifyNone
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .notifyAll: return 1
+    case .notifyMentions: return 2
+    case .notifyNone: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_NotifyLevel] = [
+    .unspecified,
+    .notifyAll,
+    .notifyMentions,
+    .notifyNone,
   ]
 
 }
@@ -847,6 +904,13 @@ public nonisolated struct Chatd_V1_Limits: @unchecked Sendable {
   public var uploadTtlMs: UInt32 {
     get {_storage._uploadTtlMs}
     set {_uniqueStorage()._uploadTtlMs = newValue}
+  }
+
+  /// Receipts (PROTOCOL.md §6.3): conversations with at most this many
+  /// members list every member's positions in ConversationState.
+  public var receiptsMemberListMax: UInt32 {
+    get {_storage._receiptsMemberListMax}
+    set {_uniqueStorage()._receiptsMemberListMax = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1558,6 +1622,9 @@ public nonisolated struct Chatd_V1_Member: Sendable {
   /// 0: not muted
   public var mutedUntilMs: Int64 = 0
 
+  /// the member's delivered position (>= read_seq)
+  public var deliveredSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2154,6 +2221,72 @@ public nonisolated struct Chatd_V1_MarkReadResponse: Sendable {
   public init() {}
 }
 
+/// op 48. Reports, for each entry, that the caller's device has stored every
+/// event of the conversation up to `seq`: the caller's delivered position
+/// moves forward (never back; it is never below the read position). One
+/// request acknowledges several conversations; send at most one every 250 ms
+/// (PROTOCOL.md §6.3). The other members get a DeliveredPush (coalesced).
+/// Response: MarkDeliveredResponse, one result per entry, in request order.
+public nonisolated struct Chatd_V1_MarkDeliveredRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1..100 entries
+  public var entries: [Chatd_V1_DeliveredEntry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_DeliveredEntry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  /// <= head_seq; a lower value than the current position is a no-op
+  public var seq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_MarkDeliveredResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// one per request entry, same order
+  public var results: [Chatd_V1_DeliveredResult] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_DeliveredResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  /// the position now in force (0 when error_code is set)
+  public var deliveredSeq: UInt64 = 0
+
+  /// 0: applied (or nothing to move). Otherwise the code the entry failed
+  /// with: not_found (17), not_member (16), invalid_field (5, seq > head_seq).
+  public var errorCode: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// One entry of the caller's own event sequence (seq per user, no gaps).
 public nonisolated struct Chatd_V1_AccountEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2173,6 +2306,11 @@ public nonisolated struct Chatd_V1_AccountEvent: Sendable {
   public var reason: String = String()
 
   public var createdAtMs: Int64 = 0
+
+  /// NOTIFICATIONS_CHANGED only: the settings now in force (PROTOCOL.md §6.6).
+  public var notifyLevel: Chatd_V1_NotifyLevel = .unspecified
+
+  public var notificationsMutedUntilMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2220,11 +2358,63 @@ public nonisolated struct Chatd_V1_ConversationState: @unchecked Sendable {
   /// Clears the value of `lastMessage`. Subsequent reads from it will return its default value.
   public mutating func clearLastMessage() {_uniqueStorage()._lastMessage = nil}
 
+  /// Receipts (PROTOCOL.md §6.3). Conversations with member_count <=
+  /// Limits.receipts_member_list_max: every member's positions (the caller
+  /// included), ascending by user id; empty otherwise.
+  public var memberPositions: [Chatd_V1_MemberPosition] {
+    get {_storage._memberPositions}
+    set {_uniqueStorage()._memberPositions = newValue}
+  }
+
+  /// Conversations with member_count <= 1024: how many members other than
+  /// the caller have a delivered (read) position >= last_message.seq; 0 when
+  /// there is no last message or the conversation is larger.
+  public var deliveredCount: UInt32 {
+    get {_storage._deliveredCount}
+    set {_uniqueStorage()._deliveredCount = newValue}
+  }
+
+  public var readCount: UInt32 {
+    get {_storage._readCount}
+    set {_uniqueStorage()._readCount = newValue}
+  }
+
+  /// The caller's notification settings for this conversation (PROTOCOL.md
+  /// §6.6): the level (never NOTIFY_LEVEL_UNSPECIFIED here), and the end of
+  /// a mute of notifications (0: none; it may lie in the past).
+  public var notifyLevel: Chatd_V1_NotifyLevel {
+    get {_storage._notifyLevel}
+    set {_uniqueStorage()._notifyLevel = newValue}
+  }
+
+  public var notificationsMutedUntilMs: Int64 {
+    get {_storage._notificationsMutedUntilMs}
+    set {_uniqueStorage()._notificationsMutedUntilMs = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One member's positions in a conversation (ConversationState).
+public nonisolated struct Chatd_V1_MemberPosition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: UInt64 = 0
+
+  /// >= read_seq
+  public var deliveredSeq: UInt64 = 0
+
+  public var readSeq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// op 47. Returns the account events after `account_seq` (paged) and the
@@ -2268,6 +2458,42 @@ public nonisolated struct Chatd_V1_SyncResponse: Sendable {
 
   /// more than 1000: page with ListConversations
   public var conversationsTruncated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 59. Sets the caller's notification settings for a conversation (a
+/// member's own, per conversation; the other devices learn them through a
+/// NOTIFICATIONS_CHANGED account event). Response: NotificationSettings.
+public nonisolated struct Chatd_V1_SetNotificationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var level: Chatd_V1_NotifyLevel = .unspecified
+
+  /// 0: not muted; else a time at most 366 days ahead
+  public var mutedUntilMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_NotificationSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var level: Chatd_V1_NotifyLevel = .unspecified
+
+  public var mutedUntilMs: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2538,6 +2764,25 @@ public nonisolated struct Chatd_V1_ReadPush: Sendable {
   public var userID: UInt64 = 0
 
   public var readSeq: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// push 7: a member's delivered position moved (to every connection of the
+/// other members; not to the member's own). Coalesced: at most one per member
+/// and conversation per 250 ms, carrying the latest position.
+public nonisolated struct Chatd_V1_DeliveredPush: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var conversationID: UInt64 = 0
+
+  public var userID: UInt64 = 0
+
+  public var deliveredSeq: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -3017,7 +3262,11 @@ nonisolated extension Chatd_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0\u{1}NOTIFICATIONS_CHANGED\0")
+}
+
+nonisolated extension Chatd_V1_NotifyLevel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NOTIFY_LEVEL_UNSPECIFIED\0\u{1}NOTIFY_ALL\0\u{1}NOTIFY_MENTIONS\0\u{1}NOTIFY_NONE\0")
 }
 
 nonisolated extension Chatd_V1_Presence: SwiftProtobuf._ProtoNameProviding {
@@ -3123,7 +3372,7 @@ nonisolated extension Chatd_V1_HelloRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0\u{3}typing_timeout_ms\0\u{3}max_file_bytes\0\u{3}max_chunk_bytes\0\u{3}user_quota_bytes\0\u{3}allowed_types\0\u{3}max_open_uploads\0\u{3}upload_ttl_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_frame_length\0\u{3}max_inflight_requests\0\u{3}heartbeat_interval_ms\0\u{3}idle_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_history_limit\0\u{3}min_password_bytes\0\u{3}max_password_bytes\0\u{3}max_room_name_bytes\0\u{3}max_description_bytes\0\u{3}max_display_name_bytes\0\u{3}max_status_text_bytes\0\u{3}max_avatar_url_bytes\0\u{3}auth_timeout_ms\0\u{3}registration_open\0\u{3}typing_timeout_ms\0\u{3}max_file_bytes\0\u{3}max_chunk_bytes\0\u{3}user_quota_bytes\0\u{3}allowed_types\0\u{3}max_open_uploads\0\u{3}upload_ttl_ms\0\u{3}receipts_member_list_max\0")
 
   fileprivate class _StorageClass {
     var _maxFrameLength: UInt32 = 0
@@ -3148,6 +3397,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _allowedTypes: [String] = []
     var _maxOpenUploads: UInt32 = 0
     var _uploadTtlMs: UInt32 = 0
+    var _receiptsMemberListMax: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3180,6 +3430,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _allowedTypes = source._allowedTypes
       _maxOpenUploads = source._maxOpenUploads
       _uploadTtlMs = source._uploadTtlMs
+      _receiptsMemberListMax = source._receiptsMemberListMax
     }
   }
 
@@ -3220,6 +3471,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._allowedTypes) }()
         case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxOpenUploads) }()
         case 22: try { try decoder.decodeSingularUInt32Field(value: &_storage._uploadTtlMs) }()
+        case 23: try { try decoder.decodeSingularUInt32Field(value: &_storage._receiptsMemberListMax) }()
         default: break
         }
       }
@@ -3294,6 +3546,9 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._uploadTtlMs != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._uploadTtlMs, fieldNumber: 22)
       }
+      if _storage._receiptsMemberListMax != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._receiptsMemberListMax, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -3325,6 +3580,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._allowedTypes != rhs_storage._allowedTypes {return false}
         if _storage._maxOpenUploads != rhs_storage._maxOpenUploads {return false}
         if _storage._uploadTtlMs != rhs_storage._uploadTtlMs {return false}
+        if _storage._receiptsMemberListMax != rhs_storage._receiptsMemberListMax {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -4594,7 +4850,7 @@ nonisolated extension Chatd_V1_Empty: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Member"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}role\0\u{3}joined_at_ms\0\u{3}read_seq\0\u{3}muted_until_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{1}role\0\u{3}joined_at_ms\0\u{3}read_seq\0\u{3}muted_until_ms\0\u{3}delivered_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4607,6 +4863,7 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.joinedAtMs) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredSeq) }()
       default: break
       }
     }
@@ -4632,6 +4889,9 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.mutedUntilMs != 0 {
       try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 5)
     }
+    if self.deliveredSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredSeq, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4641,6 +4901,7 @@ nonisolated extension Chatd_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.joinedAtMs != rhs.joinedAtMs {return false}
     if lhs.readSeq != rhs.readSeq {return false}
     if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
+    if lhs.deliveredSeq != rhs.deliveredSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5686,9 +5947,144 @@ nonisolated extension Chatd_V1_MarkReadResponse: SwiftProtobuf.Message, SwiftPro
   }
 }
 
+nonisolated extension Chatd_V1_MarkDeliveredRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkDeliveredRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_MarkDeliveredRequest, rhs: Chatd_V1_MarkDeliveredRequest) -> Bool {
+    if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_DeliveredEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeliveredEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.seq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_DeliveredEntry, rhs: Chatd_V1_DeliveredEntry) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.seq != rhs.seq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_MarkDeliveredResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MarkDeliveredResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_MarkDeliveredResponse, rhs: Chatd_V1_MarkDeliveredResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_DeliveredResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeliveredResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}delivered_seq\0\u{3}error_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredSeq) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.errorCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.deliveredSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredSeq, fieldNumber: 2)
+    }
+    if self.errorCode != 0 {
+      try visitor.visitSingularUInt32Field(value: self.errorCode, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_DeliveredResult, rhs: Chatd_V1_DeliveredResult) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.deliveredSeq != rhs.deliveredSeq {return false}
+    if lhs.errorCode != rhs.errorCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}kind\0\u{3}conversation_id\0\u{3}other_user_id\0\u{3}device_id\0\u{1}reason\0\u{3}created_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}seq\0\u{1}kind\0\u{3}conversation_id\0\u{3}other_user_id\0\u{3}device_id\0\u{1}reason\0\u{3}created_at_ms\0\u{3}notify_level\0\u{3}notifications_muted_until_ms\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5703,6 +6099,8 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.createdAtMs) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.notifyLevel) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.notificationsMutedUntilMs) }()
       default: break
       }
     }
@@ -5730,6 +6128,12 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
     if self.createdAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.createdAtMs, fieldNumber: 7)
     }
+    if self.notifyLevel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.notifyLevel, fieldNumber: 8)
+    }
+    if self.notificationsMutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.notificationsMutedUntilMs, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5741,6 +6145,8 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
     if lhs.deviceID != rhs.deviceID {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.createdAtMs != rhs.createdAtMs {return false}
+    if lhs.notifyLevel != rhs.notifyLevel {return false}
+    if lhs.notificationsMutedUntilMs != rhs.notificationsMutedUntilMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5748,7 +6154,7 @@ nonisolated extension Chatd_V1_AccountEvent: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConversationState"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}conversation\0\u{3}read_seq\0\u{3}unread_count\0\u{3}mention_count\0\u{3}last_message\0\u{3}member_positions\0\u{3}delivered_count\0\u{3}read_count\0\u{3}notify_level\0\u{3}notifications_muted_until_ms\0")
 
   fileprivate class _StorageClass {
     var _conversation: Chatd_V1_Conversation? = nil
@@ -5756,6 +6162,11 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
     var _unreadCount: UInt32 = 0
     var _mentionCount: UInt32 = 0
     var _lastMessage: Chatd_V1_Event? = nil
+    var _memberPositions: [Chatd_V1_MemberPosition] = []
+    var _deliveredCount: UInt32 = 0
+    var _readCount: UInt32 = 0
+    var _notifyLevel: Chatd_V1_NotifyLevel = .unspecified
+    var _notificationsMutedUntilMs: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5771,6 +6182,11 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
       _unreadCount = source._unreadCount
       _mentionCount = source._mentionCount
       _lastMessage = source._lastMessage
+      _memberPositions = source._memberPositions
+      _deliveredCount = source._deliveredCount
+      _readCount = source._readCount
+      _notifyLevel = source._notifyLevel
+      _notificationsMutedUntilMs = source._notificationsMutedUntilMs
     }
   }
 
@@ -5794,6 +6210,11 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
         case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._unreadCount) }()
         case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._mentionCount) }()
         case 5: try { try decoder.decodeSingularMessageField(value: &_storage._lastMessage) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._memberPositions) }()
+        case 7: try { try decoder.decodeSingularUInt32Field(value: &_storage._deliveredCount) }()
+        case 8: try { try decoder.decodeSingularUInt32Field(value: &_storage._readCount) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._notifyLevel) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._notificationsMutedUntilMs) }()
         default: break
         }
       }
@@ -5821,6 +6242,21 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
       try { if let v = _storage._lastMessage {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
       } }()
+      if !_storage._memberPositions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._memberPositions, fieldNumber: 6)
+      }
+      if _storage._deliveredCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._deliveredCount, fieldNumber: 7)
+      }
+      if _storage._readCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._readCount, fieldNumber: 8)
+      }
+      if _storage._notifyLevel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._notifyLevel, fieldNumber: 9)
+      }
+      if _storage._notificationsMutedUntilMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._notificationsMutedUntilMs, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5835,10 +6271,55 @@ nonisolated extension Chatd_V1_ConversationState: SwiftProtobuf.Message, SwiftPr
         if _storage._unreadCount != rhs_storage._unreadCount {return false}
         if _storage._mentionCount != rhs_storage._mentionCount {return false}
         if _storage._lastMessage != rhs_storage._lastMessage {return false}
+        if _storage._memberPositions != rhs_storage._memberPositions {return false}
+        if _storage._deliveredCount != rhs_storage._deliveredCount {return false}
+        if _storage._readCount != rhs_storage._readCount {return false}
+        if _storage._notifyLevel != rhs_storage._notifyLevel {return false}
+        if _storage._notificationsMutedUntilMs != rhs_storage._notificationsMutedUntilMs {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_MemberPosition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberPosition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{3}delivered_seq\0\u{3}read_seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredSeq) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.readSeq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 1)
+    }
+    if self.deliveredSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredSeq, fieldNumber: 2)
+    }
+    if self.readSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.readSeq, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_MemberPosition, rhs: Chatd_V1_MemberPosition) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.deliveredSeq != rhs.deliveredSeq {return false}
+    if lhs.readSeq != rhs.readSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -5929,6 +6410,86 @@ nonisolated extension Chatd_V1_SyncResponse: SwiftProtobuf.Message, SwiftProtobu
     if lhs.accountHeadSeq != rhs.accountHeadSeq {return false}
     if lhs.conversations != rhs.conversations {return false}
     if lhs.conversationsTruncated != rhs.conversationsTruncated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SetNotificationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetNotificationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}level\0\u{3}muted_until_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 2)
+    }
+    if self.mutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SetNotificationsRequest, rhs: Chatd_V1_SetNotificationsRequest) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_NotificationSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NotificationSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{1}level\0\u{3}muted_until_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.mutedUntilMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 2)
+    }
+    if self.mutedUntilMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.mutedUntilMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_NotificationSettings, rhs: Chatd_V1_NotificationSettings) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.mutedUntilMs != rhs.mutedUntilMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -6481,6 +7042,46 @@ nonisolated extension Chatd_V1_ReadPush: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.conversationID != rhs.conversationID {return false}
     if lhs.userID != rhs.userID {return false}
     if lhs.readSeq != rhs.readSeq {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_DeliveredPush: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeliveredPush"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}conversation_id\0\u{3}user_id\0\u{3}delivered_seq\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.conversationID) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.userID) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.deliveredSeq) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.conversationID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.conversationID, fieldNumber: 1)
+    }
+    if self.userID != 0 {
+      try visitor.visitSingularUInt64Field(value: self.userID, fieldNumber: 2)
+    }
+    if self.deliveredSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.deliveredSeq, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_DeliveredPush, rhs: Chatd_V1_DeliveredPush) -> Bool {
+    if lhs.conversationID != rhs.conversationID {return false}
+    if lhs.userID != rhs.userID {return false}
+    if lhs.deliveredSeq != rhs.deliveredSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,6 +10,9 @@ public enum ClusterSignal: Sendable, Equatable {
     case typing(conversation: ConversationID, user: UserID, typing: Bool, expiresInMs: UInt32)
     /// A member's read position moved (already stored).
     case read(conversation: ConversationID, user: UserID, seq: Seq)
+    /// A member's delivered position moved (already stored; the sending
+    /// node coalesced it, §6.3).
+    case delivered(conversation: ConversationID, user: UserID, seq: Seq)
     /// The sending node's view of a user: online, away, or no longer
     /// connected there (`lastSeen` set).
     case presence(user: UserID, state: PresenceState, lastSeen: Millis)
@@ -32,6 +35,7 @@ public enum ClusterSignal: Sendable, Equatable {
         switch self {
         case .typing(let c, let u, let typing, let expires): "t \(c) \(u) \(typing ? 1 : 0) \(expires)"
         case .read(let c, let u, let seq): "r \(c) \(u) \(seq)"
+        case .delivered(let c, let u, let seq): "d \(c) \(u) \(seq)"
         case .presence(let u, let state, let lastSeen): "p \(u) \(Self.code(state)) \(lastSeen)"
         case .endDevices(let devices, let reason):
             "e \(Self.code(reason)) " + devices.prefix(Self.maxDevices).map(String.init).joined(separator: " ")
@@ -58,6 +62,9 @@ public enum ClusterSignal: Sendable, Equatable {
         case "r":
             guard numbers.count == 3, let c = number(0), let u = number(1), let seq = number(2) else { return nil }
             self = .read(conversation: c, user: u, seq: seq)
+        case "d":
+            guard numbers.count == 3, let c = number(0), let u = number(1), let seq = number(2) else { return nil }
+            self = .delivered(conversation: c, user: u, seq: seq)
         case "p":
             guard numbers.count == 3, let u = number(0), let s = number(1), let state = Self.state(s), let seen = number(2)
             else { return nil }

@@ -12,6 +12,8 @@ import Synchronization
 /// the same bytes go to every recipient connection.
 public final class FanoutHub: Sendable {
     private let members = Mutex<[ConversationID: Set<UserID>]>([:])
+    /// DeliveredPushes held to coalesce them (§6.3).
+    private let delivered = Mutex(DeliveredPushCoalescer())
     let registry: SessionRegistry
     public let presence: PresenceHub
     /// The other nodes on the same database (typing and read pushes are not stored).
@@ -84,6 +86,47 @@ public final class FanoutHub: Sendable {
         batches.send()
     }
 
+    /// A member's delivered position moved (stored): the other members hear
+    /// of it at once, or at the end of the member's current coalescing
+    /// interval with the latest position.
+    public func deliveredMoved(conversation: ConversationID, user: UserID, seq: Seq) {
+        let key = DeliveredPushCoalescer.Key(conversation: conversation, user: user)
+        let now = presence.clock.nowMs()
+        switch delivered.withLock({ $0.positionMoved(key, to: seq, now: now) }) {
+        case .pushNow(let seq):
+            pushDelivered(conversation: conversation, user: user, seq: seq)
+        case .schedule(let at):
+            let delay = max(0, at - now)
+            Task { [self] in
+                try? await Task.sleep(for: .milliseconds(delay))
+                let now = presence.clock.nowMs()
+                if let seq = delivered.withLock({ $0.intervalEnded(key, now: now) }) {
+                    pushDelivered(conversation: conversation, user: user, seq: seq)
+                }
+            }
+        case .merged:
+            break
+        }
+    }
+
+    private func pushDelivered(conversation: ConversationID, user: UserID, seq: Seq) {
+        link.send(.delivered(conversation: conversation, user: user, seq: seq))
+        pushDeliveredHere(conversation: conversation, user: user, seq: seq)
+    }
+
+    /// To the other members' connections (not the member's own).
+    private func pushDeliveredHere(conversation: ConversationID, user: UserID, seq: Seq) {
+        var push = Chatd_V1_DeliveredPush()
+        push.conversationID = UInt64(conversation)
+        push.userID = UInt64(user)
+        push.deliveredSeq = UInt64(seq)
+        var others = members(of: conversation)
+        others.remove(user)
+        var batches = PushBatches()
+        batches.add(Frame.push(.delivered, push).encoded(), to: registry.connections(of: others))
+        batches.send()
+    }
+
     /// Typing indicator to the other online members (never stored).
     public func pushTyping(conversation: ConversationID, user: UserID, typing: Bool, expiresInMs: UInt32) {
         link.send(.typing(conversation: conversation, user: user, typing: typing, expiresInMs: expiresInMs))
@@ -113,6 +156,8 @@ extension FanoutHub {
             pushTypingHere(conversation: c, user: u, typing: typing, expiresInMs: expires)
         case .read(let c, let u, let seq):
             pushReadHere(conversation: c, user: u, seq: seq)
+        case .delivered(let c, let u, let seq):
+            pushDeliveredHere(conversation: c, user: u, seq: seq)
         case .presence(let u, let state, let lastSeen):
             presence.remoteChanged(u, on: node, to: state, lastSeen: lastSeen)
         case .endDevices(let devices, let reason):

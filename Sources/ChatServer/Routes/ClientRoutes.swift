@@ -217,6 +217,28 @@ enum ClientRoutes {
             r.readSeq = UInt64(seq)
             return r
         },
+        .session(.markDelivered, .small, Chatd_V1_MarkDeliveredRequest.self) { router, q, session, _ in
+            // The count is checked before the entries are mapped (a bounded payload, but no work past the limit).
+            try ReceiptPolicy.checkEntries(q.entries.count)
+            let entries = q.entries.map { DeliveredEntry(conversation: ProtoMap.id($0.conversationID), seq: ProtoMap.id($0.seq)) }
+            let outcomes = try await router.conversations.markDelivered(session, entries)
+            for outcome in outcomes where outcome.moved {
+                router.hub.deliveredMoved(conversation: outcome.conversation, user: session.userID, seq: outcome.deliveredSeq)
+            }
+            var r = Chatd_V1_MarkDeliveredResponse()
+            r.results = outcomes.map(ProtoMap.deliveredResult)
+            return r
+        },
+        .session(.setNotifications, .small, Chatd_V1_SetNotificationsRequest.self) { router, q, session, _ in
+            let id = ProtoMap.id(q.conversationID)
+            let settings = try await router.conversations.setNotifications(
+                session, conversation: id, level: ProtoMap.notifyLevel(q.level), mutedUntil: q.mutedUntilMs)
+            var r = Chatd_V1_NotificationSettings()
+            r.conversationID = UInt64(clamping: id)
+            r.level = ProtoMap.notifyLevel(settings.level)
+            r.mutedUntilMs = settings.mutedUntil ?? 0
+            return r
+        },
         .session(.sync, .page, Chatd_V1_SyncRequest.self) { router, q, session, _ in
             let result = try await router.conversations.sync(
                 session, accountSeq: ProtoMap.id(q.accountSeq), limit: Int(q.limit), skipConversations: q.skipConversations)

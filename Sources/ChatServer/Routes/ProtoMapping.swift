@@ -116,7 +116,26 @@ enum ProtoMap {
         s.unreadCount = UInt32(clamping: state.unreadCount)
         s.mentionCount = UInt32(clamping: state.mentionCount)
         if let last = state.lastMessage { s.lastMessage = event(last) }
+        s.memberPositions = state.memberPositions.map { p in
+            var m = Chatd_V1_MemberPosition()
+            m.userID = UInt64(clamping: p.userID)
+            m.deliveredSeq = UInt64(clamping: p.deliveredSeq)
+            m.readSeq = UInt64(clamping: p.readSeq)
+            return m
+        }
+        s.deliveredCount = UInt32(clamping: state.deliveredCount)
+        s.readCount = UInt32(clamping: state.readCount)
+        s.notifyLevel = notifyLevel(state.notifications.level)
+        s.notificationsMutedUntilMs = state.notifications.mutedUntil ?? 0
         return s
+    }
+
+    static func deliveredResult(_ outcome: DeliveredOutcome) -> Chatd_V1_DeliveredResult {
+        var r = Chatd_V1_DeliveredResult()
+        r.conversationID = UInt64(clamping: outcome.conversation)
+        r.deliveredSeq = UInt64(clamping: outcome.deliveredSeq)
+        if let failure = outcome.failure { r.errorCode = UInt32(ErrorMap.code(failure.kind).rawValue) }
+        return r
     }
 
     static func member(_ m: Member) -> Chatd_V1_Member {
@@ -126,6 +145,7 @@ enum ProtoMap {
         p.joinedAtMs = m.joinedAt
         p.readSeq = UInt64(m.readSeq)
         p.mutedUntilMs = m.mutedUntil ?? 0
+        p.deliveredSeq = UInt64(clamping: max(m.deliveredSeq, m.readSeq))
         return p
     }
 
@@ -239,6 +259,25 @@ enum ProtoMap {
         case .profileChanged: .profileChanged
         case .blockedChanged: .blockedChanged
         case .systemNotice: .systemNotice
+        case .notificationsChanged: .notificationsChanged
+        }
+    }
+
+    static func notifyLevel(_ l: NotifyLevel) -> Chatd_V1_NotifyLevel {
+        switch l {
+        case .all: .notifyAll
+        case .mentions: .notifyMentions
+        case .nothing: .notifyNone
+        }
+    }
+
+    /// A request's level; nil for UNSPECIFIED and unknown values.
+    static func notifyLevel(_ l: Chatd_V1_NotifyLevel) -> NotifyLevel? {
+        switch l {
+        case .notifyAll: .all
+        case .notifyMentions: .mentions
+        case .notifyNone: .nothing
+        case .unspecified, .UNRECOGNIZED: nil
         }
     }
 
@@ -251,6 +290,13 @@ enum ProtoMap {
         p.deviceID = e.deviceID ?? ""
         p.reason = e.reason ?? ""
         p.createdAtMs = e.createdAt
+        if e.kind == .notificationsChanged {
+            // Stored in `reason`; on the wire as typed fields.
+            let settings = e.reason.flatMap(NotificationSettings.init(encoded:)) ?? NotificationSettings()
+            p.reason = ""
+            p.notifyLevel = notifyLevel(settings.level)
+            p.notificationsMutedUntilMs = settings.mutedUntil ?? 0
+        }
         return p
     }
 
