@@ -255,8 +255,8 @@ extension Setting where Value == Int64 {
         "Client connections open at once from one peer address; more are closed as soon as they are accepted.",
         reloadable: true)
     public static let serverMaxConcurrentPagesPerUser = Setting(
-        "server", "max_concurrent_pages_per_user", .int(min: 1, max: 64), .int(2),
-        "Requests answered with a page (History, Sync, searches, lists, Download) one user may have running\nat once, across all their connections; more wait their turn. Keeps one user from holding every\ndatabase reader.")
+        "server", "max_concurrent_pages_per_user", .int(min: 1, max: 64), .int(1),
+        "Requests answered with a page (History, Sync, searches, lists, Download) one user may have running\nat once, across all their connections; more wait their turn. Keeps one user from holding every\ndatabase reader and core: on 2 cores, one user flooding expensive pages moved another user's\nHistory p99 by 5.5 ms at 1 and by 9.4 ms at 2 (BENCHMARKS.md, fairness). Raise it on many cores.")
     public static let serverDrainTimeoutSeconds = Setting(
         "server", "drain_timeout_seconds", .int(min: 0, max: 600), .int(10),
         "On SIGTERM/SIGINT, how long in-flight requests may take before chatd exits anyway.")

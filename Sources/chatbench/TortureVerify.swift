@@ -179,7 +179,7 @@ struct TortureVerify: AsyncParsableCommand {
         // 3. Finished uploads download whole; acknowledged chunks of the others are still there.
         // A file sent in an acknowledged message may be read by any member (the
         // group holds everyone); else only by its uploader. Each user has at
-        // most server.max_concurrent_pages_per_user (2) downloads running.
+        // most server.max_concurrent_pages_per_user (1 by default) downloads running.
         var sentFiles = Set<String>()
         for case .message(_, _, _, _, _, let fileID?) in records { sentFiles.insert(fileID) }
         let fileChecks = finished.sorted { $0.key < $1.key }.enumerated().map { n, entry in
