@@ -217,6 +217,35 @@ extension ChatConnection {
         return try await call(.setNotifications, r)
     }
 
+    /// SetPushTarget (op 20): while none of the user's devices is
+    /// connected, this device is told of new messages through a UnifiedPush
+    /// endpoint. Returns whether notifications carry the sender and text.
+    @discardableResult
+    public func setPushTarget(unifiedPush endpoint: String) async throws -> Bool {
+        var r = Chatd_V1_SetPushTargetRequest()
+        r.kind = .pushUnified
+        r.endpoint = endpoint
+        let answer: Chatd_V1_SetPushTargetResponse = try await call(.setPushTarget, r)
+        return answer.includeContent
+    }
+
+    /// SetPushTarget (op 20) through the server's push gateway (APNs, FCM).
+    @discardableResult
+    public func setPushTarget(gatewayPushkey pushkey: String, appID: String, platform: String) async throws -> Bool {
+        var r = Chatd_V1_SetPushTargetRequest()
+        r.kind = .pushGateway
+        r.pushkey = pushkey
+        r.appID = appID
+        r.platform = platform
+        let answer: Chatd_V1_SetPushTargetResponse = try await call(.setPushTarget, r)
+        return answer.includeContent
+    }
+
+    /// RemovePushTarget (op 21): this device gets no more push notifications.
+    public func removePushTarget() async throws {
+        let _: Chatd_V1_Empty = try await call(.removePushTarget, Chatd_V1_RemovePushTargetRequest())
+    }
+
     /// MarkDelivered (op 48): the device stored every event of each
     /// conversation up to its seq. One result per entry, in order; an entry
     /// that failed has its `errorCode` set. `DeliveryBatch` coalesces them.

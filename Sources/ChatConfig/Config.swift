@@ -173,6 +173,18 @@ public struct Config: Sendable, Equatable {
                     reason: "must be set when tls.listen is")
             }
         }
+        let gateway = self[.pushGatewayURL]
+        if !gateway.isEmpty {
+            // The operator's own gateway may be local: only the form is checked.
+            var rules = PushRules()
+            (rules.allowHTTP, rules.allowPrivateAddresses) = (true, true)
+            do {
+                try PushPolicy.checkEndpoint(gateway, rules: rules)
+            } catch {
+                throw ConfigError(
+                    file: file, at: .pushGatewayURL, lines: lines, reason: "expected \"\" or an http(s) URL: \(error.message)")
+            }
+        }
         if self[.accountsPasswordMinBytes] > self[.accountsPasswordMaxBytes] {
             throw ConfigError(
                 file: file, at: .accountsPasswordMinBytes, lines: lines,

@@ -104,10 +104,22 @@ public enum ConfigTable {
         Setting<Int64>.retentionDefaultDays.key,
         Setting<Int64>.retentionAuditDays.key,
         Setting<Int64>.retentionPurgeIntervalMinutes.key,
+
+        // [push]
+        Setting<Bool>.pushEnabled.key,
+        Setting<String>.pushGatewayURL.key,
+        Setting<Bool>.pushIncludeContent.key,
+        Setting<Int64>.pushTimeoutSeconds.key,
+        Setting<Int64>.pushConcurrency.key,
+        Setting<Int64>.pushQueueMax.key,
+        Setting<Int64>.pushAttempts.key,
+        Setting<Bool>.pushAllowHTTP.key,
+        Setting<Bool>.pushAllowPrivateAddresses.key,
     ]
 
     public static let sections = [
         "server", "tls", "storage", "control", "log", "metrics", "accounts", "security", "rooms", "limits", "files", "retention",
+        "push",
     ]
 
     static let byPath: [String: ConfigKey] = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
@@ -404,9 +416,28 @@ extension Setting where Value == Int64 {
     public static let retentionPurgeIntervalMinutes = Setting(
         "retention", "purge_interval_minutes", .int(min: 1, max: 10_080), .int(60),
         "How often expired events are removed (chatctl retention purge runs it now).")
+
+    // [push]
+    public static let pushTimeoutSeconds = Setting(
+        "push", "timeout_seconds", .int(min: 1, max: 120), .int(10),
+        "How long one notification request may take (connecting included) before it counts as failed and\nis retried.")
+    public static let pushConcurrency = Setting(
+        "push", "concurrency", .int(min: 1, max: 1024), .int(16),
+        "Notification requests under way at once (each user has at most one).")
+    public static let pushQueueMax = Setting(
+        "push", "queue_max", .int(min: 1, max: 10_000_000), .int(10_000),
+        "Notifications waiting to be sent (one per user and conversation; a newer message replaces the\nolder one). When full, new ones are dropped and counted in chatd_push_notifications_total{result=\"dropped\"}.")
+    public static let pushAttempts = Setting(
+        "push", "attempts", .int(min: 1, max: 20), .int(6),
+        "Tries of one notification to a device answering 5xx, 408, 429 or not at all, 1 s, 2 s, 4 s ...\n(at most 5 minutes) apart; then it is given up.")
 }
 
 extension Setting where Value == String {
+    // [push]
+    public static let pushGatewayURL = Setting(
+        "push", "gateway_url", .string, .string(""),
+        "The push gateway's notify URL (Matrix push gateway API, e.g. Sygnal's\nhttps://push.example.org/_matrix/push/v1/notify) for devices registered with PUSH_GATEWAY (APNs,\nFCM). \"\": gateway targets are refused.", reloadable: true)
+
     // [server]
     public static let serverListen = Setting(
         "server", "listen", .address, .string("127.0.0.1:7600"),
@@ -480,6 +511,22 @@ extension Setting where Value == Bool {
     public static let accountsRegistrationOpen = Setting(
         "accounts", "registration_open", .bool, .bool(true),
         "Whether clients may register accounts. false: only chatctl user add creates them.", reloadable: true)
+
+    // [push]
+    public static let pushEnabled = Setting(
+        "push", "enabled", .bool, .bool(true),
+        "Whether devices may register push targets (SetPushTarget) and offline members are notified of new\nmessages. false: SetPushTarget is refused and nothing is sent; stored targets stay.", reloadable: true)
+    public static let pushIncludeContent = Setting(
+        "push", "include_content", .bool, .bool(false),
+        "Whether notifications carry the sender's username and the message text (cut to 1024 bytes).\nfalse: only the conversation, the seq and the unread and mention counts. The text then crosses the\nendpoint's or gateway's operator in clear (no Web Push encryption).", reloadable: true)
+    public static let pushAllowHTTP = Setting(
+        "push", "allow_http", .bool, .bool(false),
+        "Whether UnifiedPush endpoints may be plain http:// URLs (tests, a distributor on the same network).",
+        reloadable: true)
+    public static let pushAllowPrivateAddresses = Setting(
+        "push", "allow_private_addresses", .bool, .bool(false),
+        "Whether UnifiedPush endpoints may name localhost or a loopback, private or link-local address\nliteral. Names are not resolved when checked: put chatd behind an egress filter to be sure.",
+        reloadable: true)
 }
 
 extension Setting where Value == [String] {

@@ -88,6 +88,8 @@ public struct Device: Sendable, Equatable {
     public var revokedAt: Millis?
     /// Expiry of the device's current token; nil when it holds none.
     public var tokenExpiresAt: Millis?
+    /// The kind of the device's push target (§4.8); nil without one.
+    public var push: PushKind?
 
     public init(
         rowID: DeviceRowID, userID: UserID, deviceID: String, name: String, platform: String,
@@ -312,6 +314,9 @@ public enum AccountEventKind: String, Sendable, CaseIterable {
     /// The user's notification settings of `conversationID` changed; they
     /// are in `reason` (`NotificationSettings.encoded`).
     case notificationsChanged = "notifications_changed"
+    /// One of the user's devices (`deviceID`) set or lost its push target;
+    /// `reason` is a `PushTargetChange`.
+    case pushTargetChanged = "push_target_changed"
 }
 
 /// One entry of a user's own event sequence.
@@ -449,6 +454,9 @@ public struct CommittedChanges: Sendable {
     /// Pairs of users that became, or stopped being, contacts (friends or direct partners).
     public var contactsAdded: [(UserID, UserID)] = []
     public var contactsRemoved: [(UserID, UserID)] = []
+    /// Committed by another node on the same database (it announced them):
+    /// push notifications are that node's to send.
+    public var announced = false
 
     public init() {}
 
@@ -540,6 +548,11 @@ public struct AuditEntry: Sendable, Equatable {
         case adminRegistrationTokenCreate = "admin_registration_token_create"
         case adminRegistrationTokenRevoke = "admin_registration_token_revoke"
         case registrationTokenUsed = "registration_token_used"
+        case pushTargetSet = "push_target_set"
+        case pushTargetRemoved = "push_target_removed"
+        /// The endpoint answered 404/410 or the gateway rejected the pushkey.
+        case pushTargetGone = "push_target_gone"
+        case adminPushTargetRemove = "admin_push_target_remove"
     }
 
     public var at: Millis

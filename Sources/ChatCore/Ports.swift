@@ -259,6 +259,15 @@ public protocol Store: Sendable {
     /// Ends the tokens of every device of `user` except `except`; returns the devices that held one.
     func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
 
+    // Push notifications (§4.8)
+    /// Push targets, by user then device: one user's, or everyone's (nil).
+    func pushTargets(user: UserID?) async throws -> [PushTarget]
+    /// What each note's notification says now: the user's targets on
+    /// devices that are signed in (an unexpired token, not revoked) at
+    /// `now`, membership, settings and counts; the sender's username when
+    /// `withSender`. One answer per note, in order.
+    func pushContexts(_ notes: [PushQueue.Note], now: Millis, withSender: Bool) async throws -> [PushContext]
+
     // Conversations
     func conversation(id: ConversationID, viewer: UserID?) async throws -> Conversation?
     func room(nameKey: String, viewer: UserID?) async throws -> Conversation?

@@ -19,6 +19,32 @@ extension StoreTransaction {
         guard let found = try self.device(device) else { throw ChatFailure(.notFound, "no such device") }
         guard found.revokedAt == nil else { return }
         try setRevoked(device, at: now)
+        // A revoked device is told nothing more (DEVICE_REVOKED says enough).
+        try deletePushTarget(device: device)
         try append(AccountEvent(userID: found.userID, kind: .deviceRevoked, deviceID: found.deviceID, createdAt: now))
+    }
+
+    /// SetPushTarget (§4.8): stores the device's target; when it changed,
+    /// the user's devices hear PUSH_TARGET_CHANGED. Returns whether it changed.
+    public func setPushTarget(_ target: PushTarget, now: Millis) throws -> Bool {
+        let old = try pushTarget(device: target.device)
+        var same = target
+        same.createdAt = old?.createdAt ?? target.createdAt
+        guard old != same else { return false }
+        try savePushTarget(target)
+        try append(
+            AccountEvent(
+                userID: target.userID, kind: .pushTargetChanged, deviceID: target.deviceID,
+                reason: (target.kind == .gateway ? PushTargetChange.setGateway : .setUnified).rawValue, createdAt: now))
+        return true
+    }
+
+    /// Removes the device's target (`change`: `.removed` or `.gone`), if
+    /// it has one, and tells the user's devices; returns the target removed.
+    public func removePushTarget(device: DeviceRowID, _ change: PushTargetChange, now: Millis) throws -> PushTarget? {
+        guard let old = try pushTarget(device: device) else { return nil }
+        try deletePushTarget(device: device)
+        try append(AccountEvent(userID: old.userID, kind: .pushTargetChanged, deviceID: old.deviceID, reason: change.rawValue, createdAt: now))
+        return old
     }
 }

@@ -100,6 +100,11 @@ public protocol StoreTransaction: AnyObject {
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws
     func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws
+    /// The device's push target (§4.8), if it has one.
+    func pushTarget(device: DeviceRowID) throws -> PushTarget?
+    /// Stores the device's push target, replacing the one it had.
+    func savePushTarget(_ target: PushTarget) throws
+    func deletePushTarget(device: DeviceRowID) throws
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device

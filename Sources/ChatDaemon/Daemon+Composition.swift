@@ -61,14 +61,21 @@ extension Daemon {
         let metricsAddress = ListenAddress(config[.metricsListen])
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
+        let settings = Settings(config)
+        let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push)
+        let pushHTTP = HTTPPushClient()
+        let push = PushNotifier(
+            settings: settings.notifier, targets: pushTargets, store: store, hub: hub, http: pushHTTP, clock: clock,
+            metrics: metrics, logger: logger)
+        try await push.load()
         store.setEventObserver {
             hub.publish($0)
+            push.committed($0, local: !$0.announced)
             metrics.messagesCommitted(throughput.committed($0))
         }
         if prometheus != nil { store.setBatchObserver { metrics.batchCommitted(writes: $0, duration: $1) } }
         hub.load(try await store.allMemberships())
 
-        let settings = Settings(config)
         let hasher = SodiumPasswordHasher(
             limits: settings.argon2, threads: Int(config[.securityHashThreads]),
             queueCapacity: Int(config[.securityHashQueue]))
@@ -88,8 +95,8 @@ extension Daemon {
         try await applyDefaultRooms(config, store: store, accounts: accounts, clock: clock, logger: logger)
         let invites = InviteService(store: store, clock: clock, crypto: crypto)
         let router = ClientRouter(
-            accounts: accounts, conversations: rooms, invites: invites, friends: friends, files: files, hub: hub, clock: clock,
-            logger: logger, maxFrameLength: settings.server.maxFrameLength)
+            accounts: accounts, conversations: rooms, invites: invites, friends: friends, files: files, hub: hub, push: pushTargets,
+            clock: clock, logger: logger, maxFrameLength: settings.server.maxFrameLength)
         let server = ServerContext(
             router: router, registry: registry, hub: hub, crypto: crypto, settings: settings.server, logger: logger,
             metrics: metrics)
@@ -197,7 +204,8 @@ extension Daemon {
                 config: config, store: store, server: server, listener: listener, tlsListener: tlsListener, control: control,
                 accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
-                metricsListener: metricsListener, storage: storage, lock: lock, members: members)
+                metricsListener: metricsListener, storage: storage, lock: lock, members: members,
+                push: (pushTargets, push, pushHTTP))
             daemonBox.set(daemon)
             return daemon
         } catch {

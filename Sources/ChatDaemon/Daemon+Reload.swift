@@ -74,6 +74,7 @@ extension Daemon {
         store.reconfigure(groupCommit: settings.groupCommit)
         rooms.reconfigure(limits: settings.domain)
         files.reconfigure(limits: settings.files)
+        push.targets.setRules(settings.push)
         server.updateSettings(settings.server)
         tlsListener?.tls?.update(TLSSetup.limits(merged))
         storage.configure(settings)

@@ -24,6 +24,7 @@ extension Daemon {
                     listen: listeners.map(Self.describe).joined(separator: ", "), logger: logger),
             ]
         }
+        services.append(PushService(notifier: push.notifier, http: push.http))
         if let signals {
             services.append(
                 SignalService(

@@ -41,6 +41,8 @@ public final class Daemon: Sendable {
     let lock: DataDirectoryLock
     /// The nodes sharing the database (PostgreSQL), as the last heartbeat saw them.
     let members: ClusterMembers
+    /// Push targets, the notifier and its HTTP client (§4.8).
+    let push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient)
     /// Set in the chatd process: a reload parses the file in a child first.
     let configProbe = Mutex<ConfigFileProbe?>(nil)
     /// The service group and the task running it, from the end of `start`.
@@ -51,8 +53,10 @@ public final class Daemon: Sendable {
         control: ControlListener,
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
-        metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock, members: ClusterMembers
+        metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock, members: ClusterMembers,
+        push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient)
     ) {
+        self.push = push
         self.lock = lock
         self.members = members
         self.metricsListener = metricsListener

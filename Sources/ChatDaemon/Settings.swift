@@ -14,6 +14,8 @@ struct Settings {
     var files: FileLimits
     var databaseMinFreeBytes: Int64
     var filesMinFreeBytes: Int64
+    var push: PushRules
+    var notifier: PushNotifier.Settings
 
     init(_ c: Config) {
         groupCommit = SQLiteStore.GroupCommitSettings(
@@ -64,6 +66,19 @@ struct Settings {
         filesMinFreeBytes = c[.filesMinFreeBytes]
         f.unreferencedGraceMs = c[.filesUnreferencedGraceHours] * 3600 * 1000
         files = f
+        var rules = PushRules()
+        rules.enabled = c[.pushEnabled]
+        rules.gatewayURL = c[.pushGatewayURL]
+        rules.includeContent = c[.pushIncludeContent]
+        rules.allowHTTP = c[.pushAllowHTTP]
+        rules.allowPrivateAddresses = c[.pushAllowPrivateAddresses]
+        push = rules
+        var n = PushNotifier.Settings()
+        n.queueMax = Int(c[.pushQueueMax])
+        n.concurrency = Int(c[.pushConcurrency])
+        n.attempts = Int(c[.pushAttempts])
+        n.timeoutMs = c[.pushTimeoutSeconds] * 1000
+        notifier = n
         argon2 = Sodium.Argon2Limits(
             opsLimit: UInt64(c[.securityArgon2OpsLimit]), memLimit: Int(c[.securityArgon2MemKib]) * 1024)
     }

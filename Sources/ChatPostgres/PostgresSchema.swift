@@ -334,6 +334,20 @@ enum PostgresSchema {
           CHECK (notify_level IN ('all', 'mentions', 'none'));
         ALTER TABLE members ADD COLUMN notify_muted_until BIGINT;
         """,
+        // 6: SQLite's v7-push-targets (a device's push target, PROTOCOL.md §4.8).
+        """
+        CREATE TABLE push_targets (
+          device_id BIGINT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+          user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+          kind TEXT NOT NULL CHECK (kind IN ('unified_push', 'gateway')),
+          endpoint TEXT NOT NULL DEFAULT '',
+          pushkey TEXT NOT NULL DEFAULT '',
+          app_id TEXT NOT NULL DEFAULT '',
+          platform TEXT NOT NULL DEFAULT '',
+          created_at BIGINT NOT NULL
+        );
+        CREATE INDEX push_targets_user ON push_targets(user_id);
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

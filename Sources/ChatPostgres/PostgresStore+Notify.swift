@@ -148,6 +148,7 @@ extension PostgresStore {
             changes.deletedConversations = a.deleted.map { ($0, []) }
             changes.contactsAdded = a.contactsAdded
             changes.contactsRemoved = a.contactsRemoved
+            changes.announced = true
             self.commitLock.withLock { self.publish(changes, s) }
         }
     }
@@ -197,6 +198,7 @@ extension PostgresStore {
                     guard last > head else { continue }
                     changes.accountEvents += try Self.accountEvents(s, user: user, from: head + 1, to: last)
                 }
+                changes.announced = true
                 self.publish(changes, s)
             }
         }

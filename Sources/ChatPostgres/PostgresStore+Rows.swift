@@ -18,14 +18,16 @@ extension PostgresStore {
     }
 
     static let deviceColumns =
-        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at"
+        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at,\n        (SELECT p.kind FROM push_targets p WHERE p.device_id = d.id) AS push_kind"
 
     static func device(_ row: PGRow) -> Device {
-        Device(
+        var device = Device(
             rowID: row["row_id"].int, userID: row["user_id"].int, deviceID: row["device_id"].text, name: row["name"].text,
             platform: row["platform"].text, publicKey: row["public_key"].bytesOrNil, createdAt: row["d_created_at"].int,
             lastSeenAt: row["last_seen_at"].int, lastAddress: row["last_address"].text, revokedAt: row["revoked_at"].intOrNil,
             tokenExpiresAt: row["token_expires_at"].intOrNil)
+        device.push = row["push_kind"].textOrNil.flatMap(PushKind.init(rawValue:))
+        return device
     }
 
     static let eventColumns = """

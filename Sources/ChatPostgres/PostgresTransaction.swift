@@ -210,6 +210,28 @@ final class PostgresTransaction: StoreTransaction {
             [settings.level.rawValue, settings.mutedUntil, conversation, user])
     }
 
+    func pushTarget(device: DeviceRowID) throws -> PushTarget? {
+        try s.row(
+            "SELECT \(PostgresStore.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id WHERE p.device_id = ?",
+            [device]
+        ).map(PostgresStore.pushTarget)
+    }
+
+    func savePushTarget(_ t: PushTarget) throws {
+        try s.execute(
+            """
+            INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, endpoint = excluded.endpoint,
+              pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at
+            """,
+            [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt])
+    }
+
+    func deletePushTarget(device: DeviceRowID) throws {
+        try s.execute("DELETE FROM push_targets WHERE device_id = ?", [device])
+    }
+
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try s.execute("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
     }

@@ -16,6 +16,8 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case listDevices = 17
     case revokeDevice = 18
     case refreshToken = 19
+    case setPushTarget = 20
+    case removePushTarget = 21
     case createRoom = 30
     case listPublicRooms = 31
     case listConversations = 32
@@ -84,6 +86,8 @@ public enum Op: UInt16, Sendable, CaseIterable, CustomStringConvertible {
         case .listDevices: "list_devices"
         case .revokeDevice: "revoke_device"
         case .refreshToken: "refresh_token"
+        case .setPushTarget: "set_push_target"
+        case .removePushTarget: "remove_push_target"
         case .createRoom: "create_room"
         case .listPublicRooms: "list_public_rooms"
         case .listConversations: "list_conversations"

@@ -34,6 +34,8 @@ public final class ServerMetrics: Sendable {
         "chatd_requests_total": "Client requests answered, by op and result (ok or the error code).",
         "chatd_logins_total": "Authentication attempts, by method (password: Login, token: Resume) and result.",
         "chatd_tls_handshakes_total": "TLS handshakes on the client listener, by result.",
+        "chatd_push_notifications_total":
+            "Push notifications to offline devices, by result: sent, retried, gone (target removed), failed (refused or out of retries), dropped (queue full), skipped (muted, level, no longer a member).",
         writeBatchSizeLabel: "Writes per group-commit batch.",
         commitLatencyLabel: "Time to run and commit one group-commit batch.",
         requestDurationLabel: "Time from a request's start to its answer, by op (requests that go to the services).",
@@ -118,6 +120,12 @@ public final class ServerMetrics: Sendable {
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds &* 1_000_000_000 &+ duration.components.attoseconds / 1_000_000_000
+    }
+
+    /// A push notification's fate (§4.8): `sent`, `retried`, `gone`, `failed`, `dropped`, `skipped`.
+    public func pushNotification(_ result: String, count: Int = 1) {
+        guard enabled, count > 0 else { return }
+        counter("chatd_push_notifications_total", [("result", result)]).increment(by: count)
     }
 
     public func messagesCommitted(_ count: Int) {

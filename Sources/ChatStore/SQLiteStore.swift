@@ -278,15 +278,17 @@ public final class SQLiteStore: Store {
     // MARK: Devices
 
     static let deviceColumns =
-        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at"
+        "d.id AS row_id, d.user_id, d.device_id, d.name, d.platform, d.public_key, d.created_at AS d_created_at, d.last_seen_at, d.last_address, d.revoked_at, d.token_expires_at,\n        (SELECT p.kind FROM push_targets p WHERE p.device_id = d.id) AS push_kind"
 
     static func device(_ row: Row) -> Device {
         let key: Data? = row["public_key"]
-        return Device(
+        var device = Device(
             rowID: row["row_id"], userID: row["user_id"], deviceID: row["device_id"], name: row["name"],
             platform: row["platform"], publicKey: key.map { Array($0) }, createdAt: row["d_created_at"],
             lastSeenAt: row["last_seen_at"], lastAddress: row["last_address"], revokedAt: row["revoked_at"],
             tokenExpiresAt: row["token_expires_at"])
+        device.push = (row["push_kind"] as String?).flatMap(PushKind.init(rawValue:))
+        return device
     }
 
     public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {

@@ -219,6 +219,26 @@ final class SQLiteTransaction: StoreTransaction {
             arguments: [settings.level.rawValue, settings.mutedUntil, conversation, user])
     }
 
+    func pushTarget(device: DeviceRowID) throws -> PushTarget? {
+        try Row.fetchOneCached(db, sql: "SELECT \(SQLiteStore.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id WHERE p.device_id = ?",
+            arguments: [device]).map(SQLiteStore.pushTarget)
+    }
+
+    func savePushTarget(_ t: PushTarget) throws {
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, endpoint = excluded.endpoint,
+                  pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at
+                """,
+            arguments: [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt])
+    }
+
+    func deletePushTarget(device: DeviceRowID) throws {
+        try db.cachedExecute(sql: "DELETE FROM push_targets WHERE device_id = ?", arguments: [device])
+    }
+
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try db.cachedExecute(sql: "UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?",
             arguments: [seq, conversation, user])

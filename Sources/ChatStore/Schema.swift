@@ -337,6 +337,24 @@ enum Schema {
                     ALTER TABLE members ADD COLUMN notify_muted_until INTEGER;
                     """)
         }
+        migrator.registerMigration("v7-push-targets") { db in
+            try db.execute(
+                sql: """
+                    -- A device's push target (PROTOCOL.md §4.8): a UnifiedPush endpoint or a
+                    -- gateway pushkey. One per device; gone with the device.
+                    CREATE TABLE push_targets (
+                      device_id INTEGER PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+                      user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                      kind TEXT NOT NULL CHECK (kind IN ('unified_push', 'gateway')),
+                      endpoint TEXT NOT NULL DEFAULT '',
+                      pushkey TEXT NOT NULL DEFAULT '',
+                      app_id TEXT NOT NULL DEFAULT '',
+                      platform TEXT NOT NULL DEFAULT '',
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX push_targets_user ON push_targets(user_id);
+                    """)
+        }
         return migrator
     }
 }

@@ -121,6 +121,12 @@ func describe(_ a: Chatd_V1_AccountEvent, _ names: Names) async -> String {
     case .blockedChanged: return "you \(a.reason) \(other)"
     case .systemNotice: return "notice from the server: \(a.reason)"
     case .notificationsChanged: return "notifications of \(conversation): \(a.notifyLevel)"
+    case .pushTargetChanged:
+        switch a.reason {
+        case "removed": return "device \(a.deviceID) no longer gets push notifications"
+        case "gone": return "device \(a.deviceID)'s push endpoint is gone; it gets no push notifications"
+        default: return "device \(a.deviceID) gets push notifications (\(a.reason))"
+        }
     case .accountEventUnspecified, .UNRECOGNIZED: return "\(a.kind)"
     }
 }

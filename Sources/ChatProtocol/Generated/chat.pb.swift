@@ -39,6 +39,48 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Chatd_V1_PushKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// a UnifiedPush endpoint: the server POSTs to `endpoint`
+  case pushUnified // = 1
+
+  /// through the operator's push gateway (Matrix push gateway API)
+  case pushGateway // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pushUnified
+    case 2: self = .pushGateway
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pushUnified: return 1
+    case .pushGateway: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Chatd_V1_PushKind] = [
+    .unspecified,
+    .pushUnified,
+    .pushGateway,
+  ]
+
+}
+
 public nonisolated enum Chatd_V1_ConversationKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case kindUnspecified // = 0
@@ -388,6 +430,9 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// conversation_id; notify_level, notifications_muted_until_ms: the caller's new settings
   case notificationsChanged // = 14
+
+  /// device_id; reason: "unified_push" or "gateway" (set), "removed" (by the user or an operator), "gone" (the endpoint or gateway refused it)
+  case pushTargetChanged // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -411,6 +456,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case 12: self = .blockedChanged
     case 13: self = .systemNotice
     case 14: self = .notificationsChanged
+    case 15: self = .pushTargetChanged
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -432,6 +478,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     case .blockedChanged: return 12
     case .systemNotice: return 13
     case .notificationsChanged: return 14
+    case .pushTargetChanged: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -453,6 +500,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
     .blockedChanged,
     .systemNotice,
     .notificationsChanged,
+    .pushTargetChanged,
   ]
 
 }
@@ -1319,6 +1367,9 @@ public nonisolated struct Chatd_V1_Device: Sendable {
   /// holds an unexpired token
   public var signedIn: Bool = false
 
+  /// the device's push target, if it has one (§4.8)
+  public var push: Chatd_V1_PushKind = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1374,6 +1425,60 @@ public nonisolated struct Chatd_V1_RevokeDeviceResponse: Sendable {
 /// op 19. Rotates this device's token: the response carries a new token and the
 /// old one stops working at once.
 public nonisolated struct Chatd_V1_RefreshTokenRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 20. Sets this device's push target (replacing the one it had). While
+/// none of the user's devices is connected, new messages in the user's
+/// conversations are announced to it, as the notification settings (§6.6)
+/// allow. Response: SetPushTargetResponse. The user's devices get a
+/// PUSH_TARGET_CHANGED account event.
+public nonisolated struct Chatd_V1_SetPushTargetRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Chatd_V1_PushKind = .unspecified
+
+  /// PUSH_UNIFIED: an https URL (at most 1024 bytes)
+  public var endpoint: String = String()
+
+  /// PUSH_GATEWAY: the platform's token (at most 512 bytes)
+  public var pushkey: String = String()
+
+  /// PUSH_GATEWAY: the app's id at the gateway (at most 64 bytes: A-Z a-z 0-9 . _ -)
+  public var appID: String = String()
+
+  /// PUSH_GATEWAY: "apns" or "fcm"
+  public var platform: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chatd_V1_SetPushTargetResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// notifications carry the sender and the text (the operator's choice)
+  public var includeContent: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// op 21. Removes this device's push target (nothing to remove is not an
+/// error). Response: Empty.
+public nonisolated struct Chatd_V1_RemovePushTargetRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -3241,6 +3346,10 @@ public nonisolated struct Chatd_V1_SearchMessagesResponse: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "chatd.v1"
 
+nonisolated extension Chatd_V1_PushKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PUSH_KIND_UNSPECIFIED\0\u{1}PUSH_UNIFIED\0\u{1}PUSH_GATEWAY\0")
+}
+
 nonisolated extension Chatd_V1_ConversationKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}ROOM\0\u{1}GROUP\0\u{1}DIRECT\0")
 }
@@ -3262,7 +3371,7 @@ nonisolated extension Chatd_V1_MessageType: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Chatd_V1_AccountEventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0\u{1}NOTIFICATIONS_CHANGED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_EVENT_UNSPECIFIED\0\u{1}ADDED_TO_CONVERSATION\0\u{1}REMOVED_FROM_CONVERSATION\0\u{1}CONVERSATION_DELETED\0\u{1}FRIEND_REQUEST_RECEIVED\0\u{1}FRIEND_REQUEST_SENT\0\u{1}FRIEND_ADDED\0\u{1}FRIEND_REQUEST_DECLINED\0\u{1}FRIEND_REQUEST_CANCELED\0\u{1}FRIEND_REMOVED\0\u{1}OWN_DEVICE_REVOKED\0\u{1}PROFILE_CHANGED\0\u{1}BLOCKED_CHANGED\0\u{1}SYSTEM_NOTICE\0\u{1}NOTIFICATIONS_CHANGED\0\u{1}PUSH_TARGET_CHANGED\0")
 }
 
 nonisolated extension Chatd_V1_NotifyLevel: SwiftProtobuf._ProtoNameProviding {
@@ -4225,7 +4334,7 @@ nonisolated extension Chatd_V1_ChangePasswordResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Chatd_V1_Device: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Device"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}name\0\u{1}platform\0\u{3}created_at_ms\0\u{3}last_seen_at_ms\0\u{3}last_address\0\u{1}revoked\0\u{3}has_public_key\0\u{1}current\0\u{3}signed_in\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}device_id\0\u{1}name\0\u{1}platform\0\u{3}created_at_ms\0\u{3}last_seen_at_ms\0\u{3}last_address\0\u{1}revoked\0\u{3}has_public_key\0\u{1}current\0\u{3}signed_in\0\u{1}push\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4243,6 +4352,7 @@ nonisolated extension Chatd_V1_Device: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 8: try { try decoder.decodeSingularBoolField(value: &self.hasPublicKey_p) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.current) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.signedIn) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.push) }()
       default: break
       }
     }
@@ -4279,6 +4389,9 @@ nonisolated extension Chatd_V1_Device: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if self.signedIn != false {
       try visitor.visitSingularBoolField(value: self.signedIn, fieldNumber: 10)
     }
+    if self.push != .unspecified {
+      try visitor.visitSingularEnumField(value: self.push, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4293,6 +4406,7 @@ nonisolated extension Chatd_V1_Device: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs.hasPublicKey_p != rhs.hasPublicKey_p {return false}
     if lhs.current != rhs.current {return false}
     if lhs.signedIn != rhs.signedIn {return false}
+    if lhs.push != rhs.push {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4410,6 +4524,105 @@ nonisolated extension Chatd_V1_RefreshTokenRequest: SwiftProtobuf.Message, Swift
   }
 
   public static func ==(lhs: Chatd_V1_RefreshTokenRequest, rhs: Chatd_V1_RefreshTokenRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SetPushTargetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetPushTargetRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}endpoint\0\u{1}pushkey\0\u{3}app_id\0\u{1}platform\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.pushkey) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.appID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.endpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 2)
+    }
+    if !self.pushkey.isEmpty {
+      try visitor.visitSingularStringField(value: self.pushkey, fieldNumber: 3)
+    }
+    if !self.appID.isEmpty {
+      try visitor.visitSingularStringField(value: self.appID, fieldNumber: 4)
+    }
+    if !self.platform.isEmpty {
+      try visitor.visitSingularStringField(value: self.platform, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SetPushTargetRequest, rhs: Chatd_V1_SetPushTargetRequest) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.pushkey != rhs.pushkey {return false}
+    if lhs.appID != rhs.appID {return false}
+    if lhs.platform != rhs.platform {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_SetPushTargetResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetPushTargetResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}include_content\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.includeContent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.includeContent != false {
+      try visitor.visitSingularBoolField(value: self.includeContent, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_SetPushTargetResponse, rhs: Chatd_V1_SetPushTargetResponse) -> Bool {
+    if lhs.includeContent != rhs.includeContent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatd_V1_RemovePushTargetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RemovePushTargetRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatd_V1_RemovePushTargetRequest, rhs: Chatd_V1_RemovePushTargetRequest) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -14,6 +14,8 @@ public struct ClientRouter: Sendable {
     public let friends: FriendService
     public let files: FileService
     public let hub: FanoutHub
+    /// Push targets (§4.8); nil: this server sends no push notifications.
+    public let push: PushTargetService?
     public let clock: any WallClock
     let logger: Logger
 
@@ -23,8 +25,10 @@ public struct ClientRouter: Sendable {
 
     public init(
         accounts: AccountService, conversations: ConversationService, invites: InviteService, friends: FriendService,
-        files: FileService, hub: FanoutHub, clock: any WallClock, logger: Logger, maxFrameLength: Int = 1 << 20
+        files: FileService, hub: FanoutHub, push: PushTargetService? = nil, clock: any WallClock, logger: Logger,
+        maxFrameLength: Int = 1 << 20
     ) {
+        self.push = push
         self.maxFrameLength = maxFrameLength
         self.accounts = accounts
         self.conversations = conversations

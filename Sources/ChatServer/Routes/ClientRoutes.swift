@@ -87,6 +87,18 @@ enum ClientRoutes {
             try await router.accounts.revokeDevice(session, deviceID: q.deviceID, context: context)
             return Chatd_V1_RevokeDeviceResponse()
         },
+        .session(.setPushTarget, .small, Chatd_V1_SetPushTargetRequest.self) { router, q, session, context in
+            guard let push = router.push else { throw ChatFailure.invalid("kind", "this server sends no push notifications") }
+            var r = Chatd_V1_SetPushTargetResponse()
+            r.includeContent = try await push.set(
+                session, kind: ProtoMap.pushKind(q.kind), endpoint: q.endpoint, pushkey: q.pushkey, appID: q.appID,
+                platform: q.platform, address: context.address)
+            return r
+        },
+        .session(.removePushTarget, .small, Chatd_V1_RemovePushTargetRequest.self) { router, _, session, context in
+            try await router.push?.remove(session, address: context.address)
+            return Chatd_V1_Empty()
+        },
     ]
 
     static let conversations: [ClientRoute] = [

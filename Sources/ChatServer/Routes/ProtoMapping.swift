@@ -31,7 +31,24 @@ enum ProtoMap {
         p.hasPublicKey_p = d.publicKey != nil
         p.current = d.rowID == current
         p.signedIn = !d.isRevoked && (d.tokenExpiresAt ?? 0) > now
+        p.push = d.push.map(pushKind) ?? .unspecified
         return p
+    }
+
+    static func pushKind(_ k: PushKind) -> Chatd_V1_PushKind {
+        switch k {
+        case .unifiedPush: .pushUnified
+        case .gateway: .pushGateway
+        }
+    }
+
+    /// A request's kind; nil for UNSPECIFIED and unknown values.
+    static func pushKind(_ k: Chatd_V1_PushKind) -> PushKind? {
+        switch k {
+        case .pushUnified: .unifiedPush
+        case .pushGateway: .gateway
+        case .unspecified, .UNRECOGNIZED: nil
+        }
     }
 
     static func role(_ r: Chatd_V1_MemberRole) throws(ChatFailure) -> MemberRole {
@@ -260,6 +277,7 @@ enum ProtoMap {
         case .blockedChanged: .blockedChanged
         case .systemNotice: .systemNotice
         case .notificationsChanged: .notificationsChanged
+        case .pushTargetChanged: .pushTargetChanged
         }
     }
 

@@ -1,0 +1,187 @@
+/// The notifications waiting to be sent (spec/PROTOCOL.md §4.8), as a
+/// value: no I/O, no clock of its own.
+///
+/// One entry per user. An entry holds at most one note per conversation
+/// (a newer message replaces the older one: the latest counts win, and a
+/// mention is kept), and at most one request per user is in flight, so a
+/// device gets one notification at a time. A failed send is retried with
+/// exponential backoff; a newer note waits for the same retry time. The
+/// queue holds at most `capacity` notes: a note for a conversation that
+/// has none is dropped when it is full, and counted.
+public struct PushQueue: Sendable {
+    /// One message a member should hear of.
+    public struct Note: Sendable, Equatable {
+        public var user: UserID
+        public var conversation: ConversationID
+        public var seq: Seq
+        public var sender: UserID
+        public var mentioned: Bool
+        /// The message's text when notifications carry content (cut to `PushPolicy.maxTextBytes`).
+        public var text: String?
+
+        public init(user: UserID, conversation: ConversationID, seq: Seq, sender: UserID, mentioned: Bool, text: String? = nil) {
+            self.user = user
+            self.conversation = conversation
+            self.seq = seq
+            self.sender = sender
+            self.mentioned = mentioned
+            self.text = text
+        }
+    }
+
+    /// A send to carry out: the note, and the devices to send it to (nil:
+    /// every target the user has; a retry goes only to those that failed).
+    public struct Send: Sendable, Equatable {
+        public var note: Note
+        public var devices: Set<DeviceRowID>?
+        public var attempt: Int
+    }
+
+    private struct Entry: Sendable {
+        /// Notes in arrival order of their conversation, one per conversation.
+        var notes: [Note] = []
+        var inFlight = false
+        /// A failed send's note, its devices and its attempt, due at `notBefore`.
+        var retry: Send?
+        var notBefore: Millis = 0
+    }
+
+    public enum Added: Sendable, Equatable {
+        /// A new note.
+        case queued
+        /// Replaced the user's note for the same conversation.
+        case merged
+        /// The queue was full.
+        case dropped
+    }
+
+    public let capacity: Int
+    public let maxAttempts: Int
+    private var entries: [UserID: Entry] = [:]
+    /// Users whose entry may be sendable, oldest first (checked again when taken).
+    private var ready: [UserID] = []
+    private var readyHead = 0
+    public private(set) var notes = 0
+    public private(set) var dropped = 0
+    public private(set) var inFlight = 0
+
+    /// `maxAttempts`: sends of one note before it is given up (at least 1).
+    public init(capacity: Int, maxAttempts: Int) {
+        self.capacity = max(1, capacity)
+        self.maxAttempts = max(1, maxAttempts)
+    }
+
+    public mutating func add(_ note: Note) -> Added {
+        var entry = entries[note.user] ?? Entry()
+        if let i = entry.notes.firstIndex(where: { $0.conversation == note.conversation }) {
+            guard note.seq > entry.notes[i].seq else { return .merged }
+            let mentioned = note.mentioned || entry.notes[i].mentioned
+            entry.notes[i] = note
+            entry.notes[i].mentioned = mentioned
+            entries[note.user] = entry
+            return .merged
+        }
+        guard notes < capacity else {
+            dropped += 1
+            return .dropped
+        }
+        let wasIdle = entry.notes.isEmpty && entry.retry == nil && !entry.inFlight
+        entry.notes.append(note)
+        notes += 1
+        entries[note.user] = entry
+        if wasIdle { ready.append(note.user) }
+        return .queued
+    }
+
+    /// Up to `max` sends due at `now`, marked in flight.
+    public mutating func take(max: Int, now: Millis) -> [Send] {
+        var out: [Send] = []
+        var later: [UserID] = []
+        while out.count < max, readyHead < ready.count {
+            let user = ready[readyHead]
+            readyHead += 1
+            guard var entry = entries[user], !entry.inFlight else { continue }
+            if entry.notBefore > now {
+                later.append(user)
+                continue
+            }
+            let send: Send
+            if let retry = entry.retry {
+                // A newer note for the same conversation goes to every device instead.
+                if let i = entry.notes.firstIndex(where: { $0.conversation == retry.note.conversation }) {
+                    var newer = entry.notes.remove(at: i)
+                    newer.mentioned = newer.mentioned || retry.note.mentioned
+                    send = Send(note: newer, devices: nil, attempt: 1)
+                    notes -= 1  // the failed note is replaced
+                } else {
+                    send = retry
+                }
+                entry.retry = nil
+            } else if !entry.notes.isEmpty {
+                send = Send(note: entry.notes.removeFirst(), devices: nil, attempt: 1)
+            } else {
+                continue
+            }
+            entry.inFlight = true
+            entries[user] = entry
+            inFlight += 1
+            out.append(send)
+        }
+        compact()
+        ready.append(contentsOf: later)
+        return out
+    }
+
+    /// The send for `send.note.user` ended: `failedDevices` are those to
+    /// try again (empty: done with this note).
+    public mutating func finished(_ send: Send, failedDevices: Set<DeviceRowID>, now: Millis) -> Finished {
+        let user = send.note.user
+        guard var entry = entries[user], entry.inFlight else { return .done }
+        entry.inFlight = false
+        inFlight -= 1
+        var result = Finished.done
+        if !failedDevices.isEmpty && send.attempt < maxAttempts {
+            // The note stays counted while it waits.
+            entry.retry = Send(note: send.note, devices: failedDevices, attempt: send.attempt + 1)
+            entry.notBefore = now + Self.backoffMs(attempt: send.attempt)
+            result = .retryAt(entry.notBefore)
+        } else {
+            notes -= 1
+            if !failedDevices.isEmpty { result = .gaveUp }
+        }
+        if entry.notes.isEmpty && entry.retry == nil {
+            entries[user] = nil
+        } else {
+            entries[user] = entry
+            ready.append(user)
+        }
+        return result
+    }
+
+    public enum Finished: Sendable, Equatable {
+        case done
+        case retryAt(Millis)
+        /// Every attempt failed: the note is dropped.
+        case gaveUp
+    }
+
+    /// After attempt n failed: 1 s, 2 s, 4 s ... at most 5 minutes.
+    public static func backoffMs(attempt: Int) -> Millis {
+        min(300_000, Millis(1000) << Millis(min(max(attempt - 1, 0), 9)))
+    }
+
+    /// The earliest time a waiting retry becomes due; nil when none waits.
+    public var nextRetryAt: Millis? {
+        entries.values.lazy.filter { !$0.inFlight && $0.retry != nil }.map(\.notBefore).min()
+    }
+
+    /// Users with something queued, waiting or in flight.
+    public var users: Int { entries.count }
+
+    private mutating func compact() {
+        if readyHead > 1024 && readyHead * 2 > ready.count {
+            ready.removeFirst(readyHead)
+            readyHead = 0
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import ChatCore
+import Logging
+import Synchronization
+
+/// An HTTP POST, as the notifier needs it (async-http-client in chatd,
+/// a fake in tests).
+public protocol PushHTTP: Sendable {
+    /// The answer's status and body (at most a few KiB kept); nil status:
+    /// no answer within `timeoutMs`, or no connection.
+    func post(url: String, contentType: String, body: [UInt8], timeoutMs: Int64) async -> (status: Int?, body: [UInt8])
+}
+
+/// Sends push notifications to the devices of members none of whose
+/// devices is connected (spec/PROTOCOL.md §4.8).
+///
+/// `committed` is called with every commit, after the fan-out: a new
+/// MESSAGE queues a note for each member other than the sender who has a
+/// push target and is offline on every node. Only the node that committed
+/// the message does so. A worker takes due notes from the `PushQueue`,
+/// reads what each says now (targets, settings, counts) and POSTs it, at
+/// most `concurrency` requests at a time.
+public final class PushNotifier: Sendable {
+    public struct Settings: Sendable, Equatable {
+        public var queueMax = 10_000
+        public var concurrency = 16
+        public var attempts = 6
+        public var timeoutMs: Int64 = 10_000
+
+        public init() {}
+    }
+
+    private struct State: Sendable {
+        var queue: PushQueue
+        /// Users with at least one target (a stale entry costs one read).
+        var users: Set<UserID> = []
+    }
+
+    private let state: Mutex<State>
+    private let settings: Settings
+    private let targets: PushTargetService
+    private let store: any Store
+    private let hub: FanoutHub
+    private let http: any PushHTTP
+    private let clock: any WallClock
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private let wakes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+
+    public init(
+        settings: Settings, targets: PushTargetService, store: any Store, hub: FanoutHub, http: any PushHTTP,
+        clock: any WallClock, metrics: ServerMetrics, logger: Logger
+    ) {
+        self.settings = settings
+        self.targets = targets
+        self.store = store
+        self.hub = hub
+        self.http = http
+        self.clock = clock
+        self.metrics = metrics
+        self.logger = logger
+        state = Mutex(State(queue: PushQueue(capacity: settings.queueMax, maxAttempts: settings.attempts)))
+    }
+
+    /// Loads who has targets; call before the first commit is published.
+    public func load() async throws {
+        let users = Set(try await store.pushTargets(user: nil).map(\.userID))
+        state.withLock { $0.users.formUnion(users) }
+    }
+
+    /// What the queue holds now, for chatctl and tests.
+    public var queued: (notes: Int, inFlight: Int, dropped: Int) {
+        state.withLock { ($0.queue.notes, $0.queue.inFlight, $0.queue.dropped) }
+    }
+
+    // MARK: Commits
+
+    /// `local`: committed by this node (another node's messages are its to announce).
+    public func committed(_ changes: CommittedChanges, local: Bool) {
+        for e in changes.accountEvents where e.kind == .pushTargetChanged || e.kind == .deviceRevoked {
+            if e.kind == .pushTargetChanged, e.reason == PushTargetChange.setUnified.rawValue || e.reason == PushTargetChange.setGateway.rawValue {
+                _ = state.withLock { $0.users.insert(e.userID) }
+            } else {
+                reload(e.userID)
+            }
+        }
+        guard local, targets.currentRules.enabled else { return }
+        let includeContent = targets.currentRules.includeContent
+        var notes: [PushQueue.Note] = []
+        for e in changes.events where e.kind == .message && !e.deleted {
+            let candidates = state.withLock { s in s.users.isEmpty ? [] : hub.members(of: e.conversationID).filter { s.users.contains($0) } }
+            for user in candidates where user != e.senderID && hub.presence.presence(of: user) == .offline {
+                notes.append(
+                    PushQueue.Note(
+                        user: user, conversation: e.conversationID, seq: e.seq, sender: e.senderID, mentioned: e.mentions.contains(user),
+                        text: includeContent ? PushPayload.cut(e.text ?? "") : nil))
+            }
+        }
+        guard !notes.isEmpty else { return }
+        let dropped = state.withLock { s in
+            var dropped = 0
+            for note in notes where s.queue.add(note) == .dropped { dropped += 1 }
+            return dropped
+        }
+        metrics.pushNotification("dropped", count: dropped)
+        wake()
+    }
+
+    private func reload(_ user: UserID) {
+        Task {
+            do {
+                let has = try await !store.pushTargets(user: user).isEmpty
+                _ = state.withLock { s in has ? s.users.insert(user).inserted : s.users.remove(user) != nil }
+            } catch {
+                logger.warning("could not read push targets", metadata: ["chatd.user": "\(user)", "chatd.error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends until `stop`: each round takes what is due (up to the free
+    /// request slots), reads what the notes say in one read and POSTs them.
+    public func run() async {
+        for await _ in wakes.stream {
+            let now = clock.nowMs()
+            let sends = state.withLock { s in s.queue.take(max: settings.concurrency - s.queue.inFlight, now: now) }
+            guard !sends.isEmpty else { continue }
+            Task { await self.send(sends) }
+        }
+    }
+
+    /// Ends `run`; requests under way finish (each within its timeout).
+    public func stop() { wakes.continuation.finish() }
+
+    private func wake() { wakes.continuation.yield() }
+
+    private func send(_ sends: [PushQueue.Send]) async {
+        let rules = targets.currentRules
+        let now = clock.nowMs()
+        let contexts: [PushContext]
+        do {
+            contexts = try await store.pushContexts(sends.map(\.note), now: now, withSender: rules.includeContent)
+        } catch {
+            logger.warning("could not read push notifications' context", metadata: ["chatd.error": "\(error)"])
+            // Every device of these notes is tried again later.
+            for send in sends { finish(send, failed: [-1]) }
+            return
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for (send, context) in zip(sends, contexts) {
+                group.addTask { await self.deliver(send, context, rules: rules) }
+            }
+        }
+    }
+
+    /// One note to the user's devices (those of a retry only).
+    private func deliver(_ send: PushQueue.Send, _ context: PushContext, rules: PushRules) async {
+        let now = clock.nowMs()
+        guard context.isMember, PushPolicy.notifies(context.settings, mentioned: send.note.mentioned, now: now) else {
+            metrics.pushNotification("skipped")
+            finish(send, failed: [])
+            return
+        }
+        let devices = context.targets.filter { send.devices?.contains($0.device) ?? true }
+        var failed: Set<DeviceRowID> = []
+        await withTaskGroup(of: [(PushTarget, PushOutcome)].self) { group in
+            for target in devices where target.kind == .unifiedPush {
+                group.addTask {
+                    let body = PushPayload.unified(context, includeContent: rules.includeContent)
+                    let answer = await self.http.post(
+                        url: target.endpoint, contentType: "application/json", body: body, timeoutMs: self.settings.timeoutMs)
+                    return [(target, PushPolicy.outcome(status: answer.status))]
+                }
+            }
+            let viaGateway = devices.filter { $0.kind == .gateway }
+            if !viaGateway.isEmpty, !rules.gatewayURL.isEmpty {
+                // One request for all of the user's gateway devices; the answer lists the pushkeys it rejects.
+                group.addTask {
+                    let body = PushPayload.gateway(context, devices: viaGateway, includeContent: rules.includeContent)
+                    let answer = await self.http.post(
+                        url: rules.gatewayURL, contentType: "application/json", body: body, timeoutMs: self.settings.timeoutMs)
+                    let rejected = answer.status == 200 ? PushPayload.rejected(answer.body) : []
+                    return viaGateway.map { ($0, PushPolicy.outcome(status: answer.status, rejected: rejected.contains($0.pushkey))) }
+                }
+            }
+            for await outcomes in group {
+                for (target, outcome) in outcomes {
+                    switch outcome {
+                    case .delivered: metrics.pushNotification("sent")
+                    case .retry: failed.insert(target.device)
+                    case .failed: metrics.pushNotification("failed")
+                    case .gone:
+                        metrics.pushNotification("gone")
+                        await removeGone(target)
+                    }
+                }
+            }
+        }
+        finish(send, failed: failed)
+    }
+    private func removeGone(_ target: PushTarget) async {
+        do {
+            try await targets.gone(target, why: "refused by its endpoint")
+            logger.info("push target removed", metadata: ["chatd.user": "\(target.userID)", "chatd.target": "\(target.redacted)"])
+        } catch {
+            logger.warning("could not remove a push target", metadata: ["chatd.error": "\(error)"])
+        }
+    }
+
+    private func finish(_ send: PushQueue.Send, failed: Set<DeviceRowID>) {
+        let now = clock.nowMs()
+        let result = state.withLock { $0.queue.finished(send, failedDevices: failed, now: now) }
+        switch result {
+        case .done: break
+        case .gaveUp: metrics.pushNotification("failed", count: failed.count)
+        case .retryAt(let at):
+            metrics.pushNotification("retried", count: failed.count)
+            Task {
+                try? await Task.sleep(for: .milliseconds(max(0, at - self.clock.nowMs())))
+                self.wake()
+            }
+        }
+        wake()
+    }
+}
