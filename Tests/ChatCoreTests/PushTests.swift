@@ -1,0 +1,183 @@
+import ChatCore
+import Foundation
+import Testing
+
+/// Push notifications (spec/PROTOCOL.md §4.8) as decisions: what a device
+/// may register, how an answer is read, what the bodies say, and the
+/// queue's coalescing, retries and bound.
+struct PushTests {
+    let device = Device(
+        rowID: 7, userID: 3, deviceID: "phone", name: "", platform: "", publicKey: nil, createdAt: 0, lastSeenAt: 0, lastAddress: "",
+        revokedAt: nil, tokenExpiresAt: nil)
+
+    func rules(gateway: String = "", http: Bool = false, local: Bool = false) -> PushRules {
+        var r = PushRules()
+        (r.gatewayURL, r.allowHTTP, r.allowPrivateAddresses) = (gateway, http, local)
+        return r
+    }
+
+    func refusal(_ kind: PushKind?, endpoint: String = "", pushkey: String = "", appID: String = "", platform: String = "", rules: PushRules)
+        -> String?
+    {
+        do {
+            _ = try PushPolicy.target(
+                kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules, device: device, now: 5)
+            return nil
+        } catch {
+            return error.field
+        }
+    }
+
+    @Test func unifiedPushEndpointsAreHTTPSPublicURLs() throws {
+        let target = try PushPolicy.target(
+            kind: .unifiedPush, endpoint: "https://ntfy.example.org/upAbC?x=1", pushkey: "", appID: "", platform: "", rules: rules(),
+            device: device, now: 5)
+        #expect(target == PushTarget(device: 7, userID: 3, deviceID: "phone", kind: .unifiedPush, endpoint: "https://ntfy.example.org/upAbC?x=1", createdAt: 5))
+        #expect(target.redacted == "unified_push https://ntfy.example.org/…")
+        for bad in [
+            "", "ntfy.example.org/up", "http://ntfy.example.org/up", "ftp://ntfy.example.org/up", "https://user:pw@ntfy.example.org/",
+            "https://127.0.0.1/up", "https://10.1.2.3/", "https://192.168.0.9/", "https://172.20.0.1/", "https://169.254.169.254/latest",
+            "https://localhost:8080/", "https://a.localhost/", "https://[::1]/", "https://[fe80::1]/", "https://[fd00::5]/",
+            "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://100.64.0.1/", "https://ex ample.org/",
+            "https://example.org/" + String(repeating: "a", count: 1024),
+        ] {
+            #expect(refusal(.unifiedPush, endpoint: bad, rules: rules()) == "endpoint", "\(bad)")
+        }
+        #expect(refusal(.unifiedPush, endpoint: "http://127.0.0.1:9/up", rules: rules(http: true, local: true)) == nil)
+        #expect(refusal(.unifiedPush, endpoint: "http://127.0.0.1:9/up", rules: rules(http: true)) == "endpoint")
+        #expect(refusal(.unifiedPush, endpoint: "https://[2001:db8::1]/up", rules: rules()) == nil)
+        #expect(refusal(.unifiedPush, endpoint: "https://8.8.8.8/up", rules: rules()) == nil)
+        #expect(refusal(.unifiedPush, endpoint: "https://x.org/", pushkey: "k", rules: rules()) == "pushkey")
+        #expect(refusal(nil, rules: rules()) == "kind")
+        var off = rules()
+        off.enabled = false
+        #expect(refusal(.unifiedPush, endpoint: "https://x.org/", rules: off) == "kind")
+    }
+
+    @Test func gatewayTargetsNeedAGatewayAndWellFormedFields() throws {
+        let gw = rules(gateway: "http://127.0.0.1:5000/_matrix/push/v1/notify")
+        #expect(refusal(.gateway, pushkey: "abc", appID: "org.example.chat", platform: "apns", rules: rules()) == "kind")
+        let target = try PushPolicy.target(
+            kind: .gateway, endpoint: "", pushkey: "abc", appID: "org.example.chat", platform: "fcm", rules: gw, device: device, now: 5)
+        #expect(target.kind == .gateway && target.pushkey == "abc" && target.platform == "fcm" && target.endpoint.isEmpty)
+        #expect(refusal(.gateway, pushkey: "", appID: "a", platform: "apns", rules: gw) == "pushkey")
+        #expect(refusal(.gateway, pushkey: "a b", appID: "a", platform: "apns", rules: gw) == "pushkey")
+        #expect(refusal(.gateway, pushkey: String(repeating: "k", count: 513), appID: "a", platform: "apns", rules: gw) == "pushkey")
+        #expect(refusal(.gateway, pushkey: "k", appID: "", platform: "apns", rules: gw) == "app_id")
+        #expect(refusal(.gateway, pushkey: "k", appID: "a/b", platform: "apns", rules: gw) == "app_id")
+        #expect(refusal(.gateway, pushkey: "k", appID: "a", platform: "wns", rules: gw) == "platform")
+        #expect(refusal(.gateway, endpoint: "https://x.org", pushkey: "k", appID: "a", platform: "apns", rules: gw) == "endpoint")
+    }
+
+    @Test func answersAreReadAsTheIssueSays() {
+        #expect(PushPolicy.outcome(status: 200) == .delivered)
+        #expect(PushPolicy.outcome(status: 201) == .delivered)
+        #expect(PushPolicy.outcome(status: 200, rejected: true) == .gone)
+        #expect(PushPolicy.outcome(status: 404) == .gone)
+        #expect(PushPolicy.outcome(status: 410) == .gone)
+        #expect(PushPolicy.outcome(status: 503) == .retry)
+        #expect(PushPolicy.outcome(status: 500) == .retry)
+        #expect(PushPolicy.outcome(status: 429) == .retry)
+        #expect(PushPolicy.outcome(status: nil) == .retry)
+        #expect(PushPolicy.outcome(status: 400) == .failed)
+        #expect(PushPolicy.outcome(status: 413) == .failed)
+    }
+
+    @Test func settingsDecideWhoIsNotified() {
+        #expect(PushPolicy.notifies(NotificationSettings(), mentioned: false, now: 10))
+        #expect(!PushPolicy.notifies(NotificationSettings(level: .mentions), mentioned: false, now: 10))
+        #expect(PushPolicy.notifies(NotificationSettings(level: .mentions), mentioned: true, now: 10))
+        #expect(!PushPolicy.notifies(NotificationSettings(level: .nothing), mentioned: true, now: 10))
+        #expect(!PushPolicy.notifies(NotificationSettings(level: .all, mutedUntil: 11), mentioned: true, now: 10))
+        #expect(PushPolicy.notifies(NotificationSettings(level: .all, mutedUntil: 10), mentioned: false, now: 10))
+    }
+
+    func note(_ user: UserID, _ conversation: ConversationID, _ seq: Seq, mentioned: Bool = false) -> PushQueue.Note {
+        PushQueue.Note(user: user, conversation: conversation, seq: seq, sender: 99, mentioned: mentioned)
+    }
+
+    @Test func bodiesAreContentFreeByDefault() throws {
+        let context = PushContext(
+            note: PushQueue.Note(user: 3, conversation: 12, seq: 345, sender: 99, mentioned: true, text: "secret"),
+            targets: [], isMember: true, settings: NotificationSettings(), unread: 3, mentions: 1, senderUsername: "alice")
+        #expect(String(decoding: PushPayload.unified(context, includeContent: false), as: UTF8.self)
+            == #"{"conversation_id":12,"mentions":1,"seq":345,"type":"chatd.message","unread":3}"#)
+        #expect(String(decoding: PushPayload.unified(context, includeContent: true), as: UTF8.self)
+            == #"{"conversation_id":12,"mentions":1,"sender":"alice","seq":345,"text":"secret","type":"chatd.message","unread":3}"#)
+        let target = PushTarget(
+            device: 7, userID: 3, deviceID: "phone", kind: .gateway, pushkey: "PK", appID: "org.example.chat", platform: "apns",
+            createdAt: 1_700_000_000_000)
+        let gateway = String(decoding: PushPayload.gateway(context, devices: [target], includeContent: false), as: UTF8.self)
+        #expect(gateway == #"{"notification":{"counts":{"unread":3},"devices":[{"app_id":"org.example.chat","data":{"format":"event_id_only","mentions":1,"platform":"apns"},"pushkey":"PK","pushkey_ts":1700000000}],"event_id":"12:345","prio":"high","room_id":"12"}}"#)
+        #expect(!gateway.contains("secret") && !gateway.contains("alice"))
+        let full = String(decoding: PushPayload.gateway(context, devices: [target], includeContent: true), as: UTF8.self)
+        #expect(full.contains(#""content":{"body":"secret","msgtype":"m.text"}"#) && full.contains(#""sender":"alice""#))
+        #expect(PushPayload.rejected(Array(#"{"rejected":["PK","x"]}"#.utf8)) == ["PK", "x"])
+        #expect(PushPayload.rejected(Array("not json".utf8)).isEmpty)
+        let long = String(repeating: "é", count: 2000)
+        #expect(PushPayload.cut(long).utf8.count <= PushPolicy.maxTextBytes)
+        #expect(PushPayload.cut("short") == "short")
+    }
+
+    @Test func aNewerMessageReplacesTheOlderNoteOfItsConversation() {
+        var q = PushQueue(capacity: 10, maxAttempts: 3)
+        #expect(q.add(note(1, 10, 1, mentioned: true)) == .queued)
+        #expect(q.add(note(1, 10, 2)) == .merged)
+        #expect(q.add(note(1, 11, 1)) == .queued)
+        #expect(q.notes == 2)
+        let first = q.take(max: 10, now: 0)
+        // One request per user at a time: conversation 11 waits.
+        #expect(first.map(\.note) == [PushQueue.Note(user: 1, conversation: 10, seq: 2, sender: 99, mentioned: true)])
+        #expect(q.take(max: 10, now: 0).isEmpty)
+        // A message arriving while one is in flight is sent after it, with the latest counts.
+        #expect(q.add(note(1, 10, 3)) == .queued)
+        #expect(q.finished(first[0], failedDevices: [], now: 0) == .done)
+        #expect(q.take(max: 10, now: 0).map(\.note.conversation) == [11])
+        #expect(q.notes == 2 && q.inFlight == 1)
+    }
+
+    @Test func failuresAreRetriedWithBackoffToTheFailedDevicesOnly() {
+        var q = PushQueue(capacity: 10, maxAttempts: 3)
+        _ = q.add(note(1, 10, 1))
+        let send = q.take(max: 1, now: 0)[0]
+        #expect(q.finished(send, failedDevices: [5], now: 100) == .retryAt(1100))
+        #expect(q.take(max: 1, now: 1099).isEmpty)
+        #expect(q.nextRetryAt == 1100)
+        let retry = q.take(max: 1, now: 1100)
+        #expect(retry.map(\.devices) == [[5]] && retry.map(\.attempt) == [2])
+        #expect(q.finished(retry[0], failedDevices: [5], now: 1100) == .retryAt(3100))
+        let last = q.take(max: 1, now: 3100)[0]
+        #expect(q.finished(last, failedDevices: [5], now: 3100) == .gaveUp)
+        #expect(q.notes == 0 && q.users == 0 && q.nextRetryAt == nil)
+        #expect(PushQueue.backoffMs(attempt: 1) == 1000 && PushQueue.backoffMs(attempt: 4) == 8000 && PushQueue.backoffMs(attempt: 30) == 300_000)
+    }
+
+    @Test func aNewerNoteReplacesAWaitingRetryAndGoesToEveryDevice() {
+        var q = PushQueue(capacity: 10, maxAttempts: 5)
+        _ = q.add(note(1, 10, 1))
+        let send = q.take(max: 1, now: 0)[0]
+        _ = q.finished(send, failedDevices: [5], now: 0)
+        _ = q.add(note(1, 10, 2, mentioned: false))
+        #expect(q.take(max: 1, now: 500).isEmpty)  // still waits for the retry time
+        let next = q.take(max: 1, now: 1000)
+        #expect(next.map(\.note.seq) == [2] && next.map(\.devices) == [nil] && next.map(\.attempt) == [1])
+        #expect(q.notes == 1)
+    }
+
+    /// The issue's burst: 10,000 offline users at once, a queue of 1,000.
+    @Test func theQueueBoundHoldsUnderABurst() {
+        var q = PushQueue(capacity: 1000, maxAttempts: 3)
+        var queued = 0
+        for user in 1...10_000 where q.add(note(UserID(user), 1, 1)) == .queued { queued += 1 }
+        #expect(queued == 1000 && q.dropped == 9000 && q.notes == 1000)
+        // Retries stay counted: failing every send frees no room.
+        var sends = q.take(max: 10_000, now: 0)
+        #expect(sends.count == 1000)
+        for s in sends { _ = q.finished(s, failedDevices: [1], now: 0) }
+        #expect(q.add(note(20_000, 1, 1)) == .dropped && q.notes == 1000)
+        sends = q.take(max: 10_000, now: 1000)
+        for s in sends { _ = q.finished(s, failedDevices: [], now: 1000) }
+        #expect(q.notes == 0 && q.users == 0)
+        #expect(q.add(note(20_000, 1, 1)) == .queued)
+    }
+}
