@@ -169,7 +169,9 @@ extension Daemon {
                         guard let daemon = daemonBox.daemon else { throw ChatFailure(.unavailable, "chatd is starting") }
                         return try daemon.setLogLevel(level)
                     },
-                    cluster: { (shared?.nodeName ?? "", members.current.map(Self.clusterNode)) }),
+                    cluster: { (shared?.nodeName ?? "", members.current.map(Self.clusterNode)) },
+                    push: pushTargets,
+                    pushQueue: { (push.queued.notes, push.queued.dropped) }),
                 throughput: throughput)
             let control: ControlListener
             do {

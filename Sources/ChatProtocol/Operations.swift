@@ -192,6 +192,8 @@ public enum ControlOp: UInt16, Sendable, CaseIterable {
     case registrationTokenCreate = 32
     case registrationTokenList = 33
     case registrationTokenRevoke = 34
+    case pushTargetList = 35
+    case pushTargetRemove = 36
     // 40-59: files and retention.
     case fileGC = 40
     case fileStats = 41

@@ -111,7 +111,7 @@ struct Chatctl: AsyncParsableCommand {
         subcommands: [
             Status.self, Health.self, Reload.self, UserCommand.self, RoomCommand.self, DeviceCommand.self,
             SessionsCommand.self, Broadcast.self, Audit.self, BackupCommand.self, Stats.self, ConfigCommand.self,
-            LogLevel.self, FileCommand.self, RetentionCommand.self, RegistrationTokenCommand.self,
+            LogLevel.self, FileCommand.self, RetentionCommand.self, RegistrationTokenCommand.self, PushCommand.self,
         ])
 }
 

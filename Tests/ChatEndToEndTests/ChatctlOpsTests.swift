@@ -114,6 +114,35 @@ struct ChatctlOpsTests {
         _ = anonymous
     }
 
+    @Test func pushTargetsListedRedactedAndRemoved() async throws {
+        let d = try await LiveChatd.start()
+        defer { Task { await d.stop() } }
+        try await d.addUsers("alice", "bob")
+        let phone = try await d.client("alice", device: "phone")
+        let pushes = PushCollector(phone)
+        try await phone.setPushTarget(unifiedPush: "https://push.example.org/up/SECRET-TOKEN")
+        var r = try await d.run(["push", "list"])
+        #expect(r.status == 0 && r.stdout.contains("alice") && r.stdout.contains("https://push.example.org/"), "\(r.stderr)")
+        #expect(!r.stdout.contains("SECRET"))
+        let o = try await d.json(["push", "list", "alice"])
+        let targets = o["targets"] as? [[String: Any]] ?? []
+        #expect(targets.map { $0["device_id"] as? String } == ["phone"] && targets.first?["kind"] as? String == "PUSH_UNIFIED")
+        #expect((try await d.json(["push", "list", "bob"])["targets"] as? [[String: Any]] ?? []).isEmpty)
+        r = try await d.run(["push", "remove", "alice", "phone"])
+        #expect(r.status == 0 && r.stdout.contains("removed"), "\(r.stderr)")
+        r = try await d.run(["push", "remove", "alice", "phone"])
+        #expect(r.status == 0 && r.stdout.contains("has no push target"))
+        r = try await d.run(["push", "remove", "alice", "nosuch"])
+        #expect(r.status == 1 && r.stderr.contains("not_found"))
+        // The device hears of it.
+        #expect(
+            await pushes.wait {
+                $0.contains { if case .accountEvent(let e) = $0 { e.kind == .pushTargetChanged && e.reason == "removed" } else { false } }
+            })
+        let audit = try await d.run(["audit", "--action", "admin_push_target_remove"])
+        #expect(audit.stdout.contains("alice"), "\(audit.stderr)")
+    }
+
     @Test func roomsAdministration() async throws {
         let d = try await LiveChatd.start()
         defer { Task { await d.stop() } }

@@ -31,6 +31,8 @@ struct ControlRoute: Sendable {
 /// the store.
 enum ControlRoutes {
     static let all: [ControlRoute] = users + rooms + devices + operations
+    /// chatctl push list shows at most this many targets.
+    static let maxPushTargets = 1000
 
     private static let byRawValue: [ControlRoute?] = {
         var rows = [ControlRoute?](repeating: nil, count: Int(ControlOp.allCases.map(\.rawValue).max() ?? 0) + 1)
@@ -177,6 +179,36 @@ enum ControlRoutes {
             }
             var r = Chatd_Control_V1_DeviceRevokeResponse()
             r.closedConnections = UInt32(clamping: try await router.accounts.adminRevokeDevice(device, actor: actor))
+            return r
+        },
+        .op(.pushTargetList, Chatd_Control_V1_PushTargetListRequest.self) { router, q, _ in
+            guard let push = router.hooks.push else { throw OperatorHooks.unsupported }
+            let user = q.hasUser ? try await router.resolve(q.user).user.id : nil
+            let targets = try await push.adminList(user: user)
+            var names: [UserID: String] = [:]
+            var r = Chatd_Control_V1_PushTargetListResponse()
+            for t in targets.prefix(Self.maxPushTargets) {
+                if names[t.userID] == nil { names[t.userID] = try await router.admin.account(id: t.userID)?.user.username ?? "" }
+                var a = Chatd_Control_V1_AdminPushTarget()
+                a.userID = UInt64(t.userID)
+                a.username = names[t.userID] ?? ""
+                a.deviceID = t.deviceID
+                a.kind = ProtoMap.pushKind(t.kind)
+                a.target = t.redacted
+                a.createdAtMs = t.createdAt
+                r.targets.append(a)
+            }
+            r.hasMore_p = targets.count > Self.maxPushTargets
+            let queue = router.hooks.pushQueue()
+            r.queued = UInt32(clamping: queue.queued)
+            r.dropped = UInt64(clamping: queue.dropped)
+            return r
+        },
+        .op(.pushTargetRemove, Chatd_Control_V1_PushTargetRemoveRequest.self) { router, q, actor in
+            guard let push = router.hooks.push else { throw OperatorHooks.unsupported }
+            let account = try await router.resolve(q.user)
+            var r = Chatd_Control_V1_PushTargetRemoveResponse()
+            r.removed = try await push.adminRemove(user: account.user.id, deviceID: q.deviceID, actor: actor)
             return r
         },
         .op(.sessionList, Chatd_Control_V1_SessionListRequest.self) { router, q, _ in try await router.sessionList(q) },

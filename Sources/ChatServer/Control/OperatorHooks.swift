@@ -15,14 +15,21 @@ public struct OperatorHooks: Sendable {
     public var logLevel: @Sendable (_ level: String?) throws -> (current: String, previous: String)
     /// With several nodes: this node's name and the nodes heard from lately (empty on one node).
     public var cluster: @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode])
+    /// Push targets (chatctl push); nil: this chatd sends no push notifications.
+    public var push: PushTargetService?
+    /// Notifications waiting or under way on this node, and those dropped so far.
+    public var pushQueue: @Sendable () -> (queued: Int, dropped: Int)
 
     public init(
         backup: @escaping @Sendable (String) async throws -> BackupSummary = { _ in throw Self.unsupported },
         stats: @escaping @Sendable () async throws -> DaemonStats = { DaemonStats() },
         config: @escaping @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String) = { ([], "") },
         logLevel: @escaping @Sendable (String?) throws -> (current: String, previous: String) = { _ in throw Self.unsupported },
-        cluster: @escaping @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode]) = { ("", []) }
+        cluster: @escaping @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode]) = { ("", []) },
+        push: PushTargetService? = nil, pushQueue: @escaping @Sendable () -> (queued: Int, dropped: Int) = { (0, 0) }
     ) {
+        self.push = push
+        self.pushQueue = pushQueue
         self.cluster = cluster
         self.backup = backup
         self.stats = stats
