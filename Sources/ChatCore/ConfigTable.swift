@@ -518,7 +518,7 @@ extension Setting where Value == Bool {
         "Whether devices may register push targets (SetPushTarget) and offline members are notified of new\nmessages. false: SetPushTarget is refused and nothing is sent; stored targets stay.", reloadable: true)
     public static let pushIncludeContent = Setting(
         "push", "include_content", .bool, .bool(false),
-        "Whether notifications carry the sender's username and the message text (cut to 1024 bytes).\nfalse: only the conversation, the seq and the unread and mention counts. The text then crosses the\nendpoint's or gateway's operator in clear (no Web Push encryption).", reloadable: true)
+        "Whether notifications carry the sender's username and the message text (cut to 1024 bytes).\nfalse: only the conversation, the seq and the unread and mention counts. With true the text\ncrosses the distributor's or gateway's operator in clear (no Web Push encryption).", reloadable: true)
     public static let pushAllowHTTP = Setting(
         "push", "allow_http", .bool, .bool(false),
         "Whether UnifiedPush endpoints may be plain http:// URLs (tests, a distributor on the same network).",

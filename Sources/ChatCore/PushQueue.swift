@@ -72,15 +72,15 @@ public struct PushQueue: Sendable {
     }
 
     public mutating func add(_ note: Note) -> Added {
-        var entry = entries[note.user] ?? Entry()
-        if let i = entry.notes.firstIndex(where: { $0.conversation == note.conversation }) {
-            guard note.seq > entry.notes[i].seq else { return .merged }
-            let mentioned = note.mentioned || entry.notes[i].mentioned
-            entry.notes[i] = note
-            entry.notes[i].mentioned = mentioned
-            entries[note.user] = entry
+        // Merged in place: no copy of the entry's notes.
+        if let i = entries[note.user]?.notes.firstIndex(where: { $0.conversation == note.conversation }) {
+            guard let old = entries[note.user]?.notes[i], note.seq > old.seq else { return .merged }
+            var merged = note
+            merged.mentioned = note.mentioned || old.mentioned
+            entries[note.user]?.notes[i] = merged
             return .merged
         }
+        var entry = entries[note.user] ?? Entry()
         guard notes < capacity else {
             dropped += 1
             return .dropped

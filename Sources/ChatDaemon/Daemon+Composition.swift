@@ -63,7 +63,7 @@ extension Daemon {
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         let settings = Settings(config)
         let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push)
-        let pushHTTP = HTTPPushClient()
+        let pushHTTP = HTTPPushClient(connectionsPerHost: settings.notifier.concurrency)
         let push = PushNotifier(
             settings: settings.notifier, targets: pushTargets, store: store, hub: hub, http: pushHTTP, clock: clock,
             metrics: metrics, logger: logger)

@@ -11,8 +11,11 @@ final class HTTPPushClient: PushHTTP {
     private let client: HTTPClient
     static let maxAnswerBytes = 16 * 1024
 
-    init() {
+    /// `connectionsPerHost`: push.concurrency (async-http-client keeps 8
+    /// per host by default, and a gateway is one host).
+    init(connectionsPerHost: Int) {
         var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connectionsPerHost)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)

@@ -21,6 +21,7 @@ public enum Migration {
     public static let copiedTables = [
         "users", "devices", "conversations", "members", "bans", "events", "mentions", "reactions", "account_events",
         "friendships", "blocks", "audit", "contents", "files", "file_refs", "uploads", "search_docs", "grants",
+        "push_targets",
     ]
 
     /// SQLite tables that are not copied: the FTS5 index of message text and

@@ -73,8 +73,8 @@ public final class FuzzWorld: Sendable {
             catalog: store, blobs: blobs, random: DeterministicRandom().bytes, clock: clock, limits: FileLimits())
         let clientRouter = ClientRouter(
             accounts: accounts, conversations: conversations,
-            invites: InviteService(store: store, clock: clock, crypto: crypto), friends: friends, files: files, hub: hub, clock: clock,
-            logger: logger)
+            invites: InviteService(store: store, clock: clock, crypto: crypto), friends: friends, files: files, hub: hub,
+            push: PushTargetService(store: store, clock: clock, rules: PushRules()), clock: clock, logger: logger)
         // Backup, reload and log-level stay unsupported: a fuzzer must not
         // write where a payload says, nor reconfigure anything.
         let controlRouter = ControlRouter(

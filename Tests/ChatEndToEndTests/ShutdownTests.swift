@@ -60,7 +60,7 @@ struct ShutdownTests {
             let cluster = TestBackend.current == .postgresql ? ["cross-node delivery", "cluster heartbeat"] : []
             #expect(
                 names == ["database, hashing and event loops"] + cluster + [
-                    "metrics endpoint",
+                    "push notifications", "metrics endpoint",
                     "control socket \(server.daemon.controlSocketPath)", "client connections",
                     "listener 127.0.0.1:\(server.port)", "storage monitors", "file garbage collection", "retention purge",
                     "systemd keep-alive",

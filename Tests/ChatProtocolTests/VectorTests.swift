@@ -107,6 +107,8 @@ struct VectorTests {
         "chatd.v1.MarkDeliveredResponse": Chatd_V1_MarkDeliveredResponse.self,
         "chatd.v1.DeliveredPush": Chatd_V1_DeliveredPush.self,
         "chatd.v1.CreateGroupRequest": Chatd_V1_CreateGroupRequest.self,
+        "chatd.v1.SetPushTargetRequest": Chatd_V1_SetPushTargetRequest.self,
+        "chatd.v1.SetPushTargetResponse": Chatd_V1_SetPushTargetResponse.self,
     ]
 
     static func loadFile() throws -> File {

@@ -173,13 +173,13 @@ _chatctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|help)
+    status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|push|help)
         # Offer subcommand argument completions
         "_chatctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'status health reload user room device sessions broadcast audit backup stats config log-level file retention registration-token help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'status health reload user room device sessions broadcast audit backup stats config log-level file retention registration-token push help' -- "${cur}"))
         ;;
     esac
 }
@@ -1145,6 +1145,65 @@ _chatctl_registration-token_revoke() {
     repeating_options=()
     non_repeating_options=(--socket --config)
     __chatctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    esac
+}
+
+_chatctl_push() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __chatctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|remove)
+        # Offer subcommand argument completions
+        "_chatctl_push_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list remove' -- "${cur}"))
+        ;;
+    esac
+}
+
+_chatctl_push_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --config)
+    __chatctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        return
+        ;;
+    '--config')
+        return
+        ;;
+    esac
+}
+
+_chatctl_push_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --config)
+    __chatctl_offer_flags_options 2
 
     # Offer option value completions
     case "${prev}" in

@@ -66,13 +66,14 @@ _chatctl() {
             'file:Inspect the file store and collect garbage.'
             'retention:Message retention: per-conversation settings and purges.'
             'registration-token:Tokens that let people register while accounts.registration_open is false.'
+            'push:Devices'\'' push targets (notifications to offline devices).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|help)
+        status|health|reload|user|room|device|sessions|broadcast|audit|backup|stats|config|log-level|file|retention|registration-token|push|help)
             "_chatctl_${words[1]}" && ret=0
             ;;
         esac
@@ -931,6 +932,66 @@ _chatctl_registration-token_revoke() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         ':id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_push() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:List push targets, without the secret part of endpoints and pushkeys, and this node'\''s queue.'
+            'remove:Remove a device'\''s push target.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|remove)
+            "_chatctl_push_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatctl_push_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        ':user:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatctl_push_remove() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[Path of chatd'\''s control socket (else $CHATD_SOCKET, else --config'\''s).]:socket:'
+        '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
+        '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
+        ':user:'
+        ':device:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
