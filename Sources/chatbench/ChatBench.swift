@@ -97,6 +97,7 @@ struct Push: AsyncParsableCommand {
     @Option(help: "Receivers that decode pushes to measure latency.") var measured = 20
     @Option(help: "Push targets: mixed (half UnifiedPush, half gateway), unified or gateway.") var targets = PushTargetMix.mixed
     @Option(help: "Address of the HTTP sink (host:port; port 0: any free one, UnifiedPush only).") var sink = "127.0.0.1:7653"
+    @Option(help: "Milliseconds the sink waits before each answer (a remote gateway's latency).") var sinkDelayMs = 0
     @Option(help: "Off/on phase pairs.") var rounds = 2
     @Option var warmup: Double = 2
     @Option var duration: Double = 10
@@ -106,7 +107,7 @@ struct Push: AsyncParsableCommand {
             throw ValidationError("--sink must be host:port")
         }
         let b = try common.bench()
-        let http = PushSink()
+        let http = PushSink(delayMs: sinkDelayMs)
         let bound = try await http.start(host: String(sink[..<colon]), port: port)
         do {
             let report = try await b.push(

@@ -194,6 +194,7 @@ extension Bench {
             "members": "\(members)", "offline": "\(offline)", "connected": "\(online)", "senders": "\(senders)",
             "rate": rate > 0 ? "\(Int(rate)) msgs/s" : "flat out (\(inflight) in flight per sender)", "targets": mixText,
             "rounds": "\(max(1, rounds)) (off then on)",
+            "sink_delay_ms": "\(Int(Double(sink.delay.nanoseconds) / 1e6))",
         ]
         report.seconds = totals.on.seconds
         for (side, p) in [("off", totals.off), ("on", totals.on)] {

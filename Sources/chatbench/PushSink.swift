@@ -33,6 +33,10 @@ final class PushSink: Sendable {
 
     private let state = Mutex(State())
     let started = nowNanos()
+    /// How long each answer waits (a remote gateway's latency); 0: at once.
+    let delay: TimeAmount
+
+    init(delayMs: Int = 0) { delay = .milliseconds(Int64(max(0, delayMs))) }
     private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     private let server = Mutex<(any Channel)?>(nil)
 
@@ -150,14 +154,27 @@ private final class PushSinkHandler: ChannelInboundHandler {
             headers.add(name: "Content-Length", value: String(Self.answer.readableBytes))
             let keepAlive = head.isKeepAlive
             headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(Self.answer))), promise: nil)
-            if keepAlive {
-                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let response = HTTPResponseHead(version: head.version, status: .ok, headers: headers)
+            if sink.delay == .zero {
+                answer(response, keepAlive: keepAlive, context: context)
             } else {
-                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: sink.delay) {
+                    guard bound.value.1.channel.isActive else { return }
+                    bound.value.0.answer(response, keepAlive: keepAlive, context: bound.value.1)
+                }
             }
+        }
+    }
+
+    private func answer(_ response: HTTPResponseHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(Self.answer))), promise: nil)
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in bound.value.close(promise: nil) }
         }
     }
 
