@@ -17,7 +17,7 @@ struct ChatBench: AsyncParsableCommand {
         version: BuildInfo.description,
         subcommands: [
             Direct.self, Fanout.self, Connect.self, LoginStorm.self, Reconnect.self, Files.self, Search.self, Hoard.self,
-            Torture.self, Handshakes.self, HandshakeFlood.self, Fairness.self,
+            Torture.self, Handshakes.self, HandshakeFlood.self, Fairness.self, Push.self,
         ])
 }
 
@@ -77,6 +77,48 @@ struct Fanout: AsyncParsableCommand {
             try await b.fanout(
                 members: members, senders: senders, rate: rate, inflight: inflight, warmup: warmup, duration: duration,
                 measured: measured))
+    }
+}
+
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fan-out in a room whose offline members have push targets, against the same room without: issue 17.",
+        discussion: """
+            Starts an HTTP sink on --sink that answers every POST 200 {"rejected":[]} and counts them. chatd must
+            allow http and loopback endpoints ([push] allow_http and allow_private_addresses) and, for gateway
+            targets, have gateway_url = "http://<sink>/_matrix/push/v1/notify" (tools/bench push does this).
+            """)
+    @OptionGroup var common: Common
+    @Option(help: "Members of each of the two rooms.") var members = 1000
+    @Option(help: "Members who registered and left (with push targets in the push room).") var offline = 900
+    @Option(help: "How many of the connected members send.") var senders = 4
+    @Option(help: "Total offered messages per second; 0 = flat out.") var rate: Double = 0
+    @Option(help: "Flat out: requests in flight per sender.") var inflight = 16
+    @Option(help: "Receivers that decode pushes to measure latency.") var measured = 20
+    @Option(help: "Push targets: mixed (half UnifiedPush, half gateway), unified or gateway.") var targets = PushTargetMix.mixed
+    @Option(help: "Address of the HTTP sink (host:port; port 0: any free one, UnifiedPush only).") var sink = "127.0.0.1:7653"
+    @Option(help: "Milliseconds the sink waits before each answer (a remote gateway's latency).") var sinkDelayMs = 0
+    @Option(help: "Off/on phase pairs.") var rounds = 2
+    @Option var warmup: Double = 2
+    @Option var duration: Double = 10
+
+    func run() async throws {
+        guard let colon = sink.lastIndex(of: ":"), let port = Int(sink[sink.index(after: colon)...]) else {
+            throw ValidationError("--sink must be host:port")
+        }
+        let b = try common.bench()
+        let http = PushSink(delayMs: sinkDelayMs)
+        let bound = try await http.start(host: String(sink[..<colon]), port: port)
+        do {
+            let report = try await b.push(
+                members: members, offline: offline, senders: senders, rate: rate, inflight: inflight, measured: measured,
+                warmup: warmup, duration: duration, rounds: rounds, targets: targets, sink: http, sinkPort: bound)
+            await http.stop()
+            try common.emit(report)
+        } catch {
+            await http.stop()
+            throw error
+        }
     }
 }
 

@@ -368,7 +368,7 @@ struct Bench {
     // MARK: helpers
 
     /// Sleeps until a monotonic time; returns it.
-    private func waitUntil(_ t: UInt64) async -> UInt64? {
+    func waitUntil(_ t: UInt64) async -> UInt64? {
         let now = nowNanos()
         if t > now { try? await Task.sleep(for: .nanoseconds(Int(t - now))) }
         return t
