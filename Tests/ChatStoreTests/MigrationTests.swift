@@ -95,6 +95,9 @@ struct MigrationTests {
             // Grants: an invite link to the group, a registration token.
             _ = try await f.invites().create(alice, conversation: group, expiresInMs: 0, maxUses: 5)
             _ = try await accounts.createRegistrationToken(maxUses: 2, expiresInMs: 0, actor: "test")
+            // A push target (PROTOCOL.md §4.8).
+            _ = try await PushTargetService(store: f.store, clock: f.clock, rules: PushRules()).set(
+                alice, kind: .unifiedPush, endpoint: "https://up.example.org/alice", pushkey: "", appID: "", platform: "", address: "")
             direct = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a3", text: "psst bob, lunch?")).event
                 .conversationID
             _ = try await rooms.send(bob, conversation: direct, toUser: 0, .init(clientMsgID: "b3", text: "lunch yes"))
