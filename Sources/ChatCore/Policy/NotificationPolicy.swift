@@ -2,8 +2,9 @@
 /// conversation, a level (all, mentions only, none) and an optional mute
 /// until a time. Stored with the membership; the member's other devices
 /// learn a change through a NOTIFICATIONS_CHANGED account event. The
-/// server only stores, syncs and reports them (push notifications do not
-/// exist yet); clients badge and notify by them.
+/// server stores, syncs and reports them, and push notifications to
+/// offline devices respect them (`PushPolicy.notifies`); clients badge and
+/// notify by them.
 public enum NotificationPolicy {
     /// Longest mute of notifications, as for a moderator's mute: 366 days.
     public static let maxMuteMs: Millis = ModerationPolicy.maxMuteMs
