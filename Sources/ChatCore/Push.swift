@@ -94,12 +94,11 @@ public enum PushPolicy {
     /// SetPushTarget's fields, checked: the target to store.
     public static func target(
         kind: PushKind?, endpoint: String, pushkey: String, appID: String, platform: String, rules: PushRules,
-        device: Device, now: Millis
+        device: DeviceRowID, user: UserID, deviceID: String, now: Millis
     ) throws(ChatFailure) -> PushTarget {
         guard rules.enabled else { throw ChatFailure.invalid("kind", "this server sends no push notifications") }
         guard let kind else { throw ChatFailure.invalid("kind", "kind must be PUSH_UNIFIED or PUSH_GATEWAY") }
-        var target = PushTarget(
-            device: device.rowID, userID: device.userID, deviceID: device.deviceID, kind: kind, createdAt: now)
+        var target = PushTarget(device: device, userID: user, deviceID: deviceID, kind: kind, createdAt: now)
         switch kind {
         case .unifiedPush:
             guard pushkey.isEmpty, appID.isEmpty, platform.isEmpty else {

@@ -135,19 +135,30 @@ public struct PushQueue: Sendable {
     /// The send for `send.note.user` ended: `failedDevices` are those to
     /// try again (empty: done with this note).
     public mutating func finished(_ send: Send, failedDevices: Set<DeviceRowID>, now: Millis) -> Finished {
+        finished(send, retry: failedDevices.isEmpty ? nil : .some(failedDevices), now: now)
+    }
+
+    /// Nothing was sent (what the note says could not be read): it is
+    /// tried again later, to the same devices.
+    public mutating func failedBeforeSending(_ send: Send, now: Millis) -> Finished {
+        finished(send, retry: .some(send.devices), now: now)
+    }
+
+    /// `retry`: nil when done; else the devices to try again (nil: all).
+    private mutating func finished(_ send: Send, retry: Set<DeviceRowID>??, now: Millis) -> Finished {
         let user = send.note.user
         guard var entry = entries[user], entry.inFlight else { return .done }
         entry.inFlight = false
         inFlight -= 1
         var result = Finished.done
-        if !failedDevices.isEmpty && send.attempt < maxAttempts {
+        if let devices = retry, send.attempt < maxAttempts {
             // The note stays counted while it waits.
-            entry.retry = Send(note: send.note, devices: failedDevices, attempt: send.attempt + 1)
+            entry.retry = Send(note: send.note, devices: devices, attempt: send.attempt + 1)
             entry.notBefore = now + Self.backoffMs(attempt: send.attempt)
             result = .retryAt(entry.notBefore)
         } else {
             notes -= 1
-            if !failedDevices.isEmpty { result = .gaveUp }
+            if retry != nil { result = .gaveUp }
         }
         if entry.notes.isEmpty && entry.retry == nil {
             entries[user] = nil

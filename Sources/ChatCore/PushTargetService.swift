@@ -25,11 +25,9 @@ public final class PushTargetService: Sendable {
     ) async throws -> Bool {
         let rules = currentRules
         let now = clock.nowMs()
-        guard let device = try await store.device(user: session.userID, deviceID: session.deviceID) else {
-            throw ChatFailure(.notFound, "no such device")
-        }
         let target = try PushPolicy.target(
-            kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules, device: device, now: now)
+            kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules,
+            device: session.deviceRowID, user: session.userID, deviceID: session.deviceID, now: now)
         let changed = try await store.transaction { tx in try tx.setPushTarget(target, now: now) }
         if changed {
             try await audit(.pushTargetSet, actor: "user:\(session.userID)", target: target, address: address, at: now)

@@ -21,7 +21,8 @@ struct PushTests {
     {
         do {
             _ = try PushPolicy.target(
-                kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules, device: device, now: 5)
+                kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules, device: device.rowID, user: device.userID, deviceID: device.deviceID,
+                now: 5)
             return nil
         } catch {
             return error.field
@@ -31,7 +32,7 @@ struct PushTests {
     @Test func unifiedPushEndpointsAreHTTPSPublicURLs() throws {
         let target = try PushPolicy.target(
             kind: .unifiedPush, endpoint: "https://ntfy.example.org/upAbC?x=1", pushkey: "", appID: "", platform: "", rules: rules(),
-            device: device, now: 5)
+            device: device.rowID, user: device.userID, deviceID: device.deviceID, now: 5)
         #expect(target == PushTarget(device: 7, userID: 3, deviceID: "phone", kind: .unifiedPush, endpoint: "https://ntfy.example.org/upAbC?x=1", createdAt: 5))
         #expect(target.redacted == "unified_push https://ntfy.example.org/…")
         for bad in [
@@ -58,7 +59,8 @@ struct PushTests {
         let gw = rules(gateway: "http://127.0.0.1:5000/_matrix/push/v1/notify")
         #expect(refusal(.gateway, pushkey: "abc", appID: "org.example.chat", platform: "apns", rules: rules()) == "kind")
         let target = try PushPolicy.target(
-            kind: .gateway, endpoint: "", pushkey: "abc", appID: "org.example.chat", platform: "fcm", rules: gw, device: device, now: 5)
+            kind: .gateway, endpoint: "", pushkey: "abc", appID: "org.example.chat", platform: "fcm", rules: gw, device: device.rowID, user: device.userID,
+            deviceID: device.deviceID, now: 5)
         #expect(target.kind == .gateway && target.pushkey == "abc" && target.platform == "fcm" && target.endpoint.isEmpty)
         #expect(refusal(.gateway, pushkey: "", appID: "a", platform: "apns", rules: gw) == "pushkey")
         #expect(refusal(.gateway, pushkey: "a b", appID: "a", platform: "apns", rules: gw) == "pushkey")
@@ -150,6 +152,17 @@ struct PushTests {
         #expect(q.finished(last, failedDevices: [5], now: 3100) == .gaveUp)
         #expect(q.notes == 0 && q.users == 0 && q.nextRetryAt == nil)
         #expect(PushQueue.backoffMs(attempt: 1) == 1000 && PushQueue.backoffMs(attempt: 4) == 8000 && PushQueue.backoffMs(attempt: 30) == 300_000)
+    }
+
+    @Test func aNoteWhoseContextCouldNotBeReadIsRetriedToEveryDevice() {
+        var q = PushQueue(capacity: 10, maxAttempts: 2)
+        _ = q.add(note(1, 10, 1))
+        let send = q.take(max: 1, now: 0)[0]
+        #expect(q.failedBeforeSending(send, now: 0) == .retryAt(1000))
+        let retry = q.take(max: 1, now: 1000)
+        #expect(retry.map(\.devices) == [nil] && retry.map(\.attempt) == [2])
+        #expect(q.failedBeforeSending(retry[0], now: 1000) == .gaveUp)
+        #expect(q.notes == 0 && q.users == 0)
     }
 
     @Test func aNewerNoteReplacesAWaitingRetryAndGoesToEveryDevice() {

@@ -33,6 +33,8 @@ public final class PushNotifier: Sendable {
         var queue: PushQueue
         /// Users with at least one target (a stale entry costs one read).
         var users: Set<UserID> = []
+        /// Messages committed and not yet turned into notes (by `run`, off the commit path).
+        var messages: [Event] = []
     }
 
     private let state: Mutex<State>
@@ -84,25 +86,45 @@ public final class PushNotifier: Sendable {
             }
         }
         guard local, targets.currentRules.enabled else { return }
+        // The commit path only hands the messages over (bounded like the queue).
+        let messages = changes.events.filter { $0.kind == .message && !$0.deleted }
+        guard !messages.isEmpty else { return }
+        let dropped = state.withLock { s -> Int in
+            guard !s.users.isEmpty else { return 0 }
+            let room = max(0, settings.queueMax - s.messages.count)
+            s.messages += messages.prefix(room)
+            return messages.count - min(room, messages.count)
+        }
+        metrics.pushNotification("dropped", count: dropped)
+        wake()
+    }
+
+    /// Turns the messages handed over into notes: one per member other than
+    /// the sender who has a target and is offline on every node.
+    private func expandMessages() {
+        let messages = state.withLock { s in
+            defer { s.messages = [] }
+            return s.messages
+        }
+        guard !messages.isEmpty else { return }
         let includeContent = targets.currentRules.includeContent
         var notes: [PushQueue.Note] = []
-        for e in changes.events where e.kind == .message && !e.deleted {
-            let candidates = state.withLock { s in s.users.isEmpty ? [] : hub.members(of: e.conversationID).filter { s.users.contains($0) } }
-            for user in candidates where user != e.senderID && hub.presence.presence(of: user) == .offline {
+        for e in messages {
+            let users = state.withLock { $0.users }
+            for user in hub.members(of: e.conversationID) where user != e.senderID && users.contains(user) {
+                guard hub.presence.presence(of: user) == .offline else { continue }
                 notes.append(
                     PushQueue.Note(
                         user: user, conversation: e.conversationID, seq: e.seq, sender: e.senderID, mentioned: e.mentions.contains(user),
                         text: includeContent ? PushPayload.cut(e.text ?? "") : nil))
             }
         }
-        guard !notes.isEmpty else { return }
         let dropped = state.withLock { s in
             var dropped = 0
             for note in notes where s.queue.add(note) == .dropped { dropped += 1 }
             return dropped
         }
         metrics.pushNotification("dropped", count: dropped)
-        wake()
     }
 
     private func reload(_ user: UserID) {
@@ -122,6 +144,7 @@ public final class PushNotifier: Sendable {
     /// request slots), reads what the notes say in one read and POSTs them.
     public func run() async {
         for await _ in wakes.stream {
+            expandMessages()
             let now = clock.nowMs()
             let sends = state.withLock { s in s.queue.take(max: settings.concurrency - s.queue.inFlight, now: now) }
             guard !sends.isEmpty else { continue }
@@ -142,8 +165,9 @@ public final class PushNotifier: Sendable {
             contexts = try await store.pushContexts(sends.map(\.note), now: now, withSender: rules.includeContent)
         } catch {
             logger.warning("could not read push notifications' context", metadata: ["chatd.error": "\(error)"])
-            // Every device of these notes is tried again later.
-            for send in sends { finish(send, failed: [-1]) }
+            // Nothing was sent: each note is tried again later, to the same devices.
+            for send in sends { record(state.withLock { $0.queue.failedBeforeSending(send, now: now) }, failed: send.devices?.count ?? 1) }
+            wake()
             return
         }
         await withTaskGroup(of: Void.self) { group in
@@ -209,17 +233,21 @@ public final class PushNotifier: Sendable {
 
     private func finish(_ send: PushQueue.Send, failed: Set<DeviceRowID>) {
         let now = clock.nowMs()
-        let result = state.withLock { $0.queue.finished(send, failedDevices: failed, now: now) }
+        record(state.withLock { $0.queue.finished(send, failedDevices: failed, now: now) }, failed: failed.count)
+        wake()
+    }
+
+    /// Counts what became of a note and wakes the sender at its retry time.
+    private func record(_ result: PushQueue.Finished, failed: Int) {
         switch result {
         case .done: break
-        case .gaveUp: metrics.pushNotification("failed", count: failed.count)
+        case .gaveUp: metrics.pushNotification("failed", count: failed)
         case .retryAt(let at):
-            metrics.pushNotification("retried", count: failed.count)
+            metrics.pushNotification("retried", count: failed)
             Task {
                 try? await Task.sleep(for: .milliseconds(max(0, at - self.clock.nowMs())))
                 self.wake()
             }
         }
-        wake()
     }
 }
