@@ -89,14 +89,14 @@ public final class PushNotifier: Sendable {
         // The commit path only hands the messages over (bounded like the queue).
         let messages = changes.events.filter { $0.kind == .message && !$0.deleted }
         guard !messages.isEmpty else { return }
-        let dropped = state.withLock { s -> Int in
-            guard !s.users.isEmpty else { return 0 }
+        let (handed, dropped) = state.withLock { s -> (Bool, Int) in
+            guard !s.users.isEmpty else { return (false, 0) }
             let room = max(0, settings.queueMax - s.messages.count)
             s.messages += messages.prefix(room)
-            return messages.count - min(room, messages.count)
+            return (room > 0, messages.count - min(room, messages.count))
         }
         metrics.pushNotification("dropped", count: dropped)
-        wake()
+        if handed { wake() }
     }
 
     /// Turns the messages handed over into notes: one per member other than
