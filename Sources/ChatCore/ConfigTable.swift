@@ -113,6 +113,7 @@ public enum ConfigTable {
         Setting<Int64>.pushConcurrency.key,
         Setting<Int64>.pushQueueMax.key,
         Setting<Int64>.pushAttempts.key,
+        Setting<Int64>.pushMinIntervalSeconds.key,
         Setting<Bool>.pushAllowHTTP.key,
         Setting<Bool>.pushAllowPrivateAddresses.key,
     ]
@@ -430,6 +431,9 @@ extension Setting where Value == Int64 {
     public static let pushAttempts = Setting(
         "push", "attempts", .int(min: 1, max: 20), .int(6),
         "Tries of one notification to a device answering 5xx, 408, 429 or not at all, 1 s, 2 s, 4 s ...\n(at most 5 minutes) apart; then it is given up.")
+    public static let pushMinIntervalSeconds = Setting(
+        "push", "min_interval_seconds", .int(min: 0, max: 3600), .int(5),
+        "The least time between two notifications to one user. The first message after a quiet spell is\nsent at once; what arrives within the interval is sent when it ends, one notification per\nconversation with the latest counts. 0: no wait (a busy room then costs a request per message and\noffline member).")
 }
 
 extension Setting where Value == String {

@@ -5,9 +5,12 @@
 /// (a newer message replaces the older one: the latest counts win, and a
 /// mention is kept), and at most one request per user is in flight, so a
 /// device gets one notification at a time. A failed send is retried with
-/// exponential backoff; a newer note waits for the same retry time. The
-/// queue holds at most `capacity` notes: a note for a conversation that
-/// has none is dropped when it is full, and counted.
+/// exponential backoff; a newer note waits for the same retry time. After
+/// a send, the user's next note waits until `minIntervalMs` has passed (a
+/// busy conversation makes one notification per interval, with the latest
+/// counts; the first after a quiet spell goes at once). The queue holds at
+/// most `capacity` notes: a note for a conversation that has none is
+/// dropped when it is full, and counted.
 public struct PushQueue: Sendable {
     /// One message a member should hear of.
     public struct Note: Sendable, Equatable {
@@ -57,18 +60,29 @@ public struct PushQueue: Sendable {
 
     public let capacity: Int
     public let maxAttempts: Int
+    public let minIntervalMs: Millis
     private var entries: [UserID: Entry] = [:]
+    /// When each user was last sent to, within the last `minIntervalMs`.
+    private var lastSent: [UserID: Millis] = [:]
+    /// `lastSent`'s entries in the order they were made (to forget them).
+    private var sentLog: [(user: UserID, at: Millis)] = []
+    private var sentLogHead = 0
     /// Users whose entry may be sendable, oldest first (checked again when taken).
     private var ready: [UserID] = []
     private var readyHead = 0
     public private(set) var notes = 0
     public private(set) var dropped = 0
     public private(set) var inFlight = 0
+    /// After `take`: the earliest time a user it passed over becomes due
+    /// (a retry's backoff or the interval); nil when none waits.
+    public private(set) var nextDueAt: Millis?
 
-    /// `maxAttempts`: sends of one note before it is given up (at least 1).
-    public init(capacity: Int, maxAttempts: Int) {
+    /// `maxAttempts`: sends of one note before it is given up (at least 1);
+    /// `minIntervalMs`: the least time between two sends to one user.
+    public init(capacity: Int, maxAttempts: Int, minIntervalMs: Millis = 0) {
         self.capacity = max(1, capacity)
         self.maxAttempts = max(1, maxAttempts)
+        self.minIntervalMs = max(0, minIntervalMs)
     }
 
     public mutating func add(_ note: Note) -> Added {
@@ -80,11 +94,11 @@ public struct PushQueue: Sendable {
             entries[note.user]?.notes[i] = merged
             return .merged
         }
-        var entry = entries[note.user] ?? Entry()
         guard notes < capacity else {
             dropped += 1
             return .dropped
         }
+        var entry = entries[note.user] ?? Entry(notBefore: lastSent[note.user].map { $0 + minIntervalMs } ?? 0)
         let wasIdle = entry.notes.isEmpty && entry.retry == nil && !entry.inFlight
         entry.notes.append(note)
         notes += 1
@@ -95,14 +109,17 @@ public struct PushQueue: Sendable {
 
     /// Up to `max` sends due at `now`, marked in flight.
     public mutating func take(max: Int, now: Millis) -> [Send] {
+        forgetSends(before: now - minIntervalMs)
         var out: [Send] = []
         var later: [UserID] = []
+        nextDueAt = nil
         while out.count < max, readyHead < ready.count {
             let user = ready[readyHead]
             readyHead += 1
             guard var entry = entries[user], !entry.inFlight else { continue }
             if entry.notBefore > now {
                 later.append(user)
+                nextDueAt = Swift.min(nextDueAt ?? entry.notBefore, entry.notBefore)
                 continue
             }
             let send: Send
@@ -126,6 +143,10 @@ public struct PushQueue: Sendable {
             entries[user] = entry
             inFlight += 1
             out.append(send)
+            if minIntervalMs > 0 {
+                lastSent[user] = now
+                sentLog.append((user, now))
+            }
         }
         compact()
         ready.append(contentsOf: later)
@@ -159,6 +180,8 @@ public struct PushQueue: Sendable {
         } else {
             notes -= 1
             if retry != nil { result = .gaveUp }
+            // The next note waits for the interval.
+            entry.notBefore = lastSent[user].map { $0 + minIntervalMs } ?? 0
         }
         if entry.notes.isEmpty && entry.retry == nil {
             entries[user] = nil
@@ -181,13 +204,21 @@ public struct PushQueue: Sendable {
         min(300_000, Millis(1000) << Millis(min(max(attempt - 1, 0), 9)))
     }
 
-    /// The earliest time a waiting retry becomes due; nil when none waits.
-    public var nextRetryAt: Millis? {
-        entries.values.lazy.filter { !$0.inFlight && $0.retry != nil }.map(\.notBefore).min()
-    }
-
     /// Users with something queued, waiting or in flight.
     public var users: Int { entries.count }
+
+    /// Forgets the sends made before `time`: they hold no note back.
+    private mutating func forgetSends(before time: Millis) {
+        while sentLogHead < sentLog.count, sentLog[sentLogHead].at < time {
+            let (user, at) = sentLog[sentLogHead]
+            if lastSent[user] == at { lastSent[user] = nil }
+            sentLogHead += 1
+        }
+        if sentLogHead > 1024 && sentLogHead * 2 > sentLog.count {
+            sentLog.removeFirst(sentLogHead)
+            sentLogHead = 0
+        }
+    }
 
     private mutating func compact() {
         if readyHead > 1024 && readyHead * 2 > ready.count {

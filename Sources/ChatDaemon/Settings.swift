@@ -78,6 +78,7 @@ struct Settings {
         n.concurrency = Int(c[.pushConcurrency])
         n.attempts = Int(c[.pushAttempts])
         n.timeoutMs = c[.pushTimeoutSeconds] * 1000
+        n.minIntervalMs = c[.pushMinIntervalSeconds] * 1000
         notifier = n
         argon2 = Sodium.Argon2Limits(
             opsLimit: UInt64(c[.securityArgon2OpsLimit]), memLimit: Int(c[.securityArgon2MemKib]) * 1024)

@@ -144,13 +144,14 @@ struct PushTests {
         let send = q.take(max: 1, now: 0)[0]
         #expect(q.finished(send, failedDevices: [5], now: 100) == .retryAt(1100))
         #expect(q.take(max: 1, now: 1099).isEmpty)
-        #expect(q.nextRetryAt == 1100)
+        #expect(q.nextDueAt == 1100)
         let retry = q.take(max: 1, now: 1100)
         #expect(retry.map(\.devices) == [[5]] && retry.map(\.attempt) == [2])
         #expect(q.finished(retry[0], failedDevices: [5], now: 1100) == .retryAt(3100))
         let last = q.take(max: 1, now: 3100)[0]
         #expect(q.finished(last, failedDevices: [5], now: 3100) == .gaveUp)
-        #expect(q.notes == 0 && q.users == 0 && q.nextRetryAt == nil)
+        #expect(q.take(max: 1, now: 10_000).isEmpty && q.nextDueAt == nil)
+        #expect(q.notes == 0 && q.users == 0)
         #expect(PushQueue.backoffMs(attempt: 1) == 1000 && PushQueue.backoffMs(attempt: 4) == 8000 && PushQueue.backoffMs(attempt: 30) == 300_000)
     }
 
@@ -175,6 +176,48 @@ struct PushTests {
         let next = q.take(max: 1, now: 1000)
         #expect(next.map(\.note.seq) == [2] && next.map(\.devices) == [nil] && next.map(\.attempt) == [1])
         #expect(q.notes == 1)
+    }
+
+    @Test func aUsersNextNotificationWaitsForTheInterval() {
+        var q = PushQueue(capacity: 10, maxAttempts: 3, minIntervalMs: 5000)
+        _ = q.add(note(1, 10, 1))
+        // The first after a quiet spell goes at once.
+        let first = q.take(max: 10, now: 0)
+        #expect(first.map(\.note.seq) == [1])
+        _ = q.add(note(1, 10, 2))
+        _ = q.add(note(1, 10, 3, mentioned: true))
+        _ = q.add(note(1, 11, 1))
+        #expect(q.finished(first[0], failedDevices: [], now: 200) == .done)
+        #expect(q.take(max: 10, now: 4999).isEmpty && q.nextDueAt == 5000)
+        // What arrived meanwhile goes at the interval's end, the latest counts of each conversation.
+        let second = q.take(max: 10, now: 5000)
+        #expect(second.map(\.note) == [PushQueue.Note(user: 1, conversation: 10, seq: 3, sender: 99, mentioned: true)])
+        _ = q.finished(second[0], failedDevices: [], now: 5100)
+        #expect(q.take(max: 10, now: 9999).isEmpty && q.nextDueAt == 10_000)
+        // Another user is not held back.
+        _ = q.add(note(2, 10, 4))
+        #expect(q.take(max: 10, now: 9999).map(\.note.user) == [2])
+        let third = q.take(max: 10, now: 10_000)
+        #expect(third.map(\.note.conversation) == [11])
+        _ = q.finished(third[0], failedDevices: [], now: 10_050)
+        // A note added within the interval of the last send waits for its end ...
+        _ = q.add(note(1, 10, 5))
+        #expect(q.take(max: 10, now: 14_999).isEmpty && q.nextDueAt == 15_000)
+        let fourth = q.take(max: 10, now: 15_000)
+        _ = q.finished(fourth[0], failedDevices: [], now: 15_010)
+        // ... one added after it goes at once.
+        #expect(q.take(max: 10, now: 25_000).isEmpty)
+        _ = q.add(note(1, 12, 1))
+        #expect(q.take(max: 10, now: 25_001).map(\.note.conversation) == [12])
+    }
+
+    /// A retry goes only to the devices that missed the last send: it keeps its backoff.
+    @Test func aRetryIsNotHeldBackByTheInterval() {
+        var q = PushQueue(capacity: 10, maxAttempts: 3, minIntervalMs: 5000)
+        _ = q.add(note(1, 10, 1))
+        let send = q.take(max: 1, now: 0)[0]
+        #expect(q.finished(send, failedDevices: [5], now: 100) == .retryAt(1100))
+        #expect(q.take(max: 1, now: 1100).map(\.devices) == [[5]])
     }
 
     /// The burst: 10,000 offline users at once, a queue of 1,000.

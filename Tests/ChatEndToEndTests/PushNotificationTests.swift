@@ -14,12 +14,14 @@ import Testing
 /// coalesced; a 503 is retried; a 410 or a gateway's rejection removes the
 /// target; muted and mentions-only conversations are respected.
 struct PushNotificationTests {
-    func start(_ sink: PushSink, includeContent: Bool = false) async throws -> TestServer {
+    /// `minIntervalSeconds` 0: every note is sent as soon as the user has no request under way.
+    func start(_ sink: PushSink, includeContent: Bool = false, minIntervalSeconds: Int64 = 0) async throws -> TestServer {
         try await TestServer.start {
             $0.setting("push.allow_http", .bool(true))
                 .setting("push.allow_private_addresses", .bool(true))
                 .setting("push.gateway_url", .string(sink.url("/_matrix/push/v1/notify")))
                 .setting("push.include_content", .bool(includeContent))
+                .setting("push.min_interval_seconds", .int(minIntervalSeconds))
         }
     }
 
@@ -107,6 +109,37 @@ struct PushNotificationTests {
             #expect(list.devices.map(\.push) == [.unspecified])
             let events = try await phone.sync().accountEvents.filter { $0.kind == .pushTargetChanged }.map(\.reason)
             #expect(events == ["unified_push", "gone"])
+        } catch {
+            await server.stop()
+            await sink.stop()
+            throw error
+        }
+        await server.stop()
+        await sink.stop()
+    }
+
+    /// push.min_interval_seconds: the first message goes at once, a burst
+    /// right after it becomes one notification at the interval's end.
+    @Test func aBurstWaitsForTheIntervalAndIsSentOnce() async throws {
+        let sink = try await PushSink.start()
+        let server = try await start(sink, minIntervalSeconds: 1)
+        do {
+            let (bob, direct, _, _) = try await offlineAlice(server) { phone in
+                _ = try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"))
+            }
+            _ = try await bob.send(room: direct, text: "first").event
+            let first = await sink.wait(count: 1)
+            #expect(first.count == 1)
+            var last: UInt64 = 0
+            for i in 1...10 { last = try await bob.send(room: direct, text: "burst \(i)").event.seq }
+            let got = await sink.wait(count: 2)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(sink.requests.count == 2, "\(sink.requests.count) notifications for 11 messages")
+            if got.count == 2 {
+                #expect(got[1].at - got[0].at >= .milliseconds(900))
+                let body = Self.json(got[1].body)
+                #expect(body["seq"] as? Int == Int(last) && body["unread"] as? Int == 11)
+            }
         } catch {
             await server.stop()
             await sink.stop()

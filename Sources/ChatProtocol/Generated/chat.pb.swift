@@ -1437,7 +1437,8 @@ public nonisolated struct Chatd_V1_RefreshTokenRequest: Sendable {
 /// op 20. Sets this device's push target (replacing the one it had). While
 /// none of the user's devices is connected, new messages in the user's
 /// conversations are announced to it, as the notification settings (§6.6)
-/// allow. Response: SetPushTargetResponse. The user's devices get a
+/// allow, coalesced: at most one notification per user per
+/// push.min_interval_seconds (default 5 s; §4.8). Response: SetPushTargetResponse. The user's devices get a
 /// PUSH_TARGET_CHANGED account event.
 public nonisolated struct Chatd_V1_SetPushTargetRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the

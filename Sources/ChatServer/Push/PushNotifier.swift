@@ -25,6 +25,7 @@ public final class PushNotifier: Sendable {
         public var concurrency = 16
         public var attempts = 6
         public var timeoutMs: Int64 = 10_000
+        public var minIntervalMs: Int64 = 0
 
         public init() {}
     }
@@ -35,6 +36,8 @@ public final class PushNotifier: Sendable {
         var users: Set<UserID> = []
         /// Messages committed and not yet turned into notes (by `run`, off the commit path).
         var messages: [Event] = []
+        /// When the pending timer wakes `run` (a retry's or the interval's end).
+        var timerAt: Millis?
     }
 
     private let state: Mutex<State>
@@ -60,7 +63,7 @@ public final class PushNotifier: Sendable {
         self.clock = clock
         self.metrics = metrics
         self.logger = logger
-        state = Mutex(State(queue: PushQueue(capacity: settings.queueMax, maxAttempts: settings.attempts)))
+        state = Mutex(State(queue: PushQueue(capacity: settings.queueMax, maxAttempts: settings.attempts, minIntervalMs: settings.minIntervalMs)))
     }
 
     /// Loads who has targets; call before the first commit is published.
@@ -146,7 +149,20 @@ public final class PushNotifier: Sendable {
         for await _ in wakes.stream {
             expandMessages()
             let now = clock.nowMs()
-            let sends = state.withLock { s in s.queue.take(max: settings.concurrency - s.queue.inFlight, now: now) }
+            let (sends, timer) = state.withLock { s -> ([PushQueue.Send], Millis?) in
+                let sends = s.queue.take(max: settings.concurrency - s.queue.inFlight, now: now)
+                // One timer for the earliest user waiting (a later timer still wakes harmlessly).
+                guard let due = s.queue.nextDueAt, s.timerAt.map({ due < $0 }) ?? true else { return (sends, nil) }
+                s.timerAt = due
+                return (sends, due)
+            }
+            if let timer {
+                Task {
+                    try? await Task.sleep(for: .milliseconds(max(0, timer - self.clock.nowMs())))
+                    self.state.withLock { s in if s.timerAt == timer { s.timerAt = nil } }
+                    self.wake()
+                }
+            }
             guard !sends.isEmpty else { continue }
             Task { await self.send(sends) }
         }
@@ -237,17 +253,12 @@ public final class PushNotifier: Sendable {
         wake()
     }
 
-    /// Counts what became of a note and wakes the sender at its retry time.
+    /// Counts what became of a note (`run` sets a timer for its retry).
     private func record(_ result: PushQueue.Finished, failed: Int) {
         switch result {
         case .done: break
         case .gaveUp: metrics.pushNotification("failed", count: failed)
-        case .retryAt(let at):
-            metrics.pushNotification("retried", count: failed)
-            Task {
-                try? await Task.sleep(for: .milliseconds(max(0, at - self.clock.nowMs())))
-                self.wake()
-            }
+        case .retryAt: metrics.pushNotification("retried", count: failed)
         }
     }
 }
