@@ -433,7 +433,7 @@ extension Setting where Value == Int64 {
         "Tries of one notification to a device answering 5xx, 408, 429 or not at all, 1 s, 2 s, 4 s ...\n(at most 5 minutes) apart; then it is given up.")
     public static let pushMinIntervalSeconds = Setting(
         "push", "min_interval_seconds", .int(min: 0, max: 3600), .int(5),
-        "The least time between two notifications to one user. The first message after a quiet spell is\nsent at once; what arrives within the interval is sent when it ends, one notification per\nconversation with the latest counts. 0: no wait (a busy room then costs a request per message and\noffline member).")
+        "The least time between two notifications to one user. The first message after a quiet spell is\nsent at once; what arrives within the interval is sent when it ends, with the latest counts (other\nconversations' notes follow, one per interval). 0: no wait (a busy room then costs a request per\nmessage and offline member).")
 }
 
 extension Setting where Value == String {
