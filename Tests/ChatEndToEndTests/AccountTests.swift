@@ -318,7 +318,7 @@ struct AccountTests {
         try await withServer({ $0.setting("server.auth_timeout_seconds", .int(2)) }) { server in
             let c = try await server.connect(hello: false)
             let pushes = PushCollector(c)
-            #expect(await pushes.wait(seconds: 15) { goodbyeReason($0) == .authTimeout })
+            #expect(await pushes.wait { goodbyeReason($0) == .authTimeout })
             #expect(await waitClosed(c))
         }
     }

@@ -88,17 +88,17 @@ struct ChatctlOpsTests {
         // One device's connections.
         r = try await d.run(["sessions", "kick", "--user", "alice", "--device", "laptop"])
         #expect(r.status == 0 && r.stdout.contains("1 connections closed"), "\(r.stderr)")
-        #expect(await laptopPushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        #expect(await laptopPushes.wait { goodbyeReason($0) == .kicked })
         // By connection id.
         let bobConn = (try await d.json(["sessions", "list", "--user", "bob"])["sessions"] as? [[String: Any]])?.first?[
             "connection_id"] as? Int
         let kicked = try await d.json(["sessions", "kick", "--connection", String(bobConn ?? 0)])
         #expect(kicked["closed_connections"] as? Int == 1)
-        #expect(await bobPushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        #expect(await bobPushes.wait { goodbyeReason($0) == .kicked })
         // All of a user's.
         r = try await d.run(["sessions", "kick", "--user", "alice"])
         #expect(r.status == 0 && r.stdout.contains("1 connections closed"))
-        #expect(await phonePushes.wait(seconds: 10) { goodbyeReason($0) == .kicked })
+        #expect(await phonePushes.wait { goodbyeReason($0) == .kicked })
         // The token still works: kicking is not revoking.
         _ = try await d.client("alice", device: "phone")
 
@@ -182,7 +182,7 @@ struct ChatctlOpsTests {
         #expect(r.status == 0 && r.stdout.hasPrefix("USER ID") && r.stdout.contains("owner") && r.stdout.contains("admin"))
         o = try await d.json(["room", "members", "lobby", "--limit", "1"])
         #expect((o["members"] as? [[String: Any]])?.count == 1 && o["has_more"] as? Bool == true)
-        #expect(await pushes.wait(seconds: 10) { pushes in
+        #expect(await pushes.wait { pushes in
             pushes.contains { if case .event(let e) = $0 { e.kind == .roleChanged && e.senderID == 0 } else { false } }
         })
 
@@ -211,7 +211,7 @@ struct ChatctlOpsTests {
         // Delete: members are told.
         r = try await d.run(["room", "delete", "lobby"])
         #expect(r.status == 0 && r.stdout.contains("1 members told"), "\(r.stderr)")
-        #expect(await pushes.wait(seconds: 10) { pushes in
+        #expect(await pushes.wait { pushes in
             pushes.contains { if case .accountEvent(let e) = $0 { e.kind == .conversationDeleted } else { false } }
         })
         o = try await d.json(["room", "delete", "secret"])
@@ -238,7 +238,7 @@ struct ChatctlOpsTests {
         #expect(event["message_type"] as? String == "SYSTEM" && event["sender_id"] as? Int == 0 && event["text"] as? String == "second")
         o = try await d.json(["broadcast", "--room", "news", "--id", "m-1", "second"])
         #expect(o["duplicate"] as? Bool == true)
-        #expect(await pushes.wait(seconds: 10) { pushes in
+        #expect(await pushes.wait { pushes in
             pushes.contains { if case .event(let e) = $0 { e.messageType == .system && e.text == "maintenance at 22:00" } else { false } }
         })
         // A client cannot edit it.
@@ -250,7 +250,7 @@ struct ChatctlOpsTests {
         #expect(r.status == 0 && r.stdout.contains("notice given to 2 users (1 online)"), "\(r.stderr)")
         o = try await d.json(["broadcast", "--everyone", "again"])
         #expect(o["users_notified"] as? Int == 2)
-        #expect(await pushes.wait(seconds: 10) { pushes in
+        #expect(await pushes.wait { pushes in
             pushes.contains {
                 if case .accountEvent(let e) = $0 { e.kind == .systemNotice && e.reason == "server restarts soon" } else { false }
             }
@@ -406,8 +406,8 @@ struct ChatctlOpsTests {
 
         var r = try await d.run(["user", "delete", "alice"])
         #expect(r.status == 0 && r.stdout.contains("deleted alice") && r.stdout.contains("1 messages deleted"), "\(r.stderr)")
-        #expect(await alicePushes.wait(seconds: 10) { goodbyeReason($0) == .accountDisabled })
-        #expect(await bobPushes.wait(seconds: 10) { pushes in
+        #expect(await alicePushes.wait { goodbyeReason($0) == .accountDisabled })
+        #expect(await bobPushes.wait { pushes in
             pushes.contains { if case .event(let e) = $0 { e.kind == .messageDeleted && e.senderID == 0 } else { false } }
         })
         let o = try await d.json(["user", "delete", "carol", "--anonymise"])

@@ -71,7 +71,7 @@ struct ClusterTests {
             let head = try await alice.history(room: room.id, limit: 1).headSeq
             #expect(head == 3 + UInt64(3 * perSender))  // created, two joins, the messages
             for collector in collectors {
-                #expect(await collector.wait(seconds: 10) { pushes in
+                #expect(await collector.wait { pushes in
                     pushes.contains { if case .event(let e) = $0 { e.conversationID == room.id && e.seq == head } else { false } }
                 })
                 let seqs = await collector.events.filter { $0.conversationID == room.id && $0.kind == .message }.map(\.seq)
@@ -235,7 +235,7 @@ struct ClusterTests {
             let history = try await reader.history(room: room.id, limit: 100)
             #expect(history.events.filter { $0.kind == .message }.count == 20)
             for i in 20..<30 { _ = try await alice.send(room: room.id, text: "live \(i)", clientMsgID: "d\(i)") }
-            #expect(await pushes.wait(seconds: 10) { pushes in
+            #expect(await pushes.wait { pushes in
                 pushes.filter { if case .event(let e) = $0 { e.kind == .message } else { false } }.count == 10
             })
             let live = await pushes.events.filter { $0.kind == .message }.map(\.seq)

@@ -189,8 +189,8 @@ actor PushCollector {
         pushes.compactMap { if case .goodbye(let g) = $0 { g } else { nil } }
     }
 
-    /// Waits until `condition` holds, up to `seconds`.
-    func wait(seconds: Double = 5, until condition: @Sendable ([ChatPush]) -> Bool) async -> Bool {
+    /// Waits until `condition` holds, up to `seconds` (see `testWaitSeconds`).
+    func wait(seconds: Double = testWaitSeconds, until condition: @Sendable ([ChatPush]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if condition(pushes) { return true }
@@ -210,7 +210,14 @@ func goodbyeReason(_ pushes: [ChatPush]) -> Chatd_V1_GoodbyeReason? {
 }
 
 /// Waits for the connection to be closed by the server.
-func waitClosed(_ c: ChatConnection, seconds: Double = 5) async -> Bool {
+/// How long a test waits for what the server should do by default. Waits
+/// end as soon as their condition holds; the limit only matters when it
+/// never does. The full suite runs about a hundred servers in one process
+/// on CI's 2 cores, where a push or a close can take several seconds (a
+/// send took 360 ms there), so the limit is generous.
+let testWaitSeconds: Double = 20
+
+func waitClosed(_ c: ChatConnection, seconds: Double = testWaitSeconds) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if !c.isActive { return true }
