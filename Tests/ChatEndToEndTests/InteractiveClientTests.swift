@@ -13,33 +13,10 @@ struct InteractiveClientTests {
     struct Tmux {
         let socket: String
 
-        /// Runs tmux with posix_spawn and waitpid (Foundation's Process
-        /// was seen leaving the tmux client unreaped once the server had
-        /// forked from it); stdout goes through a file.
+        /// Runs tmux (a `SpawnedChild`: its server forks off and closes
+        /// what it inherited); stdout goes through a file.
         func run(_ args: [String]) async throws -> CommandResult {
-            let socket = socket
-            return try await offPool {
-                let output = socket + ".out"
-                var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-                let argv = [InteractiveClientTests.tmuxPath ?? "tmux", "-S", socket] + args
-                var cArgs = argv.map { strdup($0) } + [nil]
-                defer { for arg in cArgs { free(arg) } }
-                var pid: pid_t = 0
-                let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
-                guard spawned == 0 else { throw ProcessTestError("cannot run tmux: \(spawned)") }
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-                unlink(output)
-                // WEXITSTATUS, with 255 for a signal.
-                let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 255
-                return CommandResult(status: exit, stdout: text, stderr: "")
-            }
+            try await SpawnedChild.run([InteractiveClientTests.tmuxPath ?? "tmux", "-S", socket] + args, output: socket + ".out")
         }
 
         var screen: String {
@@ -76,13 +53,7 @@ struct InteractiveClientTests {
             "new-session", "-d", "-x", "100", "-y", "30", "env XDG_CONFIG_HOME='\(home)' TERM=xterm-256color '\(chatc)'",
         ])
         #expect(r.status == 0)
-        defer {
-            let kill = Process()
-            kill.executableURL = URL(fileURLWithPath: Self.tmuxPath ?? "tmux")
-            kill.arguments = ["-S", tmux.socket, "kill-server"]
-            try? kill.run()
-            kill.waitUntilExit()
-        }
+        defer { _ = try? SpawnedChild([Self.tmuxPath ?? "tmux", "-S", tmux.socket, "kill-server"], output: "/dev/null").wait() }
 
         // The conversation list, the room's history, the input line.
         var (shown, screen) = await tmux.waitFor("connected as alice")

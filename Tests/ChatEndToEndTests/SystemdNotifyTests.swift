@@ -131,17 +131,27 @@ struct SocketActivationTests {
         let dir = TestServer.tempDir()
         defer { for path in [dir, dir + ".conf"] { try? FileManager.default.removeItem(atPath: path) } }
         try "[storage]\ndata_dir = \"\(dir)\"\n[log]\nlevel = \"info\"\n".write(toFile: dir + ".conf", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: activate)
-        p.arguments = ["-l", "127.0.0.1:\(probe)", ChatdProcess.binDir.appendingPathComponent("chatd").path, "--config", dir + ".conf"]
-        let log = Pipe()
-        p.standardError = log
-        p.standardOutput = log
-        try p.run()
-        defer {
-            kill(p.processIdentifier, SIGTERM)
-            p.waitUntilExit()
+        // Not Foundation's Process: systemd-socket-activate closes what it inherits (see SpawnedChild).
+        let child = try SpawnedChild(
+            [activate, "-l", "127.0.0.1:\(probe)", ChatdProcess.binDir.appendingPathComponent("chatd").path, "--config", dir + ".conf"],
+            output: dir + ".log")
+        do {
+            try await Self.connectAndRegister(port: probe)
+        } catch {
+            Issue.record("systemd-socket-activate and chatd wrote: \(child.text)")
+            await Self.stop(child)
+            throw error
         }
+        await Self.stop(child)
+    }
+
+    static func stop(_ child: SpawnedChild) async {
+        child.signal(SIGTERM)
+        _ = try? await offPool { child.wait() }
+        unlink(child.output)
+    }
+
+    static func connectAndRegister(port probe: Int) async throws {
         // The first connection makes systemd-socket-activate start chatd.
         var connection: ChatConnection?
         for _ in 0..<50 {

@@ -292,11 +292,13 @@ struct TLSTests {
             #expect(received < 64, "a TLS alert at most, got \(received) bytes")
 
             // A peer that connects and says nothing is closed at the handshake timeout.
-            let silent = try await CountingPeer.connect(port: port)
+            // Timed from before the connect: the server's timer starts at its accept,
+            // which a loaded machine can run well before the connect's await returns.
             let waited = ContinuousClock.now
-            _ = await silent.readUntilClosed(seconds: 5)
+            let silent = try await CountingPeer.connect(port: port)
+            _ = await silent.readUntilClosed(seconds: 10)
             let elapsed = ContinuousClock.now - waited
-            #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "\(elapsed)")
+            #expect(elapsed >= .seconds(1) && elapsed < .seconds(5), "\(elapsed)")
         }
     }
 
