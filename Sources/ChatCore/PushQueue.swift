@@ -47,6 +47,18 @@ public struct PushQueue: Sendable {
         /// A failed send's note, its devices and its attempt, due at `notBefore`.
         var retry: Send?
         var notBefore: Millis = 0
+
+        /// Replaces the note for `note`'s conversation when `note` is newer
+        /// (a mention is kept); false when there is none.
+        mutating func merge(_ note: Note) -> Bool {
+            guard let i = notes.firstIndex(where: { $0.conversation == note.conversation }) else { return false }
+            if note.seq > notes[i].seq {
+                let mentioned = notes[i].mentioned
+                notes[i] = note
+                notes[i].mentioned = notes[i].mentioned || mentioned
+            }
+            return true
+        }
     }
 
     public enum Added: Sendable, Equatable {
@@ -85,15 +97,41 @@ public struct PushQueue: Sendable {
         self.minIntervalMs = max(0, minIntervalMs)
     }
 
-    public mutating func add(_ note: Note) -> Added {
-        // Merged in place: no copy of the entry's notes.
-        if let i = entries[note.user]?.notes.firstIndex(where: { $0.conversation == note.conversation }) {
-            guard let old = entries[note.user]?.notes[i], note.seq > old.seq else { return .merged }
-            var merged = note
-            merged.mentioned = note.mentioned || old.mentioned
-            entries[note.user]?.notes[i] = merged
-            return .merged
+    /// The notes for committed `messages`: one per conversation for each of
+    /// its `recipients` (members to notify, asked once per conversation)
+    /// other than the sender. Several messages of one conversation give what
+    /// `add` would merge them into: a member's note is the latest message
+    /// someone else sent, mentioned when any of them mentions the member.
+    public static func notes(
+        for messages: [Event], includeContent: Bool, recipients: (ConversationID) -> [UserID]
+    ) -> [Note] {
+        var order: [ConversationID] = []
+        var byConversation: [ConversationID: [Event]] = [:]
+        for e in messages {
+            if byConversation[e.conversationID] == nil { order.append(e.conversationID) }
+            byConversation[e.conversationID, default: []].append(e)
         }
+        var notes: [Note] = []
+        for conversation in order {
+            guard let events = byConversation[conversation], let latest = events.max(by: { $0.seq < $1.seq }) else { continue }
+            // For the latest message's sender: the latest message of someone else.
+            let latestOfOthers = events.filter { $0.senderID != latest.senderID }.max { $0.seq < $1.seq }
+            var mentioned: Set<UserID> = []
+            for e in events { for user in e.mentions where user != e.senderID { mentioned.insert(user) } }
+            for user in recipients(conversation) {
+                guard let e = user == latest.senderID ? latestOfOthers : latest else { continue }
+                notes.append(
+                    Note(
+                        user: user, conversation: conversation, seq: e.seq, sender: e.senderID, mentioned: mentioned.contains(user),
+                        text: includeContent ? PushPayload.cut(e.text ?? "") : nil))
+            }
+        }
+        return notes
+    }
+
+    public mutating func add(_ note: Note) -> Added {
+        // One lookup, merged in place (a busy room merges into every member's waiting note).
+        if entries[note.user]?.merge(note) == true { return .merged }
         guard notes < capacity else {
             dropped += 1
             return .dropped

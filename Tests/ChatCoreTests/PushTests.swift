@@ -178,6 +178,45 @@ struct PushTests {
         #expect(q.notes == 1)
     }
 
+    /// A batch of committed messages becomes one note per conversation and
+    /// member, as the queue would merge them one by one.
+    @Test func aBatchOfMessagesGivesEachMemberTheLatestFromSomeoneElse() {
+        func message(_ conversation: ConversationID, _ seq: Seq, by sender: UserID, mentions: [UserID] = []) -> Event {
+            Event(conversationID: conversation, seq: seq, kind: .message, senderID: sender, text: "m\(seq)", createdAt: 1, mentions: mentions)
+        }
+        let batch = [
+            message(1, 10, by: 2, mentions: [3]), message(1, 11, by: 3, mentions: [3]), message(2, 4, by: 5),
+            message(1, 12, by: 2), message(2, 5, by: 5, mentions: [5]),
+        ]
+        var asked: [ConversationID] = []
+        let notes = PushQueue.notes(for: batch, includeContent: true) { conversation in
+            asked.append(conversation)
+            return conversation == 1 ? [2, 3, 4] : [4, 5]
+        }
+        #expect(asked == [1, 2], "each conversation's recipients are asked once, in order")
+        let summary = notes.map { [$0.user, $0.conversation, $0.seq, $0.sender, $0.mentioned ? 1 : 0] }
+        #expect(
+            summary == [
+                // 2 sent the latest (12): 2 hears of 3's 11; 3 of 12, mentioned by 2 in 10 (not by itself in 11).
+                [2, 1, 11, 3, 0], [3, 1, 12, 2, 1], [4, 1, 12, 2, 0],
+                // Only 5 wrote in conversation 2: 5 hears of nothing, and 5's self-mention is no mention.
+                [4, 2, 5, 5, 0],
+            ])
+        #expect(notes.first { $0.user == 4 && $0.conversation == 1 }?.text == "m12")
+        #expect(PushQueue.notes(for: batch, includeContent: false) { _ in [4] }.allSatisfy { $0.text == nil })
+
+        // Merging one note per message gives the same as the batch.
+        var one = PushQueue(capacity: 100, maxAttempts: 3)
+        var merged = PushQueue(capacity: 100, maxAttempts: 3)
+        for e in batch {
+            for note in PushQueue.notes(for: [e], includeContent: true, recipients: { $0 == 1 ? [2, 3, 4] : [4, 5] }) { _ = one.add(note) }
+        }
+        for note in notes { _ = merged.add(note) }
+        // (Users are taken in the order they first had a note.)
+        let byUser = { (sends: [PushQueue.Send]) in sends.sorted { $0.note.user < $1.note.user } }
+        #expect(byUser(one.take(max: 10, now: 0)) == byUser(merged.take(max: 10, now: 0)))
+    }
+
     @Test func aUsersNextNotificationWaitsForTheInterval() {
         var q = PushQueue(capacity: 10, maxAttempts: 3, minIntervalMs: 5000)
         _ = q.add(note(1, 10, 1))

@@ -80,6 +80,16 @@ public final class PresenceHub: Sendable {
         }
     }
 
+    /// Those of `users` connected to no node, with one pass under each lock
+    /// (the push notifier asks this for a whole room per message).
+    public func offline(among users: some Sequence<UserID>) -> [UserID] {
+        let unconnected = registry.withoutConnections(users)
+        guard !unconnected.isEmpty else { return [] }
+        return state.withLock { s in
+            s.remote.isEmpty ? unconnected : unconnected.filter { s.remote[$0]?.isEmpty ?? true }
+        }
+    }
+
     /// Last-seen times known in memory (users who went offline since start).
     func lastSeen(of user: UserID) -> Millis? { state.withLock { $0.lastSeen[user] } }
 

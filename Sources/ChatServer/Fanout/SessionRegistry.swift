@@ -144,6 +144,11 @@ public final class SessionRegistry: SessionDirectory {
 
     public func isOnline(_ user: UserID) -> Bool { state.withLock { $0.byUser[user] != nil } }
 
+    /// Those of `users` without a live connection here.
+    func withoutConnections(_ users: some Sequence<UserID>) -> [UserID] {
+        state.withLock { s in users.filter { s.byUser[$0] == nil } }
+    }
+
     /// Live authenticated connections of these users.
     func connections(of users: some Sequence<UserID>) -> [LiveConnection] {
         state.withLock { s in

@@ -32,15 +32,21 @@ public final class PushNotifier: Sendable {
 
     private struct State: Sendable {
         var queue: PushQueue
-        /// Users with at least one target (a stale entry costs one read).
-        var users: Set<UserID> = []
-        /// Messages committed and not yet turned into notes (by `run`, off the commit path).
-        var messages: [Event] = []
         /// When the pending timer wakes `run` (a retry's or the interval's end).
         var timerAt: Millis?
     }
 
+    /// What the commit path hands over, under a lock of its own: a commit
+    /// never waits for the queue's work.
+    private struct Inbox: Sendable {
+        /// Users with at least one target (a stale entry costs one read).
+        var users: Set<UserID> = []
+        /// Messages committed and not yet turned into notes (by `run`, off the commit path).
+        var messages: [Event] = []
+    }
+
     private let state: Mutex<State>
+    private let inbox = Mutex(Inbox())
     private let settings: Settings
     private let targets: PushTargetService
     private let store: any Store
@@ -69,7 +75,7 @@ public final class PushNotifier: Sendable {
     /// Loads who has targets; call before the first commit is published.
     public func load() async throws {
         let users = Set(try await store.pushTargets(user: nil).map(\.userID))
-        state.withLock { $0.users.formUnion(users) }
+        inbox.withLock { $0.users.formUnion(users) }
     }
 
     /// What the queue holds now, for chatctl and tests.
@@ -83,7 +89,7 @@ public final class PushNotifier: Sendable {
     public func committed(_ changes: CommittedChanges, local: Bool) {
         for e in changes.accountEvents where e.kind == .pushTargetChanged || e.kind == .deviceRevoked {
             if e.kind == .pushTargetChanged, e.reason == PushTargetChange.setUnified.rawValue || e.reason == PushTargetChange.setGateway.rawValue {
-                _ = state.withLock { $0.users.insert(e.userID) }
+                _ = inbox.withLock { $0.users.insert(e.userID) }
             } else {
                 reload(e.userID)
             }
@@ -92,7 +98,7 @@ public final class PushNotifier: Sendable {
         // The commit path only hands the messages over (bounded like the queue).
         let messages = changes.events.filter { $0.kind == .message && !$0.deleted }
         guard !messages.isEmpty else { return }
-        let (handed, dropped) = state.withLock { s -> (Bool, Int) in
+        let (handed, dropped) = inbox.withLock { s -> (Bool, Int) in
             guard !s.users.isEmpty else { return (false, 0) }
             let room = max(0, settings.queueMax - s.messages.count)
             s.messages += messages.prefix(room)
@@ -102,25 +108,16 @@ public final class PushNotifier: Sendable {
         if handed { wake() }
     }
 
-    /// Turns the messages handed over into notes: one per member other than
-    /// the sender who has a target and is offline on every node.
+    /// Turns the messages handed over into notes (`PushQueue.notes`) for
+    /// the members who have a target and are offline on every node.
     private func expandMessages() {
-        let messages = state.withLock { s in
+        let (messages, users) = inbox.withLock { s in
             defer { s.messages = [] }
-            return s.messages
+            return (s.messages, s.users)
         }
         guard !messages.isEmpty else { return }
-        let includeContent = targets.currentRules.includeContent
-        var notes: [PushQueue.Note] = []
-        for e in messages {
-            let users = state.withLock { $0.users }
-            for user in hub.members(of: e.conversationID) where user != e.senderID && users.contains(user) {
-                guard hub.presence.presence(of: user) == .offline else { continue }
-                notes.append(
-                    PushQueue.Note(
-                        user: user, conversation: e.conversationID, seq: e.seq, sender: e.senderID, mentioned: e.mentions.contains(user),
-                        text: includeContent ? PushPayload.cut(e.text ?? "") : nil))
-            }
+        let notes = PushQueue.notes(for: messages, includeContent: targets.currentRules.includeContent) { conversation in
+            self.hub.presence.offline(among: self.hub.members(of: conversation).filter { users.contains($0) })
         }
         let dropped = state.withLock { s in
             var dropped = 0
@@ -134,7 +131,7 @@ public final class PushNotifier: Sendable {
         Task {
             do {
                 let has = try await !store.pushTargets(user: user).isEmpty
-                _ = state.withLock { s in has ? s.users.insert(user).inserted : s.users.remove(user) != nil }
+                _ = inbox.withLock { s in has ? s.users.insert(user).inserted : s.users.remove(user) != nil }
             } catch {
                 logger.warning("could not read push targets", metadata: ["chatd.user": "\(user)", "chatd.error": "\(error)"])
             }
