@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Parses a config file in a child process before a running chatd does
 /// (reload: SIGHUP or chatctl reload). The TOML parser (toml++ inside
@@ -24,28 +26,19 @@ public struct ConfigFileProbe: Sendable {
     /// child parsed it and exited (valid or not: the parse in this process
     /// then says what is wrong, as before).
     public func problem(path: String) async -> String? {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: executable)
-        child.arguments = [Self.option, path]
-        child.environment = ["SWIFT_BACKTRACE": "enable=no"]
-        child.standardInput = FileHandle.nullDevice
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
+        let child: ChildProcess
         do {
-            try child.run()
+            child = try ChildProcess([executable, Self.option, path], environment: ["SWIFT_BACKTRACE": "enable=no"])
         } catch {
             return "the config file could not be checked in a child process (\(executable): \(error))"
         }
-        let deadline = ContinuousClock.now + timeout
-        while child.isRunning {
-            guard ContinuousClock.now < deadline else {
-                child.terminate()
-                return "the config parser did not finish within \(timeout) in a child process"
-            }
-            try? await Task.sleep(for: .milliseconds(5))
+        guard let exit = await child.wait(timeout: timeout) else {
+            child.signal(SIGKILL)
+            _ = await child.wait(timeout: .seconds(5))
+            return "the config parser did not finish within \(timeout) in a child process"
         }
-        if child.terminationReason == .uncaughtSignal {
-            return "the config parser crashed on this file in a child process (signal \(child.terminationStatus)); "
+        if case .signaled(let signal) = exit {
+            return "the config parser crashed on this file in a child process (signal \(signal)); "
                 + "look for a malformed line (a table header, a date, an array) and run chatd --check-config"
         }
         return nil

@@ -16,7 +16,7 @@ struct BenchSmokeTests {
         defer { for path in [dir, dir + ".conf"] { try? FileManager.default.removeItem(atPath: path) } }
         let chatd = try ChatdProcess(dataDir: dir)
         let port = try await chatd.waitReady()
-        let pid = chatd.process.processIdentifier
+        let pid = chatd.process.pid
 
         // Flat out, but with one request in flight: the other suites run in parallel.
         let direct = try await run(["direct", "--pairs", "1", "--inflight", "1", "--warmup", "0.3", "--duration", "1"], port: port, pid: pid)

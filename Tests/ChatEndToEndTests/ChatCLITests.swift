@@ -1,4 +1,5 @@
 import ChatClient
+import ChatDaemon
 import ChatProtocol
 import Foundation
 import Testing
@@ -39,30 +40,22 @@ func runTool(_ name: String, _ args: [String], env: [String: String], stdin: Str
 func runToolBlocking(_ name: String, _ args: [String], env: [String: String], stdin: String?, prefix: [String]) throws
     -> CommandResult
 {
-    let p = Process()
-    let binary = ChatdProcess.binDir.appendingPathComponent(name)
-    if let first = prefix.first {
-        p.executableURL = URL(fileURLWithPath: first)
-        p.arguments = Array(prefix.dropFirst()) + [binary.path] + args
-    } else {
-        p.executableURL = binary
-        p.arguments = args
+    let binary = ChatdProcess.binDir.appendingPathComponent(name).path
+    // Through files, not pipes (see ChildProcess).
+    let base = NSTemporaryDirectory() + "chatd-tool-" + UUID().uuidString.prefix(8)
+    let (input, out, err) = (base + ".in", base + ".out", base + ".err")
+    defer { for path in [input, out, err] { unlink(path) } }
+    try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: input))
+    let child = try ChildProcess(
+        prefix + [binary] + args, environment: ProcessInfo.processInfo.environment.merging(env) { _, new in new },
+        stdin: input, stdout: out, stderr: err)
+    let status: Int32
+    switch child.waitBlocking() {
+    case .exited(let code): status = code
+    case .signaled(let signal): status = signal
     }
-    p.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
-    let out = Pipe()
-    let err = Pipe()
-    let input = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = input
-    try p.run()
-    if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-    try? input.fileHandleForWriting.close()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return CommandResult(
-        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    return CommandResult(status: status, stdout: read(out), stderr: read(err))
 }
 
 @Suite(.serialized, .timeLimit(.minutes(3)))

@@ -43,7 +43,7 @@ struct ConnectionLimitTests {
         let chatd = try ChatdProcess(dataDir: dir, openFileLimit: 64)
         defer { chatd.signal(SIGKILL) }
         let port = try await chatd.waitReady()
-        let pid = chatd.process.processIdentifier
+        let pid = chatd.process.pid
 
         // More connections than descriptors: the kernel completes them (backlog),
         // chatd cannot accept them all.

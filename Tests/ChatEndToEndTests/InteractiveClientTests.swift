@@ -1,4 +1,5 @@
 import ChatClient
+import ChatDaemon
 import ChatProtocol
 import Foundation
 import Testing
@@ -13,10 +14,16 @@ struct InteractiveClientTests {
     struct Tmux {
         let socket: String
 
-        /// Runs tmux (a `SpawnedChild`: its server forks off and closes
+        /// Runs tmux (a `ChildProcess`: its server forks off and closes
         /// what it inherited); stdout goes through a file.
         func run(_ args: [String]) async throws -> CommandResult {
-            try await SpawnedChild.run([InteractiveClientTests.tmuxPath ?? "tmux", "-S", socket] + args, output: socket + ".out")
+            let (socket, output) = (socket, socket + ".out")
+            return try await offPool {
+                defer { unlink(output) }
+                let child = try ChildProcess([InteractiveClientTests.tmuxPath ?? "tmux", "-S", socket] + args, stdout: output)
+                let status: Int32 = if case .exited(let code) = child.waitBlocking() { code } else { 255 }
+                return CommandResult(status: status, stdout: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "", stderr: "")
+            }
         }
 
         var screen: String {
@@ -53,7 +60,7 @@ struct InteractiveClientTests {
             "new-session", "-d", "-x", "100", "-y", "30", "env XDG_CONFIG_HOME='\(home)' TERM=xterm-256color '\(chatc)'",
         ])
         #expect(r.status == 0)
-        defer { _ = try? SpawnedChild([Self.tmuxPath ?? "tmux", "-S", tmux.socket, "kill-server"], output: "/dev/null").wait() }
+        defer { _ = try? ChildProcess([Self.tmuxPath ?? "tmux", "-S", tmux.socket, "kill-server"]).waitBlocking() }
 
         // The conversation list, the room's history, the input line.
         var (shown, screen) = await tmux.waitFor("connected as alice")

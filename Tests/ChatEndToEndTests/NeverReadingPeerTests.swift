@@ -26,14 +26,14 @@ struct NeverReadingPeerTests {
         let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
         defer { chatd.signal(SIGKILL) }
         let port = try await chatd.waitReady()
-        let before = try rssBytes(pid: chatd.process.processIdentifier)
+        let before = try rssBytes(pid: chatd.process.pid)
 
         // No Hello; frames of kind 2 (responses), each answered bad_frame.
         let frame: [UInt8] = [0, 0, 0, 8, 2, 0, 0, 2, 0, 0, 0, 1]
         let chunk = [UInt8]((0..<5000).flatMap { _ in frame })
         let peer = try RawPeer(port: port)
         let sent = try await offPool { peer.sendUntilBlocked(chunk, maxBytes: 10 << 20) }
-        let after = try rssBytes(pid: chatd.process.processIdentifier)
+        let after = try rssBytes(pid: chatd.process.pid)
         // Before the budget: 10 MiB sent raised RSS by ~210 MiB. Now the
         // answers stop at 64 KiB queued and chatd stops reading.
         #expect(sent < 10 << 20, "chatd kept reading from a peer that does not read (\(sent) bytes)")
@@ -59,7 +59,7 @@ struct NeverReadingPeerTests {
         let text = String(repeating: "x", count: 8000)
         for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
         await c.close()
-        let before = try rssBytes(pid: chatd.process.processIdentifier)
+        let before = try rssBytes(pid: chatd.process.pid)
 
         var hello = Chatd_V1_HelloRequest()
         hello.protocolVersion = 1
@@ -83,7 +83,7 @@ struct NeverReadingPeerTests {
         let requests = bytes
         _ = try await offPool { peer.sendUntilBlocked(requests, maxBytes: requests.count) }
         try await Task.sleep(for: .milliseconds(500))
-        let after = try rssBytes(pid: chatd.process.processIdentifier)
+        let after = try rssBytes(pid: chatd.process.pid)
         // Before the budget: 300 such requests added ~500 MiB, 4,000 took
         // chatd to 3.1 GiB. Now: the 4 MiB budget, a few pages reserved,
         // the requests held, then a slow-consumer close.

@@ -1,4 +1,5 @@
 import ChatClient
+import ChatDaemon
 import ChatProtocol
 import Foundation
 import Synchronization
@@ -13,10 +14,11 @@ final class ChatdProcess: Sendable {
     static let binDir: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../.build/debug").standardized
 
-    let process: Process
+    let process: ChildProcess
     let dataDir: String
     let configPath: String
-    private let log = LogBuffer()
+    /// chatd's stderr (a file, not a pipe: chatd never waits for the test to read it).
+    let logPath: String
 
     /// `openFileLimit`: started through `sh -c 'ulimit -n N; exec chatd ...'`.
     /// `listen`: a fixed address, to start a chatd again where clients knew it.
@@ -46,26 +48,19 @@ final class ChatdProcess: Sendable {
             \(extraConfig)
             """
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        process = Process()
-        let chatd = Self.binDir.appendingPathComponent("chatd")
-        if let openFileLimit {
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", chatd.path, "--config", configPath]
-        } else {
-            process.executableURL = chatd
-            process.arguments = ["--config", configPath]
-        }
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [log] handle in
-            let data = handle.availableData
-            if !data.isEmpty { log.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
-        try process.run()
+        // One per process: a test may start several chatds on one data directory.
+        logPath = dataDir + "-" + UUID().uuidString.prefix(8) + ".log"
+        let chatd = Self.binDir.appendingPathComponent("chatd").path
+        let configFile = configPath
+        let argv =
+            openFileLimit.map { ["/bin/sh", "-c", "ulimit -n \($0) && exec \"$0\" \"$@\"", chatd, "--config", configFile] }
+            ?? [chatd, "--config", configFile]
+        process = try ChildProcess(argv, stderr: logPath)
     }
 
-    var output: String { log.text.withLock { $0 } }
+    deinit { if ProcessInfo.processInfo.environment["CHATD_TEST_KEEP_LOGS"] == nil { unlink(logPath) } }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits for "chatd listening" and returns the client port.
     func waitReady(seconds: Double = 20) async throws -> Int {
@@ -82,10 +77,9 @@ final class ChatdProcess: Sendable {
         throw ProcessTestError("chatd did not start:\n\(output)")
     }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { process.signal(number) }
 
-    /// Waits until the captured stderr contains `text` (the pipe is read
-    /// asynchronously, so the last lines can arrive after the exit).
+    /// Waits until the captured stderr contains `text`.
     func waitForOutput(_ text: String, occurrences: Int = 1, seconds: Double = 10) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while outputCount(text) < occurrences && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
@@ -97,17 +91,16 @@ final class ChatdProcess: Sendable {
 
     /// Waits for exit and returns the status.
     func waitExit(seconds: Double = 20) async -> Int32? {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        return process.isRunning ? nil : process.terminationStatus
+        switch await process.wait(timeout: .milliseconds(Int(seconds * 1000))) {
+        case .exited(let status): status
+        case .signaled(let signal): signal
+        case nil: nil
+        }
     }
 
     var socketPath: String { dataDir + "/chatd.sock" }
 }
 
-final class LogBuffer: Sendable {
-    let text = Mutex<String>("")
-}
 
 struct ProcessTestError: Error, CustomStringConvertible {
     var description: String
@@ -329,7 +322,7 @@ struct ProcessTests {
         let lockFile = dir + "/chatd.lock"
         let first = try ChatdProcess(dataDir: dir)
         _ = try await first.waitReady()
-        let pid = first.process.processIdentifier
+        let pid = first.process.pid
         #expect(try String(contentsOfFile: lockFile, encoding: .utf8) == "\(pid)\n")
         let status = ["--socket", first.socketPath, "status"]
 

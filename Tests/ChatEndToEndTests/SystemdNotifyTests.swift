@@ -131,24 +131,25 @@ struct SocketActivationTests {
         let dir = TestServer.tempDir()
         defer { for path in [dir, dir + ".conf"] { try? FileManager.default.removeItem(atPath: path) } }
         try "[storage]\ndata_dir = \"\(dir)\"\n[log]\nlevel = \"info\"\n".write(toFile: dir + ".conf", atomically: true, encoding: .utf8)
-        // Not Foundation's Process: systemd-socket-activate closes what it inherits (see SpawnedChild).
-        let child = try SpawnedChild(
+        // Not Foundation's Process: systemd-socket-activate closes what it inherits (see ChildProcess).
+        let log = dir + ".log"
+        defer { unlink(log) }
+        let child = try ChildProcess(
             [activate, "-l", "127.0.0.1:\(probe)", ChatdProcess.binDir.appendingPathComponent("chatd").path, "--config", dir + ".conf"],
-            output: dir + ".log")
+            stdout: log, stderrToStdout: true)
         do {
             try await Self.connectAndRegister(port: probe)
         } catch {
-            Issue.record("systemd-socket-activate and chatd wrote: \(child.text)")
+            Issue.record("systemd-socket-activate and chatd wrote: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             await Self.stop(child)
             throw error
         }
         await Self.stop(child)
     }
 
-    static func stop(_ child: SpawnedChild) async {
+    static func stop(_ child: ChildProcess) async {
         child.signal(SIGTERM)
-        _ = try? await offPool { child.wait() }
-        unlink(child.output)
+        _ = await child.wait(timeout: .seconds(20))
     }
 
     static func connectAndRegister(port probe: Int) async throws {
