@@ -1,3 +1,4 @@
+import ChatDaemon
 import Foundation
 
 /// Certificates made at test time with the `openssl` command (P-256 keys):
@@ -78,18 +79,13 @@ struct TestPKI {
     }
 
     private func run(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(String(decoding: output, as: UTF8.self))")
+        // In the PKI's directory (the arguments name files there); a ChildProcess, not Foundation's Process.
+        let errors = dir + "/openssl.err"
+        defer { unlink(errors) }
+        let child = try ChildProcess(["/bin/sh", "-c", "cd \"$0\" && exec openssl \"$@\"", dir] + arguments, stderr: errors)
+        guard child.waitBlocking() == .exited(0) else {
+            let output = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            throw Failure(description: "openssl \(arguments.joined(separator: " ")): \(output)")
         }
     }
 }
