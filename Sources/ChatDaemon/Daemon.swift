@@ -96,6 +96,10 @@ public final class Daemon: Sendable {
         logLevel: LogLevelControl? = nil, handlesSignals: Bool = false, configProbe: ConfigFileProbe? = nil
     ) async throws -> Daemon {
         guard Sodium.ready else { throw DaemonError("libsodium failed to initialise") }
+        // Trapped before anything is announced ("chatd listening" is logged while
+        // assembling): a signal from here on is the group's, never the default
+        // action (a SIGHUP right after that line used to end chatd).
+        let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
         try DataDirectory.prepare(config.dataDir)
         // Before anything is created in it: a new token key or an empty database would hide the problem.
         try DataDirectory.refuseUnfinishedBackup(config.dataDir)
@@ -111,8 +115,6 @@ public final class Daemon: Sendable {
             throw error
         }
         daemon.configProbe.withLock { $0 = configProbe }
-        // Trapped before READY: a signal from here on is the group's, never the default action.
-        let signals = handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) : nil
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: daemon.services(signals: signals), logger: logger))
         // A task, not a detached one: a graceful shutdown of the caller's
