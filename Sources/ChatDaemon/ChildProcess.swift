@@ -79,7 +79,7 @@ public final class ChildProcess: Sendable {
 
     /// glibc ≥ 2.34's posix_spawn_file_actions_addclosefrom_np (Swift's
     /// Glibc module does not declare it).
-    nonisolated(unsafe) private static let closeFrom: CloseFrom? =
+    private static let closeFrom: CloseFrom? =
         dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: CloseFrom.self) }
 
     /// This process's open descriptors (without the closefrom action).
