@@ -43,11 +43,8 @@ public final class ChildProcess: Sendable {
         }
         // Nothing else of this process's: a socket the child held open would
         // outlive its close here (Foundation's Process closes them too).
-        if let closeFrom = Self.closeFrom {
-            _ = closeFrom(&actions, 3)
-        } else {
-            for fd in Self.openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
-        }
+        guard let closeFrom = Self.closeFrom else { throw ChildProcessError("posix_spawn_file_actions_addclosefrom_np is missing (glibc 2.34 or later)") }
+        _ = closeFrom(&actions, 3)
         // A clean signal state: the spawning thread's mask (a dispatch or NIO
         // thread blocks signals) and ignored signals would otherwise carry over.
         var attributes = posix_spawnattr_t()
@@ -82,20 +79,6 @@ public final class ChildProcess: Sendable {
     private static let closeFrom: CloseFrom? =
         dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: CloseFrom.self) }
 
-    /// This process's open descriptors (without the closefrom action).
-    private static func openDescriptors() -> [Int32] {
-        guard let dir = opendir("/proc/self/fd") else { return [] }
-        defer { closedir(dir) }
-        let own = dirfd(dir)
-        var out: [Int32] = []
-        while let entry = readdir(dir) {
-            // d_name read up to its terminator only (not copied whole: see above).
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 1) { String(cString: $0) } }
-            if let fd = Int32(name), fd != own { out.append(fd) }
-        }
-        return out
-    }
-
     public func signal(_ signal: Int32) {
         if exit.withLock({ $0 }) == nil { kill(pid, signal) }
     }
@@ -105,8 +88,12 @@ public final class ChildProcess: Sendable {
         exit.withLock { exit in
             if exit == nil {
                 var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid {
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid {
                     exit = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+                } else if reaped < 0 && errno == ECHILD {
+                    // Reaped elsewhere (SIGCHLD ignored): gone, status unknown; waiting would never end.
+                    exit = .exited(255)
                 }
             }
             return exit
