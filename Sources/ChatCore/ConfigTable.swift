@@ -294,7 +294,7 @@ extension Setting where Value == Int64 {
         "Concurrent SQLite readers.")
     public static let storageGroupCommitMaxWrites = Setting(
         "storage", "group_commit_max_writes", .int(min: 1, max: 10_000), .int(256),
-        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.",
+        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL each write of a batch runs in a savepoint, and a batch holds at most 64 (more\nsubtransactions slow every other session's visibility checks).",
         reloadable: true)
     public static let storageGroupCommitMaxDelayUs = Setting(
         "storage", "group_commit_max_delay_us", .int(min: 0, max: 100_000), .int(0),
@@ -302,7 +302,7 @@ extension Setting where Value == Int64 {
         reloadable: true)
     public static let storagePostgresqlPoolSize = Setting(
         "storage", "postgresql_pool_size", .int(min: 1, max: 256), .int(8),
-        "Connections this node keeps open to PostgreSQL (writes and reads share them).")
+        "Connections this node keeps open to PostgreSQL: one for the node's write batches (group commit),\nthe others for reads.")
     public static let storagePostgresqlStatementTimeoutMs = Setting(
         "storage", "postgresql_statement_timeout_ms", .int(min: 0, max: 3_600_000), .int(30_000),
         "PostgreSQL statement_timeout of chatd's connections, in milliseconds: a statement running longer\nis cancelled and its request fails. 0: no limit.")

@@ -19,7 +19,9 @@ extension Daemon {
     /// The configured backend's store, open and migrated.
     static func openDatabase(_ config: Config, logger: Logger) async throws -> any DaemonDatabase {
         if config.usesPostgreSQL {
-            return try await PostgresStore.open(try StorageBackend.postgresSettings(config), logger: logger)
+            let store = try await PostgresStore.open(try StorageBackend.postgresSettings(config), logger: logger)
+            store.reconfigure(groupCommit: Settings(config).groupCommit)
+            return store
         }
         return try SQLiteStore.open(
             path: (config.dataDir as NSString).appendingPathComponent("chatd.sqlite3"),

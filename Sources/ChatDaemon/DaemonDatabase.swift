@@ -52,9 +52,9 @@ extension PostgresStore: DaemonDatabase {
     public var localStorage: StorageMonitor? { nil }
     public var isShared: Bool { true }
 
-    /// Every write is its own transaction on PostgreSQL: concurrent writers
-    /// commit in parallel on the server, so there is nothing to bound here.
-    public func reconfigure(groupCommit: SQLiteStore.GroupCommitSettings) {}
+    public func reconfigure(groupCommit: SQLiteStore.GroupCommitSettings) {
+        reconfigureGroupCommit(maxWrites: groupCommit.maxWrites, maxDelayMicros: groupCommit.maxDelayMicros)
+    }
 
     public func shutdown(logger: Logger) async { await close() }
 }

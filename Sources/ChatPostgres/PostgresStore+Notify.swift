@@ -21,7 +21,9 @@ extension PostgresStore {
     static func notifications(_ changes: CommittedChanges, node: String) -> [String] {
         var entries: [String] = []
         var ranges: [(ConversationID, Seq, Seq)] = []
-        for event in changes.events {
+        // A batch's sends to one conversation in one range, whatever else came between.
+        let ordered = changes.events.sorted { ($0.conversationID, $0.seq) < ($1.conversationID, $1.seq) }
+        for event in ordered {
             if let last = ranges.last, last.0 == event.conversationID, last.2 + 1 == event.seq {
                 ranges[ranges.count - 1].2 = event.seq
             } else {

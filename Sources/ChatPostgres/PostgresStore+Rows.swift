@@ -1,4 +1,5 @@
 import ChatCore
+import PostgresNIO
 
 /// Row mapping and the write steps shared by transactions and the store's
 /// own writes; the column lists and statements are SQLiteStore's.
@@ -53,9 +54,15 @@ extension PostgresStore {
             name: row[19].textOrNil, description: row[20].textOrNil, mutedUntil: row[21].intOrNil)
     }
 
-    static let insertEventSQL = """
+    /// Takes the conversation's next seq and stores the event at it, in one
+    /// statement (one round trip): ?1 the activity time, ?2 the
+    /// conversation, ?3... the event's columns after `seq`.
+    static let appendEventSQL = """
+        WITH next AS (
+          UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1 WHERE id = ?2 RETURNING last_seq)
         INSERT INTO events (\(eventColumns))
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?2, (SELECT last_seq FROM next), \((3...25).map { "?\($0)" }.joined(separator: ", ")))
+        RETURNING seq
         """
     static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
     static let eventByClientMsgIDSQL = "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?"
@@ -127,23 +134,24 @@ extension PostgresStore {
     /// Gives `event` the conversation's next seq (the row lock of the
     /// UPDATE orders concurrent writers), stores it, and queues it for publishing.
     static func appendEvent(_ s: PGSession, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
-        guard
-            let seq = try s.int(
-                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
-                [event.createdAt, event.conversationID])
-        else { throw ChatFailure(.notFound, "no such conversation") }
+        let a = event.attachment
+        let args: [any PGBindable] = [
+            event.createdAt, event.conversationID, event.kind.rawValue, event.senderID, event.clientMsgID,
+            event.messageType?.rawValue, event.text, event.replyToSeq,
+            event.mentions.isEmpty ? nil : event.mentions.map(String.init).joined(separator: ","),
+            a?.fileID, a?.name, a?.size, a?.mimeType, a.map { Int64($0.width) }, a.map { Int64($0.height) }, event.targetSeq,
+            event.emoji, event.subjectUserID, event.role?.rawValue, event.name, event.description, event.mutedUntil,
+            event.editedAt, event.deleted, event.createdAt,
+        ]
+        let seq: Int64?
+        do {
+            seq = try s.int(appendEventSQL, args)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23502" && error.serverInfo?[.columnName] == "seq" {
+            seq = nil  // no conversation row, so no seq
+        }
+        guard let seq else { throw ChatFailure(.notFound, "no such conversation") }
         var stored = event
         stored.seq = seq
-        let a = stored.attachment
-        let args: [any PGBindable] = [
-            stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
-            stored.messageType?.rawValue, stored.text, stored.replyToSeq,
-            stored.mentions.isEmpty ? nil : stored.mentions.map(String.init).joined(separator: ","),
-            a?.fileID, a?.name, a?.size, a?.mimeType, a.map { Int64($0.width) }, a.map { Int64($0.height) }, stored.targetSeq,
-            stored.emoji, stored.subjectUserID, stored.role?.rawValue, stored.name, stored.description, stored.mutedUntil,
-            stored.editedAt, stored.deleted, stored.createdAt,
-        ]
-        try s.execute(insertEventSQL, args)
         for user in stored.mentions {
             try s.execute(
                 "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",

@@ -79,8 +79,10 @@ public final class PostgresStore: Store, Sendable {
     /// Reads and writes under way, and whether `close` has begun.
     let operations = Atomic<Int>(0)
     let closing = Atomic<Bool>(false)
-    /// Write transactions begun and not yet ended (waiting for a connection or running).
+    /// Writes queued or running, not yet answered.
     let writesInFlight = Atomic<Int>(0)
+    /// The write queue and its batches (PostgresGroupCommit).
+    let groupCommit = PostgresGroupCommit(maxWrites: PostgresGroupCommit.maxWritesPerBatch, maxDelayMicros: 0)
 
     /// Per conversation (and per user's account stream), the last seq handed
     /// to the observer. Only touched with `commitLock` held.
@@ -204,8 +206,14 @@ public final class PostgresStore: Store, Sendable {
     /// (transactions, writes) this node committed since it opened the store.
     public var groupCommitStatistics: (batches: Int, writes: Int) { committed.withLockedValue { $0 } }
 
-    /// Write transactions waiting for a connection or running.
+    /// Writes queued or running, not yet answered.
     public var writeQueueDepth: Int { writesInFlight.load(ordering: .relaxed) }
+
+    /// Batch size and gathering delay of group commit (`storage.group_commit_*`;
+    /// batches hold at most `PostgresGroupCommit.maxWritesPerBatch` writes).
+    public func reconfigureGroupCommit(maxWrites: Int, maxDelayMicros: Int) {
+        groupCommit.reconfigure(maxWrites: maxWrites, maxDelayMicros: maxDelayMicros)
+    }
 
     /// An empty write transaction: succeeds only when the database accepts
     /// writes (health checks; a read-only standby refuses it).
@@ -228,59 +236,6 @@ public final class PostgresStore: Store, Sendable {
         } catch {
             throw Self.translate(error)
         }
-    }
-
-    /// A write transaction whose changes are published after it commits.
-    /// Deadlocks between nodes (PostgreSQL aborts one side) are retried.
-    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T) async throws -> T {
-        writesInFlight.add(1, ordering: .relaxed)
-        defer { writesInFlight.subtract(1, ordering: .relaxed) }
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                let started = ContinuousClock.now
-                let result = try await read { session in try self.runTransaction(session, body) }
-                committed.withLockedValue { $0.batches += 1; $0.writes += 1 }
-                batchObserver.withLockedValue { $0 }?.body(1, ContinuousClock.now - started)
-                return result
-            } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isRetryable(error) {
-                continue
-            }
-        }
-    }
-
-    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
-        try await write { session, _ in try body(session) }
-    }
-
-    static let maxAttempts = 5
-
-    private func runTransaction<T>(_ session: PGSession, _ body: (PGSession, inout CommittedChanges) throws -> T) throws -> T {
-        try session.execute("BEGIN")
-        var changes = CommittedChanges()
-        let result: T
-        do {
-            result = try body(session, &changes)
-        } catch {
-            try? session.execute("ROLLBACK")
-            throw error
-        }
-        if changes.isEmpty {
-            try session.execute("COMMIT")
-        } else {
-            do {
-                try announce(session, changes)
-            } catch {
-                try? session.execute("ROLLBACK")
-                throw error
-            }
-            try commitLock.withLock {
-                try session.execute("COMMIT")
-                publish(changes, session)
-            }
-        }
-        return result
     }
 
     static func isRetryable(_ error: PSQLError) -> Bool {

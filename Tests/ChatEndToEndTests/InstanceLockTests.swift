@@ -7,8 +7,9 @@ import Glibc
 #endif
 
 /// One chatd per data directory, in process (the binary's exit status 73 is
-/// ProcessTests.secondChatdOnTheSameDataDirectoryExits73).
-@Suite(.timeLimit(.minutes(1)))
+/// ProcessTests.secondChatdOnTheSameDataDirectoryExits73). Three starts on
+/// PostgreSQL (a database each, migrated) took over a minute in a loaded full run.
+@Suite(.timeLimit(.minutes(3)))
 struct InstanceLockTests {
     @Test func aSecondDaemonOnTheSameDirectoryIsRefusedUntilTheFirstStops() async throws {
         let first = try await TestServer.start()

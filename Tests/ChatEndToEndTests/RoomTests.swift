@@ -147,7 +147,12 @@ struct RoomTests {
 
     @Test func pipelinedRequestsAreMatchedById() async throws {
         try await withServer { server in
-            let (c, _) = try await server.user("pipeliner")
+            _ = try await server.user("pipeliner", password: "password1")
+            // The last of 200 queued sends is answered after the other 199:
+            // over 20 s for a debug chatd on PostgreSQL in a loaded full run.
+            let c = try await ChatConnection.connect(host: "127.0.0.1", port: server.port, requestTimeout: .seconds(180))
+            try await c.hello()
+            _ = try await c.login(username: "pipeliner", password: "password1")
             let room = try await c.createRoom(name: "pipe")
             let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
                 for i in 0..<200 {

@@ -1,6 +1,9 @@
 import ChatCore
 import ChatStore
+import ChatPostgres
+import ChatTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 struct GroupCommitTests {
@@ -39,4 +42,90 @@ struct GroupCommitTests {
         #expect(history.events.map(\.seq) == Array(1...271))
         try store.close()
     }
+}
+
+/// Group commit on PostgreSQL: a node's concurrent writes share
+/// transactions, each in its own savepoint.
+struct PostgresGroupCommitTests {
+    /// Concurrent writes share commits (never more than 64 per transaction);
+    /// a write that fails after writing leaves nothing behind and fails alone.
+    @Test func concurrentWritesShareTransactionsAndFailAlone() async throws {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        let f = Fixture(existing: store)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let rooms = f.rooms()
+        let room = try await rooms.createRoom(alice, name: "gc", description: "", visibility: .public)
+        let readBefore = try await store.transaction { tx in try tx.standing(of: alice.userID, in: room.id).membership?.readSeq }
+        let largest = Mutex(0)
+        store.setBatchObserver { writes, _ in largest.withLock { $0 = max($0, writes) } }
+        let before = store.groupCommitStatistics
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<300 {
+                group.addTask {
+                    if i % 10 == 0 {
+                        // Writes, then fails: its savepoint is rolled back.
+                        return (try? await store.transaction { tx in
+                            try tx.setReadSeq(conversation: room.id, user: alice.userID, seq: 99)
+                            throw ChatFailure(.invalidField, "refused after writing")
+                        }) != nil
+                    }
+                    return (try? await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "g\(i)", text: "t\(i)"))) != nil
+                }
+            }
+            var out: [Bool] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        #expect(results.filter { $0 }.count == 270)
+        let after = store.groupCommitStatistics
+        let batches = after.batches - before.batches
+        #expect(after.writes - before.writes == 300)
+        #expect(batches < 300, "writes were grouped (\(batches) transactions for 300 writes)")
+        #expect(largest.withLock { $0 } <= 64)
+        let history = try await store.history(conversation: room.id, anchor: .after(0), limit: 1000, viewer: alice.userID)
+        #expect(history.events.map(\.seq) == Array(1...271))
+        let readAfter = try await store.transaction { tx in try tx.standing(of: alice.userID, in: room.id).membership?.readSeq }
+        #expect(readAfter == readBefore)
+        await store.close()
+    }
+
+    /// Two nodes whose writes lock two rooms in opposite orders deadlock;
+    /// PostgreSQL aborts one, which runs again in a later batch of its node,
+    /// and both succeed.
+    @Test func aLostDeadlockRunsAgain() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let a = try await PostgresStore.open(settings, logger: PostgresStoreTests.logger)
+        let b = try await PostgresStore.open(settings, logger: PostgresStoreTests.logger)
+        let f = Fixture(existing: a)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let one = try await f.rooms().createRoom(alice, name: "one", description: "", visibility: .public).id
+        let two = try await f.rooms().createRoom(alice, name: "two", description: "", visibility: .public).id
+        let runs = Counter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (store, first, second) in [(a, one, two), (b, two, one)] {
+                group.addTask {
+                    try await store.transaction { tx in
+                        runs.add()
+                        _ = try tx.standing(of: alice.userID, in: first)  // FOR UPDATE of the room
+                        Thread.sleep(forTimeInterval: 0.3)
+                        _ = try tx.standing(of: alice.userID, in: second)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(runs.value == 3, "one side ran twice")
+        await a.close()
+        await b.close()
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

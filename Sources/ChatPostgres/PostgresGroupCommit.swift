@@ -1,0 +1,262 @@
+import ChatCore
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// Group commit on PostgreSQL (issue 14 item 2; SQLite's is DESIGN §5).
+///
+/// A node's writes queue here. One drain loop, on one leased connection and
+/// one thread of the store's pool, takes up to `maxWrites` of them, runs
+/// each in its own savepoint inside one transaction, NOTIFYs what the batch
+/// appended once, and commits once. A write that fails rolls back to its
+/// savepoint and fails alone; one that lost a deadlock (PostgreSQL aborted
+/// it in favour of another node's transaction) goes back to the front of
+/// the queue, for a batch after this one has committed and released its
+/// locks. Every caller is resumed only after the COMMIT, so an
+/// acknowledged write is committed.
+///
+/// Against one transaction per write it saves a BEGIN, a NOTIFY and a
+/// COMMIT (a WAL flush) per write, and writes to one conversation no longer
+/// queue on its row lock across connections: the batch holds it once.
+/// One loop per node also means a node's writes never deadlock each other.
+final class PostgresGroupCommit: Sendable {
+    /// PostgreSQL keeps up to 64 subtransactions of a transaction in shared
+    /// memory (PGPROC_MAX_CACHED_SUBXIDS); a transaction with more makes
+    /// every other session's visibility checks consult pg_subtrans while it
+    /// runs. A batch stays under it, whatever `storage.group_commit_max_writes` says.
+    static let maxWritesPerBatch = 64
+
+    enum Outcome: Sendable {
+        /// The write succeeded (its savepoint released); publish these after COMMIT.
+        case done(CommittedChanges)
+        /// It failed alone (its savepoint rolled back); its caller has the error.
+        case failed
+        /// It lost a deadlock or a serialization conflict: run it again in a later batch.
+        case retry
+    }
+
+    struct Pending: Sendable {
+        /// Runs the write inside its savepoint and records its result.
+        let run: @Sendable (PGSession, _ attempt: Int) -> Outcome
+        /// Resumes the caller after the batch ended: nil when it committed
+        /// (the write's own result or error stands), else the batch's error.
+        let finish: @Sendable ((any Error)?) -> Void
+        var attempt = 1
+    }
+
+    struct State: Sendable {
+        var queue: [Pending] = []
+        var draining = false
+        var maxWrites: Int
+        var maxDelayMicros: Int
+    }
+
+    let state: Mutex<State>
+
+    init(maxWrites: Int, maxDelayMicros: Int) {
+        state = Mutex(State(maxWrites: Self.batchLimit(maxWrites), maxDelayMicros: max(0, maxDelayMicros)))
+    }
+
+    static func batchLimit(_ maxWrites: Int) -> Int { min(max(1, maxWrites), maxWritesPerBatch) }
+
+    func reconfigure(maxWrites: Int, maxDelayMicros: Int) {
+        state.withLock {
+            $0.maxWrites = Self.batchLimit(maxWrites)
+            $0.maxDelayMicros = max(0, maxDelayMicros)
+        }
+    }
+
+    /// Queues `pending`; true when no drain loop runs and the caller must start one.
+    func enqueue(_ pending: Pending) -> Bool {
+        state.withLock { s in
+            s.queue.append(pending)
+            if s.draining { return false }
+            s.draining = true
+            return true
+        }
+    }
+
+    /// Puts writes to retry at the front, in their order (a drain loop runs).
+    func requeue(_ writes: [Pending]) {
+        guard !writes.isEmpty else { return }
+        state.withLock { $0.queue.insert(contentsOf: writes, at: 0) }
+    }
+
+    /// The next batch, after waiting up to `maxDelayMicros` for an
+    /// incomplete one to fill; empty, with the loop marked stopped, when
+    /// nothing waits.
+    func nextBatch() -> [Pending] {
+        var (batch, delay, limit) = state.withLock { s -> ([Pending], Int, Int) in
+            let batch = Self.take(&s, s.maxWrites)
+            if batch.isEmpty { s.draining = false }
+            return (batch, s.maxDelayMicros, s.maxWrites)
+        }
+        if !batch.isEmpty && batch.count < limit && delay > 0 {
+            usleep(UInt32(min(delay, 1_000_000)))
+            // max(0, ...): a reload may have lowered maxWrites meanwhile.
+            batch += state.withLock { s in Self.take(&s, max(0, s.maxWrites - batch.count)) }
+            delay = 0
+        }
+        return batch
+    }
+
+    /// Everything queued, with the loop marked stopped (the database cannot be reached).
+    func takeAll() -> [Pending] {
+        state.withLock { s in
+            s.draining = false
+            defer { s.queue = [] }
+            return s.queue
+        }
+    }
+
+    var queueDepth: Int { state.withLock { $0.queue.count } }
+
+    private static func take(_ s: inout State, _ n: Int) -> [Pending] {
+        let n = min(n, s.queue.count)
+        let taken = Array(s.queue.prefix(n))
+        s.queue.removeFirst(n)
+        return taken
+    }
+}
+
+extension PostgresStore {
+    /// Runs `body` as one write of the next batch, its changes published
+    /// after the batch commits. Lost deadlocks are retried (up to `maxAttempts`).
+    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T) async throws -> T {
+        guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
+        writesInFlight.add(1, ordering: .relaxed)
+        defer { writesInFlight.subtract(1, ordering: .relaxed) }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let result = Mutex<Result<T, any Error>?>(nil)
+            let pending = PostgresGroupCommit.Pending(
+                run: { session, attempt in
+                    do {
+                        var changes = CommittedChanges()
+                        let value = try body(session, &changes)
+                        result.withLock { $0 = .success(value) }
+                        return .done(changes)
+                    } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isRetryable(error) {
+                        return .retry
+                    } catch {
+                        result.withLock { $0 = .failure(Self.translate(error)) }
+                        return .failed
+                    }
+                },
+                finish: { batchError in
+                    if let batchError {
+                        continuation.resume(throwing: Self.translate(batchError))
+                    } else if let outcome = result.withLock({ $0 }) {
+                        continuation.resume(with: outcome)
+                    } else {
+                        continuation.resume(throwing: ChatFailure(.internal, "write produced no result"))
+                    }
+                })
+            if groupCommit.enqueue(pending) { startDraining() }
+        }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
+        try await write { session, _ in try body(session) }
+    }
+
+    static let maxAttempts = 5
+
+    /// Starts the drain loop: batches on one leased connection until the
+    /// queue is empty. A batch that failed as a whole (a lost connection)
+    /// ends the lease, and the next batch gets a fresh connection; when none
+    /// can be had, everything queued fails.
+    private func startDraining() {
+        operations.add(1, ordering: .acquiringAndReleasing)
+        Task {
+            defer { operations.subtract(1, ordering: .acquiringAndReleasing) }
+            let logger = self.logger
+            while true {
+                do {
+                    try await client.withConnection { connection in
+                        try await self.threads.runIfActive {
+                            let session = PGSession(connection, logger: logger)
+                            while true {
+                                let batch = self.groupCommit.nextBatch()
+                                if batch.isEmpty { return }
+                                try self.runBatch(batch, session)
+                            }
+                        }
+                    }
+                    return
+                } catch let error as BatchFailed {
+                    // Its writes have their answer; go on with a fresh connection.
+                    logger.warning("a write batch failed", metadata: ["chatd.error": "\(Self.translate(error.underlying))"])
+                } catch {
+                    for pending in groupCommit.takeAll() { pending.finish(error) }
+                    return
+                }
+            }
+        }
+    }
+
+    /// A batch that failed as a whole; each of its writes has been told.
+    struct BatchFailed: Error { let underlying: any Error }
+
+    /// One transaction: each write in a savepoint, one NOTIFY, one COMMIT,
+    /// then the committed writes' changes to the observer, in order.
+    private func runBatch(_ batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
+        let started = ContinuousClock.now
+        var done: [PostgresGroupCommit.Pending] = []
+        var published: [CommittedChanges] = []
+        var retry: [PostgresGroupCommit.Pending] = []
+        do {
+            try s.execute("BEGIN")
+            for pending in batch {
+                s.send("SAVEPOINT w")
+                switch pending.run(s, pending.attempt) {
+                case .done(let changes):
+                    s.send("RELEASE SAVEPOINT w")
+                    done.append(pending)
+                    if !changes.isEmpty { published.append(changes) }
+                case .failed:
+                    try s.execute("ROLLBACK TO SAVEPOINT w")
+                    s.send("RELEASE SAVEPOINT w")
+                    done.append(pending)
+                case .retry:
+                    try s.execute("ROLLBACK TO SAVEPOINT w")
+                    s.send("RELEASE SAVEPOINT w")
+                    var again = pending
+                    again.attempt += 1
+                    retry.append(again)
+                }
+            }
+            if !published.isEmpty { try announce(s, CommittedChanges(merging: published)) }
+            try s.awaitSent()
+            try commitLock.withLock {
+                try s.execute("COMMIT")
+                for changes in published { publish(changes, s) }
+            }
+        } catch {
+            s.forgetSent()
+            try? s.execute("ROLLBACK")
+            for pending in batch { pending.finish(error) }
+            throw BatchFailed(underlying: error)
+        }
+        committed.withLockedValue {
+            $0.batches += 1
+            $0.writes += done.count
+        }
+        batchObserver.withLockedValue { $0 }?.body(done.count, ContinuousClock.now - started)
+        groupCommit.requeue(retry)
+        for pending in done { pending.finish(nil) }
+    }
+}
+
+extension CommittedChanges {
+    /// The changes of several writes of one transaction, in order (one NOTIFY for a batch).
+    init(merging all: [CommittedChanges]) {
+        self.init()
+        for c in all {
+            events += c.events
+            accountEvents += c.accountEvents
+            deletedConversations += c.deletedConversations
+            contactsAdded += c.contactsAdded
+            contactsRemoved += c.contactsRemoved
+        }
+    }
+}
