@@ -525,8 +525,6 @@ struct Tail: AsyncParsableCommand {
             // meanwhile is printed from History.
             var lastSeq: [UInt64: UInt64] = [:]
             var accountSeq: UInt64?
-            print("listening… (Ctrl-C to stop)")
-            flushOutput()
             while deadline.map({ $0.timeIntervalSinceNow > 0 }) ?? true {
                 do {
                     let (c, saved) = try await resumed(options)
@@ -536,6 +534,9 @@ struct Tail: AsyncParsableCommand {
                     if accountSeq != nil {
                         print("* connected again")
                         for a in sync.accountEvents { print("* \(await describe(a, names))") }
+                    } else {
+                        // Resumed and synced: from here on a lost connection is retried.
+                        print("listening… (Ctrl-C to stop)")
                     }
                     accountSeq = sync.accountHeadSeq
                     for state in sync.conversations {

@@ -31,20 +31,22 @@ func aliceAndBobInALobby(port: Int, env: [String: String]) async throws -> (Chat
 
 /// Runs a binary from the build directory with extra environment, optionally
 /// through a prefix command (such as setpriv to run it as another user).
-func runTool(_ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = []) async throws
-    -> CommandResult
-{
-    try await offPool { try runToolBlocking(name, args, env: env, stdin: stdin, prefix: prefix) }
+/// Runs a tool and returns its exit and output. `stdoutFile`: where its
+/// standard output goes, to watch it while the tool runs (the caller removes it).
+func runTool(
+    _ name: String, _ args: [String], env: [String: String], stdin: String? = nil, prefix: [String] = [], stdoutFile: String? = nil
+) async throws -> CommandResult {
+    try await offPool { try runToolBlocking(name, args, env: env, stdin: stdin, prefix: prefix, stdoutFile: stdoutFile) }
 }
 
-func runToolBlocking(_ name: String, _ args: [String], env: [String: String], stdin: String?, prefix: [String]) throws
-    -> CommandResult
-{
+func runToolBlocking(
+    _ name: String, _ args: [String], env: [String: String], stdin: String?, prefix: [String], stdoutFile: String? = nil
+) throws -> CommandResult {
     let binary = ChatdProcess.binDir.appendingPathComponent(name).path
     // Through files, not pipes (see ChildProcess).
     let base = NSTemporaryDirectory() + "chatd-tool-" + UUID().uuidString.prefix(8)
-    let (input, out, err) = (base + ".in", base + ".out", base + ".err")
-    defer { for path in [input, out, err] { unlink(path) } }
+    let (input, out, err) = (base + ".in", stdoutFile ?? base + ".out", base + ".err")
+    defer { for path in [input, err] + (stdoutFile == nil ? [out] : []) { unlink(path) } }
     try Data((stdin ?? "").utf8).write(to: URL(fileURLWithPath: input))
     let child = try ChildProcess(
         prefix + [binary] + args, environment: ProcessInfo.processInfo.environment.merging(env) { _, new in new },
@@ -228,13 +230,18 @@ struct ChatCLITests {
         await bob.close()
         var r: CommandResult
 
-        let tail = Task { try await runTool("chatc", ["tail", "--count", "1", "--seconds", "60"], env: env) }
-        // Restart only once tail is connected (chatctl status counts it).
-        let deadline = ContinuousClock.now + .seconds(30)
+        let tailOutput = NSTemporaryDirectory() + "chatd-tail-" + UUID().uuidString.prefix(8)
+        defer { unlink(tailOutput) }
+        let tail = Task {
+            try await runTool("chatc", ["tail", "--count", "1", "--seconds", "60"], env: env, stdoutFile: tailOutput)
+        }
+        // Restart only once tail has resumed and synced (it says "listening"
+        // then; a restart during its first sync ends it, as a first
+        // connection that fails does).
+        let deadline = ContinuousClock.now + .seconds(testWaitSeconds)
         while ContinuousClock.now < deadline {
-            let status = try await runTool("chatctl", ["--socket", chatd.socketPath, "status"], env: [:])
-            if status.stdout.contains("1 authenticated") { break }
-            try await Task.sleep(for: .milliseconds(100))
+            if let text = try? String(contentsOfFile: tailOutput, encoding: .utf8), text.contains("listening") { break }
+            try await Task.sleep(for: .milliseconds(50))
         }
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
