@@ -302,7 +302,7 @@ extension Setting where Value == Int64 {
         reloadable: true)
     public static let storagePostgresqlPoolSize = Setting(
         "storage", "postgresql_pool_size", .int(min: 1, max: 256), .int(8),
-        "Connections this node keeps open to PostgreSQL: one for the node's write batches (group commit),\nthe others for reads.")
+        "Connections this node keeps open to PostgreSQL. Half of them, at most 4, commit write batches in\nparallel lanes (group commit; each conversation's writes in one lane), the others serve reads.")
     public static let storagePostgresqlStatementTimeoutMs = Setting(
         "storage", "postgresql_statement_timeout_ms", .int(min: 0, max: 3_600_000), .int(30_000),
         "PostgreSQL statement_timeout of chatd's connections, in milliseconds: a statement running longer\nis cancelled and its request fails. 0: no limit.")

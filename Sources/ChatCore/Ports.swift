@@ -240,6 +240,13 @@ public protocol Store: Sendable {
     /// everything it wrote commits together, or nothing does when it throws.
     /// Returns when the transaction is durable.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T
+    /// `transaction` for a write within one conversation that touches no
+    /// account row (a send, an edit, a reaction, a read position). A store
+    /// that commits writes in parallel lanes keeps each conversation's in
+    /// one lane (PostgreSQL); the others treat it as `transaction`.
+    func transaction<T: Sendable>(
+        conversation: ConversationID, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
+    ) async throws -> T
 
     // Users
     func account(id: UserID) async throws -> UserAccount?
@@ -338,4 +345,12 @@ public protocol Store: Sendable {
     /// Sets a conversation's own retention (days; 0: forever; nil: the server default).
     func setRetention(conversation: ConversationID, days: Int?) async throws -> Conversation
     func purgeExpired(defaultDays: Int, now: Millis, batch: Int) async throws -> PurgeReport
+}
+
+extension Store {
+    public func transaction<T: Sendable>(
+        conversation: ConversationID, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
+    ) async throws -> T {
+        try await transaction(body)
+    }
 }

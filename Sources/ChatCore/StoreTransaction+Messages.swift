@@ -184,7 +184,7 @@ extension StoreTransaction {
 
 extension Store {
     public func appendMessage(_ message: NewMessage) async throws -> AppendResult {
-        try await transaction { tx in try tx.appendMessage(message) }
+        try await transaction(conversation: message.conversation) { tx in try tx.appendMessage(message) }
     }
 
     /// Edits the text; mentions are recomputed from `mentionKeys`.
@@ -192,7 +192,7 @@ extension Store {
         conversation: ConversationID, seq: Seq, editor: UserID, text: String, clientMsgID: String, mentionKeys: [String],
         now: Millis
     ) async throws -> AppendResult {
-        try await transaction { tx in
+        try await transaction(conversation: conversation) { tx in
             try tx.editMessage(
                 conversation: conversation, seq: seq, editor: editor, text: text, clientMsgID: clientMsgID,
                 mentionKeys: mentionKeys, now: now)
@@ -202,7 +202,7 @@ extension Store {
     public func deleteMessage(
         conversation: ConversationID, seq: Seq, by: UserID, asModerator: Bool, clientMsgID: String, now: Millis
     ) async throws -> AppendResult {
-        try await transaction { tx in
+        try await transaction(conversation: conversation) { tx in
             try tx.deleteMessage(
                 conversation: conversation, seq: seq, by: by, asModerator: asModerator, clientMsgID: clientMsgID, now: now)
         }
@@ -212,14 +212,14 @@ extension Store {
     public func react(
         conversation: ConversationID, seq: Seq, user: UserID, emoji: String, add: Bool, now: Millis
     ) async throws -> AppendResult? {
-        try await transaction { tx in
+        try await transaction(conversation: conversation) { tx in
             try tx.react(conversation: conversation, seq: seq, user: user, emoji: emoji, add: add, now: now)
         }
     }
 
     /// Moves the read position forward; returns the position in force and whether it moved.
     public func markRead(conversation: ConversationID, user: UserID, seq: Seq) async throws -> (Seq, Bool) {
-        try await transaction { tx in try tx.markRead(conversation: conversation, user: user, seq: seq) }
+        try await transaction(conversation: conversation) { tx in try tx.markRead(conversation: conversation, user: user, seq: seq) }
     }
 
     /// Moves the delivered positions forward, one outcome per entry.

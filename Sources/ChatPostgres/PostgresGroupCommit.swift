@@ -5,8 +5,10 @@ import Synchronization
 
 /// Group commit on PostgreSQL (issue 14 item 2; SQLite's is DESIGN §5).
 ///
-/// A node's writes queue here. One drain loop, on one leased connection and
-/// one thread of the store's pool, takes up to `maxWrites` of them, runs
+/// A node's writes queue in lanes: a write within one conversation in the
+/// conversation's lane, every other write in lane 0 (PostgresStore.lane(of:)).
+/// Each lane has one drain loop, on one leased connection and one thread of
+/// the store's pool, which takes up to `maxWrites` of its writes, runs
 /// each in its own savepoint inside one transaction, NOTIFYs what the batch
 /// appended once, and commits once. A write that fails rolls back to its
 /// savepoint and fails alone; one that lost a deadlock (PostgreSQL aborted
@@ -18,7 +20,9 @@ import Synchronization
 /// Against one transaction per write it saves a BEGIN, a NOTIFY and a
 /// COMMIT (a WAL flush) per write, and writes to one conversation no longer
 /// queue on its row lock across connections: the batch holds it once.
-/// One loop per node also means a node's writes never deadlock each other.
+/// A conversation's writes share a lane, so the lanes of a node lock
+/// different conversation rows; the rare write that crosses lanes and
+/// deadlocks is aborted by PostgreSQL and runs again, as above.
 final class PostgresGroupCommit: Sendable {
     /// PostgreSQL keeps up to 64 subtransactions of a transaction in shared
     /// memory (PGPROC_MAX_CACHED_SUBXIDS); a transaction with more makes
@@ -120,9 +124,21 @@ final class PostgresGroupCommit: Sendable {
 }
 
 extension PostgresStore {
-    /// Runs `body` as one write of the next batch, its changes published
-    /// after the batch commits. Lost deadlocks are retried (up to `maxAttempts`).
-    func write<T: Sendable>(_ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T) async throws -> T {
+    /// Write lanes for a pool of `poolSize` connections: half of them, at
+    /// most 4, run batches in parallel; the rest serve reads.
+    static func laneCount(poolSize: Int) -> Int { min(4, max(1, poolSize / 2)) }
+
+    /// The lane of a write within `conversation`. Lane 0 also takes every
+    /// write that is not about one conversation (accounts, memberships,
+    /// friends, operators): those lock rows of several conversations or of
+    /// users, and in one lane they cannot deadlock each other.
+    func lane(of conversation: ConversationID) -> Int { Int(UInt64(bitPattern: conversation) % UInt64(lanes.count)) }
+
+    /// Runs `body` as one write of the next batch of `lane`, its changes
+    /// published after the batch commits. Lost deadlocks are retried (up to `maxAttempts`).
+    func write<T: Sendable>(
+        lane: Int = 0, _ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T
+    ) async throws -> T {
         guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
         writesInFlight.add(1, ordering: .relaxed)
         defer { writesInFlight.subtract(1, ordering: .relaxed) }
@@ -151,7 +167,7 @@ extension PostgresStore {
                         continuation.resume(throwing: ChatFailure(.internal, "write produced no result"))
                     }
                 })
-            if groupCommit.enqueue(pending) { startDraining() }
+            if lanes[lane].enqueue(pending) { startDraining(lane) }
         }
     }
 
@@ -165,7 +181,8 @@ extension PostgresStore {
     /// queue is empty. A batch that failed as a whole (a lost connection)
     /// ends the lease, and the next batch gets a fresh connection; when none
     /// can be had, everything queued fails.
-    private func startDraining() {
+    private func startDraining(_ lane: Int) {
+        let queue = lanes[lane]
         operations.add(1, ordering: .acquiringAndReleasing)
         Task {
             defer { operations.subtract(1, ordering: .acquiringAndReleasing) }
@@ -176,9 +193,9 @@ extension PostgresStore {
                         try await self.threads.runIfActive {
                             let session = PGSession(connection, logger: logger)
                             while true {
-                                let batch = self.groupCommit.nextBatch()
+                                let batch = queue.nextBatch()
                                 if batch.isEmpty { return }
-                                try self.runBatch(batch, session)
+                                try self.runBatch(batch, queue, session)
                             }
                         }
                     }
@@ -187,7 +204,7 @@ extension PostgresStore {
                     // Its writes have their answer; go on with a fresh connection.
                     logger.warning("a write batch failed", metadata: ["chatd.error": "\(Self.translate(error.underlying))"])
                 } catch {
-                    for pending in groupCommit.takeAll() { pending.finish(error) }
+                    for pending in queue.takeAll() { pending.finish(error) }
                     return
                 }
             }
@@ -199,7 +216,7 @@ extension PostgresStore {
 
     /// One transaction: each write in a savepoint, one NOTIFY, one COMMIT,
     /// then the committed writes' changes to the observer, in order.
-    private func runBatch(_ batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
+    private func runBatch(_ batch: [PostgresGroupCommit.Pending], _ queue: PostgresGroupCommit, _ s: PGSession) throws {
         let started = ContinuousClock.now
         var done: [PostgresGroupCommit.Pending] = []
         var published: [CommittedChanges] = []
@@ -242,7 +259,7 @@ extension PostgresStore {
             $0.writes += done.count
         }
         batchObserver.withLockedValue { $0 }?.body(done.count, ContinuousClock.now - started)
-        groupCommit.requeue(retry)
+        queue.requeue(retry)
         for pending in done { pending.finish(nil) }
     }
 }

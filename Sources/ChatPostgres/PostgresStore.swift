@@ -81,8 +81,8 @@ public final class PostgresStore: Store, Sendable {
     let closing = Atomic<Bool>(false)
     /// Writes queued or running, not yet answered.
     let writesInFlight = Atomic<Int>(0)
-    /// The write queue and its batches (PostgresGroupCommit).
-    let groupCommit = PostgresGroupCommit(maxWrites: PostgresGroupCommit.maxWritesPerBatch, maxDelayMicros: 0)
+    /// The write lanes, each a queue with its own batches (PostgresGroupCommit).
+    let lanes: [PostgresGroupCommit]
 
     /// Per conversation (and per user's account stream), the last seq handed
     /// to the observer. Only touched with `commitLock` held.
@@ -134,6 +134,9 @@ public final class PostgresStore: Store, Sendable {
         self.logger = logger
         self.runner = Task { await client.run() }
         self.threads = NIOThreadPool(numberOfThreads: max(1, settings.poolSize))
+        self.lanes = (0..<Self.laneCount(poolSize: settings.poolSize)).map { _ in
+            PostgresGroupCommit(maxWrites: PostgresGroupCommit.maxWritesPerBatch, maxDelayMicros: 0)
+        }
         threads.start()
     }
 
@@ -212,7 +215,7 @@ public final class PostgresStore: Store, Sendable {
     /// Batch size and gathering delay of group commit (`storage.group_commit_*`;
     /// batches hold at most `PostgresGroupCommit.maxWritesPerBatch` writes).
     public func reconfigureGroupCommit(maxWrites: Int, maxDelayMicros: Int) {
-        groupCommit.reconfigure(maxWrites: maxWrites, maxDelayMicros: maxDelayMicros)
+        for lane in lanes { lane.reconfigure(maxWrites: maxWrites, maxDelayMicros: maxDelayMicros) }
     }
 
     /// An empty write transaction: succeeds only when the database accepts

@@ -91,6 +91,43 @@ struct PostgresGroupCommitTests {
         await store.close()
     }
 
+    /// Sends to eight rooms run in four lanes (a pool of 8): each room's
+    /// stream is gap-free and reaches the observer in seq order, and the
+    /// rooms' writes were batched.
+    @Test func lanesKeepEachConversationInOrder() async throws {
+        var settings = try await PostgresTestCluster.shared.freshDatabase()
+        settings.poolSize = 8
+        let store = try await PostgresStore.open(settings, logger: PostgresStoreTests.logger)
+        let f = Fixture(existing: store)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let rooms = f.rooms()
+        var ids: [ConversationID] = []
+        for i in 0..<8 { ids.append(try await rooms.createRoom(alice, name: "lane\(i)", description: "", visibility: .public).id) }
+        let seen = Mutex<[ConversationID: [Seq]]>([:])
+        store.setEventObserver { c in seen.withLock { for e in c.events { $0[e.conversationID, default: []].append(e.seq) } } }
+        let before = store.groupCommitStatistics
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<400 {
+                let room = ids[i % ids.count]
+                group.addTask {
+                    _ = try await rooms.send(alice, conversation: room, toUser: 0, .init(clientMsgID: "l\(i)", text: "t\(i)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let after = store.groupCommitStatistics
+        #expect(after.writes - before.writes == 400)
+        #expect(after.batches - before.batches < 400)
+        for id in ids {
+            let page = try await store.history(conversation: id, anchor: .after(0), limit: 100, viewer: alice.userID)
+            #expect(page.events.map(\.seq) == Array(1...51))
+            #expect(seen.withLock { $0[id] } == Array(2...51))
+        }
+        await store.close()
+    }
+
     /// Two nodes whose writes lock two rooms in opposite orders deadlock;
     /// PostgreSQL aborts one, which runs again in a later batch of its node,
     /// and both succeed.
