@@ -222,8 +222,14 @@ extension Store {
         try await transaction(conversation: conversation) { tx in try tx.markRead(conversation: conversation, user: user, seq: seq) }
     }
 
-    /// Moves the delivered positions forward, one outcome per entry.
+    /// Moves the delivered positions forward, one outcome per entry. Entries
+    /// of one conversation (a client's usual acknowledgement) are a write
+    /// within it: in its lane, they never wait for another lane's batch that
+    /// holds the conversation's row.
     public func markDelivered(_ entries: [DeliveredEntry], user: UserID) async throws -> [DeliveredOutcome] {
-        try await transaction { tx in try tx.markDelivered(entries, user: user) }
+        if let first = entries.first?.conversation, entries.allSatisfy({ $0.conversation == first }) {
+            return try await transaction(conversation: first) { tx in try tx.markDelivered(entries, user: user) }
+        }
+        return try await transaction { tx in try tx.markDelivered(entries, user: user) }
     }
 }
