@@ -1,4 +1,5 @@
 import ChatCore
+import Dispatch
 import Logging
 import NIOCore
 import PostgresNIO
@@ -78,13 +79,27 @@ final class PGSession {
     @discardableResult
     func rows(_ sql: String, _ args: [any PGBindable] = []) throws -> [PGRow] {
         let query = try Self.query(sql, args)
-        let result = try connection.query(query, logger: logger).wait()
+        let result = try answer(connection.query(query, logger: logger))
         changesCount = result.metadata.rows ?? 0
         return result.rows.map(Self.decode)
     }
 
     func execute(_ sql: String, _ args: [any PGBindable] = []) throws {
         try rows(sql, args)
+    }
+
+    /// Waits for a statement's answer. A statement given to a connection
+    /// that has just closed (the store closing under a running write batch)
+    /// is never answered by postgres-nio, and its future never completes: so
+    /// the wait looks at the connection every second and throws once it has
+    /// closed, instead of blocking a thread of the pool for ever.
+    private func answer<T>(_ future: EventLoopFuture<T>) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        future.whenComplete { _ in done.signal() }
+        while done.wait(timeout: .now() + .seconds(1)) == .timedOut {
+            if connection.isClosed { throw ChatFailure(.unavailable, "the connection to PostgreSQL closed") }
+        }
+        return try future.wait()
     }
 
     /// Statements sent without waiting for their answers (a batch's
@@ -101,7 +116,7 @@ final class PGSession {
     func awaitSent() throws {
         let pending = sent
         sent = []
-        for future in pending { _ = try future.wait() }
+        for future in pending { _ = try answer(future) }
     }
 
     /// Drops the statements sent (a batch that failed rolls back anyway).
@@ -179,7 +194,7 @@ final class PGSession {
     /// Runs `sql`, already in PostgreSQL's `$N` form, with `binds` (bulk
     /// statements, whose placeholders are not worth rewriting each time).
     func execute(postgresSQL sql: String, binds: PostgresBindings) throws {
-        let result = try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait()
+        let result = try answer(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
         changesCount = result.metadata.rows ?? 0
     }
 

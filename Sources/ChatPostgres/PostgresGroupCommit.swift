@@ -90,18 +90,15 @@ final class PostgresGroupCommit: Sendable {
     /// incomplete one to fill; empty, with the loop marked stopped, when
     /// nothing waits.
     func nextBatch() -> [Pending] {
-        var (batch, delay, limit) = state.withLock { s -> ([Pending], Int, Int) in
+        let (first, delay, limit) = state.withLock { s -> ([Pending], Int, Int) in
             let batch = Self.take(&s, s.maxWrites)
             if batch.isEmpty { s.draining = false }
             return (batch, s.maxDelayMicros, s.maxWrites)
         }
-        if !batch.isEmpty && batch.count < limit && delay > 0 {
-            usleep(UInt32(min(delay, 1_000_000)))
-            // max(0, ...): a reload may have lowered maxWrites meanwhile.
-            batch += state.withLock { s in Self.take(&s, max(0, s.maxWrites - batch.count)) }
-            delay = 0
-        }
-        return batch
+        guard !first.isEmpty && first.count < limit && delay > 0 else { return first }
+        usleep(UInt32(min(delay, 1_000_000)))
+        // max(0, ...): a reload may have lowered maxWrites meanwhile.
+        return first + state.withLock { s in Self.take(&s, max(0, s.maxWrites - first.count)) }
     }
 
     /// Everything queued, with the loop marked stopped (the database cannot be reached).
@@ -112,8 +109,6 @@ final class PostgresGroupCommit: Sendable {
             return s.queue
         }
     }
-
-    var queueDepth: Int { state.withLock { $0.queue.count } }
 
     private static func take(_ s: inout State, _ n: Int) -> [Pending] {
         let n = min(n, s.queue.count)

@@ -85,9 +85,20 @@ struct PushNotificationTests {
 
             // A burst while a request is slow: coalesced, the latest counts win.
             sink.delay(.milliseconds(300))
-            var last: UInt64 = 0
-            for i in 1...20 { last = try await bob.send(room: direct, text: "burst \(i)").event.seq }
-            try await Task.sleep(for: .milliseconds(1500))
+            // Pipelined, so that they arrive together even when each send is
+            // slow (one after another, 20 sends on a loaded debug chatd on
+            // PostgreSQL took longer than the sink's delay each, and nothing
+            // was left to coalesce).
+            let seqs = try await withThrowingTaskGroup(of: UInt64.self) { group in
+                for i in 1...20 {
+                    group.addTask { try await bob.send(room: direct, text: "burst \(i)", clientMsgID: "burst-\(i)").event.seq }
+                }
+                var out: [UInt64] = []
+                for try await seq in group { out.append(seq) }
+                return out
+            }
+            let last = seqs.max() ?? 0
+            _ = await sink.wait(seconds: testWaitSeconds) { Self.json($0.last?.body ?? [])["seq"] as? Int == Int(last) }
             let burst = sink.requests.dropFirst(3)
             #expect(burst.count >= 1 && burst.count < 20, "\(burst.count) notifications for 20 messages")
             #expect(Self.json(burst.last?.body ?? [])["seq"] as? Int == Int(last))

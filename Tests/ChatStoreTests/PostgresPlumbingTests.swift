@@ -1,5 +1,6 @@
 import ChatCore
 @testable import ChatPostgres
+import ChatTestSupport
 import Testing
 
 /// The PostgreSQL store's text handling, without a server.
@@ -46,5 +47,27 @@ struct PostgresPlumbingTests {
         #expect(split.count > 1)
         #expect(split.allSatisfy { $0.utf8.count <= PostgresStore.maxPayloadBytes })
         #expect(split.compactMap(PostgresStore.announcement).map(\.accounts.count).reduce(0, +) == 5000)
+    }
+}
+
+/// Closing the store under a running write batch.
+@Suite(.timeLimit(.minutes(1)))
+struct PostgresCloseTests {
+    /// The batch's connection closes under its statement; the write fails
+    /// and its caller hears so. (postgres-nio never answers a statement
+    /// given to a connection that has just closed: waiting on it blocked a
+    /// pool thread, the write's caller, and the daemon's shutdown behind it.)
+    @Test func closingUnderARunningWriteFailsItInsteadOfHanging() async throws {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        let write = Task {
+            try await store.write { s in
+                try s.execute("SELECT pg_sleep(2)")
+                try s.execute("SELECT 1")
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        await store.close(drain: .milliseconds(100))
+        let result = await write.result
+        if case .success = result { Issue.record("a write cut off by close succeeded") }
     }
 }
