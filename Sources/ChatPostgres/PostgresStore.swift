@@ -9,10 +9,12 @@ import Synchronization
 /// The PostgreSQL implementation of `Store`, for several chatd nodes on one
 /// database (DESIGN §9). Same semantics as `SQLiteStore`:
 ///
-/// - a write is one PostgreSQL transaction; `transaction { tx in }` runs the
-///   ChatCore policies inside it, through `PostgresTransaction`;
-/// - a conversation's seq is its row's `last_seq`, raised by
-///   `UPDATE ... RETURNING` inside the transaction that stores the event: the
+/// - a write is one savepoint of a group-committed transaction
+///   (`PostgresGroupCommit`: batches in lanes, each write all or nothing);
+///   `transaction { tx in }` runs the ChatCore policies inside it, through
+///   `PostgresTransaction`;
+/// - a conversation's seq is its row's `last_seq`, raised by the statement
+///   that also stores the event (`appendEventSQL`), in the transaction: the
 ///   row lock orders concurrent writers on every node and a rollback gives
 ///   the number back, so a stream has no gaps;
 /// - `UNIQUE(sender_id, client_msg_id)` makes a retried send a duplicate on
