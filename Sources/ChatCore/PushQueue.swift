@@ -82,6 +82,11 @@ public struct PushQueue: Sendable {
     /// Users whose entry may be sendable, oldest first (checked again when taken).
     private var ready: [UserID] = []
     private var readyHead = 0
+    /// Users `take` passed over until their `notBefore` (the interval or a
+    /// retry's backoff), and the earliest of those times: they are looked
+    /// at again only once it has come, not at every take.
+    private var later: [UserID] = []
+    private var laterDue: Millis?
     public private(set) var notes = 0
     public private(set) var dropped = 0
     public private(set) var inFlight = 0
@@ -148,16 +153,18 @@ public struct PushQueue: Sendable {
     /// Up to `max` sends due at `now`, marked in flight.
     public mutating func take(max: Int, now: Millis) -> [Send] {
         forgetSends(before: now - minIntervalMs)
+        if let due = laterDue, due <= now {
+            ready.append(contentsOf: later)
+            (later, laterDue) = ([], nil)
+        }
         var out: [Send] = []
-        var later: [UserID] = []
-        nextDueAt = nil
         while out.count < max, readyHead < ready.count {
             let user = ready[readyHead]
             readyHead += 1
             guard var entry = entries[user], !entry.inFlight else { continue }
             if entry.notBefore > now {
                 later.append(user)
-                nextDueAt = Swift.min(nextDueAt ?? entry.notBefore, entry.notBefore)
+                laterDue = Swift.min(laterDue ?? entry.notBefore, entry.notBefore)
                 continue
             }
             let send: Send
@@ -187,7 +194,7 @@ public struct PushQueue: Sendable {
             }
         }
         compact()
-        ready.append(contentsOf: later)
+        nextDueAt = laterDue
         return out
     }
 

@@ -250,6 +250,25 @@ struct PushTests {
         #expect(q.take(max: 10, now: 25_001).map(\.note.conversation) == [12])
     }
 
+    /// Users waiting for their interval are set aside until the earliest of
+    /// them is due: takes before that do not look at them, and none is lost.
+    @Test func waitingUsersAreTakenOnceDueAndInOrder() {
+        var q = PushQueue(capacity: 1000, maxAttempts: 3, minIntervalMs: 5000)
+        for user in 1...300 { _ = q.add(note(UserID(user), 10, 1)) }
+        var sent = q.take(max: 1000, now: Millis(0))
+        #expect(sent.count == 300)
+        for (i, send) in sent.enumerated() { _ = q.finished(send, failedDevices: [], now: Millis(i)) }
+        for user in 1...300 { _ = q.add(note(UserID(user), 10, 2)) }
+        for now in stride(from: Millis(1), to: 5000, by: 250) {
+            #expect(q.take(max: 1000, now: now).isEmpty && q.nextDueAt == 5000)
+        }
+        // Sent at 0, all are due at 5000; up to the free slots per take, each once.
+        sent = q.take(max: 100, now: 5000)
+        sent += q.take(max: 1000, now: 5001)
+        #expect(sent.map(\.note.user) == (1...300).map { UserID($0) } && sent.allSatisfy { $0.note.seq == 2 })
+        #expect(q.take(max: 1000, now: 5002).isEmpty && q.nextDueAt == nil)
+    }
+
     /// A retry goes only to the devices that missed the last send: it keeps its backoff.
     @Test func aRetryIsNotHeldBackByTheInterval() {
         var q = PushQueue(capacity: 10, maxAttempts: 3, minIntervalMs: 5000)

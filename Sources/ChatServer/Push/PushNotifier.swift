@@ -26,6 +26,10 @@ public final class PushNotifier: Sendable {
         public var attempts = 6
         public var timeoutMs: Int64 = 10_000
         public var minIntervalMs: Int64 = 0
+        /// How long committed messages gather before the member walk turns
+        /// them into notes: a busy room is walked once per window, not once
+        /// per message (a phone hears of a message this much later).
+        public var gatherMs: Int64 = 200
 
         public init() {}
     }
@@ -43,6 +47,9 @@ public final class PushNotifier: Sendable {
         var users: Set<UserID> = []
         /// Messages committed and not yet turned into notes (by `run`, off the commit path).
         var messages: [Event] = []
+        /// A gathering window is open (`messages` wait for its end), or has ended.
+        var gathering = false
+        var gathered = false
     }
 
     private let state: Mutex<State>
@@ -98,21 +105,31 @@ public final class PushNotifier: Sendable {
         // The commit path only hands the messages over (bounded like the queue).
         let messages = changes.events.filter { $0.kind == .message && !$0.deleted }
         guard !messages.isEmpty else { return }
-        let (handed, dropped) = inbox.withLock { s -> (Bool, Int) in
+        let (schedule, dropped) = inbox.withLock { s -> (Bool, Int) in
             guard !s.users.isEmpty else { return (false, 0) }
             let room = max(0, settings.queueMax - s.messages.count)
             s.messages += messages.prefix(room)
-            return (room > 0, messages.count - min(room, messages.count))
+            let schedule = room > 0 && !s.gathering
+            if schedule { s.gathering = true }
+            return (schedule, messages.count - min(room, messages.count))
         }
         metrics.pushNotification("dropped", count: dropped)
-        if handed { wake() }
+        // The first message of a window wakes `run` at its end; the others join it.
+        if schedule {
+            Task {
+                try? await Task.sleep(for: .milliseconds(settings.gatherMs))
+                self.inbox.withLock { $0.gathered = true }
+                self.wake()
+            }
+        }
     }
 
     /// Turns the messages handed over into notes (`PushQueue.notes`) for
     /// the members who have a target and are offline on every node.
     private func expandMessages() {
-        let (messages, users) = inbox.withLock { s in
-            defer { s.messages = [] }
+        let (messages, users) = inbox.withLock { s -> ([Event], Set<UserID>) in
+            guard s.gathered else { return ([], []) }
+            defer { (s.messages, s.gathering, s.gathered) = ([], false, false) }
             return (s.messages, s.users)
         }
         guard !messages.isEmpty else { return }
