@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The version and the git commit, written at build time by the plugin.
@@ -50,7 +51,9 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        .target(name: "ChatCrypto", dependencies: ["CSodium", "ChatCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "ChatCrypto", dependencies: ["CSodium", "ChatCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .target(
             name: "ChatStore",
             dependencies: ["ChatCore", .product(name: "GRDB", package: "GRDB.swift")],
@@ -193,7 +196,7 @@ let package = Package(
         // The rules, without a database.
         .testTarget(
             name: "ChatCoreTests",
-            dependencies: ["ChatCore", "ChatCrypto"],
+            dependencies: ["ChatCore", "ChatCrypto", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What several test targets share: a throwaway PostgreSQL cluster (tools/pg).
@@ -234,6 +237,7 @@ let package = Package(
             dependencies: [
                 "ChatBuildInfo", "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig", "ChatCrypto", "ChatStore",
                 "ChatPostgres", "ChatTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

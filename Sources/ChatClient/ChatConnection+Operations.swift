@@ -219,12 +219,16 @@ extension ChatConnection {
 
     /// SetPushTarget (op 20): while none of the user's devices is
     /// connected, this device is told of new messages through a UnifiedPush
-    /// endpoint. Returns whether notifications carry the sender and text.
+    /// endpoint. With `webPush` (the device's P-256 public key, 65 bytes
+    /// uncompressed, and its 16-byte auth secret) bodies are encrypted for
+    /// the device (RFC 8291). Returns whether notifications carry the
+    /// sender and text.
     @discardableResult
-    public func setPushTarget(unifiedPush endpoint: String) async throws -> Bool {
+    public func setPushTarget(unifiedPush endpoint: String, webPush: (p256dh: Data, auth: Data)? = nil) async throws -> Bool {
         var r = Chatd_V1_SetPushTargetRequest()
         r.kind = .pushUnified
         r.endpoint = endpoint
+        if let webPush { (r.p256Dh, r.auth) = (webPush.p256dh, webPush.auth) }
         let answer: Chatd_V1_SetPushTargetResponse = try await call(.setPushTarget, r)
         return answer.includeContent
     }

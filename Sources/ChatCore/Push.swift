@@ -24,11 +24,18 @@ public struct PushTarget: Sendable, Equatable {
     public var pushkey: String
     public var appID: String
     public var platform: String
+    /// `unifiedPush` with Web Push encryption (RFC 8291): the device's
+    /// P-256 public key (65 bytes, uncompressed) and its 16-byte auth
+    /// secret; both empty: bodies are sent in clear.
+    public var p256dh: [UInt8]
+    public var auth: [UInt8]
     public var createdAt: Millis
+
+    public var encrypted: Bool { !p256dh.isEmpty }
 
     public init(
         device: DeviceRowID, userID: UserID, deviceID: String, kind: PushKind, endpoint: String = "", pushkey: String = "",
-        appID: String = "", platform: String = "", createdAt: Millis
+        appID: String = "", platform: String = "", p256dh: [UInt8] = [], auth: [UInt8] = [], createdAt: Millis
     ) {
         self.device = device
         self.userID = userID
@@ -38,6 +45,8 @@ public struct PushTarget: Sendable, Equatable {
         self.pushkey = pushkey
         self.appID = appID
         self.platform = platform
+        self.p256dh = p256dh
+        self.auth = auth
         self.createdAt = createdAt
     }
 
@@ -49,11 +58,20 @@ public struct PushTarget: Sendable, Equatable {
         switch kind {
         case .unifiedPush:
             guard let url = URLComponents(string: endpoint), let scheme = url.scheme, let host = url.host else { return "unified_push" }
-            return "unified_push \(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/…"
+            return "unified_push \(scheme)://\(host)\(url.port.map { ":\($0)" } ?? "")/…" + (encrypted ? " encrypted" : "")
         case .gateway:
             return "gateway \(platform) \(appID) \(pushkey.prefix(8))…"
         }
     }
+}
+
+/// Web Push message encryption (RFC 8291), for UnifiedPush endpoints
+/// whose device registered its keys (ChatCrypto implements it).
+public protocol WebPushSealer: Sendable {
+    /// Whether `p256dh` is a P-256 public key (uncompressed, on the curve).
+    func isValidKey(_ p256dh: [UInt8]) -> Bool
+    /// The `aes128gcm` body for `plaintext`, readable only by the device.
+    func seal(_ plaintext: [UInt8], p256dh: [UInt8], auth: [UInt8]) throws -> [UInt8]
 }
 
 /// Why a device's target went away (the reason of a PUSH_TARGET_CHANGED account event).
@@ -87,14 +105,18 @@ public enum PushPolicy {
     public static let maxPushkeyBytes = 512
     public static let maxAppIDBytes = 64
     public static let platforms = ["apns", "fcm"]
+    /// Web Push keys: an uncompressed P-256 point and the auth secret.
+    public static let p256dhBytes = 65
+    public static let authBytes = 16
     /// Longest text a notification carries (with content): UnifiedPush
     /// distributors take 4096 bytes of body.
     public static let maxTextBytes = 1024
 
     /// SetPushTarget's fields, checked: the target to store.
     public static func target(
-        kind: PushKind?, endpoint: String, pushkey: String, appID: String, platform: String, rules: PushRules,
-        device: DeviceRowID, user: UserID, deviceID: String, now: Millis
+        kind: PushKind?, endpoint: String, pushkey: String, appID: String, platform: String, p256dh: [UInt8] = [],
+        auth: [UInt8] = [], rules: PushRules, sealer: (any WebPushSealer)? = nil, device: DeviceRowID, user: UserID, deviceID: String,
+        now: Millis
     ) throws(ChatFailure) -> PushTarget {
         guard rules.enabled else { throw ChatFailure.invalid("kind", "this server sends no push notifications") }
         guard let kind else { throw ChatFailure.invalid("kind", "kind must be PUSH_UNIFIED or PUSH_GATEWAY") }
@@ -106,7 +128,16 @@ public enum PushPolicy {
             }
             try checkEndpoint(endpoint, rules: rules)
             target.endpoint = endpoint
+            if !p256dh.isEmpty || !auth.isEmpty {
+                guard let sealer else { throw ChatFailure.invalid("p256dh", "this server does not encrypt notifications") }
+                guard p256dh.count == p256dhBytes, p256dh.first == 4, sealer.isValidKey(p256dh) else {
+                    throw ChatFailure.invalid("p256dh", "p256dh must be an uncompressed P-256 public key (65 bytes)")
+                }
+                guard auth.count == authBytes else { throw ChatFailure.invalid("auth", "auth must be 16 bytes") }
+                (target.p256dh, target.auth) = (p256dh, auth)
+            }
         case .gateway:
+            guard p256dh.isEmpty, auth.isEmpty else { throw ChatFailure.invalid("p256dh", "p256dh and auth are for PUSH_UNIFIED") }
             guard !rules.gatewayURL.isEmpty else {
                 throw ChatFailure.invalid("kind", "this server has no push gateway; use PUSH_UNIFIED")
             }

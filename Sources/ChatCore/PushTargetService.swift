@@ -7,11 +7,14 @@ public final class PushTargetService: Sendable {
     let store: any Store
     let clock: any WallClock
     private let rules: Mutex<PushRules>
+    /// Web Push encryption; nil: keys are refused (and bodies go in clear).
+    public let sealer: (any WebPushSealer)?
 
-    public init(store: any Store, clock: any WallClock, rules: PushRules) {
+    public init(store: any Store, clock: any WallClock, rules: PushRules, sealer: (any WebPushSealer)? = nil) {
         self.store = store
         self.clock = clock
         self.rules = Mutex(rules)
+        self.sealer = sealer
     }
 
     public var currentRules: PushRules { rules.withLock { $0 } }
@@ -21,13 +24,14 @@ public final class PushTargetService: Sendable {
     /// Sets the session's device's target; returns whether notifications
     /// carry content on this server.
     public func set(
-        _ session: Session, kind: PushKind?, endpoint: String, pushkey: String, appID: String, platform: String, address: String
+        _ session: Session, kind: PushKind?, endpoint: String, pushkey: String, appID: String, platform: String,
+        p256dh: [UInt8] = [], auth: [UInt8] = [], address: String
     ) async throws -> Bool {
         let rules = currentRules
         let now = clock.nowMs()
         let target = try PushPolicy.target(
-            kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, rules: rules,
-            device: session.deviceRowID, user: session.userID, deviceID: session.deviceID, now: now)
+            kind: kind, endpoint: endpoint, pushkey: pushkey, appID: appID, platform: platform, p256dh: p256dh, auth: auth,
+            rules: rules, sealer: sealer, device: session.deviceRowID, user: session.userID, deviceID: session.deviceID, now: now)
         let changed = try await store.transaction { tx in try tx.setPushTarget(target, now: now) }
         if changed {
             try await audit(.pushTargetSet, actor: "user:\(session.userID)", target: target, address: address, at: now)

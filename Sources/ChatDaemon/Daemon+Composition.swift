@@ -64,7 +64,7 @@ extension Daemon {
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         let settings = Settings(config)
-        let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push)
+        let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push, sealer: WebPushEncryption())
         let pushHTTP = HTTPPushClient(connectionsPerHost: settings.notifier.concurrency)
         let push = PushNotifier(
             settings: settings.notifier, targets: pushTargets, store: store, hub: hub, http: pushHTTP, clock: clock,

@@ -21,10 +21,13 @@ final class HTTPPushClient: PushHTTP {
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
-    func post(url: String, contentType: String, body: [UInt8], timeoutMs: Int64) async -> (status: Int?, body: [UInt8]) {
+    func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async
+        -> (status: Int?, body: [UInt8])
+    {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
+        if let contentEncoding { request.headers.add(name: "Content-Encoding", value: contentEncoding) }
         request.headers.add(name: "User-Agent", value: "chatd/\(chatdVersion)")
         // Web Push / UnifiedPush: how long a distributor may keep it for an unreachable phone.
         request.headers.add(name: "TTL", value: "86400")

@@ -348,6 +348,11 @@ enum PostgresSchema {
         );
         CREATE INDEX push_targets_user ON push_targets(user_id);
         """,
+        // 7: SQLite's v8-webpush-keys (a UnifiedPush target's Web Push keys, PROTOCOL.md §4.8).
+        """
+        ALTER TABLE push_targets ADD COLUMN p256dh BYTEA NOT NULL DEFAULT ''::bytea;
+        ALTER TABLE push_targets ADD COLUMN auth BYTEA NOT NULL DEFAULT ''::bytea;
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

@@ -3,12 +3,13 @@ import ChatCore
 /// Push targets and what a notification says (as SQLiteStore+Push).
 extension PostgresStore {
     static let pushTargetColumns =
-        "p.device_id, p.user_id, d.device_id AS client_device_id, p.kind, p.endpoint, p.pushkey, p.app_id, p.platform, p.created_at"
+        "p.device_id, p.user_id, d.device_id AS client_device_id, p.kind, p.endpoint, p.pushkey, p.app_id, p.platform, p.created_at, p.p256dh, p.auth"
 
     static func pushTarget(_ row: PGRow) -> PushTarget {
         PushTarget(
             device: row[0].int, userID: row[1].int, deviceID: row[2].text, kind: PushKind(rawValue: row[3].text) ?? .unifiedPush,
-            endpoint: row[4].text, pushkey: row[5].text, appID: row[6].text, platform: row[7].text, createdAt: row[8].int)
+            endpoint: row[4].text, pushkey: row[5].text, appID: row[6].text, platform: row[7].text, p256dh: row[9].bytesOrNil ?? [],
+            auth: row[10].bytesOrNil ?? [], createdAt: row[8].int)
     }
 
     public func pushTargets(user: UserID?) async throws -> [PushTarget] {

@@ -231,12 +231,13 @@ final class PostgresTransaction: StoreTransaction {
     func savePushTarget(_ t: PushTarget) throws {
         try s.execute(
             """
-            INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at, p256dh, auth)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, endpoint = excluded.endpoint,
-              pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at
+              pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at,
+              p256dh = excluded.p256dh, auth = excluded.auth
             """,
-            [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt])
+            [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt, t.p256dh, t.auth])
     }
 
     func deletePushTarget(device: DeviceRowID) throws {

@@ -5,12 +5,13 @@ import GRDB
 /// Push targets and what a notification says (PROTOCOL.md §4.8).
 extension SQLiteStore {
     static let pushTargetColumns =
-        "p.device_id, p.user_id, d.device_id AS client_device_id, p.kind, p.endpoint, p.pushkey, p.app_id, p.platform, p.created_at"
+        "p.device_id, p.user_id, d.device_id AS client_device_id, p.kind, p.endpoint, p.pushkey, p.app_id, p.platform, p.created_at, p.p256dh, p.auth"
 
     static func pushTarget(_ row: Row) -> PushTarget {
         PushTarget(
             device: row[0], userID: row[1], deviceID: row[2], kind: PushKind(rawValue: row[3]) ?? .unifiedPush, endpoint: row[4],
-            pushkey: row[5], appID: row[6], platform: row[7], createdAt: row[8])
+            pushkey: row[5], appID: row[6], platform: row[7], p256dh: [UInt8]((row[9] as Data?) ?? Data()),
+            auth: [UInt8]((row[10] as Data?) ?? Data()), createdAt: row[8])
     }
 
     public func pushTargets(user: UserID?) async throws -> [PushTarget] {

@@ -227,12 +227,13 @@ final class SQLiteTransaction: StoreTransaction {
     func savePushTarget(_ t: PushTarget) throws {
         try db.cachedExecute(
             sql: """
-                INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO push_targets (device_id, user_id, kind, endpoint, pushkey, app_id, platform, created_at, p256dh, auth)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, endpoint = excluded.endpoint,
-                  pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at
+                  pushkey = excluded.pushkey, app_id = excluded.app_id, platform = excluded.platform, created_at = excluded.created_at,
+                  p256dh = excluded.p256dh, auth = excluded.auth
                 """,
-            arguments: [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt])
+            arguments: [t.device, t.userID, t.kind.rawValue, t.endpoint, t.pushkey, t.appID, t.platform, t.createdAt, Data(t.p256dh), Data(t.auth)])
     }
 
     func deletePushTarget(device: DeviceRowID) throws {

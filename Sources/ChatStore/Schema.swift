@@ -355,6 +355,15 @@ enum Schema {
                     CREATE INDEX push_targets_user ON push_targets(user_id);
                     """)
         }
+        migrator.registerMigration("v8-webpush-keys") { db in
+            try db.execute(
+                sql: """
+                    -- A UnifiedPush target's Web Push keys (RFC 8291, PROTOCOL.md §4.8): the
+                    -- device's P-256 public key and auth secret; empty: bodies go in clear.
+                    ALTER TABLE push_targets ADD COLUMN p256dh BLOB NOT NULL DEFAULT x'';
+                    ALTER TABLE push_targets ADD COLUMN auth BLOB NOT NULL DEFAULT x'';
+                    """)
+        }
         return migrator
     }
 }

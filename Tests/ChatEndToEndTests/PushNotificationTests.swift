@@ -1,5 +1,7 @@
 import ChatClient
+import ChatCrypto
 import ChatProtocol
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -129,6 +131,45 @@ struct PushNotificationTests {
         await sink.stop()
     }
 
+    /// A device that gives its Web Push keys gets bodies only it can read
+    /// (RFC 8291, aes128gcm), content included; a bad key is refused.
+    @Test func webPushKeysEncryptTheBody() async throws {
+        let sink = try await PushSink.start()
+        let server = try await start(sink, includeContent: true)
+        do {
+            let key = P256.KeyAgreement.PrivateKey()
+            let auth = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
+            let (bob, direct, _, _) = try await offlineAlice(server) { phone in
+                func refusal(_ p256dh: Data, _ auth: Data) async -> String? {
+                    do {
+                        try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"), webPush: (p256dh, auth))
+                        return nil
+                    } catch {
+                        if case .server(_, _, _, let field) = error as? ChatClientError { return field }
+                        return "\(error)"
+                    }
+                }
+                #expect(await refusal(Data([4] + [UInt8](repeating: 1, count: 64)), auth) == "p256dh")
+                #expect(await refusal(key.publicKey.x963Representation, auth.prefix(8)) == "auth")
+                let content = try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"), webPush: (key.publicKey.x963Representation, auth))
+                #expect(content)
+            }
+            let sent = try await bob.send(room: direct, text: "a secret text").event
+            let got = await sink.wait(count: 1)
+            #expect(got.map(\.contentEncoding) == ["aes128gcm"] && got.map(\.contentType) == ["application/octet-stream"])
+            let sealed = got.first?.body ?? []
+            #expect(!String(decoding: sealed, as: UTF8.self).contains("secret"))
+            let body = Self.json((try? WebPushEncryption.open(sealed, privateKey: key, auth: [UInt8](auth))) ?? [])
+            #expect(body["seq"] as? Int == Int(sent.seq) && body["text"] as? String == "a secret text" && body["sender"] as? String == "bob")
+        } catch {
+            await server.stop()
+            await sink.stop()
+            throw error
+        }
+        await server.stop()
+        await sink.stop()
+    }
+
     /// push.min_interval_seconds: the first message goes at once, a burst
     /// right after it becomes one notification at the interval's end (one
     /// per interval while the burst lasts, when sending it takes longer).
@@ -226,6 +267,8 @@ final class PushSink: Sendable {
         var path: String
         var body: [UInt8]
         var at: ContinuousClock.Instant
+        var contentType = ""
+        var contentEncoding = ""
     }
 
     private struct State {
@@ -266,9 +309,12 @@ final class PushSink: Sendable {
     func delay(_ d: Duration) { state.withLock { $0.delay = d } }
 
     /// Records a request; returns the answer and how long to wait before it.
-    fileprivate func record(path: String, body: [UInt8]) -> (Int, String, Duration) {
+    fileprivate func record(path: String, body: [UInt8], headers: HTTPHeaders) -> (Int, String, Duration) {
         state.withLock { s in
-            s.requests.append(Request(path: path, body: body, at: .now))
+            s.requests.append(
+                Request(
+                    path: path, body: body, at: .now, contentType: headers.first(name: "Content-Type") ?? "",
+                    contentEncoding: headers.first(name: "Content-Encoding") ?? ""))
             if var next = s.script[path], !next.isEmpty {
                 let answer = next.removeFirst()
                 s.script[path] = next
@@ -305,6 +351,7 @@ private final class SinkHandler: ChannelInboundHandler {
 
     let sink: PushSink
     var path = ""
+    var headers = HTTPHeaders()
     var body: [UInt8] = []
 
     init(sink: PushSink) { self.sink = sink }
@@ -313,11 +360,12 @@ private final class SinkHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             path = head.uri
+            headers = head.headers
             body = []
         case .body(let buffer):
             body += Array(buffer.readableBytesView)
         case .end:
-            let (status, text, delay) = sink.record(path: path, body: body)
+            let (status, text, delay) = sink.record(path: path, body: body, headers: headers)
             let loop = context.eventLoop
             let bound = NIOLoopBound(context, eventLoop: loop)
             loop.scheduleTask(in: .nanoseconds(Int64(delay.components.attoseconds / 1_000_000_000 + delay.components.seconds * 1_000_000_000))) {

@@ -95,9 +95,11 @@ struct MigrationTests {
             // Grants: an invite link to the group, a registration token.
             _ = try await f.invites().create(alice, conversation: group, expiresInMs: 0, maxUses: 5)
             _ = try await accounts.createRegistrationToken(maxUses: 2, expiresInMs: 0, actor: "test")
-            // A push target (PROTOCOL.md §4.8).
-            _ = try await PushTargetService(store: f.store, clock: f.clock, rules: PushRules()).set(
-                alice, kind: .unifiedPush, endpoint: "https://up.example.org/alice", pushkey: "", appID: "", platform: "", address: "")
+            // A push target with Web Push keys (PROTOCOL.md §4.8; the key is RFC 8291's example).
+            _ = try await PushTargetService(store: f.store, clock: f.clock, rules: PushRules(), sealer: WebPushEncryption()).set(
+                alice, kind: .unifiedPush, endpoint: "https://up.example.org/alice", pushkey: "", appID: "", platform: "",
+                p256dh: [UInt8](Data(base64Encoded: "BCVxsr7N/eNgVRqvHtD0zTZsEc6+VV+JvLexhqUzORcxaOzi6+AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4=") ?? Data()),
+                auth: [UInt8](repeating: 9, count: 16), address: "")
             direct = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a3", text: "psst bob, lunch?")).event
                 .conversationID
             _ = try await rooms.send(bob, conversation: direct, toUser: 0, .init(clientMsgID: "b3", text: "lunch yes"))
@@ -227,6 +229,9 @@ struct MigrationTests {
     /// Sync and history of every user and every conversation they are in,
     /// and the rest each user can read.
     static func compareEverything(_ before: SQLiteStore, _ after: PostgresStore, _ deployment: Deployment) async throws {
+        let targets = try await before.pushTargets(user: nil)
+        #expect(targets.count == 1 && targets.first?.encrypted == true)
+        #expect(try await after.pushTargets(user: nil) == targets)
         for name in ["alice", "bob", "carol", "dave"] {
             let user = try deployment.session(name).userID
             let left = try await before.sync(user: user, after: 0, limit: 1000, includeConversations: true, maxConversations: 100, receiptsListMax: 32)

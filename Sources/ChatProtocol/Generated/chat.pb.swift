@@ -1459,6 +1459,12 @@ public nonisolated struct Chatd_V1_SetPushTargetRequest: Sendable {
   /// PUSH_GATEWAY: "apns" or "fcm"
   public var platform: String = String()
 
+  /// PUSH_UNIFIED, optional: Web Push encryption keys (RFC 8291). Both or neither.
+  public var p256Dh: Data = Data()
+
+  /// the device's auth secret (16 bytes)
+  public var auth: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -4532,7 +4538,7 @@ nonisolated extension Chatd_V1_RefreshTokenRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Chatd_V1_SetPushTargetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SetPushTargetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}endpoint\0\u{1}pushkey\0\u{3}app_id\0\u{1}platform\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}endpoint\0\u{1}pushkey\0\u{3}app_id\0\u{1}platform\0\u{1}p256dh\0\u{1}auth\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4545,6 +4551,8 @@ nonisolated extension Chatd_V1_SetPushTargetRequest: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularStringField(value: &self.pushkey) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.appID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.platform) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.p256Dh) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.auth) }()
       default: break
       }
     }
@@ -4566,6 +4574,12 @@ nonisolated extension Chatd_V1_SetPushTargetRequest: SwiftProtobuf.Message, Swif
     if !self.platform.isEmpty {
       try visitor.visitSingularStringField(value: self.platform, fieldNumber: 5)
     }
+    if !self.p256Dh.isEmpty {
+      try visitor.visitSingularBytesField(value: self.p256Dh, fieldNumber: 6)
+    }
+    if !self.auth.isEmpty {
+      try visitor.visitSingularBytesField(value: self.auth, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4575,6 +4589,8 @@ nonisolated extension Chatd_V1_SetPushTargetRequest: SwiftProtobuf.Message, Swif
     if lhs.pushkey != rhs.pushkey {return false}
     if lhs.appID != rhs.appID {return false}
     if lhs.platform != rhs.platform {return false}
+    if lhs.p256Dh != rhs.p256Dh {return false}
+    if lhs.auth != rhs.auth {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

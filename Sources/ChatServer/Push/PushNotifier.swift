@@ -6,8 +6,10 @@ import Synchronization
 /// a fake in tests).
 public protocol PushHTTP: Sendable {
     /// The answer's status and body (at most a few KiB kept); nil status:
-    /// no answer within `timeoutMs`, or no connection.
-    func post(url: String, contentType: String, body: [UInt8], timeoutMs: Int64) async -> (status: Int?, body: [UInt8])
+    /// no answer within `timeoutMs`, or no connection. `contentEncoding`:
+    /// the Content-Encoding header (`aes128gcm` for a Web Push body).
+    func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async
+        -> (status: Int?, body: [UInt8])
 }
 
 /// Sends push notifications to the devices of members none of whose
@@ -220,9 +222,23 @@ public final class PushNotifier: Sendable {
         await withTaskGroup(of: [(PushTarget, PushOutcome)].self) { group in
             for target in devices where target.kind == .unifiedPush {
                 group.addTask {
-                    let body = PushPayload.unified(context, includeContent: rules.includeContent)
+                    let json = PushPayload.unified(context, includeContent: rules.includeContent)
+                    guard target.encrypted else {
+                        let answer = await self.http.post(
+                            url: target.endpoint, contentType: "application/json", contentEncoding: nil, body: json,
+                            timeoutMs: self.settings.timeoutMs)
+                        return [(target, PushPolicy.outcome(status: answer.status))]
+                    }
+                    // Web Push (RFC 8291): only the device can read it.
+                    guard let sealer = self.targets.sealer,
+                        let body = try? sealer.seal(json, p256dh: target.p256dh, auth: target.auth)
+                    else {
+                        self.logger.warning("could not encrypt a push notification", metadata: ["chatd.target": "\(target.redacted)"])
+                        return [(target, .failed)]
+                    }
                     let answer = await self.http.post(
-                        url: target.endpoint, contentType: "application/json", body: body, timeoutMs: self.settings.timeoutMs)
+                        url: target.endpoint, contentType: "application/octet-stream", contentEncoding: "aes128gcm", body: body,
+                        timeoutMs: self.settings.timeoutMs)
                     return [(target, PushPolicy.outcome(status: answer.status))]
                 }
             }
@@ -232,7 +248,8 @@ public final class PushNotifier: Sendable {
                 group.addTask {
                     let body = PushPayload.gateway(context, devices: viaGateway, includeContent: rules.includeContent)
                     let answer = await self.http.post(
-                        url: rules.gatewayURL, contentType: "application/json", body: body, timeoutMs: self.settings.timeoutMs)
+                        url: rules.gatewayURL, contentType: "application/json", contentEncoding: nil, body: body,
+                        timeoutMs: self.settings.timeoutMs)
                     let rejected = answer.status == 200 ? PushPayload.rejected(answer.body) : []
                     return viaGateway.map { ($0, PushPolicy.outcome(status: answer.status, rejected: rejected.contains($0.pushkey))) }
                 }

@@ -92,7 +92,7 @@ enum ClientRoutes {
             var r = Chatd_V1_SetPushTargetResponse()
             r.includeContent = try await push.set(
                 session, kind: ProtoMap.pushKind(q.kind), endpoint: q.endpoint, pushkey: q.pushkey, appID: q.appID,
-                platform: q.platform, address: context.address)
+                platform: q.platform, p256dh: [UInt8](q.p256Dh), auth: [UInt8](q.auth), address: context.address)
             return r
         },
         .session(.removePushTarget, .small, Chatd_V1_RemovePushTargetRequest.self) { router, _, session, context in
