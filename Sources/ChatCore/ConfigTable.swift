@@ -522,14 +522,14 @@ extension Setting where Value == Bool {
         "Whether devices may register push targets (SetPushTarget) and offline members are notified of new\nmessages. false: SetPushTarget is refused and nothing is sent; stored targets stay.", reloadable: true)
     public static let pushIncludeContent = Setting(
         "push", "include_content", .bool, .bool(false),
-        "Whether notifications carry the sender's username and the message text (cut to 1024 bytes).\nfalse: only the conversation, the seq and the unread and mention counts. With true the text\ncrosses the distributor's or gateway's operator in clear (no Web Push encryption).", reloadable: true)
+        "Whether notifications carry the sender's username and the message text (cut to 1024 bytes).\nfalse: only the conversation, the seq and the unread and mention counts. With true the text\ncrosses the gateway's operator in clear, and a distributor's when the device gave no Web Push keys.", reloadable: true)
     public static let pushAllowHTTP = Setting(
         "push", "allow_http", .bool, .bool(false),
         "Whether UnifiedPush endpoints may be plain http:// URLs (tests, a distributor on the same network).",
         reloadable: true)
     public static let pushAllowPrivateAddresses = Setting(
         "push", "allow_private_addresses", .bool, .bool(false),
-        "Whether UnifiedPush endpoints may name localhost or a loopback, private or link-local address\nliteral. Names are not resolved when checked: put chatd behind an egress filter to be sure.",
+        "Whether UnifiedPush endpoints may name localhost or a loopback, private or link-local address,\nor a name that resolves to one (looked up before each request). A name whose answers change\nbetween that lookup and the connection can slip through: put chatd behind an egress filter to be sure.",
         reloadable: true)
 }
 

@@ -181,7 +181,8 @@ public enum PushPolicy {
     public static func isPrivateHost(_ rawHost: String) -> Bool {
         var host = rawHost.lowercased()
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host == "localhost" || host.hasSuffix(".localhost") || host.hasSuffix(".localhost.") { return true }
+        if host.hasSuffix(".") { host.removeLast() }  // a fully qualified name: "localhost." is localhost
+        if host == "localhost" || host.hasSuffix(".localhost") { return true }
         if let v4 = ipv4(host) { return isPrivate(v4) }
         guard host.contains(":") else { return false }
         var bytes = [UInt8](repeating: 0, count: 16)
@@ -194,6 +195,27 @@ public enum PushPolicy {
             return isPrivate(Array(bytes[12..<16]))
         }
         return false
+    }
+
+    /// Whether `host` is an address literal (nothing to resolve).
+    public static func isAddressLiteral(_ host: String) -> Bool {
+        ipv4(host) != nil || host.contains(":")
+    }
+
+    /// Whether a notification may be POSTed to `endpoint` now, when private
+    /// addresses are not allowed: neither its host nor any address the
+    /// host's name resolves to (`resolve`; nil: the lookup failed) may be
+    /// loopback, private or link-local. Checked at every send, so a name
+    /// that later points inside, or a rule tightened by a reload, stops it.
+    /// nil: go ahead; else the outcome to record without sending.
+    public static func refusal(
+        endpoint: String, rules: PushRules, resolve: (String) async -> [String]?
+    ) async -> PushOutcome? {
+        guard !rules.allowPrivateAddresses else { return nil }
+        guard let host = URLComponents(string: endpoint)?.host, !isPrivateHost(host) else { return .failed }
+        guard !isAddressLiteral(host) else { return nil }
+        guard let addresses = await resolve(host), !addresses.isEmpty else { return .retry }
+        return addresses.contains(where: isPrivateHost) ? .failed : nil
     }
 
     private static func ipv4(_ host: String) -> [UInt8]? {

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import ChatServer
+import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The notifier's HTTP POSTs (spec/PROTOCOL.md §4.8), through
 /// async-http-client on NIO's shared event loops: connections are pooled
@@ -40,6 +42,56 @@ final class HTTPPushClient: PushHTTP {
         } catch {
             return (nil, [])
         }
+    }
+
+    /// Lookups of endpoint hosts, kept a minute (UnifiedPush endpoints
+    /// share a few distributors' hosts); at most `maxCachedHosts`.
+    private let resolved = Mutex<[String: (until: ContinuousClock.Instant, addresses: [String])]>([:])
+    static let maxCachedHosts = 1024
+
+    func resolve(_ host: String) async -> [String]? {
+        if let hit = resolved.withLock({ $0[host] }), hit.until > .now { return hit.addresses }
+        // getaddrinfo blocks: off the cooperative pool.
+        let addresses = await withCheckedContinuation { c in
+            DispatchQueue.global().async { c.resume(returning: Self.lookUp(host)) }
+        }
+        if let addresses {
+            resolved.withLock { cache in
+                if cache.count >= Self.maxCachedHosts { cache.removeAll() }
+                cache[host] = (.now + .seconds(60), addresses)
+            }
+        }
+        return addresses
+    }
+
+    static func lookUp(_ host: String) -> [String]? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return nil }
+        defer { freeaddrinfo(first) }
+        var out: [String] = []
+        for entry in sequence(first: first, next: { $0.pointee.ai_next }) {
+            guard let address = entry.pointee.ai_addr else { continue }
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            let family = entry.pointee.ai_family
+            let ok: Bool
+            switch family {
+            case AF_INET:
+                ok = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    var a = sin.pointee.sin_addr
+                    return inet_ntop(AF_INET, &a, &text, socklen_t(text.count)) != nil
+                }
+            case AF_INET6:
+                ok = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var a = sin6.pointee.sin6_addr
+                    return inet_ntop(AF_INET6, &a, &text, socklen_t(text.count)) != nil
+                }
+            default: ok = false
+            }
+            if ok { out.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+        }
+        return out
     }
 
     func shutdown() async {

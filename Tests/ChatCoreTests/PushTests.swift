@@ -1,5 +1,6 @@
 import ChatCore
 import Foundation
+import Synchronization
 import Testing
 
 /// Push notifications (spec/PROTOCOL.md §4.8) as decisions: what a device
@@ -38,7 +39,7 @@ struct PushTests {
         for bad in [
             "", "ntfy.example.org/up", "http://ntfy.example.org/up", "ftp://ntfy.example.org/up", "https://user:pw@ntfy.example.org/",
             "https://127.0.0.1/up", "https://10.1.2.3/", "https://192.168.0.9/", "https://172.20.0.1/", "https://169.254.169.254/latest",
-            "https://localhost:8080/", "https://a.localhost/", "https://[::1]/", "https://[fe80::1]/", "https://[fd00::5]/",
+            "https://localhost:8080/", "https://a.localhost/", "https://localhost./", "https://127.0.0.1./", "https://[::1]/", "https://[fe80::1]/", "https://[fd00::5]/",
             "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://100.64.0.1/", "https://ex ample.org/",
             "https://example.org/" + String(repeating: "a", count: 1024),
         ] {
@@ -53,6 +54,36 @@ struct PushTests {
         var off = rules()
         off.enabled = false
         #expect(refusal(.unifiedPush, endpoint: "https://x.org/", rules: off) == "kind")
+    }
+
+    /// At send time, unless private addresses are allowed: a host that is,
+    /// or whose name resolves to, a private address gets nothing; a failed
+    /// lookup is retried; literals are not looked up.
+    @Test func endpointsThatResolveInsideAreRefusedAtSendTime() async {
+        let table: [String: [String]] = [
+            "ntfy.example.org": ["93.184.216.34", "2606:2800:220:1::1"], "evil.example.org": ["93.184.216.34", "10.0.0.7"],
+            "six.example.org": ["fd00::1"], "empty.example.org": [],
+        ]
+        let looked = Mutex<[String]>([])
+        func refusal(_ endpoint: String, allow: Bool = false) async -> PushOutcome? {
+            await PushPolicy.refusal(endpoint: endpoint, rules: rules(local: allow)) { host in
+                looked.withLock { $0.append(host) }
+                return table[host]
+            }
+        }
+        #expect(await refusal("https://ntfy.example.org/up") == nil)
+        #expect(await refusal("https://evil.example.org/up") == .failed)
+        #expect(await refusal("https://six.example.org/up") == .failed)
+        #expect(await refusal("https://unknown.example.org/up") == .retry)
+        #expect(await refusal("https://empty.example.org/up") == .retry)
+        #expect(await refusal("https://8.8.8.8/up") == nil)
+        // Registered while allowed, then the rule was tightened.
+        #expect(await refusal("http://127.0.0.1:9/up") == .failed)
+        #expect(await refusal("https://[fe80::1]/up") == .failed)
+        #expect(await refusal("https://localhost/up") == .failed)
+        #expect(looked.withLock { $0 } == ["ntfy.example.org", "evil.example.org", "six.example.org", "unknown.example.org", "empty.example.org"])
+        #expect(await refusal("https://evil.example.org/up", allow: true) == nil)
+        #expect(await refusal("http://127.0.0.1:9/up", allow: true) == nil)
     }
 
     @Test func gatewayTargetsNeedAGatewayAndWellFormedFields() throws {

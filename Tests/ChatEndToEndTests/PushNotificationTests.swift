@@ -1,7 +1,9 @@
 import ChatClient
+import ChatCore
 import ChatCrypto
 import ChatProtocol
 import Crypto
+@testable import ChatDaemon
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -262,6 +264,18 @@ struct PushNotificationTests {
 
 /// An HTTP server on loopback that records every request and answers as
 /// told: by default 200 with `{"rejected":[]}`.
+/// chatd's lookup of endpoint hosts (the send-time check of
+/// push.allow_private_addresses, spec §4.8).
+struct PushResolveTests {
+    @Test func namesResolveToLiteralsAndLoopbackIsRefused() async {
+        let client = HTTPPushClient(connectionsPerHost: 1)
+        let addresses = await client.resolve("localhost") ?? []
+        #expect(addresses.contains("127.0.0.1") || addresses.contains("::1"), "\(addresses)")
+        #expect(await client.resolve("no-such-host.invalid") == nil)
+        await client.shutdown()
+    }
+}
+
 final class PushSink: Sendable {
     struct Request: Sendable {
         var path: String

@@ -10,6 +10,8 @@ public protocol PushHTTP: Sendable {
     /// the Content-Encoding header (`aes128gcm` for a Web Push body).
     func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async
         -> (status: Int?, body: [UInt8])
+    /// The addresses `host` resolves to, as literals (nil: the lookup failed).
+    func resolve(_ host: String) async -> [String]?
 }
 
 /// Sends push notifications to the devices of members none of whose
@@ -222,6 +224,14 @@ public final class PushNotifier: Sendable {
         await withTaskGroup(of: [(PushTarget, PushOutcome)].self) { group in
             for target in devices where target.kind == .unifiedPush {
                 group.addTask {
+                    if let refusal = await PushPolicy.refusal(endpoint: target.endpoint, rules: rules, resolve: self.http.resolve) {
+                        if refusal == .failed {
+                            self.logger.warning(
+                                "push endpoint refused: it names or resolves to a loopback, private or link-local address",
+                                metadata: ["chatd.target": "\(target.redacted)"])
+                        }
+                        return [(target, refusal)]
+                    }
                     let json = PushPayload.unified(context, includeContent: rules.includeContent)
                     guard target.encrypted else {
                         let answer = await self.http.post(
