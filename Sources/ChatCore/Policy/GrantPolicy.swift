@@ -43,9 +43,16 @@ public enum GrantPolicy {
         }
     }
 
+    /// A token as typed: 64 hex digits (either case), the text `hex` makes
+    /// of it; nil when it is not one.
+    public static func token(hex text: String) -> [UInt8]? {
+        guard text.utf8.count == WireLimits.tokenBytes * 2 else { return nil }
+        return bytes(hex: text)
+    }
+
     /// A registration token as typed: 64 hex digits (either case).
     public static func registrationToken(_ text: String) throws(ChatFailure) -> [UInt8] {
-        guard text.utf8.count == WireLimits.tokenBytes * 2, let bytes = bytes(hex: text) else {
+        guard let bytes = token(hex: text) else {
             throw ChatFailure(.invalidToken, "a registration token is \(WireLimits.tokenBytes * 2) hex digits")
         }
         return bytes
