@@ -26,7 +26,7 @@ struct Chatc: AsyncParsableCommand {
         subcommands: [
             Interactive.self, Register.self, Login.self, Logout.self, Whoami.self, Conversations.self, Rooms.self, CreateRoom.self,
             Join.self, DM.self, Send.self, SendFile.self, Download.self, Search.self, History.self, Friends.self, Friend.self,
-            Tail.self, Edit.self, Delete.self, React.self, Leave.self, Members.self, Invite.self, InviteLink.self,
+            Tail.self, Edit.self, Delete.self, React.self, Leave.self, Members.self, Invite.self, InviteLink.self, Push.self,
         ],
         defaultSubcommand: Interactive.self)
 }
