@@ -267,4 +267,152 @@ struct ChatCLITests {
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
     }
+
+    /// `chatc invite-link`: the token it prints (64 hex digits) lets another
+    /// profile into a private group; the list shows the use; a revoked link is
+    /// refused with invite_revoked. `chatc invite` adds a member.
+    @Test func inviteLinksAndInvitesBringMembersIntoAGroup() async throws {
+        try await withChatd { port, chat in
+            // Alice's group, created and watched through the library on another device.
+            let alice = try await chatcUserAndLibraryDevice(port: port, chat)
+            var r: CommandResult
+            for name in ["carol", "bob"] {
+                r = try await chat(["register", name, "--password", "password1", "--profile", name, "--server", "127.0.0.1:\(port)"])
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+            let group = try await alice.createGroup(name: "hideout").conversation
+            func members() async throws -> [String] {
+                var q = Chatd_V1_ListMembersRequest()
+                q.conversationID = group.id
+                q.limit = 100
+                let page = try await alice.call(.listMembers, q, as: Chatd_V1_ListMembersResponse.self)
+                return page.members.map(\.user.username).sorted()
+            }
+
+            // Refused before asking the server.
+            r = try await chat(["invite-link", "create", "hideout", "--expires", "2x"])
+            #expect(r.status == 1 && r.stderr.contains("--expires: cannot read \"2x\""), "\(r.stderr)")
+            r = try await chat(["invite-link", "create", "hideout", "--expires", "367d"])
+            #expect(r.status == 1 && r.stderr.contains("longer than an invite link can last (366d)"), "\(r.stderr)")
+            r = try await chat(["invite-link", "create", "hideout", "--uses", "0"])
+            #expect(r.status == 1 && r.stderr.contains("--uses must be 1-1000000"), "\(r.stderr)")
+            r = try await chat(["invite-link", "redeem", "abc123", "--profile", "bob"])
+            #expect(r.status == 1 && r.stderr.contains("64 hex digits"), "\(r.stderr)")
+            #expect(try await alice.listInviteLinks(group.id).isEmpty)
+
+            r = try await chat(["invite-link", "create", "hideout", "--expires", "1h", "--uses", "2"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            let token = try #require(lines.first)
+            #expect(token.count == 64 && token.allSatisfy { "0123456789abcdef".contains($0) }, "\(r.stdout)")
+            let link = try #require(try await alice.listInviteLinks(group.id).first)
+            #expect(link.maxUses == 2 && link.expiresAtMs - link.createdAtMs == 3_600_000)
+            #expect(lines.count == 2 && lines[1].hasPrefix("invite link \(link.id) to hideout: 0/2 uses, expires "), "\(r.stdout)")
+
+            r = try await chat(["invite-link", "redeem", token, "--profile", "carol"])
+            #expect(r.status == 0 && r.stdout == "joined hideout (\(group.id))\n", "\(r.stdout) \(r.stderr)")
+            #expect(try await members() == ["alice", "carol"])
+            r = try await chat(["invite-link", "list", "hideout"])
+            #expect(r.stdout.hasPrefix("\(link.id)\t1/2 uses, expires "), "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.hasSuffix(" by alice\n") && r.stdout.split(separator: "\n").count == 1, "\(r.stdout)")
+            // A member may not see the links: the server's error code and message.
+            r = try await chat(["invite-link", "list", "hideout", "--profile", "carol"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("chatc: forbidden: "), "\(r.stderr)")
+
+            r = try await chat(["invite-link", "revoke", "hideout", "\(link.id)"])
+            #expect(r.status == 0 && r.stdout == "revoked invite link \(link.id)\n", "\(r.stdout) \(r.stderr)")
+            #expect(try await alice.listInviteLinks(group.id).isEmpty)
+            r = try await chat(["invite-link", "list", "hideout"])
+            #expect(r.status == 0 && r.stdout == "no invite links\n", "\(r.stdout)")
+            r = try await chat(["invite-link", "redeem", token, "--profile", "bob"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("chatc: invite_revoked: "), "\(r.stderr)")
+            #expect(try await members() == ["alice", "carol"])
+
+            r = try await chat(["invite", "hideout", "@bob"])
+            #expect(r.status == 0 && r.stdout == "added bob to hideout\n", "\(r.stdout) \(r.stderr)")
+            #expect(try await members() == ["alice", "bob", "carol"])
+            r = try await chat(["conversations", "--profile", "bob"])
+            #expect(r.stdout.contains("\(group.id)\thideout"), "\(r.stdout)")
+            r = try await chat(["invite", "hideout", "nobody"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("chatc: not_found: "), "\(r.stderr)")
+            await alice.close()
+        }
+    }
+
+    /// `chatc push`: a UnifiedPush endpoint and a gateway target are set on
+    /// the device chatc signed in with, the answer's include_content is
+    /// printed, and `push remove` clears it. The server's refusal of a plain
+    /// http loopback endpoint and a bad platform (refused locally) are one line each.
+    @Test func pushTargetIsSetAndRemoved() async throws {
+        // Nothing is sent to these made-up endpoints: nobody writes to alice.
+        let push = "\n[push]\ninclude_content = true\ngateway_url = \"https://push.example.org/_matrix/push/v1/notify\"\n"
+        try await withChatd(extraConfig: push) { port, chat in
+            let alice = try await chatcUserAndLibraryDevice(port: port, chat)
+            var r: CommandResult
+            // The push target of the device chatc registered with.
+            func chatcPush() async throws -> Chatd_V1_PushKind? {
+                let list = try await alice.call(.listDevices, Chatd_V1_ListDevicesRequest(), as: Chatd_V1_ListDevicesResponse.self)
+                return list.devices.first { $0.platform == "cli" }?.push
+            }
+
+            let gateway = ["push", "set", "--gateway", "PK1", "--app-id", "org.example.chat"]
+            r = try await chat(gateway + ["--platform", "gcm"])
+            #expect(r.status == 1 && r.stderr == "chatc: unknown platform gcm; one of apns, fcm\n", "\(r.stderr)")
+            r = try await chat(["push", "set", "--gateway", "PK1"])
+            #expect(r.status == 1 && r.stderr.contains("--gateway needs --app-id and --platform"), "\(r.stderr)")
+            r = try await chat(["push", "set"])
+            #expect(r.status == 1 && r.stderr.contains("give one of --unified URL or --gateway PUSHKEY"), "\(r.stderr)")
+            // push.allow_http and push.allow_private_addresses are off.
+            r = try await chat(["push", "set", "--unified", "http://127.0.0.1:9/up"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("chatc: invalid_field: "), "\(r.stderr)")
+            #expect(try await chatcPush() == .unspecified)
+
+            r = try await chat(["push", "set", "--unified", "https://push.example.org/up/alice"])
+            #expect(r.status == 0 && r.stdout.contains("go to https://push.example.org/up/alice"), "\(r.stdout) \(r.stderr)")
+            #expect(r.stdout.contains("includes the sender and text in them (include_content: true)"), "\(r.stdout)")
+            #expect(try await chatcPush() == .pushUnified)
+            r = try await chat(gateway + ["--platform", "apns"])
+            #expect(r.status == 0 && r.stdout.contains("gateway to apns (app org.example.chat)"), "\(r.stdout) \(r.stderr)")
+            #expect(try await chatcPush() == .pushGateway)
+            r = try await chat(["push", "remove"])
+            #expect(r.status == 0 && r.stdout == "this device gets no push notifications\n", "\(r.stdout) \(r.stderr)")
+            #expect(try await chatcPush() == .unspecified)
+            await alice.close()
+        }
+    }
+}
+
+/// Runs `body` with a chatd of its own and `chat`, which runs chatc with its
+/// sessions in a home of the test's own; then stops chatd (it must exit 0)
+/// and removes both.
+func withChatd(
+    extraConfig: String = "", _ body: (_ port: Int, _ chat: ([String]) async throws -> CommandResult) async throws -> Void
+) async throws {
+    let dir = TestServer.tempDir()
+    let home = dir + "-home"
+    defer {
+        for path in [dir, dir + ".conf", home] { try? FileManager.default.removeItem(atPath: path) }
+    }
+    let chatd = try ChatdProcess(dataDir: dir, extraConfig: extraConfig)
+    let port = try await chatd.waitReady()
+    do {
+        try await body(port) { try await runTool("chatc", $0, env: ["XDG_CONFIG_HOME": home]) }
+    } catch {
+        chatd.signal(SIGTERM)
+        _ = await chatd.waitExit()
+        throw error
+    }
+    chatd.signal(SIGTERM)
+    #expect(await chatd.waitExit() == 0)
+}
+
+/// Alice, registered with chatc (its default profile), and her connection
+/// through the library on a second device.
+func chatcUserAndLibraryDevice(port: Int, _ chat: ([String]) async throws -> CommandResult) async throws -> ChatConnection {
+    let r = try await chat(["register", "alice", "--password", "password1", "--server", "127.0.0.1:\(port)"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let alice = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+    try await alice.hello()
+    _ = try await alice.login(username: "alice", password: "password1")
+    return alice
 }
