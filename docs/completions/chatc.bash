@@ -173,13 +173,13 @@ _chatc() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|help)
+    ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|invite|invite-link|push|help)
         # Offer subcommand argument completions
         "_chatc_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ui register login logout whoami conversations rooms create-room join dm send send-file download search history friends friend tail edit delete react leave members help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ui register login logout whoami conversations rooms create-room join dm send send-file download search history friends friend tail edit delete react leave members invite invite-link push help' -- "${cur}"))
         ;;
     esac
 }
@@ -823,6 +823,259 @@ _chatc_members() {
     repeating_options=()
     non_repeating_options=(--profile --server --ca --cert --key)
     __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_invite() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_invite-link() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __chatc_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    create|list|revoke|redeem)
+        # Offer subcommand argument completions
+        "_chatc_invite-link_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'create list revoke redeem' -- "${cur}"))
+        ;;
+    esac
+}
+
+_chatc_invite-link_create() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key --expires --uses)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--expires')
+        return
+        ;;
+    '--uses')
+        return
+        ;;
+    esac
+}
+
+_chatc_invite-link_list() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_invite-link_revoke() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_invite-link_redeem() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
+}
+
+_chatc_push() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __chatc_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    set|remove)
+        # Offer subcommand argument completions
+        "_chatc_push_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'set remove' -- "${cur}"))
+        ;;
+    esac
+}
+
+_chatc_push_set() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key --unified --gateway --app-id --platform)
+    __chatc_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--profile')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--unified')
+        return
+        ;;
+    '--gateway')
+        return
+        ;;
+    '--app-id')
+        return
+        ;;
+    '--platform')
+        return
+        ;;
+    esac
+}
+
+_chatc_push_remove() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--profile --server --ca --cert --key)
+    __chatc_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in

@@ -73,13 +73,16 @@ _chatc() {
             'react:Add (or with --remove take back) a reaction to a message.'
             'leave:Leave a room or group.'
             'members:The members of a conversation, with their roles.'
+            'invite:Add a user to a room or group (as its owner or an admin).'
+            'invite-link:Links that let whoever holds their token join a room or group.'
+            'push:Push notifications for this device while none of yours is connected.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|help)
+        ui|register|login|logout|whoami|conversations|rooms|create-room|join|dm|send|send-file|download|search|history|friends|friend|tail|edit|delete|react|leave|members|invite|invite-link|push|help)
             "_chatc_${words[1]}" && ret=0
             ;;
         esac
@@ -514,6 +517,198 @@ _chatc_members() {
         '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
         '--key[PEM file of the client certificate'\''s private key.]:key:'
         ':conversation:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_invite() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':username:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_invite-link() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'create:Create an invite link (as the owner or an admin); its token is shown only now.'
+            'list:The invite links of a room or group that can still be used, newest first (never their tokens).'
+            'revoke:Revoke an invite link: its token stops working at once.'
+            'redeem:Join the room or group of an invite link'\''s token.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        create|list|revoke|redeem)
+            "_chatc_invite-link_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatc_invite-link_create() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '--expires[How long it works\: 90s, 30m, 12h, 7d (at most 366d; default\: until revoked).]:duration:'
+        '--uses[How many joins it allows (1-1000000; default\: unlimited).]:uses:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_invite-link_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_invite-link_revoke() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':conversation:'
+        ':invite-id:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_invite-link_redeem() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        ':token:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_push() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'set:Set this device'\''s push target: a UnifiedPush endpoint, or APNs/FCM through the server'\''s push gateway.'
+            'remove:This device gets no more push notifications.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        set|remove)
+            "_chatc_push_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_chatc_push_set() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
+        '--unified[The UnifiedPush endpoint (the https URL the distributor gave).]:url:'
+        '--gateway[The platform'\''s push token (APNs device token, FCM registration token), through the push gateway.]:pushkey:'
+        '--app-id[The app'\''s id at the push gateway (with --gateway).]:id:'
+        '--platform[apns or fcm (with --gateway).]:apns|fcm:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_chatc_push_remove() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--profile[Use this account'\''s session (a name of letters, digits, '\''.'\'', '\''_'\'' and '\''-'\''; default\: $CHATC_PROFILE, else the default one).]:profile:'
+        '--server[chatd address host\:port (default\: the saved session'\''s, else $CHAT_SERVER, else 127.0.0.1\:7600).]:server:'
+        '--tls[Speak TLS (to chatd'\''s tls.listen port), trusting the system'\''s CAs unless --ca is given.]'
+        '--ca[PEM file of the CA that signed the server'\''s certificate (implies --tls).]:ca:'
+        '--cert[PEM file of a client certificate, for a server that asks for one (implies --tls; needs --key).]:cert:'
+        '--key[PEM file of the client certificate'\''s private key.]:key:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
