@@ -86,19 +86,49 @@ struct ReceiptTests {
             let bobPushes = PushCollector(bob)
             let direct = try await bob.openDirect(userID: aliceAuth.user.id)
             var sent: UInt64 = 0
-            for i in 1...30 { sent = try await bob.send(room: direct.id, text: "n\(i)").event.seq }
+            for i in 1...10 { sent = try await bob.send(room: direct.id, text: "n\(i)").event.seq }
             let last = sent
             let start = ContinuousClock.now
-            // One MarkDelivered per message, as fast as responses come back.
-            for seq in (last - 29)...last { _ = try await alice.markDelivered([(direct.id, seq)]) }
+            // One MarkDelivered per message, as fast as responses come back
+            // (10: the burst a connection may send at once).
+            for seq in (last - 9)...last { _ = try await alice.markDelivered([(direct.id, seq)]) }
             let elapsed = ContinuousClock.now - start
             #expect(await bobPushes.wait { Self.delivered($0, user: aliceAuth.user.id, in: direct.id).last == last })
             let pushes = Self.delivered(await bobPushes.pushes, user: aliceAuth.user.id, in: direct.id)
             let intervals = Int(elapsed / .milliseconds(250)) + 2
             #expect(pushes.count <= intervals, "\(pushes.count) pushes in \(elapsed)")
-            // Coalescing shows when the 30 reports came faster than one per interval.
-            if elapsed < .milliseconds(250 * 20) { #expect(pushes.count < 30, "\(pushes.count) pushes in \(elapsed)") }
+            // Coalescing shows when the 10 reports came faster than one per interval.
+            if elapsed < .milliseconds(250 * 7) { #expect(pushes.count < 10, "\(pushes.count) pushes in \(elapsed)") }
             #expect(pushes == pushes.sorted())
+        }
+    }
+
+    /// A connection may send 10 MarkDelivered at once, then 5 a second;
+    /// past that it gets rate_limited with the time to wait, and then it
+    /// is served again. Another connection has its own budget.
+    @Test func reportsPerConnectionAreRateLimited() async throws {
+        try await withServer { server in
+            let (alice, aliceAuth) = try await server.user("alice", password: "password1")
+            let (bob, _) = try await server.user("bob", password: "password1")
+            let direct = try await bob.openDirect(userID: aliceAuth.user.id)
+            let m = try await bob.send(room: direct.id, text: "hi").event.seq
+            var limited: ChatClientError?
+            for _ in 1...30 {
+                do {
+                    _ = try await alice.markDelivered([(direct.id, m)])
+                } catch let error as ChatClientError {
+                    limited = error
+                    break
+                }
+            }
+            guard case .server(let code, _, let retry, _) = limited else {
+                Issue.record("30 MarkDelivered in a row were all served")
+                return
+            }
+            #expect(code == UInt32(ErrorCode.rateLimited.rawValue) && retry > 0 && retry <= 1000)
+            #expect(try await bob.markDelivered([(direct.id, m)]).first?.deliveredSeq == m)
+            try await Task.sleep(for: .milliseconds(Int(retry) + 50))
+            #expect(try await alice.markDelivered([(direct.id, m)]).first?.deliveredSeq == m)
         }
     }
 

@@ -14,6 +14,16 @@ public enum ReceiptPolicy {
     /// this many milliseconds (per server node): a chatty client cannot
     /// flood the other members.
     public static let pushIntervalMs: Millis = 250
+    /// MarkDelivered requests per connection: a client reports at most
+    /// every 250 ms (§6.3), so 10 at once and then 5 a second leave room
+    /// and stop a client that reports per message; more get rate_limited.
+    public static let reportBurst = 10
+    public static let reportsPerSecond = 5
+
+    /// A connection's MarkDelivered budget (one key: the connection).
+    public static func reportLimiter() -> RateLimiter {
+        RateLimiter(capacity: reportBurst, windowMs: Millis(reportBurst * 1000 / reportsPerSecond), maxKeys: 1)
+    }
 
     /// MarkDelivered's entry count: at least one, at most `maxEntries`.
     public static func checkEntries(_ count: Int) throws(ChatFailure) {

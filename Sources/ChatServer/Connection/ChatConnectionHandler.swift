@@ -31,6 +31,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var userID: UserID?
     /// Typing notifications per conversation: a burst of 5, then one a second.
     private var typingLimiter = RateLimiter(capacity: 5, windowMs: 5000, maxKeys: 256)
+    /// MarkDelivered requests (spec §6.3: a client reports in batches).
+    private var deliveredLimiter = ReceiptPolicy.reportLimiter()
 
     init(server: ServerContext) {
         self.server = server
@@ -133,6 +135,16 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 answerHello(frame, context: context)
             } else if op == .typing, let session {
                 answerTyping(frame, session: session, context: context)
+            } else if op == .markDelivered,
+                case .limited(let retry) = deliveredLimiter.consume("", now: server.router.clock.nowMs())
+            {
+                machine.requestCompleted(.markDelivered)
+                answerLocally(
+                    .markDelivered,
+                    Frame.error(
+                        op: frame.op, id: frame.id, code: .rateLimited, message: "MarkDelivered more often than 5 a second; batch them",
+                        retryAfterMs: UInt32(clamping: retry)), context: context)
+                resumeReadingIfPossible(context: context)
             } else {
                 dispatch(op, frame: frame, session: session, context: context)
             }
