@@ -6,7 +6,8 @@
 /// mention is kept), and at most one request per user is in flight, so a
 /// device gets one notification at a time. A failed send is retried with
 /// exponential backoff; a newer note waits for the same retry time. After
-/// a send, the user's next note waits until `minIntervalMs` has passed (a
+/// a send, the user's next note waits until `minIntervalMs` (plus the
+/// user's spread, below) has passed (a
 /// busy conversation makes one notification per interval, with the latest
 /// counts; the first after a quiet spell goes at once). The queue holds at
 /// most `capacity` notes: a note for a conversation that has none is
@@ -74,7 +75,7 @@ public struct PushQueue: Sendable {
     public let maxAttempts: Int
     public let minIntervalMs: Millis
     private var entries: [UserID: Entry] = [:]
-    /// When each user was last sent to, within the last `minIntervalMs`.
+    /// When each user was last sent to, within the last interval and spread.
     private var lastSent: [UserID: Millis] = [:]
     /// `lastSent`'s entries in the order they were made (to forget them).
     private var sentLog: [(user: UserID, at: Millis)] = []
@@ -141,7 +142,7 @@ public struct PushQueue: Sendable {
             dropped += 1
             return .dropped
         }
-        var entry = entries[note.user] ?? Entry(notBefore: lastSent[note.user].map { $0 + minIntervalMs } ?? 0)
+        var entry = entries[note.user] ?? Entry(notBefore: intervalEnd(note.user) ?? 0)
         let wasIdle = entry.notes.isEmpty && entry.retry == nil && !entry.inFlight
         entry.notes.append(note)
         notes += 1
@@ -152,7 +153,7 @@ public struct PushQueue: Sendable {
 
     /// Up to `max` sends due at `now`, marked in flight.
     public mutating func take(max: Int, now: Millis) -> [Send] {
-        forgetSends(before: now - minIntervalMs)
+        forgetSends(before: now - minIntervalMs - minIntervalMs / 4)
         if let due = laterDue, due <= now {
             ready.append(contentsOf: later)
             (later, laterDue) = ([], nil)
@@ -226,7 +227,7 @@ public struct PushQueue: Sendable {
             notes -= 1
             if retry != nil { result = .gaveUp }
             // The next note waits for the interval.
-            entry.notBefore = lastSent[user].map { $0 + minIntervalMs } ?? 0
+            entry.notBefore = intervalEnd(user) ?? 0
         }
         if entry.notes.isEmpty && entry.retry == nil {
             entries[user] = nil
@@ -242,6 +243,23 @@ public struct PushQueue: Sendable {
         case retryAt(Millis)
         /// Every attempt failed: the note is dropped.
         case gaveUp
+    }
+
+    /// When `user`'s interval since the last send ends; nil: none running.
+    /// Each user's interval is longer by its own spread, 0 to a quarter of
+    /// `minIntervalMs`: a message to a busy room starts every member's
+    /// interval at once, and with equal intervals their notifications
+    /// would keep leaving together, a burst of work every interval; with
+    /// unequal ones they drift apart within a few intervals.
+    private func intervalEnd(_ user: UserID) -> Millis? {
+        lastSent[user].map { $0 + minIntervalMs + Self.spreadMs(user: user, minIntervalMs: minIntervalMs) }
+    }
+
+    /// `user`'s spread: a fixed fraction of a quarter interval (the same
+    /// for a user on every node).
+    public static func spreadMs(user: UserID, minIntervalMs: Millis) -> Millis {
+        let fraction = Millis((UInt64(bitPattern: user) &* 0x9E37_79B9_7F4A_7C15) >> 54)  // 0..<1024
+        return minIntervalMs / 4 * fraction / 1024
     }
 
     /// After attempt n failed: 1 s, 2 s, 4 s ... at most 5 minutes.

@@ -250,6 +250,8 @@ struct PushTests {
 
     @Test func aUsersNextNotificationWaitsForTheInterval() {
         var q = PushQueue(capacity: 10, maxAttempts: 3, minIntervalMs: 5000)
+        // User 1's interval: 5 s and its spread (up to 1.25 s).
+        let i = 5000 + PushQueue.spreadMs(user: 1, minIntervalMs: 5000)
         _ = q.add(note(1, 10, 1))
         // The first after a quiet spell goes at once.
         let first = q.take(max: 10, now: 0)
@@ -258,27 +260,47 @@ struct PushTests {
         _ = q.add(note(1, 10, 3, mentioned: true))
         _ = q.add(note(1, 11, 1))
         #expect(q.finished(first[0], failedDevices: [], now: 200) == .done)
-        #expect(q.take(max: 10, now: 4999).isEmpty && q.nextDueAt == 5000)
+        #expect(q.take(max: 10, now: i - 1).isEmpty && q.nextDueAt == i)
         // What arrived meanwhile goes at the interval's end, the latest counts of each conversation.
-        let second = q.take(max: 10, now: 5000)
+        let second = q.take(max: 10, now: i)
         #expect(second.map(\.note) == [PushQueue.Note(user: 1, conversation: 10, seq: 3, sender: 99, mentioned: true)])
-        _ = q.finished(second[0], failedDevices: [], now: 5100)
-        #expect(q.take(max: 10, now: 9999).isEmpty && q.nextDueAt == 10_000)
+        _ = q.finished(second[0], failedDevices: [], now: i + 100)
+        #expect(q.take(max: 10, now: 2 * i - 1).isEmpty && q.nextDueAt == 2 * i)
         // Another user is not held back.
         _ = q.add(note(2, 10, 4))
-        #expect(q.take(max: 10, now: 9999).map(\.note.user) == [2])
-        let third = q.take(max: 10, now: 10_000)
+        #expect(q.take(max: 10, now: 2 * i - 1).map(\.note.user) == [2])
+        let third = q.take(max: 10, now: 2 * i)
         #expect(third.map(\.note.conversation) == [11])
-        _ = q.finished(third[0], failedDevices: [], now: 10_050)
+        _ = q.finished(third[0], failedDevices: [], now: 2 * i + 50)
         // A note added within the interval of the last send waits for its end ...
         _ = q.add(note(1, 10, 5))
-        #expect(q.take(max: 10, now: 14_999).isEmpty && q.nextDueAt == 15_000)
-        let fourth = q.take(max: 10, now: 15_000)
-        _ = q.finished(fourth[0], failedDevices: [], now: 15_010)
+        #expect(q.take(max: 10, now: 3 * i - 1).isEmpty && q.nextDueAt == 3 * i)
+        let fourth = q.take(max: 10, now: 3 * i)
+        _ = q.finished(fourth[0], failedDevices: [], now: 3 * i + 10)
         // ... one added after it goes at once.
-        #expect(q.take(max: 10, now: 25_000).isEmpty)
+        #expect(q.take(max: 10, now: 5 * i).isEmpty)
         _ = q.add(note(1, 12, 1))
-        #expect(q.take(max: 10, now: 25_001).map(\.note.conversation) == [12])
+        #expect(q.take(max: 10, now: 5 * i + 1).map(\.note.conversation) == [12])
+    }
+
+    /// Each user's interval is longer by its own spread (0 to a quarter
+    /// interval), so a room's members, notified together once, drift apart.
+    @Test func intervalsAreSpreadPerUser() {
+        let spreads = (1...1000).map { PushQueue.spreadMs(user: UserID($0), minIntervalMs: 5000) }
+        #expect(spreads.allSatisfy { $0 >= 0 && $0 < 1250 })
+        #expect(Set(spreads.map { $0 / 125 }).count == 10, "spreads cover the quarter interval")
+        #expect(PushQueue.spreadMs(user: 7, minIntervalMs: 0) == 0)
+        var q = PushQueue(capacity: 1000, maxAttempts: 3, minIntervalMs: 5000)
+        for user in 1...100 { _ = q.add(note(UserID(user), 10, 1)) }
+        for send in q.take(max: 1000, now: 0) { _ = q.finished(send, failedDevices: [], now: 0) }
+        for user in 1...100 { _ = q.add(note(UserID(user), 10, 2)) }
+        // Due one by one at each user's own time, not all at 5 s.
+        #expect(q.take(max: 1000, now: 1).isEmpty)
+        var dueTimes: [Millis] = []
+        while let due = q.nextDueAt {
+            dueTimes += q.take(max: 1000, now: due).map { _ in due }
+        }
+        #expect(dueTimes.count == 100 && Set(dueTimes).count > 50, "\(Set(dueTimes).count) distinct times")
     }
 
     /// Users waiting for their interval are set aside until the earliest of
@@ -290,14 +312,16 @@ struct PushTests {
         #expect(sent.count == 300)
         for (i, send) in sent.enumerated() { _ = q.finished(send, failedDevices: [], now: Millis(i)) }
         for user in 1...300 { _ = q.add(note(UserID(user), 10, 2)) }
-        for now in stride(from: Millis(1), to: 5000, by: 250) {
-            #expect(q.take(max: 1000, now: now).isEmpty && q.nextDueAt == 5000)
+        let due = (1...300).map { 5000 + PushQueue.spreadMs(user: UserID($0), minIntervalMs: 5000) }
+        for now in stride(from: Millis(1), to: due.min() ?? 0, by: 250) {
+            #expect(q.take(max: 1000, now: now).isEmpty && q.nextDueAt == due.min())
         }
-        // Sent at 0, all are due at 5000; up to the free slots per take, each once.
-        sent = q.take(max: 100, now: 5000)
-        sent += q.take(max: 1000, now: 5001)
-        #expect(sent.map(\.note.user) == (1...300).map { UserID($0) } && sent.allSatisfy { $0.note.seq == 2 })
-        #expect(q.take(max: 1000, now: 5002).isEmpty && q.nextDueAt == nil)
+        // Sent at 0, each is due at 5 s and its spread; up to the free slots per take, each once.
+        let end = (due.max() ?? 0)
+        sent = q.take(max: 100, now: end)
+        sent += q.take(max: 1000, now: end + 1)
+        #expect(sent.map(\.note.user).sorted() == (1...300).map { UserID($0) } && sent.allSatisfy { $0.note.seq == 2 })
+        #expect(q.take(max: 1000, now: end + 2).isEmpty && q.nextDueAt == nil)
     }
 
     /// A retry goes only to the devices that missed the last send: it keeps its backoff.
