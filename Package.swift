@@ -51,8 +51,11 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        .target(name: "ChatCrypto", dependencies: ["CSodium", "ChatCore"], swiftSettings: swiftSettings),
+        // Web Push message encryption (RFC 8291) on swift-crypto: apart from
+        // ChatCrypto so that the fuzzers (which link ChatCrypto) do not build BoringSSL.
         .target(
-            name: "ChatCrypto", dependencies: ["CSodium", "ChatCore", .product(name: "Crypto", package: "swift-crypto")],
+            name: "ChatWebPush", dependencies: ["ChatCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
             name: "ChatStore",
@@ -80,7 +83,8 @@ let package = Package(
         .target(
             name: "ChatDaemon",
             dependencies: [
-                "ChatBuildInfo", "ChatCore", "ChatProtocol", "ChatCrypto", "ChatStore", "ChatPostgres", "ChatServer", "ChatConfig",
+                "ChatBuildInfo", "ChatCore", "ChatProtocol", "ChatCrypto", "ChatWebPush", "ChatStore", "ChatPostgres", "ChatServer",
+                "ChatConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -196,13 +200,13 @@ let package = Package(
         // The rules, without a database.
         .testTarget(
             name: "ChatCoreTests",
-            dependencies: ["ChatCore", "ChatCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ChatCore", "ChatCrypto", "ChatWebPush", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What several test targets share: a throwaway PostgreSQL cluster (tools/pg).
         .target(
             name: "ChatTestSupport",
-            dependencies: ["ChatPostgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChatPostgres", "ChatDaemon", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ChatTestSupport",
             swiftSettings: swiftSettings
         ),
@@ -211,7 +215,7 @@ let package = Package(
         .testTarget(
             name: "ChatStoreTests",
             dependencies: [
-                "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", "ChatDaemon",
+                "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", "ChatWebPush", "ChatDaemon",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,7 +240,7 @@ let package = Package(
             name: "ChatEndToEndTests",
             dependencies: [
                 "ChatBuildInfo", "ChatDaemon", "ChatClient", "ChatProtocol", "ChatServer", "ChatCore", "ChatConfig", "ChatCrypto", "ChatStore",
-                "ChatPostgres", "ChatTestSupport",
+                "ChatPostgres", "ChatTestSupport", "ChatWebPush",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ChatConfig
 import ChatCore
 import ChatCrypto
+import ChatWebPush
 import ChatPostgres
 import ChatProtocol
 import ChatServer

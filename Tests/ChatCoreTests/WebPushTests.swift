@@ -3,7 +3,7 @@ import Crypto
 import Foundation
 import Testing
 
-@testable import ChatCrypto
+@testable import ChatWebPush
 
 /// Web Push message encryption (RFC 8291) for UnifiedPush endpoints.
 struct WebPushTests {
@@ -39,7 +39,7 @@ struct WebPushTests {
     @Test func bodiesArePaddedFreshAndReadableOnlyByTheDevice() throws {
         let device = P256.KeyAgreement.PrivateKey()
         let p256dh = [UInt8](device.publicKey.x963Representation)
-        let auth = Sodium.randomBytes(16)
+        let auth = (0..<16).map { _ in UInt8.random(in: .min ... .max) }
         let json = Array(#"{"conversation_id":12,"mentions":1,"seq":345,"type":"chatd.message","unread":3}"#.utf8)
         let a = try WebPushEncryption().seal(json, p256dh: p256dh, auth: auth)
         let b = try WebPushEncryption().seal(json, p256dh: p256dh, auth: auth)

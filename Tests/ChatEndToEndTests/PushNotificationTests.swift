@@ -1,6 +1,6 @@
 import ChatClient
 import ChatCore
-import ChatCrypto
+import ChatWebPush
 import ChatProtocol
 import Crypto
 @testable import ChatDaemon

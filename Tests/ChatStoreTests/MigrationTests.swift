@@ -1,5 +1,6 @@
 import ChatCore
 import ChatCrypto
+import ChatWebPush
 import ChatDaemon
 import ChatPostgres
 import ChatStore

@@ -6,7 +6,8 @@ import Foundation
 /// coding of RFC 8188), through swift-crypto: what a UnifiedPush endpoint
 /// gets when the device registered its keys (spec/PROTOCOL.md §4.8). Only
 /// the device, holding the private key of `p256dh`, can read the body; the
-/// distributor's push server sees its length only.
+/// distributor's push server sees its length only. (Random salts come from
+/// the system's CSPRNG, getrandom, through SystemRandomNumberGenerator.)
 public struct WebPushEncryption: WebPushSealer {
     /// The record size written in the header: one record, at most 4096 bytes.
     static let recordSize = 4096
@@ -23,7 +24,8 @@ public struct WebPushEncryption: WebPushSealer {
         // A fresh key pair and salt for every message (RFC 8291 §3.1).
         let padded = Self.paddedLength(plaintext.count)
         return try Self.seal(
-            plaintext, p256dh: p256dh, auth: auth, salt: Sodium.randomBytes(16), senderKey: P256.KeyAgreement.PrivateKey(),
+            plaintext, p256dh: p256dh, auth: auth, salt: (0..<16).map { _ in UInt8.random(in: .min ... .max) },
+            senderKey: P256.KeyAgreement.PrivateKey(),
             paddedLength: padded)
     }
 
