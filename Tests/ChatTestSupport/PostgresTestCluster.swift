@@ -1,3 +1,4 @@
+import ChatDaemon
 import ChatPostgres
 import Foundation
 import Logging
@@ -67,9 +68,13 @@ public actor PostgresTestCluster {
     }
 
     /// Runs a command and returns its standard output; a failure throws with
-    /// its standard error. Through system(3), which waits for the command
-    /// itself (Foundation's Process left the child unreaped here, and the
-    /// test hung).
+    /// its standard error. Through ChildProcess (posix_spawn with every
+    /// descriptor above 2 closed): system(3) let the cluster's postmaster,
+    /// which outlives the command, inherit whatever sockets the tests had
+    /// open at that moment, so a client's close never reached its chatd
+    /// (an end-to-end test running beside a cluster start waited in vain
+    /// for a presence change). Foundation's Process left the child
+    /// unreaped here, and the test hung.
     @discardableResult
     public static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chatd-pg-run-\(UUID().uuidString)").path
@@ -80,8 +85,8 @@ public actor PostgresTestCluster {
         func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
         let assignments = environment.map { "\($0.key)=\(quoted($0.value)) " }.joined()
         let command = assignments + arguments.map(quoted).joined(separator: " ")
-            + " </dev/null >\(quoted(scratch + ".out")) 2>\(quoted(scratch + ".err"))"
-        let status = system(command)
+        let exit = try ChildProcess(["/bin/sh", "-c", command], stdout: scratch + ".out", stderr: scratch + ".err").waitBlocking()
+        let status: Int32 = if case .exited(let code) = exit { code } else { -1 }
         let output = (try? String(contentsOfFile: scratch + ".out", encoding: .utf8)) ?? ""
         guard status == 0 else {
             let errors = (try? String(contentsOfFile: scratch + ".err", encoding: .utf8)) ?? ""
