@@ -66,7 +66,7 @@ public struct PushTarget: Sendable, Equatable {
 }
 
 /// Web Push message encryption (RFC 8291), for UnifiedPush endpoints
-/// whose device registered its keys (ChatCrypto implements it).
+/// whose device registered its keys (ChatWebPush implements it).
 public protocol WebPushSealer: Sendable {
     /// Whether `p256dh` is a P-256 public key (uncompressed, on the curve).
     func isValidKey(_ p256dh: [UInt8]) -> Bool

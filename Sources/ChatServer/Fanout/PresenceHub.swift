@@ -81,12 +81,17 @@ public final class PresenceHub: Sendable {
     }
 
     /// Those of `users` connected to no node, with one pass under each lock
-    /// (the push notifier asks this for a whole room per message).
-    public func offline(among users: some Sequence<UserID>) -> [UserID] {
+    /// (the push notifier asks this for a whole room per message), and,
+    /// when `offlineBy` is given, offline since that time or earlier (one
+    /// who went offline later was connected then).
+    public func offline(among users: some Sequence<UserID>, offlineBy time: Millis? = nil) -> [UserID] {
         let unconnected = registry.withoutConnections(users)
         guard !unconnected.isEmpty else { return [] }
         return state.withLock { s in
-            s.remote.isEmpty ? unconnected : unconnected.filter { s.remote[$0]?.isEmpty ?? true }
+            guard !s.remote.isEmpty || time != nil else { return unconnected }
+            return unconnected.filter { user in
+                (s.remote[user]?.isEmpty ?? true) && (time.map { (s.lastSeen[user] ?? .min) <= $0 } ?? true)
+            }
         }
     }
 

@@ -137,8 +137,13 @@ public final class PushNotifier: Sendable {
             return (s.messages, s.users)
         }
         guard !messages.isEmpty else { return }
+        // A member who went offline after a conversation's latest message was
+        // connected when it came (presence is asked at the window's end).
+        var latestAt: [ConversationID: Millis] = [:]
+        for m in messages { latestAt[m.conversationID] = max(latestAt[m.conversationID] ?? .min, m.createdAt) }
         let notes = PushQueue.notes(for: messages, includeContent: targets.currentRules.includeContent) { conversation in
-            self.hub.presence.offline(among: self.hub.members(of: conversation).filter { users.contains($0) })
+            self.hub.presence.offline(
+                among: self.hub.members(of: conversation).filter { users.contains($0) }, offlineBy: latestAt[conversation])
         }
         let dropped = state.withLock { s in
             var dropped = 0
