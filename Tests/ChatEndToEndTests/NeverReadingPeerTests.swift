@@ -92,6 +92,42 @@ struct NeverReadingPeerTests {
         #expect(await chatd.waitForOutput("closing slow consumer", seconds: 60))
         peer.close()
     }
+
+    /// Each closed connection used to stay in memory (~4.5 KiB, with its
+    /// channel): the handler and its LiveConnection held each other. A peer
+    /// that opens and closes connections, without even a Hello, grew chatd
+    /// without bound.
+    @Test func closedConnectionsLeaveNothingBehind() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
+        defer { chatd.signal(SIGKILL) }
+        let port = try await chatd.waitReady()
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        _ = try await c.hello()
+        _ = try await c.register(username: "comer", password: "password-1")
+        await c.close()
+
+        func openAndClose(_ count: Int) async throws {
+            try await offPool {
+                for _ in 0..<count { try RawPeer(port: port).close() }
+            }
+            for _ in 0..<count / 50 {
+                let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+                _ = try await c.hello()
+                _ = try await c.login(username: "comer", password: "password-1")
+                await c.close()
+            }
+        }
+        try await openAndClose(2000)  // the allocator's arenas grow first
+        try await Task.sleep(for: .milliseconds(500))
+        let before = try rssBytes(pid: chatd.process.pid)
+        try await openAndClose(15000)
+        try await Task.sleep(for: .milliseconds(500))
+        let after = try rssBytes(pid: chatd.process.pid)
+        // Leaking, the 15,300 connections cost ~70 MiB.
+        #expect(after - before < 12 << 20, "RSS grew by \(after - before) bytes over 15,300 closed connections")
+    }
 }
 
 extension Frame {

@@ -93,6 +93,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         if let connection, let offline = server.registry.closed(connection.id) {
             server.hub.presence.wentOffline(offline)
         }
+        // The LiveConnection's closures hold this handler: without this, the
+        // two keep each other (and the channel) alive after the close.
+        connection = nil
         logger.debug("connection closed", metadata: meta())
         context.fireChannelInactive()
     }
