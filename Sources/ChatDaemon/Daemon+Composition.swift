@@ -71,10 +71,12 @@ extension Daemon {
             settings: settings.notifier, targets: pushTargets, store: store, hub: hub, http: pushHTTP, clock: clock,
             metrics: metrics, logger: logger)
         try await push.load()
-        store.setEventObserver {
-            hub.publish($0)
-            push.committed($0, local: !$0.announced)
-            metrics.messagesCommitted(throughput.committed($0))
+        store.setEventObserver { batch in
+            hub.publish(batch)
+            for changes in batch {
+                push.committed(changes, local: !changes.announced)
+                metrics.messagesCommitted(throughput.committed(changes))
+            }
         }
         if prometheus != nil { store.setBatchObserver { metrics.batchCommitted(writes: $0, duration: $1) } }
         hub.load(try await store.allMemberships())

@@ -9,9 +9,10 @@ import Logging
 /// SQLite file and a PostgreSQL server shared by several nodes differ
 /// only here.
 public protocol DaemonDatabase: Store, FileCatalog {
-    /// Receives committed changes, in commit order (on PostgreSQL, other
-    /// nodes' too, once `listenForOtherNodes` runs).
-    func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void)
+    /// Receives committed changes, in commit order, a batch of writes'
+    /// changes at a time (on PostgreSQL, other nodes' too, once
+    /// `listenForOtherNodes` runs).
+    func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void)
     /// Told (writes, commit duration) after each committed batch.
     func setBatchObserver(_ body: @escaping @Sendable (Int, Duration) -> Void)
     /// Succeeds only when the database accepts a write (health checks).

@@ -241,7 +241,7 @@ extension PostgresStore {
             try s.awaitSent()
             try commitLock.withLock {
                 try s.execute("COMMIT")
-                for changes in published { publish(changes, s) }
+                publish(published, s)
             }
         } catch {
             s.forgetSent()

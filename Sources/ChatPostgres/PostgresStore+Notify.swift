@@ -94,10 +94,16 @@ extension PostgresStore {
         }
     }
 
-    /// Hands `changes` to the observer (the commit lock held), each
-    /// conversation's events from the one after the last handed over, the
-    /// gap read first.
-    func publish(_ changes: CommittedChanges, _ s: PGSession) {
+    /// Hands `batch` to the observer in one call (the commit lock held),
+    /// each conversation's events from the one after the last handed over,
+    /// the gap read first.
+    func publish(_ batch: [CommittedChanges], _ s: PGSession) {
+        let out = batch.map { unpublished($0, s) }.filter { !$0.isEmpty }
+        if !out.isEmpty { observer.withLockedValue { $0 }?.body(out) }
+    }
+
+    /// What of `changes` has not been handed over yet, with any gap before it.
+    private func unpublished(_ changes: CommittedChanges, _ s: PGSession) -> CommittedChanges {
         var out = changes
         out.events = []
         for event in changes.events {
@@ -131,7 +137,7 @@ extension PostgresStore {
             out.accountEvents.append(event)
             published.accountHeads[event.userID] = event.seq
         }
-        if !out.isEmpty { observer.withLockedValue { $0 }?.body(out) }
+        return out
     }
 
     /// Reads what another node announced and publishes it.
@@ -151,7 +157,7 @@ extension PostgresStore {
             changes.contactsAdded = a.contactsAdded
             changes.contactsRemoved = a.contactsRemoved
             changes.announced = true
-            self.commitLock.withLock { self.publish(changes, s) }
+            self.commitLock.withLock { self.publish([changes], s) }
         }
     }
 
@@ -201,7 +207,7 @@ extension PostgresStore {
                     changes.accountEvents += try Self.accountEvents(s, user: user, from: head + 1, to: last)
                 }
                 changes.announced = true
-                self.publish(changes, s)
+                self.publish([changes], s)
             }
         }
     }

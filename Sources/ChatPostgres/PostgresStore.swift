@@ -99,8 +99,8 @@ public final class PostgresStore: Store, Sendable {
     }
 
     final class Observer: Sendable {
-        let body: @Sendable (CommittedChanges) -> Void
-        init(_ body: @escaping @Sendable (CommittedChanges) -> Void) { self.body = body }
+        let body: @Sendable ([CommittedChanges]) -> Void
+        init(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) { self.body = body }
     }
 
     /// Connects, checks the server and migrates the schema. Throws
@@ -198,8 +198,9 @@ public final class PostgresStore: Store, Sendable {
         }
     }
 
-    /// Sets the function that receives committed changes, in commit order.
-    public func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
+    /// Sets the function that receives committed changes, in commit order:
+    /// once per committed transaction, each write's changes in order.
+    public func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) {
         observer.withLockedValue { $0 = Observer(body) }
     }
 

@@ -48,11 +48,11 @@ final class GroupCommitWriter: Sendable {
     private let publisher = Mutex<Publisher?>(nil)
 
     final class Publisher: Sendable {
-        let body: @Sendable (CommittedChanges) -> Void
-        init(_ body: @escaping @Sendable (CommittedChanges) -> Void) { self.body = body }
+        let body: @Sendable ([CommittedChanges]) -> Void
+        init(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) { self.body = body }
     }
 
-    func setPublisher(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
+    func setPublisher(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) {
         publisher.withLock { $0 = Publisher(body) }
     }
 
@@ -178,9 +178,7 @@ final class GroupCommitWriter: Sendable {
                     s.writes += work.count
                 }
                 if let observer = batchObserver.withLock({ $0 }) { observer.body(work.count, ContinuousClock.now - started) }
-                if let publisher = publisher.withLock({ $0 }) {
-                    for changes in published { publisher.body(changes) }
-                }
+                if !published.isEmpty, let publisher = publisher.withLock({ $0 }) { publisher.body(published) }
             }
             for pending in work { pending.finish(failure) }
         }

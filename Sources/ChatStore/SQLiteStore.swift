@@ -109,8 +109,9 @@ public final class SQLiteStore: Store {
     }
 
     /// Sets the function that receives committed changes, in commit order,
-    /// on the writer queue.
-    public func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void) {
+    /// on the writer queue: once per committed batch, each write's changes
+    /// in the order the writes ran.
+    public func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) {
         groupCommit.setPublisher(body)
     }
 

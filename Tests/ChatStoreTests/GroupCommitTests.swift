@@ -106,7 +106,9 @@ struct PostgresGroupCommitTests {
         var ids: [ConversationID] = []
         for i in 0..<8 { ids.append(try await rooms.createRoom(alice, name: "lane\(i)", description: "", visibility: .public).id) }
         let seen = Mutex<[ConversationID: [Seq]]>([:])
-        store.setEventObserver { c in seen.withLock { for e in c.events { $0[e.conversationID, default: []].append(e.seq) } } }
+        store.setEventObserver { batch in
+            seen.withLock { for e in batch.flatMap(\.events) { $0[e.conversationID, default: []].append(e.seq) } }
+        }
         let before = store.groupCommitStatistics
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<400 {

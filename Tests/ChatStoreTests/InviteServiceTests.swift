@@ -19,7 +19,7 @@ struct InviteServiceTests {
     @Test(arguments: StoreBackend.allCases) func redeemingJoinsAPrivateGroupAsJoinRoomWould(_ backend: StoreBackend) async throws {
         let f = try await Fixture(backend)
         let changes = Mutex<[CommittedChanges]>([])
-        f.store.setEventObserver { c in changes.withLock { $0.append(c) } }
+        f.store.setEventObserver { batch in changes.withLock { $0 += batch } }
         let (owner, guest) = (try await f.session("owner"), try await f.session("guest"))
         let (group, _) = try await f.rooms().createGroup(owner, name: "secret", description: "", userIDs: [], usernames: [])
         let (link, token) = try await f.invites().create(owner, conversation: group.id, expiresInMs: 0, maxUses: 0)

@@ -21,7 +21,7 @@ struct PostgresStoreTests {
         let published = [Published(), Published()]
         var listeners: [Task<Void, Never>] = []
         for (i, node) in nodes.enumerated() {
-            node.setEventObserver { c in published[i].withLock { $0 += c.events.map(\.seq) } }
+            node.setEventObserver { batch in published[i].withLock { $0 += batch.flatMap(\.events).map(\.seq) } }
             listeners.append(Task { await node.listenForOtherNodes(retry: .milliseconds(50)) })
         }
         defer { for listener in listeners { listener.cancel() } }

@@ -273,7 +273,7 @@ struct RoomServiceTests {
     @Test(arguments: StoreBackend.allCases) func eventsArePublishedAfterCommitInSeqOrder(_ backend: StoreBackend) async throws {
         let f = try await Fixture(backend)
         let seen = Mutex<[Int64]>([])
-        f.store.setEventObserver { changes in seen.withLock { $0 += changes.events.map(\.seq) } }
+        f.store.setEventObserver { batch in seen.withLock { $0 += batch.flatMap(\.events).map(\.seq) } }
         let rooms = f.rooms()
         let alice = try await session(f, "alice")
         let room = try await rooms.createRoom(alice, name: "r", description: "", visibility: .public)

@@ -24,7 +24,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
 /// A store whose committed changes can be watched (both backends).
 protocol ObservableStore: Store {
-    func setEventObserver(_ body: @escaping @Sendable (CommittedChanges) -> Void)
+    func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void)
 }
 
 extension SQLiteStore: ObservableStore {}

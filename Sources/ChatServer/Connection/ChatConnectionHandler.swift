@@ -16,6 +16,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private let server: ServerContext
     private var machine: ConnectionStateMachine
     private var connection: LiveConnection?
+    /// This handler's context while it is in the pipeline, for pushes and
+    /// server-initiated ends (which arrive as event-loop tasks, not events).
+    private var context: ChannelHandlerContext?
     private var connectionContext = ConnectionContext(address: "", nonce: [])
     /// Counted by the server's connection limits (refused ones are not).
     private var admitted = false
@@ -50,6 +53,10 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     static func monotonicMs() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) }
 
     // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
@@ -354,7 +361,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         guard let channel = connection?.channel, channel.isActive else { return }
         let action = machine.endRequested(reason)
         guard action != .none else { return }
-        guard let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self) else {
+        guard let context else {
             channel.close(promise: nil)
             return
         }
@@ -376,8 +383,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     }
 
     private func writePushes(_ frames: [ByteBuffer]) {
-        guard !machine.isClosed, machine.session != nil, let channel = connection?.channel, channel.isActive,
-            let context = try? channel.pipeline.syncOperations.context(handlerType: ChatConnectionHandler.self)
+        guard !machine.isClosed, machine.session != nil, let context, let channel = connection?.channel,
+            channel.isActive
         else { return }
         var bytes = 0
         for frame in frames { bytes += frame.readableBytes }

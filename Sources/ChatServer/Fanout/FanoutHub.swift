@@ -36,8 +36,21 @@ public final class FanoutHub: Sendable {
 
     public func isMember(_ user: UserID, of room: ConversationID) -> Bool { members.withLock { $0[room]?.contains(user) ?? false } }
 
-    public func publish(_ changes: CommittedChanges) {
+    /// A committed batch of writes, each write's changes in commit order:
+    /// every connection gets its frames of the whole batch in one write and
+    /// one flush.
+    public func publish(_ batch: [CommittedChanges]) {
         var batches = PushBatches()
+        for changes in batch { add(changes, to: &batches) }
+        batches.send()
+        for changes in batch {
+            for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
+            for (a, b) in changes.contactsRemoved { presence.removeContact(a, b) }
+        }
+    }
+
+    /// One write's pushes, membership updated around them as they apply.
+    private func add(_ changes: CommittedChanges, to batches: inout PushBatches) {
         // 1. New members first, so they receive the events that add them.
         let additions = changes.accountEvents.filter { $0.kind == .addedToConversation }
         if !additions.isEmpty {
@@ -65,9 +78,6 @@ public final class FanoutHub: Sendable {
             push.event = ProtoMap.accountEvent(event)
             batches.add(Frame.push(.accountEvent, push).encoded(), to: registry.connections(of: [event.userID]))
         }
-        batches.send()
-        for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
-        for (a, b) in changes.contactsRemoved { presence.removeContact(a, b) }
     }
 
     /// A member's read position moved: tell the members (and the reader's other connections).
