@@ -21,6 +21,15 @@ final class GroupCommitWriter: Sendable {
         var maxDelayMicros: Int = 0
     }
 
+    /// Work each batch's transaction does around its writes (the search
+    /// index: `SearchIndex`). `before` runs ahead of the writes; what it
+    /// returns goes to `after`, which runs once they have, before COMMIT. An
+    /// error from either fails the whole batch.
+    struct Hooks: Sendable {
+        var before: @Sendable (Database) throws -> Int64
+        var after: @Sendable (Database, Int64) throws -> Void
+    }
+
     private struct Pending: Sendable {
         /// Runs the write in a savepoint of the open transaction; returns the
         /// changes to publish if it succeeded, else its error.
@@ -71,8 +80,11 @@ final class GroupCommitWriter: Sendable {
     /// thread hop per batch instead of a task and an async hop per batch.
     private let queue = DispatchQueue(label: "chatd.group-commit")
 
-    init(writer: any DatabaseWriter, settings: Settings) {
+    private let hooks: Hooks?
+
+    init(writer: any DatabaseWriter, settings: Settings, hooks: Hooks? = nil) {
         self.writer = writer
+        self.hooks = hooks
         state = Mutex(State(settings: settings))
     }
 
@@ -154,6 +166,7 @@ final class GroupCommitWriter: Sendable {
                 published = try writer.writeWithoutTransaction { db in
                     var changes: [CommittedChanges] = []
                     try db.inTransaction(.immediate) {
+                        let mark = try hooks?.before(db)
                         for pending in work {
                             switch pending.run(db) {
                             case .success(let c):
@@ -165,6 +178,7 @@ final class GroupCommitWriter: Sendable {
                                 if !db.isInsideTransaction { throw error }
                             }
                         }
+                        if let hooks, let mark { try hooks.after(db, mark) }
                         return .commit
                     }
                     return changes

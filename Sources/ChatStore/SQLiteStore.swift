@@ -104,7 +104,8 @@ public final class SQLiteStore: Store {
             ?? StorageMonitor(probe: { nil })
         self.groupCommit = GroupCommitWriter(
             writer: writer,
-            settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)))
+            settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)),
+            hooks: .init(before: SearchIndex.mark, after: SearchIndex.fill))
         try Schema.migrator.migrate(writer)
     }
 

@@ -364,6 +364,21 @@ enum Schema {
                     ALTER TABLE push_targets ADD COLUMN auth BLOB NOT NULL DEFAULT x'';
                     """)
         }
+        migrator.registerMigration("v9-search-per-batch") { db in
+            try db.execute(
+                sql: """
+                    -- A new message's text enters message_search once per group-commit batch
+                    -- (SearchIndex.fill), not from this trigger: inside each write's savepoint
+                    -- FTS5 flushed its pending terms to disk at every statement, a segment per
+                    -- message. Edits and deletes still go through their triggers.
+                    DROP TRIGGER events_search_insert;
+                    CREATE TRIGGER events_search_insert AFTER INSERT ON events
+                    WHEN new.kind = 'message' AND new.deleted = 0 AND new.text IS NOT NULL AND new.text != ''
+                    BEGIN
+                      INSERT OR IGNORE INTO search_docs (conversation_id, seq) VALUES (new.conversation_id, new.seq);
+                    END;
+                    """)
+        }
         return migrator
     }
 }
