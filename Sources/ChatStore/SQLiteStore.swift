@@ -84,6 +84,11 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool = try DatabasePool(path: path, configuration: config)
+        // Again on the writer: when the pool turns WAL on, GRDB sets its
+        // writer to synchronous = NORMAL, after prepareDatabase. Under NORMAL
+        // a commit is not fsynced, and an acknowledged write could be lost
+        // to a power failure (never to a crash of chatd alone).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(sync)") }
         return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit)
     }
 

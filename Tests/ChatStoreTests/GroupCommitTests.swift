@@ -168,3 +168,20 @@ final class Counter: Sendable {
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+/// The configured `storage.synchronous` is what the writer runs with. GRDB
+/// sets a pool's writer to NORMAL when it turns WAL on, after the
+/// connection's own setup: every commit went unsynced until chatd set it
+/// again.
+struct SQLiteDurabilityTests {
+    @Test(arguments: SQLiteStore.Synchronous.allCases)
+    func theWriterCommitsWithTheConfiguredSynchronousLevel(_ level: SQLiteStore.Synchronous) async throws {
+        let path = NSTemporaryDirectory() + "sync-\(UUID().uuidString).sqlite3"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteStore.open(path: path, synchronous: level)
+        let value = try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        let expected: [SQLiteStore.Synchronous: Int] = [.off: 0, .normal: 1, .full: 2, .extra: 3]
+        #expect(value == expected[level])
+        try store.close()
+    }
+}
