@@ -9,6 +9,15 @@ import Testing
 /// (`SearchIndex`): every committed message is found, nothing of a failed
 /// write is, and edits and deletions inside a batch leave the index right.
 struct SearchIndexTests {
+    static func aliceAndHerRoom(_ store: SQLiteStore) async throws -> (ConversationService, Session, Conversation) {
+        let f = try Fixture(store: store)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let rooms = f.rooms()
+        return (rooms, alice, try await rooms.createRoom(alice, name: "search", description: "", visibility: .public))
+    }
+
     /// Batches of up to 256 writes with a failing write every tenth: each
     /// message that was stored is found by its word, the failed ones are not,
     /// and the index holds exactly the docs.
@@ -16,12 +25,7 @@ struct SearchIndexTests {
         let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let store = try SQLiteStore.open(path: path, synchronous: .normal)
-        let f = try Fixture(store: store)
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
-        let rooms = f.rooms()
-        let room = try await rooms.createRoom(alice, name: "search", description: "", visibility: .public)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let before = store.groupCommitStatistics
         let stored = await withTaskGroup(of: (Int, Int64?).self) { group in
             for i in 0..<300 {
@@ -64,12 +68,7 @@ struct SearchIndexTests {
     /// (the edit's trigger indexes the doc before the batch's fill does).
     @Test func editsAndDeletesInTheSameBatchLeaveTheIndexRight() async throws {
         let store = try SQLiteStore.inMemory()
-        let f = try Fixture(store: store)
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
-        let rooms = f.rooms()
-        let room = try await rooms.createRoom(alice, name: "search", description: "", visibility: .public)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let first = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "alpha")).event.seq
         // One batch, in this order: two new messages (docs above the batch's
         // mark), the first of them edited, the second deleted, a third added.
