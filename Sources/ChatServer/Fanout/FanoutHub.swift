@@ -51,11 +51,11 @@ public final class FanoutHub: Sendable {
 
     /// One write's pushes, membership updated around them as they apply.
     private func add(_ changes: CommittedChanges, to batches: inout PushBatches) {
+        let membership = MembershipChanges(changes.accountEvents)
         // 1. New members first, so they receive the events that add them.
-        let additions = changes.accountEvents.filter { $0.kind == .addedToConversation }
-        if !additions.isEmpty {
+        if !membership.added.isEmpty {
             members.withLock { m in
-                for e in additions { if let c = e.conversationID { m[c, default: []].insert(e.userID) } }
+                for (c, user) in membership.added { m[c, default: []].insert(user) }
             }
         }
         // 2. Conversation events to every member (removed members still hear their removal).
@@ -65,10 +65,9 @@ public final class FanoutHub: Sendable {
             batches.add(Frame.push(.event, push).encoded(), to: registry.connections(of: members(of: event.conversationID)))
         }
         // 3. Removals.
-        let removals = changes.accountEvents.filter { $0.kind == .removedFromConversation }
-        if !removals.isEmpty || !changes.deletedConversations.isEmpty {
+        if !membership.removed.isEmpty || !changes.deletedConversations.isEmpty {
             members.withLock { m in
-                for e in removals { if let c = e.conversationID { m[c]?.remove(e.userID) } }
+                for (c, user) in membership.removed { m[c]?.remove(user) }
                 for (c, _) in changes.deletedConversations { m[c] = nil }
             }
         }
@@ -178,6 +177,39 @@ extension FanoutHub {
             if target == nil || target == me { registry.kick(selector, reason: .kicked) }
         case .hello:
             presence.announceConnected()
+        }
+    }
+}
+
+/// The membership changes of committed account events, net per member:
+/// a member's last change wins. One write rarely both adds and removes the
+/// same member, but another node's transaction arrives as one set of
+/// changes (PostgreSQL), and may hold a leave and a rejoin: applied as
+/// "all additions, then all removals", the rejoined member fell out of the
+/// index. Events are in seq order per user.
+struct MembershipChanges {
+    struct Member: Hashable {
+        var conversation: ConversationID
+        var user: UserID
+    }
+
+    private(set) var added: [(ConversationID, UserID)] = []
+    private(set) var removed: [(ConversationID, UserID)] = []
+
+    init(_ events: [AccountEvent]) {
+        var last: [Member: Bool] = [:]
+        var order: [Member] = []
+        for e in events where e.kind == .addedToConversation || e.kind == .removedFromConversation {
+            guard let c = e.conversationID else { continue }
+            let member = Member(conversation: c, user: e.userID)
+            if last.updateValue(e.kind == .addedToConversation, forKey: member) == nil { order.append(member) }
+        }
+        for member in order {
+            if last[member] == true {
+                added.append((member.conversation, member.user))
+            } else {
+                removed.append((member.conversation, member.user))
+            }
         }
     }
 }
