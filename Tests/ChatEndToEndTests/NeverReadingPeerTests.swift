@@ -20,77 +20,80 @@ struct NeverReadingPeerTests {
         idle_timeout_seconds = 600
         """
 
-    @Test func aFloodOfBadFramesBeforeLoginCostsBoundedMemory() async throws {
+    /// Runs `body` against a debug chatd of its own, killed afterwards.
+    static func withChatd(_ body: (ChatdProcess, Int) async throws -> Void) async throws {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
-        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
+        let chatd = try ChatdProcess(dataDir: dir, serverConfig: serverConfig)
         defer { chatd.signal(SIGKILL) }
-        let port = try await chatd.waitReady()
-        let before = try rssBytes(pid: chatd.process.pid)
+        try await body(chatd, try await chatd.waitReady())
+    }
 
-        // No Hello; frames of kind 2 (responses), each answered bad_frame.
-        let frame: [UInt8] = [0, 0, 0, 8, 2, 0, 0, 2, 0, 0, 0, 1]
-        let chunk = [UInt8]((0..<5000).flatMap { _ in frame })
-        let peer = try RawPeer(port: port)
-        let sent = try await offPool { peer.sendUntilBlocked(chunk, maxBytes: 10 << 20) }
-        let after = try rssBytes(pid: chatd.process.pid)
-        // Before the budget: 10 MiB sent raised RSS by ~210 MiB. Now the
-        // answers stop at 64 KiB queued and chatd stops reading.
-        #expect(sent < 10 << 20, "chatd kept reading from a peer that does not read (\(sent) bytes)")
-        #expect(after - before < 24 << 20, "RSS grew by \(after - before) bytes for \(sent) bytes sent")
-        // The debug chatd answers the megabytes its socket buffers took in before
-        // the peer's answers back up: 15 s or more when the suite shares the
-        // cores, and over 60 s once in a loaded run of the PostgreSQL suite.
-        #expect(await chatd.waitForOutput("closing slow consumer", seconds: 120))
-        peer.close()
+    @Test func aFloodOfBadFramesBeforeLoginCostsBoundedMemory() async throws {
+        try await Self.withChatd { chatd, port in
+            let before = try rssBytes(pid: chatd.process.pid)
+
+            // No Hello; frames of kind 2 (responses), each answered bad_frame.
+            let frame: [UInt8] = [0, 0, 0, 8, 2, 0, 0, 2, 0, 0, 0, 1]
+            let chunk = [UInt8]((0..<5000).flatMap { _ in frame })
+            let peer = try RawPeer(port: port)
+            let sent = try await offPool { peer.sendUntilBlocked(chunk, maxBytes: 10 << 20) }
+            let after = try rssBytes(pid: chatd.process.pid)
+            // Before the budget: 10 MiB sent raised RSS by ~210 MiB. Now the
+            // answers stop at 64 KiB queued and chatd stops reading.
+            #expect(sent < 10 << 20, "chatd kept reading from a peer that does not read (\(sent) bytes)")
+            #expect(after - before < 24 << 20, "RSS grew by \(after - before) bytes for \(sent) bytes sent")
+            // The debug chatd answers the megabytes its socket buffers took in before
+            // the peer's answers back up: 15 s or more when the suite shares the
+            // cores, and over 60 s once in a loaded run of the PostgreSQL suite.
+            #expect(await chatd.waitForOutput("closing slow consumer", seconds: 120))
+            peer.close()
+        }
     }
 
     @Test func pipelinedPagesWithoutReadingCostBoundedMemory() async throws {
-        let dir = TestServer.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
-        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
-        defer { chatd.signal(SIGKILL) }
-        let port = try await chatd.waitReady()
+        try await Self.withChatd { chatd, port in
 
-        // A room of 8 KB messages: each History page of 200 is ~400 KB.
-        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-        _ = try await c.hello()
-        _ = try await c.register(username: "hoarder", password: "password-1")
-        let room = try await c.createRoom(name: "big").id
-        let text = String(repeating: "x", count: 8000)
-        for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
-        await c.close()
-        let before = try rssBytes(pid: chatd.process.pid)
+            // A room of 8 KB messages: each History page of 200 is ~400 KB.
+            let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+            _ = try await c.hello()
+            _ = try await c.register(username: "hoarder", password: "password-1")
+            let room = try await c.createRoom(name: "big").id
+            let text = String(repeating: "x", count: 8000)
+            for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
+            await c.close()
+            let before = try rssBytes(pid: chatd.process.pid)
 
-        var hello = Chatd_V1_HelloRequest()
-        hello.protocolVersion = 1
-        hello.clientName = "never-reads"
-        var login = Chatd_V1_LoginRequest()
-        login.username = "hoarder"
-        login.password = "password-1"
-        var history = Chatd_V1_HistoryRequest()
-        history.conversationID = room
-        history.limit = 200
-        var bytes: [UInt8] = []
-        func append(_ op: Op, _ id: UInt32, _ m: some SwiftProtobuf.Message) {
-            let b = Frame.request(op: op.rawValue, id: id, payload: m.payloadBuffer()).encoded()
-            bytes += b.readableBytesView
+            var hello = Chatd_V1_HelloRequest()
+            hello.protocolVersion = 1
+            hello.clientName = "never-reads"
+            var login = Chatd_V1_LoginRequest()
+            login.username = "hoarder"
+            login.password = "password-1"
+            var history = Chatd_V1_HistoryRequest()
+            history.conversationID = room
+            history.limit = 200
+            var bytes: [UInt8] = []
+            func append(_ op: Op, _ id: UInt32, _ m: some SwiftProtobuf.Message) {
+                let b = Frame.request(op: op.rawValue, id: id, payload: m.payloadBuffer()).encoded()
+                bytes += b.readableBytesView
+            }
+            append(.hello, 1, hello)
+            append(.login, 2, login)
+            for id in 3..<4003 { append(.history, UInt32(id), history) }
+
+            let peer = try RawPeer(port: port)
+            let requests = bytes
+            _ = try await offPool { peer.sendUntilBlocked(requests, maxBytes: requests.count) }
+            try await Task.sleep(for: .milliseconds(500))
+            let after = try rssBytes(pid: chatd.process.pid)
+            // Before the budget: 300 such requests added ~500 MiB, 4,000 took
+            // chatd to 3.1 GiB. Now: the 4 MiB budget, a few pages reserved,
+            // the requests held, then a slow-consumer close.
+            #expect(after - before < 64 << 20, "RSS grew by \(after - before) bytes")
+            #expect(await chatd.waitForOutput("closing slow consumer", seconds: 60))
+            peer.close()
         }
-        append(.hello, 1, hello)
-        append(.login, 2, login)
-        for id in 3..<4003 { append(.history, UInt32(id), history) }
-
-        let peer = try RawPeer(port: port)
-        let requests = bytes
-        _ = try await offPool { peer.sendUntilBlocked(requests, maxBytes: requests.count) }
-        try await Task.sleep(for: .milliseconds(500))
-        let after = try rssBytes(pid: chatd.process.pid)
-        // Before the budget: 300 such requests added ~500 MiB, 4,000 took
-        // chatd to 3.1 GiB. Now: the 4 MiB budget, a few pages reserved,
-        // the requests held, then a slow-consumer close.
-        #expect(after - before < 64 << 20, "RSS grew by \(after - before) bytes")
-        #expect(await chatd.waitForOutput("closing slow consumer", seconds: 60))
-        peer.close()
     }
 
     /// Each closed connection used to stay in memory (~4.5 KiB, with its
@@ -98,35 +101,32 @@ struct NeverReadingPeerTests {
     /// that opens and closes connections, without even a Hello, grew chatd
     /// without bound.
     @Test func closedConnectionsLeaveNothingBehind() async throws {
-        let dir = TestServer.tempDir()
-        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
-        let chatd = try ChatdProcess(dataDir: dir, serverConfig: Self.serverConfig)
-        defer { chatd.signal(SIGKILL) }
-        let port = try await chatd.waitReady()
-        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-        _ = try await c.hello()
-        _ = try await c.register(username: "comer", password: "password-1")
-        await c.close()
+        try await Self.withChatd { chatd, port in
+            let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+            _ = try await c.hello()
+            _ = try await c.register(username: "comer", password: "password-1")
+            await c.close()
 
-        func openAndClose(_ count: Int) async throws {
-            try await offPool {
-                for _ in 0..<count { try RawPeer(port: port).close() }
+            func openAndClose(_ count: Int) async throws {
+                try await offPool {
+                    for _ in 0..<count { try RawPeer(port: port).close() }
+                }
+                for _ in 0..<count / 50 {
+                    let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+                    _ = try await c.hello()
+                    _ = try await c.login(username: "comer", password: "password-1")
+                    await c.close()
+                }
             }
-            for _ in 0..<count / 50 {
-                let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-                _ = try await c.hello()
-                _ = try await c.login(username: "comer", password: "password-1")
-                await c.close()
-            }
+            try await openAndClose(2000)  // the allocator's arenas grow first
+            try await Task.sleep(for: .milliseconds(500))
+            let before = try rssBytes(pid: chatd.process.pid)
+            try await openAndClose(15000)
+            try await Task.sleep(for: .milliseconds(500))
+            let after = try rssBytes(pid: chatd.process.pid)
+            // Leaking, the 15,300 connections cost ~70 MiB.
+            #expect(after - before < 12 << 20, "RSS grew by \(after - before) bytes over 15,300 closed connections")
         }
-        try await openAndClose(2000)  // the allocator's arenas grow first
-        try await Task.sleep(for: .milliseconds(500))
-        let before = try rssBytes(pid: chatd.process.pid)
-        try await openAndClose(15000)
-        try await Task.sleep(for: .milliseconds(500))
-        let after = try rssBytes(pid: chatd.process.pid)
-        // Leaking, the 15,300 connections cost ~70 MiB.
-        #expect(after - before < 12 << 20, "RSS grew by \(after - before) bytes over 15,300 closed connections")
     }
 }
 
