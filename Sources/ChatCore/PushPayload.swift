@@ -76,18 +76,35 @@ public enum PushPayload {
         return Set(answer.rejected ?? [])
     }
 
-    /// `text` cut at a character boundary to at most `maxTextBytes` UTF-8 bytes.
+    /// `text` cut at a character boundary so that it takes at most
+    /// `maxTextBytes` bytes of the JSON body, escapes included (a control
+    /// character is written `\u00XX`: six bytes for one).
     public static func cut(_ text: String) -> String {
-        guard text.utf8.count > PushPolicy.maxTextBytes else { return text }
+        guard jsonBytes(text) > PushPolicy.maxTextBytes else { return text }
         var out = ""
         var bytes = 0
         for c in text {
-            let n = c.utf8.count
+            let n = jsonBytes(c)
             guard bytes + n <= PushPolicy.maxTextBytes - 3 else { break }
             out.append(c)
             bytes += n
         }
         return out + "…"
+    }
+
+    /// An upper bound of what `text` takes inside a JSON string.
+    static func jsonBytes(_ text: some StringProtocol) -> Int {
+        text.unicodeScalars.reduce(0) { $0 + jsonBytes($1) }
+    }
+
+    private static func jsonBytes(_ c: Character) -> Int { c.unicodeScalars.reduce(0) { $0 + jsonBytes($1) } }
+
+    private static func jsonBytes(_ s: Unicode.Scalar) -> Int {
+        switch s.value {
+        case 0x22, 0x5C: 2  // \" \\
+        case 0..<0x20, 0x7F, 0x2028, 0x2029: 6  // \u00XX at most
+        default: s.utf8.count
+        }
     }
 
     private static func encode(_ value: some Encodable) -> [UInt8] {

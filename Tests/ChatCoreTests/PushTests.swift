@@ -150,6 +150,15 @@ struct PushTests {
         let long = String(repeating: "é", count: 2000)
         #expect(PushPayload.cut(long).utf8.count <= PushPolicy.maxTextBytes)
         #expect(PushPayload.cut("short") == "short")
+        // Escapes count: 1,000 control characters would be 6,000 bytes of JSON.
+        let control = String(repeating: "\u{1}\"", count: 1000)
+        let cutControl = PushPayload.cut(control)
+        #expect(cutControl.hasSuffix("…") && cutControl.count < 300)
+        var bodyContext = context
+        bodyContext.note.text = cutControl
+        let body = PushPayload.unified(bodyContext, includeContent: true)
+        let withoutText = PushPayload.unified(context, includeContent: false)
+        #expect(body.count - withoutText.count <= PushPolicy.maxTextBytes + 64)
     }
 
     @Test func aNewerMessageReplacesTheOlderNoteOfItsConversation() {

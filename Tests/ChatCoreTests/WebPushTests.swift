@@ -54,6 +54,17 @@ struct WebPushTests {
         let long = [UInt8](repeating: UInt8(ascii: "x"), count: 3993)
         #expect(try WebPushEncryption().seal(long, p256dh: p256dh, auth: auth).count == WebPushEncryption.maxBodyBytes)
         #expect(throws: (any Error).self) { try WebPushEncryption().seal(long + [1], p256dh: p256dh, auth: auth) }
+        // The longest notification with content (escapes included) still fits.
+        for worst in ["\u{1}", "\"", "\u{2028}", "é", "x"] {
+            let note = PushQueue.Note(
+                user: .max, conversation: .max, seq: .max, sender: .max, mentioned: true,
+                text: PushPayload.cut(String(repeating: worst, count: 5000)))
+            let context = PushContext(
+                note: note, targets: [], isMember: true, settings: NotificationSettings(), unread: PushContext.maxCount,
+                mentions: PushContext.maxCount, senderUsername: String(repeating: "u", count: 32))
+            let body = PushPayload.unified(context, includeContent: true)
+            #expect(try WebPushEncryption.open(WebPushEncryption().seal(body, p256dh: p256dh, auth: auth), privateKey: device, auth: auth) == body)
+        }
     }
 
     @Test func setPushTargetChecksTheKeys() throws {
