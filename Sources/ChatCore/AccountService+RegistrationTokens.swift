@@ -29,6 +29,19 @@ extension AccountService {
         }
     }
 
+    /// Removes invite links and registration tokens that have not been
+    /// usable for `GrantPolicy.deadRetentionMs`, in bounded transactions
+    /// (the retention purge); returns how many.
+    public func pruneGrants() async throws -> Int {
+        let before = clock.nowMs() - GrantPolicy.deadRetentionMs
+        var total = 0
+        while true {
+            let removed = try await store.transaction { tx in try tx.deleteDeadGrants(before: before, limit: GrantPolicy.pruneBatch) }
+            total += removed
+            if removed < GrantPolicy.pruneBatch { return total }
+        }
+    }
+
     public func revokeRegistrationToken(id: Int64, actor: String) async throws -> Grant {
         let now = clock.nowMs()
         let grant = try await store.transaction { tx in try tx.revokeRegistrationToken(id: id, now: now) }

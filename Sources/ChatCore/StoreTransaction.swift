@@ -154,4 +154,8 @@ public protocol StoreTransaction: AnyObject {
     /// Counts one use of the grant.
     func addGrantUse(_ id: Int64) throws
     func setGrantRevoked(_ id: Int64, at: Millis) throws
+    /// Deletes up to `limit` grants that stopped being usable before
+    /// `before` (revoked or expired then; used up and created then);
+    /// returns how many.
+    func deleteDeadGrants(before: Millis, limit: Int) throws -> Int
 }

@@ -5,7 +5,8 @@ import Logging
 /// (the next run tries again).
 extension Daemon {
     /// The retention purge (`retention.default_days` and per-conversation
-    /// retention) and the audit prune (`retention.audit_days`).
+    /// retention), the audit prune (`retention.audit_days`) and the removal
+    /// of invite links and registration tokens dead for 30 days.
     func purge() async {
         do {
             let report = try await rooms.purgeExpired()
@@ -25,6 +26,12 @@ extension Daemon {
             if removed > 0 { logger.info("audit pruned", metadata: ["chatd.rows": "\(removed)"]) }
         } catch {
             logger.error("audit prune failed", metadata: ["chatd.error": "\(error)"])
+        }
+        do {
+            let removed = try await accounts.pruneGrants()
+            if removed > 0 { logger.info("dead invite links and registration tokens removed", metadata: ["chatd.rows": "\(removed)"]) }
+        } catch {
+            logger.error("invite link and registration token prune failed", metadata: ["chatd.error": "\(error)"])
         }
     }
 

@@ -493,5 +493,16 @@ final class PostgresTransaction: StoreTransaction {
     func setGrantRevoked(_ id: Int64, at: Millis) throws {
         try s.execute("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, id])
     }
+
+    func deleteDeadGrants(before: Millis, limit: Int) throws -> Int {
+        try s.execute(
+            """
+            DELETE FROM grants WHERE id IN (
+              SELECT id FROM grants
+              WHERE revoked_at < ?1 OR expires_at < ?1 OR (max_uses > 0 AND uses >= max_uses AND created_at < ?1)
+              ORDER BY id LIMIT ?2)
+            """, [before, limit])
+        return s.changesCount
+    }
 }
 

@@ -489,4 +489,15 @@ final class SQLiteTransaction: StoreTransaction {
     func setGrantRevoked(_ id: Int64, at: Millis) throws {
         try db.execute(sql: "UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", arguments: [at, id])
     }
+
+    func deleteDeadGrants(before: Millis, limit: Int) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM grants WHERE id IN (
+                  SELECT id FROM grants
+                  WHERE revoked_at < ?1 OR expires_at < ?1 OR (max_uses > 0 AND uses >= max_uses AND created_at < ?1)
+                  ORDER BY id LIMIT ?2)
+                """, arguments: [before, limit])
+        return db.changesCount
+    }
 }

@@ -242,4 +242,42 @@ struct RegistrationTokenTests {
         #expect(outcomes.filter { $0 == .inviteUsedUp }.count == 5)
         #expect(try await accounts.registrationTokens(all: true).map(\.uses) == [1])
     }
+
+    /// Dead grants answer why for 30 days, then the retention purge deletes them.
+    @Test(arguments: StoreBackend.allCases) func deadGrantsAreDeletedThirtyDaysOn(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let accounts = closed(f)
+        let (owner, a, b) = (try await f.session("owner"), try await f.session("usera"), try await f.session("userb"))
+        let room = try await f.rooms().createRoom(owner, name: "r", description: "", visibility: .private)
+        let invites = f.invites()
+        let day: Millis = 24 * 3600 * 1000
+
+        let (_, usedUp) = try await invites.create(owner, conversation: room.id, expiresInMs: 0, maxUses: 1)
+        _ = try await invites.redeem(a, token: usedUp)
+        let (_, expiring) = try await invites.create(owner, conversation: room.id, expiresInMs: 2 * day, maxUses: 0)
+        let (revokedLink, revoked) = try await invites.create(owner, conversation: room.id, expiresInMs: 0, maxUses: 0)
+        let (_, live) = try await invites.create(owner, conversation: room.id, expiresInMs: 0, maxUses: 0)
+        let (revokedToken, _) = try await accounts.createRegistrationToken(maxUses: 1, expiresInMs: 0, actor: "t")
+        let (_, liveToken) = try await accounts.createRegistrationToken(maxUses: 1, expiresInMs: 0, actor: "t")
+        f.clock.advance(byMs: 5 * day)
+        try await invites.revoke(owner, conversation: room.id, invite: revokedLink.id)
+        _ = try await accounts.revokeRegistrationToken(id: revokedToken.id, actor: "t")
+
+        // Day 35: the used-up link (created on day 0) and the expired one (day 2) go; those revoked on day 5 stay.
+        f.clock.advance(byMs: 30 * day)
+        #expect(try await accounts.pruneGrants() == 2)
+        #expect(await failureKind { _ = try await invites.redeem(b, token: usedUp) } == .invalidToken)
+        #expect(await failureKind { _ = try await invites.redeem(b, token: expiring) } == .invalidToken)
+        #expect(await failureKind { _ = try await invites.redeem(b, token: revoked) } == .inviteRevoked)
+        #expect(try await accounts.registrationTokens(all: true).count == 2)
+
+        f.clock.advance(byMs: 1)
+        #expect(try await accounts.pruneGrants() == 2)
+        #expect(await failureKind { _ = try await invites.redeem(b, token: revoked) } == .invalidToken)
+        #expect(try await accounts.registrationTokens(all: true).count == 1)
+        #expect(try await accounts.pruneGrants() == 0)
+        // Grants that can still be used stay, however old.
+        _ = try await invites.redeem(b, token: live)
+        _ = try await register(accounts, f, "late", token: liveToken)
+    }
 }

@@ -9,14 +9,23 @@ public enum GrantPolicy {
     /// Invite links that can still be used, per conversation: ListInviteLinks
     /// answers them all in one frame, and an admin cannot pile up secrets.
     public static let maxLiveInvitesPerConversation = 100
-    /// Invite links one user may create per window (dead links stay stored,
-    /// so that their tokens keep answering invite_revoked / invite_expired).
+    /// Invite links one user may create per window (dead links stay stored
+    /// for `deadRetentionMs`, so that their tokens keep answering
+    /// invite_revoked / invite_expired / invite_used_up).
     public static let invitesCreatedPerUser = 60
     public static let inviteCreationWindowMs: Millis = 3_600_000
     /// Redemption attempts per user per window, charged before the lookup
     /// (like Login's per-account throttle): nobody can try tokens in bulk.
     public static let redemptionsPerUser = 10
     public static let redemptionWindowMs: Millis = 60_000
+    /// How long a grant that can no longer be used stays stored (listed by
+    /// `all`, its token answered with why it is refused): 30 days after it
+    /// was revoked or expired; one used up, 30 days after its creation (no
+    /// time of its last use is kept). Then the retention purge removes it,
+    /// and its token is `invalid_token`.
+    public static let deadRetentionMs: Millis = 30 * 24 * 3600 * 1000
+    /// Grants one purge transaction removes at most.
+    public static let pruneBatch = 5000
     /// Registration tokens ChatCtl lists at most.
     public static let maxListedRegistrationTokens = 1000
 

@@ -3271,7 +3271,8 @@ public nonisolated struct Chatd_V1_RevokeInviteLinkRequest: Sendable {
 }
 
 /// op 74. Any authenticated user joins the link's room or group (a private
-/// one included). Response: ConversationResponse.
+/// one included). Response: ConversationResponse. A link unusable for 30
+/// days is deleted; its token is then invalid_token.
 public nonisolated struct Chatd_V1_RedeemInviteLinkRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -1794,7 +1794,8 @@ public nonisolated struct Chatd_Control_V1_RetentionSetResponse: Sendable {
 }
 
 /// op 43. Runs a retention purge now (it also runs every
-/// retention.purge_interval_minutes).
+/// retention.purge_interval_minutes). It also prunes the audit table and
+/// deletes invite links and registration tokens unusable for 30 days.
 public nonisolated struct Chatd_Control_V1_RetentionPurgeRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -75,6 +75,7 @@ extension ControlRouter {
     func retentionPurge(_: Chatd_Control_V1_RetentionPurgeRequest) async throws -> Chatd_Control_V1_RetentionPurgeResponse {
         let report = try await rooms.purgeExpired()
         _ = try await accounts.pruneAudit()
+        _ = try await accounts.pruneGrants()
         var r = Chatd_Control_V1_RetentionPurgeResponse()
         r.conversations = UInt32(clamping: report.conversations)
         r.events = UInt64(report.events)
