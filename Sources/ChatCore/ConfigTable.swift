@@ -114,6 +114,7 @@ public enum ConfigTable {
         Setting<Int64>.pushQueueMax.key,
         Setting<Int64>.pushAttempts.key,
         Setting<Int64>.pushMinIntervalSeconds.key,
+        Setting<Int64>.pushNice.key,
         Setting<Bool>.pushAllowHTTP.key,
         Setting<Bool>.pushAllowPrivateAddresses.key,
     ]
@@ -434,6 +435,9 @@ extension Setting where Value == Int64 {
     public static let pushMinIntervalSeconds = Setting(
         "push", "min_interval_seconds", .int(min: 0, max: 3600), .int(5),
         "The least time between two notifications to one user. The first message after a quiet spell is\nsent at once; what arrives within the interval is sent when it ends, with the latest counts (other\nconversations' notes follow, one per interval). 0: no wait (a busy room then costs a request per\nmessage and offline member).")
+    public static let pushNice = Setting(
+        "push", "nice", .int(min: 0, max: 19), .int(10),
+        "CPU priority (nice value) of the one thread that prepares and sends notifications (its HTTP\nconnections, TLS, bodies). Higher yields more to chat traffic when the cores are busy: at 10 the\nthread gets about a tenth of a busy core's time, and notifications wait in the queue instead of\ndelaying messages. 0: the same priority as chat traffic.")
 }
 
 extension Setting where Value == String {

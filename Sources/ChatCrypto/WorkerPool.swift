@@ -18,12 +18,15 @@ public final class WorkerPool: @unchecked Sendable {
     private var averageJobMs: Double = 50
     public let threads: Int
     public let queueCapacity: Int
+    /// Resumes callers at the priority of the thread that made the pool.
+    private let resumer: Handoff
 
     /// `niceness`: the threads' scheduling priority (Linux nice value), so
     /// that on a small machine chat traffic preempts password hashing.
     public init(name: String, threads: Int, queueCapacity: Int, niceness: Int32 = 0) {
         self.threads = max(1, threads)
         self.queueCapacity = max(0, queueCapacity)
+        resumer = Handoff(name: "\(name)-resume")
         for i in 0..<self.threads {
             let thread = Thread { [self] in
                 #if os(Linux)
@@ -60,8 +63,12 @@ public final class WorkerPool: @unchecked Sendable {
                 continuation.resume(throwing: ChatFailure.rateLimited(retryAfterMs: max(retry, 50), "server is busy hashing passwords"))
                 return
             }
-            jobs.append {
-                continuation.resume(returning: body())
+            jobs.append { [resumer] in
+                let value = body()
+                // Not from this thread: resuming may make the runtime start a
+                // thread for the caller's task, and it would inherit this
+                // thread's lower priority for good.
+                resumer.execute { continuation.resume(returning: value) }
             }
             condition.signal()
         }
@@ -73,6 +80,7 @@ public final class WorkerPool: @unchecked Sendable {
         stopped = true
         condition.broadcast()
         condition.unlock()
+        resumer.shutdown()
     }
 
     private func loop() {
@@ -100,6 +108,59 @@ public final class WorkerPool: @unchecked Sendable {
             running -= 1
             averageJobMs = averageJobMs * 0.8 + ms * 0.2
             condition.unlock()
+        }
+    }
+}
+
+/// One thread, at the priority of the thread that creates it, that runs
+/// what others hand it in order: the lower-priority workers resume their
+/// callers through it.
+final class Handoff: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var stopped = false
+    private var exited = false
+
+    init(name: String) {
+        let thread = Thread { [self] in loop() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Runs `job` on the thread; once it has exited (after `shutdown`), here.
+    func execute(_ job: @escaping () -> Void) {
+        condition.lock()
+        guard !exited else {
+            condition.unlock()
+            job()
+            return
+        }
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The thread exits once nothing is left to run.
+    func shutdown() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty {
+                exited = true
+                condition.unlock()
+                return
+            }
+            let batch = jobs
+            jobs = []
+            condition.unlock()
+            for job in batch { job() }
         }
     }
 }

@@ -66,10 +66,11 @@ extension Daemon {
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         let settings = Settings(config)
         let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push, sealer: WebPushEncryption())
-        let pushHTTP = HTTPPushClient(connectionsPerHost: settings.notifier.concurrency)
+        let pushThread = try await PushThread(nice: settings.pushNice)
+        let pushHTTP = HTTPPushClient(connectionsPerHost: settings.notifier.concurrency, group: pushThread.group)
         let push = PushNotifier(
             settings: settings.notifier, targets: pushTargets, store: store, hub: hub, http: pushHTTP, clock: clock,
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, executor: pushThread)
         try await push.load()
         store.setEventObserver { batch in
             hub.publish(batch)
@@ -212,12 +213,14 @@ extension Daemon {
                 accounts: accounts,
                 rooms: rooms, files: files, hasher: hasher, group: group, logger: logger, notifier: notifier, logLevel: logLevel,
                 metricsListener: metricsListener, storage: storage, lock: lock, members: members,
-                push: (pushTargets, push, pushHTTP))
+                push: (pushTargets, push, pushHTTP, pushThread))
             daemonBox.set(daemon)
             return daemon
         } catch {
             for listener in opened { await listener.close() }
             hasher.shutdown()
+            await pushHTTP.shutdown()
+            await pushThread.shutdown()
             await store.shutdown(logger: logger)
             try? await group.shutdownGracefully()
             throw error

@@ -24,7 +24,7 @@ extension Daemon {
                     listen: listeners.map(Self.describe).joined(separator: ", "), logger: logger),
             ]
         }
-        services.append(PushService(notifier: push.notifier, http: push.http))
+        services.append(PushService(notifier: push.notifier, http: push.http, thread: push.thread))
         if let signals {
             services.append(
                 SignalService(

@@ -42,7 +42,7 @@ public final class Daemon: Sendable {
     /// The nodes sharing the database (PostgreSQL), as the last heartbeat saw them.
     let members: ClusterMembers
     /// Push targets, the notifier and its HTTP client (§4.8).
-    let push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient)
+    let push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient, thread: PushThread)
     /// Set in the chatd process: a reload parses the file in a child first.
     let configProbe = Mutex<ConfigFileProbe?>(nil)
     /// The service group and the task running it, from the end of `start`.
@@ -54,7 +54,7 @@ public final class Daemon: Sendable {
         accounts: AccountService, rooms: ConversationService, files: FileService, hasher: SodiumPasswordHasher,
         group: MultiThreadedEventLoopGroup, logger: Logger, notifier: SystemdNotifier, logLevel: LogLevelControl,
         metricsListener: MetricsListener?, storage: StorageMonitors, lock: DataDirectoryLock, members: ClusterMembers,
-        push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient)
+        push: (targets: PushTargetService, notifier: PushNotifier, http: HTTPPushClient, thread: PushThread)
     ) {
         self.push = push
         self.lock = lock

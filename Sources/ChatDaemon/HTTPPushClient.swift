@@ -6,7 +6,7 @@ import NIOHTTP1
 import Synchronization
 
 /// The notifier's HTTP POSTs (spec/PROTOCOL.md §4.8), through
-/// async-http-client on NIO's shared event loops: connections are pooled
+/// async-http-client on the push thread's event loop: connections are pooled
 /// per host, redirects are not followed (an endpoint is what the device
 /// registered), and at most 16 KiB of an answer is read.
 final class HTTPPushClient: PushHTTP {
@@ -15,12 +15,12 @@ final class HTTPPushClient: PushHTTP {
 
     /// `connectionsPerHost`: push.concurrency (async-http-client keeps 8
     /// per host by default, and a gateway is one host).
-    init(connectionsPerHost: Int) {
+    init(connectionsPerHost: Int, group: any EventLoopGroup) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connectionsPerHost)
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
-        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        client = HTTPClient(eventLoopGroup: group, configuration: configuration)
     }
 
     func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async

@@ -16,6 +16,8 @@ struct Settings {
     var filesMinFreeBytes: Int64
     var push: PushRules
     var notifier: PushNotifier.Settings
+    /// The nice value of the notifier's thread (push.nice).
+    var pushNice: Int32
 
     init(_ c: Config) {
         groupCommit = SQLiteStore.GroupCommitSettings(
@@ -79,6 +81,7 @@ struct Settings {
         n.attempts = Int(c[.pushAttempts])
         n.timeoutMs = c[.pushTimeoutSeconds] * 1000
         n.minIntervalMs = c[.pushMinIntervalSeconds] * 1000
+        pushNice = Int32(c[.pushNice])
         notifier = n
         argon2 = Sodium.Argon2Limits(
             opsLimit: UInt64(c[.securityArgon2OpsLimit]), memLimit: Int(c[.securityArgon2MemKib]) * 1024)

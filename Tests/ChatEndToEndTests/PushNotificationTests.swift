@@ -268,7 +268,7 @@ struct PushNotificationTests {
 /// push.allow_private_addresses, spec §4.8).
 struct PushResolveTests {
     @Test func namesResolveToLiteralsAndLoopbackIsRefused() async {
-        let client = HTTPPushClient(connectionsPerHost: 1)
+        let client = HTTPPushClient(connectionsPerHost: 1, group: MultiThreadedEventLoopGroup.singleton)
         let addresses = await client.resolve("localhost") ?? []
         #expect(addresses.contains("127.0.0.1") || addresses.contains("::1"), "\(addresses)")
         #expect(await client.resolve("no-such-host.invalid") == nil)

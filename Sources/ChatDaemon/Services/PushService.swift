@@ -2,10 +2,11 @@ import ChatServer
 import ServiceLifecycle
 
 /// Sends push notifications (PushNotifier) until the shutdown; then the
-/// HTTP client closes once the requests under way have ended.
+/// HTTP client closes once the requests under way have ended, then its thread.
 struct PushService: Service, CustomStringConvertible {
     let notifier: PushNotifier
     let http: HTTPPushClient
+    let thread: PushThread
 
     var description: String { "push notifications" }
 
@@ -16,5 +17,6 @@ struct PushService: Service, CustomStringConvertible {
             notifier.stop()
         }
         await http.shutdown()
+        await thread.shutdown()
     }
 }

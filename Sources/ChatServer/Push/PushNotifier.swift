@@ -14,6 +14,17 @@ public protocol PushHTTP: Sendable {
     func resolve(_ host: String) async -> [String]?
 }
 
+/// Where the notifier runs: a task executor of its own (chatd: a thread
+/// at a lower CPU priority than chat traffic).
+public protocol PushExecutor: TaskExecutor {
+    /// Runs `body` started from a thread at normal priority: the store's
+    /// reads and writes and DNS lookups hand work to threads that the push
+    /// thread must not create (a new thread inherits its creator's priority).
+    func offload<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T
+    /// Waits without a Dispatch timer (same reason).
+    func sleep(ms: Int64) async
+}
+
 /// Sends push notifications to the devices of members none of whose
 /// devices is connected (spec/PROTOCOL.md §4.8).
 ///
@@ -66,12 +77,17 @@ public final class PushNotifier: Sendable {
     private let clock: any WallClock
     private let metrics: ServerMetrics
     private let logger: Logger
+    /// Where the notifier's own tasks run (chatd: a thread at a lower CPU
+    /// priority); nil: the cooperative pool.
+    private let executor: (any PushExecutor)?
+    private var taskExecutor: (any TaskExecutor)? { executor }
     private let wakes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     public init(
         settings: Settings, targets: PushTargetService, store: any Store, hub: FanoutHub, http: any PushHTTP,
-        clock: any WallClock, metrics: ServerMetrics, logger: Logger
+        clock: any WallClock, metrics: ServerMetrics, logger: Logger, executor: (any PushExecutor)? = nil
     ) {
+        self.executor = executor
         self.settings = settings
         self.targets = targets
         self.store = store
@@ -120,8 +136,8 @@ public final class PushNotifier: Sendable {
         metrics.pushNotification("dropped", count: dropped)
         // The first message of a window wakes `run` at its end; the others join it.
         if schedule {
-            Task {
-                try? await Task.sleep(for: .milliseconds(settings.gatherMs))
+            Task(executorPreference: taskExecutor) {
+                await self.sleep(ms: self.settings.gatherMs)
                 self.inbox.withLock { $0.gathered = true }
                 self.wake()
             }
@@ -154,12 +170,12 @@ public final class PushNotifier: Sendable {
     }
 
     private func reload(_ user: UserID) {
-        Task {
+        Task(executorPreference: taskExecutor) {
             do {
-                let has = try await !store.pushTargets(user: user).isEmpty
-                _ = inbox.withLock { s in has ? s.users.insert(user).inserted : s.users.remove(user) != nil }
+                let has = try await self.offload { try await !self.store.pushTargets(user: user).isEmpty }
+                _ = self.inbox.withLock { s in has ? s.users.insert(user).inserted : s.users.remove(user) != nil }
             } catch {
-                logger.warning("could not read push targets", metadata: ["chatd.user": "\(user)", "chatd.error": "\(error)"])
+                self.logger.warning("could not read push targets", metadata: ["chatd.user": "\(user)", "chatd.error": "\(error)"])
             }
         }
     }
@@ -169,6 +185,10 @@ public final class PushNotifier: Sendable {
     /// Sends until `stop`: each round takes what is due (up to the free
     /// request slots), reads what the notes say in one read and POSTs them.
     public func run() async {
+        await withTaskExecutorPreference(taskExecutor) { await self.loop() }
+    }
+
+    private func loop() async {
         for await _ in wakes.stream {
             expandMessages()
             let now = clock.nowMs()
@@ -180,14 +200,14 @@ public final class PushNotifier: Sendable {
                 return (sends, due)
             }
             if let timer {
-                Task {
-                    try? await Task.sleep(for: .milliseconds(max(0, timer - self.clock.nowMs())))
+                Task(executorPreference: taskExecutor) {
+                    await self.sleep(ms: timer - self.clock.nowMs())
                     self.state.withLock { s in if s.timerAt == timer { s.timerAt = nil } }
                     self.wake()
                 }
             }
             guard !sends.isEmpty else { continue }
-            Task { await self.send(sends) }
+            Task(executorPreference: taskExecutor) { await self.send(sends) }
         }
     }
 
@@ -201,7 +221,7 @@ public final class PushNotifier: Sendable {
         let now = clock.nowMs()
         let contexts: [PushContext]
         do {
-            contexts = try await store.pushContexts(sends.map(\.note), now: now, withSender: rules.includeContent)
+            contexts = try await offload { try await self.store.pushContexts(sends.map(\.note), now: now, withSender: rules.includeContent) }
         } catch {
             logger.warning("could not read push notifications' context", metadata: ["chatd.error": "\(error)"])
             // Nothing was sent: each note is tried again later, to the same devices.
@@ -229,7 +249,7 @@ public final class PushNotifier: Sendable {
         await withTaskGroup(of: [(PushTarget, PushOutcome)].self) { group in
             for target in devices where target.kind == .unifiedPush {
                 group.addTask {
-                    if let refusal = await PushPolicy.refusal(endpoint: target.endpoint, rules: rules, resolve: self.http.resolve) {
+                    if let refusal = await PushPolicy.refusal(endpoint: target.endpoint, rules: rules, resolve: self.resolve) {
                         if refusal == .failed {
                             self.logger.warning(
                                 "push endpoint refused: it names or resolves to a loopback, private or link-local address",
@@ -286,11 +306,30 @@ public final class PushNotifier: Sendable {
     }
     private func removeGone(_ target: PushTarget) async {
         do {
-            try await targets.gone(target, why: "refused by its endpoint")
+            try await offload { try await self.targets.gone(target, why: "refused by its endpoint") }
             logger.info("push target removed", metadata: ["chatd.user": "\(target.userID)", "chatd.target": "\(target.redacted)"])
         } catch {
             logger.warning("could not remove a push target", metadata: ["chatd.error": "\(error)"])
         }
+    }
+
+    // MARK: Off the push thread
+
+    private func offload<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let executor else { return try await body() }
+        return try await executor.offload(body)
+    }
+
+    private func sleep(ms: Int64) async {
+        guard let executor else {
+            try? await Task.sleep(for: .milliseconds(max(0, ms)))
+            return
+        }
+        await executor.sleep(ms: ms)
+    }
+
+    private func resolve(_ host: String) async -> [String]? {
+        (try? await offload { await self.http.resolve(host) }) ?? nil
     }
 
     private func finish(_ send: PushQueue.Send, failed: Set<DeviceRowID>) {

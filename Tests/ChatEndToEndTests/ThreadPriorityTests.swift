@@ -1,0 +1,118 @@
+import Dispatch
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+@testable import ChatCrypto
+@testable import ChatDaemon
+
+/// Threads chatd runs at a lower CPU priority (the push notifier's, the
+/// password hashers'): their work runs lower, and they never make other
+/// threads inherit it. A thread inherits the nice value of the thread that
+/// creates it, and libdispatch and the Swift runtime create their workers
+/// from whichever thread hands them work, such as one that resumes a
+/// continuation: a chat task could then run at the lower priority for good.
+struct ThreadPriorityTests {
+    static func niceHere() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+
+    /// The nice value of each of this process's threads (/proc/self/task/*/stat, field 19).
+    static func threadNices() throws -> [Int32] {
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after the name start at field 3 (state).
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 16 ? Int32(fields[16]) : nil
+        }
+    }
+
+    @Test func workRunsLowerAndWhatItStartsElsewhereDoesNot() async throws {
+        let base = Self.niceHere()
+        // A nice value no other test uses, above this process's.
+        let nice: Int32 = 17
+        try #require(base < nice)
+        let thread = try await PushThread(nice: nice)
+        try await withTaskExecutorPreference(thread) {
+            await Task.yield()
+            #expect(Self.niceHere() == nice)
+            await thread.sleep(ms: 5)
+            #expect(Self.niceHere() == nice)
+            // What the store and DNS lookups do: hand work to Dispatch, whose
+            // new threads would inherit the push thread's priority.
+            for round in 0..<20 {
+                let (offloaded, onDispatch) = try await thread.offload {
+                    let onDispatch = await withCheckedContinuation { c in
+                        DispatchQueue(label: "push-thread-test-\(round)").async { c.resume(returning: Self.niceHere()) }
+                    }
+                    return (Self.niceHere(), onDispatch)
+                }
+                #expect(offloaded == base)
+                #expect(onDispatch == base)
+                #expect(Self.niceHere() == nice)
+            }
+            await withTaskGroup(of: Int32.self) { group in
+                for _ in 0..<4 { group.addTask { Self.niceHere() } }
+                for await child in group { #expect(child == nice) }
+            }
+        }
+        #expect(try Self.threadNices().filter { $0 == nice }.count == 1)
+        await thread.shutdown()
+        #expect(try !Self.threadNices().contains(nice))
+        // What arrives once it has stopped (a commit during shutdown) still runs.
+        let late = try await withTaskExecutorPreference(thread) {
+            await thread.sleep(ms: 1)
+            return try await thread.offload { Self.niceHere() }
+        }
+        #expect(late == base)
+    }
+
+    @Test func passwordHashersResumeTheirCallersAtNormalPriority() async throws {
+        let base = Self.niceHere()
+        let nice: Int32 = 13
+        try #require(base < nice)
+        let pool = WorkerPool(name: "nice-test", threads: 2, queueCapacity: 1000, niceness: nice)
+        // Many callers at once, so that resuming them needs new threads.
+        let seen = try await withThrowingTaskGroup(of: (Int32, Int32).self) { group in
+            for _ in 0..<200 {
+                group.addTask {
+                    let inJob = try await pool.run { Self.niceHere() }
+                    return (inJob, Self.niceHere())
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(seen.allSatisfy { $0.0 == nice })
+        #expect(seen.allSatisfy { $0.1 == base })
+        #expect(try Self.threadNices().filter { $0 == nice }.count == 2)
+        pool.shutdown()
+    }
+
+    /// What the hashers resume through: in order, at its creator's priority,
+    /// whoever hands it the work; after shutdown, on the caller.
+    @Test func aHandoffRunsWorkAtItsCreatorsPriority() async throws {
+        let base = Self.niceHere()
+        let handoff = Handoff(name: "handoff-test")
+        let pool = WorkerPool(name: "handoff-feeder", threads: 1, queueCapacity: 10, niceness: 14)
+        let seen = try await pool.run {
+            let done = DispatchSemaphore(value: 0)
+            let order = Mutex<[Int32]>([])
+            for i in 0..<5 {
+                handoff.execute {
+                    order.withLock { $0.append(Self.niceHere() == base ? Int32(i) : -1) }
+                    if i == 4 { done.signal() }
+                }
+            }
+            done.wait()
+            return order.withLock { $0 }
+        }
+        #expect(seen == [0, 1, 2, 3, 4])
+        handoff.shutdown()
+        pool.shutdown()
+        try await Task.sleep(for: .milliseconds(50))
+        let after = Mutex(false)
+        handoff.execute { after.withLock { $0 = true } }
+        #expect(after.withLock { $0 })
+    }
+}
