@@ -113,22 +113,23 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 /// One thread, at the priority of the thread that creates it, that runs
-/// what others hand it in order: the lower-priority workers resume their
-/// callers through it.
-final class Handoff: @unchecked Sendable {
+/// what others hand it in order: threads at a lower priority (the password
+/// hashers, the push notifier's) start work through it that must not run
+/// at theirs, since a thread the runtime creates for it would inherit it.
+public final class Handoff: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var stopped = false
     private var exited = false
 
-    init(name: String) {
+    public init(name: String) {
         let thread = Thread { [self] in loop() }
         thread.name = name
         thread.start()
     }
 
     /// Runs `job` on the thread; once it has exited (after `shutdown`), here.
-    func execute(_ job: @escaping () -> Void) {
+    public func execute(_ job: @escaping () -> Void) {
         condition.lock()
         guard !exited else {
             condition.unlock()
@@ -141,7 +142,7 @@ final class Handoff: @unchecked Sendable {
     }
 
     /// The thread exits once nothing is left to run.
-    func shutdown() {
+    public func shutdown() {
         condition.lock()
         stopped = true
         condition.broadcast()

@@ -1,3 +1,4 @@
+import ChatCrypto
 import ChatServer
 import Glibc
 import NIOCore
@@ -14,13 +15,14 @@ import Synchronization
 /// A thread inherits the nice value of the thread that creates it, and
 /// libdispatch creates its workers from whichever thread hands it work. So
 /// the push thread never hands work to Dispatch itself: store calls and DNS
-/// lookups are started from a helper thread at normal priority (`offload`),
-/// and sleeps are the event loop's timers.
+/// lookups are started from a thread at normal priority (`offload`, through
+/// a `Handoff` as the password hashers do), and sleeps are the event loop's
+/// timers.
 final class PushThread: PushExecutor {
     let group: MultiThreadedEventLoopGroup
     private let loop: any EventLoop
     /// At normal priority: starts the tasks `offload` runs.
-    private let helper: MultiThreadedEventLoopGroup
+    private let helper = Handoff(name: "push-offload")
     /// Set before the threads stop: what still arrives (a commit during
     /// shutdown) runs on the cooperative pool.
     private let stopped = Atomic(false)
@@ -28,7 +30,6 @@ final class PushThread: PushExecutor {
     /// `nice`: 0–19.
     init(nice: Int32) async throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        helper = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         let failed = try await loop.submit { () -> Int32? in
             guard nice > 0 else { return nil }
@@ -53,7 +54,7 @@ final class PushThread: PushExecutor {
     func offload<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         guard !stopped.load(ordering: .acquiring) else { return try await body() }
         return try await withCheckedThrowingContinuation { c in
-            helper.next().execute {
+            helper.execute {
                 Task {
                     do { c.resume(returning: try await body()) } catch { c.resume(throwing: error) }
                 }
@@ -75,7 +76,7 @@ final class PushThread: PushExecutor {
     func shutdown() async {
         stopped.store(true, ordering: .releasing)
         try? await group.shutdownGracefully()
-        try? await helper.shutdownGracefully()
+        helper.shutdown()
     }
 }
 

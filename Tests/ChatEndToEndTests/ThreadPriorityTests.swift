@@ -4,7 +4,7 @@ import Glibc
 import Synchronization
 import Testing
 
-@testable import ChatCrypto
+import ChatCrypto
 @testable import ChatDaemon
 
 /// Threads chatd runs at a lower CPU priority (the push notifier's, the
