@@ -133,6 +133,11 @@ struct ClusterTests {
             #expect(try await alice.friends().friends.first?.presence == .online)
             let direct = try await alice.openDirect(username: "bob")
             let sent = try await alice.send(room: direct.id, text: "hi", clientMsgID: "x1")
+            // Bob's node learns of the new chat through PostgreSQL: like a
+            // client, bob acts on it once it has reached him.
+            #expect(await bobPushes.wait { pushes in
+                pushes.contains { if case .event(let e) = $0 { e.conversationID == direct.id && e.seq == sent.event.seq } else { false } }
+            })
 
             try await bob.typing(direct.id)
             #expect(await alicePushes.wait { pushes in
