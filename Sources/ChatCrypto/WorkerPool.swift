@@ -29,10 +29,7 @@ public final class WorkerPool: @unchecked Sendable {
         resumer = Handoff(name: "\(name)-resume")
         for i in 0..<self.threads {
             let thread = Thread { [self] in
-                #if os(Linux)
-                // On Linux the nice value is per thread; who = 0 is the calling thread.
-                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
-                #endif
+                if niceness != 0 { _ = lowerThisThreadsPriority(to: niceness) }
                 self.loop()
             }
             thread.name = "\(name)-\(i)"
@@ -110,6 +107,16 @@ public final class WorkerPool: @unchecked Sendable {
             condition.unlock()
         }
     }
+}
+
+/// Sets the calling thread's nice value (on Linux a nice value is per
+/// thread, and `who` 0 is the calling thread); the errno when refused.
+public func lowerThisThreadsPriority(to nice: Int32) -> Int32? {
+    #if os(Linux)
+    return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 ? nil : errno
+    #else
+    return nil
+    #endif
 }
 
 /// One thread, at the priority of the thread that creates it, that runs

@@ -32,9 +32,7 @@ final class PushThread: PushExecutor {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
         let failed = try await loop.submit { () -> Int32? in
-            guard nice > 0 else { return nil }
-            // On Linux a nice value is per thread, and `who` 0 is the calling thread.
-            return setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 ? nil : errno
+            nice > 0 ? lowerThisThreadsPriority(to: nice) : nil
         }.get()
         if let failed {
             await shutdown()
