@@ -60,6 +60,29 @@ public struct PushQueue: Sendable {
             }
             return true
         }
+
+        /// The next send, marked in flight: the retry, or the oldest note.
+        /// `replacedRetry`: a newer note of the retry's conversation goes
+        /// to every device instead.
+        mutating func start() -> (send: Send, replacedRetry: Bool)? {
+            let result: (send: Send, replacedRetry: Bool)
+            if let retry {
+                if let i = notes.firstIndex(where: { $0.conversation == retry.note.conversation }) {
+                    var newer = notes.remove(at: i)
+                    newer.mentioned = newer.mentioned || retry.note.mentioned
+                    result = (Send(note: newer, devices: nil, attempt: 1), true)
+                } else {
+                    result = (retry, false)
+                }
+                self.retry = nil
+            } else if !notes.isEmpty {
+                result = (Send(note: notes.removeFirst(), devices: nil, attempt: 1), false)
+            } else {
+                return nil
+            }
+            inFlight = true
+            return result
+        }
     }
 
     public enum Added: Sendable, Equatable {
@@ -162,31 +185,16 @@ public struct PushQueue: Sendable {
         while out.count < max, readyHead < ready.count {
             let user = ready[readyHead]
             readyHead += 1
-            guard var entry = entries[user], !entry.inFlight else { continue }
-            if entry.notBefore > now {
+            // In place: a copy of the entry would copy its notes on every change.
+            guard let i = entries.index(forKey: user), !entries.values[i].inFlight else { continue }
+            let notBefore = entries.values[i].notBefore
+            if notBefore > now {
                 later.append(user)
-                laterDue = Swift.min(laterDue ?? entry.notBefore, entry.notBefore)
+                laterDue = Swift.min(laterDue ?? notBefore, notBefore)
                 continue
             }
-            let send: Send
-            if let retry = entry.retry {
-                // A newer note for the same conversation goes to every device instead.
-                if let i = entry.notes.firstIndex(where: { $0.conversation == retry.note.conversation }) {
-                    var newer = entry.notes.remove(at: i)
-                    newer.mentioned = newer.mentioned || retry.note.mentioned
-                    send = Send(note: newer, devices: nil, attempt: 1)
-                    notes -= 1  // the failed note is replaced
-                } else {
-                    send = retry
-                }
-                entry.retry = nil
-            } else if !entry.notes.isEmpty {
-                send = Send(note: entry.notes.removeFirst(), devices: nil, attempt: 1)
-            } else {
-                continue
-            }
-            entry.inFlight = true
-            entries[user] = entry
+            guard let (send, replacedRetry) = entries.values[i].start() else { continue }
+            if replacedRetry { notes -= 1 }  // the failed note is replaced
             inFlight += 1
             out.append(send)
             if minIntervalMs > 0 {

@@ -99,6 +99,12 @@ struct Push: AsyncParsableCommand {
     @Option(help: "Address of the HTTP sink (host:port; port 0: any free one, UnifiedPush only).") var sink = "127.0.0.1:7653"
     @Option(help: "Milliseconds the sink waits before each answer (a remote gateway's latency).") var sinkDelayMs = 0
     @Option(help: "Off/on phase pairs.") var rounds = 2
+    @Option(
+        help: """
+            Seconds without a notification that end a phase's drain: longer than chatd's push.min_interval_seconds \
+            plus its spread (a quarter), or notes waiting for their interval reach the sink in the next phase.
+            """)
+    var quiet: Double = 7
     @Option var warmup: Double = 2
     @Option var duration: Double = 10
 
@@ -112,7 +118,7 @@ struct Push: AsyncParsableCommand {
         do {
             let report = try await b.push(
                 members: members, offline: offline, senders: senders, rate: rate, inflight: inflight, measured: measured,
-                warmup: warmup, duration: duration, rounds: rounds, targets: targets, sink: http, sinkPort: bound)
+                warmup: warmup, duration: duration, rounds: rounds, quiet: quiet, targets: targets, sink: http, sinkPort: bound)
             await http.stop()
             try common.emit(report)
         } catch {

@@ -25,11 +25,12 @@ extension Bench {
     /// room they did not. The same fan-out (senders among the connected
     /// members, flat out or at `rate`) runs in the off room, then the on
     /// room, `rounds` times. After each phase it waits until the sink has
-    /// been quiet for a second, so one phase's notifications do not spill
-    /// into the next.
+    /// been quiet for `quiet` seconds, so one phase's notifications do not
+    /// spill into the next (a note waiting for its member's interval is
+    /// sent up to 1.25 intervals after the member's previous one).
     func push(
         members: Int, offline: Int, senders: Int, rate: Double, inflight: Int, measured: Int, warmup: Double, duration: Double,
-        rounds: Int, targets mix: PushTargetMix, sink: PushSink, sinkPort: Int
+        rounds: Int, quiet: Double, targets mix: PushTargetMix, sink: PushSink, sinkPort: Int
     ) async throws -> Report {
         guard offline < members else { throw BenchError("--offline must be less than --members") }
         let online = members - offline
@@ -155,7 +156,7 @@ extension Bench {
             p.notificationBytes = sink1.bytes - sink0.bytes
             p.peak = sink.peakPerSecond(from: window.start, to: window.end)
             // What the notifier still sends after the window (its queue draining).
-            p.drainSeconds = try await sink.waitForQuiet(quiet: 1, limit: 60)
+            p.drainSeconds = try await sink.waitForQuiet(quiet: quiet, limit: 60)
             p.after = sink.counts.requests - sink1.requests
             return p
         }
