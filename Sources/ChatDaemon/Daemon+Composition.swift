@@ -44,6 +44,9 @@ extension Daemon {
 
         // Several nodes on one PostgreSQL database share what is never stored through it.
         let shared = store as? PostgresStore
+        // Before the memberships and contacts below are read: what other
+        // nodes commit from here on reaches this node's fan-out.
+        try await shared?.loadHeads()
         let link: any ClusterLink = shared.map(PostgresClusterLink.init) ?? NoCluster()
         let registry = SessionRegistry()
         let presence = PresenceHub(registry: registry, store: store, clock: clock, logger: logger, link: link)

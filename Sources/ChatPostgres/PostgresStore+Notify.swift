@@ -161,15 +161,20 @@ extension PostgresStore {
         }
     }
 
-    /// Once LISTEN is in force the first time: where every conversation's
-    /// and account's stream stands, so that whatever commits from now on is
-    /// announced or found by `catchUp` (a stream this node has not seen yet
-    /// starts at 0). Earlier events reach clients through Sync and History.
-    func loadHeads() async throws {
+    /// Where every conversation's and account's stream stands, so that
+    /// whatever commits from now on is published here: announced, or found
+    /// by `catchUp` when LISTEN takes effect (a stream this node has not
+    /// seen yet starts at 0). Earlier events reach clients through Sync and
+    /// History. The daemon calls it before it loads the memberships its
+    /// fan-out works from and before it serves clients: what other nodes
+    /// commit until its LISTEN is in force (a join, a message to a client
+    /// already connected here) is then published by `catchUp`, not skipped.
+    public func loadHeads() async throws {
         try await read { s in
             let conversations = try s.rows("SELECT id, last_seq FROM conversations")
             let users = try s.rows("SELECT id, account_seq FROM users")
             self.commitLock.withLock {
+                self.published.loaded = true
                 for row in conversations {
                     let (id, seq) = (row[0].int, row[1].int)
                     self.published.heads[id] = max(self.published.heads[id] ?? 0, seq)
@@ -182,7 +187,8 @@ extension PostgresStore {
         }
     }
 
-    /// Catches up after the listening connection was down: every stream
+    /// Catches up when LISTEN takes effect (after the heads were loaded, or
+    /// after the listening connection was down): every stream
     /// that moved past what this node published, from the database, in
     /// seq order. (Deleted conversations and contact changes announced
     /// meanwhile are not recovered: the fan-out keeps a stale index entry
@@ -238,8 +244,10 @@ extension PostgresStore {
                     configuration: Self.connectionConfiguration(settings), id: 1, logger: logger)
                 defer { Task { try? await connection.close() } }
                 try await connection.listen(on: Self.channel) { notifications in
-                    // Whatever was committed before LISTEN took effect.
-                    if first { try await loadHeads() } else { try await catchUp() }
+                    // Whatever was committed before LISTEN took effect, since
+                    // the heads were loaded (by the daemon before it serves
+                    // anyone, or now).
+                    if first, !self.commitLock.withLock({ self.published.loaded }) { try await loadHeads() } else { try await catchUp() }
                     first = false
                     listening.withLockedValue { $0 = true }
                     listeningObserver.withLockedValue { $0 }?.body()

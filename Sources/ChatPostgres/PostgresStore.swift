@@ -91,6 +91,9 @@ public final class PostgresStore: Store, Sendable {
     final class PublishedHeads: @unchecked Sendable {
         var heads: [ConversationID: Seq] = [:]
         var accountHeads: [UserID: Seq] = [:]
+        /// `loadHeads` ran: from then on every commit is published here or
+        /// found by `catchUp`.
+        var loaded = false
     }
 
     final class BatchObserver: Sendable {

@@ -76,6 +76,41 @@ struct PostgresStoreTests {
         Issue.record("timed out waiting")
     }
 
+    /// A node loads where the streams stand before it serves anyone (the
+    /// daemon does, before it reads the memberships its fan-out works from);
+    /// what another node commits before this node's LISTEN takes effect (a
+    /// join, a message to a client already connected here) is published
+    /// when it does, not skipped.
+    @Test func whatOtherNodesCommitBeforeListeningTakesEffectIsPublished() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let writer = try await PostgresStore.open(settings, logger: Self.logger)
+        let late = try await PostgresStore.open(settings, logger: Self.logger)
+        let f = Fixture(existing: writer)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let before = try await f.rooms().createRoom(alice, name: "before", description: "", visibility: .public)
+        try await late.loadHeads()
+        let published = Published()
+        let accountEvents = Mutex<[AccountEventKind]>([])
+        late.setEventObserver { batch in
+            published.withLock { $0 += batch.flatMap(\.events).filter { $0.conversationID != before.id }.map(\.seq) }
+            accountEvents.withLock { $0 += batch.flatMap(\.accountEvents).map(\.kind) }
+        }
+        // Committed after the heads were loaded, before LISTEN.
+        let room = try await f.rooms().createRoom(alice, name: "meanwhile", description: "", visibility: .public)
+        let services = ConversationService(store: writer, clock: f.clock, limits: DomainLimits())
+        for i in 0..<3 { _ = try await services.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)")) }
+        let listener = Task { await late.listenForOtherNodes(retry: .milliseconds(50)) }
+        defer { listener.cancel() }
+        try await Self.waitUntil { late.isListening }
+        try await Self.waitUntil { published.withLock { $0 } == [1, 2, 3, 4] }
+        #expect(accountEvents.withLock { $0 }.contains(.addedToConversation))
+        // And what comes after, once.
+        _ = try await services.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m3", text: "t3"))
+        try await Self.waitUntil { published.withLock { $0 } == [1, 2, 3, 4, 5] }
+    }
+
     @Test func aNewerSchemaIsRefusedAndMigrationsRunOnce() async throws {
         let settings = try await PostgresTestCluster.shared.freshDatabase()
         let store = try await PostgresStore.open(settings, logger: Self.logger)
