@@ -354,3 +354,12 @@ extension Store {
         try await transaction(body)
     }
 }
+
+/// A store that answers `Store.pushContexts` on the calling thread,
+/// blocking it, without starting or waking another thread (SQLite: GRDB's
+/// synchronous read runs on its caller). The notifier calls it from its own
+/// thread, so these reads run at that thread's lower CPU priority instead
+/// of at the chat traffic's.
+public protocol BlockingPushReads: Sendable {
+    func pushContextsBlocking(_ notes: [PushQueue.Note], now: Millis, withSender: Bool) throws -> [PushContext]
+}

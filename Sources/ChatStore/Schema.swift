@@ -379,6 +379,18 @@ enum Schema {
                     END;
                     """)
         }
+        migrator.registerMigration("v10-unread-index") { db in
+            try db.execute(
+                sql: """
+                    -- Unread counts (Sync, ListConversations, notifications: PROTOCOL.md §6.3) count a
+                    -- member's messages after their read position, not their own, not deleted: read
+                    -- from this index alone (a few integers per message) instead of decoding each
+                    -- event row up to its deleted column. kind and deleted are in the key so that the
+                    -- index covers the query (SQLite re-checks a partial index's terms).
+                    CREATE INDEX events_unread ON events(conversation_id, seq, sender_id, kind, deleted)
+                    WHERE kind = 'message' AND deleted = 0;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,10 +1,13 @@
 import Dispatch
 import Foundation
+import GRDB
 import Glibc
 import Synchronization
 import Testing
 
+import ChatCore
 import ChatCrypto
+import ChatStore
 @testable import ChatDaemon
 
 /// Threads chatd runs at a lower CPU priority (the push notifier's, the
@@ -66,6 +69,40 @@ struct ThreadPriorityTests {
             return try await thread.offload { Self.niceHere() }
         }
         #expect(late == base)
+    }
+
+    /// GRDB's synchronous read, not its async overload.
+    static func niceOfSynchronousRead(_ db: any DatabaseWriter) throws -> Int32 { try db.read { _ in niceHere() } }
+
+    /// The notifier reads what its notes say on its own thread (SQLite's
+    /// synchronous read runs on the caller): at its priority, and no
+    /// thread of GRDB's takes that priority.
+    @Test func pushReadsRunOnThePushThreadAndStartNoThread() async throws {
+        let base = Self.niceHere()
+        let nice: Int32 = 16
+        try #require(base < nice)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("chatd-nice-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try SQLiteStore.open(path: dir + "/chat.sqlite", readers: 4)
+        let thread = try await PushThread(nice: nice)
+        let note = PushQueue.Note(user: 1, conversation: 1, seq: 1, sender: 2, mentioned: false, text: nil)
+        try await withTaskExecutorPreference(thread) {
+            await Task.yield()
+            for _ in 0..<20 {
+                let contexts = try store.pushContextsBlocking([note, note], now: 0, withSender: true)
+                #expect(contexts.map(\.isMember) == [false, false])
+                #expect(try Self.niceOfSynchronousRead(store.writer) == nice)
+            }
+            // Concurrent readers elsewhere meanwhile (the pool's other connections).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask(executorPreference: globalConcurrentExecutor) { _ = try await store.pushContexts([note], now: 0, withSender: false) } }
+                for _ in 0..<8 { _ = try store.pushContextsBlocking([note], now: 0, withSender: false) }
+                try await group.waitForAll()
+            }
+        }
+        #expect(try Self.threadNices().filter { $0 == nice }.count == 1)
+        await thread.shutdown()
     }
 
     @Test func passwordHashersResumeTheirCallersAtNormalPriority() async throws {

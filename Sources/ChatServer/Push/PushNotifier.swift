@@ -221,7 +221,7 @@ public final class PushNotifier: Sendable {
         let now = clock.nowMs()
         let contexts: [PushContext]
         do {
-            contexts = try await offload { try await self.store.pushContexts(sends.map(\.note), now: now, withSender: rules.includeContent) }
+            contexts = try await readContexts(sends.map(\.note), now: now, withSender: rules.includeContent)
         } catch {
             logger.warning("could not read push notifications' context", metadata: ["chatd.error": "\(error)"])
             // Nothing was sent: each note is tried again later, to the same devices.
@@ -318,6 +318,16 @@ public final class PushNotifier: Sendable {
     private func offload<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         guard let executor else { return try await body() }
         return try await executor.offload(body)
+    }
+
+    /// On the push thread when the store can read there without starting
+    /// a thread (at its priority: a batch's reads take a few milliseconds of
+    /// CPU), else from a thread at normal priority.
+    private func readContexts(_ notes: [PushQueue.Note], now: Millis, withSender: Bool) async throws -> [PushContext] {
+        if executor != nil, let blocking = store as? any BlockingPushReads {
+            return try blocking.pushContextsBlocking(notes, now: now, withSender: withSender)
+        }
+        return try await offload { try await self.store.pushContexts(notes, now: now, withSender: withSender) }
     }
 
     private func sleep(ms: Int64) async {
