@@ -237,7 +237,6 @@ extension PostgresStore {
     /// the event observer; reconnects (after `retry`) and catches up when
     /// the connection is lost.
     public func listenForOtherNodes(retry: Duration = .seconds(1)) async {
-        var first = true
         while !Task.isCancelled {
             do {
                 let connection = try await PostgresConnection.connect(
@@ -246,9 +245,8 @@ extension PostgresStore {
                 try await connection.listen(on: Self.channel) { notifications in
                     // Whatever was committed before LISTEN took effect, since
                     // the heads were loaded (by the daemon before it serves
-                    // anyone, or now).
-                    if first, !self.commitLock.withLock({ self.published.loaded }) { try await loadHeads() } else { try await catchUp() }
-                    first = false
+                    // anyone, or now, the first time).
+                    if self.commitLock.withLock({ self.published.loaded }) { try await catchUp() } else { try await loadHeads() }
                     listening.withLockedValue { $0 = true }
                     listeningObserver.withLockedValue { $0 }?.body()
                     for try await notification in notifications {
@@ -265,7 +263,6 @@ extension PostgresStore {
                 logger.warning("listening for other nodes failed; retrying", metadata: ["chatd.error": "\(Self.translate(error))"])
             }
             listening.withLockedValue { $0 = false }
-            first = false
             try? await Task.sleep(for: retry)
         }
     }
