@@ -10,7 +10,8 @@ import Synchronization
 /// - Finish checks completeness, the content type against the leading bytes
 ///   and the BLAKE2b-256 hash; a failed check discards the upload, so nothing
 ///   partial stays on disk or in anyone's quota.
-/// - Placing content and collecting it exclude each other, so a finish that
+/// - Placing content and collecting it exclude each other, on every node
+///   sharing the database and the file store, so a finish that
 ///   deduplicates onto a content never races that content's removal.
 /// - Nobody learns that a file exists unless they may read it: unknown and
 ///   forbidden files are both not_found.
@@ -21,7 +22,8 @@ public final class FileService: Sendable {
     let clock: any WallClock
     private let limitsBox: Mutex<FileLimits>
     private let uploadLocks = KeyedLock<String>()
-    /// Serialises content placement against collection.
+    /// Serialises content placement against collection on this node; see
+    /// `excludingContentChanges` for every node.
     private let contentLock = KeyedLock<Int>()
 
     public init(
@@ -142,7 +144,7 @@ public final class FileService: Sendable {
             let file = StoredFile(
                 id: hex(random(16)), ownerID: session.userID, name: upload.name, mimeType: upload.mimeType,
                 size: upload.size, hash: upload.hash, createdAt: clock.nowMs())
-            let stored = try await contentLock.withLock(0) {
+            let stored = try await excludingContentChanges {
                 try await blobs.place(id, hash: upload.hash)
                 return try await catalog.finishUpload(id: id, owner: session.userID, file: file)
             }
@@ -191,10 +193,11 @@ public final class FileService: Sendable {
         return (file, bytes)
     }
 
-    /// Runs `body` while no content is placed (UploadFinish) or collected
-    /// (backups: the database snapshot and the content copy then agree).
+    /// Runs `body` while no content is placed (UploadFinish) or collected,
+    /// on this node or any other sharing the database and the file store
+    /// (also backups: the database snapshot and the content copy then agree).
     public func excludingContentChanges<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        try await contentLock.withLock(0, body)
+        try await contentLock.withLock(0) { try await catalog.excludingOtherNodes(body) }
     }
 
     // MARK: Collection
@@ -216,7 +219,7 @@ public final class FileService: Sendable {
             report.expiredUploads += ids.count
             if ids.count < 500 { break }
         }
-        try await contentLock.withLock(0) {
+        try await excludingContentChanges {
             while true {
                 let (files, contents) = try await catalog.collectFiles(unreferencedBefore: now - limits.unreferencedGraceMs, limit: 500)
                 for (hash, size) in contents {
@@ -235,7 +238,7 @@ public final class FileService: Sendable {
             candidates.append(hash)
         }
         if !candidates.isEmpty {
-            try await contentLock.withLock(0) {
+            try await excludingContentChanges {
                 for hash in candidates where try await !catalog.contentExists(hash) {
                     try await blobs.removeContent(hash)
                     report.strays += 1

@@ -162,6 +162,16 @@ public protocol FileCatalog: Sendable {
     func contentExists(_ hash: [UInt8]) async throws -> Bool
     func uploadExists(_ id: String) async throws -> Bool
     func fileStats(topUsers: Int) async throws -> FileStats
+    /// Runs `body` while no other node places or collects content: nodes
+    /// that share one database and one file store (PostgreSQL, several
+    /// nodes) exclude each other here as one node's own lock excludes its
+    /// tasks. The caller holds that lock, so a node asks one at a time. One
+    /// node per database (SQLite): just runs `body`.
+    func excludingOtherNodes<T: Sendable>(_ body: () async throws -> T) async throws -> T
+}
+
+extension FileCatalog {
+    public func excludingOtherNodes<T: Sendable>(_ body: () async throws -> T) async throws -> T { try await body() }
 }
 
 /// The bytes of files: uploads being received and stored contents.

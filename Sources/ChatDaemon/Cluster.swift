@@ -35,6 +35,25 @@ enum Cluster {
         }
     }
 
+    /// This node's logged-in connections, for the cluster's session table.
+    static func sessions(_ registry: SessionRegistry) -> [PostgresStore.ClusterSession] {
+        registry.sessions().compactMap { s in
+            guard let user = s.user else { return nil }
+            return PostgresStore.ClusterSession(
+                connectionID: s.connectionID, userID: user, deviceRowID: s.device, address: s.address,
+                connectedAtMs: s.connectedAt, authenticatedAtMs: s.authenticatedAt ?? s.connectedAt)
+        }
+    }
+
+    /// Another node's session as the control router lists it.
+    static func nodeSession(_ n: (node: String, session: PostgresStore.ClusterSession)) -> NodeSession {
+        NodeSession(
+            node: n.node,
+            session: LiveSession(
+                connectionID: n.session.connectionID, address: n.session.address, connectedAt: n.session.connectedAtMs,
+                user: n.session.userID, device: n.session.deviceRowID, authenticatedAt: n.session.authenticatedAtMs))
+    }
+
     /// The token key's fingerprint (never the key): every node must hold
     /// the same key, or a session made on one node does not resume on another.
     static func checkTokenKey(_ key: [UInt8], store: PostgresStore, dataDir: String) async throws {
@@ -79,9 +98,11 @@ struct ClusterHeartbeatService: Service, CustomStringConvertible {
             var failing = false
             while true {
                 do {
+                    let (batches, writes) = store.groupCommitStatistics
                     let load = PostgresStore.NodeLoad(
                         listen: listen, version: BuildInfo.version, connections: registry.connectionCount,
-                        authenticated: registry.authenticatedCount)
+                        authenticated: registry.authenticatedCount, writeQueueDepth: store.writeQueueDepth, writes: writes,
+                        writeBatches: batches, sessions: Cluster.sessions(registry))
                     let nodes = try await store.heartbeat(load, liveWithinMs: Cluster.liveWithinMs)
                     members.update(nodes)
                     presence.keepOnly(nodes: Set(nodes.map(\.node)).subtracting([store.nodeName]))
@@ -108,6 +129,9 @@ extension Daemon {
         p.heartbeatAgeMs = max(0, n.nowMs - n.heartbeatAtMs)
         p.connections = UInt32(clamping: n.connections)
         p.authenticatedConnections = UInt32(clamping: n.authenticated)
+        p.writeQueueDepth = UInt32(clamping: n.writeQueueDepth)
+        p.writes = UInt64(clamping: n.writes)
+        p.writeBatches = UInt64(clamping: n.writeBatches)
         return p
     }
 }

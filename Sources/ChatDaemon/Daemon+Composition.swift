@@ -179,6 +179,17 @@ extension Daemon {
                         return try daemon.setLogLevel(level)
                     },
                     cluster: { (shared?.nodeName ?? "", members.current.map(Self.clusterNode)) },
+                    otherNodesSessions: { user, after, limit in
+                        guard let shared else { return [] }
+                        return try await shared.otherNodesSessions(
+                            user: user, after: after, limit: limit, liveWithinMs: Cluster.liveWithinMs
+                        ).map(Cluster.nodeSession)
+                    },
+                    clusterLoad: {
+                        guard let shared else { return ([], []) }
+                        let (nodes, users) = try await shared.clusterLoad(liveWithinMs: Cluster.liveWithinMs)
+                        return (nodes.map(Self.clusterNode), users)
+                    },
                     push: pushTargets,
                     pushQueue: { (push.queued.notes, push.queued.dropped) }),
                 throughput: throughput)

@@ -353,6 +353,25 @@ enum PostgresSchema {
         ALTER TABLE push_targets ADD COLUMN p256dh BYTEA NOT NULL DEFAULT ''::bytea;
         ALTER TABLE push_targets ADD COLUMN auth BYTEA NOT NULL DEFAULT ''::bytea;
         """,
+        // 8: cluster-wide chatctl stats and sessions list. A node's load
+        // figures, and its logged-in connections, written by its heartbeat
+        // (only what changed since the last one); gone with the node's row.
+        """
+        ALTER TABLE cluster_nodes ADD COLUMN write_queue_depth BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE cluster_nodes ADD COLUMN writes BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE cluster_nodes ADD COLUMN write_batches BIGINT NOT NULL DEFAULT 0;
+        CREATE TABLE cluster_sessions (
+          node TEXT NOT NULL REFERENCES cluster_nodes(node) ON DELETE CASCADE,
+          connection_id BIGINT NOT NULL,
+          user_id BIGINT NOT NULL,
+          device_id BIGINT,
+          address TEXT NOT NULL,
+          connected_at BIGINT NOT NULL,
+          authenticated_at BIGINT NOT NULL,
+          PRIMARY KEY (node, connection_id)
+        );
+        CREATE INDEX cluster_sessions_user ON cluster_sessions(user_id);
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }

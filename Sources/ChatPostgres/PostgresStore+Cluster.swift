@@ -1,4 +1,5 @@
 import ChatCore
+import Foundation
 import NIOConcurrencyHelpers
 import PostgresNIO
 import Synchronization
@@ -18,6 +19,9 @@ extension PostgresStore {
         public var version: String
         public var connections: Int64
         public var authenticated: Int64
+        public var writeQueueDepth: Int64
+        public var writes: Int64
+        public var writeBatches: Int64
         /// The database's clock when this was read.
         public var nowMs: Millis
     }
@@ -28,12 +32,51 @@ extension PostgresStore {
         public var version: String
         public var connections: Int
         public var authenticated: Int
+        public var writeQueueDepth: Int
+        public var writes: Int
+        public var writeBatches: Int
+        /// Its logged-in connections (the rows of cluster_sessions).
+        public var sessions: [ClusterSession]
 
-        public init(listen: String, version: String, connections: Int, authenticated: Int) {
+        public init(
+            listen: String, version: String, connections: Int, authenticated: Int, writeQueueDepth: Int = 0, writes: Int = 0,
+            writeBatches: Int = 0, sessions: [ClusterSession] = []
+        ) {
             self.listen = listen
             self.version = version
             self.connections = connections
             self.authenticated = authenticated
+            self.writeQueueDepth = writeQueueDepth
+            self.writes = writes
+            self.writeBatches = writeBatches
+            self.sessions = sessions
+        }
+    }
+
+    /// A node's logged-in connection (chatctl sessions list on any node).
+    public struct ClusterSession: Sendable, Equatable, Codable {
+        public var connectionID: UInt64
+        public var userID: UserID
+        public var deviceRowID: Int64?
+        public var address: String
+        public var connectedAtMs: Millis
+        public var authenticatedAtMs: Millis
+
+        public init(
+            connectionID: UInt64, userID: UserID, deviceRowID: Int64?, address: String, connectedAtMs: Millis,
+            authenticatedAtMs: Millis
+        ) {
+            self.connectionID = connectionID
+            self.userID = userID
+            self.deviceRowID = deviceRowID
+            self.address = address
+            self.connectedAtMs = connectedAtMs
+            self.authenticatedAtMs = authenticatedAtMs
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case connectionID = "c", userID = "u", deviceRowID = "d", address = "a", connectedAtMs = "t"
+            case authenticatedAtMs = "l"
         }
     }
 
@@ -44,27 +87,140 @@ extension PostgresStore {
 
     /// Writes this node's heartbeat and returns every node heard from within
     /// `liveWithinMs` (this one included), removing the rows of nodes silent
-    /// for ten times that (a node that is gone for good).
+    /// for ten times that (a node that is gone for good). The node's
+    /// sessions are written as what changed since the last heartbeat; all of
+    /// them when that is unknown or the node's row was gone.
     public func heartbeat(_ load: NodeLoad, liveWithinMs: Int64) async throws -> [NodeRecord] {
-        try await write { s in
+        let written = sessionsWritten.withLockedValue { $0 }
+        var current: [UInt64: ClusterSession] = [:]
+        for session in load.sessions { current[session.connectionID] = session }
+        let now = current
+        do {
+            let nodes = try await write { s in
+                let inserted =
+                    try s.row(
+                        """
+                        INSERT INTO cluster_nodes (node, started_at, heartbeat_at, listen, version, connections, authenticated,
+                          write_queue_depth, writes, write_batches)
+                        VALUES (?, \(Self.nowMs), \(Self.nowMs), ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (node) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, listen = excluded.listen,
+                          version = excluded.version, connections = excluded.connections, authenticated = excluded.authenticated,
+                          write_queue_depth = excluded.write_queue_depth, writes = excluded.writes,
+                          write_batches = excluded.write_batches
+                        RETURNING (xmax = 0)
+                        """,
+                        [
+                            self.node, load.listen, load.version, load.connections, load.authenticated, load.writeQueueDepth,
+                            load.writes, load.writeBatches,
+                        ])?[0].bool ?? true
+                try Self.writeSessions(s, node: self.node, now: now, written: inserted ? nil : written)
+                try s.execute("DELETE FROM cluster_nodes WHERE heartbeat_at < \(Self.nowMs) - ?", [liveWithinMs * 10])
+                return try Self.liveNodes(s, liveWithinMs: liveWithinMs)
+            }
+            sessionsWritten.withLockedValue { $0 = now }
+            return nodes
+        } catch {
+            sessionsWritten.withLockedValue { $0 = nil }
+            throw error
+        }
+    }
+
+    /// Every node heard from within `liveWithinMs`, oldest first.
+    static func liveNodes(_ s: PGSession, liveWithinMs: Int64) throws -> [NodeRecord] {
+        try s.rows(
+            """
+            SELECT node, started_at, heartbeat_at, listen, version, connections, authenticated, write_queue_depth,
+              writes, write_batches, \(Self.nowMs)
+            FROM cluster_nodes WHERE heartbeat_at >= \(Self.nowMs) - ? ORDER BY started_at, node
+            """, [liveWithinMs]
+        ).map { row in
+            NodeRecord(
+                node: row[0].text, startedAtMs: row[1].int, heartbeatAtMs: row[2].int, listen: row[3].text,
+                version: row[4].text, connections: row[5].int, authenticated: row[6].int,
+                writeQueueDepth: row[7].int, writes: row[8].int, writeBatches: row[9].int, nowMs: row[10].int)
+        }
+    }
+
+    /// Rows per statement when sessions are written (one JSON parameter).
+    static let sessionsPerStatement = 2_000
+
+    /// Makes `node`'s rows of cluster_sessions `now`: only the difference
+    /// from `written`, or (nil) all of them.
+    static func writeSessions(_ s: PGSession, node: String, now: [UInt64: ClusterSession], written: [UInt64: ClusterSession]?)
+        throws
+    {
+        var gone: [UInt64] = []
+        var changed: [ClusterSession] = []
+        if let written {
+            gone = written.keys.filter { now[$0] == nil }
+            changed = now.values.filter { written[$0.connectionID] != $0 }
+        } else {
+            try s.execute("DELETE FROM cluster_sessions WHERE node = ?", [node])
+            changed = Array(now.values)
+        }
+        for start in stride(from: 0, to: gone.count, by: sessionsPerStatement) {
+            let ids = gone[start..<min(gone.count, start + sessionsPerStatement)].map(String.init).joined(separator: ",")
+            try s.execute(
+                "DELETE FROM cluster_sessions WHERE node = ? AND connection_id = ANY(string_to_array(?, ',')::bigint[])",
+                [node, ids])
+        }
+        let encoder = JSONEncoder()
+        for start in stride(from: 0, to: changed.count, by: sessionsPerStatement) {
+            let rows = Array(changed[start..<min(changed.count, start + sessionsPerStatement)])
+            let json = String(decoding: try encoder.encode(rows), as: UTF8.self)
             try s.execute(
                 """
-                INSERT INTO cluster_nodes (node, started_at, heartbeat_at, listen, version, connections, authenticated)
-                VALUES (?, \(Self.nowMs), \(Self.nowMs), ?, ?, ?, ?)
-                ON CONFLICT (node) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, listen = excluded.listen,
-                  version = excluded.version, connections = excluded.connections, authenticated = excluded.authenticated
-                """, [self.node, load.listen, load.version, load.connections, load.authenticated])
-            try s.execute("DELETE FROM cluster_nodes WHERE heartbeat_at < \(Self.nowMs) - ?", [liveWithinMs * 10])
+                INSERT INTO cluster_sessions (node, connection_id, user_id, device_id, address, connected_at, authenticated_at)
+                SELECT ?, x.c, x.u, x.d, x.a, x.t, x.l
+                FROM jsonb_to_recordset(?::jsonb) AS x(c bigint, u bigint, d bigint, a text, t bigint, l bigint)
+                ON CONFLICT (node, connection_id) DO UPDATE SET user_id = excluded.user_id, device_id = excluded.device_id,
+                  address = excluded.address, connected_at = excluded.connected_at, authenticated_at = excluded.authenticated_at
+                """, [node, json])
+        }
+    }
+
+    /// The other live nodes' logged-in connections, ascending by (node,
+    /// connection id) after `after`; `user`: only theirs. As of each node's
+    /// last heartbeat.
+    public func otherNodesSessions(
+        user: UserID?, after: (node: String, connectionID: UInt64), limit: Int, liveWithinMs: Int64
+    ) async throws -> [(node: String, session: ClusterSession)] {
+        try await read { s in
+            var args: [any PGBindable] = [self.node, liveWithinMs, after.node, after.node, Int64(clamping: after.connectionID)]
+            if let user { args.append(user) }
+            args.append(limit)
             return try s.rows(
                 """
-                SELECT node, started_at, heartbeat_at, listen, version, connections, authenticated, \(Self.nowMs)
-                FROM cluster_nodes WHERE heartbeat_at >= \(Self.nowMs) - ? ORDER BY started_at, node
-                """, [liveWithinMs]
+                SELECT s.node, s.connection_id, s.user_id, s.device_id, s.address, s.connected_at, s.authenticated_at
+                FROM cluster_sessions s JOIN cluster_nodes n ON n.node = s.node
+                WHERE s.node <> ? AND n.heartbeat_at >= \(Self.nowMs) - ?
+                  AND (s.node > ? OR (s.node = ? AND s.connection_id > ?))
+                  \(user == nil ? "" : "AND s.user_id = ?")
+                ORDER BY s.node, s.connection_id LIMIT ?
+                """, args
             ).map { row in
-                NodeRecord(
-                    node: row[0].text, startedAtMs: row[1].int, heartbeatAtMs: row[2].int, listen: row[3].text,
-                    version: row[4].text, connections: row[5].int, authenticated: row[6].int, nowMs: row[7].int)
+                (
+                    row[0].text,
+                    ClusterSession(
+                        connectionID: UInt64(clamping: row[1].int), userID: row[2].int, deviceRowID: row[3].intOrNil,
+                        address: row[4].text, connectedAtMs: row[5].int, authenticatedAtMs: row[6].int)
+                )
             }
+        }
+    }
+
+    /// The live nodes and the users logged in on the others, as their last
+    /// heartbeats wrote them (one read, so the two agree).
+    public func clusterLoad(liveWithinMs: Int64) async throws -> (nodes: [NodeRecord], otherNodesUsers: Set<UserID>) {
+        try await read { s in
+            let nodes = try Self.liveNodes(s, liveWithinMs: liveWithinMs)
+            let users = try s.rows(
+                """
+                SELECT DISTINCT s.user_id FROM cluster_sessions s JOIN cluster_nodes n ON n.node = s.node
+                WHERE s.node <> ? AND n.heartbeat_at >= \(Self.nowMs) - ?
+                """, [self.node, liveWithinMs]
+            ).map { $0[0].int }
+            return (nodes, Set(users))
         }
     }
 

@@ -1,4 +1,6 @@
 import ChatCore
+import NIOConcurrencyHelpers
+import PostgresNIO
 
 /// File metadata and reference counts (SQLiteStore+Files's statements; the
 /// references are kept by the events trigger). Where SQLite's single writer
@@ -174,6 +176,82 @@ extension PostgresStore: FileCatalog {
                 files: Int(files?[0].int ?? 0), contents: Int(contents?[0].int ?? 0), contentBytes: contents?[1].int ?? 0,
                 fileBytes: files?[1].int ?? 0, referencedFiles: Int(referenced), uploads: Int(uploads?[0].int ?? 0),
                 uploadBytes: uploads?[1].int ?? 0, topUsers: users)
+        }
+    }
+
+    // MARK: One node at a time
+
+    /// The session-level advisory lock that content placement and
+    /// collection hold on every node ("chatdfil" as a number).
+    static let contentLockKey: Int64 = 0x6368_6174_6466_696C
+
+    /// Holds `contentLockKey` around `body` on a connection of its own,
+    /// opened for the call (a pooled one could be the one `body`'s writes
+    /// wait for, and a kept one could be lost unnoticed; placing and
+    /// collecting content are rare next to messages). Waiting for another
+    /// node is bounded by `statement_timeout`. PostgreSQL frees the lock when
+    /// its connection ends, so a node that dies holding it frees it.
+    public func excludingOtherNodes<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
+        return try await contentLockGate.withLock(0) {
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(
+                    configuration: Self.connectionConfiguration(settings), id: 2, logger: logger)
+            } catch {
+                throw Self.translate(error)
+            }
+            do {
+                try await advisory(connection, "SELECT pg_advisory_lock(\(Self.contentLockKey))")
+            } catch {
+                try? await connection.close()
+                throw Self.translate(error)
+            }
+            let result: Result<T, any Error>
+            do { result = .success(try await body()) } catch { result = .failure(error) }
+            do {
+                try await advisory(connection, "SELECT pg_advisory_unlock(\(Self.contentLockKey))")
+            } catch {
+                // Closing the connection frees the lock too.
+                logger.warning("releasing the content lock failed", metadata: ["chatd.error": "\(Self.translate(error))"])
+            }
+            try? await connection.close()
+            return try result.get()
+        }
+    }
+
+    /// Runs a lock statement, giving up after the statement timeout and 5 s
+    /// (10 minutes and 5 s without one): a query written to a connection
+    /// that closes at that moment is never answered (postgres-nio 1.33), and
+    /// waiting for it is not cancellable, so the wait is left behind.
+    private func advisory(_ connection: PostgresConnection, _ query: PostgresQuery) async throws {
+        let limit = Duration.milliseconds((settings.statementTimeoutMs > 0 ? settings.statementTimeoutMs : 600_000) + 5_000)
+        let logger = self.logger
+        let answer = FirstAnswer()
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+            answer.set(c)
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                answer.resume(.failure(ChatFailure(.unavailable, "the database did not answer the content lock in time")))
+            }
+            Task {
+                do {
+                    for try await _ in try await connection.query(query, logger: logger) {}
+                    answer.resume(.success(()))
+                } catch {
+                    answer.resume(.failure(error))
+                }
+                timer.cancel()
+            }
+        }
+    }
+
+    /// Resumes a continuation with the first of several answers.
+    private final class FirstAnswer: Sendable {
+        private let continuation = NIOLockedValueBox<CheckedContinuation<Void, any Error>?>(nil)
+        func set(_ c: CheckedContinuation<Void, any Error>) { continuation.withLockedValue { $0 = c } }
+        func resume(_ result: Result<Void, any Error>) {
+            continuation.withLockedValue { c in defer { c = nil }; return c }?.resume(with: result)
         }
     }
 }

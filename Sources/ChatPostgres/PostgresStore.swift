@@ -85,6 +85,11 @@ public final class PostgresStore: Store, Sendable {
     let writesInFlight = Atomic<Int>(0)
     /// The write lanes, each a queue with its own batches (PostgresGroupCommit).
     let lanes: [PostgresGroupCommit]
+    /// One holder of the cluster-wide content lock at a time (PostgresStore+Files).
+    let contentLockGate = KeyedLock<Int>()
+    /// This node's rows of cluster_sessions as its last heartbeat left them;
+    /// nil: unknown (none written yet, or the last write failed).
+    let sessionsWritten = NIOLockedValueBox<[UInt64: ClusterSession]?>(nil)
 
     /// Per conversation (and per user's account stream), the last seq handed
     /// to the observer. Only touched with `commitLock` held.

@@ -200,8 +200,23 @@ struct Stats: AsyncParsableCommand {
                 file store disk:    \(r.fileStoreStorage), \(free(r.fileStoreFreeBytes))
                 uptime:             \(duration(r.uptimeMs))
 
-                """
+                """ + Self.cluster(r)
         }
+    }
+
+    /// Several nodes: the cluster's totals and each node's load; "" on one node.
+    static func cluster(_ r: Chatd_Control_V1_StatsResponse) -> String {
+        guard !r.nodes.isEmpty else { return "" }
+        let rows = r.nodes.map { n in
+            [
+                n.node, duration(n.heartbeatAgeMs) + " ago", "\(n.connections) (\(n.authenticatedConnections) authenticated)",
+                "\(n.writeQueueDepth)", "\(n.writes) in \(n.writeBatches)",
+            ]
+        }
+        return """
+            cluster:            \(r.nodes.count) nodes, \(r.clusterConnections) connections (\(r.clusterAuthenticatedConnections) authenticated, \(r.clusterOnlineUsers) users online)
+
+            """ + table(["NODE", "HEARTBEAT", "CONNECTIONS", "WRITE QUEUE", "WRITES IN BATCHES"], rows)
     }
 }
 

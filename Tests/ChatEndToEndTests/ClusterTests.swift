@@ -1,4 +1,5 @@
 import ChatClient
+import ChatConfig
 import ChatPostgres
 import ChatProtocol
 import ChatTestSupport
@@ -11,7 +12,7 @@ struct TestCluster {
     let nodes: [TestServer]
     let database: PostgresStore.Settings
 
-    static func start(nodes count: Int) async throws -> TestCluster {
+    static func start(nodes count: Int, _ adjust: (Config) -> Config = { $0 }) async throws -> TestCluster {
         let database = try await PostgresTestCluster.shared.freshDatabase()
         var nodes: [TestServer] = []
         do {
@@ -20,7 +21,7 @@ struct TestCluster {
                 if let first = nodes.first {
                     try FileManager.default.copyItem(atPath: first.dataDir + "/token.key", toPath: dir + "/token.key")
                 }
-                nodes.append(try await TestServer.start(dataDir: dir, backend: .postgresql, database: database))
+                nodes.append(try await TestServer.start(dataDir: dir, backend: .postgresql, database: database, adjust))
             }
         } catch {
             for node in nodes { await node.stop() }
@@ -34,8 +35,10 @@ struct TestCluster {
     }
 }
 
-func withCluster(nodes: Int = 3, _ body: (TestCluster) async throws -> Void) async throws {
-    let cluster = try await TestCluster.start(nodes: nodes)
+func withCluster(
+    nodes: Int = 3, _ adjust: (Config) -> Config = { $0 }, _ body: (TestCluster) async throws -> Void
+) async throws {
+    let cluster = try await TestCluster.start(nodes: nodes, adjust)
     do {
         try await body(cluster)
     } catch {
@@ -174,6 +177,119 @@ struct ClusterTests {
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains("nodes:        2"), "\(status.stdout)")
             #expect(status.stdout.contains("(this)"), "\(status.stdout)")
+        }
+    }
+
+    /// Two nodes on one `files.dir` (issue 14 item 4): a file uploaded
+    /// through one downloads through the other, and garbage collection on
+    /// both, while both keep storing and dropping the same content, never
+    /// leaves a file whose content is gone: each file downloads whole or
+    /// has been collected (not_found), and a file a message refers to stays.
+    @Test func filesOnSharedStorageWorkThroughEveryNodeAndCollectionIsSafe() async throws {
+        let shared = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: shared) }
+        try await withCluster(
+            nodes: 2, { $0.setting("files.dir", .string(shared)).setting("files.unreferenced_grace_hours", .int(0)) }
+        ) { cluster in
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            let (alice, _) = try await a.user("alice")
+            let (bob, _) = try await b.user("bobby")
+            let room = try await alice.createRoom(name: "share")
+            _ = try await bob.joinRoom(room.id)
+            let kept = try await uploadPNG(alice, seed: 1)
+            _ = try await alice.send(room: room.id, text: "", type: .image, attachment: fileAttachment(kept))
+            #expect(try await bob.downloadFile(kept.fileID) == pngBytes(3000, seed: 1))
+
+            func wholeOrCollected(_ c: ChatConnection, _ file: Chatd_V1_FileInfo) async throws {
+                do {
+                    #expect(try await c.downloadFile(file.fileID) == pngBytes(3000, seed: 2))
+                } catch let error as ChatClientError where error.code == .notFound {}
+            }
+            for _ in 0..<12 {
+                async let collectedA = a.daemon.files.collectGarbage()
+                async let collectedB = b.daemon.files.collectGarbage()
+                async let droppedA = uploadPNG(alice, seed: 2)
+                async let droppedB = uploadPNG(bob, seed: 2)
+                let (fileA, fileB) = try await (droppedA, droppedB)
+                _ = try await (collectedA, collectedB)
+                try await wholeOrCollected(alice, fileA)
+                try await wholeOrCollected(bob, fileB)
+            }
+            _ = try await b.daemon.files.collectGarbage()
+            #expect(try await alice.downloadFile(kept.fileID) == pngBytes(3000, seed: 1))
+            #expect(try await bob.downloadFile(kept.fileID) == pngBytes(3000, seed: 1))
+            let left = try await a.daemon.files.stats().0
+            #expect(left.files == 1 && left.contents == 1, "\(left)")
+        }
+    }
+
+    /// chatctl stats and sessions list on any node cover every node (issue
+    /// 14 item 3): another node's logged-in connections are listed with
+    /// their node after its next heartbeat, the cluster's totals count them,
+    /// pages continue across nodes, and a kick of another node's connection
+    /// by node and id closes it there.
+    @Test func statsAndSessionsListCoverEveryNode() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+            _ = try await a.user("alice")
+            let (bob, _) = try await b.user("bobby")
+            let socket = ["--socket", a.daemon.controlSocketPath]
+            var sessions: [[String: Any]] = []
+            for _ in 0..<100 {
+                let r = try await chatctl(socket + ["--json", "sessions", "list"])
+                #expect(r.status == 0, "\(r.stderr)")
+                sessions = jsonObject(r.stdout)["sessions"] as? [[String: Any]] ?? []
+                if sessions.contains(where: { $0["username"] as? String == "bobby" }) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let bobby = try #require(sessions.first { $0["username"] as? String == "bobby" })
+            let alice = try #require(sessions.first { $0["username"] as? String == "alice" })
+            let (nodeA, nodeB) = (alice["node"] as? String ?? "", bobby["node"] as? String ?? "")
+            #expect(!nodeA.isEmpty && !nodeB.isEmpty && nodeA != nodeB)
+            #expect(sessions.count == 2)
+            let sorted = sessions.map { ($0["node"] as? String ?? "", Int("\($0["connection_id"] ?? "")") ?? 0) }
+            #expect(sorted.map(\.0) == sorted.map(\.0).sorted())
+
+            // One per page: the second page continues after the first's (node, connection).
+            var r = try await chatctl(socket + ["--json", "sessions", "list", "--limit", "1"])
+            let first = try #require((jsonObject(r.stdout)["sessions"] as? [[String: Any]])?.first)
+            #expect(jsonObject(r.stdout)["has_more"] as? Bool == true)
+            r = try await chatctl(
+                socket + [
+                    "--json", "sessions", "list", "--limit", "1", "--after", "\(first["connection_id"] ?? "")",
+                    "--after-node", first["node"] as? String ?? "",
+                ])
+            let second = try #require((jsonObject(r.stdout)["sessions"] as? [[String: Any]])?.first)
+            #expect(second["node"] as? String != first["node"] as? String)
+            #expect(jsonObject(r.stdout)["has_more"] as? Bool != true)
+            r = try await chatctl(socket + ["sessions", "list"])
+            #expect(r.stdout.contains("NODE") && r.stdout.contains(nodeB), "\(r.stdout)")
+
+            r = try await chatctl(socket + ["--json", "stats"])
+            let stats = jsonObject(r.stdout)
+            #expect((stats["nodes"] as? [Any])?.count == 2, "\(r.stdout)")
+            #expect(stats["cluster_authenticated_connections"] as? Int == 2, "\(r.stdout)")
+            #expect(stats["cluster_online_users"] as? Int == 2, "\(r.stdout)")
+            #expect(stats["authenticated_connections"] as? Int == 1, "\(r.stdout)")
+            r = try await chatctl(socket + ["stats"])
+            #expect(r.stdout.contains("cluster:            2 nodes"), "\(r.stdout)")
+
+            // Kicking bob's connection on node B through node A.
+            let pushes = PushCollector(bob)
+            r = try await chatctl(socket + ["sessions", "kick", "--node", nodeB, "--connection", "\(bobby["connection_id"] ?? "")"])
+            #expect(r.status == 0 && r.stdout.contains("1 connections closed"), "\(r.stdout) \(r.stderr)")
+            #expect(await pushes.wait { goodbyeReason($0) == .kicked })
+            r = try await chatctl(socket + ["sessions", "kick", "--node", nodeB, "--connection", "99999"])
+            #expect(r.status != 0)
+            // Node B's next heartbeat takes the closed connection out of the list.
+            var gone = false
+            for _ in 0..<100 where !gone {
+                r = try await chatctl(socket + ["--json", "sessions", "list"])
+                let listed = jsonObject(r.stdout)["sessions"] as? [[String: Any]] ?? []
+                gone = !listed.contains { $0["username"] as? String == "bobby" } && listed.count == 1
+                if !gone { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(gone)
         }
     }
 

@@ -1,5 +1,5 @@
 import ChatCore
-import ChatPostgres
+@testable import ChatPostgres
 import ChatTestSupport
 import Logging
 import Synchronization
@@ -62,6 +62,11 @@ struct PostgresStoreTests {
         for node in nodes { await node.close() }
     }
 
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+        func withLock<T>(_ body: (inout [String]) -> T) -> T { lines.withLock { body(&$0) } }
+    }
+
     final class Published: Sendable {
         let seqs = Mutex<[Int64]>([])
         func withLock<T>(_ body: (inout [Int64]) -> T) -> T { seqs.withLock { body(&$0) } }
@@ -109,6 +114,53 @@ struct PostgresStoreTests {
         // And what comes after, once.
         _ = try await services.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m3", text: "t3"))
         try await Self.waitUntil { published.withLock { $0 } == [1, 2, 3, 4, 5] }
+    }
+
+    /// Content placement and collection exclude each other across nodes
+    /// (two nodes on one file store): while one node holds the content
+    /// lock, another node's request waits; a failing body releases it; and
+    /// cutting every connection to the database does not keep a node from
+    /// taking it next.
+    @Test func theContentLockExcludesOtherNodes() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let a = try await PostgresStore.open(settings, logger: Self.logger)
+        let b = try await PostgresStore.open(settings, logger: Self.logger)
+        let log = Lines()
+        let (entered, enter) = AsyncStream.makeStream(of: Void.self)
+        let (released, release) = AsyncStream.makeStream(of: Void.self)
+        let holder = Task {
+            try await a.excludingOtherNodes {
+                log.withLock { $0.append("a in") }
+                enter.yield()
+                for await _ in released { break }
+                log.withLock { $0.append("a out") }
+            }
+        }
+        for await _ in entered { break }
+        let waiter = Task { try await b.excludingOtherNodes { log.withLock { $0.append("b in") } } }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(log.withLock { $0 } == ["a in"])
+        release.yield()
+        try await holder.value
+        try await waiter.value
+        #expect(log.withLock { $0 } == ["a in", "a out", "b in"])
+
+        await #expect(throws: ChatFailure.self) {
+            try await a.excludingOtherNodes { () async throws -> Int in throw ChatFailure(.unavailable, "the body failed") }
+        }
+        try await b.excludingOtherNodes { log.withLock { $0.append("b again") } }
+
+        // Cut every connection holding an advisory lock or idle on it: the
+        // next requests reconnect.
+        let admin = try await PostgresStore.open(settings, logger: Self.logger)
+        try await admin.read { s in
+            try s.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        }
+        try await a.excludingOtherNodes { log.withLock { $0.append("a again") } }
+        try await b.excludingOtherNodes { log.withLock { $0.append("b third") } }
+        #expect(log.withLock { $0 }.suffix(3) == ["b again", "a again", "b third"])
+        for store in [a, b, admin] { await store.close() }
     }
 
     @Test func aNewerSchemaIsRefusedAndMigrationsRunOnce() async throws {

@@ -748,7 +748,7 @@ _chatctl_sessions_list() {
     repeating_flags=()
     non_repeating_flags=(--json --authenticated --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --config --user --after --limit)
+    non_repeating_options=(--socket --config --user --after --after-node --limit)
     __chatctl_offer_flags_options 0
 
     # Offer option value completions
@@ -765,6 +765,9 @@ _chatctl_sessions_list() {
     '--after')
         return
         ;;
+    '--after-node')
+        return
+        ;;
     '--limit')
         return
         ;;
@@ -775,7 +778,7 @@ _chatctl_sessions_kick() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --config --connection --user --device)
+    non_repeating_options=(--socket --config --connection --node --user --device)
     __chatctl_offer_flags_options 0
 
     # Offer option value completions
@@ -787,6 +790,9 @@ _chatctl_sessions_kick() {
         return
         ;;
     '--connection')
+        return
+        ;;
+    '--node')
         return
         ;;
     '--user')

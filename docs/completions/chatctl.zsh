@@ -569,7 +569,7 @@ _chatctl_sessions() {
     case "${state}" in
     command)
         local -ar subcommands=(
-            'list:Open client connections: user, device, address, since.'
+            'list:Open client connections: user, device, address, since; with several nodes, every node'\''s.'
             'kick:Close connections with Goodbye KICKED: by connection id, or all of a user'\''s or a device'\''s.'
         )
         _describe -V subcommand subcommands && ret=0
@@ -595,6 +595,7 @@ _chatctl_sessions_list() {
         '--user[Only this user'\''s connections.]:user:'
         '--authenticated[Leave out connections that have not logged in.]'
         '--after[Connections after this connection id.]:after:'
+        '--after-node[With --after\: the node of that connection (several nodes).]:after-node:'
         '--limit[At most this many (max 10000).]:limit:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -611,6 +612,7 @@ _chatctl_sessions_kick() {
         '--config[chatd'\''s config file, to find the control socket (else /etc/chatd/chatd.conf when it exists, else ./chatd-data/chatd.sock).]:config:'
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--connection[The connection id (see sessions list).]:connection:'
+        '--node[With --connection\: the node it is on (several nodes; see sessions list).]:node:'
         '--user[Every connection of this user.]:user:'
         '--device[With --user\: only this device'\''s connections.]:device:'
         '--version[Show the version.]'

@@ -162,6 +162,14 @@ public nonisolated struct Chatd_Control_V1_ClusterNode: Sendable {
 
   public var authenticatedConnections: UInt32 = 0
 
+  /// As of its last heartbeat: writes waiting for its group commit, and the
+  /// writes and batches (transactions) it committed since it started.
+  public var writeQueueDepth: UInt32 = 0
+
+  public var writes: UInt64 = 0
+
+  public var writeBatches: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -638,12 +646,18 @@ public nonisolated struct Chatd_Control_V1_AdminSession: Sendable {
   /// when it logged in or resumed
   public var authenticatedAtMs: Int64 = 0
 
+  /// Several nodes: the node it is connected to (StatusResponse.node); ""
+  /// on one node.
+  public var node: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-/// op 15. Open client connections, ascending by connection_id.
+/// op 15. Open client connections, ascending by (node, connection_id). With
+/// several nodes: this node's connections as they are, the other live
+/// nodes' logged-in ones as of their last heartbeat (at most 2 s old).
 public nonisolated struct Chatd_Control_V1_SessionListRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -661,10 +675,14 @@ public nonisolated struct Chatd_Control_V1_SessionListRequest: Sendable {
 
   public var onlyAuthenticated: Bool = false
 
+  /// with after_node: continue after this session
   public var afterConnectionID: UInt64 = 0
 
   /// 0: 1000; capped at 10000
   public var limit: UInt32 = 0
+
+  /// "" on one node
+  public var afterNode: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -711,6 +729,9 @@ public nonisolated struct Chatd_Control_V1_SessionKickRequest: Sendable {
 
   /// with user: only this device's connections
   public var deviceID: String = String()
+
+  /// with connection_id: the node it is on ("": this one)
+  public var node: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1228,6 +1249,32 @@ public nonisolated struct Chatd_Control_V1_StatsResponse: @unchecked Sendable {
   public var fileStoreFreeBytes: Int64 {
     get {_storage._fileStoreFreeBytes}
     set {_uniqueStorage()._fileStoreFreeBytes = newValue}
+  }
+
+  /// Several nodes on one PostgreSQL database (empty / 0 on one node): every
+  /// live node as its last heartbeat says (as in StatusResponse), and the
+  /// whole cluster's open connections, logged-in connections and users
+  /// logged in on any node. The fields above are this node's, except
+  /// messages_per_second and messages_since_start, which count what every
+  /// node committed since this one started.
+  public var nodes: [Chatd_Control_V1_ClusterNode] {
+    get {_storage._nodes}
+    set {_uniqueStorage()._nodes = newValue}
+  }
+
+  public var clusterConnections: UInt32 {
+    get {_storage._clusterConnections}
+    set {_uniqueStorage()._clusterConnections = newValue}
+  }
+
+  public var clusterAuthenticatedConnections: UInt32 {
+    get {_storage._clusterAuthenticatedConnections}
+    set {_uniqueStorage()._clusterAuthenticatedConnections = newValue}
+  }
+
+  public var clusterOnlineUsers: UInt32 {
+    get {_storage._clusterOnlineUsers}
+    set {_uniqueStorage()._clusterOnlineUsers = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2072,7 +2119,7 @@ nonisolated extension Chatd_Control_V1_StatusResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Chatd_Control_V1_ClusterNode: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClusterNode"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}listen\0\u{1}version\0\u{3}started_at_ms\0\u{3}heartbeat_age_ms\0\u{1}connections\0\u{3}authenticated_connections\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{1}listen\0\u{1}version\0\u{3}started_at_ms\0\u{3}heartbeat_age_ms\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}write_queue_depth\0\u{1}writes\0\u{3}write_batches\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2087,6 +2134,9 @@ nonisolated extension Chatd_Control_V1_ClusterNode: SwiftProtobuf.Message, Swift
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.heartbeatAgeMs) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.connections) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.authenticatedConnections) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.writeQueueDepth) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.writes) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.writeBatches) }()
       default: break
       }
     }
@@ -2114,6 +2164,15 @@ nonisolated extension Chatd_Control_V1_ClusterNode: SwiftProtobuf.Message, Swift
     if self.authenticatedConnections != 0 {
       try visitor.visitSingularUInt32Field(value: self.authenticatedConnections, fieldNumber: 7)
     }
+    if self.writeQueueDepth != 0 {
+      try visitor.visitSingularUInt32Field(value: self.writeQueueDepth, fieldNumber: 8)
+    }
+    if self.writes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.writes, fieldNumber: 9)
+    }
+    if self.writeBatches != 0 {
+      try visitor.visitSingularUInt64Field(value: self.writeBatches, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2125,6 +2184,9 @@ nonisolated extension Chatd_Control_V1_ClusterNode: SwiftProtobuf.Message, Swift
     if lhs.heartbeatAgeMs != rhs.heartbeatAgeMs {return false}
     if lhs.connections != rhs.connections {return false}
     if lhs.authenticatedConnections != rhs.authenticatedConnections {return false}
+    if lhs.writeQueueDepth != rhs.writeQueueDepth {return false}
+    if lhs.writes != rhs.writes {return false}
+    if lhs.writeBatches != rhs.writeBatches {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2970,7 +3032,7 @@ nonisolated extension Chatd_Control_V1_ReloadResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Chatd_Control_V1_AdminSession: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdminSession"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}connection_id\0\u{1}address\0\u{3}connected_at_ms\0\u{1}authenticated\0\u{3}user_id\0\u{1}username\0\u{3}device_id\0\u{3}authenticated_at_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}connection_id\0\u{1}address\0\u{3}connected_at_ms\0\u{1}authenticated\0\u{3}user_id\0\u{1}username\0\u{3}device_id\0\u{3}authenticated_at_ms\0\u{1}node\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2986,6 +3048,7 @@ nonisolated extension Chatd_Control_V1_AdminSession: SwiftProtobuf.Message, Swif
       case 6: try { try decoder.decodeSingularStringField(value: &self.username) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.authenticatedAtMs) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.node) }()
       default: break
       }
     }
@@ -3016,6 +3079,9 @@ nonisolated extension Chatd_Control_V1_AdminSession: SwiftProtobuf.Message, Swif
     if self.authenticatedAtMs != 0 {
       try visitor.visitSingularInt64Field(value: self.authenticatedAtMs, fieldNumber: 8)
     }
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3028,6 +3094,7 @@ nonisolated extension Chatd_Control_V1_AdminSession: SwiftProtobuf.Message, Swif
     if lhs.username != rhs.username {return false}
     if lhs.deviceID != rhs.deviceID {return false}
     if lhs.authenticatedAtMs != rhs.authenticatedAtMs {return false}
+    if lhs.node != rhs.node {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3035,7 +3102,7 @@ nonisolated extension Chatd_Control_V1_AdminSession: SwiftProtobuf.Message, Swif
 
 nonisolated extension Chatd_Control_V1_SessionListRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionListRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{3}only_authenticated\0\u{3}after_connection_id\0\u{1}limit\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}user\0\u{3}only_authenticated\0\u{3}after_connection_id\0\u{1}limit\0\u{3}after_node\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3047,6 +3114,7 @@ nonisolated extension Chatd_Control_V1_SessionListRequest: SwiftProtobuf.Message
       case 2: try { try decoder.decodeSingularBoolField(value: &self.onlyAuthenticated) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.afterConnectionID) }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.limit) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.afterNode) }()
       default: break
       }
     }
@@ -3069,6 +3137,9 @@ nonisolated extension Chatd_Control_V1_SessionListRequest: SwiftProtobuf.Message
     if self.limit != 0 {
       try visitor.visitSingularUInt32Field(value: self.limit, fieldNumber: 4)
     }
+    if !self.afterNode.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterNode, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3077,6 +3148,7 @@ nonisolated extension Chatd_Control_V1_SessionListRequest: SwiftProtobuf.Message
     if lhs.onlyAuthenticated != rhs.onlyAuthenticated {return false}
     if lhs.afterConnectionID != rhs.afterConnectionID {return false}
     if lhs.limit != rhs.limit {return false}
+    if lhs.afterNode != rhs.afterNode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3119,7 +3191,7 @@ nonisolated extension Chatd_Control_V1_SessionListResponse: SwiftProtobuf.Messag
 
 nonisolated extension Chatd_Control_V1_SessionKickRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SessionKickRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}connection_id\0\u{1}user\0\u{3}device_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}connection_id\0\u{1}user\0\u{3}device_id\0\u{1}node\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3130,6 +3202,7 @@ nonisolated extension Chatd_Control_V1_SessionKickRequest: SwiftProtobuf.Message
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.connectionID) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._user) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.deviceID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.node) }()
       default: break
       }
     }
@@ -3149,6 +3222,9 @@ nonisolated extension Chatd_Control_V1_SessionKickRequest: SwiftProtobuf.Message
     if !self.deviceID.isEmpty {
       try visitor.visitSingularStringField(value: self.deviceID, fieldNumber: 3)
     }
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3156,6 +3232,7 @@ nonisolated extension Chatd_Control_V1_SessionKickRequest: SwiftProtobuf.Message
     if lhs.connectionID != rhs.connectionID {return false}
     if lhs._user != rhs._user {return false}
     if lhs.deviceID != rhs.deviceID {return false}
+    if lhs.node != rhs.node {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3879,7 +3956,7 @@ nonisolated extension Chatd_Control_V1_StatsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0\u{3}database_storage\0\u{3}file_store_storage\0\u{3}database_free_bytes\0\u{3}file_store_free_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0\u{3}database_storage\0\u{3}file_store_storage\0\u{3}database_free_bytes\0\u{3}file_store_free_bytes\0\u{1}nodes\0\u{3}cluster_connections\0\u{3}cluster_authenticated_connections\0\u{3}cluster_online_users\0")
 
   fileprivate class _StorageClass {
     var _connections: UInt32 = 0
@@ -3900,6 +3977,10 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
     var _fileStoreStorage: String = String()
     var _databaseFreeBytes: Int64 = 0
     var _fileStoreFreeBytes: Int64 = 0
+    var _nodes: [Chatd_Control_V1_ClusterNode] = []
+    var _clusterConnections: UInt32 = 0
+    var _clusterAuthenticatedConnections: UInt32 = 0
+    var _clusterOnlineUsers: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -3928,6 +4009,10 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
       _fileStoreStorage = source._fileStoreStorage
       _databaseFreeBytes = source._databaseFreeBytes
       _fileStoreFreeBytes = source._fileStoreFreeBytes
+      _nodes = source._nodes
+      _clusterConnections = source._clusterConnections
+      _clusterAuthenticatedConnections = source._clusterAuthenticatedConnections
+      _clusterOnlineUsers = source._clusterOnlineUsers
     }
   }
 
@@ -3964,6 +4049,10 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._fileStoreStorage) }()
         case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._databaseFreeBytes) }()
         case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._fileStoreFreeBytes) }()
+        case 19: try { try decoder.decodeRepeatedMessageField(value: &_storage._nodes) }()
+        case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterConnections) }()
+        case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterAuthenticatedConnections) }()
+        case 22: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterOnlineUsers) }()
         default: break
         }
       }
@@ -4026,6 +4115,18 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
       if _storage._fileStoreFreeBytes != 0 {
         try visitor.visitSingularInt64Field(value: _storage._fileStoreFreeBytes, fieldNumber: 18)
       }
+      if !_storage._nodes.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._nodes, fieldNumber: 19)
+      }
+      if _storage._clusterConnections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._clusterConnections, fieldNumber: 20)
+      }
+      if _storage._clusterAuthenticatedConnections != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._clusterAuthenticatedConnections, fieldNumber: 21)
+      }
+      if _storage._clusterOnlineUsers != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._clusterOnlineUsers, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4053,6 +4154,10 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
         if _storage._fileStoreStorage != rhs_storage._fileStoreStorage {return false}
         if _storage._databaseFreeBytes != rhs_storage._databaseFreeBytes {return false}
         if _storage._fileStoreFreeBytes != rhs_storage._fileStoreFreeBytes {return false}
+        if _storage._nodes != rhs_storage._nodes {return false}
+        if _storage._clusterConnections != rhs_storage._clusterConnections {return false}
+        if _storage._clusterAuthenticatedConnections != rhs_storage._clusterAuthenticatedConnections {return false}
+        if _storage._clusterOnlineUsers != rhs_storage._clusterOnlineUsers {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -74,6 +74,16 @@ extension ControlRouter {
         r.fileStoreStorage = daemon.fileStoreStorage
         r.databaseFreeBytes = daemon.databaseFreeBytes
         r.fileStoreFreeBytes = daemon.fileStoreFreeBytes
+        let (nodes, otherNodesUsers) = try await hooks.clusterLoad()
+        if !nodes.isEmpty {
+            // The other nodes as their heartbeats say, this one as it is.
+            let me = hooks.cluster().node
+            let others = nodes.filter { $0.node != me }
+            r.nodes = nodes
+            r.clusterConnections = others.reduce(r.connections) { $0 &+ $1.connections }
+            r.clusterAuthenticatedConnections = others.reduce(r.authenticatedConnections) { $0 &+ $1.authenticatedConnections }
+            r.clusterOnlineUsers = UInt32(clamping: Set(sessions.compactMap(\.user)).union(otherNodesUsers).count)
+        }
         return r
     }
 

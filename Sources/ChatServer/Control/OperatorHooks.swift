@@ -15,6 +15,14 @@ public struct OperatorHooks: Sendable {
     public var logLevel: @Sendable (_ level: String?) throws -> (current: String, previous: String)
     /// With several nodes: this node's name and the nodes heard from lately (empty on one node).
     public var cluster: @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode])
+    /// With several nodes: the other live nodes' logged-in connections
+    /// (of `user` when given), ascending by (node, connection id) after
+    /// `after`, at most `limit`; empty on one node.
+    public var otherNodesSessions:
+        @Sendable (_ user: UserID?, _ after: (node: String, connectionID: UInt64), _ limit: Int) async throws -> [NodeSession]
+    /// With several nodes: the live nodes and the users logged in on the
+    /// others, read now (chatctl stats); empty on one node.
+    public var clusterLoad: @Sendable () async throws -> (nodes: [Chatd_Control_V1_ClusterNode], otherNodesUsers: Set<UserID>)
     /// Push targets (chatctl push); nil: this chatd sends no push notifications.
     public var push: PushTargetService?
     /// Notifications waiting or under way on this node, and those dropped so far.
@@ -26,11 +34,17 @@ public struct OperatorHooks: Sendable {
         config: @escaping @Sendable () -> (entries: [Chatd_Control_V1_ConfigEntry], source: String) = { ([], "") },
         logLevel: @escaping @Sendable (String?) throws -> (current: String, previous: String) = { _ in throw Self.unsupported },
         cluster: @escaping @Sendable () -> (node: String, nodes: [Chatd_Control_V1_ClusterNode]) = { ("", []) },
+        otherNodesSessions:
+            @escaping @Sendable (UserID?, (node: String, connectionID: UInt64), Int) async throws -> [NodeSession] = { _, _, _ in [] },
+        clusterLoad: @escaping @Sendable () async throws -> (nodes: [Chatd_Control_V1_ClusterNode], otherNodesUsers: Set<UserID>) =
+            { ([], []) },
         push: PushTargetService? = nil, pushQueue: @escaping @Sendable () -> (queued: Int, dropped: Int) = { (0, 0) }
     ) {
         self.push = push
         self.pushQueue = pushQueue
         self.cluster = cluster
+        self.otherNodesSessions = otherNodesSessions
+        self.clusterLoad = clusterLoad
         self.backup = backup
         self.stats = stats
         self.config = config

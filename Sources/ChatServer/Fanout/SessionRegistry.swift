@@ -231,6 +231,29 @@ public struct LiveSession: Sendable, Equatable {
     public var user: UserID?
     public var device: DeviceRowID?
     public var authenticatedAt: Millis?
+
+    public init(
+        connectionID: UInt64, address: String, connectedAt: Millis, user: UserID? = nil, device: DeviceRowID? = nil,
+        authenticatedAt: Millis? = nil
+    ) {
+        self.connectionID = connectionID
+        self.address = address
+        self.connectedAt = connectedAt
+        self.user = user
+        self.device = device
+        self.authenticatedAt = authenticatedAt
+    }
+}
+
+/// A logged-in connection on another node (several nodes on one database).
+public struct NodeSession: Sendable, Equatable {
+    public var node: String
+    public var session: LiveSession
+
+    public init(node: String, session: LiveSession) {
+        self.node = node
+        self.session = session
+    }
 }
 
 /// Which connections an operator's kick ends.
