@@ -22,8 +22,9 @@ struct ChatBench: AsyncParsableCommand {
 }
 
 struct Common: ParsableArguments {
-    @Option(help: "chatd address host:port.") var server = "127.0.0.1:7600"
-    @Option(help: "chatd's process id, for CPU and RSS from /proc.") var pid: Int32?
+    @Option(help: "chatd address host:port; several nodes on one database: host:port,host:port,… (users spread over them in turn).")
+    var server = "127.0.0.1:7600"
+    @Option(help: "chatd's process id, for CPU and RSS from /proc (several nodes: pid,pid,…, summed).") var pid: String?
     @Option(help: "Event loop threads of the load generator.") var threads = 1
     @Flag(help: "Print the report as JSON.") var json = false
     @Flag(help: "Connect with TLS (--server is chatd's tls.listen).") var tls = false
@@ -31,7 +32,13 @@ struct Common: ParsableArguments {
 
     func bench() throws -> Bench {
         let tls = try (tls || ca != nil) ? ChatTLS(caFile: ca) : nil
-        return Bench(target: try Target(server: server, threads: threads, tls: tls), proc: pid.map(ProcStats.init))
+        let pids = try pid.map { list in
+            try list.split(separator: ",").map { item in
+                guard let pid = Int32(item) else { throw ValidationError("--pid must be a process id, or several separated by commas") }
+                return pid
+            }
+        }
+        return Bench(target: try Target(server: server, threads: threads, tls: tls), proc: pids.map(ProcStats.init(pids:)))
     }
 
     func emit(_ report: Report) throws {

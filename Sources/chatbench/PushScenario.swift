@@ -35,7 +35,7 @@ extension Bench {
         guard offline < members else { throw BenchError("--offline must be less than --members") }
         let online = members - offline
         guard senders <= online else { throw BenchError("--senders must be at most members - offline") }
-        let self_ = ProcStats(pid: getpid())
+        let self_ = ProcStats(pids: [getpid()])
 
         struct PushRoom {
             let name: String

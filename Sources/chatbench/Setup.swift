@@ -4,6 +4,7 @@ import ChatProtocol
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A registered, connected, authenticated bench user.
 struct BenchUser: Sendable {
@@ -14,37 +15,63 @@ struct BenchUser: Sendable {
 }
 
 struct Target: Sendable {
-    let host: String
-    let port: Int
+    /// The first server (--server's first address).
+    var host: String { servers[0].host }
+    var port: Int { servers[0].port }
+    /// Every server given: several chatd nodes on one database, which
+    /// connections take in turn (users made by `makeUsers`: user i on
+    /// server i mod n, so a pair or a room spans the nodes).
+    let servers: [(host: String, port: Int)]
     let group: MultiThreadedEventLoopGroup
     /// Set when the server is chatd's TLS listener.
     let tls: ChatTLS?
+    private let turn = Turn()
+
+    final class Turn: Sendable {
+        private let next = Atomic<Int>(0)
+        func take() -> Int { next.add(1, ordering: .relaxed).oldValue }
+    }
 
     init(host: String, port: Int, group: MultiThreadedEventLoopGroup, tls: ChatTLS? = nil) {
-        self.host = host
-        self.port = port
+        self.init(servers: [(host, port)], group: group, tls: tls)
+    }
+
+    init(servers: [(host: String, port: Int)], group: MultiThreadedEventLoopGroup, tls: ChatTLS? = nil) {
+        precondition(!servers.isEmpty)
+        self.servers = servers
         self.group = group
         self.tls = tls
     }
 
-    /// From a --server host:port option, with its own event loop threads.
+    /// From a --server option (host:port, or several separated by commas),
+    /// with its own event loop threads.
     init(server: String, threads: Int, tls: ChatTLS? = nil) throws {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]) else {
-            throw ValidationError("--server must be host:port")
+        let servers = try server.split(separator: ",").map { item -> (host: String, port: Int) in
+            guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]) else {
+                throw ValidationError("--server must be host:port, or several separated by commas")
+            }
+            return (String(item[..<colon]), port)
         }
-        self.init(
-            host: String(server[..<colon]), port: port, group: MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads)),
-            tls: tls)
+        guard !servers.isEmpty else { throw ValidationError("--server must be host:port, or several separated by commas") }
+        self.init(servers: servers, group: MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads)), tls: tls)
+    }
+
+    /// The server of connection number `index` (nil: the next in turn).
+    func server(_ index: Int?) -> (host: String, port: Int) {
+        servers[(index ?? turn.take()) % servers.count]
     }
 
     /// A ChatClient connection (setup steps, file and torture scenarios).
-    func client(requestTimeout: TimeAmount = .seconds(30)) async throws -> ChatConnection {
-        try await ChatConnection.connect(host: host, port: port, tls: tls, group: group, requestTimeout: requestTimeout)
+    func client(requestTimeout: TimeAmount = .seconds(30), on index: Int? = nil) async throws -> ChatConnection {
+        let (host, port) = server(index)
+        return try await ChatConnection.connect(host: host, port: port, tls: tls, group: group, requestTimeout: requestTimeout)
     }
 
     /// A connection that has said Hello. `receiveBuffer`: SO_RCVBUF for a
-    /// peer meant to read slowly or not at all.
-    func connect(source: String? = nil, receiveBuffer: Int? = nil) async throws -> BenchConnection {
+    /// peer meant to read slowly or not at all. `index`: the server, as in
+    /// `server(_:)`.
+    func connect(source: String? = nil, receiveBuffer: Int? = nil, on index: Int? = nil) async throws -> BenchConnection {
+        let (host, port) = server(index)
         let c = try await BenchConnection.connect(
             host: host, port: port, source: source, receiveBuffer: receiveBuffer, tls: tls, group: group
         ).get()
@@ -64,7 +91,7 @@ struct Target: Sendable {
                 let i = next
                 next += 1
                 group.addTask {
-                    let c = try await connect()
+                    let c = try await connect(on: i)
                     var r = Chatd_V1_RegisterRequest()
                     r.username = "\(prefix)\(i)"
                     r.password = password
