@@ -21,8 +21,14 @@ import Synchronization
 /// COMMIT (a WAL flush) per write, and writes to one conversation no longer
 /// queue on its row lock across connections: the batch holds it once.
 /// A conversation's writes share a lane, so the lanes of a node lock
-/// different conversation rows; the rare write that crosses lanes and
-/// deadlocks is aborted by PostgreSQL and runs again, as above.
+/// different conversation rows. Across nodes the same conversation is
+/// written by every node's batches, each holding its rows until COMMIT: a
+/// batch therefore locks the rows of the conversations its writes name
+/// first, in ascending id order, so two nodes' batches wait for each other
+/// instead of deadlocking (before, with a direct chat's two users on two
+/// nodes, nearly every batch deadlocked and waited PostgreSQL's 1 s
+/// deadlock_timeout). The rare write that still deadlocks is aborted by
+/// PostgreSQL and runs again, as above.
 final class PostgresGroupCommit: Sendable {
     /// PostgreSQL keeps up to 64 subtransactions of a transaction in shared
     /// memory (PGPROC_MAX_CACHED_SUBXIDS); a transaction with more makes
@@ -40,6 +46,8 @@ final class PostgresGroupCommit: Sendable {
     }
 
     struct Pending: Sendable {
+        /// The conversation it writes in, when it is about one (its row is locked at the batch's start).
+        let conversation: ConversationID?
         /// Runs the write inside its savepoint and records its result.
         let run: @Sendable (PGSession, _ attempt: Int) -> Outcome
         /// Resumes the caller after the batch ended: nil when it committed
@@ -132,7 +140,8 @@ extension PostgresStore {
     /// Runs `body` as one write of the next batch of `lane`, its changes
     /// published after the batch commits. Lost deadlocks are retried (up to `maxAttempts`).
     func write<T: Sendable>(
-        lane: Int = 0, _ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T
+        lane: Int = 0, conversation: ConversationID? = nil,
+        _ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T
     ) async throws -> T {
         guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
         writesInFlight.add(1, ordering: .relaxed)
@@ -140,6 +149,7 @@ extension PostgresStore {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let result = Mutex<Result<T, any Error>?>(nil)
             let pending = PostgresGroupCommit.Pending(
+                conversation: conversation,
                 run: { session, attempt in
                     do {
                         var changes = CommittedChanges()
@@ -206,6 +216,15 @@ extension PostgresStore {
         }
     }
 
+    /// Locks the rows of the conversations `batch` writes in, in ascending
+    /// id order (see `PostgresGroupCommit`), as `standing` would one by one.
+    private func lockConversations(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
+        let ids = Set(batch.compactMap(\.conversation)).sorted()
+        guard !ids.isEmpty else { return }
+        try s.execute(
+            "SELECT 1 FROM conversations WHERE id IN (\(ids.map(String.init).joined(separator: ","))) ORDER BY id FOR UPDATE")
+    }
+
     /// A batch that failed as a whole; each of its writes has been told.
     struct BatchFailed: Error { let underlying: any Error }
 
@@ -218,6 +237,25 @@ extension PostgresStore {
         var retry: [PostgresGroupCommit.Pending] = []
         do {
             try s.execute("BEGIN")
+            do {
+                try lockConversations(of: batch, s)
+            } catch let error as PSQLError where Self.isRetryable(error) {
+                // Lost a deadlock before any write ran: the whole batch again
+                // (a write that lost too often gets the error).
+                try s.execute("ROLLBACK")
+                let (again, failing) = batch.reduce(into: ([PostgresGroupCommit.Pending](), [PostgresGroupCommit.Pending]())) {
+                    if $1.attempt < Self.maxAttempts {
+                        var next = $1
+                        next.attempt += 1
+                        $0.0.append(next)
+                    } else {
+                        $0.1.append($1)
+                    }
+                }
+                queue.requeue(again)
+                for pending in failing { pending.finish(error) }
+                return
+            }
             for pending in batch {
                 s.send("SAVEPOINT w")
                 switch pending.run(s, pending.attempt) {

@@ -3,18 +3,20 @@ import ChatCore
 extension PostgresStore {
     /// Runs `body` in one PostgreSQL transaction, published after it commits.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await transaction(lane: 0, body)
+        try await transaction(lane: 0, conversation: nil, body)
     }
 
     /// In the conversation's write lane (see `PostgresGroupCommit`).
     public func transaction<T: Sendable>(
         conversation: ConversationID, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
     ) async throws -> T {
-        try await transaction(lane: lane(of: conversation), body)
+        try await transaction(lane: lane(of: conversation), conversation: conversation, body)
     }
 
-    private func transaction<T: Sendable>(lane: Int, _ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await write(lane: lane) { session, changes in
+    private func transaction<T: Sendable>(
+        lane: Int, conversation: ConversationID?, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
+    ) async throws -> T {
+        try await write(lane: lane, conversation: conversation) { session, changes in
             let tx = PostgresTransaction(session)
             let result = try body(tx)
             changes = tx.changes
