@@ -3,20 +3,22 @@ import ChatCore
 extension PostgresStore {
     /// Runs `body` in one PostgreSQL transaction, published after it commits.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> T) async throws -> T {
-        try await transaction(lane: 0, conversation: nil, body)
+        try await transaction(in: nil, body)
     }
 
     /// In the conversation's write lane (see `PostgresGroupCommit`).
     public func transaction<T: Sendable>(
         conversation: ConversationID, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
     ) async throws -> T {
-        try await transaction(lane: lane(of: conversation), conversation: conversation, body)
+        try await transaction(in: conversation, body)
     }
 
+    /// In the conversation's lane, its row locked at the batch's start;
+    /// nil: lane 0.
     private func transaction<T: Sendable>(
-        lane: Int, conversation: ConversationID?, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
+        in conversation: ConversationID?, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
     ) async throws -> T {
-        try await write(lane: lane, conversation: conversation) { session, changes in
+        try await write(lane: conversation.map(lane(of:)) ?? 0, conversation: conversation) { session, changes in
             let tx = PostgresTransaction(session)
             let result = try body(tx)
             changes = tx.changes
