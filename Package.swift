@@ -223,7 +223,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatServerTests",
-            dependencies: ["ChatServer", "ChatCore", "ChatProtocol"],
+            dependencies: [
+                "ChatServer", "ChatCore", "ChatProtocol", .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -20,7 +20,8 @@ enum Cluster {
 
     /// Wires the fan-out to the other nodes; returns the link the services send through.
     static func join(
-        store: PostgresStore, hub: FanoutHub, presence: PresenceHub, link: any ClusterLink
+        store: PostgresStore, hub: FanoutHub, registry: SessionRegistry, presence: PresenceHub, link: any ClusterLink,
+        clock: any WallClock, logger: Logger
     ) {
         let me = store.nodeName
         store.setSignalObserver { node, line in
@@ -28,10 +29,33 @@ enum Cluster {
             hub.received(signal, from: String(node), me: me)
         }
         // Listening (again): what others signalled meanwhile is lost, so ask
-        // them who is connected to them.
+        // them who is connected to them, and end the sessions they ended.
         store.setListeningObserver {
             presence.forgetRemote()
             link.send(.hello)
+            Task { await endSessionsEndedElsewhere(store: store, registry: registry, clock: clock, logger: logger) }
+        }
+    }
+
+    /// Ends this node's sessions whose device was revoked, whose user was
+    /// disabled or deleted, or whose token ended while this node was not
+    /// listening: the other node's signal that would have ended them is
+    /// lost. (A revocation also reaches this node as a committed event.)
+    static func endSessionsEndedElsewhere(
+        store: PostgresStore, registry: SessionRegistry, clock: any WallClock, logger: Logger
+    ) async {
+        let cutoff = clock.nowMs()
+        let devices = registry.sessions().compactMap(\.device)
+        do {
+            let ended = try await store.endedDevices(devices)
+            guard !ended.isEmpty else { return }
+            let closed = registry.endSessions(Dictionary(ended, uniquingKeysWith: { a, _ in a }), authenticatedBy: cutoff)
+            logger.notice(
+                "ended sessions that other nodes ended while this node was not listening",
+                metadata: ["chatd.devices": "\(ended.count)", "chatd.connections": "\(closed)"])
+        } catch {
+            logger.warning(
+                "could not check this node's sessions after listening again", metadata: ["chatd.error": "\(error)"])
         }
     }
 

@@ -55,7 +55,8 @@ extension Daemon {
         let members = ClusterMembers()
         if let shared {
             try await Cluster.checkTokenKey(tokenKey, store: shared, dataDir: dataDir)
-            Cluster.join(store: shared, hub: hub, presence: presence, link: link)
+            Cluster.join(
+                store: shared, hub: hub, registry: registry, presence: presence, link: link, clock: clock, logger: logger)
             // Listed among the live nodes before any user of this node is
             // announced to the others.
             members.update(

@@ -242,6 +242,42 @@ extension PostgresStore {
         }
     }
 
+    /// Of these devices (this node's sessions), those whose sessions must
+    /// end, and why: revoked, their user disabled or deleted, or their
+    /// token ended (password changed, logged out). Another node's signal
+    /// ends such sessions at once; this finds the ones whose signal was
+    /// lost while this node was not listening.
+    public func endedDevices(_ devices: some Collection<DeviceRowID>) async throws -> [(DeviceRowID, SessionEndReason)] {
+        let ids = Array(Set(devices)).sorted()
+        guard !ids.isEmpty else { return [] }
+        return try await read { s in
+            var ended: [(DeviceRowID, SessionEndReason)] = []
+            for start in stride(from: 0, to: ids.count, by: Self.devicesPerStatement) {
+                let list = ids[start..<min(ids.count, start + Self.devicesPerStatement)].map(String.init)
+                for row in try s.rows(
+                    """
+                    SELECT x.id, d.id IS NULL, d.revoked_at IS NOT NULL, coalesce(u.disabled, true), d.token_hash IS NULL
+                    FROM unnest(string_to_array(?, ',')::bigint[]) AS x(id)
+                    LEFT JOIN devices d ON d.id = x.id LEFT JOIN users u ON u.id = d.user_id
+                    """, [list.joined(separator: ",")])
+                {
+                    let (device, deleted, revoked, disabled, tokenEnded) =
+                        (row[0].int, row[1].bool, row[2].bool, row[3].bool, row[4].bool)
+                    if revoked {
+                        ended.append((device, .deviceRevoked))
+                    } else if deleted || disabled {
+                        ended.append((device, .accountDisabled))
+                    } else if tokenEnded {
+                        ended.append((device, .tokenEnded))
+                    }
+                }
+            }
+            return ended
+        }
+    }
+
+    static let devicesPerStatement = 10_000
+
     // MARK: Signals
 
     /// Sends `line` to the other nodes, after every line sent before it.

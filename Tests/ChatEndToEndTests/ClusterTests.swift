@@ -1,9 +1,10 @@
 import ChatClient
 import ChatConfig
-import ChatPostgres
+@testable import ChatPostgres
 import ChatProtocol
 import ChatTestSupport
 import Foundation
+import Logging
 import Testing
 
 /// Several chatd nodes on one PostgreSQL database (issue 14): each node in
@@ -120,6 +121,30 @@ struct ClusterTests {
             _ = try await phone.call(.revokeDevice, revoke, as: Chatd_V1_RevokeDeviceResponse.self)
             #expect(await pushes.wait { goodbyeReason($0) == .deviceRevoked })
             #expect(await waitClosed(laptop))
+        }
+    }
+
+    /// Sessions ended through one node while another was not listening
+    /// (its connection to PostgreSQL cut: the signals that end them there
+    /// are lost) end there when it listens again: a revoked device (also a
+    /// committed event it catches up on) and a disabled user.
+    @Test func sessionsEndedWhileANodeWasNotListeningEndThere() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            let (phone, _) = try await cluster.nodes[0].user("erin", password: "password1", device: "phone")
+            let laptop = try await cluster.nodes[1].connect()
+            _ = try await laptop.login(username: "erin", password: "password1", device: device("laptop"))
+            let (frank, frankAuth) = try await cluster.nodes[1].user("frank")
+            let (laptopPushes, frankPushes) = (PushCollector(laptop), PushCollector(frank))
+            try await cutListeners(cluster.database)
+            var revoke = Chatd_V1_RevokeDeviceRequest()
+            revoke.deviceID = "laptop"
+            _ = try await phone.call(.revokeDevice, revoke, as: Chatd_V1_RevokeDeviceResponse.self)
+            try await cluster.nodes[0].daemon.accounts.adminSetDisabled(
+                user: Int64(frankAuth.user.id), disabled: true, actor: "test")
+            #expect(await laptopPushes.wait { goodbyeReason($0) == .deviceRevoked })
+            #expect(await frankPushes.wait { goodbyeReason($0) == .accountDisabled })
+            #expect(await waitClosed(laptop))
+            #expect(await waitClosed(frank))
         }
     }
 
@@ -363,4 +388,32 @@ struct ClusterTests {
             #expect(live == Array((history.headSeq + 1)...(history.headSeq + 10)))
         }
     }
+}
+
+/// Cuts every node's listening connection to PostgreSQL and returns once
+/// those connections are gone: until a node listens again (a second later)
+/// the other nodes' signals do not reach it.
+func cutListeners(_ database: PostgresStore.Settings) async throws {
+    let admin = try await PostgresStore.open(database, logger: Logger(label: "test"))
+    do {
+        let listeners = try await admin.read { s in
+            try s.ints("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'")
+        }
+        #expect(!listeners.isEmpty, "the nodes listen")
+        try await admin.read { s in
+            for pid in listeners { try s.execute("SELECT pg_terminate_backend(?::int)", [pid]) }
+        }
+        let pids = "{" + listeners.map(String.init).joined(separator: ",") + "}"
+        for _ in 0..<500 {
+            let left = try await admin.read { s in
+                try s.int("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(?::int[])", [pids])
+            }
+            if left == 0 { break }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    } catch {
+        await admin.close()
+        throw error
+    }
+    await admin.close()
 }

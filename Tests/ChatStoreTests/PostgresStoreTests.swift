@@ -116,6 +116,31 @@ struct PostgresStoreTests {
         try await Self.waitUntil { published.withLock { $0 } == [1, 2, 3, 4, 5] }
     }
 
+    /// What a node that listens again checks its sessions against: each
+    /// device's state, and the reason its sessions end.
+    @Test func endedDevicesNameWhyEachSessionEnds() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let store = try await PostgresStore.open(settings, logger: Self.logger)
+        let f = Fixture(existing: store)
+        var devices: [String: DeviceRowID] = [:]
+        for name in ["alive", "revoked", "disabled", "loggedout"] {
+            devices[name] = try await f.accounts().register(
+                username: name, password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+            ).session.deviceRowID
+        }
+        let (revoked, disabled, loggedOut) = (devices["revoked"] ?? 0, devices["disabled"] ?? 0, devices["loggedout"] ?? 0)
+        try await store.transaction { tx in try tx.revokeDevice(revoked, now: 5) }
+        let disabledUser = try await store.devices(user: nil, includeRevoked: true, limit: 100).first { $0.rowID == disabled }?.userID
+        try await store.setDisabled(user: disabledUser ?? 0, true)
+        try await store.setToken(device: loggedOut, hash: nil, expiresAt: nil)
+        let ended = try await store.endedDevices(Array(devices.values) + [999_999])
+        #expect(
+            Dictionary(ended, uniquingKeysWith: { a, _ in a })
+                == [revoked: .deviceRevoked, disabled: .accountDisabled, loggedOut: .tokenEnded, 999_999: .accountDisabled])
+        #expect(try await store.endedDevices([]).isEmpty)
+        await store.close()
+    }
+
     /// Two nodes sending into the same conversations at once, each in the
     /// opposite order, never deadlock: a batch locks its conversations' rows
     /// in id order before its writes run. (Before, nearly every such batch

@@ -225,7 +225,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
             machine.authenticationSucceeded(session)
             if let connection {
                 switch server.registry.authenticated(
-                    connection.id, user: session.userID, device: session.deviceRowID, now: server.router.clock.nowMs(),
+                    connection.id, user: session.userID, device: session.deviceRowID, deviceID: session.deviceID,
+                    now: server.router.clock.nowMs(),
                     since: generation)
                 {
                 case .ended(let ended, let offline):

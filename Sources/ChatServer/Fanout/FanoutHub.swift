@@ -46,7 +46,24 @@ public final class FanoutHub: Sendable {
         for changes in batch {
             for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
             for (a, b) in changes.contactsRemoved { presence.removeContact(a, b) }
+            if changes.announced { endRevokedDevices(changes.accountEvents) }
         }
+    }
+
+    /// Devices another node revoked lose their connections here, after
+    /// their push of the revocation. That node's signal does the same at
+    /// once, but a signal is lost while this node is not listening
+    /// (starting, reconnecting to PostgreSQL); the committed event is not:
+    /// this node catches up on it. A connection that logged the device in
+    /// again after the revocation (a login re-enables a revoked device) is
+    /// left alone, as the nodes' clocks tell.
+    private func endRevokedDevices(_ events: [AccountEvent]) {
+        var revoked: [UserID: [String: Millis]] = [:]
+        for e in events where e.kind == .deviceRevoked {
+            guard let device = e.deviceID else { continue }
+            revoked[e.userID, default: [:]][device] = max(revoked[e.userID]?[device] ?? e.createdAt, e.createdAt)
+        }
+        for (user, devices) in revoked { registry.endSessions(user: user, devices: devices, reason: .deviceRevoked) }
     }
 
     /// One write's pushes, membership updated around them as they apply.

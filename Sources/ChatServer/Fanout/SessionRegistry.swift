@@ -40,6 +40,8 @@ public final class SessionRegistry: SessionDirectory {
     struct Identity: Sendable {
         var user: UserID
         var device: DeviceRowID
+        /// The device's id as its client named it (unique per user).
+        var deviceID: String
         var since: Millis
     }
 
@@ -58,7 +60,15 @@ public final class SessionRegistry: SessionDirectory {
         var generation: UInt64
         var devices: Set<DeviceRowID>
         var user: UserID?
+        /// With `user`: only these of the user's devices (by their ids), not all.
+        var deviceIDs: Set<String>? = nil
         var reason: SessionEndReason
+
+        func ends(user: UserID, device: DeviceRowID, deviceID: String) -> Bool {
+            if devices.contains(device) { return true }
+            guard self.user == user else { return false }
+            return deviceIDs?.contains(deviceID) ?? true
+        }
     }
 
     static let endingsKept = 1024
@@ -93,16 +103,18 @@ public final class SessionRegistry: SessionDirectory {
     /// Binds the connection to its user and device. Returns the reason when
     /// that device or user was ended after `since` (while the authentication
     /// was being checked): the caller must then close the connection.
-    func authenticated(_ id: UInt64, user: UserID, device: DeviceRowID, now: Millis, since: UInt64) -> Binding {
+    func authenticated(
+        _ id: UInt64, user: UserID, device: DeviceRowID, deviceID: String, now: Millis, since: UInt64
+    ) -> Binding {
         state.withLock { s in
             let previous = Self.unbind(&s, id)
             if let ending = s.endings.last(where: {
-                $0.generation > since && ($0.devices.contains(device) || $0.user == user)
+                $0.generation > since && $0.ends(user: user, device: device, deviceID: deviceID)
             }) {
                 return .ended(ending.reason, wentOffline: previous)
             }
             guard s.all[id] != nil else { return .bound(cameOnline: false, wentOffline: previous) }
-            s.identities[id] = Identity(user: user, device: device, since: now)
+            s.identities[id] = Identity(user: user, device: device, deviceID: deviceID, since: now)
             let first = s.byUser[user]?.isEmpty ?? true
             s.byUser[user, default: []].insert(id)
             return .bound(cameOnline: first, wentOffline: previous)
@@ -117,9 +129,12 @@ public final class SessionRegistry: SessionDirectory {
         case bound(cameOnline: Bool, wentOffline: UserID?)
     }
 
-    private static func recordEnding(_ s: inout State, devices: Set<DeviceRowID>, user: UserID?, reason: SessionEndReason) {
+    private static func recordEnding(
+        _ s: inout State, devices: Set<DeviceRowID>, user: UserID?, deviceIDs: Set<String>? = nil,
+        reason: SessionEndReason
+    ) {
         s.generation += 1
-        s.endings.append(Ending(generation: s.generation, devices: devices, user: user, reason: reason))
+        s.endings.append(Ending(generation: s.generation, devices: devices, user: user, deviceIDs: deviceIDs, reason: reason))
         if s.endings.count > endingsKept { s.endings.removeFirst(s.endings.count - endingsKept) }
     }
 
@@ -208,6 +223,39 @@ public final class SessionRegistry: SessionDirectory {
             return s.identities.filter { wanted.contains($0.value.device) && $0.key != except }.compactMap { s.all[$0.key] }
         }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
+        return targets.count
+    }
+
+    /// Ends the connections of these of `user`'s devices, named by their
+    /// ids, that authenticated by the time given for each (the device was
+    /// revoked then: a login since re-enabled it). Another node's committed
+    /// revocation names the device by id, not by this node's row.
+    @discardableResult
+    public func endSessions(user: UserID, devices: [String: Millis], reason: SessionEndReason) -> Int {
+        let targets = state.withLock { s in
+            Self.recordEnding(&s, devices: [], user: user, deviceIDs: Set(devices.keys), reason: reason)
+            return (s.byUser[user] ?? []).filter { id in
+                guard let identity = s.identities[id], let at = devices[identity.deviceID] else { return false }
+                return identity.since <= at
+            }.compactMap { s.all[$0] }
+        }
+        for c in targets { c.end(ProtoMap.goodbye(reason)) }
+        return targets.count
+    }
+
+    /// Ends the connections of these devices that authenticated by
+    /// `cutoff`, each with its device's reason: what a check against the
+    /// database that began at `cutoff` found ended (a connection bound
+    /// since then was checked after it).
+    @discardableResult
+    public func endSessions(_ devices: [DeviceRowID: SessionEndReason], authenticatedBy cutoff: Millis) -> Int {
+        let targets = state.withLock { s in
+            s.identities.compactMap { id, identity -> (LiveConnection, SessionEndReason)? in
+                guard identity.since <= cutoff, let reason = devices[identity.device], let c = s.all[id] else { return nil }
+                return (c, reason)
+            }
+        }
+        for (c, reason) in targets { c.end(ProtoMap.goodbye(reason)) }
         return targets.count
     }
 
