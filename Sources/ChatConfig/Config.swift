@@ -185,6 +185,12 @@ public struct Config: Sendable, Equatable {
                     file: file, at: .pushGatewayURL, lines: lines, reason: "expected \"\" or an http(s) URL: \(error.message)")
             }
         }
+        let subject = self[.pushVapidSubject]
+        if !subject.isEmpty, !PushPolicy.isVAPIDSubject(subject) {
+            throw ConfigError(
+                file: file, at: .pushVapidSubject, lines: lines,
+                reason: "expected \"\", a mailto: address or an https:// URL (printable ASCII, at most 256 bytes)")
+        }
         if self[.accountsPasswordMinBytes] > self[.accountsPasswordMaxBytes] {
             throw ConfigError(
                 file: file, at: .accountsPasswordMinBytes, lines: lines,

@@ -108,6 +108,7 @@ public enum ConfigTable {
         // [push]
         Setting<Bool>.pushEnabled.key,
         Setting<String>.pushGatewayURL.key,
+        Setting<String>.pushVapidSubject.key,
         Setting<Bool>.pushIncludeContent.key,
         Setting<Int64>.pushTimeoutSeconds.key,
         Setting<Int64>.pushConcurrency.key,
@@ -445,6 +446,10 @@ extension Setting where Value == String {
     public static let pushGatewayURL = Setting(
         "push", "gateway_url", .string, .string(""),
         "The push gateway's notify URL (Matrix push gateway API, e.g. Sygnal's\nhttps://push.example.org/_matrix/push/v1/notify) for devices registered with PUSH_GATEWAY (APNs,\nFCM). \"\": gateway targets are refused.", reloadable: true)
+
+    public static let pushVapidSubject = Setting(
+        "push", "vapid_subject", .string, .string(""),
+        "A contact for the operators of push services, sent in every UnifiedPush request's VAPID token\n(RFC 8292 \"sub\"): \"mailto:admin@example.org\" or an https URL. Some push services refuse requests\nwithout one. \"\": none. The VAPID key itself is derived from token.key (HelloResponse announces it).")
 
     // [server]
     public static let serverListen = Setting(

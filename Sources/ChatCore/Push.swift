@@ -74,6 +74,17 @@ public protocol WebPushSealer: Sendable {
     func seal(_ plaintext: [UInt8], p256dh: [UInt8], auth: [UInt8]) throws -> [UInt8]
 }
 
+/// Identifies this server to push services (VAPID, RFC 8292; ChatWebPush
+/// implements it) on every POST to a UnifiedPush endpoint.
+public protocol PushServiceSigner: Sendable {
+    /// The server's P-256 public key, uncompressed (65 bytes): what a
+    /// device gives its distributor when it subscribes (HelloResponse).
+    var publicKey: [UInt8] { get }
+    /// The Authorization header for a POST to `endpoint` at `now`; nil
+    /// when the endpoint has no origin.
+    func authorization(endpoint: String, now: Millis) -> String?
+}
+
 /// Why a device's target went away (the reason of a PUSH_TARGET_CHANGED account event).
 public enum PushTargetChange: String, Sendable {
     /// Set by the device: the reason is the kind's name.
@@ -173,6 +184,19 @@ public enum PushPolicy {
         guard rules.allowPrivateAddresses || !isPrivateHost(host) else {
             throw ChatFailure.invalid("endpoint", "endpoint names a loopback, private or link-local address")
         }
+    }
+
+    /// A VAPID contact (push.vapid_subject, RFC 8292 §2.1): a `mailto:`
+    /// address or an `https:` URL, printable ASCII without spaces or
+    /// quotes, at most 256 bytes.
+    public static func isVAPIDSubject(_ subject: String) -> Bool {
+        guard subject.utf8.count <= 256,
+            subject.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "\\" })
+        else { return false }
+        let lower = subject.lowercased()
+        if lower.hasPrefix("mailto:") { return subject.utf8.count > 7 && subject.contains("@") }
+        guard lower.hasPrefix("https://"), let url = URLComponents(string: subject), let host = url.host else { return false }
+        return !host.isEmpty
     }
 
     /// "localhost" (and names under it) and address literals of loopback,

@@ -9,12 +9,18 @@ public final class PushTargetService: Sendable {
     private let rules: Mutex<PushRules>
     /// Web Push encryption; nil: keys are refused (and bodies go in clear).
     public let sealer: (any WebPushSealer)?
+    /// VAPID; nil: UnifiedPush requests carry no Authorization header.
+    public let signer: (any PushServiceSigner)?
 
-    public init(store: any Store, clock: any WallClock, rules: PushRules, sealer: (any WebPushSealer)? = nil) {
+    public init(
+        store: any Store, clock: any WallClock, rules: PushRules, sealer: (any WebPushSealer)? = nil,
+        signer: (any PushServiceSigner)? = nil
+    ) {
         self.store = store
         self.clock = clock
         self.rules = Mutex(rules)
         self.sealer = sealer
+        self.signer = signer
     }
 
     public var currentRules: PushRules { rules.withLock { $0 } }

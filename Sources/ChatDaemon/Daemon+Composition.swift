@@ -69,7 +69,9 @@ extension Daemon {
         let prometheus = metricsAddress.map { _ in PrometheusCollectorRegistry() }
         let metrics = ServerMetrics(factory: prometheus.map(Self.metricsFactory) ?? NOOPMetricsHandler.instance)
         let settings = Settings(config)
-        let pushTargets = PushTargetService(store: store, clock: clock, rules: settings.push, sealer: WebPushEncryption())
+        let pushTargets = PushTargetService(
+            store: store, clock: clock, rules: settings.push, sealer: WebPushEncryption(),
+            signer: VAPIDSigner(tokenKey: tokenKey, subject: config[.pushVapidSubject]))
         let pushThread = try await PushThread(nice: settings.pushNice)
         let pushHTTP = HTTPPushClient(connectionsPerHost: settings.notifier.concurrency, group: pushThread.group)
         let push = PushNotifier(

@@ -23,13 +23,14 @@ final class HTTPPushClient: PushHTTP {
         client = HTTPClient(eventLoopGroup: group, configuration: configuration)
     }
 
-    func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async
-        -> (status: Int?, body: [UInt8])
-    {
+    func post(
+        url: String, contentType: String, contentEncoding: String?, authorization: String?, body: [UInt8], timeoutMs: Int64
+    ) async -> (status: Int?, body: [UInt8]) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: contentType)
         if let contentEncoding { request.headers.add(name: "Content-Encoding", value: contentEncoding) }
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         request.headers.add(name: "User-Agent", value: "chatd/\(chatdVersion)")
         // Web Push / UnifiedPush: how long a distributor may keep it for an unreachable phone.
         request.headers.add(name: "TTL", value: "86400")

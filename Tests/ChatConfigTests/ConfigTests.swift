@@ -72,6 +72,8 @@ struct ConfigTests {
         #expect(error("[storage]\nsynchronous = \"sometimes\"\n")?.reason.contains("not one of") == true)
         #expect(error("[accounts]\nregistration_open = 1\n")?.reason == "expected true or false")
         #expect(error("[accounts]\npassword_min_bytes = 100\npassword_max_bytes = 50\n")?.key == "accounts.password_min_bytes")
+        #expect(error("[push]\nvapid_subject = \"ops@example.org\"\n")?.key == "push.vapid_subject")
+        #expect(error("[push]\nvapid_subject = \"mailto:ops@example.org\"\n") == nil)
         #expect(error("[server\n")?.line == 1)
         #expect(error("listen = 1\n")?.key == "listen")
     }

@@ -22,6 +22,7 @@ struct PushNotificationTests {
     func start(_ sink: PushSink, includeContent: Bool = false, minIntervalSeconds: Int64 = 0) async throws -> TestServer {
         try await TestServer.start {
             $0.setting("push.allow_http", .bool(true))
+                .setting("push.vapid_subject", .string("mailto:ops@example.org"))
                 .setting("push.allow_private_addresses", .bool(true))
                 .setting("push.gateway_url", .string(sink.url("/_matrix/push/v1/notify")))
                 .setting("push.include_content", .bool(includeContent))
@@ -77,6 +78,8 @@ struct PushNotificationTests {
             #expect(body["text"] == nil && body["sender"] == nil)
             let raw = String(decoding: got.first?.body ?? [], as: UTF8.self)
             #expect(!raw.contains("secret"))
+            // Signed (VAPID) in clear bodies too.
+            #expect(VAPIDSigner.read(got.first?.authorization ?? "")?.claims?["aud"] as? String == sink.url(""))
 
             // The sender is never notified of its own message; bob is online anyway.
             // A 503 is retried (after about a second) with the same note.
@@ -163,6 +166,11 @@ struct PushNotificationTests {
             #expect(!String(decoding: sealed, as: UTF8.self).contains("secret"))
             let body = Self.json((try? WebPushEncryption.open(sealed, privateKey: key, auth: [UInt8](auth))) ?? [])
             #expect(body["seq"] as? Int == Int(sent.seq) && body["text"] as? String == "a secret text" && body["sender"] as? String == "bob")
+            // Signed (VAPID) with the key Hello announces, for the endpoint's origin.
+            let vapidKey = try await server.connect(hello: false).hello().pushVapidKey
+            let (signedWith, claims) = try #require(VAPIDSigner.read(got.first?.authorization ?? ""))
+            #expect(signedWith == [UInt8](vapidKey) && vapidKey.count == 65)
+            #expect(claims?["aud"] as? String == sink.url("") && claims?["sub"] as? String == "mailto:ops@example.org")
         } catch {
             await server.stop()
             await sink.stop()
@@ -239,6 +247,7 @@ struct PushNotificationTests {
             let mention = try await carol.send(room: mentions, text: "hi @alice").event
             let got = await sink.wait(count: 1)
             #expect(got.map(\.path) == ["/_matrix/push/v1/notify"])
+            #expect(got.map(\.authorization) == [""], "a gateway request carries no VAPID header")
             let n = Self.json(got.first?.body ?? [])["notification"] as? [String: Any] ?? [:]
             #expect(n["event_id"] as? String == "\(mentions):\(mention.seq)" && n["room_id"] as? String == "\(mentions)")
             #expect(n["sender"] as? String == "carol" && (n["content"] as? [String: Any])?["body"] as? String == "hi @alice")
@@ -285,6 +294,7 @@ final class PushSink: Sendable {
         var at: ContinuousClock.Instant
         var contentType = ""
         var contentEncoding = ""
+        var authorization = ""
     }
 
     private struct State {
@@ -330,7 +340,8 @@ final class PushSink: Sendable {
             s.requests.append(
                 Request(
                     path: path, body: body, at: .now, contentType: headers.first(name: "Content-Type") ?? "",
-                    contentEncoding: headers.first(name: "Content-Encoding") ?? ""))
+                    contentEncoding: headers.first(name: "Content-Encoding") ?? "",
+                    authorization: headers.first(name: "Authorization") ?? ""))
             if var next = s.script[path], !next.isEmpty {
                 let answer = next.removeFirst()
                 s.script[path] = next

@@ -994,6 +994,13 @@ public nonisolated struct Chatd_V1_HelloResponse: Sendable {
   /// registered key signs over it (see ResumeRequest).
   public var nonce: Data = Data()
 
+  /// The server's VAPID public key (RFC 8292): P-256, uncompressed (65 bytes,
+  /// 0x04 first). A device that subscribes to a push service for its
+  /// UnifiedPush endpoint gives it this key as the application server key;
+  /// every POST to the endpoint is signed with it (§4.8). The same on every
+  /// node of a cluster; it changes only with the server's token key.
+  public var pushVapidKey: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3709,7 +3716,7 @@ nonisolated extension Chatd_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HelloResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_name\0\u{3}server_version\0\u{1}limits\0\u{1}nonce\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}server_name\0\u{3}server_version\0\u{1}limits\0\u{1}nonce\0\u{3}push_vapid_key\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3722,6 +3729,7 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
       case 3: try { try decoder.decodeSingularStringField(value: &self.serverVersion) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._limits) }()
       case 5: try { try decoder.decodeSingularBytesField(value: &self.nonce) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.pushVapidKey) }()
       default: break
       }
     }
@@ -3747,6 +3755,9 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
     if !self.nonce.isEmpty {
       try visitor.visitSingularBytesField(value: self.nonce, fieldNumber: 5)
     }
+    if !self.pushVapidKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.pushVapidKey, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3756,6 +3767,7 @@ nonisolated extension Chatd_V1_HelloResponse: SwiftProtobuf.Message, SwiftProtob
     if lhs.serverVersion != rhs.serverVersion {return false}
     if lhs._limits != rhs._limits {return false}
     if lhs.nonce != rhs.nonce {return false}
+    if lhs.pushVapidKey != rhs.pushVapidKey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -320,6 +320,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         response.serverVersion = server.settings.serverVersion
         response.limits = server.helloLimits()
         response.nonce = Data(connectionContext.nonce)
+        if let signer = server.router.push?.signer { response.pushVapidKey = Data(signer.publicKey) }
         logger.debug("hello", metadata: meta(["chatd.client": "\(hello.clientName)/\(hello.clientVersion)"]))
         return Frame.response(op: frame.op, id: frame.id, response)
     }

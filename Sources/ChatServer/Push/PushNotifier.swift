@@ -7,8 +7,11 @@ import Synchronization
 public protocol PushHTTP: Sendable {
     /// The answer's status and body (at most a few KiB kept); nil status:
     /// no answer within `timeoutMs`, or no connection. `contentEncoding`:
-    /// the Content-Encoding header (`aes128gcm` for a Web Push body).
-    func post(url: String, contentType: String, contentEncoding: String?, body: [UInt8], timeoutMs: Int64) async
+    /// the Content-Encoding header (`aes128gcm` for a Web Push body);
+    /// `authorization`: the Authorization header (VAPID).
+    func post(
+        url: String, contentType: String, contentEncoding: String?, authorization: String?, body: [UInt8], timeoutMs: Int64
+    ) async
         -> (status: Int?, body: [UInt8])
     /// The addresses `host` resolves to, as literals (nil: the lookup failed).
     func resolve(_ host: String) async -> [String]?
@@ -258,10 +261,11 @@ public final class PushNotifier: Sendable {
                         return [(target, refusal)]
                     }
                     let json = PushPayload.unified(context, includeContent: rules.includeContent)
+                    let authorization = self.targets.signer?.authorization(endpoint: target.endpoint, now: now)
                     guard target.encrypted else {
                         let answer = await self.http.post(
-                            url: target.endpoint, contentType: "application/json", contentEncoding: nil, body: json,
-                            timeoutMs: self.settings.timeoutMs)
+                            url: target.endpoint, contentType: "application/json", contentEncoding: nil,
+                            authorization: authorization, body: json, timeoutMs: self.settings.timeoutMs)
                         return [(target, PushPolicy.outcome(status: answer.status))]
                     }
                     // Web Push (RFC 8291): only the device can read it.
@@ -272,8 +276,8 @@ public final class PushNotifier: Sendable {
                         return [(target, .failed)]
                     }
                     let answer = await self.http.post(
-                        url: target.endpoint, contentType: "application/octet-stream", contentEncoding: "aes128gcm", body: body,
-                        timeoutMs: self.settings.timeoutMs)
+                        url: target.endpoint, contentType: "application/octet-stream", contentEncoding: "aes128gcm",
+                        authorization: authorization, body: body, timeoutMs: self.settings.timeoutMs)
                     return [(target, PushPolicy.outcome(status: answer.status))]
                 }
             }
@@ -283,8 +287,8 @@ public final class PushNotifier: Sendable {
                 group.addTask {
                     let body = PushPayload.gateway(context, devices: viaGateway, includeContent: rules.includeContent)
                     let answer = await self.http.post(
-                        url: rules.gatewayURL, contentType: "application/json", contentEncoding: nil, body: body,
-                        timeoutMs: self.settings.timeoutMs)
+                        url: rules.gatewayURL, contentType: "application/json", contentEncoding: nil, authorization: nil,
+                        body: body, timeoutMs: self.settings.timeoutMs)
                     let rejected = answer.status == 200 ? PushPayload.rejected(answer.body) : []
                     return viaGateway.map { ($0, PushPolicy.outcome(status: answer.status, rejected: rejected.contains($0.pushkey))) }
                 }
