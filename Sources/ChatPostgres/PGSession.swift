@@ -3,6 +3,7 @@ import Dispatch
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// A value bound to a statement or read from a row. Rows are decoded into
 /// these at once, so mapping a row to a model value cannot fail halfway.
@@ -67,12 +68,16 @@ extension PGValue {
 final class PGSession {
     let connection: PostgresConnection
     let logger: Logger
-    /// Rows the last statement changed (UPDATE/DELETE/INSERT).
+    /// Where this connection's prepared statements are kept (nil: none are).
+    let prepared: PGPreparedStatements?
+    /// Rows the last statement changed (UPDATE/DELETE/INSERT; not
+    /// counted for a `PGStatement`).
     private(set) var changesCount = 0
 
-    init(_ connection: PostgresConnection, logger: Logger) {
+    init(_ connection: PostgresConnection, logger: Logger, prepared: PGPreparedStatements? = nil) {
         self.connection = connection
         self.logger = logger
+        self.prepared = prepared
     }
 
     /// Runs `sql`, whose `?` (or `?N`) placeholders take `args`, and returns its rows.
@@ -81,7 +86,7 @@ final class PGSession {
         let query = try Self.query(sql, args)
         let result = try answer(connection.query(query, logger: logger))
         changesCount = result.metadata.rows ?? 0
-        return result.rows.map(Self.decode)
+        return result.rows.map { Self.decode($0) }
     }
 
     func execute(_ sql: String, _ args: [any PGBindable] = []) throws {
@@ -123,6 +128,26 @@ final class PGSession {
     func forgetSent() { sent = [] }
 
     func row(_ sql: String, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(sql, args).first }
+
+    /// Runs a statement of the hot paths: prepared once per connection, so
+    /// PostgreSQL parses and plans it once instead of at every call.
+    @discardableResult
+    func rows(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> [PGRow] {
+        guard let prepared else { return try rows(statement.sql, args) }
+        let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
+        let rows = try answer(query.execute(args.map { Self.data($0.pgValue) }))
+        // Results always come in binary, but the description postgres-nio
+        // kept from the preparation still says text.
+        return rows.map { Self.decode($0, format: .binary) }
+    }
+
+    func execute(_ statement: PGStatement, _ args: [any PGBindable] = []) throws { try rows(statement, args) }
+
+    func row(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(statement, args).first }
+
+    func int(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> Int64? { try row(statement, args)?[0].intOrNil }
+
+    func exists(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> Bool { try row(statement, args) != nil }
 
     func int(_ sql: String, _ args: [any PGBindable] = []) throws -> Int64? { try row(sql, args)?[0].intOrNil }
 
@@ -198,10 +223,22 @@ final class PGSession {
         changesCount = result.metadata.rows ?? 0
     }
 
-    static func decode(_ row: PostgresRow) -> PGRow {
+    static func data(_ value: PGValue) -> PostgresData {
+        switch value {
+        case .null: .null
+        case .int(let i): PostgresData(int64: i)
+        case .double(let d): PostgresData(double: d)
+        case .text(let s): PostgresData(string: s)
+        case .bytes(let b): PostgresData(bytes: b)
+        case .bool(let b): PostgresData(bool: b)
+        }
+    }
+
+    static func decode(_ row: PostgresRow, format: PostgresFormat? = nil) -> PGRow {
         var values: [PGValue] = []
         var names: [String] = []
-        for cell in row {
+        for var cell in row {
+            if let format { cell.format = format }
             names.append(cell.columnName)
             values.append(value(cell))
         }
@@ -223,6 +260,75 @@ final class PGSession {
             return (try? cell.decode(String.self)).flatMap { Int64($0) }.map(PGValue.int) ?? .null
         default:
             return (try? cell.decode(String.self)).map(PGValue.text) ?? .null
+        }
+    }
+}
+
+/// A statement of the hot paths (a send, a read or delivered position, a
+/// batch's NOTIFY, another node's events), prepared once per connection.
+/// PostgreSQL infers its parameters' types from the statement, so each `?`
+/// stands where a column or a cast gives it one (the value bound must be of
+/// that type: int8 for ids, seqs and times, text, bool, bytea).
+struct PGStatement: Sendable {
+    /// In PostgreSQL's `$N` form.
+    let sql: String
+
+    init(_ sql: String) { self.sql = PGSession.postgresSQL(sql) }
+}
+
+/// The statements prepared on each connection of the pool, by connection.
+/// A statement is prepared the first time a connection runs it and kept for
+/// the connection's life; a failed preparation is not kept (it is tried
+/// again next time). Closed connections are forgotten when a new one comes.
+final class PGPreparedStatements: Sendable {
+    private struct Connection {
+        let connection: PostgresConnection
+        var queries: [String: PreparedQuery] = [:]
+    }
+
+    private let connections = Mutex<[PostgresConnection.ID: Connection]>([:])
+
+    func query(
+        _ statement: PGStatement, on connection: PostgresConnection, wait: (EventLoopFuture<PreparedQuery>) throws -> PreparedQuery
+    ) throws -> PreparedQuery {
+        if let query = connections.withLock({ $0[connection.id]?.queries[statement.sql] }) { return query }
+        let query = try wait(connection.prepare(query: statement.sql))
+        connections.withLock {
+            if $0[connection.id] == nil {
+                $0 = $0.filter { !$0.value.connection.isClosed }
+                $0[connection.id] = Connection(connection: connection)
+            }
+            $0[connection.id]?.queries[statement.sql] = query
+        }
+        return query
+    }
+
+    /// Connections with prepared statements (tests).
+    var count: Int { connections.withLock { $0.count } }
+}
+
+/// What PostgreSQL answered about a statement that failed, from either of
+/// postgres-nio's error types (a prepared statement's failure comes as
+/// its older `PostgresError`).
+struct PGServerError {
+    let sqlState: String?
+    let message: String?
+    let columnName: String?
+    let constraintName: String?
+
+    init?(_ error: any Error) {
+        if let error = error as? PSQLError, let info = error.serverInfo {
+            sqlState = info[.sqlState]
+            message = info[.message]
+            columnName = info[.columnName]
+            constraintName = info[.constraintName]
+        } else if case PostgresError.server(let answer) = error {
+            sqlState = answer.fields[.sqlState]
+            message = answer.fields[.message]
+            columnName = answer.fields[.columnName]
+            constraintName = answer.fields[.constraintName]
+        } else {
+            return nil
         }
     }
 }

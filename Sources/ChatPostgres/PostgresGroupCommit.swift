@@ -156,7 +156,7 @@ extension PostgresStore {
                         let value = try body(session, &changes)
                         result.withLock { $0 = .success(value) }
                         return .done(changes)
-                    } catch let error as PSQLError where attempt < Self.maxAttempts && Self.isRetryable(error) {
+                    } catch where attempt < Self.maxAttempts && Self.isRetryable(error) {
                         return .retry
                     } catch {
                         result.withLock { $0 = .failure(Self.translate(error)) }
@@ -196,7 +196,7 @@ extension PostgresStore {
                 do {
                     try await client.withConnection { connection in
                         try await self.threads.runIfActive {
-                            let session = PGSession(connection, logger: logger)
+                            let session = PGSession(connection, logger: logger, prepared: self.preparedStatements)
                             while true {
                                 let batch = queue.nextBatch()
                                 if batch.isEmpty { return }
@@ -221,9 +221,12 @@ extension PostgresStore {
     private func lockConversations(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
         let ids = Set(batch.compactMap(\.conversation)).sorted()
         guard !ids.isEmpty else { return }
-        try s.execute(
-            "SELECT 1 FROM conversations WHERE id IN (\(ids.map(String.init).joined(separator: ","))) ORDER BY id FOR UPDATE")
+        try s.execute(Self.lockConversationsSQL, [ids.map(String.init).joined(separator: ",")])
     }
+
+    /// The ids as one text parameter, so that every batch runs the same prepared statement.
+    static let lockConversationsSQL = PGStatement(
+        "SELECT 1 FROM conversations WHERE id = ANY(string_to_array(?::text, ',')::bigint[]) ORDER BY id FOR UPDATE")
 
     /// A batch that failed as a whole; each of its writes has been told.
     struct BatchFailed: Error { let underlying: any Error }
@@ -239,7 +242,7 @@ extension PostgresStore {
             try s.execute("BEGIN")
             do {
                 try lockConversations(of: batch, s)
-            } catch let error as PSQLError where Self.isRetryable(error) {
+            } catch where Self.isRetryable(error) {
                 // Lost a deadlock before any write ran: the whole batch again
                 // (a write that lost too often gets the error).
                 try s.execute("ROLLBACK")

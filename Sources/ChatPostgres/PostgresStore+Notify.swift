@@ -90,9 +90,13 @@ extension PostgresStore {
     /// NOTIFYs what the transaction appended; delivered only if it commits.
     func announce(_ s: PGSession, _ changes: CommittedChanges) throws {
         for payload in Self.notifications(changes, node: node) {
-            try s.execute("SELECT pg_notify(?, ?)", [Self.channel, payload])
+            try s.execute(Self.notifySQL, [Self.channel, payload])
         }
     }
+
+    static let notifySQL = PGStatement("SELECT pg_notify(?::text, ?::text)")
+    static let eventRangeSQL = PGStatement(
+        "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq")
 
     /// Hands `batch` to the observer in one call (the commit lock held),
     /// each conversation's events from the one after the last handed over,
@@ -111,10 +115,7 @@ extension PostgresStore {
             if let head, event.seq <= head { continue }
             if let head, event.seq > head + 1 {
                 do {
-                    out.events += try s.rows(
-                        "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq",
-                        [event.conversationID, head, event.seq]
-                    ).map(Self.event)
+                    out.events += try s.rows(Self.eventRangeSQL, [event.conversationID, head + 1, event.seq - 1]).map(Self.event)
                 } catch {
                     // What was committed stays committed: its clients see the gap and catch up with History.
                     logger.warning("could not read a gap to publish", metadata: ["chatd.error": "\(Self.translate(error))"])
@@ -145,10 +146,7 @@ extension PostgresStore {
         try await read { s in
             var changes = CommittedChanges()
             for (conversation, first, last) in a.conversations {
-                changes.events += try s.rows(
-                    "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-                    [conversation, first, last]
-                ).map(Self.event)
+                changes.events += try s.rows(Self.eventRangeSQL, [conversation, first, last]).map(Self.event)
             }
             for (user, first, last) in a.accounts {
                 changes.accountEvents += try Self.accountEvents(s, user: user, from: first, to: last)
@@ -218,13 +216,14 @@ extension PostgresStore {
         }
     }
 
+    static let accountEventRangeSQL = PGStatement(
+        """
+        SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
+        WHERE user_id = ? AND seq BETWEEN ? AND ? ORDER BY seq
+        """)
+
     static func accountEvents(_ s: PGSession, user: UserID, from first: Seq, to last: Seq) throws -> [AccountEvent] {
-        try s.rows(
-            """
-            SELECT seq, kind, conversation_id, other_user_id, device_id, reason, created_at FROM account_events
-            WHERE user_id = ? AND seq BETWEEN ? AND ? ORDER BY seq
-            """, [user, first, last]
-        ).compactMap { row in
+        try s.rows(accountEventRangeSQL, [user, first, last]).compactMap { row in
             AccountEventKind(rawValue: row[1].text).map {
                 AccountEvent(
                     userID: user, seq: row[0].int, kind: $0, conversationID: row[2].intOrNil, otherUserID: row[3].intOrNil,

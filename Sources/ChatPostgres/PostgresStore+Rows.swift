@@ -57,15 +57,26 @@ extension PostgresStore {
     /// Takes the conversation's next seq and stores the event at it, in one
     /// statement (one round trip): ?1 the activity time, ?2 the
     /// conversation, ?3... the event's columns after `seq`.
-    static let appendEventSQL = """
+    static let appendEventSQL = PGStatement(
+        """
         WITH next AS (
           UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1 WHERE id = ?2 RETURNING last_seq)
         INSERT INTO events (\(eventColumns))
         VALUES (?2, (SELECT last_seq FROM next), \((3...25).map { "?\($0)" }.joined(separator: ", ")))
         RETURNING seq
+        """)
+    static let standingSQL = PGStatement(
         """
+        SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role, m.delivered_seq,
+          m.notify_level, m.notify_muted_until
+        FROM conversations c
+        LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
+        LEFT JOIN users u ON u.id = ?2
+        WHERE c.id = ?1
+        """)
+    static let standingForUpdateSQL = PGStatement(standingSQL.sql + " FOR UPDATE OF c")
     static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
-    static let eventByClientMsgIDSQL = "SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?"
+    static let eventByClientMsgIDSQL = PGStatement("SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?")
 
     static func fetchEvent(_ s: PGSession, conversation: ConversationID, seq: Seq) throws -> Event? {
         try s.row(eventBySeqSQL, [conversation, seq]).map(event)
@@ -105,16 +116,7 @@ extension PostgresStore {
     /// write it guards see the same rows whatever other nodes do (SQLite
     /// gets that from its single writer).
     static func standing(_ s: PGSession, of user: UserID, in conversation: ConversationID, lock: Bool) throws -> Standing {
-        guard
-            let row = try s.row(
-                """
-                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role, m.delivered_seq,
-                  m.notify_level, m.notify_muted_until
-                FROM conversations c
-                LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
-                LEFT JOIN users u ON u.id = ?2
-                WHERE c.id = ?1
-                """ + (lock ? " FOR UPDATE OF c" : ""), [conversation, user])
+        guard let row = try s.row(lock ? standingForUpdateSQL : standingSQL, [conversation, user])
         else { return Standing(conversation: nil, membership: nil, account: nil) }
         return Standing(
             conversation: ConversationSnapshot(
@@ -146,20 +148,21 @@ extension PostgresStore {
         let seq: Int64?
         do {
             seq = try s.int(appendEventSQL, args)
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23502" && error.serverInfo?[.columnName] == "seq" {
+        } catch where PGServerError(error).map({ $0.sqlState == "23502" && $0.columnName == "seq" }) == true {
             seq = nil  // no conversation row, so no seq
         }
         guard let seq else { throw ChatFailure(.notFound, "no such conversation") }
         var stored = event
         stored.seq = seq
         for user in stored.mentions {
-            try s.execute(
-                "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [stored.conversationID, seq, user])
+            try s.execute(insertMentionSQL, [stored.conversationID, seq, user])
         }
         changes.events.append(stored)
         return stored
     }
+
+    static let insertMentionSQL = PGStatement(
+        "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
 
     static func appendAccountEvent(_ s: PGSession, _ changes: inout CommittedChanges, _ event: AccountEvent) throws {
         guard let seq = try s.int("UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq", [event.userID])
@@ -178,8 +181,11 @@ extension PostgresStore {
         changes.accountEvents.append(stored)
     }
 
+    static let isBlockedSQL = PGStatement(
+        "SELECT 1 FROM blocks WHERE (user_id = ?1 AND blocked_id = ?2) OR (user_id = ?2 AND blocked_id = ?1)")
+
     static func isBlocked(_ s: PGSession, _ a: UserID, _ b: UserID) throws -> Bool {
-        try s.exists("SELECT 1 FROM blocks WHERE (user_id = ? AND blocked_id = ?) OR (user_id = ? AND blocked_id = ?)", [a, b, b, a])
+        try s.exists(isBlockedSQL, [a, b])
     }
 
     static let fileColumns = "f.id, f.owner_id, f.name, f.mime, f.size, f.hash, f.created_at"

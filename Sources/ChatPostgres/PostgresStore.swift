@@ -63,6 +63,8 @@ public final class PostgresStore: Store, Sendable {
     let logger: Logger
     /// Held around COMMIT and the hand-off of what it committed.
     let commitLock = NIOLock()
+    /// The hot paths' statements, prepared on each connection (`PGStatement`).
+    let preparedStatements = PGPreparedStatements()
     let observer = NIOLockedValueBox<Observer?>(nil)
     /// What has been handed to the observer (guarded by `commitLock`).
     let published = PublishedHeads()
@@ -245,33 +247,34 @@ public final class PostgresStore: Store, Sendable {
         let logger = self.logger
         do {
             return try await client.withConnection { connection in
-                try await self.threads.runIfActive { try body(PGSession(connection, logger: logger)) }
+                try await self.threads.runIfActive { try body(PGSession(connection, logger: logger, prepared: self.preparedStatements)) }
             }
         } catch {
             throw Self.translate(error)
         }
     }
 
-    static func isRetryable(_ error: PSQLError) -> Bool {
-        guard let state = error.serverInfo?[.sqlState] else { return false }
+    /// A lost deadlock or serialization conflict: the write may run again.
+    static func isRetryable(_ error: any Error) -> Bool {
+        guard let state = PGServerError(error)?.sqlState else { return false }
         return state == "40P01" || state == "40001"
     }
 
     /// Unique violations become the same `conflict`s as on SQLite; other
     /// errors pass through.
     static func translate(_ error: any Error) -> any Error {
-        guard let error = error as? PSQLError, let info = error.serverInfo else { return error }
-        if info[.sqlState] == "23505" {
-            let constraint = info[.constraintName] ?? ""
+        guard let info = PGServerError(error) else { return error }
+        if info.sqlState == "23505" {
+            let constraint = info.constraintName ?? ""
             if constraint.hasPrefix("users_username_key") { return ChatFailure(.conflict, "username is taken") }
             if constraint.hasPrefix("conversations_name_key") { return ChatFailure(.conflict, "a room with this name exists") }
             if constraint == "events_client_msg" { return ChatFailure(.conflict, "client_msg_id was already used") }
             return ChatFailure(.conflict, "already exists")
         }
-        if info[.sqlState] == "57014" { return ChatFailure(.unavailable, "the database did not answer in time") }
+        if info.sqlState == "57014" { return ChatFailure(.unavailable, "the database did not answer in time") }
         if isRetryable(error) { return error }
         // The server's message and code (never the statement's values).
-        return PostgresStoreError(.other, "PostgreSQL: \(info[.message] ?? "error") (SQLSTATE \(info[.sqlState] ?? "?"))")
+        return PostgresStoreError(.other, "PostgreSQL: \(info.message ?? "error") (SQLSTATE \(info.sqlState ?? "?"))")
     }
 
     // MARK: Migrations

@@ -91,8 +91,10 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func peer(inDirect conversation: ConversationID, of user: UserID) throws -> UserID? {
-        try s.int("SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?", [conversation, user])
+        try s.int(Self.peerSQL, [conversation, user])
     }
+
+    static let peerSQL = PGStatement("SELECT user_id FROM members WHERE conversation_id = ? AND user_id != ?")
 
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool { try PostgresStore.isBlocked(s, a, b) }
 
@@ -214,10 +216,11 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
-        try s.execute(
-            "UPDATE members SET read_seq = ?1, delivered_seq = GREATEST(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3",
-            [seq, conversation, user])
+        try s.execute(Self.setReadSeqSQL, [seq, conversation, user])
     }
+
+    static let setReadSeqSQL = PGStatement(
+        "UPDATE members SET read_seq = ?1, delivered_seq = GREATEST(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3")
 
     func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
         try s.execute(
@@ -249,8 +252,10 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
-        try s.execute("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?", [seq, conversation, user])
+        try s.execute(Self.setDeliveredSeqSQL, [seq, conversation, user])
     }
+
+    static let setDeliveredSeqSQL = PGStatement("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?")
 
     func bindDevice(user: UserID, _ b: DeviceBinding) throws -> Device {
         try s.execute(

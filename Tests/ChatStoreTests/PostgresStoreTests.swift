@@ -254,6 +254,47 @@ struct PostgresStoreTests {
         }
     }
 
+    /// The hot paths' statements are prepared once per connection and
+    /// answer as the same statement sent unprepared does; a failing one
+    /// reports PostgreSQL's error as any statement does, and a statement
+    /// whose preparation failed is prepared again next time, not kept.
+    @Test func hotStatementsArePreparedOncePerConnection() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let store = try await PostgresStore.open(settings, logger: Self.logger)
+        let f = Fixture(existing: store)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let room = try await f.rooms().createRoom(alice, name: "prepared", description: "", visibility: .public)
+        _ = try await f.rooms().send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m1", text: "hello"))
+        #expect(store.preparedStatements.count > 0)
+        try await store.read { s in
+            let args: [any PGBindable] = [room.id, alice.userID]
+            let prepared = try s.rows(PostgresStore.standingSQL, args)
+            #expect(try s.rows(PostgresStore.standingSQL, args).map(\.values) == prepared.map(\.values))
+            // The same values as unprepared (text, ints, nulls: results come in binary).
+            #expect(prepared.map(\.values) == (try s.rows(PostgresStore.standingSQL.sql, args)).map(\.values))
+            #expect(prepared.first?[0] == .text("room"))
+            #expect(prepared.first?[3] == .text("owner"))
+            #expect(prepared.first?[5] == .null)
+            let events = try s.rows(PostgresStore.eventRangeSQL, [room.id, 1, 10]).map(PostgresStore.event)
+            #expect(events.map(\.text) == [nil, "hello"])
+            #expect(
+                try s.int("SELECT count(*) FROM pg_prepared_statements WHERE statement = ?", [PostgresStore.standingSQL.sql]) == 1)
+
+            let divide = PGStatement("SELECT 1 / ?::bigint")
+            #expect(try s.int(divide, [2]) == 0)
+            #expect { try s.int(divide, [0]) } throws: { PGServerError($0)?.sqlState == "22012" }
+            let missing = PGStatement("SELECT x FROM no_such_table WHERE x = ?")
+            for _ in 0..<2 {
+                #expect { try s.rows(missing, [1]) } throws: {
+                    "\(PostgresStore.translate($0))".contains("42P01") && PGServerError($0)?.sqlState == "42P01"
+                }
+            }
+        }
+        await store.close()
+    }
+
     @Test func connectionProblemsAreNamed() async throws {
         var settings = try await PostgresTestCluster.shared.settings()
         #expect(try await PostgresStore.check(settings, logger: Self.logger) >= 150_000)
