@@ -3,15 +3,16 @@
 /// with `ConversationPolicy` and `MessagePolicy`, write.
 extension StoreTransaction {
     public func appendMessage(_ m: NewMessage) throws -> AppendResult {
-        let standing = try standing(of: m.sender, in: m.conversation)
+        let snapshot = try sendSnapshot(sender: m.sender, in: m.conversation, clientMsgID: m.clientMsgID)
         // Visibility first: a retry tells nothing to someone who lost access.
-        let membership = try ConversationPolicy.member(.send, standing)
-        let prior = try priorEvent(sender: m.sender, clientMsgID: m.clientMsgID)
-        if let retry = try MessagePolicy.retry(prior, sameRequest: { $0.kind == .message && $0.conversationID == m.conversation }) {
+        let membership = try ConversationPolicy.member(.send, snapshot.standing)
+        if let retry = try MessagePolicy.retry(
+            snapshot.prior, sameRequest: { $0.kind == .message && $0.conversationID == m.conversation })
+        {
             return retry
         }
-        try MessagePolicy.checkWriter(membership, blocked: blocksWriting(standing, user: m.sender), now: m.now)
-        try AccountPolicy.checkActive(standing.account)
+        try MessagePolicy.checkWriter(membership, blocked: snapshot.blocked, now: m.now)
+        try AccountPolicy.checkActive(snapshot.standing.account)
         if let reply = m.replyTo { try MessagePolicy.checkReply(to: event(conversation: m.conversation, seq: reply)) }
         let attachment = try m.attachment.map { try readableAttachment($0, type: m.type, sender: m.sender) }
         let mentions = try members(conversation: m.conversation, usernameKeys: m.mentionKeys)
@@ -158,6 +159,13 @@ extension StoreTransaction {
         try MessagePolicy.retry(
             priorEvent(sender: sender, clientMsgID: clientMsgID),
             sameRequest: { $0.kind == kind && $0.conversationID == conversation && $0.targetSeq == seq })
+    }
+
+    public func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot {
+        let standing = try standing(of: sender, in: conversation)
+        return SendSnapshot(
+            standing: standing, prior: try priorEvent(sender: sender, clientMsgID: clientMsgID),
+            blocked: try blocksWriting(standing, user: sender))
     }
 
     /// Whether a block stops `user` writing in this conversation (§7.3):

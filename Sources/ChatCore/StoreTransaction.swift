@@ -53,6 +53,10 @@ public protocol StoreTransaction: AnyObject {
     func event(conversation: ConversationID, seq: Seq) throws -> Event?
     /// The event a sender stored earlier under this client_msg_id.
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event?
+    /// `standing`, `priorEvent` and the block check of a send at once
+    /// (StoreTransaction+Messages gives it from those; a backend whose
+    /// statements cross a network sends them together).
+    func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot
     /// The MESSAGE_DELETED event of the message at `seq`.
     func deletion(conversation: ConversationID, of seq: Seq) throws -> Event?
     /// Members of the conversation among these usernames (mentions), ascending.

@@ -133,15 +133,37 @@ final class PGSession {
     /// PostgreSQL parses and plans it once instead of at every call.
     @discardableResult
     func rows(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> [PGRow] {
-        guard let prepared else { return try rows(statement.sql, args) }
-        let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
-        let rows = try answer(query.execute(args.map { Self.data($0.pgValue) }))
-        // Results always come in binary, but the description postgres-nio
-        // kept from the preparation still says text.
-        return rows.map { Self.decode($0, format: .binary) }
+        try pipelined([(statement, args)])[0]
     }
 
     func execute(_ statement: PGStatement, _ args: [any PGBindable] = []) throws { try rows(statement, args) }
+
+    /// Runs `statements` one after another without waiting for each
+    /// answer before sending the next (one round trip to PostgreSQL, not
+    /// one each), and returns their rows in order. The first failure is
+    /// thrown once every answer is in (the statements after it fail too:
+    /// the transaction is aborted).
+    func pipelined(_ statements: [(PGStatement, [any PGBindable])]) throws -> [[PGRow]] {
+        guard let prepared else { return try statements.map { try rows($0.0.sql, $0.1) } }
+        var sent: [EventLoopFuture<[PostgresRow]>] = []
+        for (statement, args) in statements {
+            let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
+            sent.append(query.execute(args.map { Self.data($0.pgValue) }))
+        }
+        var results: [[PGRow]] = []
+        var failure: (any Error)?
+        for future in sent {
+            do {
+                // Results always come in binary, but the description
+                // postgres-nio kept from the preparation still says text.
+                results.append(try answer(future).map { Self.decode($0, format: .binary) })
+            } catch {
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
+        return results
+    }
 
     func row(_ statement: PGStatement, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(statement, args).first }
 

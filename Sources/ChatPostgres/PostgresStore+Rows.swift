@@ -116,8 +116,12 @@ extension PostgresStore {
     /// write it guards see the same rows whatever other nodes do (SQLite
     /// gets that from its single writer).
     static func standing(_ s: PGSession, of user: UserID, in conversation: ConversationID, lock: Bool) throws -> Standing {
-        guard let row = try s.row(lock ? standingForUpdateSQL : standingSQL, [conversation, user])
-        else { return Standing(conversation: nil, membership: nil, account: nil) }
+        standing(try s.row(lock ? standingForUpdateSQL : standingSQL, [conversation, user]), of: user, in: conversation)
+    }
+
+    /// The standing of `user` from a row of `standingSQL` (nil: no such conversation).
+    static func standing(_ row: PGRow?, of user: UserID, in conversation: ConversationID) -> Standing {
+        guard let row else { return Standing(conversation: nil, membership: nil, account: nil) }
         return Standing(
             conversation: ConversationSnapshot(
                 id: conversation, kind: ConversationKind(rawValue: row[0].text) ?? .room,

@@ -73,6 +73,12 @@ struct PostgresStoreTests {
     }
 
     /// Polls `condition` for up to 10 s.
+    static func register(_ f: Fixture, _ name: String) async throws -> Session {
+        try await f.accounts().register(
+            username: name, password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+    }
+
     static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
         for _ in 0..<1000 {
             if condition() { return }
@@ -295,6 +301,46 @@ struct PostgresStoreTests {
         await store.close()
     }
 
+    /// A send's reads, pipelined and merged (`sendSnapshot`), answer what
+    /// the seam's separate reads answer: a prior event or none, a member or
+    /// not, a direct chat blocked either way or not, no such conversation.
+    @Test func aSendsReadsTogetherAnswerAsTheSeparateReads() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let store = try await PostgresStore.open(settings, logger: Self.logger)
+        let f = Fixture(existing: store)
+        let register = { (name: String) in try await Self.register(f, name) }
+        let alice = try await register("alice")
+        let bob = try await register("bob")
+        let carol = try await register("carol")
+        let rooms = f.rooms()
+        let room = try await rooms.createRoom(alice, name: "snapshots", description: "", visibility: .public)
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m1", text: "hello"))
+        let blockedChat = try await rooms.openDirect(alice, userID: bob.userID, username: "")
+        let openChat = try await rooms.openDirect(alice, userID: carol.userID, username: "")
+        try await FriendService(store: store, clock: f.clock).block(bob, userID: alice.userID, username: "")
+        let cases: [(UserID, ConversationID, String)] = [
+            (alice.userID, room.id, "m1"), (alice.userID, room.id, "new"), (carol.userID, room.id, "m1"),
+            (alice.userID, blockedChat.id, "d1"), (bob.userID, blockedChat.id, "d1"), (carol.userID, blockedChat.id, "d1"),
+            (alice.userID, openChat.id, "d2"), (alice.userID, 999_999, "m1"),
+        ]
+        let checked = try await store.transaction { tx in
+            var blocked: [Bool] = []
+            for (user, conversation, clientMsgID) in cases {
+                let snapshot = try tx.sendSnapshot(sender: user, in: conversation, clientMsgID: clientMsgID)
+                let standing = try tx.standing(of: user, in: conversation)
+                #expect(snapshot.standing == standing)
+                #expect(snapshot.prior == (try tx.priorEvent(sender: user, clientMsgID: clientMsgID)))
+                let peer = try tx.peer(inDirect: conversation, of: user)
+                let direct = standing.conversation?.kind == .direct
+                #expect(snapshot.blocked == (try direct && peer.map { try tx.isBlocked(user, $0) } == true))
+                blocked.append(snapshot.blocked)
+            }
+            return blocked
+        }
+        #expect(checked == [false, false, false, true, true, false, false, false])
+        await store.close()
+    }
+
     @Test func connectionProblemsAreNamed() async throws {
         var settings = try await PostgresTestCluster.shared.settings()
         #expect(try await PostgresStore.check(settings, logger: Self.logger) >= 150_000)
@@ -313,11 +359,7 @@ struct PostgresStoreTests {
     @Test func fullTextSearchTakesTheSameSyntax() async throws {
         let f = try await Fixture(.postgresql)
         let rooms = f.rooms()
-        let register = { (name: String) in
-            try await f.accounts().register(
-                username: name, password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-            ).session
-        }
+        let register = { (name: String) in try await Self.register(f, name) }
         let alice = try await register("alice")
         let bob = try await register("bob")
         let room = try await rooms.createRoom(alice, name: "search", description: "", visibility: .public)

@@ -52,3 +52,19 @@ public struct Standing: Sendable, Equatable {
         self.account = account
     }
 }
+
+/// What a send reads before it decides, read together: the sender's
+/// standing, the event the sender stored earlier under the request's
+/// client_msg_id, and whether a block stops the sender writing (§7.3:
+/// either member of a direct chat blocking the other; false elsewhere).
+public struct SendSnapshot: Sendable, Equatable {
+    public var standing: Standing
+    public var prior: Event?
+    public var blocked: Bool
+
+    public init(standing: Standing, prior: Event?, blocked: Bool) {
+        self.standing = standing
+        self.prior = prior
+        self.blocked = blocked
+    }
+}
