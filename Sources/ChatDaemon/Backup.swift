@@ -15,7 +15,9 @@ import Foundation
 /// beside PATH that holds `BACKUP-INCOMPLETE` from its first moment, then
 /// gets `backup.json` (the manifest, counted in the copy), loses the marker
 /// and is renamed to PATH. A backup killed midway leaves PATH as it was and
-/// a staging directory chatd refuses to start on.
+/// a staging directory chatd refuses to start on; killed between the
+/// marker's removal and the rename, it leaves the complete backup (it
+/// verifies) under the staging name.
 enum Backup {
     static let databaseName = BackupDirectory.databaseName
     static let tokenKeyName = BackupDirectory.tokenKeyName
