@@ -27,9 +27,7 @@ struct PostgresStoreTests {
         defer { for listener in listeners { listener.cancel() } }
         for node in nodes { try await Self.waitUntil { node.isListening } }
         let f = Fixture(existing: nodes[0])
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
+        let alice = try await Self.register(f, "alice")
         let room = try await f.rooms().createRoom(alice, name: "shared", description: "", visibility: .public)
         // The other node hears of the room's first event.
         try await Self.waitUntil { published[1].withLock { $0 } == [1] }
@@ -97,9 +95,7 @@ struct PostgresStoreTests {
         let writer = try await PostgresStore.open(settings, logger: Self.logger)
         let late = try await PostgresStore.open(settings, logger: Self.logger)
         let f = Fixture(existing: writer)
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
+        let alice = try await Self.register(f, "alice")
         let before = try await f.rooms().createRoom(alice, name: "before", description: "", visibility: .public)
         try await late.loadHeads()
         let published = Published()
@@ -156,9 +152,7 @@ struct PostgresStoreTests {
         let settings = try await PostgresTestCluster.shared.freshDatabase()
         let nodes = [try await PostgresStore.open(settings, logger: Self.logger), try await PostgresStore.open(settings, logger: Self.logger)]
         let f = Fixture(existing: nodes[0])
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
+        let alice = try await Self.register(f, "alice")
         var rooms: [ConversationID] = []
         for i in 0..<8 {
             rooms.append(try await f.rooms().createRoom(alice, name: "r\(i)", description: "", visibility: .public).id)
@@ -268,9 +262,7 @@ struct PostgresStoreTests {
         let settings = try await PostgresTestCluster.shared.freshDatabase()
         let store = try await PostgresStore.open(settings, logger: Self.logger)
         let f = Fixture(existing: store)
-        let alice = try await f.accounts().register(
-            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
-        ).session
+        let alice = try await Self.register(f, "alice")
         let room = try await f.rooms().createRoom(alice, name: "prepared", description: "", visibility: .public)
         _ = try await f.rooms().send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m1", text: "hello"))
         #expect(store.preparedStatements.count > 0)
