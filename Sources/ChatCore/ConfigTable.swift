@@ -251,7 +251,7 @@ extension Setting where Value == Int64 {
         "NIO event loop threads; 0 means one per CPU core.")
     public static let serverMaxOutboundBytes = Setting(
         "server", "max_outbound_bytes", .int(min: 65_536, max: 1_073_741_824), .int(4_194_304),
-        "Outbound budget of one authenticated connection: bytes of answers and pushes that may wait to be\nsent, plus those reserved for answers being made (a page reserves max_frame_bytes). Past it,\nreading from the connection pauses and new requests wait. A client that stays over it for\nslow_consumer_grace_seconds, or lets unsent pushes reach twice it, is a slow consumer: it gets\nGoodbye SLOW_CONSUMER and is closed (it catches up with Sync and History). Worst case, clients that\nnever read held about connections x 1.6 x (this + max_frame_bytes) of memory when measured\n(BENCHMARKS.md, never-reading peers): size it for that.",
+        "Outbound budget of one authenticated connection: bytes of answers and pushes that may wait to be\nsent, plus those reserved for answers being made (a page reserves max_frame_bytes). Past it,\nreading from the connection pauses and new requests wait. A client that stays over it for\nslow_consumer_grace_seconds, or lets unsent pushes reach twice it, is a slow consumer: it gets\nGoodbye SLOW_CONSUMER and is closed (it catches up with Sync and History). Worst case, clients that\nnever read hold connections x (this + max_frame_bytes) of memory (measured: 4.9 MB each with the\ndefaults, BENCHMARKS.md, never-reading peers): size it for that.",
         reloadable: true)
     public static let serverMaxOutboundBytesBeforeLogin = Setting(
         "server", "max_outbound_bytes_before_login", .int(min: 4096, max: 16_777_216), .int(65_536),

@@ -47,13 +47,40 @@ public struct Frame: Sendable, Equatable {
     /// Appends the whole frame (length field included) to `buffer`.
     public func write(into buffer: inout ByteBuffer) {
         buffer.reserveCapacity(minimumWritableBytes: Frame.headerLength + payload.readableBytes)
+        writeHeader(into: &buffer)
+        var payload = payload
+        buffer.writeBuffer(&payload)
+    }
+
+    private func writeHeader(into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(lengthField))
         buffer.writeInteger(rawKind)
         buffer.writeInteger(flags)
         buffer.writeInteger(op)
         buffer.writeInteger(id)
-        var payload = payload
-        buffer.writeBuffer(&payload)
+    }
+
+    /// The most bytes of one piece of `encodedPieces`. A power of two: NIO
+    /// rounds a buffer's storage up to one, so a single buffer for an 800 KB
+    /// frame would hold 1 MiB while an outbound budget counting readable bytes
+    /// sees 800 KB. Pieces of this size hold what they count, give or take
+    /// the last one's rounding.
+    public static let pieceBytes = 64 << 10
+
+    /// The whole frame as consecutive buffers of at most `pieceBytes` each
+    /// (one buffer when it fits), handed to `body` in order. Written one after
+    /// the other, they are the same bytes as `encoded()`.
+    public func encodedPieces(allocator: ByteBufferAllocator = ByteBufferAllocator(), _ body: (ByteBuffer) -> Void) {
+        var rest = payload
+        var piece = allocator.buffer(capacity: min(Frame.headerLength + rest.readableBytes, Frame.pieceBytes))
+        writeHeader(into: &piece)
+        while true {
+            let n = min(Frame.pieceBytes - piece.readableBytes, rest.readableBytes)
+            if n > 0, var slice = rest.readSlice(length: n) { piece.writeBuffer(&slice) }
+            body(piece)
+            if rest.readableBytes == 0 { return }
+            piece = allocator.buffer(capacity: min(rest.readableBytes, Frame.pieceBytes))
+        }
     }
 
     /// The whole frame as one buffer.

@@ -21,7 +21,9 @@ struct NeverReadingPeerTests {
         """
 
     /// Runs `body` against a debug chatd of its own, killed afterwards.
-    static func withChatd(_ body: (ChatdProcess, Int) async throws -> Void) async throws {
+    static func withChatd(
+        serverConfig: String = serverConfig, _ body: (ChatdProcess, Int) async throws -> Void
+    ) async throws {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
         let chatd = try ChatdProcess(dataDir: dir, serverConfig: serverConfig)
@@ -51,39 +53,43 @@ struct NeverReadingPeerTests {
         }
     }
 
+    /// A room of 8 KB messages, so that each History page of 200 is ~400 KB,
+    /// and the bytes of Hello, Login as its owner and `pages` History requests
+    /// for it, pipelined.
+    static func pageHoard(port: Int, pages: Int) async throws -> [UInt8] {
+        let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
+        _ = try await c.hello()
+        _ = try await c.register(username: "hoarder", password: "password-1")
+        let room = try await c.createRoom(name: "big").id
+        let text = String(repeating: "x", count: 8000)
+        for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
+        await c.close()
+
+        var hello = Chatd_V1_HelloRequest()
+        hello.protocolVersion = 1
+        hello.clientName = "never-reads"
+        var login = Chatd_V1_LoginRequest()
+        login.username = "hoarder"
+        login.password = "password-1"
+        var history = Chatd_V1_HistoryRequest()
+        history.conversationID = room
+        history.limit = 200
+        var bytes: [UInt8] = []
+        func append(_ op: Op, _ id: UInt32, _ m: some SwiftProtobuf.Message) {
+            let b = Frame.request(op: op.rawValue, id: id, payload: m.payloadBuffer()).encoded()
+            bytes += b.readableBytesView
+        }
+        append(.hello, 1, hello)
+        append(.login, 2, login)
+        for id in 0..<pages { append(.history, UInt32(3 + id), history) }
+        return bytes
+    }
+
     @Test func pipelinedPagesWithoutReadingCostBoundedMemory() async throws {
         try await Self.withChatd { chatd, port in
-
-            // A room of 8 KB messages: each History page of 200 is ~400 KB.
-            let c = try await ChatConnection.connect(host: "127.0.0.1", port: port)
-            _ = try await c.hello()
-            _ = try await c.register(username: "hoarder", password: "password-1")
-            let room = try await c.createRoom(name: "big").id
-            let text = String(repeating: "x", count: 8000)
-            for _ in 0..<50 { _ = try await c.send(room: room, text: text) }
-            await c.close()
+            let requests = try await Self.pageHoard(port: port, pages: 4000)
             let before = try rssBytes(pid: chatd.process.pid)
-
-            var hello = Chatd_V1_HelloRequest()
-            hello.protocolVersion = 1
-            hello.clientName = "never-reads"
-            var login = Chatd_V1_LoginRequest()
-            login.username = "hoarder"
-            login.password = "password-1"
-            var history = Chatd_V1_HistoryRequest()
-            history.conversationID = room
-            history.limit = 200
-            var bytes: [UInt8] = []
-            func append(_ op: Op, _ id: UInt32, _ m: some SwiftProtobuf.Message) {
-                let b = Frame.request(op: op.rawValue, id: id, payload: m.payloadBuffer()).encoded()
-                bytes += b.readableBytesView
-            }
-            append(.hello, 1, hello)
-            append(.login, 2, login)
-            for id in 3..<4003 { append(.history, UInt32(id), history) }
-
             let peer = try RawPeer(port: port)
-            let requests = bytes
             _ = try await offPool { peer.sendUntilBlocked(requests, maxBytes: requests.count) }
             try await Task.sleep(for: .milliseconds(500))
             let after = try rssBytes(pid: chatd.process.pid)
@@ -93,6 +99,43 @@ struct NeverReadingPeerTests {
             #expect(after - before < 64 << 20, "RSS grew by \(after - before) bytes")
             #expect(await chatd.waitForOutput("closing slow consumer", seconds: 60))
             peer.close()
+        }
+    }
+
+    /// The bound the configuration documents, per connection: the outbound
+    /// budget (4 MiB) plus one frame (1 MiB). It used to be about 1.6 times
+    /// that: bytes queued in the channel and answers reserved were each held
+    /// to the budget, not their sum, and a 400 KB page was queued in 512 KiB
+    /// of storage. Peak RSS over several hoarders, before the slow-consumer
+    /// closes free them.
+    @Test func neverReadingPeersStayWithinTheBudgetPlusAFrameEach() async throws {
+        // The hoarders are one user: their pages may run side by side, so all
+        // of them fill up soon even when the suite shares the cores.
+        try await Self.withChatd(serverConfig: Self.serverConfig + "\nmax_concurrent_pages_per_user = 16") { chatd, port in
+            let requests = try await Self.pageHoard(port: port, pages: 64)
+            let count = 12
+            // Once, so the allocator's arenas and the database's cache grow first.
+            let warm = try RawPeer(port: port)
+            _ = try await offPool { warm.sendUntilBlocked(requests, maxBytes: requests.count) }
+            #expect(await chatd.waitForOutput("closing slow consumer", seconds: 60))
+            warm.close()
+            try await Task.sleep(for: .milliseconds(500))
+
+            let before = try rssBytes(pid: chatd.process.pid)
+            let peers = try (0..<count).map { _ in try RawPeer(port: port) }
+            try await offPool {
+                for peer in peers { _ = peer.sendUntilBlocked(requests, maxBytes: requests.count) }
+            }
+            var peak = before
+            let deadline = Date().addingTimeInterval(120)
+            while chatd.outputCount("closing slow consumer") < 1 + count && Date() < deadline {
+                peak = max(peak, try rssBytes(pid: chatd.process.pid))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(chatd.outputCount("closing slow consumer") == 1 + count)
+            let perPeer = (peak - before) / count
+            #expect(perPeer < (5 << 20) + (5 << 20) / 10, "peak \(perPeer) bytes per never-reading peer")
+            for peer in peers { peer.close() }
         }
     }
 

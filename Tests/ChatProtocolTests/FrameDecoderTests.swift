@@ -110,6 +110,23 @@ struct FrameDecoderTests {
         #expect(Array(f.encoded().readableBytesView) == [0, 0, 0, 9, 4, 0, 1, 2, 3, 4, 5, 6, 0xFF])
     }
 
+    @Test(arguments: [0, 1, Frame.pieceBytes - Frame.headerLength, Frame.pieceBytes - Frame.headerLength + 1, 3 * Frame.pieceBytes + 5])
+    func piecesAreTheEncodedBytesInBuffersThatHoldWhatTheyCount(payloadBytes: Int) {
+        let f = frame(op: 41, id: 9, payload: (0..<payloadBytes).map { UInt8(truncatingIfNeeded: $0 &* 7) }, kind: .response)
+        var pieces: [ByteBuffer] = []
+        f.encodedPieces { pieces.append($0) }
+        #expect(pieces.flatMap { Array($0.readableBytesView) } == Array(f.encoded().readableBytesView))
+        #expect(pieces.count == max(1, (Frame.headerLength + payloadBytes + Frame.pieceBytes - 1) / Frame.pieceBytes))
+        // Every piece but the last is full, and its storage is exactly what it holds.
+        for piece in pieces.dropLast() {
+            #expect(piece.readableBytes == Frame.pieceBytes && piece.capacity == Frame.pieceBytes)
+        }
+        // The last one's storage is at most twice its bytes (NIO's power-of-two rounding) and never a piece more.
+        if let last = pieces.last {
+            #expect(last.capacity <= max(16, 2 * last.readableBytes) && last.capacity <= Frame.pieceBytes)
+        }
+    }
+
     @Test func randomInputNeverCrashesOrGrows() {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2000 {

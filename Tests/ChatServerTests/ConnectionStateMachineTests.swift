@@ -53,7 +53,7 @@ struct ConnectionStateMachineTests {
         m.requestCompleted()
         m.requestCompleted()
         m.authenticationSucceeded(session)
-        let releasedHeld = m.releaseHeld()
+        let releasedHeld = m.releaseHeld(queuedBytes: 0)
         let released = try #require(releasedHeld)
         #expect(released.op == Op.me.rawValue && m.held == 0)
         #expect(m.frameReceived(released, released: true, monotonicMs: 0, wallMs: 0) == .process(.me, session: session))
@@ -164,21 +164,43 @@ struct ConnectionStateMachineTests {
         #expect(m.frameReceived(frame(.history, bytes: 100), monotonicMs: 0, wallMs: 0) == .hold)
         #expect(m.frameReceived(frame(.ping, bytes: 80), monotonicMs: 0, wallMs: 0) == .hold)
         #expect(m.held == 2 && m.heldBytes == 180)
-        #expect(!m.mayReleaseHeld)
-        #expect(m.releaseHeld() == nil)
+        #expect(!m.mayReleaseHeld(queuedBytes: 0))
+        #expect(m.releaseHeld(queuedBytes: 0) == nil)
         m.requestCompleted(.history)
         #expect(m.reservedBytes == 32 << 10)
-        #expect(m.mayReleaseHeld)
-        let firstHeld = m.releaseHeld()
+        #expect(m.mayReleaseHeld(queuedBytes: 0))
+        let firstHeld = m.releaseHeld(queuedBytes: 0)
         let first = try #require(firstHeld)
         #expect(first.op == Op.history.rawValue && m.heldBytes == 80)
         #expect(m.frameReceived(first, released: true, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
-        #expect(!m.mayReleaseHeld)
+        #expect(!m.mayReleaseHeld(queuedBytes: 0))
         m.requestCompleted(.sync)
-        let secondHeld = m.releaseHeld()
+        let secondHeld = m.releaseHeld(queuedBytes: 0)
         let second = try #require(secondHeld)
         #expect(m.frameReceived(second, released: true, monotonicMs: 0, wallMs: 0) == .process(.ping, session: session))
         #expect(m.held == 0 && m.heldBytes == 0)
+    }
+
+    @Test func bytesQueuedInTheChannelCountAgainstTheBudget() throws {
+        var m = budgeted()
+        // Nothing reserved: a request starts whatever is queued (progress), while the channel is writable.
+        #expect(m.frameReceived(frame(.history, bytes: 100), queuedBytes: 60 << 10, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
+        // 60 KiB queued + 32 KiB reserved is past 64 KiB: the next page waits, and so does a ping behind it.
+        #expect(m.frameReceived(frame(.history, bytes: 100), queuedBytes: 60 << 10, monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.frameReceived(frame(.ping, bytes: 80), queuedBytes: 0, monotonicMs: 0, wallMs: 0) == .hold)
+        // With only 16 KiB queued, 16 + 32 leaves room: it may start.
+        #expect(!m.mayReleaseHeld(queuedBytes: 40 << 10))
+        #expect(m.mayReleaseHeld(queuedBytes: 16 << 10))
+        // Once the running answer is written (reservation released), it starts even with much queued.
+        m.requestCompleted(.history)
+        let heldPage = m.releaseHeld(queuedBytes: 63 << 10)
+        let page = try #require(heldPage)
+        #expect(m.frameReceived(page, released: true, queuedBytes: 63 << 10, monotonicMs: 0, wallMs: 0) == .process(.history, session: session))
+        #expect(m.releaseHeld(queuedBytes: 63 << 10) == nil)
+        // A blocked channel holds everything, reserved or not.
+        m.requestCompleted(.history)
+        m.outboundBlocked(monotonicMs: 0)
+        #expect(!m.mayReleaseHeld(queuedBytes: 0))
     }
 
     @Test func smallAnswersReserveLittle() {
@@ -187,7 +209,7 @@ struct ConnectionStateMachineTests {
         for _ in 0..<8 { #expect(receive(&m, .sendMessage) == .process(.sendMessage, session: session)) }
         #expect(receive(&m, .sendMessage) == .hold)
         m.requestCompleted(.sendMessage)
-        #expect(m.mayReleaseHeld)
+        #expect(m.mayReleaseHeld(queuedBytes: 0))
     }
 
     @Test func heldBytesPauseReading() {
@@ -204,10 +226,10 @@ struct ConnectionStateMachineTests {
         m.outboundBlocked(monotonicMs: 1000)
         #expect(!m.shouldRead)
         #expect(receive(&m, .me) == .hold)
-        #expect(!m.mayReleaseHeld)
+        #expect(!m.mayReleaseHeld(queuedBytes: 0))
         m.outboundDrained()
         #expect(m.shouldRead)
-        #expect(m.mayReleaseHeld)
+        #expect(m.mayReleaseHeld(queuedBytes: 0))
     }
 
     @Test func aPeerOverBudgetPastTheGraceIsASlowConsumer() {

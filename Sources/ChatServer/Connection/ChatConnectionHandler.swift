@@ -132,8 +132,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
 
     private func handle(_ frame: Frame, released: Bool = false, context: ChannelHandlerContext) {
         let action = machine.frameReceived(
-            frame, released: released, draining: server.isDraining, monotonicMs: Self.monotonicMs(),
-            wallMs: server.router.clock.nowMs())
+            frame, released: released, draining: server.isDraining, queuedBytes: queuedBytes(context: context),
+            monotonicMs: Self.monotonicMs(), wallMs: server.router.clock.nowMs())
         run(action, frame: frame, context: context)
     }
 
@@ -270,11 +270,17 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private func releaseHeld(context: ChannelHandlerContext) {
         // Frames held during authentication or for the outbound budget run
         // now, in arrival order, while the machine lets them start.
-        while let frame = machine.releaseHeld() {
+        while let frame = machine.releaseHeld(queuedBytes: queuedBytes(context: context)) {
             let waiting = machine.held
             handle(frame, released: true, context: context)
             if machine.held > waiting { break }  // held again (cannot happen while it may release; never spin)
         }
+    }
+
+    /// Bytes written to the channel and not yet taken by the kernel (flushed
+    /// or not): with the answers reserved, what the outbound budget counts.
+    private func queuedBytes(context: ChannelHandlerContext) -> Int {
+        (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     /// The channel's water marks follow the machine's budget (small until
@@ -478,9 +484,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     }
 
     private func write(_ frame: Frame, context: ChannelHandlerContext, flush: Bool) {
-        let bytes = frame.encoded(allocator: context.channel.allocator)
-        unflushedBytes += bytes.readableBytes
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        // A large answer (a page, a file chunk) goes out in pieces whose
+        // storage is what the outbound budget counts (Frame.pieceBytes).
+        frame.encodedPieces(allocator: context.channel.allocator) { piece in
+            unflushedBytes += piece.readableBytes
+            context.write(wrapOutboundOut(piece), promise: nil)
+        }
         if flush { flushSoon(context: context) }
     }
 

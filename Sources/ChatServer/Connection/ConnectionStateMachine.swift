@@ -20,12 +20,16 @@ import NIOCore
 ///
 /// Outbound memory: answers and pushes share one budget per connection
 /// (`outboundBudget`, much smaller before authentication). A request starts
-/// only while the bytes reserved for the answers of requests already running
-/// are under the budget (`Op.answerSize`: a small reservation for acks, a
-/// frame's worth for pages) and the channel is writable; otherwise it is held
-/// in arrival order. Reading pauses while the channel is not writable. A peer
-/// that stays over the budget for `slowConsumerGraceMs`, or lets unsent push
-/// bytes reach twice the budget, is a slow consumer and is closed.
+/// only while the bytes queued in the channel plus those reserved for the
+/// answers of requests already running are under the budget
+/// (`Op.answerSize`: a small reservation for acks, a frame's worth for pages)
+/// and the channel is writable, or when nothing is reserved and the channel
+/// is writable (so a connection always makes progress); otherwise it is held
+/// in arrival order. Queued plus reserved bytes therefore stay under the
+/// budget plus one reservation. Reading pauses while the channel is not
+/// writable. A peer that stays over the budget for `slowConsumerGraceMs`, or
+/// lets unsent push bytes reach twice the budget, is a slow consumer and is
+/// closed.
 public struct ConnectionStateMachine: Sendable {
     public struct Settings: Sendable, Equatable {
         public var maxInflight: Int
@@ -186,29 +190,33 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// Whether a request may start now (else it is held): the channel is
-    /// writable and the answers already reserved leave room.
-    private var mayStart: Bool {
-        outboundBlockedSinceMs == nil && (reservedBytes == 0 || reservedBytes < outboundBudget)
+    /// writable and the bytes it has queued (`queuedBytes`, written and not
+    /// yet taken by the kernel) plus the answers already reserved leave room.
+    private func mayStart(queuedBytes: Int) -> Bool {
+        outboundBlockedSinceMs == nil && (reservedBytes == 0 || queuedBytes + reservedBytes < outboundBudget)
     }
 
-    /// Whether the oldest held frame may be fed again now.
-    public var mayReleaseHeld: Bool {
-        held > 0 && !isClosed && state != .authenticating && mayStart
+    /// Whether the oldest held frame may be fed again now, with `queuedBytes`
+    /// waiting in the channel.
+    public func mayReleaseHeld(queuedBytes: Int) -> Bool {
+        held > 0 && !isClosed && state != .authenticating && mayStart(queuedBytes: queuedBytes)
     }
 
     // MARK: Events
 
     /// A complete frame arrived (or, `released`, a held one is fed again: it
-    /// may not pass the frames still held before it). `monotonicMs` drives
+    /// may not pass the frames still held before it). `queuedBytes` are the
+    /// bytes waiting in the channel (outbound budget); `monotonicMs` drives
     /// idle detection, `wallMs` token expiry; while `draining`, requests that
     /// need the services are refused. A frame the machine holds goes into its
-    /// ledger; `releaseHeld()` gives it back when it may run.
+    /// ledger; `releaseHeld(queuedBytes:)` gives it back when it may run.
     public mutating func frameReceived(
-        _ frame: Frame, released: Bool = false, draining: Bool = false, monotonicMs: Int64, wallMs: Int64
+        _ frame: Frame, released: Bool = false, draining: Bool = false, queuedBytes: Int = 0, monotonicMs: Int64,
+        wallMs: Int64
     ) -> FrameAction {
         let action = decide(
             rawKind: frame.rawKind, flags: frame.flags, op: frame.op, bytes: Self.size(of: frame), released: released,
-            draining: draining, monotonicMs: monotonicMs, wallMs: wallMs)
+            draining: draining, queuedBytes: queuedBytes, monotonicMs: monotonicMs, wallMs: wallMs)
         if action == .hold {
             if released { heldFrames.prepend(frame) } else { heldFrames.append(frame) }
         }
@@ -217,8 +225,8 @@ public struct ConnectionStateMachine: Sendable {
 
     /// The oldest held frame, when it may be fed again now (`frameReceived`
     /// with `released: true`); nil otherwise.
-    public mutating func releaseHeld() -> Frame? {
-        guard mayReleaseHeld, let frame = heldFrames.popFirst() else { return nil }
+    public mutating func releaseHeld(queuedBytes: Int) -> Frame? {
+        guard mayReleaseHeld(queuedBytes: queuedBytes), let frame = heldFrames.popFirst() else { return nil }
         heldBytes = max(0, heldBytes - Self.size(of: frame))
         return frame
     }
@@ -227,8 +235,8 @@ public struct ConnectionStateMachine: Sendable {
     static func size(of frame: Frame) -> Int { frame.payload.readableBytes + 64 }
 
     private mutating func decide(
-        rawKind: UInt8, flags: UInt8, op rawOp: UInt16, bytes: Int, released: Bool, draining: Bool, monotonicMs: Int64,
-        wallMs: Int64
+        rawKind: UInt8, flags: UInt8, op rawOp: UInt16, bytes: Int, released: Bool, draining: Bool, queuedBytes: Int,
+        monotonicMs: Int64, wallMs: Int64
     ) -> FrameAction {
         if isClosed { return .ignore }
         if !released { lastReceivedMs = monotonicMs }
@@ -245,17 +253,17 @@ public struct ConnectionStateMachine: Sendable {
             return .ignore
         case .awaitingHello:
             guard op == .hello else { return .reject(.helloRequired, "the first request must be Hello") }
-            return start(op, session: nil, bytes: bytes, draining: draining)
+            return start(op, session: nil, bytes: bytes, draining: draining, queuedBytes: queuedBytes)
         case .authenticating:
             switch op.requirement {
-            case .hello: return start(op, session: nil, bytes: bytes, draining: draining)
+            case .hello: return start(op, session: nil, bytes: bytes, draining: draining, queuedBytes: queuedBytes)
             case .none, .unauthenticated, .authenticated: return hold(bytes)
             }
         case .open:
             switch op.requirement {
             case .none: return .reject(.wrongState, "Hello was already received")
-            case .hello: return start(op, session: nil, bytes: bytes, draining: draining)
-            case .unauthenticated: return start(op, session: nil, bytes: bytes, draining: draining, authenticates: true)
+            case .hello: return start(op, session: nil, bytes: bytes, draining: draining, queuedBytes: queuedBytes)
+            case .unauthenticated: return start(op, session: nil, bytes: bytes, draining: draining, queuedBytes: queuedBytes, authenticates: true)
             case .authenticated: return .reject(.unauthenticated, "log in first")
             }
         case .authenticated(let session):
@@ -265,7 +273,7 @@ public struct ConnectionStateMachine: Sendable {
             }
             switch op.requirement {
             case .none: return .reject(.wrongState, "Hello was already received")
-            case .hello, .authenticated: return start(op, session: session, bytes: bytes, draining: draining)
+            case .hello, .authenticated: return start(op, session: session, bytes: bytes, draining: draining, queuedBytes: queuedBytes)
             case .unauthenticated: return .reject(.wrongState, "already authenticated; log out first")
             }
         }
@@ -432,9 +440,9 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     private mutating func start(
-        _ op: Op, session: Session?, bytes: Int, draining: Bool, authenticates: Bool = false
+        _ op: Op, session: Session?, bytes: Int, draining: Bool, queuedBytes: Int, authenticates: Bool = false
     ) -> FrameAction {
-        guard mayStart else { return hold(bytes) }
+        guard mayStart(queuedBytes: queuedBytes) else { return hold(bytes) }
         // Hello and Typing are answered on the event loop, without the services.
         if draining && op != .hello && op != .typing { return .reject(.unavailable, "server is shutting down") }
         if authenticates { state = .authenticating }
