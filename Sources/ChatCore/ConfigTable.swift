@@ -69,6 +69,7 @@ public enum ConfigTable {
         Setting<Int64>.securityArgon2MemKib.key,
         Setting<Int64>.securityHashThreads.key,
         Setting<Int64>.securityHashQueue.key,
+        Setting<Int64>.securityHashNice.key,
         Setting<Int64>.securityLoginFailuresPerAccount.key,
         Setting<Int64>.securityLoginFailureWindowSeconds.key,
         Setting<Int64>.securityLoginsPerAddress.key,
@@ -333,6 +334,9 @@ extension Setting where Value == Int64 {
     public static let securityHashQueue = Setting(
         "security", "hash_queue", .int(min: 0, max: 100_000), .int(32),
         "Password hashes that may wait for a thread; past it, logins get rate_limited with a retry-after.")
+    public static let securityHashNice = Setting(
+        "security", "hash_nice", .int(min: 0, max: 19), .int(19),
+        "CPU priority (nice value) of the threads hashing passwords. At 19, the lowest, a login storm on\n2 cores moved chat p99 by 40% less than at 10 (BENCHMARKS.md), with the same logins/s while\nsome CPU is free; when chat traffic keeps every core busy, logins wait much longer for their hash\n(rate_limited with a retry-after past hash_queue) instead of delaying messages. Lower it when\nlogins must go on at full speed on a saturated machine. 0: the same priority as chat traffic.")
     public static let securityLoginFailuresPerAccount = Setting(
         "security", "login_failures_per_account", .int(min: 1, max: 100_000), .int(5),
         "Failed logins allowed per account per window before rate_limited.", reloadable: true)

@@ -5,11 +5,13 @@ public final class SodiumPasswordHasher: PasswordHasher {
     public let limits: Sodium.Argon2Limits
     public let pool: WorkerPool
 
-    public init(limits: Sodium.Argon2Limits, threads: Int, queueCapacity: Int) {
+    /// `niceness`: the hashing threads' nice value (`security.hash_nice`).
+    /// By default the lowest: hashing yields the CPU to chat traffic (a
+    /// login may wait; a message should not), yet keeps a share of a busy
+    /// core (SCHED_IDLE, tried, starved logins: BENCHMARKS.md).
+    public init(limits: Sodium.Argon2Limits, threads: Int, queueCapacity: Int, niceness: Int32 = 19) {
         self.limits = limits
-        // Nice 10: hashing yields the CPU to chat traffic (a login may wait
-        // a little; a message should not).
-        pool = WorkerPool(name: "argon2", threads: threads, queueCapacity: queueCapacity, niceness: 10)
+        pool = WorkerPool(name: "argon2", threads: threads, queueCapacity: queueCapacity, niceness: niceness)
     }
 
     public func hash(_ password: String) async throws -> String {

@@ -90,7 +90,7 @@ extension Daemon {
 
         let hasher = SodiumPasswordHasher(
             limits: settings.argon2, threads: Int(config[.securityHashThreads]),
-            queueCapacity: Int(config[.securityHashQueue]))
+            queueCapacity: Int(config[.securityHashQueue]), niceness: Int32(config[.securityHashNice]))
         let crypto = SodiumTokenCrypto(key: tokenKey)
         let accounts = AccountService(
             store: store, hasher: hasher, crypto: crypto, clock: clock, sessions: ClusterSessions(registry: registry, link: link), limits: settings.domain,

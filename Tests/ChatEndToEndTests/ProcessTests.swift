@@ -23,7 +23,8 @@ final class ChatdProcess: Sendable {
     /// `openFileLimit`: started through `sh -c 'ulimit -n N; exec chatd ...'`.
     /// `listen`: a fixed address, to start a chatd again where clients knew it.
     init(
-        dataDir: String, serverConfig: String = "", storageConfig: String = "", extraConfig: String = "",
+        dataDir: String, serverConfig: String = "", storageConfig: String = "", securityConfig: String = "",
+        extraConfig: String = "",
         openFileLimit: Int? = nil, listen: String = "127.0.0.1:0"
     ) throws {
         self.dataDir = dataDir
@@ -42,6 +43,7 @@ final class ChatdProcess: Sendable {
             argon2_ops_limit = 1
             argon2_mem_kib = 8
             logins_per_address = 100000
+            \(securityConfig)
 
             [log]
             level = "info"
@@ -361,6 +363,19 @@ struct ProcessTests {
         #expect(await restarted.waitExit() == 0)
     }
 
+    /// `security.hash_nice` and `push.nice` reach chatd's threads.
+    @Test func hashingAndPushThreadsRunAtTheirConfiguredNiceValues() async throws {
+        let dir = TestServer.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
+        let chatd = try ChatdProcess(
+            dataDir: dir, securityConfig: "hash_threads = 2\nhash_nice = 7", extraConfig: "\n[push]\nnice = 5\n")
+        defer { chatd.signal(SIGKILL) }
+        _ = try await chatd.waitReady()
+        let nices = try threadNiceValues(pid: chatd.process.pid)
+        #expect(nices.filter { $0 == 7 }.count == 2, "thread nice values: \(nices)")
+        #expect(nices.filter { $0 == 5 }.count == 1, "thread nice values: \(nices)")
+    }
+
     @Test func checkConfigAndReload() async throws {
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".conf") }
@@ -386,5 +401,17 @@ struct ProcessTests {
         #expect(chatd.process.isRunning)
         chatd.signal(SIGTERM)
         #expect(await chatd.waitExit() == 0)
+    }
+}
+
+/// The nice value of each thread of a process: /proc/PID/task/*/stat, field
+/// 19 (the 17th after the name's closing parenthesis).
+func threadNiceValues(pid: Int32) throws -> [Int] {
+    try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { tid -> Int? in
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 16 ? Int(fields[16]) : nil
     }
 }

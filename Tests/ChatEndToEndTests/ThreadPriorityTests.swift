@@ -19,17 +19,8 @@ import ChatStore
 struct ThreadPriorityTests {
     static func niceHere() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
 
-    /// The nice value of each of this process's threads (/proc/self/task/*/stat, field 19).
-    static func threadNices() throws -> [Int32] {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { tid in
-            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(tid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            // Fields after the name start at field 3 (state).
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 16 ? Int32(fields[16]) : nil
-        }
-    }
+    /// The nice value of each of this process's threads.
+    static func threadNices() throws -> [Int32] { try threadNiceValues(pid: getpid()).map { Int32($0) } }
 
     @Test func workRunsLowerAndWhatItStartsElsewhereDoesNot() async throws {
         let base = Self.niceHere()
@@ -124,6 +115,28 @@ struct ThreadPriorityTests {
         #expect(seen.allSatisfy { $0.1 == base })
         #expect(try Self.threadNices().filter { $0 == nice }.count == 2)
         pool.shutdown()
+    }
+
+    /// The password hashers chatd makes run at nice 19, the lowest; their
+    /// callers resume at the normal priority.
+    @Test func chatdsHashersRunAtTheLowestPriorityAndResumeCallersNormally() async throws {
+        let base = Self.niceHere()
+        try #require(base < 19)
+        let hasher = SodiumPasswordHasher(limits: .init(opsLimit: 1, memLimit: 8192), threads: 2, queueCapacity: 100)
+        let seen = try await withThrowingTaskGroup(of: (Int32, Int32).self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    let inJob = try await hasher.pool.run { Self.niceHere() }
+                    return (inJob, Self.niceHere())
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(seen.allSatisfy { $0.0 == 19 })
+        #expect(seen.allSatisfy { $0.1 == base })
+        let hash = try await hasher.hash("password-1")
+        #expect(try await hasher.verify("password-1", hash: hash))
+        hasher.pool.shutdown()
     }
 
     /// What the hashers resume through: in order, at its creator's priority,
