@@ -9,6 +9,17 @@ import Testing
 
 /// Several chatd nodes on one PostgreSQL database (issue 14): each node in
 /// this process, with its own data directory holding the same token key.
+/// Asks `condition` until it holds or `seconds` pass: what a node learns
+/// from another's signals (presence, typing) arrives a moment later.
+func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while true {
+        if try await condition() { return true }
+        if Date() >= deadline { return false }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
 struct TestCluster {
     let nodes: [TestServer]
     let database: PostgresStore.Settings
@@ -157,8 +168,9 @@ struct ClusterTests {
             let bobPushes = PushCollector(bob)
             try await alice.friendOp(.friendRequest, username: "bob")
             try await bob.friendOp(.acceptFriend, username: "alice")
-            // The friendship (a contact change committed on node B) reached node A's presence index.
-            #expect(try await alice.friends().friends.first?.presence == .online)
+            // Bob's presence reaches node A as a signal from node B, a moment
+            // after he connected: the friends list shows it once it has.
+            #expect(try await eventually { try await alice.friends().friends.first?.presence == .online })
             let direct = try await alice.openDirect(username: "bob")
             let sent = try await alice.send(room: direct.id, text: "hi", clientMsgID: "x1")
             // Bob's node learns of the new chat through PostgreSQL: like a
@@ -347,7 +359,7 @@ struct ClusterTests {
             _ = try await bob.joinRoom(room.id)
             var acknowledged: [UInt64] = []
             for i in 0..<50 { acknowledged.append(try await carol.send(room: room.id, text: "m\(i)", clientMsgID: "c\(i)").event.seq) }
-            #expect(try await bob.friends().friends.first?.presence == .online)
+            #expect(try await eventually { try await bob.friends().friends.first?.presence == .online })
 
             other.signal(SIGKILL)
             _ = await other.waitExit()
