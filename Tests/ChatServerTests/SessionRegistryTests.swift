@@ -1,5 +1,6 @@
 import ChatCore
 @testable import ChatServer
+import NIOCore
 import NIOEmbedded
 import Synchronization
 import Testing
@@ -30,7 +31,7 @@ struct SessionRegistryTests {
         func open(_ id: UInt64, user: UserID, device: DeviceRowID, deviceID: String, at: Millis) {
             let live = LiveConnection(
                 id: id, address: "127.0.0.1", channel: EmbeddedChannel(),
-                onEnd: { reason in ended.withLock { $0[id] = reason } }, onPushInLoop: { _ in })
+                endpoint: RecordingEndpoint { reason in ended.withLock { $0[id] = reason } })
             registry.opened(live, now: at)
             _ = registry.authenticated(id, user: user, device: device, deviceID: deviceID, now: at, since: registry.generation)
         }
@@ -63,7 +64,7 @@ struct SessionRegistryCheckTests {
             registry.opened(
                 LiveConnection(
                     id: id, address: "127.0.0.1", channel: EmbeddedChannel(),
-                    onEnd: { reason in ended.withLock { $0[id] = reason } }, onPushInLoop: { _ in }),
+                    endpoint: RecordingEndpoint { reason in ended.withLock { $0[id] = reason } }),
                 now: at)
             _ = registry.authenticated(id, user: device, device: device, deviceID: "d", now: at, since: registry.generation)
         }
@@ -89,4 +90,16 @@ struct SessionSelectorTests {
         #expect(registry.sessions().isEmpty)
         #expect(registry.kick(.user(1), reason: .kicked) == 0)
     }
+}
+
+/// A connection's endpoint that records how the server ended it.
+final class RecordingEndpoint: ConnectionEndpoint {
+    let eventLoop: any EventLoop = EmbeddedEventLoop()
+    private let ended: @Sendable (ConnectionStateMachine.GoodbyeReason) -> Void
+
+    init(_ ended: @escaping @Sendable (ConnectionStateMachine.GoodbyeReason) -> Void) { self.ended = ended }
+
+    func end(_ reason: ConnectionStateMachine.GoodbyeReason) { ended(reason) }
+
+    func pushInLoop(_ frames: [ByteBuffer]) {}
 }

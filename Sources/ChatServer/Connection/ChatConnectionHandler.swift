@@ -9,7 +9,7 @@ import NIOCore
 /// decides; this reads the clocks and does the I/O); requests run as tasks
 /// off the event loop and their responses come back onto it.
 final class ChatConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = InboundFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -36,9 +36,17 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     private var typingLimiter = RateLimiter(capacity: 5, windowMs: 5000, maxKeys: 256)
     /// MarkDelivered requests (spec §6.3: a client reports in batches).
     private var deliveredLimiter = ReceiptPolicy.reportLimiter()
+    /// Frames are decoded here, not by a ByteToMessageHandler in front: that
+    /// handler, its pipeline context and its ring of buffers cost every idle
+    /// connection about half a kilobyte.
+    private var decoder: FrameDecoder
+    /// The bytes of a frame not yet complete; nil between frames.
+    private var inbound: ByteBuffer?
+    private var decoding = false
 
     init(server: ServerContext) {
         self.server = server
+        decoder = FrameDecoder(maxFrameLength: server.settings.maxFrameLength)
         machine = ConnectionStateMachine(settings: server.settings.machine, nowMs: Self.monotonicMs())
         logger = server.logger
     }
@@ -74,12 +82,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         let id = server.registry.makeID()
         connectionID = id
         connectionContext = ConnectionContext(address: address, nonce: server.crypto.randomBytes(32), connectionID: id)
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let loop = context.eventLoop
         let live = LiveConnection(
             id: id, address: address, channel: channel,
-            onEnd: { reason in loop.execute { bound.value.serverEnded(reason) } },
-            onPushInLoop: { frames in bound.value.writePushes(frames) })
+            endpoint: Endpoint(NIOLoopBound(self, eventLoop: context.eventLoop)))
         connection = live
         server.registry.opened(live, now: server.router.clock.nowMs())
         applyOutboundBudget(context: context)
@@ -100,9 +105,11 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         if let connection, let offline = server.registry.closed(connection.id) {
             server.hub.presence.wentOffline(offline)
         }
-        // The LiveConnection's closures hold this handler: without this, the
+        // The LiveConnection's endpoint holds this handler: without this, the
         // two keep each other (and the channel) alive after the close.
         connection = nil
+        // A truncated frame at the end is dropped: the peer is gone.
+        inbound = nil
         logger.debug("connection closed", metadata: meta())
         context.fireChannelInactive()
     }
@@ -115,7 +122,30 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        var bytes = unwrapInboundIn(data)
+        if var pending = inbound {
+            inbound = nil
+            pending.writeBuffer(&bytes)
+            inbound = pending
+        } else {
+            inbound = bytes
+        }
+        // Handling a frame may lead to another read on this stack: its bytes
+        // were appended above, and this loop takes them in turn.
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
+        while var buffer = inbound {
+            inbound = nil
+            let item = decoder.decodeNext(&buffer)
+            if buffer.readableBytes > 0 { inbound = buffer }
+            guard let item else { return }
+            received(item, context: context)
+        }
+    }
+
+    private func received(_ item: InboundFrame, context: ChannelHandlerContext) {
+        switch item {
         case .frame(let frame):
             handle(frame, context: context)
         case .oversized(let kind, let op, let id, let length):
@@ -365,7 +395,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     // MARK: Server-initiated
 
     /// Another part of the server ends this connection (revocation, shutdown).
-    private func serverEnded(_ reason: ConnectionStateMachine.GoodbyeReason) {
+    fileprivate func serverEnded(_ reason: ConnectionStateMachine.GoodbyeReason) {
         guard let channel = connection?.channel, channel.isActive else { return }
         let action = machine.endRequested(reason)
         guard action != .none else { return }
@@ -390,7 +420,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func writePushes(_ frames: [ByteBuffer]) {
+    fileprivate func writePushes(_ frames: [ByteBuffer]) {
         guard !machine.isClosed, machine.session != nil, let context, let channel = connection?.channel,
             channel.isActive
         else { return }
@@ -515,5 +545,22 @@ extension ChatConnectionHandler: NIOScheduledCallbackHandler {
         timer = nil
         guard let context else { return }
         armTimer(context: context)
+    }
+}
+
+extension ChatConnectionHandler {
+    /// The handler as the registry and the fan-out reach it, from any thread.
+    fileprivate final class Endpoint: ConnectionEndpoint {
+        private let handler: NIOLoopBound<ChatConnectionHandler>
+
+        init(_ handler: NIOLoopBound<ChatConnectionHandler>) { self.handler = handler }
+
+        var eventLoop: any EventLoop { handler.eventLoop }
+
+        func end(_ reason: ConnectionStateMachine.GoodbyeReason) {
+            handler.eventLoop.execute { self.handler.value.serverEnded(reason) }
+        }
+
+        func pushInLoop(_ frames: [ByteBuffer]) { handler.value.writePushes(frames) }
     }
 }

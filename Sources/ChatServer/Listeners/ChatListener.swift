@@ -70,7 +70,7 @@ public final class ChatListener: Sendable {
                         try sync.addHandler(NIOSSLServerHandler(context: tls.credentials.context))
                         try sync.addHandler(TLSHandshakeHandler(timeout: tls.limits.handshakeTimeout, metrics: server.metrics))
                     }
-                    try sync.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameLength: settings.maxFrameLength)))
+                    // ChatConnectionHandler decodes the frames itself (less memory per connection).
                     try sync.addHandler(ChatConnectionHandler(server: server))
                 }
             }
