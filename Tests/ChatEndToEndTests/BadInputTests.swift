@@ -104,6 +104,42 @@ struct BadInputTests {
         }
     }
 
+    /// Frames arrive however TCP cuts them: a Hello one byte per write,
+    /// then two Pings and the head of a third in one write and its tail in
+    /// another. The connection handler reassembles them and answers each,
+    /// in order.
+    @Test func framesSplitAndJoinedAcrossReadsAreAnsweredInOrder() async throws {
+        try await withServer { server in
+            var hello = Chatd_V1_HelloRequest()
+            hello.protocolVersion = 1
+            hello.clientName = "dribbler"
+            func encoded(_ op: Op, _ id: UInt32, _ message: some SwiftProtobuf.Message) -> [UInt8] {
+                Array(Frame.request(op: op.rawValue, id: id, payload: message.payloadBuffer()).encoded().readableBytesView)
+            }
+            let first = encoded(.hello, 1, hello)
+            let pings = (2...4).map { encoded(.ping, UInt32($0), Chatd_V1_PingRequest()) }
+            let peer = try RawPeer(port: server.port)
+            defer { peer.close() }
+            var noDelay: Int32 = 1
+            setsockopt(peer.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+            let frames = try await offPool {
+                for byte in first {
+                    _ = peer.sendUntilBlocked([byte], maxBytes: 1)
+                    usleep(2_000)
+                }
+                let joined = pings[0] + pings[1] + pings[2].prefix(5)
+                _ = peer.sendUntilBlocked(joined, maxBytes: joined.count)
+                usleep(50_000)
+                let tail = Array(pings[2].dropFirst(5))
+                _ = peer.sendUntilBlocked(tail, maxBytes: tail.count)
+                return peer.receiveFrames(4, seconds: 10)
+            }
+            #expect(frames.map(\.id) == [1, 2, 3, 4])
+            #expect(frames.map(\.op) == [Op.hello.rawValue] + Array(repeating: Op.ping.rawValue, count: 3))
+            #expect(frames.allSatisfy { $0.kind == .response })
+        }
+    }
+
     @Test func listConversationsCursorNeedsBothFields() async throws {
         try await withServer { server in
             let (c, _) = try await server.user("cursor")

@@ -7,8 +7,6 @@ import Foundation
 import Logging
 import Testing
 
-/// Several chatd nodes on one PostgreSQL database (issue 14): each node in
-/// this process, with its own data directory holding the same token key.
 /// Asks `condition` until it holds or `seconds` pass: what a node learns
 /// from another's signals (presence, typing) arrives a moment later.
 func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) async throws -> Bool {
@@ -20,6 +18,8 @@ func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) asyn
     }
 }
 
+/// Several chatd nodes on one PostgreSQL database (issue 14): each node in
+/// this process, with its own data directory holding the same token key.
 struct TestCluster {
     let nodes: [TestServer]
     let database: PostgresStore.Settings

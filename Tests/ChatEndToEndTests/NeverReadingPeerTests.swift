@@ -261,5 +261,26 @@ final class RawPeer: Sendable {
         return false
     }
 
+    /// Reads and decodes until `count` frames have arrived or `seconds`
+    /// pass; the frames received. Blocking: call off the concurrency pool.
+    func receiveFrames(_ count: Int, seconds: Double) -> [Frame] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var decoder = FrameDecoder(maxFrameLength: 1 << 20)
+        var bytes = ByteBuffer()
+        var frames: [Frame] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while frames.count < count && Date() < deadline {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { break }
+            if n < 0 {
+                usleep(5_000)
+                continue
+            }
+            bytes.writeBytes(chunk[..<n])
+            while case .frame(let frame)? = decoder.decodeNext(&bytes) { frames.append(frame) }
+        }
+        return frames
+    }
+
     func close() { Glibc.close(fd) }
 }
