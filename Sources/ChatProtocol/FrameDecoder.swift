@@ -109,3 +109,38 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         }
     }
 }
+
+/// Frames out of reads however TCP cut them, for a handler that decodes
+/// itself (the server's connection handler): only the bytes of a frame not
+/// yet complete stay between reads, none between frames.
+public struct FrameAssembler: Sendable {
+    private var decoder: FrameDecoder
+    /// The bytes received and not yet decoded; nil when there are none.
+    public private(set) var pending: ByteBuffer?
+
+    public init(maxFrameLength: Int) { decoder = FrameDecoder(maxFrameLength: maxFrameLength) }
+
+    /// Adds a read's bytes after those pending. What was decoded already is
+    /// dropped first: a peer whose every read ends inside a frame keeps at
+    /// most a frame and a read here, not all it ever sent.
+    public mutating func append(_ read: ByteBuffer) {
+        guard var buffer = pending else {
+            pending = read
+            return
+        }
+        pending = nil  // so the buffer is unique unless frames still use its bytes
+        var read = read
+        buffer.discardReadBytes()
+        buffer.writeBuffer(&read)
+        pending = buffer
+    }
+
+    /// The next frame, oversized header or broken stream; nil until more bytes arrive.
+    public mutating func next() -> InboundFrame? {
+        guard var buffer = pending else { return nil }
+        pending = nil
+        let item = decoder.decodeNext(&buffer)
+        if buffer.readableBytes > 0 { pending = buffer }
+        return item
+    }
+}

@@ -39,14 +39,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     /// Frames are decoded here, not by a ByteToMessageHandler in front: that
     /// handler, its pipeline context and its ring of buffers cost every idle
     /// connection about half a kilobyte.
-    private var decoder: FrameDecoder
-    /// The bytes of a frame not yet complete; nil between frames.
-    private var inbound: ByteBuffer?
+    private var inbound: FrameAssembler
     private var decoding = false
 
     init(server: ServerContext) {
         self.server = server
-        decoder = FrameDecoder(maxFrameLength: server.settings.maxFrameLength)
+        inbound = FrameAssembler(maxFrameLength: server.settings.maxFrameLength)
         machine = ConnectionStateMachine(settings: server.settings.machine, nowMs: Self.monotonicMs())
         logger = server.logger
     }
@@ -109,7 +107,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         // two keep each other (and the channel) alive after the close.
         connection = nil
         // A truncated frame at the end is dropped: the peer is gone.
-        inbound = nil
+        inbound = FrameAssembler(maxFrameLength: server.settings.maxFrameLength)
         logger.debug("connection closed", metadata: meta())
         context.fireChannelInactive()
     }
@@ -122,26 +120,13 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var pending = inbound {
-            inbound = nil
-            pending.writeBuffer(&bytes)
-            inbound = pending
-        } else {
-            inbound = bytes
-        }
+        inbound.append(unwrapInboundIn(data))
         // Handling a frame may lead to another read on this stack: its bytes
         // were appended above, and this loop takes them in turn.
         guard !decoding else { return }
         decoding = true
         defer { decoding = false }
-        while var buffer = inbound {
-            inbound = nil
-            let item = decoder.decodeNext(&buffer)
-            if buffer.readableBytes > 0 { inbound = buffer }
-            guard let item else { return }
-            received(item, context: context)
-        }
+        while let item = inbound.next() { received(item, context: context) }
     }
 
     private func received(_ item: InboundFrame, context: ChannelHandlerContext) {
