@@ -104,12 +104,7 @@ final class GroupCommitWriter: Sendable {
             let pending = Pending(
                 run: { db in
                     do {
-                        var outcome: (T, CommittedChanges?)?
-                        try db.inSavepoint {
-                            outcome = try body(db)
-                            return .commit
-                        }
-                        guard let outcome else { return .success(nil) }
+                        let outcome = try Self.inSavepoint(db) { try body(db) }
                         result.withLock { $0 = .success(outcome.0) }
                         return .success(outcome.1)
                     } catch {
@@ -134,6 +129,43 @@ final class GroupCommitWriter: Sendable {
             }
             if start { queue.async { self.drain() } }
         }
+    }
+
+    /// A write's savepoint could not be released or rolled back: its batch fails.
+    struct SavepointFailure: Error {
+        let error: any Error
+    }
+
+    /// Runs `body` in a savepoint of the open transaction, rolled back if
+    /// it throws. (GRDB's `inSavepoint` prepares its SAVEPOINT and RELEASE
+    /// statements afresh on every call, two compilations per write; these
+    /// come from the statement cache.)
+    static func inSavepoint<R>(_ db: Database, _ body: () throws -> R) throws -> R {
+        try db.cachedStatement(sql: "SAVEPOINT group_commit_write").execute()
+        let result: R
+        do {
+            result = try body()
+        } catch {
+            // When SQLite has rolled the whole transaction back (SQLITE_FULL,
+            // SQLITE_IOERR...) there is no savepoint left to undo.
+            if db.isInsideTransaction {
+                do {
+                    try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT group_commit_write").execute()
+                    try db.cachedStatement(sql: "RELEASE SAVEPOINT group_commit_write").execute()
+                } catch let rollback {
+                    throw SavepointFailure(error: rollback)
+                }
+            }
+            throw error
+        }
+        do {
+            try db.cachedStatement(sql: "RELEASE SAVEPOINT group_commit_write").execute()
+        } catch {
+            // Not released (the transaction ended under the write, say): its
+            // changes may still be in the transaction.
+            throw SavepointFailure(error: error)
+        }
+        return result
     }
 
     private func drain() {
@@ -175,6 +207,9 @@ final class GroupCommitWriter: Sendable {
                                 // Some errors (SQLITE_FULL, SQLITE_IOERR...) make SQLite roll
                                 // the whole transaction back: the batch fails with that
                                 // error, and no later write may run outside a transaction.
+                                // So does a savepoint that could not be released or rolled
+                                // back, lest a failed write's changes be committed.
+                                if let failure = error as? SavepointFailure { throw failure.error }
                                 if !db.isInsideTransaction { throw error }
                             }
                         }

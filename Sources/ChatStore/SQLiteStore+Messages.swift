@@ -11,61 +11,64 @@ extension SQLiteStore {
 
     /// Maps a row selected with `eventColumns`, by position (name lookups
     /// hash every column name and showed in profiles).
-    static func event(_ row: Row) -> Event {
+    static func event(_ row: StatementRow) -> Event {
         let role: String? = row[18]
         let type: String? = row[5]
         let mentions: String? = row[8]
         let fileID: String? = row[9]
+        let kind: String? = row[2]
         return Event(
-            conversationID: row[0], seq: row[1], kind: EventKind(rawValue: row[2]) ?? .message, senderID: row[3],
-            clientMsgID: row[4], text: row[6], subjectUserID: row[17], role: role.flatMap(MemberRole.init(rawValue:)),
-            createdAt: row[24], messageType: type.flatMap(MessageType.init(rawValue:)), replyToSeq: row[7],
+            conversationID: row[0] ?? 0, seq: row[1] ?? 0, kind: kind.flatMap(EventKind.init(rawValue:)) ?? .message,
+            senderID: row[3] ?? 0, clientMsgID: row[4], text: row[6], subjectUserID: row[17],
+            role: role.flatMap(MemberRole.init(rawValue:)), createdAt: row[24] ?? 0,
+            messageType: type.flatMap(MessageType.init(rawValue:)), replyToSeq: row[7],
             mentions: mentions?.split(separator: ",").compactMap { Int64($0) } ?? [],
             attachment: fileID.map {
                 Attachment(
                     fileID: $0, name: row[10] ?? "", size: row[11] ?? 0, mimeType: row[12] ?? "", width: row[13] ?? 0,
                     height: row[14] ?? 0)
             },
-            targetSeq: row[15], emoji: row[16], editedAt: row[22], deleted: row[23], name: row[19], description: row[20],
-            mutedUntil: row[21])
+            targetSeq: row[15], emoji: row[16], editedAt: row[22], deleted: row[23] ?? false, name: row[19],
+            description: row[20], mutedUntil: row[21])
     }
 
     static func fetchEvent(_ db: Database, conversation: ConversationID, seq: Seq) throws -> Event? {
-        try Row.fetchOneCached(db, sql: eventBySeqSQL, arguments: [conversation, seq]).map(event)
+        try db.cachedRow(sql: eventBySeqSQL, arguments: [conversation, seq], event)
     }
 
     /// A user's standing in a conversation, in one statement: the
     /// conversation, the user's membership and the user's account.
     static func standing(_ db: Database, of user: UserID, in conversation: ConversationID) throws -> Standing {
-        guard
-            let row = try Row.fetchOneCached(db,
-                sql: """
-                    SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
-                      m.delivered_seq, m.notify_level, m.notify_muted_until
-                    FROM conversations c
-                    LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
-                    LEFT JOIN users u ON u.id = ?2
-                    WHERE c.id = ?1
-                    """, arguments: [conversation, user])
-        else { return Standing(conversation: nil, membership: nil, account: nil) }
-        let kind: String = row[0]
-        let visibility: String = row[1]
-        let role: String? = row[3]
-        let disabled: Bool? = row[6]
-        let serverRole: String? = row[7]
-        return Standing(
-            conversation: ConversationSnapshot(
-                id: conversation, kind: ConversationKind(rawValue: kind) ?? .room,
-                visibility: Visibility(rawValue: visibility) ?? .private, headSeq: row[2]),
-            membership: role.map {
-                Membership(
-                    role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5], deliveredSeq: row[8] ?? 0,
-                    notifications: NotificationSettings(
-                        level: (row[9] as String?).flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: row[10]))
-            },
-            account: disabled.map {
-                AccountSnapshot(id: user, disabled: $0, serverRole: serverRole.flatMap(ServerRole.init(rawValue:)) ?? .user)
-            })
+        try db.cachedRow(
+            sql: """
+                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
+                  m.delivered_seq, m.notify_level, m.notify_muted_until
+                FROM conversations c
+                LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
+                LEFT JOIN users u ON u.id = ?2
+                WHERE c.id = ?1
+                """, arguments: [conversation, user]
+        ) { row in
+            let kind: String? = row[0]
+            let visibility: String? = row[1]
+            let role: String? = row[3]
+            let disabled: Bool? = row[6]
+            let serverRole: String? = row[7]
+            let notifyLevel: String? = row[9]
+            return Standing(
+                conversation: ConversationSnapshot(
+                    id: conversation, kind: kind.flatMap(ConversationKind.init(rawValue:)) ?? .room,
+                    visibility: visibility.flatMap(Visibility.init(rawValue:)) ?? .private, headSeq: row[2] ?? 0),
+                membership: role.map {
+                    Membership(
+                        role: MemberRole(rawValue: $0) ?? .member, readSeq: row[4] ?? 0, mutedUntil: row[5], deliveredSeq: row[8] ?? 0,
+                        notifications: NotificationSettings(
+                            level: notifyLevel.flatMap(NotifyLevel.init(rawValue:)) ?? .all, mutedUntil: row[10]))
+                },
+                account: disabled.map {
+                    AccountSnapshot(id: user, disabled: $0, serverRole: serverRole.flatMap(ServerRole.init(rawValue:)) ?? .user)
+                })
+        } ?? Standing(conversation: nil, membership: nil, account: nil)
     }
 
     // MARK: Reads
@@ -80,17 +83,17 @@ extension SQLiteStore {
             let more: Bool
             switch anchor {
             case .after(let seq):
-                let rows = try Row.fetchAllCached(db, sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1])
+                let rows = try db.cachedRows(sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1], Self.event)
                 more = rows.count > limit
-                events = rows.prefix(limit).map(Self.event)
+                events = Array(rows.prefix(limit))
             case .before(let seq):
-                let rows = try Row.fetchAllCached(db, sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1])
+                let rows = try db.cachedRows(sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1], Self.event)
                 more = rows.count > limit
-                events = rows.prefix(limit).reversed().map(Self.event)
+                events = rows.prefix(limit).reversed()
             case .newest:
-                let rows = try Row.fetchAllCached(db, sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1])
+                let rows = try db.cachedRows(sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1], Self.event)
                 more = rows.count > limit
-                events = rows.prefix(limit).reversed().map(Self.event)
+                events = rows.prefix(limit).reversed()
             }
             if let first = events.first?.seq, let last = events.last?.seq {
                 let rows = try Row.fetchAllCached(db,
@@ -132,10 +135,9 @@ extension SQLiteStore {
                 SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
                 WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
                 """, arguments: [c.id, user, readSeq, user]) ?? 0
-        let last = try Row.fetchOneCached(db,
+        let last = try db.cachedRow(
             sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
-            arguments: [c.id]
-        ).map(event)
+            arguments: [c.id], event)
         var state = ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
         state.notifications = notifications
         try receipts(db, into: &state, viewer: user, listMax: receiptsListMax)

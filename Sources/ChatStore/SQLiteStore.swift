@@ -10,6 +10,39 @@ extension Database {
     func cachedExecute(sql: String, arguments: StatementArguments = StatementArguments()) throws {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
+
+    /// Up to `limit` rows of a cached statement, each mapped by position as
+    /// it is stepped. (A GRDB `Row` fetch builds a dictionary of the
+    /// statement's lowercased column names on every call, even when no row
+    /// comes back, and copies each row: on a send's two row reads that was
+    /// 12% of the group-commit writer's time.)
+    func cachedRows<T>(
+        sql: String, arguments: StatementArguments, limit: Int = .max, _ map: (StatementRow) throws -> T
+    ) throws -> [T] {
+        let statement = try cachedStatement(sql: sql)
+        // Steps the statement; the row is read from it, not from the cursor.
+        let cursor = try DatabaseValue.fetchCursor(statement, arguments: arguments)
+        let row = StatementRow(sqliteStatement: statement.sqliteStatement)
+        var rows: [T] = []
+        while rows.count < limit, try cursor.next() != nil { rows.append(try map(row)) }
+        return rows
+    }
+
+    /// The first row of a cached statement, mapped by position (`cachedRows`).
+    func cachedRow<T>(sql: String, arguments: StatementArguments, _ map: (StatementRow) throws -> T) throws -> T? {
+        try cachedRows(sql: sql, arguments: arguments, limit: 1, map).first
+    }
+}
+
+/// The current row of a statement being stepped, read by position straight
+/// from SQLite (valid until the statement steps again).
+struct StatementRow {
+    let sqliteStatement: SQLiteStatement
+
+    /// The column's value; nil for NULL.
+    subscript<T: StatementColumnConvertible>(_ index: CInt) -> T? {
+        T.fromStatement(sqliteStatement, atUncheckedIndex: index)
+    }
 }
 
 extension DatabaseValueConvertible where Self: StatementColumnConvertible {

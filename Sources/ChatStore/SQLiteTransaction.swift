@@ -117,14 +117,35 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event? {
-        try Row.fetchOneCached(db, sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID]).map(SQLiteStore.event)
+        try db.cachedRow(sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID], SQLiteStore.event)
     }
 
+    /// A send's reads: the standing and the prior event, then, where
+    /// `MessagePolicy.blocksApply`, the block check with the peer in one
+    /// statement (`peer(inDirect:)` and `isBlocked` were two).
+    func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot {
+        let standing = try standing(of: sender, in: conversation)
+        var blocked = false
+        if let kind = standing.conversation?.kind, MessagePolicy.blocksApply(in: kind) {
+            blocked = try Bool.fetchOneCached(db, sql: Self.peerBlockSQL, arguments: [conversation, sender]) == true
+        }
+        return SendSnapshot(standing: standing, prior: try priorEvent(sender: sender, clientMsgID: clientMsgID), blocked: blocked)
+    }
+
+    /// Whether user ?2 and the other member of ?1 (`peer(inDirect:)`'s)
+    /// block one another; no row when there is no other member.
+    static let peerBlockSQL = """
+        SELECT EXISTS (
+          SELECT 1 FROM blocks b WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
+        FROM members p
+        WHERE p.conversation_id = ?1 AND p.user_id != ?2
+        LIMIT 1
+        """
+
     func deletion(conversation: ConversationID, of seq: Seq) throws -> Event? {
-        try Row.fetchOneCached(db,
+        try db.cachedRow(
             sql: "SELECT \(SQLiteStore.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
-            arguments: [conversation, seq]
-        ).map(SQLiteStore.event)
+            arguments: [conversation, seq], SQLiteStore.event)
     }
 
     func members(conversation: ConversationID, usernameKeys: [String]) throws -> [UserID] {
@@ -140,13 +161,12 @@ final class SQLiteTransaction: StoreTransaction {
     func undeletedMessages(sender: UserID, after: String, limit: Int) throws -> [Event] {
         // Messages always carry a client_msg_id: paging by it walks events_client_msg
         // once over the whole deletion (erased messages keep their key).
-        try Row.fetchAll(db,
+        try db.cachedRows(
             sql: """
                 SELECT \(SQLiteStore.eventColumns) FROM events
                 WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND deleted = 0
                 ORDER BY client_msg_id LIMIT ?
-                """, arguments: [sender, after, limit]
-        ).map(SQLiteStore.event)
+                """, arguments: [sender, after, limit], SQLiteStore.event)
     }
 
     func reaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws -> Seq? {

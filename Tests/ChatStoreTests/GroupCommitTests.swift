@@ -7,7 +7,8 @@ import Synchronization
 import Testing
 
 struct GroupCommitTests {
-    /// Concurrent writes share commits; a failing write fails alone.
+    /// Concurrent writes share commits; a failing write fails alone, and
+    /// one that fails after writing leaves nothing behind.
     @Test func concurrentWritesShareCommitsAndFailAlone() async throws {
         let path = NSTemporaryDirectory() + "gc-\(UUID().uuidString).sqlite3"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
@@ -18,13 +19,21 @@ struct GroupCommitTests {
         ).session
         let rooms = f.rooms()
         let room = try await rooms.createRoom(alice, name: "gc", description: "", visibility: .public)
+        let readBefore = try await store.transaction { tx in try tx.standing(of: alice.userID, in: room.id).membership?.readSeq }
         let before = store.groupCommitStatistics
         let results = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<300 {
                 group.addTask {
-                    // Every tenth write fails inside the transaction (a reply to
-                    // a message that does not exist) and must fail on its own.
-                    let reply: Int64? = i % 10 == 0 ? 999_999 : nil
+                    if i % 20 == 10 {
+                        // Writes, then fails: its savepoint is rolled back.
+                        return (try? await store.transaction { tx in
+                            try tx.setReadSeq(conversation: room.id, user: alice.userID, seq: 99)
+                            throw ChatFailure(.invalidField, "refused after writing")
+                        }) != nil
+                    }
+                    // Fails inside the transaction before writing (a reply to a
+                    // message that does not exist).
+                    let reply: Int64? = i % 20 == 0 ? 999_999 : nil
                     return (try? await rooms.send(
                         alice, conversation: room.id, toUser: 0, .init(clientMsgID: "g\(i)", text: "t\(i)", replyTo: reply))) != nil
                 }
@@ -40,6 +49,8 @@ struct GroupCommitTests {
         #expect(batches < 300, "writes were grouped (\(batches) commits for 300 writes)")
         let history = try await store.history(conversation: room.id, anchor: .after(0), limit: 1000, viewer: alice.userID)
         #expect(history.events.map(\.seq) == Array(1...271))
+        let readAfter = try await store.transaction { tx in try tx.standing(of: alice.userID, in: room.id).membership?.readSeq }
+        #expect(readAfter == readBefore)
         try store.close()
     }
 }
