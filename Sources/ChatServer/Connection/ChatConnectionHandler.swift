@@ -27,7 +27,8 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
     /// event-loop round and say nothing about whether the peer reads.
     private var unflushedBytes = 0
     private var timer: NIOScheduledCallback?
-    private let logger: Logger
+    /// The server's logger, not a copy per connection (56 bytes each).
+    private var logger: Logger { server.logger }
     /// Logged as metadata at each log call: per-connection metadata on the
     /// logger would cost every idle connection a dictionary.
     private var connectionID: UInt64 = 0
@@ -46,7 +47,6 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         self.server = server
         inbound = FrameAssembler(maxFrameLength: server.settings.maxFrameLength)
         machine = ConnectionStateMachine(settings: server.settings.machine, nowMs: Self.monotonicMs())
-        logger = server.logger
     }
 
     private func meta(_ extra: Logger.Metadata = [:]) -> Logger.Metadata {
