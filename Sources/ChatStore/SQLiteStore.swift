@@ -20,12 +20,15 @@ extension Database {
         sql: String, arguments: StatementArguments, limit: Int = .max, _ map: (StatementRow) throws -> T
     ) throws -> [T] {
         let statement = try cachedStatement(sql: sql)
-        // Steps the statement; the row is read from it, not from the cursor.
+        // Steps the statement; the row is read from it, not from the cursor,
+        // which resets the statement when it goes (so it must outlive `map`).
         let cursor = try DatabaseValue.fetchCursor(statement, arguments: arguments)
         let row = StatementRow(sqliteStatement: statement.sqliteStatement)
-        var rows: [T] = []
-        while rows.count < limit, try cursor.next() != nil { rows.append(try map(row)) }
-        return rows
+        return try withExtendedLifetime(cursor) {
+            var rows: [T] = []
+            while rows.count < limit, try cursor.next() != nil { rows.append(try map(row)) }
+            return rows
+        }
     }
 
     /// The first row of a cached statement, mapped by position (`cachedRows`).
