@@ -170,11 +170,9 @@ extension StoreTransaction {
 
     /// Whether a block stops `user` writing in this conversation (§7.3):
     /// read only where blocks apply, so a send to a room costs no lookup.
-    func blocksWriting(_ standing: Standing, user: UserID) throws -> Bool {
-        guard let conversation = standing.conversation, MessagePolicy.blocksApply(in: conversation.kind),
-            let peer = try peer(inDirect: conversation.id, of: user)
-        else { return false }
-        return try isBlocked(user, peer)
+    public func blocksWriting(_ standing: Standing, user: UserID) throws -> Bool {
+        guard let conversation = standing.conversation, MessagePolicy.blocksApply(in: conversation.kind) else { return false }
+        return try blocksWithPeer(inDirect: conversation.id, of: user)
     }
 
     /// The attachment as stored, if the sender may read its file (their

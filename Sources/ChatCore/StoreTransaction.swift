@@ -38,6 +38,10 @@ public protocol StoreTransaction: AnyObject {
     func peer(inDirect conversation: ConversationID, of user: UserID) throws -> UserID?
     /// Whether either user blocks the other.
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool
+    /// Whether `user` and the other member of a direct chat block one
+    /// another (`peer(inDirect:)` and `isBlocked` in one statement); false
+    /// when there is no other member.
+    func blocksWithPeer(inDirect conversation: ConversationID, of user: UserID) throws -> Bool
     /// Whether `user` blocks `target` (one direction).
     func blocks(_ user: UserID, _ target: UserID) throws -> Bool
     /// The friendship row from `user` towards `other`: a pending request or an accepted friendship.

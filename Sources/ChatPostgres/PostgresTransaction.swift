@@ -138,15 +138,16 @@ final class PostgresTransaction: StoreTransaction {
             (PostgresStore.eventByClientMsgIDSQL, [sender, clientMsgID]),
         ])
         let standing = PostgresStore.standing(rows[0].first, of: sender, in: conversation)
-        var blocked = false
-        if let kind = standing.conversation?.kind, MessagePolicy.blocksApply(in: kind) {
-            blocked = try s.row(Self.peerBlockSQL, [conversation, sender])?[0].bool == true
-        }
-        return SendSnapshot(standing: standing, prior: rows[1].first.map(PostgresStore.event), blocked: blocked)
+        return SendSnapshot(
+            standing: standing, prior: rows[1].first.map(PostgresStore.event), blocked: try blocksWriting(standing, user: sender))
     }
 
-    /// Whether user ?2 and the other member of ?1 (`peer(inDirect:)`'s)
-    /// block one another, in one statement; no row when there is no other member.
+    func blocksWithPeer(inDirect conversation: ConversationID, of user: UserID) throws -> Bool {
+        try s.row(Self.peerBlockSQL, [conversation, user])?[0].bool == true
+    }
+
+    /// `blocksWithPeer`'s statement (user ?2, conversation ?1); no row when
+    /// there is no other member.
     static let peerBlockSQL = PGStatement(
         """
         SELECT EXISTS (

@@ -86,6 +86,20 @@ final class SQLiteTransaction: StoreTransaction {
 
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool { try SQLiteStore.isBlocked(db, a, b) }
 
+    func blocksWithPeer(inDirect conversation: ConversationID, of user: UserID) throws -> Bool {
+        try Bool.fetchOneCached(db, sql: Self.peerBlockSQL, arguments: [conversation, user]) == true
+    }
+
+    /// `blocksWithPeer`'s statement (user ?2, conversation ?1); no row when
+    /// there is no other member.
+    static let peerBlockSQL = """
+        SELECT EXISTS (
+          SELECT 1 FROM blocks b WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
+        FROM members p
+        WHERE p.conversation_id = ?1 AND p.user_id != ?2
+        LIMIT 1
+        """
+
     func blocks(_ user: UserID, _ target: UserID) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?", arguments: [user, target]) == true
     }
@@ -119,28 +133,6 @@ final class SQLiteTransaction: StoreTransaction {
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event? {
         try db.cachedRow(sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID], SQLiteStore.event)
     }
-
-    /// A send's reads: the standing and the prior event, then, where
-    /// `MessagePolicy.blocksApply`, the block check with the peer in one
-    /// statement (`peer(inDirect:)` and `isBlocked` were two).
-    func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot {
-        let standing = try standing(of: sender, in: conversation)
-        var blocked = false
-        if let kind = standing.conversation?.kind, MessagePolicy.blocksApply(in: kind) {
-            blocked = try Bool.fetchOneCached(db, sql: Self.peerBlockSQL, arguments: [conversation, sender]) == true
-        }
-        return SendSnapshot(standing: standing, prior: try priorEvent(sender: sender, clientMsgID: clientMsgID), blocked: blocked)
-    }
-
-    /// Whether user ?2 and the other member of ?1 (`peer(inDirect:)`'s)
-    /// block one another; no row when there is no other member.
-    static let peerBlockSQL = """
-        SELECT EXISTS (
-          SELECT 1 FROM blocks b WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
-        FROM members p
-        WHERE p.conversation_id = ?1 AND p.user_id != ?2
-        LIMIT 1
-        """
 
     func deletion(conversation: ConversationID, of seq: Seq) throws -> Event? {
         try db.cachedRow(
