@@ -59,7 +59,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "ChatStore",
-            dependencies: ["ChatCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ChatCore", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the send path's statements (SQLiteStore.swift, `directRows`).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The PostgreSQL store (several nodes on one database, DESIGN §9).

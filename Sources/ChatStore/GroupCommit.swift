@@ -139,9 +139,9 @@ final class GroupCommitWriter: Sendable {
     /// Runs `body` in a savepoint of the open transaction, rolled back if
     /// it throws. (GRDB's `inSavepoint` prepares its SAVEPOINT and RELEASE
     /// statements afresh on every call, two compilations per write; these
-    /// come from the statement cache.)
+    /// come from the statement cache, run by `directExecute`.)
     static func inSavepoint<R>(_ db: Database, _ body: () throws -> R) throws -> R {
-        try db.cachedStatement(sql: "SAVEPOINT group_commit_write").execute()
+        try db.directExecute("SAVEPOINT group_commit_write")
         let result: R
         do {
             result = try body()
@@ -150,8 +150,8 @@ final class GroupCommitWriter: Sendable {
             // SQLITE_IOERR...) there is no savepoint left to undo.
             if db.isInsideTransaction {
                 do {
-                    try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT group_commit_write").execute()
-                    try db.cachedStatement(sql: "RELEASE SAVEPOINT group_commit_write").execute()
+                    try db.directExecute("ROLLBACK TO SAVEPOINT group_commit_write")
+                    try db.directExecute("RELEASE SAVEPOINT group_commit_write")
                 } catch let rollback {
                     throw SavepointFailure(error: rollback)
                 }
@@ -159,7 +159,7 @@ final class GroupCommitWriter: Sendable {
             throw error
         }
         do {
-            try db.cachedStatement(sql: "RELEASE SAVEPOINT group_commit_write").execute()
+            try db.directExecute("RELEASE SAVEPOINT group_commit_write")
         } catch {
             // Not released (the transaction ended under the write, say): its
             // changes may still be in the transaction.

@@ -50,25 +50,23 @@ extension SQLiteStore {
     /// Gives `event` the conversation's next seq, stores it, and queues it for publishing.
     static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
         guard
-            let seq = try Int64.fetchOneCached(db,
-                sql: "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
-                arguments: [event.createdAt, event.conversationID])
+            let seq = try db.directValue(Int64.self,
+                "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq",
+                event.createdAt, event.conversationID)
         else { throw ChatFailure(.notFound, "no such conversation") }
         var stored = event
         stored.seq = seq
         let a = stored.attachment
-        try db.cachedExecute(sql: insertEventSQL,
-            arguments: [
-                stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
-                stored.messageType?.rawValue, stored.text, stored.replyToSeq,
-                stored.mentions.isEmpty ? nil : stored.mentions.map(String.init).joined(separator: ","),
-                a?.fileID, a?.name, a?.size, a?.mimeType, a?.width, a?.height, stored.targetSeq, stored.emoji,
-                stored.subjectUserID, stored.role?.rawValue, stored.name, stored.description, stored.mutedUntil,
-                stored.editedAt, stored.deleted, stored.createdAt,
-            ])
+        try db.directExecute(insertEventSQL,
+            stored.conversationID, seq, stored.kind.rawValue, stored.senderID, stored.clientMsgID,
+            stored.messageType?.rawValue, stored.text, stored.replyToSeq,
+            stored.mentions.isEmpty ? nil : stored.mentions.map(String.init).joined(separator: ","),
+            a?.fileID, a?.name, a?.size, a?.mimeType, a?.width, a?.height, stored.targetSeq, stored.emoji,
+            stored.subjectUserID, stored.role?.rawValue, stored.name, stored.description, stored.mutedUntil,
+            stored.editedAt, stored.deleted, stored.createdAt)
         for user in stored.mentions {
-            try db.cachedExecute(sql: "INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
-                arguments: [stored.conversationID, seq, user])
+            try db.directExecute("INSERT OR IGNORE INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?)",
+                stored.conversationID, seq, user)
         }
         changes.events.append(stored)
         return stored

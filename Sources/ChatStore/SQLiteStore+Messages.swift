@@ -33,21 +33,21 @@ extension SQLiteStore {
     }
 
     static func fetchEvent(_ db: Database, conversation: ConversationID, seq: Seq) throws -> Event? {
-        try db.cachedRow(sql: eventBySeqSQL, arguments: [conversation, seq], event)
+        try db.directRow(eventBySeqSQL, conversation, seq, map: event)
     }
 
     /// A user's standing in a conversation, in one statement: the
     /// conversation, the user's membership and the user's account.
     static func standing(_ db: Database, of user: UserID, in conversation: ConversationID) throws -> Standing {
-        try db.cachedRow(
-            sql: """
-                SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
-                  m.delivered_seq, m.notify_level, m.notify_muted_until
-                FROM conversations c
-                LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
-                LEFT JOIN users u ON u.id = ?2
-                WHERE c.id = ?1
-                """, arguments: [conversation, user]
+        try db.directRow(
+            """
+            SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role,
+              m.delivered_seq, m.notify_level, m.notify_muted_until
+            FROM conversations c
+            LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
+            LEFT JOIN users u ON u.id = ?2
+            WHERE c.id = ?1
+            """, conversation, user
         ) { row in
             let kind: String? = row[0]
             let visibility: String? = row[1]
@@ -83,15 +83,15 @@ extension SQLiteStore {
             let more: Bool
             switch anchor {
             case .after(let seq):
-                let rows = try db.cachedRows(sql: base + " AND seq > ? ORDER BY seq LIMIT ?", arguments: [conversation, seq, limit + 1], Self.event)
+                let rows = try db.directRows(base + " AND seq > ? ORDER BY seq LIMIT ?", conversation, seq, limit + 1, map: Self.event)
                 more = rows.count > limit
                 events = Array(rows.prefix(limit))
             case .before(let seq):
-                let rows = try db.cachedRows(sql: base + " AND seq < ? ORDER BY seq DESC LIMIT ?", arguments: [conversation, seq, limit + 1], Self.event)
+                let rows = try db.directRows(base + " AND seq < ? ORDER BY seq DESC LIMIT ?", conversation, seq, limit + 1, map: Self.event)
                 more = rows.count > limit
                 events = rows.prefix(limit).reversed()
             case .newest:
-                let rows = try db.cachedRows(sql: base + " ORDER BY seq DESC LIMIT ?", arguments: [conversation, limit + 1], Self.event)
+                let rows = try db.directRows(base + " ORDER BY seq DESC LIMIT ?", conversation, limit + 1, map: Self.event)
                 more = rows.count > limit
                 events = rows.prefix(limit).reversed()
             }
@@ -135,9 +135,9 @@ extension SQLiteStore {
                 SELECT count(*) FROM mentions m JOIN events e ON e.conversation_id = m.conversation_id AND e.seq = m.seq
                 WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ?
                 """, arguments: [c.id, user, readSeq, user]) ?? 0
-        let last = try db.cachedRow(
-            sql: "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
-            arguments: [c.id], event)
+        let last = try db.directRow(
+            "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message' ORDER BY seq DESC LIMIT 1",
+            c.id, map: event)
         var state = ConversationState(conversation: c, readSeq: readSeq, unreadCount: unread, mentionCount: mentioned, lastMessage: last)
         state.notifications = notifications
         try receipts(db, into: &state, viewer: user, listMax: receiptsListMax)

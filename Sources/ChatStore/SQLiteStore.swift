@@ -1,6 +1,7 @@
 import ChatCore
 import Foundation
 import GRDB
+import GRDBSQLite
 import Synchronization
 
 extension Database {
@@ -11,29 +12,97 @@ extension Database {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
-    /// Up to `limit` rows of a cached statement, each mapped by position as
-    /// it is stepped. (A GRDB `Row` fetch builds a dictionary of the
-    /// statement's lowercased column names on every call, even when no row
-    /// comes back, and copies each row: on a send's two row reads that was
-    /// 12% of the group-commit writer's time.)
-    func cachedRows<T>(
-        sql: String, arguments: StatementArguments, limit: Int = .max, _ map: (StatementRow) throws -> T
+    /// Up to `limit` rows of a cached statement run with `values` bound in
+    /// order, each mapped by position as it is stepped.
+    ///
+    /// The send path's statements go through here, straight to SQLite's C
+    /// API: GRDB's `StatementArguments` (an array of `DatabaseValue`s,
+    /// validated and copied per call), its cursors and its observation
+    /// bookkeeping around every step were 18% of the group-commit writer's
+    /// time, more than some of the statements themselves. (A GRDB `Row`
+    /// fetch also builds a dictionary of the statement's lowercased column
+    /// names on every call.) What GRDB's checks gave that matters here is
+    /// kept: the statement must run inside a transaction, so that nothing is
+    /// written in autocommit mode after SQLite rolled a transaction back, and
+    /// the values must match the statement's parameters.
+    func directRows<T, each V: StatementBinding>(
+        _ sql: String, _ values: repeat each V, limit: Int = .max, map: (StatementRow) throws -> T
     ) throws -> [T] {
-        let statement = try cachedStatement(sql: sql)
-        // Steps the statement; the row is read from it, not from the cursor,
-        // which resets the statement when it goes (so it must outlive `map`).
-        let cursor = try DatabaseValue.fetchCursor(statement, arguments: arguments)
-        let row = StatementRow(sqliteStatement: statement.sqliteStatement)
-        return try withExtendedLifetime(cursor) {
+        try withBound(sql, repeat each values) { statement in
+            let row = StatementRow(sqliteStatement: statement)
             var rows: [T] = []
-            while rows.count < limit, try cursor.next() != nil { rows.append(try map(row)) }
+            while rows.count < limit, try step(statement, sql) { rows.append(try map(row)) }
             return rows
         }
     }
 
-    /// The first row of a cached statement, mapped by position (`cachedRows`).
-    func cachedRow<T>(sql: String, arguments: StatementArguments, _ map: (StatementRow) throws -> T) throws -> T? {
-        try cachedRows(sql: sql, arguments: arguments, limit: 1, map).first
+    /// The first row of a cached statement, mapped by position (`directRows`).
+    func directRow<T, each V: StatementBinding>(
+        _ sql: String, _ values: repeat each V, map: (StatementRow) throws -> T
+    ) throws -> T? {
+        try withBound(sql, repeat each values) { statement in
+            try step(statement, sql) ? try map(StatementRow(sqliteStatement: statement)) : nil
+        }
+    }
+
+    /// The first column of a cached statement's first row; nil when there is
+    /// no row or the value is NULL (`directRows`).
+    func directValue<T: StatementColumnConvertible, each V: StatementBinding>(
+        _ type: T.Type, _ sql: String, _ values: repeat each V
+    ) throws -> T? {
+        try directRow(sql, repeat each values) { $0[0] as T? } ?? nil
+    }
+
+    /// Runs a cached statement to completion (`directRows`).
+    func directExecute<each V: StatementBinding>(_ sql: String, _ values: repeat each V) throws {
+        try withBound(sql, repeat each values) { statement in
+            while try step(statement, sql) {}
+        }
+    }
+
+    /// Binds `values` to the cached statement for `sql` and runs `body`;
+    /// the statement is reset afterwards, whatever happened.
+    private func withBound<R, each V: StatementBinding>(
+        _ sql: String, _ values: repeat each V, body: (SQLiteStatement) throws -> R
+    ) throws -> R {
+        guard let connection = sqliteConnection, sqlite3_get_autocommit(connection) == 0 else {
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "outside a transaction (or it was rolled back)", sql: sql)
+        }
+        let cached = try cachedStatement(sql: sql)
+        return try withExtendedLifetime(cached) {
+            let statement = cached.sqliteStatement
+            // Its last step's result (GRDB reports it where it happened); the
+            // statement is reset either way.
+            _ = sqlite3_reset(statement)
+            defer {
+                _ = sqlite3_reset(statement)
+                _ = sqlite3_clear_bindings(statement)
+            }
+            var count: CInt = 0
+            for value in repeat each values {
+                count += 1
+                let code = value.bind(to: statement, at: count)
+                guard code == SQLITE_OK else { throw failure(code, sql) }
+            }
+            guard count == sqlite3_bind_parameter_count(statement) else {
+                throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "wrong number of statement arguments: \(count)", sql: sql)
+            }
+            return try body(statement)
+        }
+    }
+
+    /// Steps `statement`: true when it produced a row, false when it is done.
+    private func step(_ statement: SQLiteStatement, _ sql: String) throws -> Bool {
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code: throw failure(code, sql)
+        }
+    }
+
+    private func failure(_ code: CInt, _ sql: String) -> DatabaseError {
+        let message = sqliteConnection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
+        return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: sql)
     }
 }
 

@@ -87,7 +87,7 @@ final class SQLiteTransaction: StoreTransaction {
     func isBlocked(_ a: UserID, _ b: UserID) throws -> Bool { try SQLiteStore.isBlocked(db, a, b) }
 
     func blocksWithPeer(inDirect conversation: ConversationID, of user: UserID) throws -> Bool {
-        try Bool.fetchOneCached(db, sql: Self.peerBlockSQL, arguments: [conversation, user]) == true
+        try db.directValue(Bool.self, Self.peerBlockSQL, conversation, user) == true
     }
 
     /// `blocksWithPeer`'s statement (user ?2, conversation ?1); no row when
@@ -131,13 +131,13 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func priorEvent(sender: UserID, clientMsgID: String) throws -> Event? {
-        try db.cachedRow(sql: SQLiteStore.eventByClientMsgIDSQL, arguments: [sender, clientMsgID], SQLiteStore.event)
+        try db.directRow(SQLiteStore.eventByClientMsgIDSQL, sender, clientMsgID, map: SQLiteStore.event)
     }
 
     func deletion(conversation: ConversationID, of seq: Seq) throws -> Event? {
-        try db.cachedRow(
-            sql: "SELECT \(SQLiteStore.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
-            arguments: [conversation, seq], SQLiteStore.event)
+        try db.directRow(
+            "SELECT \(SQLiteStore.eventColumns) FROM events WHERE conversation_id = ? AND kind = 'message_deleted' AND target_seq = ?",
+            conversation, seq, map: SQLiteStore.event)
     }
 
     func members(conversation: ConversationID, usernameKeys: [String]) throws -> [UserID] {
@@ -153,12 +153,12 @@ final class SQLiteTransaction: StoreTransaction {
     func undeletedMessages(sender: UserID, after: String, limit: Int) throws -> [Event] {
         // Messages always carry a client_msg_id: paging by it walks events_client_msg
         // once over the whole deletion (erased messages keep their key).
-        try db.cachedRows(
-            sql: """
-                SELECT \(SQLiteStore.eventColumns) FROM events
-                WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND deleted = 0
-                ORDER BY client_msg_id LIMIT ?
-                """, arguments: [sender, after, limit], SQLiteStore.event)
+        try db.directRows(
+            """
+            SELECT \(SQLiteStore.eventColumns) FROM events
+            WHERE sender_id = ? AND client_msg_id > ? AND kind = 'message' AND deleted = 0
+            ORDER BY client_msg_id LIMIT ?
+            """, sender, after, limit, map: SQLiteStore.event)
     }
 
     func reaction(conversation: ConversationID, seq: Seq, user: UserID, emoji: String) throws -> Seq? {
