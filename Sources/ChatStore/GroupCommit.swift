@@ -30,16 +30,53 @@ final class GroupCommitWriter: Sendable {
         var after: @Sendable (Database, Int64) throws -> Void
     }
 
-    private struct Pending: Sendable {
+    /// A queued write. The drain thread calls `run`, then `finish`, each
+    /// once; nothing else touches it after it is queued.
+    private protocol Pending: AnyObject, Sendable {
         /// Runs the write in a savepoint of the open transaction; returns the
         /// changes to publish if it succeeded, else its error.
-        let run: @Sendable (Database) -> Result<CommittedChanges?, any Error>
+        func run(_ db: Database) -> Result<CommittedChanges?, any Error>
         /// Called after the transaction ends: nil on commit, else its error.
-        let finish: @Sendable ((any Error)?) -> Void
+        func finish(_ commitError: (any Error)?)
+    }
+
+    /// One object per write (before, a mutex box and two closure contexts).
+    /// Unchecked: `outcome` is only touched by `run` and then `finish`, both
+    /// on the drain thread (see `Pending`).
+    private final class Write<T: Sendable>: Pending, @unchecked Sendable {
+        private let body: @Sendable (Database) throws -> (T, CommittedChanges?)
+        private let continuation: CheckedContinuation<T, any Error>
+        private var outcome: Result<T, any Error>?
+
+        init(_ body: @escaping @Sendable (Database) throws -> (T, CommittedChanges?), _ continuation: CheckedContinuation<T, any Error>) {
+            self.body = body
+            self.continuation = continuation
+        }
+
+        func run(_ db: Database) -> Result<CommittedChanges?, any Error> {
+            do {
+                let (value, changes) = try GroupCommitWriter.inSavepoint(db) { try body(db) }
+                outcome = .success(value)
+                return .success(changes)
+            } catch {
+                outcome = .failure(error)
+                return .failure(error)
+            }
+        }
+
+        func finish(_ commitError: (any Error)?) {
+            if let commitError {
+                continuation.resume(throwing: commitError)
+            } else if let outcome {
+                continuation.resume(with: outcome)
+            } else {
+                continuation.resume(throwing: ChatFailure(.internal, "write produced no result"))
+            }
+        }
     }
 
     private struct State: Sendable {
-        var queue: [Pending] = []
+        var queue: [any Pending] = []
         var draining = false
         var settings: Settings
         // Statistics for operators and benchmarks.
@@ -100,27 +137,7 @@ final class GroupCommitWriter: Sendable {
     /// changes to publish once the batch has committed.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> (T, CommittedChanges?)) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let result = Mutex<Result<T, any Error>?>(nil)
-            let pending = Pending(
-                run: { db in
-                    do {
-                        let outcome = try Self.inSavepoint(db) { try body(db) }
-                        result.withLock { $0 = .success(outcome.0) }
-                        return .success(outcome.1)
-                    } catch {
-                        result.withLock { $0 = .failure(error) }
-                        return .failure(error)
-                    }
-                },
-                finish: { commitError in
-                    if let commitError {
-                        continuation.resume(throwing: commitError)
-                    } else if let outcome = result.withLock({ $0 }) {
-                        continuation.resume(with: outcome)
-                    } else {
-                        continuation.resume(throwing: ChatFailure(.internal, "write produced no result"))
-                    }
-                })
+            let pending = Write(body, continuation)
             let start = state.withLock { s -> Bool in
                 s.queue.append(pending)
                 if s.draining { return false }
@@ -170,7 +187,7 @@ final class GroupCommitWriter: Sendable {
 
     private func drain() {
         while true {
-            var (batch, settings) = state.withLock { s -> ([Pending], Settings) in
+            var (batch, settings) = state.withLock { s -> ([any Pending], Settings) in
                 let n = min(s.queue.count, s.settings.maxWrites)
                 let batch = Array(s.queue.prefix(n))
                 s.queue.removeFirst(n)
@@ -180,7 +197,7 @@ final class GroupCommitWriter: Sendable {
             if batch.isEmpty { return }
             if batch.count < settings.maxWrites && settings.maxDelayMicros > 0 {
                 usleep(UInt32(settings.maxDelayMicros))
-                let more = state.withLock { s -> [Pending] in
+                let more = state.withLock { s -> [any Pending] in
                     // max(0, ...): a reload may have lowered maxWrites meanwhile.
                     let n = max(0, min(s.queue.count, s.settings.maxWrites - batch.count))
                     let taken = Array(s.queue.prefix(n))
