@@ -75,6 +75,40 @@ extension PostgresStore {
         WHERE c.id = ?1
         """)
     static let standingForUpdateSQL = PGStatement(standingSQL.sql + " FOR UPDATE OF c")
+    /// A send's three reads as one row (`PostgresTransaction.sendSnapshot`),
+    /// ?1 the conversation, ?2 the sender, ?3 the client_msg_id: columns
+    /// 0–10 are `standingSQL`'s (NULL when there is no such conversation;
+    /// its row locked), 11 whether ?2 and another member of ?1 block each
+    /// other either way (meaningful in a direct chat, which has one other
+    /// member), 12–36 the event ?2 stored under ?3 (`eventColumns`; NULL
+    /// when none).
+    static let sendSnapshotSQL = PGStatement(
+        """
+        SELECT s.kind, s.visibility, s.last_seq, s.role, s.read_seq, s.muted_until, s.disabled, s.user_role, s.delivered_seq,
+          s.notify_level, s.notify_muted_until,
+          coalesce((SELECT EXISTS (
+              SELECT 1 FROM blocks b
+              WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
+            FROM members p WHERE p.conversation_id = ?1 AND p.user_id != ?2 LIMIT 1), false),
+          \(eventColumns.split(separator: ",").map { "e." + $0.split(whereSeparator: \.isWhitespace).joined() }.joined(separator: ", "))
+        FROM (SELECT 1) one
+        LEFT JOIN LATERAL (
+          SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role AS user_role,
+            m.delivered_seq, m.notify_level, m.notify_muted_until
+          FROM conversations c
+          LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
+          LEFT JOIN users u ON u.id = ?2
+          WHERE c.id = ?1
+          FOR UPDATE OF c) s ON true
+        LEFT JOIN events e ON e.sender_id = ?2 AND e.client_msg_id = ?3
+        """)
+
+    /// The prior event of a `sendSnapshotSQL` row (nil: none).
+    static func sendSnapshotPriorEvent(_ row: PGRow) -> Event? {
+        guard row.values.count > 12, !row[12].isNull else { return nil }
+        return event(PGRow(values: Array(row.values[12...]), names: []))
+    }
+
     static let eventBySeqSQL = "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq = ?"
     static let eventByClientMsgIDSQL = PGStatement("SELECT \(eventColumns) FROM events WHERE sender_id = ? AND client_msg_id = ?")
 

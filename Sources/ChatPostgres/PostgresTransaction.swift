@@ -129,17 +129,19 @@ final class PostgresTransaction: StoreTransaction {
         try s.row(PostgresStore.eventByClientMsgIDSQL, [sender, clientMsgID]).map(PostgresStore.event)
     }
 
-    /// A send's reads in fewer round trips: the standing (locking the
-    /// conversation's row) and the prior event together, then, where
-    /// `MessagePolicy.blocksApply`, the block check with the peer.
+    /// A send's reads in one statement, one round trip
+    /// (`PostgresStore.sendSnapshotSQL`): the standing (locking the
+    /// conversation's row), the prior event, and whether the sender and the
+    /// conversation's other member block each other, which counts only where
+    /// `MessagePolicy.blocksApply`.
     func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot {
-        let rows = try s.pipelined([
-            (PostgresStore.standingForUpdateSQL, [conversation, sender]),
-            (PostgresStore.eventByClientMsgIDSQL, [sender, clientMsgID]),
-        ])
-        let standing = PostgresStore.standing(rows[0].first, of: sender, in: conversation)
-        return SendSnapshot(
-            standing: standing, prior: rows[1].first.map(PostgresStore.event), blocked: try blocksWriting(standing, user: sender))
+        guard let row = try s.row(PostgresStore.sendSnapshotSQL, [conversation, sender, clientMsgID]) else {
+            throw ChatFailure(.internal, "a send's snapshot returned no row")
+        }
+        let standing = PostgresStore.standing(row[0].isNull ? nil : row, of: sender, in: conversation)
+        let prior = PostgresStore.sendSnapshotPriorEvent(row)
+        let blocked = standing.conversation.map { MessagePolicy.blocksApply(in: $0.kind) } == true && row[11].bool
+        return SendSnapshot(standing: standing, prior: prior, blocked: blocked)
     }
 
     func blocksWithPeer(inDirect conversation: ConversationID, of user: UserID) throws -> Bool {
