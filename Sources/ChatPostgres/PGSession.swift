@@ -83,10 +83,17 @@ final class PGSession {
     /// Runs `sql`, whose `?` (or `?N`) placeholders take `args`, and returns its rows.
     @discardableResult
     func rows(_ sql: String, _ args: [any PGBindable] = []) throws -> [PGRow] {
-        let query = try Self.query(sql, args)
-        let result = try answer(connection.query(query, logger: logger))
-        changesCount = result.metadata.rows ?? 0
-        return result.rows.map { Self.decode($0) }
+        if !touched && !PGStatement.isReadOnly(sql) { touched = true }
+        do {
+            let query = try Self.query(sql, args)
+            let result = try answer(connection.query(query, logger: logger))
+            changesCount = result.metadata.rows ?? 0
+            lastCommand = result.metadata.command
+            return result.rows.map { Self.decode($0) }
+        } catch {
+            failed()
+            throw error
+        }
     }
 
     func execute(_ sql: String, _ args: [any PGBindable] = []) throws {
@@ -107,25 +114,29 @@ final class PGSession {
         return try future.wait()
     }
 
-    /// Statements sent without waiting for their answers (a batch's
-    /// savepoints): the connection runs its statements in order, so each
-    /// later statement runs after them, and one that failed leaves the
-    /// transaction aborted, which the next waited statement reports.
-    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// Whether, since `startWrite()`, a statement may have changed the
+    /// transaction: one that writes (`PGStatement.isReadOnly` false) or one
+    /// that failed (PostgreSQL then aborts the transaction). A group-commit
+    /// batch runs its writes without savepoints; a write that failed
+    /// untouched leaves the batch as it found it, one that failed touched
+    /// makes the batch roll back (PostgresGroupCommit).
+    private(set) var touched = false
+    /// Whether, since `startWrite()`, a statement failed: PostgreSQL has
+    /// aborted the transaction, whatever the write did with the error.
+    private(set) var statementFailed = false
+    /// The command tag of the last statement run by SQL text ("COMMIT", or
+    /// "ROLLBACK" for a COMMIT of an aborted transaction).
+    private(set) var lastCommand = ""
 
-    func send(_ sql: String) {
-        sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: logger))
+    func startWrite() {
+        touched = false
+        statementFailed = false
     }
 
-    /// Waits for the answers of the statements sent so far; throws the first error.
-    func awaitSent() throws {
-        let pending = sent
-        sent = []
-        for future in pending { _ = try answer(future) }
+    private func failed() {
+        touched = true
+        statementFailed = true
     }
-
-    /// Drops the statements sent (a batch that failed rolls back anyway).
-    func forgetSent() { sent = [] }
 
     func row(_ sql: String, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(sql, args).first }
 
@@ -147,8 +158,14 @@ final class PGSession {
         guard let prepared else { return try statements.map { try rows($0.0.sql, $0.1) } }
         var sent: [EventLoopFuture<[PostgresRow]>] = []
         for (statement, args) in statements {
-            let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
-            sent.append(query.execute(args.map { Self.data($0.pgValue) }))
+            if !statement.readOnly { touched = true }
+            do {
+                let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
+                sent.append(query.execute(args.map { Self.data($0.pgValue) }))
+            } catch {
+                failed()
+                throw error
+            }
         }
         var results: [[PGRow]] = []
         var failure: (any Error)?
@@ -161,7 +178,10 @@ final class PGSession {
                 failure = failure ?? error
             }
         }
-        if let failure { throw failure }
+        if let failure {
+            failed()
+            throw failure
+        }
         return results
     }
 
@@ -241,8 +261,14 @@ final class PGSession {
     /// Runs `sql`, already in PostgreSQL's `$N` form, with `binds` (bulk
     /// statements, whose placeholders are not worth rewriting each time).
     func execute(postgresSQL sql: String, binds: PostgresBindings) throws {
-        let result = try answer(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
-        changesCount = result.metadata.rows ?? 0
+        touched = true
+        do {
+            let result = try answer(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
+            changesCount = result.metadata.rows ?? 0
+        } catch {
+            failed()
+            throw error
+        }
     }
 
     static func data(_ value: PGValue) -> PostgresData {
@@ -294,8 +320,28 @@ final class PGSession {
 struct PGStatement: Sendable {
     /// In PostgreSQL's `$N` form.
     let sql: String
+    /// Whether it only reads (`isReadOnly`).
+    let readOnly: Bool
 
-    init(_ sql: String) { self.sql = PGSession.postgresSQL(sql) }
+    init(_ sql: String) {
+        self.sql = PGSession.postgresSQL(sql)
+        readOnly = Self.isReadOnly(sql)
+    }
+
+    /// Whether `sql` cannot change anything a rollback would undo: a
+    /// SELECT calling none of the functions with effects chatd uses
+    /// (`pg_notify`, `setval`, `nextval`). Row locks (FOR UPDATE) and
+    /// advisory locks it may take last until the transaction ends either
+    /// way. Anything else counts as a write.
+    static func isReadOnly(_ sql: String) -> Bool {
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x09 || c == 0x0D }
+        let head = sql.utf8.drop(while: isSpace).prefix(7)
+        guard head.count == 7, let last = head.last, isSpace(last),
+            String(decoding: head.dropLast(), as: UTF8.self).lowercased() == "select"
+        else { return false }
+        let lowered = sql.lowercased()
+        return !["pg_notify", "setval", "nextval"].contains { lowered.contains($0) }
+    }
 }
 
 /// The statements prepared on each connection of the pool, by connection.

@@ -9,13 +9,14 @@ import Synchronization
 /// conversation's lane, every other write in lane 0 (PostgresStore.lane(of:)).
 /// Each lane has one drain loop, on one leased connection and one thread of
 /// the store's pool, which takes up to `maxWrites` of its writes, runs
-/// each in its own savepoint inside one transaction, NOTIFYs what the batch
-/// appended once, and commits once. A write that fails rolls back to its
-/// savepoint and fails alone; one that lost a deadlock (PostgreSQL aborted
-/// it in favour of another node's transaction) goes back to the front of
-/// the queue, for a batch after this one has committed and released its
-/// locks. Every caller is resumed only after the COMMIT, so an
-/// acknowledged write is committed.
+/// them one after another inside one transaction, NOTIFYs what the batch
+/// appended once, and commits once. A write that a rule refuses before it
+/// wrote anything fails alone; one that fails after writing rolls the batch
+/// back, and the batch's other writes run again in the next one (runBatch).
+/// One that lost a deadlock (PostgreSQL aborted it in favour of another
+/// node's transaction) goes back to the queue too, for a batch after this
+/// one has released its locks. Every caller is resumed only after the
+/// COMMIT, so an acknowledged write is committed.
 ///
 /// Against one transaction per write it saves a BEGIN, a NOTIFY and a
 /// COMMIT (a WAL flush) per write, and writes to one conversation no longer
@@ -30,16 +31,14 @@ import Synchronization
 /// deadlock_timeout). The rare write that still deadlocks is aborted by
 /// PostgreSQL and runs again, as above.
 final class PostgresGroupCommit: Sendable {
-    /// PostgreSQL keeps up to 64 subtransactions of a transaction in shared
-    /// memory (PGPROC_MAX_CACHED_SUBXIDS); a transaction with more makes
-    /// every other session's visibility checks consult pg_subtrans while it
-    /// runs. A batch stays under it, whatever `storage.group_commit_max_writes` says.
+    /// A batch that rolls back runs its other writes again: at most 63,
+    /// whatever `storage.group_commit_max_writes` says.
     static let maxWritesPerBatch = 64
 
     enum Outcome: Sendable {
-        /// The write succeeded (its savepoint released); publish these after COMMIT.
+        /// The write succeeded; publish these after COMMIT.
         case done(CommittedChanges)
-        /// It failed alone (its savepoint rolled back); its caller has the error.
+        /// It failed; its caller has the error.
         case failed
         /// It lost a deadlock or a serialization conflict: run it again in a later batch.
         case retry
@@ -48,7 +47,7 @@ final class PostgresGroupCommit: Sendable {
     struct Pending: Sendable {
         /// The conversation it writes in, when it is about one (its row is locked at the batch's start).
         let conversation: ConversationID?
-        /// Runs the write inside its savepoint and records its result.
+        /// Runs the write in the batch's transaction and records its result.
         let run: @Sendable (PGSession, _ attempt: Int) -> Outcome
         /// Resumes the caller after the batch ended: nil when it committed
         /// (the write's own result or error stands), else the batch's error.
@@ -231,13 +230,25 @@ extension PostgresStore {
     /// A batch that failed as a whole; each of its writes has been told.
     struct BatchFailed: Error { let underlying: any Error }
 
-    /// One transaction: each write in a savepoint, one NOTIFY, one COMMIT,
-    /// then the committed writes' changes to the observer, in order.
+    /// One transaction: the writes one after another, one NOTIFY, one
+    /// COMMIT, then the committed writes' changes to the observer, in order.
+    ///
+    /// No write has a savepoint (two statements, two round trips, per
+    /// write). A write that fails after only reading (`PGSession.touched`
+    /// false: a rule refused it) leaves the transaction as it found it and
+    /// fails alone, the batch going on. One that fails after a statement
+    /// that may have written, or after a failed statement (PostgreSQL then
+    /// aborts the transaction), makes the batch roll back: that write gets
+    /// its error (a lost deadlock: it runs again later, up to
+    /// `maxAttempts`), and every other write of the batch goes back to the
+    /// front of the queue, in order, to run again in the next batch (a
+    /// write's body only reads and writes through its session, so running
+    /// it again is running it once). Each rollback ends one write or counts
+    /// one attempt, so batches always progress.
     private func runBatch(_ batch: [PostgresGroupCommit.Pending], _ queue: PostgresGroupCommit, _ s: PGSession) throws {
         let started = ContinuousClock.now
         var done: [PostgresGroupCommit.Pending] = []
         var published: [CommittedChanges] = []
-        var retry: [PostgresGroupCommit.Pending] = []
         do {
             try s.execute("BEGIN")
             do {
@@ -259,33 +270,56 @@ extension PostgresStore {
                 for pending in failing { pending.finish(error) }
                 return
             }
-            for pending in batch {
-                s.send("SAVEPOINT w")
-                switch pending.run(s, pending.attempt) {
+            for (index, pending) in batch.enumerated() {
+                s.startWrite()
+                var outcome = pending.run(s, pending.attempt)
+                // Its error, when not its own result's.
+                var error: (any Error)?
+                if case .done = outcome, s.statementFailed {
+                    // It went on after a statement failed: the transaction
+                    // is aborted, so it did not do what it answered.
+                    error = ChatFailure(.internal, "a write went on after a statement failed")
+                    outcome = .failed
+                }
+                switch outcome {
                 case .done(let changes):
-                    s.send("RELEASE SAVEPOINT w")
                     done.append(pending)
                     if !changes.isEmpty { published.append(changes) }
-                case .failed:
-                    try s.execute("ROLLBACK TO SAVEPOINT w")
-                    s.send("RELEASE SAVEPOINT w")
+                    continue
+                case .failed where !s.touched:
                     done.append(pending)
-                case .retry:
-                    try s.execute("ROLLBACK TO SAVEPOINT w")
-                    s.send("RELEASE SAVEPOINT w")
-                    var again = pending
-                    again.attempt += 1
-                    retry.append(again)
+                    continue
+                case .failed, .retry:
+                    break
                 }
+                // The transaction may hold this write's changes or be aborted.
+                try s.execute("ROLLBACK")
+                var again = Array(batch[..<index])
+                if case .retry = outcome {
+                    var next = pending
+                    next.attempt += 1
+                    again.append(next)
+                }
+                again += batch[(index + 1)...]
+                rolledBack.add(1, ordering: .relaxed)
+                queue.requeue(again)
+                if case .failed = outcome {
+                    committed.withLockedValue { $0.writes += 1 }  // answered, as a write that failed alone is
+                    pending.finish(error)
+                }
+                return
             }
             if !published.isEmpty { try announce(s, CommittedChanges(merging: published)) }
-            try s.awaitSent()
             try commitLock.withLock {
                 try s.execute("COMMIT")
+                // PostgreSQL answers a COMMIT of an aborted transaction
+                // with ROLLBACK, not an error: nobody may hear "done".
+                guard s.lastCommand == "COMMIT" else {
+                    throw ChatFailure(.internal, "the batch's transaction was rolled back at COMMIT (\(s.lastCommand))")
+                }
                 publish(published, s)
             }
         } catch {
-            s.forgetSent()
             try? s.execute("ROLLBACK")
             for pending in batch { pending.finish(error) }
             throw BatchFailed(underlying: error)
@@ -295,7 +329,6 @@ extension PostgresStore {
             $0.writes += done.count
         }
         batchObserver.withLockedValue { $0 }?.body(done.count, ContinuousClock.now - started)
-        queue.requeue(retry)
         for pending in done { pending.finish(nil) }
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 /// The PostgreSQL implementation of `Store`, for several chatd nodes on one
 /// database (DESIGN §9). Same semantics as `SQLiteStore`:
 ///
-/// - a write is one savepoint of a group-committed transaction
+/// - a write is one part of a group-committed transaction
 ///   (`PostgresGroupCommit`: batches in lanes, each write all or nothing);
 ///   `transaction { tx in }` runs the ChatCore policies inside it, through
 ///   `PostgresTransaction`;
@@ -85,6 +85,11 @@ public final class PostgresStore: Store, Sendable {
     let closing = Atomic<Bool>(false)
     /// Writes queued or running, not yet answered.
     let writesInFlight = Atomic<Int>(0)
+    /// Batches rolled back because one of their writes failed after it had
+    /// written (their other writes ran again; PostgresGroupCommit).
+    let rolledBack = Atomic<Int>(0)
+    /// `rolledBack` so far (tests).
+    public var rolledBackBatches: Int { rolledBack.load(ordering: .relaxed) }
     /// The write lanes, each a queue with its own batches (PostgresGroupCommit).
     let lanes: [PostgresGroupCommit]
     /// One holder of the cluster-wide content lock at a time (PostgresStore+Files).

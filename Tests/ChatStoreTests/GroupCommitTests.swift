@@ -56,10 +56,13 @@ struct GroupCommitTests {
 }
 
 /// Group commit on PostgreSQL: a node's concurrent writes share
-/// transactions, each in its own savepoint.
+/// transactions, without savepoints.
 struct PostgresGroupCommitTests {
-    /// Concurrent writes share commits (never more than 64 per transaction);
-    /// a write that fails after writing leaves nothing behind and fails alone.
+    /// Concurrent writes share commits (never more than 64 per transaction).
+    /// A write that fails after writing leaves nothing behind and fails
+    /// alone: its batch rolls back and the batch's other writes run again,
+    /// once each. A write refused before it wrote fails alone without a
+    /// rollback.
     @Test func concurrentWritesShareTransactionsAndFailAlone() async throws {
         let store = try await PostgresTestCluster.shared.freshStore()
         let f = Fixture(existing: store)
@@ -72,14 +75,22 @@ struct PostgresGroupCommitTests {
         let largest = Mutex(0)
         store.setBatchObserver { writes, _ in largest.withLock { $0 = max($0, writes) } }
         let before = store.groupCommitStatistics
+        let rolledBackBefore = store.rolledBackBatches
         let results = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<300 {
                 group.addTask {
                     if i % 10 == 0 {
-                        // Writes, then fails: its savepoint is rolled back.
-                        return (try? await store.transaction { tx in
+                        // Writes, then fails: its batch rolls back.
+                        return (try? await store.transaction(conversation: room.id) { tx in
                             try tx.setReadSeq(conversation: room.id, user: alice.userID, seq: 99)
                             throw ChatFailure(.invalidField, "refused after writing")
+                        }) != nil
+                    }
+                    if i % 10 == 5 {
+                        // Reads, then is refused: it fails alone, the batch goes on.
+                        return (try? await store.transaction(conversation: room.id) { tx in
+                            _ = try tx.standing(of: alice.userID, in: room.id)
+                            throw ChatFailure(.forbidden, "refused after reading")
                         }) != nil
                     }
                     return (try? await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "g\(i)", text: "t\(i)"))) != nil
@@ -89,14 +100,16 @@ struct PostgresGroupCommitTests {
             for await r in group { out.append(r) }
             return out
         }
-        #expect(results.filter { $0 }.count == 270)
+        #expect(results.filter { $0 }.count == 240)
         let after = store.groupCommitStatistics
         let batches = after.batches - before.batches
         #expect(after.writes - before.writes == 300)
         #expect(batches < 300, "writes were grouped (\(batches) transactions for 300 writes)")
         #expect(largest.withLock { $0 } <= 64)
+        #expect(store.rolledBackBatches - rolledBackBefore == 30, "one rollback per write that failed after writing")
         let history = try await store.history(conversation: room.id, anchor: .after(0), limit: 1000, viewer: alice.userID)
-        #expect(history.events.map(\.seq) == Array(1...271))
+        #expect(history.events.map(\.seq) == Array(1...241))
+        #expect(Set(history.events.compactMap(\.clientMsgID)).count == 240, "each send stored once")
         let readAfter = try await store.transaction { tx in try tx.standing(of: alice.userID, in: room.id).membership?.readSeq }
         #expect(readAfter == readBefore)
         await store.close()

@@ -10,6 +10,23 @@ struct PostgresPlumbingTests {
         #expect(PGSession.postgresSQL("a = ?1 OR b = ?1") == "a = $1 OR b = $1")
     }
 
+    /// What a write may run before a rule refuses it without its batch
+    /// rolling back (PostgresGroupCommit): a SELECT without effects only.
+    @Test func onlySelectsWithoutEffectsCountAsReadOnly() {
+        #expect(PGStatement.isReadOnly("SELECT 1"))
+        #expect(PGStatement.isReadOnly("\n  select\n x FROM t WHERE id = ? FOR UPDATE"))
+        #expect(PostgresStore.sendSnapshotSQL.readOnly)
+        #expect(PostgresStore.standingForUpdateSQL.readOnly)
+        #expect(!PostgresStore.appendEventSQL.readOnly, "a WITH … UPDATE writes")
+        #expect(!PostgresStore.notifySQL.readOnly)
+        #expect(!PGStatement.isReadOnly("SELECT setval(pg_get_serial_sequence(?, ?), ?)"))
+        #expect(!PGStatement.isReadOnly("SELECT NEXTVAL('s')"))
+        #expect(!PGStatement.isReadOnly("UPDATE t SET x = 1"))
+        #expect(!PGStatement.isReadOnly("SELECTED"))
+        #expect(!PGStatement.isReadOnly("SELECT"))
+        #expect(!PGStatement.isReadOnly("SET LOCAL statement_timeout = 0"))
+    }
+
     @Test func migrationsSplitAtTopLevelSemicolonsOnly() {
         let script = """
             CREATE TABLE a (x TEXT DEFAULT ';'); -- a comment; with a semicolon

@@ -183,6 +183,37 @@ struct PostgresStoreTests {
         for node in nodes { await node.close() }
     }
 
+    /// A write that swallows a failed statement and answers success is
+    /// refused: PostgreSQL aborted the batch's transaction (and would
+    /// answer its COMMIT with ROLLBACK). The batch's other writes run again
+    /// and commit.
+    @Test func aWriteThatGoesOnAfterAFailedStatementIsRefused() async throws {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        try await store.write { s in try s.execute("CREATE TABLE scratch (x bigint PRIMARY KEY)") }
+        let results = await withTaskGroup(of: (Int, Bool).self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let ok = (try? await store.write { s in
+                        if i == 7 {
+                            _ = try? s.execute("SELECT 1 / 0")
+                            return i
+                        }
+                        try s.execute("INSERT INTO scratch (x) VALUES (?)", [i])
+                        return i
+                    }) != nil
+                    return (i, ok)
+                }
+            }
+            var out: [Int: Bool] = [:]
+            for await (i, ok) in group { out[i] = ok }
+            return out
+        }
+        #expect(results.filter { !$0.value }.map(\.key) == [7])
+        let stored = try await store.read { s in try s.ints("SELECT x FROM scratch ORDER BY x") }
+        #expect(stored == (0..<40).filter { $0 != 7 }.map(Int64.init))
+        await store.close()
+    }
+
     /// Content placement and collection exclude each other across nodes
     /// (two nodes on one file store): while one node holds the content
     /// lock, another node's request waits; a failing body releases it; and
