@@ -155,6 +155,8 @@ public final class SQLiteStore: Store {
     public let path: String?
     /// Free space and storage faults: decides whether writes go ahead.
     public let storage: StorageMonitor
+    /// Copies the WAL into the database file off the writer (nil: in memory).
+    let checkpointer: WALCheckpointer?
 
     /// Opens (creating if needed) the database at `path` in WAL mode and migrates it.
     public struct GroupCommitSettings: Sendable, Equatable {
@@ -193,8 +195,14 @@ public final class SQLiteStore: Store {
         // writer to synchronous = NORMAL, after prepareDatabase. Under NORMAL
         // a commit is not fsynced, and an acknowledged write could be lost
         // to a power failure (never to a crash of chatd alone).
-        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(sync)") }
-        return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit)
+        //
+        // The WAL is copied into the database file by a thread of its own
+        // (WALCheckpointer); the writer checkpoints only past a backstop.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(sync)")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
+        }
+        return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit, checkpointer: WALCheckpointer(path: path))
     }
 
     /// An in-memory store (tests).
@@ -203,10 +211,18 @@ public final class SQLiteStore: Store {
     }
 
     /// `storage`: by default, statvfs of the database's directory (none in memory).
-    public init(
+    public convenience init(
         writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings(),
         storage: StorageMonitor? = nil
     ) throws {
+        try self.init(writer: writer, path: path, groupCommit: groupCommit, storage: storage, checkpointer: nil)
+    }
+
+    init(
+        writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings(),
+        storage: StorageMonitor? = nil, checkpointer: WALCheckpointer?
+    ) throws {
+        self.checkpointer = checkpointer
         self.writer = writer
         self.path = path
         self.storage =
@@ -233,12 +249,16 @@ public final class SQLiteStore: Store {
 
     /// Checkpoints the WAL into the main file (clean shutdown).
     public func checkpoint() throws {
+        checkpointer?.stop()
         if writer is DatabasePool {
             try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
         }
     }
 
+    deinit { checkpointer?.stop() }
+
     public func close() throws {
+        checkpointer?.stop()
         if let pool = writer as? DatabasePool { try pool.close() }
         if let queue = writer as? DatabaseQueue { try queue.close() }
     }

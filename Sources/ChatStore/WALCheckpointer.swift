@@ -1,0 +1,73 @@
+import Dispatch
+import Foundation
+import GRDB
+import Synchronization
+
+/// Copies the write-ahead log into the database file on a thread and a
+/// connection of its own, so that the group-commit writer, which every
+/// durable write waits for, does not.
+///
+/// SQLite's default is the committing connection checkpointing whenever
+/// the WAL has grown past 1,000 pages: the writer thread then copies pages
+/// into the database file and fsyncs it, with the batches behind it
+/// waiting. Here the writer's own automatic checkpoint is only a backstop
+/// (`writerBackstopPages`, for a checkpointer that cannot keep up), and
+/// this thread runs a PASSIVE checkpoint every `interval`: it never waits
+/// for the writer or for readers, copies what the readers allow, and the
+/// writer starts the log over at its next transaction once all of it has
+/// been copied, as before. A crash in the middle of a checkpoint is safe as
+/// it always is in SQLite: the log stays the durable record until the
+/// database file has been synced.
+final class WALCheckpointer: Sendable {
+    /// The writer checkpoints by itself only past this many log pages.
+    static let writerBackstopPages = 16_384
+    static let interval: DispatchTimeInterval = .milliseconds(100)
+
+    private let connection: DatabaseQueue
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let state = Mutex((stopped: false, runs: 0, pages: 0, failures: 0))
+
+    /// Opens a connection of its own to the database at `path` (in WAL
+    /// mode) and starts the thread.
+    init(path: String) throws {
+        var config = Configuration()
+        config.label = "chatd.checkpointer"
+        connection = try DatabaseQueue(path: path, configuration: config)
+        let thread = Thread { [self] in run() }
+        thread.name = "chatd-checkpoint"
+        thread.start()
+    }
+
+    private func run() {
+        defer { finished.signal() }
+        while wake.wait(timeout: .now() + Self.interval) == .timedOut {
+            do {
+                let (_, copied) = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                state.withLock {
+                    $0.runs += 1
+                    $0.pages += max(0, copied)
+                }
+            } catch {
+                // Busy or failing storage: the next round tries again, and
+                // the writer's backstop bounds the log meanwhile.
+                state.withLock { $0.failures += 1 }
+            }
+        }
+    }
+
+    /// Checkpoints run, pages copied in total, checkpoints that failed (tests).
+    var statistics: (runs: Int, pages: Int, failures: Int) { state.withLock { ($0.runs, $0.pages, $0.failures) } }
+
+    /// Stops the thread, waits for it, and closes the connection; later calls do nothing.
+    func stop() {
+        let first = state.withLock { s -> Bool in
+            defer { s.stopped = true }
+            return !s.stopped
+        }
+        guard first else { return }
+        wake.signal()
+        finished.wait()
+        try? connection.close()
+    }
+}

@@ -1,0 +1,37 @@
+import ChatCore
+@testable import ChatStore
+import ChatTestSupport
+import Foundation
+import Testing
+
+/// The WAL is copied into the database file by the checkpointer's thread,
+/// not by the group-commit writer, whose own checkpoint is only a backstop.
+struct WALCheckpointerTests {
+    @Test func theCheckpointerCopiesTheLogWhileTheWriterWrites() async throws {
+        let path = NSTemporaryDirectory() + "ckpt-\(UUID().uuidString).sqlite3"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteStore.open(path: path, synchronous: .normal)
+        let backstop = try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        #expect(backstop == WALCheckpointer.writerBackstopPages)
+        let f = Fixture(existing: store)
+        let alice = try await f.accounts().register(
+            username: "alice", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
+        ).session
+        let room = try await f.rooms().createRoom(alice, name: "ckpt", description: "", visibility: .public)
+        for i in 0..<200 {
+            _ = try await f.rooms().send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "c\(i)", text: "text \(i)"))
+        }
+        let checkpointer = try #require(store.checkpointer)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while checkpointer.statistics.pages == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(checkpointer.statistics.pages > 0, "the checkpointer copied pages")
+        #expect(checkpointer.statistics.failures == 0)
+        // Shutdown: the thread stops, the log is truncated into the file.
+        try store.checkpoint()
+        #expect(checkpointer.statistics.runs > 0)
+        let page = try await store.history(conversation: room.id, anchor: .after(0), limit: 500, viewer: alice.userID)
+        #expect(page.events.filter { $0.kind == .message }.count == 200)
+        try store.close()
+        #expect((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 == 0)
+    }
+}
