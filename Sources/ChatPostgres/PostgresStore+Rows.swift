@@ -65,16 +65,18 @@ extension PostgresStore {
         VALUES (?2, (SELECT last_seq FROM next), \((3...25).map { "?\($0)" }.joined(separator: ", ")))
         RETURNING seq
         """)
-    static let standingSQL = PGStatement(
-        """
-        SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role, m.delivered_seq,
-          m.notify_level, m.notify_muted_until
+    /// A user's standing (?2) in a conversation (?1), one row; its columns
+    /// have distinct names, so it can be a subquery (`sendSnapshotSQL`).
+    private static let standingSelect = """
+        SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role AS user_role,
+          m.delivered_seq, m.notify_level, m.notify_muted_until
         FROM conversations c
         LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
         LEFT JOIN users u ON u.id = ?2
         WHERE c.id = ?1
-        """)
-    static let standingForUpdateSQL = PGStatement(standingSQL.sql + " FOR UPDATE OF c")
+        """
+    static let standingSQL = PGStatement(standingSelect)
+    static let standingForUpdateSQL = PGStatement(standingSelect + " FOR UPDATE OF c")
     /// A send's three reads as one row (`PostgresTransaction.sendSnapshot`),
     /// ?1 the conversation, ?2 the sender, ?3 the client_msg_id: columns
     /// 0–10 are `standingSQL`'s (NULL when there is no such conversation;
@@ -84,22 +86,14 @@ extension PostgresStore {
     /// when none).
     static let sendSnapshotSQL = PGStatement(
         """
-        SELECT s.kind, s.visibility, s.last_seq, s.role, s.read_seq, s.muted_until, s.disabled, s.user_role, s.delivered_seq,
-          s.notify_level, s.notify_muted_until,
+        SELECT s.*,
           coalesce((SELECT EXISTS (
               SELECT 1 FROM blocks b
               WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
             FROM members p WHERE p.conversation_id = ?1 AND p.user_id != ?2 LIMIT 1), false),
           \(eventColumns.split(separator: ",").map { "e." + $0.split(whereSeparator: \.isWhitespace).joined() }.joined(separator: ", "))
         FROM (SELECT 1) one
-        LEFT JOIN LATERAL (
-          SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role AS user_role,
-            m.delivered_seq, m.notify_level, m.notify_muted_until
-          FROM conversations c
-          LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
-          LEFT JOIN users u ON u.id = ?2
-          WHERE c.id = ?1
-          FOR UPDATE OF c) s ON true
+        LEFT JOIN LATERAL (\(standingSelect) FOR UPDATE OF c) s ON true
         LEFT JOIN events e ON e.sender_id = ?2 AND e.client_msg_id = ?3
         """)
 
