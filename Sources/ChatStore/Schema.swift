@@ -391,6 +391,28 @@ enum Schema {
                     WHERE kind = 'message' AND deleted = 0;
                     """)
         }
+        migrator.registerMigration("v11-search-ids-never-reused") { db in
+            try db.execute(
+                sql: """
+                    -- A document id is never given twice (AUTOINCREMENT). SearchIndex takes a
+                    -- batch's new documents to be those above the largest id before its writes;
+                    -- when the newest earlier document was deleted in a batch, its id went to the
+                    -- batch's next message, which was then never indexed. The events triggers
+                    -- name search_docs: with legacy_alter_table the rename leaves them as they
+                    -- are (otherwise it refuses, as they name a table it cannot find meanwhile).
+                    CREATE TABLE search_docs_v11 (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      conversation_id INTEGER NOT NULL,
+                      seq INTEGER NOT NULL,
+                      UNIQUE (conversation_id, seq)
+                    );
+                    INSERT INTO search_docs_v11 (id, conversation_id, seq) SELECT id, conversation_id, seq FROM search_docs;
+                    DROP TABLE search_docs;
+                    PRAGMA legacy_alter_table = ON;
+                    ALTER TABLE search_docs_v11 RENAME TO search_docs;
+                    PRAGMA legacy_alter_table = OFF;
+                    """)
+        }
         return migrator
     }
 }

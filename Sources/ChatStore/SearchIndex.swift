@@ -10,8 +10,9 @@ import GRDB
 /// about 30 µs of the writer's time per message. Edits and deletes still
 /// update the index from their triggers.
 ///
-/// Every commit leaves all of `search_docs` indexed, so the docs of a batch
-/// are those with an id above the largest before its writes (`mark`). A
+/// Every commit leaves all of `search_docs` indexed, and no id is given
+/// twice (AUTOINCREMENT), so the docs of a batch are those with an id above
+/// the largest before its writes (`mark`). A
 /// doc whose message was edited later in the same batch is already in the
 /// index, put there by the edit's trigger: REPLACE indexes it again, with the
 /// text the message has now.
