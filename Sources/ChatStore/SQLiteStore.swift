@@ -202,7 +202,15 @@ public final class SQLiteStore: Store {
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
         }
-        return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit, checkpointer: WALCheckpointer(path: path))
+        let checkpointer = try WALCheckpointer(path: path)
+        do {
+            return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit, checkpointer: checkpointer)
+        } catch {
+            // A store that did not open (a migration failed, say) leaves
+            // no checkpointing thread and connection behind it.
+            checkpointer.stop()
+            throw error
+        }
     }
 
     /// An in-memory store (tests).

@@ -12,10 +12,9 @@ import GRDB
 ///
 /// Every commit leaves all of `search_docs` indexed, and no id is given
 /// twice (AUTOINCREMENT), so the docs of a batch are those with an id above
-/// the largest before its writes (`mark`). A
-/// doc whose message was edited later in the same batch is already in the
-/// index, put there by the edit's trigger: REPLACE indexes it again, with the
-/// text the message has now.
+/// the largest before its writes (`mark`). A doc whose message was edited
+/// later in the same batch is already in the index, put there by the edit's
+/// trigger: REPLACE indexes it again, with the text the message has now.
 enum SearchIndex {
     @Sendable static func mark(_ db: Database) throws -> Int64 {
         try Int64.fetchOneCached(db, sql: "SELECT coalesce(max(id), 0) FROM search_docs") ?? 0
