@@ -30,8 +30,9 @@ final class GroupCommitWriter: Sendable {
         var after: @Sendable (Database, Int64) throws -> Void
     }
 
-    /// A queued write. The drain thread calls `run`, then `finish`, each
-    /// once; nothing else touches it after it is queued.
+    /// A queued write. The drain thread calls `run`, then the drain thread
+    /// or the publish queue `finish` (after `outbox`'s lock, when handed
+    /// over), each once; nothing else touches it after it is queued.
     private protocol Pending: AnyObject, Sendable {
         /// Runs the write in a savepoint of the open transaction; returns the
         /// changes to publish if it succeeded, else its error.
@@ -41,8 +42,8 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// One object per write (before, a mutex box and two closure contexts).
-    /// Unchecked: `outcome` is only touched by `run` and then `finish`, both
-    /// on the drain thread (see `Pending`).
+    /// Unchecked: `outcome` is only touched by `run` and then `finish`, one
+    /// after the other (see `Pending`).
     private final class Write<T: Sendable>: Pending, @unchecked Sendable {
         private let body: @Sendable (Database) throws -> (T, CommittedChanges?)
         private let continuation: CheckedContinuation<T, any Error>
@@ -86,11 +87,13 @@ final class GroupCommitWriter: Sendable {
 
     private let state: Mutex<State>
     let writer: any DatabaseWriter
-    /// Receives each committed batch's changes, in commit order, on the
-    /// drain thread, before any caller is resumed. (One call per batch rather
-    /// than a GRDB transaction observer per write: GRDB consults every
-    /// registered observer before each statement, which made a batch
-    /// quadratic in its size.)
+    /// Receives committed batches' changes, in commit order, on the drain
+    /// thread or the publish queue, before any of those batches' callers is
+    /// resumed: one call per batch, or per run of batches that ended while
+    /// the previous call ran.
+    /// (Whole batches rather than a GRDB transaction observer per write:
+    /// GRDB consults every registered observer before each statement, which
+    /// made a batch quadratic in its size.)
     private let publisher = Mutex<Publisher?>(nil)
 
     final class Publisher: Sendable {
@@ -116,6 +119,13 @@ final class GroupCommitWriter: Sendable {
     /// The drain loop runs here, calling GRDB's synchronous write API: one
     /// thread hop per batch instead of a task and an async hop per batch.
     private let queue = DispatchQueue(label: "chatd.group-commit")
+    /// Publishes committed batches and resumes their callers while the
+    /// drain loop already runs the next batch (when writes wait for one):
+    /// the writer, the one thread every write waits for, no longer spends
+    /// that time on fan-out (the hub's per-connection batching) and on
+    /// resuming callers. Serial and fed in commit order (`outbox`), so
+    /// batches are published and answered in commit order.
+    private let publishQueue = DispatchQueue(label: "chatd.group-commit.publish")
 
     private let hooks: Hooks?
 
@@ -244,9 +254,71 @@ final class GroupCommitWriter: Sendable {
                     s.writes += work.count
                 }
                 if let observer = batchObserver.withLock({ $0 }) { observer.body(work.count, ContinuousClock.now - started) }
-                if !published.isEmpty, let publisher = publisher.withLock({ $0 }) { publisher.body(published) }
             }
-            for pending in work { pending.finish(failure) }
+            // With writes waiting, the drain loop goes on to the next batch at
+            // once, and this one is published, and its callers resumed, on the
+            // publish queue. With none, it does that itself (a thread hop
+            // would only add latency and CPU), unless earlier batches are
+            // still being published: they go first.
+            let ended = EndedBatch(changes: published, writes: work, failure: failure)
+            let writesWaiting = state.withLock { !$0.queue.isEmpty }
+            let handOff = outbox.withLock { o -> HandOff in
+                if o.publishing {
+                    o.ended.append(ended)
+                    return .queued
+                }
+                guard writesWaiting else { return .inline }
+                o.ended.append(ended)
+                o.publishing = true
+                return .start
+            }
+            switch handOff {
+            case .inline: publish([ended])
+            case .start: publishQueue.async { self.publishEnded() }
+            case .queued: break
+            }
+        }
+    }
+
+    private enum HandOff { case inline, start, queued }
+
+    /// A batch that ended, waiting to be published and answered.
+    private struct EndedBatch: Sendable {
+        /// Its writes' changes (empty when it failed).
+        let changes: [CommittedChanges]
+        let writes: [any Pending]
+        let failure: (any Error)?
+    }
+
+    private struct Outbox: Sendable {
+        var ended: [EndedBatch] = []
+        var publishing = false
+    }
+
+    private let outbox = Mutex(Outbox())
+
+    /// On the publish queue: every batch that has ended, oldest first, in
+    /// one call to the publisher when several are waiting (the hub then
+    /// batches their pushes per connection as it would one larger batch),
+    /// and then their callers, until none waits.
+    private func publishEnded() {
+        while true {
+            let ended = outbox.withLock { o -> [EndedBatch] in
+                if o.ended.isEmpty { o.publishing = false }
+                defer { o.ended = [] }
+                return o.ended
+            }
+            if ended.isEmpty { return }
+            publish(ended)
+        }
+    }
+
+    /// Hands `ended`'s changes to the publisher in one call, then resumes their callers.
+    private func publish(_ ended: [EndedBatch]) {
+        let changes = ended.count == 1 ? ended[0].changes : ended.flatMap(\.changes)
+        if !changes.isEmpty, let publisher = publisher.withLock({ $0 }) { publisher.body(changes) }
+        for batch in ended {
+            for pending in batch.writes { pending.finish(batch.failure) }
         }
     }
 }

@@ -244,8 +244,10 @@ public final class SQLiteStore: Store {
     }
 
     /// Sets the function that receives committed changes, in commit order,
-    /// on the writer queue: once per committed batch, each write's changes
-    /// in the order the writes ran.
+    /// on the group-commit writer's thread or its publish queue (one call at
+    /// a time): per committed batch, or per run of batches when several
+    /// ended meanwhile, each write's changes in the order the writes ran,
+    /// before those batches' callers are resumed.
     public func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) {
         groupCommit.setPublisher(body)
     }

@@ -201,10 +201,10 @@ struct SearchIndexTests {
                       SELECT d.id, e.text FROM search_docs d JOIN events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq;
                     """)
         }
-        let before = try await queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") }
+        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") }
         #expect(before.count == 3)
         let store = try SQLiteStore(writer: queue, path: nil)
-        #expect(try await queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") } == before)
+        #expect(try queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") } == before)
         func hits(_ q: String) async throws -> [Int64] { try await Self.hits(store, q, viewer: 1, in: 1) }
         #expect(try await hits("lima") == [4, 3, 1])
         try await store.transaction { tx in

@@ -272,22 +272,27 @@ struct RoomServiceTests {
 
     @Test(arguments: StoreBackend.allCases) func eventsArePublishedAfterCommitInSeqOrder(_ backend: StoreBackend) async throws {
         let f = try await Fixture(backend)
-        let seen = Mutex<[Int64]>([])
-        f.store.setEventObserver { batch in seen.withLock { $0 += batch.flatMap(\.events).map(\.seq) } }
+        let published = PublishedSeqs()
+        f.store.setEventObserver { batch in published.seqs.withLock { $0 += batch.flatMap(\.events).map(\.seq) } }
         let rooms = f.rooms()
         let alice = try await session(f, "alice")
         let room = try await rooms.createRoom(alice, name: "r", description: "", visibility: .public)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<50 {
-                group.addTask { _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)")) }
+                group.addTask {
+                    let sent = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m\(i)", text: "t\(i)"))
+                    // Answered only once its batch was published (on SQLite the
+                    // publishing may run beside the writer's next batch).
+                    #expect(published.seqs.withLock { $0.contains(sent.event.seq) })
+                }
             }
             try await group.waitForAll()
         }
-        #expect(seen.withLock { $0 } == Array(1...51))
+        #expect(published.seqs.withLock { $0 } == Array(1...51))
         // A duplicate publishes nothing.
         let dup = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m0", text: "t0"))
         #expect(dup.duplicate)
-        #expect(seen.withLock { $0.count } == 51)
+        #expect(published.seqs.withLock { $0.count } == 51)
     }
 
     @Test(arguments: StoreBackend.allCases) func ownerHandOverPrefersAdminsThenSeniority(_ backend: StoreBackend) async throws {
@@ -306,4 +311,9 @@ struct RoomServiceTests {
         #expect(members.first { $0.user.id == second.userID }?.role == .member)
         #expect(await failureKind { try await rooms.leave(owner, conversation: room.id) } == .notMember)
     }
+}
+
+/// Seqs handed to a store's event observer, shared with the tasks that check them.
+final class PublishedSeqs: Sendable {
+    let seqs = Mutex<[Int64]>([])
 }
