@@ -24,10 +24,14 @@ extension Daemon {
             store.reconfigure(groupCommit: Settings(config).groupCommit)
             return store
         }
-        return try SQLiteStore.open(
-            path: (config.dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
-            synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
-            readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
+        do {
+            return try SQLiteStore.open(
+                path: (config.dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
+                synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
+                readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
+        } catch let error as SQLiteStore.SchemaTooNew {
+            throw DataDirectoryRefused("\(error)")
+        }
     }
 
     static func assemble(

@@ -158,7 +158,6 @@ public final class SQLiteStore: Store {
     /// Copies the WAL into the database file off the writer (nil: in memory).
     let checkpointer: WALCheckpointer?
 
-    /// Opens (creating if needed) the database at `path` in WAL mode and migrates it.
     public struct GroupCommitSettings: Sendable, Equatable {
         public var maxWrites: Int
         public var maxDelayMicros: Int
@@ -172,6 +171,8 @@ public final class SQLiteStore: Store {
         }
     }
 
+    /// Opens (creating if needed) the database at `path` in WAL mode and
+    /// migrates it; refuses one a newer chatd has migrated (`SchemaTooNew`).
     public static func open(
         path: String, synchronous: Synchronous = .full, readers: Int = 4,
         groupCommit: GroupCommitSettings = GroupCommitSettings()
@@ -240,7 +241,26 @@ public final class SQLiteStore: Store {
             writer: writer,
             settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)),
             hooks: .init(before: SearchIndex.mark, after: SearchIndex.fill))
+        // GRDB's migrator runs the migrations it knows and ignores the
+        // others: on a database a newer chatd has migrated, this one would
+        // read and write a schema it does not know.
+        let unknown = try writer.read { db in try Schema.migrator.appliedIdentifiers(db) }
+            .subtracting(Schema.migrator.migrations).sorted()
+        guard unknown.isEmpty else { throw SchemaTooNew(path: path, unknownMigrations: unknown) }
         try Schema.migrator.migrate(writer)
+    }
+
+    /// The database was migrated by a newer chatd (PostgreSQL's store refuses
+    /// such a database the same way).
+    public struct SchemaTooNew: Error, CustomStringConvertible {
+        public let path: String?
+        /// The migrations it has that this build does not know.
+        public let unknownMigrations: [String]
+
+        public var description: String {
+            "the database \(path ?? "(in memory)") has schema migrations this chatd does not know "
+                + "(\(unknownMigrations.joined(separator: ", "))): a newer chatd has used it; run that version or a later one"
+        }
     }
 
     /// Sets the function that receives committed changes, in commit order,

@@ -1,6 +1,7 @@
 import ChatConfig
 import ChatDaemon
 import Foundation
+import GRDB
 import Logging
 import Testing
 
@@ -74,5 +75,27 @@ extension StartupErrorTests {
         let secret = try await runTool("chatd", ["--check-config", "--config", path], env: [:])
         #expect(secret.status == 78)
         #expect(secret.stderr.contains("must not contain a password") && !secret.stderr.contains("s3cretpw"), "\(secret.stderr)")
+    }
+}
+
+extension StartupErrorTests {
+    /// A data directory whose database a newer chatd has migrated is
+    /// refused (chatd exits 78, as for any data directory it will not
+    /// start on) with the reason, not opened with a schema it does not know.
+    @Test func aDatabaseMigratedByANewerChatdIsRefused() async throws {
+        let dataDir = TestServer.tempDir()
+        let config = TestServer.testConfig(dataDir: dataDir)
+        let logger = Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }
+        try await Daemon.start(config: config, logger: logger).shutdown()
+        let queue = try DatabaseQueue(path: dataDir + "/chatd.sqlite3")
+        try await queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-a-newer-chatd')") }
+        try queue.close()
+        do {
+            let daemon = try await Daemon.start(config: config, logger: logger)
+            await daemon.shutdown()
+            Issue.record("chatd started on a database a newer chatd has migrated")
+        } catch let error as DataDirectoryRefused {
+            #expect("\(error)".contains("(v99-from-a-newer-chatd): a newer chatd has used it"), "\(error)")
+        }
     }
 }
