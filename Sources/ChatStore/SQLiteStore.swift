@@ -237,6 +237,13 @@ public final class SQLiteStore: Store {
         self.storage =
             storage ?? path.map { StorageMonitor(directory: ($0 as NSString).deletingLastPathComponent) }
             ?? StorageMonitor(probe: { nil })
+        // A checkpoint that cannot write or sync the database file is the
+        // storage failing as a write's would be (after a failed fsync the
+        // log must not be started over): recorded the same way, so writes
+        // are refused and the operator is told.
+        checkpointer?.onFailure { [storage = self.storage] error in
+            if let error = error as? DatabaseError { _ = storage.classify(error) }
+        }
         self.groupCommit = GroupCommitWriter(
             writer: writer,
             settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)),

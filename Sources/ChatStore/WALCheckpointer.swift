@@ -24,34 +24,55 @@ final class WALCheckpointer: Sendable {
     static let interval: DispatchTimeInterval = .milliseconds(100)
 
     private let connection: DatabaseQueue
+    private let checkpoint: @Sendable (Database) throws -> Int
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let state = Mutex((stopped: false, runs: 0, pages: 0, failures: 0))
+    private let failureHandler = Mutex<FailureHandler?>(nil)
+
+    final class FailureHandler: Sendable {
+        let body: @Sendable (any Error) -> Void
+        init(_ body: @escaping @Sendable (any Error) -> Void) { self.body = body }
+    }
 
     /// Opens a connection of its own to the database at `path` (in WAL
-    /// mode) and starts the thread.
-    init(path: String) throws {
+    /// mode) and starts the thread. `checkpoint` (tests) runs one
+    /// checkpoint and returns the pages it copied.
+    init(
+        path: String,
+        checkpoint: @escaping @Sendable (Database) throws -> Int = { db in try db.checkpoint(.passive).checkpointedFrameCount }
+    ) throws {
         var config = Configuration()
         config.label = "chatd.checkpointer"
         connection = try DatabaseQueue(path: path, configuration: config)
+        self.checkpoint = checkpoint
         let thread = Thread { [self] in run() }
         thread.name = "chatd-checkpoint"
         thread.start()
+    }
+
+    /// Told each failed checkpoint's error, on the checkpointer's thread
+    /// (the store records storage faults from it: a checkpoint that cannot
+    /// write or sync the database file is the storage failing).
+    func onFailure(_ body: @escaping @Sendable (any Error) -> Void) {
+        failureHandler.withLock { $0 = FailureHandler(body) }
     }
 
     private func run() {
         defer { finished.signal() }
         while wake.wait(timeout: .now() + Self.interval) == .timedOut {
             do {
-                let (_, copied) = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+                let copied = try connection.writeWithoutTransaction { db in try checkpoint(db) }
                 state.withLock {
                     $0.runs += 1
                     $0.pages += max(0, copied)
                 }
             } catch {
-                // Busy or failing storage: the next round tries again, and
-                // the writer's backstop bounds the log meanwhile.
+                // The next round tries again, and the writer's backstop
+                // bounds the log meanwhile; a storage fault is the store's
+                // to record (and then refuses writes).
                 state.withLock { $0.failures += 1 }
+                failureHandler.withLock { $0 }?.body(error)
             }
         }
     }

@@ -2,6 +2,7 @@ import ChatCore
 @testable import ChatStore
 import ChatTestSupport
 import Foundation
+import GRDB
 import Testing
 
 /// The WAL is copied into the database file by the checkpointer's thread,
@@ -33,5 +34,29 @@ struct WALCheckpointerTests {
         #expect(page.events.filter { $0.kind == .message }.count == 200)
         try store.close()
         #expect((try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 == 0)
+    }
+}
+
+extension WALCheckpointerTests {
+    /// A checkpoint that fails with an I/O error is a storage fault, as a
+    /// write's would be: writes are refused and the health says why (the
+    /// daemon logs each change of it). Before, it was only counted.
+    @Test func aFailingCheckpointIsAStorageFault() async throws {
+        let path = NSTemporaryDirectory() + "ckpt-\(UUID().uuidString).sqlite3"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        // The database and its schema, then a checkpointer whose checkpoints fail.
+        try SQLiteStore.open(path: path, synchronous: .normal).close()
+        let failing = try WALCheckpointer(path: path) { _ in throw DatabaseError(resultCode: .SQLITE_IOERR_FSYNC, message: "disk I/O error") }
+        let store = try SQLiteStore(writer: DatabaseQueue(path: path), path: path, checkpointer: failing)
+        defer { try? store.close() }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while failing.statistics.failures == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(failing.statistics.failures > 0)
+        guard case .failed(let reason) = store.storage.current.state else {
+            Issue.record("the storage is \(store.storage.current.state) after a failed checkpoint")
+            return
+        }
+        #expect(reason.contains("disk I/O error"), "\(reason)")
+        #expect(throws: ChatFailure.self) { try store.storage.admit(.ordinary) }
     }
 }
