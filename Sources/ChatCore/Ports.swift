@@ -247,6 +247,10 @@ public protocol Store: Sendable {
     func transaction<T: Sendable>(
         conversation: ConversationID, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
     ) async throws -> T
+    /// A send: `StoreTransaction.appendMessage` in `transaction(conversation:)`
+    /// (StoreTransaction+Messages). A store may say it is a send, so that
+    /// its snapshot is read together with those of other sends (PostgreSQL).
+    func appendMessage(_ message: NewMessage) async throws -> AppendResult
 
     // Users
     func account(id: UserID) async throws -> UserAccount?

@@ -14,6 +14,61 @@ enum PGValue: Sendable, Equatable {
     case text(String)
     case bytes([UInt8])
     case bool(Bool)
+    case array(PGArray)
+}
+
+/// A one-dimensional array parameter (`bigint[]`, `text[]` or `boolean[]`)
+/// whose elements may be NULL, in PostgreSQL's binary array format: one
+/// parameter carrying a column of many rows (`unnest`), so that a batch's
+/// rows go in one statement whatever their number.
+struct PGArray: Sendable, Equatable, PostgresDynamicTypeEncodable {
+    let psqlType: PostgresDataType
+    var psqlFormat: PostgresFormat { .binary }
+    /// The encoded array (header and elements).
+    let bytes: ByteBuffer
+
+    init(_ values: [Int64?]) {
+        self.init(.int8Array, element: .int8, values) { $1.writeInteger($0) }
+    }
+
+    init(_ values: [String?]) {
+        self.init(.textArray, element: .text, values) { $1.writeString($0) }
+    }
+
+    init(_ values: [Bool?]) {
+        self.init(.boolArray, element: .bool, values) { $1.writeInteger($0 ? 1 : 0, as: UInt8.self) }
+    }
+
+    private init<T>(
+        _ type: PostgresDataType, element: PostgresDataType, _ values: [T?], write: (T, inout ByteBuffer) -> Void
+    ) {
+        psqlType = type
+        var buffer = ByteBuffer()
+        buffer.writeInteger(Int32(values.isEmpty ? 0 : 1))  // dimensions (an empty array has none)
+        buffer.writeInteger(Int32(values.contains { $0 == nil } ? 1 : 0))  // has NULLs
+        buffer.writeInteger(element.rawValue)
+        guard !values.isEmpty else {
+            bytes = buffer
+            return
+        }
+        buffer.writeInteger(Int32(values.count))
+        buffer.writeInteger(Int32(1))  // lower bound
+        for value in values {
+            guard let value else {
+                buffer.writeInteger(Int32(-1))
+                continue
+            }
+            let lengthAt = buffer.writerIndex
+            buffer.writeInteger(Int32(0))
+            write(value, &buffer)
+            buffer.setInteger(Int32(buffer.writerIndex - lengthAt - 4), at: lengthAt)
+        }
+        bytes = buffer
+    }
+
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeImmutableBuffer(bytes)
+    }
 }
 
 /// What may be bound to a `?` of a statement.
@@ -28,6 +83,7 @@ extension String: PGBindable { var pgValue: PGValue { .text(self) } }
 extension Bool: PGBindable { var pgValue: PGValue { .bool(self) } }
 extension Array: PGBindable where Element == UInt8 { var pgValue: PGValue { .bytes(self) } }
 extension Optional: PGBindable where Wrapped: PGBindable { var pgValue: PGValue { self?.pgValue ?? .null } }
+extension PGArray: PGBindable { var pgValue: PGValue { .array(self) } }
 
 /// One row, decoded; columns by position or by name.
 struct PGRow: Sendable {
@@ -83,7 +139,11 @@ final class PGSession {
     /// Runs `sql`, whose `?` (or `?N`) placeholders take `args`, and returns its rows.
     @discardableResult
     func rows(_ sql: String, _ args: [any PGBindable] = []) throws -> [PGRow] {
-        if !touched && !PGStatement.isReadOnly(sql) { touched = true }
+        try flushAppends()
+        if !touched || batch.knowsRows, !PGStatement.isReadOnly(sql) {
+            touched = true
+            batch.forgetRows()
+        }
         do {
             let query = try Self.query(sql, args)
             let result = try answer(connection.query(query, logger: logger))
@@ -138,6 +198,87 @@ final class PGSession {
         statementFailed = true
     }
 
+    // MARK: A group-commit batch's transaction
+
+    /// What the batch running on this session knows of its transaction
+    /// (PostgresGroupCommit); empty outside batches.
+    private(set) var batch = PGBatchState()
+
+    /// A new batch's transaction has begun; `deferring`: its appends may
+    /// wait for the next statement.
+    func beginBatch(deferring: Bool) { batch = PGBatchState(deferring: deferring) }
+
+    /// The batch locked these conversations' rows: their last seqs, as read then.
+    func locked(lastSeqs: [(ConversationID, Seq)]) {
+        guard batch.deferring else { return }
+        for (id, seq) in lastSeqs { batch.lastSeq[id] = seq }
+    }
+
+    /// A send snapshot read for the batch (a row of `sendSnapshotSQL`'s columns).
+    func prefetched(_ row: PGRow, conversation: ConversationID, sender: UserID, clientMsgID: String) {
+        batch.snapshots[PGBatchState.MessageKey(sender: sender, clientMsgID: clientMsgID), default: [:]][conversation] = row
+    }
+
+    /// The prefetched snapshot of this send, if it still holds (nothing the
+    /// batch ran since could have changed it), its head seq brought up to
+    /// date; used once.
+    func takeSnapshot(conversation: ConversationID, sender: UserID, clientMsgID: String) -> PGRow? {
+        let key = PGBatchState.MessageKey(sender: sender, clientMsgID: clientMsgID)
+        guard let row = batch.snapshots[key]?.removeValue(forKey: conversation) else { return nil }
+        guard !row[0].isNull, let head = batch.lastSeq[conversation] else { return row }
+        var values = row.values
+        values[2] = .int(head)
+        return PGRow(values: values, names: row.names)
+    }
+
+    /// Stores `event` at its conversation's next seq when the batch knows
+    /// that seq (its row locked by this transaction): the row goes in with
+    /// the batch's other deferred appends, in one statement, before the
+    /// next statement of the transaction runs, so every statement sees it.
+    /// Returns the event's seq; nil when it must be stored now.
+    func deferAppend(_ event: Event) -> Seq? {
+        guard batch.deferring, let last = batch.lastSeq[event.conversationID] else { return nil }
+        var stored = event
+        stored.seq = last + 1
+        touched = true
+        batch.appends.append(stored)
+        appended(stored)
+        return stored.seq
+    }
+
+    /// An event was stored at `event.seq` (deferred or not): the
+    /// conversation's last seq is that, and a snapshot of a send with the
+    /// same sender and client_msg_id no longer holds (it now has a prior event).
+    func appended(_ event: Event) {
+        guard batch.deferring else { return }
+        batch.lastSeq[event.conversationID] = event.seq
+        if let id = event.clientMsgID { batch.snapshots[PGBatchState.MessageKey(sender: event.senderID, clientMsgID: id)] = nil }
+    }
+
+    /// Stores the deferred appends (one statement). A failure here belongs
+    /// to no single write: `batch.flushFailed` says so, and the batch runs
+    /// again without deferring (PostgresGroupCommit).
+    func flushAppends() throws {
+        guard !batch.appends.isEmpty else { return }
+        let events = batch.appends
+        batch.appends = []
+        // Whether the write running now changed anything is its own matter.
+        let wasTouched = touched
+        do {
+            try pipelined([(PostgresStore.insertEventsSQL, PostgresStore.insertEventsArgs(events))])
+            touched = wasTouched
+        } catch {
+            batch.flushFailed = true
+            throw error
+        }
+    }
+
+    /// Rolls the transaction back; deferred appends are dropped.
+    func rollback() throws {
+        batch = PGBatchState()
+        try execute("ROLLBACK")
+    }
+
     func row(_ sql: String, _ args: [any PGBindable] = []) throws -> PGRow? { try rows(sql, args).first }
 
     /// Runs a statement of the hot paths: prepared once per connection, so
@@ -155,10 +296,14 @@ final class PGSession {
     /// thrown once every answer is in (the statements after it fail too:
     /// the transaction is aborted).
     func pipelined(_ statements: [(PGStatement, [any PGBindable])]) throws -> [[PGRow]] {
+        try flushAppends()
         guard let prepared else { return try statements.map { try rows($0.0.sql, $0.1) } }
         var sent: [EventLoopFuture<[PostgresRow]>] = []
         for (statement, args) in statements {
-            if !statement.readOnly { touched = true }
+            if !statement.readOnly {
+                touched = true
+                if !statement.bookkept { batch.forgetRows() }
+            }
             do {
                 let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
                 sent.append(query.execute(args.map { Self.data($0.pgValue) }))
@@ -255,13 +400,16 @@ final class PGSession {
         case .text(let s): binds.append(s)
         case .bytes(let b): binds.append(ByteBuffer(bytes: b))
         case .bool(let b): binds.append(b)
+        case .array(let a): binds.append(a)
         }
     }
 
     /// Runs `sql`, already in PostgreSQL's `$N` form, with `binds` (bulk
     /// statements, whose placeholders are not worth rewriting each time).
     func execute(postgresSQL sql: String, binds: PostgresBindings) throws {
+        try flushAppends()
         touched = true
+        batch.forgetRows()
         do {
             let result = try answer(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger))
             changesCount = result.metadata.rows ?? 0
@@ -279,6 +427,7 @@ final class PGSession {
         case .text(let s): PostgresData(string: s)
         case .bytes(let b): PostgresData(bytes: b)
         case .bool(let b): PostgresData(bool: b)
+        case .array(let a): PostgresData(type: a.psqlType, formatCode: .binary, value: a.bytes)
         }
     }
 
@@ -322,10 +471,15 @@ struct PGStatement: Sendable {
     let sql: String
     /// Whether it only reads (`isReadOnly`).
     let readOnly: Bool
+    /// Whether what it writes is accounted for by the session itself (an
+    /// append, a mention, a NOTIFY), so that it leaves what a batch knows
+    /// (`PGBatchState`) standing; any other write makes the batch forget it.
+    let bookkept: Bool
 
-    init(_ sql: String) {
+    init(_ sql: String, bookkept: Bool = false) {
         self.sql = PGSession.postgresSQL(sql)
         readOnly = Self.isReadOnly(sql)
+        self.bookkept = bookkept
     }
 
     /// Whether `sql` cannot change anything a rollback would undo: a
@@ -341,6 +495,36 @@ struct PGStatement: Sendable {
         else { return false }
         let lowered = sql.lowercased()
         return !["pg_notify", "setval", "nextval"].contains { lowered.contains($0) }
+    }
+}
+
+/// What a group-commit batch knows of its own transaction, to spare round
+/// trips to PostgreSQL (PostgresGroupCommit.runBatch): the last seq of each
+/// conversation whose row it locked, the snapshots of its sends read in one
+/// statement, and appends not yet stored. What it knows holds until a
+/// statement the session does not account for writes (`forgetRows`).
+struct PGBatchState {
+    struct MessageKey: Hashable {
+        let sender: UserID
+        let clientMsgID: String
+    }
+
+    /// Whether appends may be deferred: in a batch, except when it runs
+    /// again after a deferred append failed.
+    var deferring = false
+    var lastSeq: [ConversationID: Seq] = [:]
+    /// Prefetched send snapshots, by sender and client_msg_id, then conversation.
+    var snapshots: [MessageKey: [ConversationID: PGRow]] = [:]
+    /// Events with their seqs, to store before the next statement.
+    var appends: [Event] = []
+    /// Whether storing deferred appends failed (the transaction is aborted).
+    var flushFailed = false
+
+    var knowsRows: Bool { !lastSeq.isEmpty || !snapshots.isEmpty }
+
+    mutating func forgetRows() {
+        lastSeq = [:]
+        snapshots = [:]
     }
 }
 

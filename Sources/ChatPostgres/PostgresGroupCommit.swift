@@ -18,6 +18,20 @@ import Synchronization
 /// one has released its locks. Every caller is resumed only after the
 /// COMMIT, so an acknowledged write is committed.
 ///
+/// Round trips to PostgreSQL are what a write costs most (each is a thread
+/// hand-off and a loopback exchange on both sides), so a batch makes few of
+/// them whatever its size: after BEGIN, one statement locks its
+/// conversations' rows and reads their last seqs, one reads the snapshots
+/// of all its sends (`PostgresStore.batchSendSnapshotSQL`), and the events
+/// its writes append are stored together (`PGSession.deferAppend`) before
+/// the next statement that could see them, at the latest before the NOTIFY
+/// and the COMMIT. A send is then no round trip of its own. What the batch
+/// knows (seqs, snapshots) is forgotten when a statement it does not
+/// account for writes (`PGBatchState`), and a failure to store the deferred
+/// events, which no single write can be blamed for, rolls the batch back to
+/// run again appending statement by statement (so only the write whose row
+/// PostgreSQL refuses fails).
+///
 /// Against one transaction per write it saves a BEGIN, a NOTIFY and a
 /// COMMIT (a WAL flush) per write, and writes to one conversation no longer
 /// queue on its row lock across connections: the batch holds it once.
@@ -35,6 +49,13 @@ final class PostgresGroupCommit: Sendable {
     /// whatever `storage.group_commit_max_writes` says.
     static let maxWritesPerBatch = 64
 
+    /// A send's conversation, sender and client_msg_id (`sendSnapshotSQL`'s parameters).
+    struct SendKey: Sendable {
+        let conversation: ConversationID
+        let sender: UserID
+        let clientMsgID: String
+    }
+
     enum Outcome: Sendable {
         /// The write succeeded; publish these after COMMIT.
         case done(CommittedChanges)
@@ -47,6 +68,8 @@ final class PostgresGroupCommit: Sendable {
     struct Pending: Sendable {
         /// The conversation it writes in, when it is about one (its row is locked at the batch's start).
         let conversation: ConversationID?
+        /// The send it is, when it is one (its snapshot is read with the batch's others).
+        let send: SendKey?
         /// Runs the write in the batch's transaction and records its result.
         let run: @Sendable (PGSession, _ attempt: Int) -> Outcome
         /// Resumes the caller after the batch ended: nil when it committed
@@ -139,7 +162,7 @@ extension PostgresStore {
     /// Runs `body` as one write of the next batch of `lane`, its changes
     /// published after the batch commits. Lost deadlocks are retried (up to `maxAttempts`).
     func write<T: Sendable>(
-        lane: Int = 0, conversation: ConversationID? = nil,
+        lane: Int = 0, conversation: ConversationID? = nil, send: PostgresGroupCommit.SendKey? = nil,
         _ body: @escaping @Sendable (PGSession, inout CommittedChanges) throws -> T
     ) async throws -> T {
         guard !closing.load(ordering: .acquiring) else { throw ChatFailure(.unavailable, "the database is closing") }
@@ -148,7 +171,7 @@ extension PostgresStore {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let result = Mutex<Result<T, any Error>?>(nil)
             let pending = PostgresGroupCommit.Pending(
-                conversation: conversation,
+                conversation: conversation, send: send,
                 run: { session, attempt in
                     do {
                         var changes = CommittedChanges()
@@ -196,10 +219,11 @@ extension PostgresStore {
                     try await client.withConnection { connection in
                         try await self.threads.runIfActive {
                             let session = PGSession(connection, logger: logger, prepared: self.preparedStatements)
+                            var deferring = true
                             while true {
                                 let batch = queue.nextBatch()
                                 if batch.isEmpty { return }
-                                try self.runBatch(batch, queue, session)
+                                deferring = try self.runBatch(batch, queue, session, deferring: deferring)
                             }
                         }
                     }
@@ -216,16 +240,35 @@ extension PostgresStore {
     }
 
     /// Locks the rows of the conversations `batch` writes in, in ascending
-    /// id order (see `PostgresGroupCommit`), as `standing` would one by one.
+    /// id order (see `PostgresGroupCommit`), as `standing` would one by
+    /// one; the session learns their last seqs.
     private func lockConversations(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
         let ids = Set(batch.compactMap(\.conversation)).sorted()
         guard !ids.isEmpty else { return }
-        try s.execute(Self.lockConversationsSQL, [ids.map(String.init).joined(separator: ",")])
+        let rows = try s.rows(Self.lockConversationsSQL, [PGArray(ids.map { Optional($0) })])
+        s.locked(lastSeqs: rows.map { ($0[0].int, $0[1].int) })
     }
 
-    /// The ids as one text parameter, so that every batch runs the same prepared statement.
+    /// The ids as one array parameter, so that every batch runs the same prepared statement.
     static let lockConversationsSQL = PGStatement(
-        "SELECT 1 FROM conversations WHERE id = ANY(string_to_array(?::text, ',')::bigint[]) ORDER BY id FOR UPDATE")
+        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE")
+
+    /// Reads the snapshots of the batch's sends in one statement
+    /// (`PostgresStore.batchSendSnapshotSQL`), for `PostgresTransaction.sendSnapshot`.
+    private func prefetchSends(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
+        let sends = batch.compactMap(\.send)
+        guard !sends.isEmpty else { return }
+        let rows = try s.rows(
+            Self.batchSendSnapshotSQL,
+            [
+                PGArray(sends.map { Optional($0.conversation) }), PGArray(sends.map { Optional($0.sender) }),
+                PGArray(sends.map { Optional($0.clientMsgID) }),
+            ])
+        for row in rows {
+            let key = Self.batchSendSnapshotKey(row)
+            s.prefetched(row, conversation: key.conversation, sender: key.sender, clientMsgID: key.clientMsgID)
+        }
+    }
 
     /// A batch that failed as a whole; each of its writes has been told.
     struct BatchFailed: Error { let underlying: any Error }
@@ -245,18 +288,31 @@ extension PostgresStore {
     /// write's body only reads and writes through its session, so running
     /// it again is running it once). Each rollback ends one write or counts
     /// one attempt, so batches always progress.
-    private func runBatch(_ batch: [PostgresGroupCommit.Pending], _ queue: PostgresGroupCommit, _ s: PGSession) throws {
+    private func runBatch(
+        _ batch: [PostgresGroupCommit.Pending], _ queue: PostgresGroupCommit, _ s: PGSession, deferring: Bool
+    ) throws -> Bool {
         let started = ContinuousClock.now
         var done: [PostgresGroupCommit.Pending] = []
         var published: [CommittedChanges] = []
+        /// Deferred appends failed to go in: no single write is to blame,
+        /// so the whole batch runs again, appending as it goes.
+        func again() throws -> Bool {
+            logger.debug("a batch's deferred appends failed; it runs again without deferring")
+            try s.rollback()
+            rolledBack.add(1, ordering: .relaxed)
+            queue.requeue(batch)
+            return false
+        }
         do {
             try s.execute("BEGIN")
+            s.beginBatch(deferring: deferring)
             do {
                 try lockConversations(of: batch, s)
+                if deferring { try prefetchSends(of: batch, s) }
             } catch where Self.isRetryable(error) {
                 // Lost a deadlock before any write ran: the whole batch again
                 // (a write that lost too often gets the error).
-                try s.execute("ROLLBACK")
+                try s.rollback()
                 let (again, failing) = batch.reduce(into: ([PostgresGroupCommit.Pending](), [PostgresGroupCommit.Pending]())) {
                     if $1.attempt < Self.maxAttempts {
                         var next = $1
@@ -268,11 +324,12 @@ extension PostgresStore {
                 }
                 queue.requeue(again)
                 for pending in failing { pending.finish(error) }
-                return
+                return deferring
             }
             for (index, pending) in batch.enumerated() {
                 s.startWrite()
                 var outcome = pending.run(s, pending.attempt)
+                if s.batch.flushFailed { return try again() }
                 // Its error, when not its own result's.
                 var error: (any Error)?
                 if case .done = outcome, s.statementFailed {
@@ -293,7 +350,7 @@ extension PostgresStore {
                     break
                 }
                 // The transaction may hold this write's changes or be aborted.
-                try s.execute("ROLLBACK")
+                try s.rollback()
                 var again = Array(batch[..<index])
                 if case .retry = outcome {
                     var next = pending
@@ -307,7 +364,12 @@ extension PostgresStore {
                     committed.withLockedValue { $0.writes += 1 }  // answered, as a write that failed alone is
                     pending.finish(error)
                 }
-                return
+                return deferring
+            }
+            do {
+                try s.flushAppends()
+            } catch where s.batch.flushFailed {
+                return try again()
             }
             if !published.isEmpty { try announce(s, CommittedChanges(merging: published)) }
             try commitLock.withLock {
@@ -320,7 +382,7 @@ extension PostgresStore {
                 publish(published, s)
             }
         } catch {
-            try? s.execute("ROLLBACK")
+            try? s.rollback()
             for pending in batch { pending.finish(error) }
             throw BatchFailed(underlying: error)
         }
@@ -330,6 +392,7 @@ extension PostgresStore {
         }
         batchObserver.withLockedValue { $0 }?.body(done.count, ContinuousClock.now - started)
         for pending in done { pending.finish(nil) }
+        return true
     }
 }
 

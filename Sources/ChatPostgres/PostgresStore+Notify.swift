@@ -94,7 +94,7 @@ extension PostgresStore {
         }
     }
 
-    static let notifySQL = PGStatement("SELECT pg_notify(?::text, ?::text)")
+    static let notifySQL = PGStatement("SELECT pg_notify(?::text, ?::text)", bookkept: true)
     static let eventRangeSQL = PGStatement(
         "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq")
 

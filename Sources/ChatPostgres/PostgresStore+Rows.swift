@@ -64,17 +64,21 @@ extension PostgresStore {
         INSERT INTO events (\(eventColumns))
         VALUES (?2, (SELECT last_seq FROM next), \((3...25).map { "?\($0)" }.joined(separator: ", ")))
         RETURNING seq
-        """)
+        """, bookkept: true)
     /// A user's standing (?2) in a conversation (?1), one row; its columns
     /// have distinct names, so it can be a subquery (`sendSnapshotSQL`).
-    private static let standingSelect = """
+    private static let standingSelect = standingSelect(conversation: "?1", user: "?2")
+
+    private static func standingSelect(conversation: String, user: String) -> String {
+        """
         SELECT c.kind, c.visibility, c.last_seq, m.role, m.read_seq, m.muted_until, u.disabled, u.role AS user_role,
           m.delivered_seq, m.notify_level, m.notify_muted_until
         FROM conversations c
-        LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = ?2
-        LEFT JOIN users u ON u.id = ?2
-        WHERE c.id = ?1
+        LEFT JOIN members m ON m.conversation_id = c.id AND m.user_id = \(user)
+        LEFT JOIN users u ON u.id = \(user)
+        WHERE c.id = \(conversation)
         """
+    }
     static let standingSQL = PGStatement(standingSelect)
     static let standingForUpdateSQL = PGStatement(standingSelect + " FOR UPDATE OF c")
     /// A send's three reads as one row (`PostgresTransaction.sendSnapshot`),
@@ -86,16 +90,40 @@ extension PostgresStore {
     /// when none).
     static let sendSnapshotSQL = PGStatement(
         """
-        SELECT s.*,
-          coalesce((SELECT EXISTS (
-              SELECT 1 FROM blocks b
-              WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
-            FROM members p WHERE p.conversation_id = ?1 AND p.user_id != ?2 LIMIT 1), false),
-          \(eventColumns.split(separator: ",").map { "e." + $0.split(whereSeparator: \.isWhitespace).joined() }.joined(separator: ", "))
+        SELECT \(sendSnapshotColumns(conversation: "?1", sender: "?2"))
         FROM (SELECT 1) one
         LEFT JOIN LATERAL (\(standingSelect) FOR UPDATE OF c) s ON true
         LEFT JOIN events e ON e.sender_id = ?2 AND e.client_msg_id = ?3
         """)
+
+    private static func sendSnapshotColumns(conversation: String, sender: String) -> String {
+        """
+        s.*,
+          coalesce((SELECT EXISTS (
+              SELECT 1 FROM blocks b
+              WHERE (b.user_id = \(sender) AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = \(sender)))
+            FROM members p WHERE p.conversation_id = \(conversation) AND p.user_id != \(sender) LIMIT 1), false),
+          \(eventColumns.split(separator: ",").map { "e." + $0.split(whereSeparator: \.isWhitespace).joined() }.joined(separator: ", "))
+        """
+    }
+
+    /// `sendSnapshotSQL` for many sends at once (?1 conversations, ?2
+    /// senders, ?3 client_msg_ids: arrays of one element per send), a row
+    /// each, its send's three parameters after `sendSnapshotSQL`'s columns
+    /// (`batchSendSnapshotKey`). The conversations' rows are locked already
+    /// (a group-commit batch locks them first).
+    static let batchSendSnapshotSQL = PGStatement(
+        """
+        SELECT \(sendSnapshotColumns(conversation: "k.conversation", sender: "k.sender")), k.conversation, k.sender, k.client_msg_id
+        FROM unnest(?1::bigint[], ?2::bigint[], ?3::text[]) AS k(conversation, sender, client_msg_id)
+        LEFT JOIN LATERAL (\(standingSelect(conversation: "k.conversation", user: "k.sender"))) s ON true
+        LEFT JOIN events e ON e.sender_id = k.sender AND e.client_msg_id = k.client_msg_id COLLATE "C"
+        """)
+
+    static func batchSendSnapshotKey(_ row: PGRow) -> PostgresGroupCommit.SendKey {
+        let n = row.values.count
+        return PostgresGroupCommit.SendKey(conversation: row[n - 3].int, sender: row[n - 2].int, clientMsgID: row[n - 1].text)
+    }
 
     /// The prior event of a `sendSnapshotSQL` row (nil: none).
     static func sendSnapshotPriorEvent(_ row: PGRow) -> Event? {
@@ -177,6 +205,12 @@ extension PostgresStore {
             event.emoji, event.subjectUserID, event.role?.rawValue, event.name, event.description, event.mutedUntil,
             event.editedAt, event.deleted, event.createdAt,
         ]
+        if let seq = s.deferAppend(event) {
+            var stored = event
+            stored.seq = seq
+            changes.events.append(stored)
+            return stored
+        }
         let seq: Int64?
         do {
             seq = try s.int(appendEventSQL, args)
@@ -186,6 +220,7 @@ extension PostgresStore {
         guard let seq else { throw ChatFailure(.notFound, "no such conversation") }
         var stored = event
         stored.seq = seq
+        s.appended(stored)
         for user in stored.mentions {
             try s.execute(insertMentionSQL, [stored.conversationID, seq, user])
         }
@@ -194,7 +229,58 @@ extension PostgresStore {
     }
 
     static let insertMentionSQL = PGStatement(
-        "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        "INSERT INTO mentions (conversation_id, seq, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", bookkept: true)
+
+    /// Stores a batch's deferred appends (`PGSession.deferAppend`): the
+    /// events (?1–?25, a column each), their mentions (?26–?28) and each
+    /// conversation's last seq and activity time (?29–?31), in one statement.
+    static let insertEventsSQL = PGStatement(
+        """
+        WITH e AS (
+          INSERT INTO events (\(eventColumns))
+          SELECT * FROM unnest(
+            ?1::bigint[], ?2::bigint[], ?3::text[], ?4::bigint[], ?5::text[], ?6::text[], ?7::text[], ?8::bigint[],
+            ?9::text[], ?10::text[], ?11::text[], ?12::bigint[], ?13::text[], ?14::bigint[], ?15::bigint[], ?16::bigint[],
+            ?17::text[], ?18::bigint[], ?19::text[], ?20::text[], ?21::text[], ?22::bigint[], ?23::bigint[], ?24::boolean[],
+            ?25::bigint[])),
+        m AS (
+          INSERT INTO mentions (conversation_id, seq, user_id)
+          SELECT * FROM unnest(?26::bigint[], ?27::bigint[], ?28::bigint[]) ON CONFLICT DO NOTHING)
+        UPDATE conversations c SET last_seq = u.seq, last_activity_at = u.at
+        FROM unnest(?29::bigint[], ?30::bigint[], ?31::bigint[]) AS u(id, seq, at)
+        WHERE c.id = u.id
+        """, bookkept: true)
+
+    static func insertEventsArgs(_ events: [Event]) -> [any PGBindable] {
+        func column(_ value: (Event) -> Int64?) -> PGArray { PGArray(events.map(value)) }
+        func column(_ value: (Event) -> String?) -> PGArray { PGArray(events.map(value)) }
+        var mentions: ([Int64?], [Int64?], [Int64?]) = ([], [], [])
+        var heads: [ConversationID: (seq: Seq, at: Millis)] = [:]
+        for event in events {
+            for user in event.mentions {
+                mentions.0.append(event.conversationID)
+                mentions.1.append(event.seq)
+                mentions.2.append(user)
+            }
+            if heads[event.conversationID].map({ $0.seq < event.seq }) ?? true {
+                heads[event.conversationID] = (event.seq, event.createdAt)
+            }
+        }
+        let ids = heads.keys.sorted()
+        return [
+            column { $0.conversationID }, column { $0.seq }, column { $0.kind.rawValue }, column { $0.senderID },
+            column { $0.clientMsgID }, column { $0.messageType?.rawValue }, column { $0.text }, column { $0.replyToSeq },
+            column { $0.mentions.isEmpty ? nil : $0.mentions.map(String.init).joined(separator: ",") },
+            column { $0.attachment?.fileID }, column { $0.attachment?.name }, column { $0.attachment?.size },
+            column { $0.attachment?.mimeType }, column { $0.attachment.map { Int64($0.width) } },
+            column { $0.attachment.map { Int64($0.height) } }, column { $0.targetSeq }, column { $0.emoji },
+            column { $0.subjectUserID }, column { $0.role?.rawValue }, column { $0.name }, column { $0.description },
+            column { $0.mutedUntil }, column { $0.editedAt }, PGArray(events.map { Optional($0.deleted) }),
+            column { $0.createdAt },
+            PGArray(mentions.0), PGArray(mentions.1), PGArray(mentions.2),
+            PGArray(ids.map { Optional($0) }), PGArray(ids.map { heads[$0]?.seq }), PGArray(ids.map { heads[$0]?.at }),
+        ]
+    }
 
     static func appendAccountEvent(_ s: PGSession, _ changes: inout CommittedChanges, _ event: AccountEvent) throws {
         guard let seq = try s.int("UPDATE users SET account_seq = account_seq + 1 WHERE id = ? RETURNING account_seq", [event.userID])

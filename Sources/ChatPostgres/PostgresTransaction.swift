@@ -13,12 +13,20 @@ extension PostgresStore {
         try await transaction(in: conversation, body)
     }
 
+    /// A send (`StoreTransaction.appendMessage`) in its conversation's
+    /// lane, its snapshot read with those of the batch's other sends.
+    public func appendMessage(_ message: NewMessage) async throws -> AppendResult {
+        let key = PostgresGroupCommit.SendKey(conversation: message.conversation, sender: message.sender, clientMsgID: message.clientMsgID)
+        return try await transaction(in: message.conversation, send: key) { tx in try tx.appendMessage(message) }
+    }
+
     /// In the conversation's lane, its row locked at the batch's start;
     /// nil: lane 0.
     private func transaction<T: Sendable>(
-        in conversation: ConversationID?, _ body: @escaping @Sendable (any StoreTransaction) throws -> T
+        in conversation: ConversationID?, send: PostgresGroupCommit.SendKey? = nil,
+        _ body: @escaping @Sendable (any StoreTransaction) throws -> T
     ) async throws -> T {
-        try await write(lane: conversation.map(lane(of:)) ?? 0, conversation: conversation) { session, changes in
+        try await write(lane: conversation.map(lane(of:)) ?? 0, conversation: conversation, send: send) { session, changes in
             let tx = PostgresTransaction(session)
             let result = try body(tx)
             changes = tx.changes
@@ -135,7 +143,10 @@ final class PostgresTransaction: StoreTransaction {
     /// conversation's other member block each other, which counts only where
     /// `MessagePolicy.blocksApply`.
     func sendSnapshot(sender: UserID, in conversation: ConversationID, clientMsgID: String) throws -> SendSnapshot {
-        guard let row = try s.row(PostgresStore.sendSnapshotSQL, [conversation, sender, clientMsgID]) else {
+        guard
+            let row = try s.takeSnapshot(conversation: conversation, sender: sender, clientMsgID: clientMsgID)
+                ?? s.row(PostgresStore.sendSnapshotSQL, [conversation, sender, clientMsgID])
+        else {
             throw ChatFailure(.internal, "a send's snapshot returned no row")
         }
         let standing = PostgresStore.standing(row[0].isNull ? nil : row, of: sender, in: conversation)

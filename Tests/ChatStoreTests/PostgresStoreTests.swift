@@ -361,6 +361,127 @@ struct PostgresStoreTests {
             return blocked
         }
         #expect(checked == [false, false, false, true, true, false, false, false])
+        // The same reads for every case at once (a group-commit batch's), row by row.
+        let together = try await store.write { s in
+            try s.rows(
+                PostgresStore.batchSendSnapshotSQL,
+                [PGArray(cases.map { Optional($0.1) }), PGArray(cases.map { Optional($0.0) }), PGArray(cases.map { Optional($0.2) })]
+            ).map { row in
+                let key = PostgresStore.batchSendSnapshotKey(row)
+                return ("\(key.sender) \(key.conversation) \(key.clientMsgID)", Array(row.values.dropLast(3)))
+            }
+        }
+        let alone = try await store.write { s in
+            try cases.map { ("\($0.0) \($0.1) \($0.2)", try s.row(PostgresStore.sendSnapshotSQL, [$0.1, $0.0, $0.2])?.values ?? []) }
+        }
+        #expect(together.count == cases.count)
+        #expect(Dictionary(uniqueKeysWithValues: together) == Dictionary(uniqueKeysWithValues: alone))
+        await store.close()
+    }
+
+    /// A group-commit batch reads its sends' snapshots in one statement and
+    /// stores their events (with mentions and each conversation's head) in
+    /// one more. When that store fails, no single write is to blame: the
+    /// batch runs again appending write by write, and only the write whose
+    /// row the database refuses fails. Retries within the batch are
+    /// duplicates, the stream has no gap, and the mentions are there.
+    @Test func aBatchsSendsAreStoredTogetherAndOnlyARefusedOneFails() async throws {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        let f = Fixture(existing: store)
+        let alice = try await Self.register(f, "alice")
+        let bob = try await Self.register(f, "bob")
+        let rooms = f.rooms()
+        let room = try await rooms.createRoom(alice, name: "batch", description: "", visibility: .public)
+        _ = try await rooms.join(bob, room: room.id)
+        let head = try #require(try await store.conversation(id: room.id, viewer: nil)).headSeq
+        try await store.write { s in
+            try s.execute(
+                """
+                CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.text = 'refused' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$
+                """)
+            try s.execute("CREATE TRIGGER test_refuse BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_refuse()")
+        }
+        // Batches fill up: the sends below share a few of them.
+        store.reconfigureGroupCommit(maxWrites: 64, maxDelayMicros: 50_000)
+        let before = store.rolledBackBatches
+        let results = await withTaskGroup(of: (Int, AppendResult?).self) { group in
+            for i in 0..<30 {
+                group.addTask {
+                    let (sender, other) = i % 2 == 0 ? (alice, "bob") : (bob, "alice")
+                    // 21 retries 3 (both bob's); 13 is refused by the database.
+                    let id = i == 21 ? "m3" : "m\(i)"
+                    let text = i == 13 ? "refused" : "hi @\(other) \(i == 21 ? 3 : i)"
+                    let r = try? await rooms.send(sender, conversation: room.id, toUser: 0, .init(clientMsgID: id, text: text))
+                    return (i, r)
+                }
+            }
+            var out: [Int: AppendResult?] = [:]
+            for await (i, r) in group { out[i] = r }
+            return out
+        }
+        #expect(results.filter { $0.value == nil }.map(\.key) == [13])
+        #expect(store.rolledBackBatches > before)
+        let stored = results.compactMap(\.value).filter { !$0.duplicate }.map(\.event.seq).sorted()
+        #expect(stored == Array((head + 1)...(head + 28)))
+        let (first, retry) = (try #require(results[3] ?? nil), try #require(results[21] ?? nil))
+        #expect(first.event.seq == retry.event.seq && first.duplicate != retry.duplicate)
+        let page = try await store.history(conversation: room.id, anchor: .after(head), limit: 100, viewer: alice.userID)
+        #expect(page.events.map(\.seq) == stored)
+        #expect(page.headSeq == head + 28)
+        #expect(Set(page.events.compactMap(\.text)).count == 28)
+        let mentions = try await store.read { s in
+            try s.rows("SELECT seq, user_id FROM mentions WHERE conversation_id = ? ORDER BY seq", [room.id]).map { [$0[0].int, $0[1].int] }
+        }
+        #expect(mentions == page.events.map { [$0.seq, $0.senderID == alice.userID ? bob.userID : alice.userID] })
+        #expect(page.events.allSatisfy { $0.mentions == [$0.senderID == alice.userID ? bob.userID : alice.userID] })
+        await store.close()
+    }
+
+    /// What a batch knows of its transaction (the conversation's last seq,
+    /// prefetched snapshots) holds only until a statement it does not
+    /// account for writes: a send after a member was removed in the same
+    /// transaction sees the removal, and seqs go on from the deferred appends.
+    @Test func aBatchForgetsWhatAnotherWriteMayHaveChanged() async throws {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        let f = Fixture(existing: store)
+        let alice = try await Self.register(f, "alice")
+        let bob = try await Self.register(f, "bob")
+        let rooms = f.rooms()
+        let room = try await rooms.createRoom(alice, name: "forget", description: "", visibility: .public)
+        _ = try await rooms.join(bob, room: room.id)
+        let head = try #require(try await store.conversation(id: room.id, viewer: nil)).headSeq
+        @Sendable func message(_ sender: Session, _ id: String) -> NewMessage {
+            NewMessage(
+                conversation: room.id, sender: sender.userID, clientMsgID: id, type: .text, text: id, attachment: nil, replyTo: nil,
+                mentionKeys: [], now: 1)
+        }
+        let (seqs, refused) = try await store.write { s, changes in
+            let locked = try s.rows(PostgresStore.lockConversationsSQL, [PGArray([Optional(room.id)])])
+            s.locked(lastSeqs: locked.map { ($0[0].int, $0[1].int) })
+            for (sender, id) in [(bob, "b1"), (bob, "b2"), (alice, "a1")] {
+                let row = try #require(
+                    try s.rows(
+                        PostgresStore.batchSendSnapshotSQL,
+                        [PGArray([Optional(room.id)]), PGArray([Optional(sender.userID)]), PGArray([Optional(id)])]
+                    ).first)
+                s.prefetched(row, conversation: room.id, sender: sender.userID, clientMsgID: id)
+            }
+            let tx = PostgresTransaction(s)
+            let b1 = try tx.appendMessage(message(bob, "b1")).event.seq
+            // Deferred: in the transaction, but not stored yet.
+            #expect(s.batch.appends.map(\.seq) == [b1])
+            try tx.deleteMember(conversation: room.id, user: bob.userID)
+            #expect(s.batch.appends.isEmpty && !s.batch.knowsRows)
+            let refused = (try? tx.appendMessage(message(bob, "b2"))) == nil
+            let a1 = try tx.appendMessage(message(alice, "a1")).event.seq
+            changes = tx.changes
+            return ([b1, a1], refused)
+        }
+        #expect(seqs == [head + 1, head + 2])
+        #expect(refused)
+        let page = try await store.history(conversation: room.id, anchor: .after(head), limit: 10, viewer: alice.userID)
+        #expect(page.events.map(\.text) == ["b1", "a1"])
         await store.close()
     }
 
