@@ -255,20 +255,24 @@ final class PGSession {
         if let id = event.clientMsgID { batch.snapshots[PGBatchState.MessageKey(sender: event.senderID, clientMsgID: id)] = nil }
     }
 
-    /// Stores the deferred appends (one statement). A failure here belongs
-    /// to no single write: `batch.flushFailed` says so, and the batch runs
-    /// again without deferring (PostgresGroupCommit).
-    func flushAppends() throws {
-        guard !batch.appends.isEmpty else { return }
+    /// Stores the deferred appends (one statement), sending the NOTIFY
+    /// `payloads` on `channel` with them; false when there was nothing to
+    /// store (and nothing was sent). A failure here belongs to no single
+    /// write: `batch.flushFailed` says so, and the batch runs again without
+    /// deferring (PostgresGroupCommit).
+    @discardableResult
+    func flushAppends(notifying payloads: [String] = [], on channel: String = "") throws -> Bool {
+        guard !batch.appends.isEmpty else { return false }
         let events = batch.appends
         batch.appends = []
         // Whether the write running now changed anything is its own matter.
         let wasTouched = touched
         do {
-            try pipelined([(PostgresStore.insertEventsSQL, PostgresStore.insertEventsArgs(events))])
+            try pipelined([(PostgresStore.insertEventsSQL, PostgresStore.insertEventsArgs(events, notifying: payloads, on: channel))])
             touched = wasTouched
+            return true
         } catch {
-            batch.flushFailed = true
+            batch.flushError = error
             throw error
         }
     }
@@ -517,8 +521,9 @@ struct PGBatchState {
     var snapshots: [MessageKey: [ConversationID: PGRow]] = [:]
     /// Events with their seqs, to store before the next statement.
     var appends: [Event] = []
-    /// Whether storing deferred appends failed (the transaction is aborted).
-    var flushFailed = false
+    /// Why storing deferred appends failed (the transaction is aborted).
+    var flushError: (any Error)?
+    var flushFailed: Bool { flushError != nil }
 
     var knowsRows: Bool { !lastSeq.isEmpty || !snapshots.isEmpty }
 

@@ -297,7 +297,13 @@ extension PostgresStore {
         /// Deferred appends failed to go in: no single write is to blame,
         /// so the whole batch runs again, appending as it goes.
         func again() throws -> Bool {
-            logger.debug("a batch's deferred appends failed; it runs again without deferring")
+            // A row another lane or node stored meanwhile (a client_msg_id
+            // sent twice at once) is to be expected; anything else is worth a look.
+            let error = s.batch.flushError
+            let expected = error.map { Self.isRetryable($0) || (Self.translate($0) as? ChatFailure)?.kind == .conflict } ?? true
+            logger.log(
+                level: expected ? .debug : .warning, "a batch's deferred appends failed; it runs again without deferring",
+                metadata: ["chatd.error": "\(error.map { "\(Self.translate($0))" } ?? "")"])
             try s.rollback()
             rolledBack.add(1, ordering: .relaxed)
             queue.requeue(batch)
@@ -366,12 +372,13 @@ extension PostgresStore {
                 }
                 return deferring
             }
+            // The deferred appends and the NOTIFY in one statement when there are appends.
+            let payloads = published.isEmpty ? [] : Self.notifications(CommittedChanges(merging: published), node: node)
             do {
-                try s.flushAppends()
+                if try !s.flushAppends(notifying: payloads, on: Self.channel) { try announce(s, payloads) }
             } catch where s.batch.flushFailed {
                 return try again()
             }
-            if !published.isEmpty { try announce(s, CommittedChanges(merging: published)) }
             try commitLock.withLock {
                 try s.execute("COMMIT")
                 // PostgreSQL answers a COMMIT of an aborted transaction

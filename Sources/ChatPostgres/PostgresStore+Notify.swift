@@ -87,9 +87,9 @@ extension PostgresStore {
         return result
     }
 
-    /// NOTIFYs what the transaction appended; delivered only if it commits.
-    func announce(_ s: PGSession, _ changes: CommittedChanges) throws {
-        for payload in Self.notifications(changes, node: node) {
+    /// NOTIFYs what the transaction appended (`notifications`); delivered only if it commits.
+    func announce(_ s: PGSession, _ payloads: [String]) throws {
+        for payload in payloads {
             try s.execute(Self.notifySQL, [Self.channel, payload])
         }
     }

@@ -233,7 +233,9 @@ extension PostgresStore {
 
     /// Stores a batch's deferred appends (`PGSession.deferAppend`): the
     /// events (?1–?25, a column each), their mentions (?26–?28) and each
-    /// conversation's last seq and activity time (?29–?31), in one statement.
+    /// conversation's last seq and activity time (?29–?31), and NOTIFYs on
+    /// channel ?32 the payloads ?33 (in order; none when the batch goes on),
+    /// in one statement.
     static let insertEventsSQL = PGStatement(
         """
         WITH e AS (
@@ -245,13 +247,15 @@ extension PostgresStore {
             ?25::bigint[])),
         m AS (
           INSERT INTO mentions (conversation_id, seq, user_id)
-          SELECT * FROM unnest(?26::bigint[], ?27::bigint[], ?28::bigint[]) ON CONFLICT DO NOTHING)
-        UPDATE conversations c SET last_seq = u.seq, last_activity_at = u.at
-        FROM unnest(?29::bigint[], ?30::bigint[], ?31::bigint[]) AS u(id, seq, at)
-        WHERE c.id = u.id
+          SELECT * FROM unnest(?26::bigint[], ?27::bigint[], ?28::bigint[]) ON CONFLICT DO NOTHING),
+        h AS (
+          UPDATE conversations c SET last_seq = u.seq, last_activity_at = u.at
+          FROM unnest(?29::bigint[], ?30::bigint[], ?31::bigint[]) AS u(id, seq, at)
+          WHERE c.id = u.id)
+        SELECT pg_notify(?32::text, n.payload) FROM unnest(?33::text[]) WITH ORDINALITY AS n(payload, i) ORDER BY n.i
         """, bookkept: true)
 
-    static func insertEventsArgs(_ events: [Event]) -> [any PGBindable] {
+    static func insertEventsArgs(_ events: [Event], notifying payloads: [String], on channel: String) -> [any PGBindable] {
         func column(_ value: (Event) -> Int64?) -> PGArray { PGArray(events.map(value)) }
         func column(_ value: (Event) -> String?) -> PGArray { PGArray(events.map(value)) }
         var mentions: ([Int64?], [Int64?], [Int64?]) = ([], [], [])
@@ -279,6 +283,7 @@ extension PostgresStore {
             column { $0.createdAt },
             PGArray(mentions.0), PGArray(mentions.1), PGArray(mentions.2),
             PGArray(ids.map { Optional($0) }), PGArray(ids.map { heads[$0]?.seq }), PGArray(ids.map { heads[$0]?.at }),
+            channel, PGArray(payloads.map { Optional($0) }),
         ]
     }
 
