@@ -29,6 +29,12 @@ struct Common: ParsableArguments {
     @Flag(help: "Print the report as JSON.") var json = false
     @Flag(help: "Connect with TLS (--server is chatd's tls.listen).") var tls = false
     @Option(help: "PEM file of the CA that signed chatd's certificate (implies --tls).") var ca: String?
+    @Flag(
+        help: """
+            At an offered rate, every sender sends its k-th message at the same instant (bursts of one message \
+            per sender), as chatbench did before 2026-12-05; by default the senders' schedules are spread evenly.
+            """)
+    var synchronized = false
 
     func bench() throws -> Bench {
         let tls = try (tls || ca != nil) ? ChatTLS(caFile: ca) : nil
@@ -38,7 +44,9 @@ struct Common: ParsableArguments {
                 return pid
             }
         }
-        return Bench(target: try Target(server: server, threads: threads, tls: tls), proc: pids.map(ProcStats.init(pids:)))
+        return Bench(
+            target: try Target(server: server, threads: threads, tls: tls), proc: pids.map(ProcStats.init(pids:)),
+            synchronized: synchronized)
     }
 
     func emit(_ report: Report) throws {

@@ -129,7 +129,8 @@ extension Bench {
             let (begin, window) = SendDriver.plan(warmup: warmup, duration: duration)
             box.value.withLock { $0 = window }
             let sending = room.online.prefix(max(1, senders)).map { ($0.connection, room.id) }
-            let driver = SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration)
+            let driver = SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration,
+                synchronized: synchronized)
             // Each phase its own client_msg_ids: a repeated one is deduplicated, not sent again.
             let prefix = self.prefix + room.name + "\(round)-"
             let running = Task { try await driver.run(prefix: prefix, begin: begin, window: window) }

@@ -39,6 +39,8 @@ final class WindowBox: Sendable {
 struct Bench {
     let target: Target
     let proc: ProcStats?
+    /// At an offered rate, whether the senders' schedules coincide (`SendDriver.synchronized`).
+    var synchronized = false
     let prefix = runPrefix()
 
     func serverCPU() -> Double? { proc?.cpuSeconds() }
@@ -69,7 +71,8 @@ struct Bench {
             senders.append((b.connection, conversation))
         }
         let (begin, window) = SendDriver.plan(warmup: warmup, duration: duration)
-        let driver = SendDriver(senders: senders, rate: rate, window: inflight, warmup: warmup, duration: duration)
+        let driver = SendDriver(senders: senders, rate: rate, window: inflight, warmup: warmup, duration: duration,
+            synchronized: synchronized)
         let prefix = self.prefix
         let running = Task { try await driver.run(prefix: prefix, begin: begin, window: window) }
         let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() }
@@ -119,7 +122,8 @@ struct Bench {
         let (begin, window) = SendDriver.plan(warmup: warmup, duration: duration)
         box.value.withLock { $0 = window }
         let sending = users.prefix(max(1, senders)).map { ($0.connection, room.id) }
-        let driver = SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration)
+        let driver = SendDriver(senders: Array(sending), rate: rate, window: inflight, warmup: warmup, duration: duration,
+            synchronized: synchronized)
         let prefix = self.prefix
         let running = Task { try await driver.run(prefix: prefix, begin: begin, window: window) }
         let cpu0 = await waitUntil(window.start).flatMap { _ in serverCPU() }
