@@ -297,7 +297,7 @@ extension Setting where Value == Int64 {
         "Concurrent SQLite readers.")
     public static let storageGroupCommitMaxWrites = Setting(
         "storage", "group_commit_max_writes", .int(min: 1, max: 10_000), .int(256),
-        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL each write of a batch runs in a savepoint, and a batch holds at most 64 (more\nsubtransactions slow every other session's visibility checks).",
+        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL a batch holds at most 64 (when a write fails after writing, the batch rolls back\nand its other writes run again in the next one).",
         reloadable: true)
     public static let storageGroupCommitMaxDelayUs = Setting(
         "storage", "group_commit_max_delay_us", .int(min: 0, max: 100_000), .int(0),
@@ -305,7 +305,7 @@ extension Setting where Value == Int64 {
         reloadable: true)
     public static let storagePostgresqlPoolSize = Setting(
         "storage", "postgresql_pool_size", .int(min: 1, max: 256), .int(8),
-        "Connections this node keeps open to PostgreSQL. Half of them, at most 4, commit write batches in\nparallel lanes (group commit; each conversation's writes in one lane), the others serve reads.")
+        "Connections this node keeps open to PostgreSQL. Half of them, at most 4 and at most one per core,\ncommit write batches in parallel lanes (group commit; each conversation's writes in one lane), the\nothers serve reads.")
     public static let storagePostgresqlStatementTimeoutMs = Setting(
         "storage", "postgresql_statement_timeout_ms", .int(min: 0, max: 3_600_000), .int(30_000),
         "PostgreSQL statement_timeout of chatd's connections, in milliseconds: a statement running longer\nis cancelled and its request fails. 0: no limit.")
