@@ -297,7 +297,7 @@ extension Setting where Value == Int64 {
         "Concurrent SQLite readers.")
     public static let storageGroupCommitMaxWrites = Setting(
         "storage", "group_commit_max_writes", .int(min: 1, max: 10_000), .int(256),
-        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL a batch holds at most 64 (when a write fails after writing, the batch rolls back\nand its other writes run again in the next one).",
+        "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL a batch holds at most 256 (when a write fails after writing, the batch rolls back\nand its other writes run again in the next one).",
         reloadable: true)
     public static let storageGroupCommitMaxDelayUs = Setting(
         "storage", "group_commit_max_delay_us", .int(min: 0, max: 100_000), .int(0),

@@ -45,9 +45,13 @@ import Synchronization
 /// deadlock_timeout). The rare write that still deadlocks is aborted by
 /// PostgreSQL and runs again, as above.
 final class PostgresGroupCommit: Sendable {
-    /// A batch that rolls back runs its other writes again: at most 63,
-    /// whatever `storage.group_commit_max_writes` says.
-    static let maxWritesPerBatch = 64
+    /// A batch that rolls back runs its other writes again: at most 255,
+    /// whatever `storage.group_commit_max_writes` says (256, its default).
+    /// It was 64 while each write had a savepoint (more subtransactions slow
+    /// every session's visibility checks); since a batch's statements no
+    /// longer grow with its writes, a bigger batch is what carries more
+    /// writes per commit when two nodes wait for each other's row locks.
+    static let maxWritesPerBatch = 256
 
     /// A send's conversation, sender and client_msg_id (`sendSnapshotSQL`'s parameters).
     struct SendKey: Sendable {

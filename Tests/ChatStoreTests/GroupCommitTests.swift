@@ -1,6 +1,6 @@
 import ChatCore
 import ChatStore
-import ChatPostgres
+@testable import ChatPostgres
 import ChatTestSupport
 import Foundation
 import Synchronization
@@ -58,7 +58,7 @@ struct GroupCommitTests {
 /// Group commit on PostgreSQL: a node's concurrent writes share
 /// transactions, without savepoints.
 struct PostgresGroupCommitTests {
-    /// Concurrent writes share commits (never more than 64 per transaction).
+    /// Concurrent writes share commits (never more than `maxWritesPerBatch` per transaction).
     /// A write that fails after writing leaves nothing behind and fails
     /// alone: its batch rolls back and the batch's other writes run again,
     /// once each. A write refused before it wrote fails alone without a
@@ -105,7 +105,7 @@ struct PostgresGroupCommitTests {
         let batches = after.batches - before.batches
         #expect(after.writes - before.writes == 300)
         #expect(batches < 300, "writes were grouped (\(batches) transactions for 300 writes)")
-        #expect(largest.withLock { $0 } <= 64)
+        #expect(largest.withLock { $0 } <= PostgresGroupCommit.maxWritesPerBatch)
         #expect(store.rolledBackBatches - rolledBackBefore == 30, "one rollback per write that failed after writing")
         let history = try await store.history(conversation: room.id, anchor: .after(0), limit: 1000, viewer: alice.userID)
         #expect(history.events.map(\.seq) == Array(1...241))
