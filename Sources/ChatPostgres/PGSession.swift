@@ -255,6 +255,15 @@ final class PGSession {
         if let id = event.clientMsgID { batch.snapshots[PGBatchState.MessageKey(sender: event.senderID, clientMsgID: id)] = nil }
     }
 
+    /// The user's read or delivered position in the conversation changed:
+    /// the user's snapshots of sends there no longer hold (their membership
+    /// is part of them); nothing else the batch knows changed.
+    func positionsChanged(conversation: ConversationID, user: UserID) {
+        for key in batch.snapshots.keys where key.sender == user {
+            batch.snapshots[key]?[conversation] = nil
+        }
+    }
+
     /// Stores the deferred appends (one statement), sending the NOTIFY
     /// `payloads` on `channel` with them; false when there was nothing to
     /// store (and nothing was sent). A failure here belongs to no single
@@ -476,7 +485,7 @@ struct PGStatement: Sendable {
     /// Whether it only reads (`isReadOnly`).
     let readOnly: Bool
     /// Whether what it writes is accounted for by the session itself (an
-    /// append, a mention, a NOTIFY), so that it leaves what a batch knows
+    /// append, a mention, a NOTIFY, a read or delivered position), so that it leaves what a batch knows
     /// (`PGBatchState`) standing; any other write makes the batch forget it.
     let bookkept: Bool
 

@@ -258,10 +258,15 @@ final class PostgresTransaction: StoreTransaction {
 
     func setReadSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try s.execute(Self.setReadSeqSQL, [seq, conversation, user])
+        s.positionsChanged(conversation: conversation, user: user)
     }
 
+    /// Bookkept (`positionsChanged`): a client's read and delivered
+    /// positions come between its sends, and must not make the batch forget
+    /// what it knows of everyone else's.
     static let setReadSeqSQL = PGStatement(
-        "UPDATE members SET read_seq = ?1, delivered_seq = GREATEST(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3")
+        "UPDATE members SET read_seq = ?1, delivered_seq = GREATEST(delivered_seq, ?1) WHERE conversation_id = ?2 AND user_id = ?3",
+        bookkept: true)
 
     func setNotifications(conversation: ConversationID, user: UserID, _ settings: NotificationSettings) throws {
         try s.execute(
@@ -294,9 +299,11 @@ final class PostgresTransaction: StoreTransaction {
 
     func setDeliveredSeq(conversation: ConversationID, user: UserID, seq: Seq) throws {
         try s.execute(Self.setDeliveredSeqSQL, [seq, conversation, user])
+        s.positionsChanged(conversation: conversation, user: user)
     }
 
-    static let setDeliveredSeqSQL = PGStatement("UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?")
+    static let setDeliveredSeqSQL = PGStatement(
+        "UPDATE members SET delivered_seq = ? WHERE conversation_id = ? AND user_id = ?", bookkept: true)
 
     func bindDevice(user: UserID, _ b: DeviceBinding) throws -> Device {
         try s.execute(

@@ -471,6 +471,12 @@ struct PostgresStoreTests {
             let b1 = try tx.appendMessage(message(bob, "b1")).event.seq
             // Deferred: in the transaction, but not stored yet.
             #expect(s.batch.appends.map(\.seq) == [b1])
+            // A delivered position: the events go in first; only bob's own
+            // snapshot there stops holding.
+            _ = try tx.markDelivered([DeliveredEntry(conversation: room.id, seq: b1)], user: bob.userID)
+            #expect(s.batch.appends.isEmpty && s.batch.lastSeq[room.id] == b1)
+            #expect(s.batch.snapshots[.init(sender: bob.userID, clientMsgID: "b2")]?[room.id] == nil)
+            #expect(s.batch.snapshots[.init(sender: alice.userID, clientMsgID: "a1")]?[room.id] != nil)
             try tx.deleteMember(conversation: room.id, user: bob.userID)
             #expect(s.batch.appends.isEmpty && !s.batch.knowsRows)
             let refused = (try? tx.appendMessage(message(bob, "b2"))) == nil
