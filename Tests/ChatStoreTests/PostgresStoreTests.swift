@@ -77,6 +77,19 @@ struct PostgresStoreTests {
         ).session
     }
 
+    /// A fresh store with a public room of alice (its creator) and bob, and the room's head seq.
+    static func roomOfTwo(_ name: String) async throws -> (PostgresStore, ConversationService, Session, Session, Conversation, Seq) {
+        let store = try await PostgresTestCluster.shared.freshStore()
+        let f = Fixture(existing: store)
+        let alice = try await register(f, "alice")
+        let bob = try await register(f, "bob")
+        let rooms = f.rooms()
+        let room = try await rooms.createRoom(alice, name: name, description: "", visibility: .public)
+        _ = try await rooms.join(bob, room: room.id)
+        let head = try #require(try await store.conversation(id: room.id, viewer: nil)).headSeq
+        return (store, rooms, alice, bob, room, head)
+    }
+
     static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
         for _ in 0..<1000 {
             if condition() { return }
@@ -386,14 +399,7 @@ struct PostgresStoreTests {
     /// row the database refuses fails. Retries within the batch are
     /// duplicates, the stream has no gap, and the mentions are there.
     @Test func aBatchsSendsAreStoredTogetherAndOnlyARefusedOneFails() async throws {
-        let store = try await PostgresTestCluster.shared.freshStore()
-        let f = Fixture(existing: store)
-        let alice = try await Self.register(f, "alice")
-        let bob = try await Self.register(f, "bob")
-        let rooms = f.rooms()
-        let room = try await rooms.createRoom(alice, name: "batch", description: "", visibility: .public)
-        _ = try await rooms.join(bob, room: room.id)
-        let head = try #require(try await store.conversation(id: room.id, viewer: nil)).headSeq
+        let (store, rooms, alice, bob, room, head) = try await Self.roomOfTwo("batch")
         try await store.write { s in
             try s.execute(
                 """
@@ -443,14 +449,7 @@ struct PostgresStoreTests {
     /// account for writes: a send after a member was removed in the same
     /// transaction sees the removal, and seqs go on from the deferred appends.
     @Test func aBatchForgetsWhatAnotherWriteMayHaveChanged() async throws {
-        let store = try await PostgresTestCluster.shared.freshStore()
-        let f = Fixture(existing: store)
-        let alice = try await Self.register(f, "alice")
-        let bob = try await Self.register(f, "bob")
-        let rooms = f.rooms()
-        let room = try await rooms.createRoom(alice, name: "forget", description: "", visibility: .public)
-        _ = try await rooms.join(bob, room: room.id)
-        let head = try #require(try await store.conversation(id: room.id, viewer: nil)).headSeq
+        let (store, rooms, alice, bob, room, head) = try await Self.roomOfTwo("forget")
         @Sendable func message(_ sender: Session, _ id: String) -> NewMessage {
             NewMessage(
                 conversation: room.id, sender: sender.userID, clientMsgID: id, type: .text, text: id, attachment: nil, replyTo: nil,
