@@ -20,7 +20,13 @@ extension Daemon {
     /// The configured backend's store, open and migrated.
     static func openDatabase(_ config: Config, logger: Logger) async throws -> any DaemonDatabase {
         if config.usesPostgreSQL {
-            let store = try await PostgresStore.open(try StorageBackend.postgresSettings(config), logger: logger)
+            let store: PostgresStore
+            do {
+                store = try await PostgresStore.open(try StorageBackend.postgresSettings(config), logger: logger)
+            } catch let error as PostgresStoreError where error.kind == .newerSchema {
+                // As for SQLite below: a database this chatd does not know is not served.
+                throw DataDirectoryRefused("storage.postgresql_url: \(error)")
+            }
             store.reconfigure(groupCommit: Settings(config).groupCommit)
             return store
         }

@@ -99,9 +99,10 @@ enum DataDirectory {
     }
 }
 
-/// The data directory is one chatd must not start on (chatd exits 78,
-/// EX_CONFIG, as for a bad config file): it would serve an empty or partial
-/// database as if it were the real one.
+/// The data directory (or the PostgreSQL database) is one chatd must not
+/// start on (chatd exits 78, EX_CONFIG, as for a bad config file): it would
+/// serve an empty or partial database as if it were the real one, or one
+/// whose schema a newer chatd has changed.
 public struct DataDirectoryRefused: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }

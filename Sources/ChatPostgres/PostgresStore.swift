@@ -171,15 +171,31 @@ public final class PostgresStore: Store, Sendable {
             throw PostgresStoreError.classify(error, settings: settings)
         }
         defer { Task { try? await connection.close() } }
+        let version: Int
+        let schema: Int64
         do {
-            let rows = try await connection.query("SHOW server_version_num", logger: logger)
-            for try await (text) in rows.decode(String.self) {
-                return Int(text) ?? 0
-            }
-            return 0
+            version = try await Self.firstValue(connection.query("SHOW server_version_num", logger: logger), String.self).flatMap { Int($0) } ?? 0
+            // The schema a chatd has migrated the database to, if any: a
+            // newer one is refused here as it would be at the start.
+            let known = try await Self.firstValue(
+                connection.query("SELECT to_regclass('chatd_schema') IS NOT NULL", logger: logger), Bool.self) ?? false
+            schema = known ? (try await Self.firstValue(connection.query("SELECT max(version) FROM chatd_schema", logger: logger), Int64?.self) ?? nil) ?? 0 : 0
         } catch {
             throw PostgresStoreError.classify(error, settings: settings)
         }
+        guard schema <= Int64(PostgresSchema.latestVersion) else { throw Self.newerSchema(schema) }
+        return version
+    }
+
+    private static func firstValue<T: PostgresDecodable>(_ rows: PostgresRowSequence, _ type: T.Type) async throws -> T? {
+        for try await value in rows.decode(T.self) { return value }
+        return nil
+    }
+
+    static func newerSchema(_ version: Int64) -> PostgresStoreError {
+        PostgresStoreError(
+            .newerSchema,
+            "the database has schema version \(version), newer than this chatd knows (\(PostgresSchema.latestVersion)): run a newer chatd")
     }
 
     /// One connection of its own (the check, the LISTEN connection).
@@ -289,11 +305,7 @@ public final class PostgresStore: Store, Sendable {
             try s.execute("SELECT pg_advisory_xact_lock(?)", [PostgresSchema.migrationLockKey])
             try s.execute("CREATE TABLE IF NOT EXISTS chatd_schema (version BIGINT NOT NULL)")
             let version = try s.int("SELECT max(version) FROM chatd_schema") ?? 0
-            guard version <= Int64(PostgresSchema.latestVersion) else {
-                throw PostgresStoreError(
-                    .newerSchema,
-                    "the database has schema version \(version), newer than this chatd knows (\(PostgresSchema.latestVersion)): run a newer chatd")
-            }
+            guard version <= Int64(PostgresSchema.latestVersion) else { throw Self.newerSchema(version) }
             for (index, migration) in PostgresSchema.migrations.enumerated() where Int64(index + 1) > version {
                 for statement in PostgresSchema.statements(migration) { try s.execute(statement) }
                 try s.execute("INSERT INTO chatd_schema (version) VALUES (?)", [index + 1])

@@ -1,5 +1,7 @@
 import ChatConfig
 import ChatDaemon
+@testable import ChatPostgres
+import ChatTestSupport
 import Foundation
 import GRDB
 import Logging
@@ -97,5 +99,43 @@ extension StartupErrorTests {
         } catch let error as DataDirectoryRefused {
             #expect("\(error)".contains("(v99-from-a-newer-chatd): a newer chatd has used it"), "\(error)")
         }
+    }
+}
+
+extension StartupErrorTests {
+    /// The same on PostgreSQL: a database whose schema a newer chatd has
+    /// migrated is refused at the start (exit 78) and by `--check-config`,
+    /// with the versions named, and nothing is migrated.
+    @Test func aPostgreSQLDatabaseMigratedByANewerChatdIsRefused() async throws {
+        let dir = TestServer.tempDir()
+        let database = try await PostgresTestCluster.shared.freshDatabase()
+        let cluster = try await PostgresTestCluster.shared.start()
+        let config = try await TestBackend.postgresql(TestServer.testConfig(dataDir: dir), database: database, dataDir: dir)
+        let logger = Logger(label: "t") { _ in SwiftLogNoOpLogHandler() }
+        try await Daemon.start(config: config, logger: logger).shutdown()
+        let newer = PostgresSchema.latestVersion + 1
+        try PostgresTestCluster.run(
+            ["/usr/bin/env", "psql", "-h", "127.0.0.1", "-p", String(cluster.port), "-U", "chatd", "-d", database.database, "-qAt",
+             "-c", "INSERT INTO chatd_schema (version) VALUES (\(newer))"],
+            environment: ["PGPASSWORD": cluster.password])
+        let expected = "schema version \(newer), newer than this chatd knows (\(PostgresSchema.latestVersion))"
+        do {
+            let daemon = try await Daemon.start(config: config, logger: logger)
+            await daemon.shutdown()
+            Issue.record("chatd started on a database a newer chatd has migrated")
+        } catch let error as DataDirectoryRefused {
+            #expect("\(error)".contains(expected), "\(error)")
+        }
+        let path = dir + "/chatd.conf"
+        try """
+            [storage]
+            data_dir = "\(dir)/data"
+            backend = "postgresql"
+            postgresql_url = "postgresql://\(database.user)@\(database.host):\(database.port)/\(database.database)"
+            postgresql_password_file = "\(cluster.directory)/password"
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let check = try await runTool("chatd", ["--check-config", "--config", path], env: [:])
+        #expect(check.status == 78, "\(check.stderr)")
+        #expect(check.stderr.contains(expected), "\(check.stderr)")
     }
 }
