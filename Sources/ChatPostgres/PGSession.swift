@@ -311,15 +311,25 @@ final class PGSession {
     func pipelined(_ statements: [(PGStatement, [any PGBindable])]) throws -> [[PGRow]] {
         try flushAppends()
         guard let prepared else { return try statements.map { try rows($0.0.sql, $0.1) } }
-        var sent: [EventLoopFuture<[PostgresRow]>] = []
+        var sent: [(EventLoopFuture<[PostgresRow]>, PostgresFormat?)] = []
         for (statement, args) in statements {
             if !statement.readOnly {
                 touched = true
                 if !statement.bookkept { batch.forgetRows() }
             }
             do {
-                let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
-                sent.append(query.execute(args.map { Self.data($0.pgValue) }))
+                if statement.plannedEachCall {
+                    // An unnamed statement: parsed and planned with these arguments.
+                    var binds = PostgresBindings(capacity: args.count)
+                    for arg in args { Self.bind(arg.pgValue, into: &binds) }
+                    let query = PostgresQuery(unsafeSQL: statement.sql, binds: binds)
+                    sent.append((connection.query(query, logger: logger).map(\.rows), nil))
+                } else {
+                    let query = try prepared.query(statement, on: connection, wait: { try answer($0) })
+                    // Results always come in binary, but the description
+                    // postgres-nio kept from the preparation still says text.
+                    sent.append((query.execute(args.map { Self.data($0.pgValue) }), .binary))
+                }
             } catch {
                 failed()
                 throw error
@@ -327,11 +337,9 @@ final class PGSession {
         }
         var results: [[PGRow]] = []
         var failure: (any Error)?
-        for future in sent {
+        for (future, format) in sent {
             do {
-                // Results always come in binary, but the description
-                // postgres-nio kept from the preparation still says text.
-                results.append(try answer(future).map { Self.decode($0, format: .binary) })
+                results.append(try answer(future).map { Self.decode($0, format: format) })
             } catch {
                 failure = failure ?? error
             }
@@ -488,11 +496,21 @@ struct PGStatement: Sendable {
     /// append, a mention, a NOTIFY, a read or delivered position), so that it leaves what a batch knows
     /// (`PGBatchState`) standing; any other write makes the batch forget it.
     let bookkept: Bool
+    /// Whether PostgreSQL plans it at every call, with the arguments at
+    /// hand, rather than once per connection: for a statement joining array
+    /// arguments (`unnest`, `ANY`) with a table. A prepared statement's
+    /// plan is reused once PostgreSQL finds a generic one as cheap, and it
+    /// finds that while the tables are small (at a node's first batches,
+    /// before autovacuum's first analysis); such a plan then joined every
+    /// batch's sends with a sequential scan of `events` (~10 ms per
+    /// batch after 150,000 messages, growing with the table).
+    let plannedEachCall: Bool
 
-    init(_ sql: String, bookkept: Bool = false) {
+    init(_ sql: String, bookkept: Bool = false, plannedEachCall: Bool = false) {
         self.sql = PGSession.postgresSQL(sql)
         readOnly = Self.isReadOnly(sql)
         self.bookkept = bookkept
+        self.plannedEachCall = plannedEachCall
     }
 
     /// Whether `sql` cannot change anything a rollback would undo: a

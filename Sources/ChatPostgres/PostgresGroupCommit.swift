@@ -261,7 +261,7 @@ extension PostgresStore {
 
     /// The ids as one array parameter, so that every batch runs the same prepared statement.
     static let lockConversationsSQL = PGStatement(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE")
+        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", plannedEachCall: true)
 
     /// Reads the snapshots of the batch's sends in one statement
     /// (`PostgresStore.batchSendSnapshotSQL`), for `PostgresTransaction.sendSnapshot`.

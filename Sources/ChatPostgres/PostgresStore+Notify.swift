@@ -97,6 +97,32 @@ extension PostgresStore {
     static let notifySQL = PGStatement("SELECT pg_notify(?::text, ?::text)", bookkept: true)
     static let eventRangeSQL = PGStatement(
         "SELECT \(eventColumns) FROM events WHERE conversation_id = ? AND seq BETWEEN ? AND ? ORDER BY seq")
+    /// Every range of an announcement in one statement (one round trip,
+    /// where a statement per range cost one each), in the announcement's
+    /// order and each range in seq order. Each range is a lateral
+    /// subquery (its ORDER BY keeps it one), so the plan is an index range
+    /// scan per range whatever PostgreSQL estimates: as a join, with
+    /// statistics from when `events` was small, it hashed the ranges and
+    /// read the whole table (5–16 ms per call after 10 s of sends).
+    static let eventRangesSQL = PGStatement(
+        """
+        SELECT e.* FROM unnest(?1::bigint[], ?2::bigint[], ?3::bigint[]) WITH ORDINALITY AS r(rc, rf, rl, rn)
+        CROSS JOIN LATERAL (
+          SELECT \(eventColumns) FROM events WHERE conversation_id = r.rc AND seq BETWEEN r.rf AND r.rl ORDER BY seq) e
+        ORDER BY r.rn, e.seq
+        """, plannedEachCall: true)
+
+    static func eventRanges(_ s: PGSession, _ ranges: [(ConversationID, Seq, Seq)]) throws -> [Event] {
+        switch ranges.count {
+        case 0: return []
+        case 1: return try s.rows(eventRangeSQL, [ranges[0].0, ranges[0].1, ranges[0].2]).map(event)
+        default:
+            return try s.rows(
+                eventRangesSQL,
+                [PGArray(ranges.map { Optional($0.0) }), PGArray(ranges.map { Optional($0.1) }), PGArray(ranges.map { Optional($0.2) })]
+            ).map(event)
+        }
+    }
 
     /// Hands `batch` to the observer in one call (the commit lock held),
     /// each conversation's events from the one after the last handed over,
@@ -145,9 +171,7 @@ extension PostgresStore {
     func publishAnnounced(_ a: Announcement) async throws {
         try await read { s in
             var changes = CommittedChanges()
-            for (conversation, first, last) in a.conversations {
-                changes.events += try s.rows(Self.eventRangeSQL, [conversation, first, last]).map(Self.event)
-            }
+            changes.events = try Self.eventRanges(s, a.conversations)
             for (user, first, last) in a.accounts {
                 changes.accountEvents += try Self.accountEvents(s, user: user, from: first, to: last)
             }

@@ -111,14 +111,18 @@ extension PostgresStore {
     /// senders, ?3 client_msg_ids: arrays of one element per send), a row
     /// each, its send's three parameters after `sendSnapshotSQL`'s columns
     /// (`batchSendSnapshotKey`). The conversations' rows are locked already
-    /// (a group-commit batch locks them first).
+    /// (a group-commit batch locks them first). Each send's prior event is
+    /// a lateral lookup (its LIMIT keeps it one), so the plan is an index
+    /// lookup per send whatever PostgreSQL estimates; joined, it was at
+    /// times a hash join over the whole of `events`.
     static let batchSendSnapshotSQL = PGStatement(
         """
         SELECT \(sendSnapshotColumns(conversation: "k.conversation", sender: "k.sender")), k.conversation, k.sender, k.client_msg_id
         FROM unnest(?1::bigint[], ?2::bigint[], ?3::text[]) AS k(conversation, sender, client_msg_id)
         LEFT JOIN LATERAL (\(standingSelect(conversation: "k.conversation", user: "k.sender"))) s ON true
-        LEFT JOIN events e ON e.sender_id = k.sender AND e.client_msg_id = k.client_msg_id COLLATE "C"
-        """)
+        LEFT JOIN LATERAL (
+          SELECT * FROM events WHERE sender_id = k.sender AND client_msg_id = k.client_msg_id COLLATE "C" LIMIT 1) e ON true
+        """, plannedEachCall: true)
 
     static func batchSendSnapshotKey(_ row: PGRow) -> PostgresGroupCommit.SendKey {
         let n = row.values.count
@@ -253,7 +257,7 @@ extension PostgresStore {
           FROM unnest(?29::bigint[], ?30::bigint[], ?31::bigint[]) AS u(id, seq, at)
           WHERE c.id = u.id)
         SELECT pg_notify(?32::text, n.payload) FROM unnest(?33::text[]) WITH ORDINALITY AS n(payload, i) ORDER BY n.i
-        """, bookkept: true)
+        """, bookkept: true, plannedEachCall: true)
 
     static func insertEventsArgs(_ events: [Event], notifying payloads: [String], on channel: String) -> [any PGBindable] {
         func column(_ value: (Event) -> Int64?) -> PGArray { PGArray(events.map(value)) }
