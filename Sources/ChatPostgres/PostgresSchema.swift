@@ -372,6 +372,31 @@ enum PostgresSchema {
         );
         CREATE INDEX cluster_sessions_user ON cluster_sessions(user_id);
         """,
+        // 9: a statement's inserted events get their search documents and
+        // file references in two statements over its transition table, not
+        // in a trigger call and two statements per row: a group-commit batch
+        // inserts its events in one statement (20,000 events in statements
+        // of 200: 624 -> 445 ms; 151 ms with no trigger; a statement of one
+        // event costs ~3.6 µs more). Updates (edits, deletions) keep the row
+        // trigger.
+        """
+        CREATE FUNCTION chatd_events_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO file_refs (file_id, conversation_id, seq)
+            SELECT file_id, conversation_id, seq FROM inserted WHERE kind = 'message' AND file_id IS NOT NULL
+            ON CONFLICT DO NOTHING;
+          INSERT INTO search_docs (conversation_id, seq, document)
+            SELECT conversation_id, seq, to_tsvector('simple', unaccent(lower(text))) FROM inserted
+            WHERE kind = 'message' AND NOT deleted AND text IS NOT NULL AND text != ''
+            ON CONFLICT (conversation_id, seq) DO UPDATE SET document = excluded.document;
+          RETURN NULL;
+        END $$;
+        DROP TRIGGER events_changed ON events;
+        CREATE TRIGGER events_changed AFTER UPDATE OF text, deleted, file_id ON events
+          FOR EACH ROW EXECUTE FUNCTION chatd_events_changed();
+        CREATE TRIGGER events_inserted AFTER INSERT ON events REFERENCING NEW TABLE AS inserted
+          FOR EACH STATEMENT EXECUTE FUNCTION chatd_events_inserted();
+        """,
     ]
 
     static var latestVersion: Int { migrations.count }
