@@ -259,7 +259,9 @@ extension PostgresStore {
         s.locked(lastSeqs: rows.map { ($0[0].int, $0[1].int) })
     }
 
-    /// The ids as one array parameter, so that every batch runs the same prepared statement.
+    /// The ids as one array parameter, in one statement whatever their
+    /// number; planned at each call, so it reads the rows by index once
+    /// `conversations` is large whatever the statistics say.
     static let lockConversationsSQL = PGStatement(
         "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", plannedEachCall: true)
 

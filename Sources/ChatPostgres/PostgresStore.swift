@@ -174,12 +174,14 @@ public final class PostgresStore: Store, Sendable {
         let version: Int
         let schema: Int64
         do {
-            version = try await Self.firstValue(connection.query("SHOW server_version_num", logger: logger), String.self).flatMap { Int($0) } ?? 0
+            let number = try await Self.firstValue(connection.query("SHOW server_version_num", logger: logger), String.self)
+            version = number.flatMap { Int($0) } ?? 0
             // The schema a chatd has migrated the database to, if any: a
             // newer one is refused here as it would be at the start.
             let known = try await Self.firstValue(
                 connection.query("SELECT to_regclass('chatd_schema') IS NOT NULL", logger: logger), Bool.self) ?? false
-            schema = known ? (try await Self.firstValue(connection.query("SELECT max(version) FROM chatd_schema", logger: logger), Int64?.self) ?? nil) ?? 0 : 0
+            let migrated = known ? try await Self.firstValue(connection.query("SELECT max(version) FROM chatd_schema", logger: logger), Int64?.self) : nil
+            schema = migrated.flatMap { $0 } ?? 0
         } catch {
             throw PostgresStoreError.classify(error, settings: settings)
         }
