@@ -259,11 +259,15 @@ extension PostgresStore {
         s.locked(lastSeqs: rows.map { ($0[0].int, $0[1].int) })
     }
 
-    /// The ids as one array parameter, in one statement whatever their
-    /// number; planned at each call, so it reads the rows by index once
-    /// `conversations` is large whatever the statistics say.
+    /// The ids as one array parameter, so that every batch runs the same
+    /// prepared statement. Its plan over `conversations` may be made
+    /// while the table is small, as `batchSendSnapshotSQL`'s was over
+    /// `events`; but conversations are created far more slowly than
+    /// messages, so autovacuum's analyses (which make PostgreSQL plan it
+    /// again) keep up, and planning it at each call cost each batch time
+    /// in the conversations' locks (see BENCHMARKS.md, session 26).
     static let lockConversationsSQL = PGStatement(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", plannedEachCall: true)
+        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE")
 
     /// Reads the snapshots of the batch's sends in one statement
     /// (`PostgresStore.batchSendSnapshotSQL`), for `PostgresTransaction.sendSnapshot`.

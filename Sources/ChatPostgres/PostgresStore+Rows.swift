@@ -239,7 +239,8 @@ extension PostgresStore {
     /// events (?1–?25, a column each), their mentions (?26–?28) and each
     /// conversation's last seq and activity time (?29–?31), and NOTIFYs on
     /// channel ?32 the payloads ?33 (in order; none when the batch goes on),
-    /// in one statement.
+    /// in one statement. Prepared, like `lockConversationsSQL`: the only
+    /// table it joins is `conversations` (the heads, by id).
     static let insertEventsSQL = PGStatement(
         """
         WITH e AS (
@@ -257,7 +258,7 @@ extension PostgresStore {
           FROM unnest(?29::bigint[], ?30::bigint[], ?31::bigint[]) AS u(id, seq, at)
           WHERE c.id = u.id)
         SELECT pg_notify(?32::text, n.payload) FROM unnest(?33::text[]) WITH ORDINALITY AS n(payload, i) ORDER BY n.i
-        """, bookkept: true, plannedEachCall: true)
+        """, bookkept: true)
 
     static func insertEventsArgs(_ events: [Event], notifying payloads: [String], on channel: String) -> [any PGBindable] {
         func column(_ value: (Event) -> Int64?) -> PGArray { PGArray(events.map(value)) }
