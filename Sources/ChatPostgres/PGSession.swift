@@ -498,7 +498,8 @@ struct PGStatement: Sendable {
     let bookkept: Bool
     /// Whether PostgreSQL plans it at every call, with the arguments at
     /// hand, rather than once per connection: for a statement joining array
-    /// arguments (`unnest`, `ANY`) with a table. A prepared statement's
+    /// arguments (`unnest`) with `events`, which grows faster than
+    /// autovacuum's analyses in a database's first minutes. A prepared statement's
     /// plan is reused once PostgreSQL finds a generic one as cheap, and it
     /// finds that while the tables are small (at a node's first batches,
     /// before autovacuum's first analysis); such a plan then joined every
