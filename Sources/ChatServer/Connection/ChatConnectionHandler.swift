@@ -7,7 +7,8 @@ import NIOCore
 /// The channel handler of one client connection. It translates channel events
 /// into state-machine events and runs the resulting actions (the machine
 /// decides; this reads the clocks and does the I/O); requests run as tasks
-/// off the event loop and their responses come back onto it.
+/// on the connection's event loop (`EventLoopTaskExecutor`), which wait for
+/// the store without holding the loop.
 final class ChatConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -202,7 +203,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         // Only an authentication needs the ending generation (SessionRegistry).
         let generation = op.requirement == .unauthenticated ? server.registry.generation : 0
         let started = server.metrics.enabled ? ContinuousClock.now : nil
-        Task {
+        // On this loop, not Swift's global pool: a request then wakes no
+        // other thread to start, nor to come back with its answer (the
+        // store's resumption is a task on this loop, as the answer's write
+        // is). Routes never block a thread: the stores, file I/O and
+        // password hashing run elsewhere and are awaited.
+        Task(executorPreference: EventLoopTaskExecutor(loop)) {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome: ClientRouter.Outcome
             if op.answerSize == .page, let user = session?.userID {
@@ -214,7 +220,11 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
             }
             server.metrics.requestAnswered(op: op, response: outcome.frame, duration: started.map { ContinuousClock.now - $0 })
-            loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
+            if loop.inEventLoop {  // always, unless the executor preference was not honoured
+                bound.value.finish(op, outcome, context: boundContext.value, since: generation)
+            } else {
+                loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
+            }
         }
     }
 
