@@ -8,7 +8,8 @@ import NIOCore
 /// into state-machine events and runs the resulting actions (the machine
 /// decides; this reads the clocks and does the I/O); requests run as tasks
 /// on the connection's event loop (`EventLoopTaskExecutor`), which wait for
-/// the store without holding the loop.
+/// the store without holding the loop, except page-sized ones, which run on
+/// Swift's global pool and come back onto the loop with their answer.
 final class ChatConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -207,8 +208,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         // other thread to start, nor to come back with its answer (the
         // store's resumption is a task on this loop, as the answer's write
         // is). Routes never block a thread: the stores, file I/O and
-        // password hashing run elsewhere and are awaited.
-        Task(executorPreference: EventLoopTaskExecutor(loop)) {
+        // password hashing run elsewhere and are awaited. Page-sized
+        // answers (History, Sync, searches, downloads...) stay on the pool:
+        // building one can take milliseconds, which the loop's other
+        // connections would wait for.
+        let executor: (any TaskExecutor)? = op.answerSize == .page ? nil : EventLoopTaskExecutor(loop)
+        Task(executorPreference: executor) {
             defer { server.inflight.wrappingSubtract(1, ordering: .relaxed) }
             let outcome: ClientRouter.Outcome
             if op.answerSize == .page, let user = session?.userID {
@@ -220,7 +225,7 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 outcome = await router.route(op: op, frame: frame, session: session, context: connectionContext)
             }
             server.metrics.requestAnswered(op: op, response: outcome.frame, duration: started.map { ContinuousClock.now - $0 })
-            if loop.inEventLoop {  // always, unless the executor preference was not honoured
+            if loop.inEventLoop {  // unless the task ran on the global pool
                 bound.value.finish(op, outcome, context: boundContext.value, since: generation)
             } else {
                 loop.execute { bound.value.finish(op, outcome, context: boundContext.value, since: generation) }
