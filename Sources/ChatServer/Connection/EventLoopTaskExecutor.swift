@@ -3,9 +3,9 @@ import NIOCore
 /// Runs a task's jobs on one event loop: a connection's request task starts
 /// there and, when the store answers, resumes there, instead of on Swift's
 /// global pool. Each hop to that pool woke a thread, and on a loaded
-/// machine those threads waited for a core as long as they ran (session
+/// machine those threads waited for a core longer than they ran (session
 /// 27's measurements in BENCHMARKS.md). Only for code that never blocks
-/// its thread: it would hold every connection of the loop.
+/// its thread, and does not run long: it holds every connection of the loop.
 final class EventLoopTaskExecutor: TaskExecutor {
     private let loop: any EventLoop
 
