@@ -20,7 +20,8 @@ public struct DeliveredPushCoalescer: Sendable {
     public enum Action: Sendable, Equatable {
         /// Push this position now.
         case pushNow(Seq)
-        /// Held; call `intervalEnded` for the key at this time.
+        /// Held; call `intervalEnded(_:at:now:)` for the key with this
+        /// time when it comes.
         case schedule(at: Millis)
         /// Held with an earlier move whose timer is already set.
         case merged
@@ -56,16 +57,23 @@ public struct DeliveredPushCoalescer: Sendable {
             intervals[key] = interval
             return .schedule(at: interval.endsAt)
         }
+        // The interval is over. If its timer is late (a loaded machine),
+        // what it holds goes now with this move, and the late timer finds
+        // its interval gone.
+        let held = intervals[key]?.pending
         sweep(now: now)
         intervals[key] = Interval(endsAt: now + intervalMs, pending: nil)
-        return .pushNow(seq)
+        return .pushNow(max(seq, held ?? seq))
     }
 
-    /// The timer of a held move fired: the position to push, if one is held
-    /// (a new interval starts with it).
-    public mutating func intervalEnded(_ key: Key, now: Millis) -> Seq? {
-        guard let pending = intervals[key]?.pending else { return nil }
-        intervals[key] = Interval(endsAt: now + intervalMs, pending: nil)
+    /// The timer set for `at` (by a `.schedule(at:)`) fired: the position to
+    /// push, if one is held (a new interval starts with it). A timer whose
+    /// interval has already been ended by a later move finds a different
+    /// interval and pushes nothing: without this check a late timer could
+    /// push a new interval's held move right after its first push.
+    public mutating func intervalEnded(_ key: Key, at: Millis, now: Millis) -> Seq? {
+        guard let interval = intervals[key], interval.endsAt == at, let pending = interval.pending else { return nil }
+        intervals[key] = Interval(endsAt: max(now, at) + intervalMs, pending: nil)
         return pending
     }
 

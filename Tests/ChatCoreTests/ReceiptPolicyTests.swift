@@ -83,11 +83,11 @@ struct DeliveredPushCoalescerTests {
         // Another member is not held by a's interval.
         #expect(c.positionMoved(b, to: 3, now: 1100) == .pushNow(3))
         // The end of the interval: one push with the latest position, and a new interval.
-        #expect(c.intervalEnded(a, now: 1250) == 8)
+        #expect(c.intervalEnded(a, at: 1250, now: 1250) == 8)
         #expect(c.positionMoved(a, to: 9, now: 1300) == .schedule(at: 1500))
-        #expect(c.intervalEnded(a, now: 1500) == 9)
+        #expect(c.intervalEnded(a, at: 1500, now: 1500) == 9)
         // Nothing held: the timer of an interval with nothing pending pushes nothing.
-        #expect(c.intervalEnded(a, now: 1750) == nil)
+        #expect(c.intervalEnded(a, at: 1750, now: 1750) == nil)
         // Quiet for an interval: the next move goes at once.
         #expect(c.positionMoved(a, to: 10, now: 1750) == .pushNow(10))
     }
@@ -102,7 +102,7 @@ struct DeliveredPushCoalescerTests {
             let now = Millis(step * 10)
             if let at = timer, at <= now {
                 timer = nil
-                if let seq = c.intervalEnded(a, now: at) { pushes.append((at, seq)) }
+                if let seq = c.intervalEnded(a, at: at, now: at) { pushes.append((at, seq)) }
             }
             switch c.positionMoved(a, to: Seq(step + 1), now: now) {
             case .pushNow(let seq): pushes.append((now, seq))
@@ -110,10 +110,28 @@ struct DeliveredPushCoalescerTests {
             case .merged: break
             }
         }
-        if let at = timer, let seq = c.intervalEnded(a, now: at) { pushes.append((at, seq)) }
+        if let at = timer, let seq = c.intervalEnded(a, at: at, now: at) { pushes.append((at, seq)) }
         #expect(pushes.count <= 5)
         #expect(pushes.last?.1 == 100)
         for (earlier, later) in zip(pushes, pushes.dropFirst()) { #expect(later.0 - earlier.0 >= 250) }
+    }
+
+    /// On a loaded machine a timer fires late. A move after the end of its
+    /// interval goes at once (with what the interval held); the late timer
+    /// then must not push the next interval's held move right after it.
+    @Test func aLateTimerDoesNotPushAgainRightAfterAMoveThatEndedItsInterval() {
+        var c = DeliveredPushCoalescer(intervalMs: 250)
+        #expect(c.positionMoved(a, to: 5, now: 1000) == .pushNow(5))
+        #expect(c.positionMoved(a, to: 6, now: 1010) == .schedule(at: 1250))
+        // The timer for 1250 has not fired yet at 1300: the move ends the
+        // interval and carries what it held.
+        #expect(c.positionMoved(a, to: 4, now: 1300) == .pushNow(6))
+        #expect(c.positionMoved(a, to: 7, now: 1310) == .schedule(at: 1550))
+        // The late timer of the old interval: nothing (7 waits for 1550).
+        #expect(c.intervalEnded(a, at: 1250, now: 1320) == nil)
+        #expect(c.positionMoved(a, to: 8, now: 1400) == .merged)
+        #expect(c.intervalEnded(a, at: 1550, now: 1550) == 8)
+        #expect(c.intervalEnded(a, at: 1550, now: 1560) == nil)  // once
     }
 
     @Test func endedIntervalsAreSweptSoMemoryStaysBounded() {

@@ -126,7 +126,7 @@ public final class FanoutHub: Sendable {
             Task { [self] in
                 try? await Task.sleep(for: .milliseconds(delay))
                 let now = presence.clock.nowMs()
-                if let seq = delivered.withLock({ $0.intervalEnded(key, now: now) }) {
+                if let seq = delivered.withLock({ $0.intervalEnded(key, at: at, now: now) }) {
                     pushDelivered(conversation: conversation, user: user, seq: seq)
                 }
             }
