@@ -1,5 +1,4 @@
 import ChatProtocol
-import Histogram
 import NIOCore
 import ChatClient
 import NIOPosix
@@ -17,8 +16,6 @@ final class BenchHandler: ChannelInboundHandler {
     var onPush: ((Frame) -> Void)?
     var onClose: (() -> Void)?
     private(set) var context: ChannelHandlerContext?
-    /// Latencies recorded by this connection (nanoseconds).
-    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     var errors = 0
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }

@@ -169,6 +169,7 @@ struct Bench {
         let rss0 = proc?.rssBytes()
         let opened = ListBox<BenchConnection>()
         let failures = Counter()
+        let cpu0 = serverCPU()
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
@@ -194,6 +195,7 @@ struct Bench {
             while try await group.next() != nil { if next < count { add() } }
         }
         let elapsed = ContinuousClock.now - start
+        let cpu1 = serverCPU()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let n = opened.all.count
         // Hold them idle (the server's idle timeout is far longer than this).
@@ -210,6 +212,8 @@ struct Bench {
             report.server["rss_after_mib"] = Double(rss1) / 1048576
             if n > 0 { report.server["rss_bytes_per_connection"] = Double(rss1 - rss0) / Double(n) }
         }
+        // Connect, Hello and Resume: the server's CPU per connection.
+        if let cpu0, let cpu1, n > 0 { report.server["cpu_us_per_connection"] = (cpu1 - cpu0) * 1e6 / Double(n) }
         for c in opened.all { c.close() }
         return report
     }
@@ -326,6 +330,7 @@ struct Bench {
             _ = try await sender.connection.call(.sendMessage, send)
         }
         // Resume everyone at once.
+        let cpu0 = serverCPU()
         let start = ContinuousClock.now
         let connections = try await withThrowingTaskGroup(of: ChatConnection.self) { group in
             for u in users.dropFirst() {
@@ -341,6 +346,7 @@ struct Bench {
             return out
         }
         let resumed = ContinuousClock.now - start
+        let cpu1 = serverCPU()
         // Each catches up from where it was and must see exactly the missed events.
         let complete = Counter()
         let catchUpStart = ContinuousClock.now
@@ -363,6 +369,10 @@ struct Bench {
         report.parameters = ["clients": "\(clients)", "missed_events": "\(missed)"]
         report.seconds = secs(resumed)
         report.rates["resumes_per_s"] = Double(connections.count) / secs(resumed)
+        // The server's share: the generator's clients run on the same cores.
+        if let cpu0, let cpu1, !connections.isEmpty {
+            report.server["cpu_us_per_resume"] = (cpu1 - cpu0) * 1e6 / Double(connections.count)
+        }
         report.rates["catch_up_seconds"] = secs(caughtUp)
         report.counts["clients_complete_and_exact"] = complete.count
         report.counts["clients"] = clients
