@@ -225,7 +225,9 @@ public final class AccountService: Sendable {
             }
         }
         do {
-            try await store.touchDevice(device.rowID, now: now, address: context.address)
+            if LastSeenPolicy.resumeRecords(device, now: now, address: context.address) {
+                try await store.touchDevice(device.rowID, now: now, address: context.address)
+            }
         } catch let failure as ChatFailure where failure.kind == .unavailable {
             // Storage refusing writes (disk nearly full): the device's last
             // seen time can wait; the session cannot.

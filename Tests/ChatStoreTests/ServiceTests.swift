@@ -121,6 +121,39 @@ struct AccountServiceTests {
         #expect(await failureKind { _ = try await accounts.resume(token: again.token ?? [], signature: [], context: f.context) } == .invalidToken)
     }
 
+    /// Resume records the device's last-seen time and address only from
+    /// another address or a minute after the record (§4.3): a storm of
+    /// reconnects writes nothing per device.
+    @Test(arguments: StoreBackend.allCases) func resumeRecordsLastSeenFromANewAddressOrAMinuteLater(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let accounts = f.accounts()
+        let auth = try await accounts.register(
+            username: "lena", password: "password1", email: "", displayName: "", device: DeviceInput(deviceID: "d1"),
+            context: f.context)
+        let token = try #require(auth.token)
+        func seen() async throws -> (Millis, String) {
+            let device = try #require(try await f.store.device(user: auth.session.userID, deviceID: "d1"))
+            return (device.lastSeenAt, device.lastAddress)
+        }
+        let registered = f.clock.nowMs()
+        #expect(try await seen() == (registered, "10.0.0.1"))
+        f.clock.advance(byMs: 59_999)
+        _ = try await accounts.resume(token: token, signature: [], context: f.context)
+        #expect(try await seen() == (registered, "10.0.0.1"))
+        f.clock.advance(byMs: 1)
+        _ = try await accounts.resume(token: token, signature: [], context: f.context)
+        #expect(try await seen() == (registered + 60_000, "10.0.0.1"))
+        // Another address is recorded at once.
+        f.clock.advance(byMs: 10)
+        let elsewhere = ConnectionContext(address: "10.0.0.2", nonce: Array(repeating: 1, count: 32))
+        _ = try await accounts.resume(token: token, signature: [], context: elsewhere)
+        #expect(try await seen() == (registered + 60_010, "10.0.0.2"))
+        // Login always records.
+        f.clock.advance(byMs: 10)
+        _ = try await accounts.login(username: "lena", password: "password1", device: DeviceInput(deviceID: "d1"), context: elsewhere)
+        #expect(try await seen() == (registered + 60_020, "10.0.0.2"))
+    }
+
     @Test(arguments: StoreBackend.allCases) func rehashOnLoginWhenLimitsChanged(_ backend: StoreBackend) async throws {
         let f = try await Fixture(backend)
         _ = try await f.accounts(hasher: FakeHasher(version: 1)).register(

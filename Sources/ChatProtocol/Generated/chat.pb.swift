@@ -1360,6 +1360,7 @@ public nonisolated struct Chatd_V1_Device: Sendable {
 
   public var createdAtMs: Int64 = 0
 
+  /// Register, Login; Resume from another address or 60 s later (PROTOCOL §4.3)
   public var lastSeenAtMs: Int64 = 0
 
   public var lastAddress: String = String()
