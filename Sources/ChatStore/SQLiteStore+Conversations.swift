@@ -32,7 +32,7 @@ extension SQLiteStore {
     }
 
     static func fetchConversation(_ db: Database, id: ConversationID, viewer: UserID?) throws -> Conversation? {
-        try Row.fetchOne(db, sql: conversationSelect(viewer: viewer) + " WHERE c.id = ?", arguments: [id]).map(conversation)
+        try Row.decodeOne(db.makeStatement(sql: conversationSelect(viewer: viewer) + " WHERE c.id = ?"), arguments: [id], conversation)
     }
 
     // MARK: Shared write steps
@@ -98,8 +98,9 @@ extension SQLiteStore {
 
     public func room(nameKey: String, viewer: UserID?) async throws -> Conversation? {
         try await read { db in
-            try Row.fetchOne(db, sql: Self.conversationSelect(viewer: viewer) + " WHERE c.name_key = ?", arguments: [nameKey])
-                .map(Self.conversation)
+            try Row.decodeOne(
+                db.makeStatement(sql: Self.conversationSelect(viewer: viewer) + " WHERE c.name_key = ?"), arguments: [nameKey],
+                Self.conversation)
         }
     }
 
@@ -113,7 +114,7 @@ extension SQLiteStore {
             }
             sql += " ORDER BY c.id LIMIT ?"
             _ = args.append(contentsOf: [page.limit + 1])
-            let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(Self.conversation)
+            let rows = try Row.decodeAll(db.makeStatement(sql: sql), arguments: args, Self.conversation)
             return PageResult(items: Array(rows.prefix(page.limit)), hasMore: rows.count > page.limit)
         }
     }
@@ -143,7 +144,7 @@ extension SQLiteStore {
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?"
         _ = args.append(contentsOf: [limit + 1])
-        let rows = try Row.fetchAll(db, sql: sql, arguments: args).map(conversation)
+        let rows = try Row.decodeAll(db.makeStatement(sql: sql), arguments: args, conversation)
         return PageResult(items: Array(rows.prefix(limit)), hasMore: rows.count > limit)
     }
 
@@ -194,14 +195,14 @@ extension SQLiteStore {
 
     public func members(conversation: ConversationID, page: Page) async throws -> PageResult<Member> {
         try await read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until, m.delivered_seq
-                    FROM members m JOIN users u ON u.id = m.user_id
-                    WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
-                    """, arguments: [conversation, page.after, page.limit + 1])
-            let members = rows.map { row in
+            let members = try Row.decodeAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.userColumns), m.role AS member_role, m.joined_at, m.read_seq, m.muted_until, m.delivered_seq
+                        FROM members m JOIN users u ON u.id = m.user_id
+                        WHERE m.conversation_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?
+                        """), arguments: [conversation, page.after, page.limit + 1]
+            ) { row in
                 Member(
                     user: Self.user(row), role: MemberRole(rawValue: row["member_role"]) ?? .member,
                     joinedAt: row["joined_at"], readSeq: row["read_seq"], mutedUntil: row["muted_until"],

@@ -19,7 +19,7 @@ extension SQLiteStore: FileCatalog {
     }
 
     static func file(_ db: Database, id: String) throws -> StoredFile? {
-        try Row.fetchOneCached(db, sql: "SELECT \(fileColumns) FROM files f WHERE f.id = ?", arguments: [id]).map(storedFile)
+        try Row.decodeOne(db.cachedStatement(sql: "SELECT \(fileColumns) FROM files f WHERE f.id = ?"), arguments: [id], storedFile)
     }
 
     /// Whether a message (not deleted) refers to the file in a conversation `user` is a member of.
@@ -42,10 +42,11 @@ extension SQLiteStore: FileCatalog {
 
     public func beginUpload(_ upload: Upload, quotaBytes: Int64) async throws -> (Upload, resumed: Bool) {
         try await write { db in
-            if let existing = try Row.fetchOneCached(db,
-                sql: "SELECT \(Self.uploadColumns) FROM uploads WHERE owner_id = ? AND hash = ? AND size = ? AND expires_at > ?",
-                arguments: [upload.ownerID, Data(upload.hash), upload.size, upload.createdAt]
-            ).map(Self.upload) {
+            if let existing = try Row.decodeOne(
+                db.cachedStatement(
+                    sql: "SELECT \(Self.uploadColumns) FROM uploads WHERE owner_id = ? AND hash = ? AND size = ? AND expires_at > ?"),
+                arguments: [upload.ownerID, Data(upload.hash), upload.size, upload.createdAt], Self.upload)
+            {
                 return (existing, true)
             }
             let open = try Int.fetchOneCached(db,
@@ -67,8 +68,9 @@ extension SQLiteStore: FileCatalog {
 
     public func upload(id: String, owner: UserID) async throws -> Upload? {
         try await read { db in
-            try Row.fetchOneCached(db, sql: "SELECT \(Self.uploadColumns) FROM uploads WHERE id = ? AND owner_id = ?", arguments: [id, owner])
-                .map(Self.upload)
+            try Row.decodeOne(
+                db.cachedStatement(sql: "SELECT \(Self.uploadColumns) FROM uploads WHERE id = ? AND owner_id = ?"), arguments: [id, owner],
+                Self.upload)
         }
     }
 
@@ -102,9 +104,9 @@ extension SQLiteStore: FileCatalog {
 
     public func fileFromUpload(id: String, owner: UserID) async throws -> StoredFile? {
         try await read { db in
-            try Row.fetchOneCached(db, sql: "SELECT \(Self.fileColumns) FROM files f WHERE f.upload_id = ? AND f.owner_id = ?",
-                arguments: [id, owner]
-            ).map(Self.storedFile)
+            try Row.decodeOne(
+                db.cachedStatement(sql: "SELECT \(Self.fileColumns) FROM files f WHERE f.upload_id = ? AND f.owner_id = ?"),
+                arguments: [id, owner], Self.storedFile)
         }
     }
 

@@ -16,12 +16,12 @@ extension SQLiteStore: BlockingPushReads {
 
     public func pushTargets(user: UserID?) async throws -> [PushTarget] {
         try await read { db in
-            try Row.fetchAll(db,
-                sql: """
-                    SELECT \(Self.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
-                    WHERE ?1 IS NULL OR p.user_id = ?1 ORDER BY p.user_id, p.device_id
-                    """, arguments: [user]
-            ).map(Self.pushTarget)
+            try Row.decodeAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
+                        WHERE ?1 IS NULL OR p.user_id = ?1 ORDER BY p.user_id, p.device_id
+                        """), arguments: [user], Self.pushTarget)
         }
     }
 
@@ -41,12 +41,12 @@ extension SQLiteStore: BlockingPushReads {
 
     private static func pushContexts(_ db: Database, _ notes: [PushQueue.Note], now: Millis, withSender: Bool) throws -> [PushContext] {
         try notes.map { note in
-            let targets = try Row.fetchAllCached(db,
-                sql: """
-                    SELECT \(pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
-                    WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? ORDER BY p.device_id
-                    """, arguments: [note.user, now]
-            ).map(pushTarget)
+            let targets = try Row.decodeAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
+                        WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? ORDER BY p.device_id
+                        """), arguments: [note.user, now], pushTarget)
             let member = try Row.fetchOneCached(db,
                 sql: "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?",
                 arguments: [note.conversation, note.user])

@@ -14,8 +14,9 @@ extension SQLiteStore {
     public func friendPage(user: UserID, _ list: FriendList, after: FriendCursor, limit: Int) async throws -> PageResult<FriendEntry> {
         try await read { db in
             let (sql, arguments) = Self.friendPageQuery(user: user, list, after: after, limit: limit)
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-            let entries = rows.map { FriendEntry(user: Self.user($0), since: $0["since"], lastSeenAt: $0["last_seen_at"]) }
+            let entries = try Row.decodeAll(db.makeStatement(sql: sql), arguments: arguments) {
+                FriendEntry(user: Self.user($0), since: $0["since"], lastSeenAt: $0["last_seen_at"])
+            }
             return PageResult(items: Array(entries.prefix(limit)), hasMore: entries.count > limit)
         }
     }
@@ -47,11 +48,10 @@ extension SQLiteStore {
 
     public func blockedUsers(user: UserID, after: UserID, limit: Int) async throws -> PageResult<User> {
         try await read { db in
-            let users = try Row.fetchAll(
-                db,
-                sql: "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND u.id > ? ORDER BY u.id LIMIT ?",
-                arguments: [user, after, limit + 1]
-            ).map(Self.user)
+            let users = try Row.decodeAll(
+                db.cachedStatement(
+                    sql: "SELECT \(Self.userColumns) FROM blocks b JOIN users u ON u.id = b.blocked_id WHERE b.user_id = ? AND u.id > ? ORDER BY u.id LIMIT ?"),
+                arguments: [user, after, limit + 1], Self.user)
             return PageResult(items: Array(users.prefix(limit)), hasMore: users.count > limit)
         }
     }
@@ -63,15 +63,14 @@ extension SQLiteStore {
     public func searchUsers(query: String, after: UserID, limit: Int) async throws -> PageResult<User> {
         try await read { db in
             let key = query.lowercased()
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(Self.userColumns) FROM users u
-                    WHERE u.disabled = 0 AND u.id > ?1
-                      AND (substr(u.username_key, 1, length(?2)) = ?2 OR substr(u.display_name_key, 1, length(?2)) = ?2)
-                    ORDER BY u.id LIMIT ?3
-                    """, arguments: [after, key, limit + 1])
-            let users = rows.map(Self.user)
+            let users = try Row.decodeAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT \(Self.userColumns) FROM users u
+                        WHERE u.disabled = 0 AND u.id > ?1
+                          AND (substr(u.username_key, 1, length(?2)) = ?2 OR substr(u.display_name_key, 1, length(?2)) = ?2)
+                        ORDER BY u.id LIMIT ?3
+                        """), arguments: [after, key, limit + 1], Self.user)
             return PageResult(items: Array(users.prefix(limit)), hasMore: users.count > limit)
         }
     }

@@ -114,8 +114,9 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func device(_ device: DeviceRowID) throws -> Device? {
-        try Row.fetchOne(db, sql: "SELECT \(SQLiteStore.deviceColumns) FROM devices d WHERE d.id = ?", arguments: [device])
-            .map(SQLiteStore.device)
+        try Row.decodeOne(
+            db.cachedStatement(sql: "SELECT \(SQLiteStore.deviceColumns) FROM devices d WHERE d.id = ?"), arguments: [device],
+            SQLiteStore.device)
     }
 
     func friendshipPartners(of user: UserID) throws -> [UserID] {
@@ -232,8 +233,10 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func pushTarget(device: DeviceRowID) throws -> PushTarget? {
-        try Row.fetchOneCached(db, sql: "SELECT \(SQLiteStore.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id WHERE p.device_id = ?",
-            arguments: [device]).map(SQLiteStore.pushTarget)
+        try Row.decodeOne(
+            db.cachedStatement(
+                sql: "SELECT \(SQLiteStore.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id WHERE p.device_id = ?"),
+            arguments: [device], SQLiteStore.pushTarget)
     }
 
     func savePushTarget(_ t: PushTarget) throws {
