@@ -45,6 +45,24 @@ extension ChatConnection {
         return try await call(.resume, r)
     }
 
+    /// Hello and Resume in one write: a reconnecting client's one round trip
+    /// instead of two (PROTOCOL.md §3.3: requests in the same write behind
+    /// Hello are checked after it took effect). Not for a device bound to a
+    /// key: its Resume signs the HelloResponse's nonce (§4.4) and has to wait
+    /// for it. An error answering either throws (Hello's first).
+    public func helloAndResume(token: Data, clientName: String = "chatclient-swift", clientVersion: String = "0.1")
+        async throws -> (hello: Chatd_V1_HelloResponse, auth: Chatd_V1_AuthResponse)
+    {
+        var hello = Chatd_V1_HelloRequest()
+        hello.protocolVersion = chatProtocolVersion
+        hello.clientName = clientName
+        hello.clientVersion = clientVersion
+        var resume = Chatd_V1_ResumeRequest()
+        resume.token = token
+        let frames = try await send(pipelined: [request(.hello, hello), request(.resume, resume)])
+        return (try Self.decode(frames[0]), try Self.decode(frames[1]))
+    }
+
     public func logout() async throws {
         _ = try await call(.logout, Chatd_V1_LogoutRequest(), as: Chatd_V1_LogoutResponse.self)
     }

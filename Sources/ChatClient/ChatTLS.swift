@@ -218,7 +218,7 @@ extension ChatTLS {
                         try sync.addHandler(TLSReadyHandler(ready: ready))
                     }
                 }
-                .connect(host: host, port: port).always { if case .failure(let error) = $0 { ready.fail(error) } }
+                .connect(address: host, port: port).always { if case .failure(let error) = $0 { ready.fail(error) } }
                 .get()
             defer { channel.close(promise: nil) }
             try await ready.futureResult.get()

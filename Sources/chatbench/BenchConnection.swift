@@ -103,7 +103,7 @@ struct BenchConnection: @unchecked Sendable {
                 .channelOption(ChannelOptions.Types.SocketOption(level: SocketOptionLevel(IPPROTO_IP), name: ipBindAddressNoPort), value: 1)
                 .bind(to: address)
         }
-        return bootstrap.connect(host: host, port: port).flatMapThrowing { channel in
+        return bootstrap.connect(address: host, port: port).flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: BenchHandler.self)
             return BenchConnection(channel: channel, handler: handler)
         }

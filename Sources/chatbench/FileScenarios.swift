@@ -10,8 +10,7 @@ extension Bench {
     /// use the library's file and search helpers, as a real client would).
     func libraryConnection(_ user: BenchUser) async throws -> ChatConnection {
         let c = try await target.client(requestTimeout: .seconds(60))
-        try await c.hello(clientName: "chatbench")
-        _ = try await c.resume(token: user.token)
+        _ = try await c.helloAndResume(token: user.token, clientName: "chatbench")
         return c
     }
 

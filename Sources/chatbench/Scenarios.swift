@@ -44,6 +44,9 @@ struct Bench {
     let prefix = runPrefix()
 
     func serverCPU() -> Double? { proc?.cpuSeconds() }
+    /// chatbench's own CPU seconds so far: what the generator took of the
+    /// cores it shares with chatd.
+    func generatorCPU() -> Double? { ProcStats(pids: [getpid()]).cpuSeconds() }
 
     func addServerStats(_ report: inout Report, cpuBefore: Double?, cpuAfter: Double?, deliveries: Int) {
         if let before = cpuBefore, let after = cpuAfter {
@@ -169,7 +172,7 @@ struct Bench {
         let rss0 = proc?.rssBytes()
         let opened = ListBox<BenchConnection>()
         let failures = Counter()
-        let cpu0 = serverCPU()
+        let cpu0 = serverCPU(), ownCPU0 = generatorCPU()
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
@@ -195,7 +198,7 @@ struct Bench {
             while try await group.next() != nil { if next < count { add() } }
         }
         let elapsed = ContinuousClock.now - start
-        let cpu1 = serverCPU()
+        let cpu1 = serverCPU(), ownCPU1 = generatorCPU()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let n = opened.all.count
         // Hold them idle (the server's idle timeout is far longer than this).
@@ -214,6 +217,7 @@ struct Bench {
         }
         // Connect, Hello and Resume: the server's CPU per connection.
         if let cpu0, let cpu1, n > 0 { report.server["cpu_us_per_connection"] = (cpu1 - cpu0) * 1e6 / Double(n) }
+        if let ownCPU0, let ownCPU1, n > 0 { report.rates["generator_cpu_us_per_connection"] = (ownCPU1 - ownCPU0) * 1e6 / Double(n) }
         for c in opened.all { c.close() }
         return report
     }
@@ -330,14 +334,14 @@ struct Bench {
             _ = try await sender.connection.call(.sendMessage, send)
         }
         // Resume everyone at once.
-        let cpu0 = serverCPU()
+        let cpu0 = serverCPU(), ownCPU0 = generatorCPU()
         let start = ContinuousClock.now
         let connections = try await withThrowingTaskGroup(of: ChatConnection.self) { group in
             for u in users.dropFirst() {
                 group.addTask {
+                    // As a reconnecting client does: Hello and Resume in one write.
                     let c = try await target.client()
-                    try await c.hello(clientName: "chatbench")
-                    _ = try await c.resume(token: u.token)
+                    _ = try await c.helloAndResume(token: u.token, clientName: "chatbench")
                     return c
                 }
             }
@@ -346,7 +350,7 @@ struct Bench {
             return out
         }
         let resumed = ContinuousClock.now - start
-        let cpu1 = serverCPU()
+        let cpu1 = serverCPU(), ownCPU1 = generatorCPU()
         // Each catches up from where it was and must see exactly the missed events.
         let complete = Counter()
         let catchUpStart = ContinuousClock.now
@@ -372,6 +376,9 @@ struct Bench {
         // The server's share: the generator's clients run on the same cores.
         if let cpu0, let cpu1, !connections.isEmpty {
             report.server["cpu_us_per_resume"] = (cpu1 - cpu0) * 1e6 / Double(connections.count)
+        }
+        if let ownCPU0, let ownCPU1, !connections.isEmpty {
+            report.rates["generator_cpu_us_per_resume"] = (ownCPU1 - ownCPU0) * 1e6 / Double(connections.count)
         }
         report.rates["catch_up_seconds"] = secs(caughtUp)
         report.counts["clients_complete_and_exact"] = complete.count

@@ -25,6 +25,17 @@ struct AccountTests {
             #expect(resumed.token.isEmpty)
             #expect(try await c2.me().user.username == "alice")
 
+            // Hello and Resume in one write (§3.3): the Resume is checked
+            // after the Hello took effect.
+            let pipelined = try await server.connect(hello: false)
+            let (hello, quick) = try await pipelined.helloAndResume(token: auth.token)
+            #expect(hello.protocolVersion == chatProtocolVersion)
+            #expect(quick.user.id == auth.user.id)
+            #expect(try await pipelined.me().deviceID == "laptop")
+            await expectError(.invalidToken) {
+                try await server.connect(hello: false).helloAndResume(token: Data(repeating: 7, count: 32))
+            }
+
             // Logout ends the device's token; the connection stays open, unauthenticated.
             try await c2.logout()
             await expectError(.unauthenticated) { try await c2.me() }
