@@ -7,11 +7,15 @@ extension ChatConnection {
     public func hello(clientName: String = "chatclient-swift", clientVersion: String = "0.1") async throws
         -> Chatd_V1_HelloResponse
     {
+        try await call(.hello, Self.helloRequest(clientName: clientName, clientVersion: clientVersion))
+    }
+
+    static func helloRequest(clientName: String, clientVersion: String) -> Chatd_V1_HelloRequest {
         var r = Chatd_V1_HelloRequest()
         r.protocolVersion = chatProtocolVersion
         r.clientName = clientName
         r.clientVersion = clientVersion
-        return try await call(.hello, r)
+        return r
     }
 
     public func register(
@@ -53,12 +57,9 @@ extension ChatConnection {
     public func helloAndResume(token: Data, clientName: String = "chatclient-swift", clientVersion: String = "0.1")
         async throws -> (hello: Chatd_V1_HelloResponse, auth: Chatd_V1_AuthResponse)
     {
-        var hello = Chatd_V1_HelloRequest()
-        hello.protocolVersion = chatProtocolVersion
-        hello.clientName = clientName
-        hello.clientVersion = clientVersion
         var resume = Chatd_V1_ResumeRequest()
         resume.token = token
+        let hello = Self.helloRequest(clientName: clientName, clientVersion: clientVersion)
         let frames = try await send(pipelined: [request(.hello, hello), request(.resume, resume)])
         return (try Self.decode(frames[0]), try Self.decode(frames[1]))
     }
