@@ -229,10 +229,11 @@ struct Reconnect: AsyncParsableCommand {
     @OptionGroup var common: Common
     @Option var clients = 200
     @Option(help: "Events sent while they are away.") var missed = 100
+    @Option(help: "Times they all drop and resume; rates cover every burst, the last one catches up.") var bursts = 1
 
     func run() async throws {
         let b = try common.bench()
-        try common.emit(try await b.reconnect(clients: clients, missed: missed))
+        try common.emit(try await b.reconnect(clients: clients, missed: missed, bursts: bursts))
     }
 }
 
