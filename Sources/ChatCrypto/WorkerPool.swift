@@ -29,10 +29,10 @@ public final class WorkerPool: @unchecked Sendable {
         resumer = Handoff(name: "\(name)-resume")
         for i in 0..<self.threads {
             let thread = Thread { [self] in
+                nameThisThread("\(name)-\(i)")
                 if niceness != 0 { _ = lowerThisThreadsPriority(to: niceness) }
                 self.loop()
             }
-            thread.name = "\(name)-\(i)"
             thread.start()
         }
     }
@@ -130,8 +130,10 @@ public final class Handoff: @unchecked Sendable {
     private var exited = false
 
     public init(name: String) {
-        let thread = Thread { [self] in loop() }
-        thread.name = name
+        let thread = Thread { [self] in
+            nameThisThread(name)
+            loop()
+        }
         thread.start()
     }
 

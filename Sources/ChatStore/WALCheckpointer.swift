@@ -1,3 +1,4 @@
+import ChatCore
 import Dispatch
 import Foundation
 import GRDB
@@ -46,8 +47,10 @@ final class WALCheckpointer: Sendable {
         config.label = "chatd.checkpointer"
         connection = try DatabaseQueue(path: path, configuration: config)
         self.checkpoint = checkpoint
-        let thread = Thread { [self] in run() }
-        thread.name = "chatd-checkpoint"
+        let thread = Thread { [self] in
+            nameThisThread("chatd-wal-ckpt")
+            run()
+        }
         thread.start()
     }
 
