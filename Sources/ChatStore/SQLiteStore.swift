@@ -183,6 +183,8 @@ public final class SQLiteStore: Store {
     public let storage: StorageMonitor
     /// Copies the WAL into the database file off the writer (nil: in memory).
     let checkpointer: WALCheckpointer?
+    /// Run single-statement lookups on the connection path (`lookup`).
+    let lookups: LookupThreads
 
     public struct GroupCommitSettings: Sendable, Equatable {
         public var maxWrites: Int
@@ -259,6 +261,11 @@ public final class SQLiteStore: Store {
     ) throws {
         self.checkpointer = checkpointer
         self.writer = writer
+        // As many as the readers they take, at most one per core (in memory:
+        // one connection, one thread).
+        let readers = (writer as? DatabasePool)?.configuration.maximumReaderCount ?? 1
+        self.lookups = LookupThreads(
+            count: min(readers, ProcessInfo.processInfo.activeProcessorCount), name: "chatd-lookup")
         self.path = path
         self.storage =
             storage ?? path.map { StorageMonitor(directory: ($0 as NSString).deletingLastPathComponent) }
@@ -318,10 +325,14 @@ public final class SQLiteStore: Store {
         }
     }
 
-    deinit { checkpointer?.stop() }
+    deinit {
+        checkpointer?.stop()
+        lookups.stop()
+    }
 
     public func close() throws {
         checkpointer?.stop()
+        lookups.stop()
         if let pool = writer as? DatabasePool { try pool.close() }
         if let queue = writer as? DatabaseQueue { try queue.close() }
     }
@@ -383,6 +394,20 @@ public final class SQLiteStore: Store {
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await writer.read(body)
+        } catch let error as DatabaseError {
+            throw Self.translate(error)
+        }
+    }
+
+    /// A read of ONE statement on a lookup thread: two thread hand-offs
+    /// where `read` makes three, and no BEGIN and COMMIT around it, as SQLite
+    /// reads a single statement from one snapshot anyway. For the lookups
+    /// on the connection path (Resume's token); several statements that must
+    /// agree go through `read`.
+    func lookup<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let writer = self.writer
+        do {
+            return try await lookups.run { try writer.unsafeRead(body) }
         } catch let error as DatabaseError {
             throw Self.translate(error)
         }
@@ -486,7 +511,7 @@ public final class SQLiteStore: Store {
     }
 
     public func device(tokenHash: [UInt8]) async throws -> (Device, UserAccount)? {
-        try await read { db in
+        try await lookup { db in
             try Row.decodeOne(
                 db.cachedStatement(
                     sql: """
