@@ -24,6 +24,8 @@ final class LookupThreads: Sendable {
         /// Index of the next job in `jobs`.
         var head = 0
         var stopped = false
+        /// The threads' pthread ids, each recorded when its thread starts.
+        var threadIDs: [pthread_t] = []
 
         mutating func take() -> (@Sendable () -> Void)? {
             guard head < jobs.count else { return nil }
@@ -53,6 +55,7 @@ final class LookupThreads: Sendable {
         for i in 0..<self.count {
             let thread = Thread { [self] in
                 nameThisThread("\(name)-\(i)")
+                state.withLock { $0.threadIDs.append(pthread_self()) }
                 run()
             }
             thread.start()
@@ -79,15 +82,18 @@ final class LookupThreads: Sendable {
     /// Jobs waiting for a thread.
     var queued: Int { state.withLock { $0.jobs.count - $0.head } }
 
-    /// Ends the threads once the queued jobs ran; waits for them. Idempotent.
+    /// Ends the threads once the queued jobs ran; waits for them, except
+    /// when called from one of them (a job that released the last reference
+    /// to the store): that one ends after its job. Idempotent.
     func stop() {
-        let first = state.withLock { s in
+        let me = pthread_self()
+        let (first, inside) = state.withLock { s in
             defer { s.stopped = true }
-            return !s.stopped
+            return (!s.stopped, s.threadIDs.contains { pthread_equal($0, me) != 0 })
         }
         guard first else { return }
         for _ in 0..<count { available.signal() }
-        for _ in 0..<count { finished.wait() }
+        for _ in 0..<(inside ? count - 1 : count) { finished.wait() }
     }
 
     private func run() {

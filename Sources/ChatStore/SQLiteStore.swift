@@ -166,8 +166,9 @@ extension Row {
 /// The SQLite implementation of `Store`.
 ///
 /// All writes go through GRDB's single serialized writer and all reads through
-/// its reader pool; both run on GRDB's own dispatch queues, never on a NIO
-/// event loop. Events appended by a write are handed to `eventObserver` after
+/// its reader pool; both run on GRDB's own dispatch queues, or, for the
+/// single-statement lookups on the connection path (`lookup`), on the
+/// store's lookup threads: never on a NIO event loop. Events appended by a write are handed to `eventObserver` after
 /// the batch's transaction commits, on the writer thread, so observers see them in
 /// commit order (the hub relies on that to push in seq order).
 public final class SQLiteStore: Store {

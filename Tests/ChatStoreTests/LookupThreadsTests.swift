@@ -78,4 +78,12 @@ struct LookupThreadsTests {
         await #expect(throws: CancellationError.self) { try await threads.run { 1 } }
         threads.stop()  // again: nothing to do
     }
+
+    /// A job that stops the threads (it released the last reference to the
+    /// store, whose deinit stops them) does not wait for its own thread.
+    @Test func stopFromAJobDoesNotWaitForItself() async throws {
+        let threads = LookupThreads(count: 2, name: "test-lookup")
+        try await threads.run { threads.stop() }
+        await #expect(throws: CancellationError.self) { try await threads.run { 1 } }
+    }
 }
