@@ -10,13 +10,13 @@ import Synchronization
 ///
 /// GRDB's async read makes three (a serial queue that waits for a free
 /// reader, the reader's queue, then the caller's executor) and wraps the
-/// statement in BEGIN and COMMIT. With the token lookup here, chatd's CPU
-/// per Resume in bursts of 1,000 reconnecting clients fell from 188 to
+/// statement in BEGIN and COMMIT. Here the synchronous
+/// `DatabasePool.unsafeRead` takes a reader and runs the statement on the
+/// calling thread (GCD runs a `sync` block on the caller). A thread may
+/// wait for a free reader while page reads hold them all; only these
+/// threads wait, never an event loop. With the token lookup here, chatd's
+/// CPU per Resume in bursts of 1,000 reconnecting clients fell from 188 to
 /// 131 µs (`tools/bench --compare`, BENCHMARKS.md, session 30).
-/// Here the synchronous `DatabasePool.unsafeRead` takes a reader and runs
-/// the statement on the calling thread (GCD runs a `sync` block on the
-/// caller). A thread may wait for a free reader while page reads hold them
-/// all; only these threads wait, never an event loop.
 final class LookupThreads: Sendable {
     private struct State {
         /// Taken jobs are nil until the array is compacted.
