@@ -62,8 +62,9 @@ final class LookupThreads: Sendable {
         }
     }
 
-    /// Runs `body` on one of the threads; fails with `CancellationError`
-    /// once the threads were stopped.
+    /// Runs `body` on one of the threads; once they were stopped (the store
+    /// closed at shutdown), fails with `unavailable`, as the password
+    /// hashers' pool does, so the client is told to retry elsewhere or later.
     func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let queued = state.withLock { s in
@@ -74,7 +75,7 @@ final class LookupThreads: Sendable {
             if queued {
                 available.signal()
             } else {
-                continuation.resume(throwing: CancellationError())
+                continuation.resume(throwing: ChatFailure(.unavailable, "server is shutting down"))
             }
         }
     }

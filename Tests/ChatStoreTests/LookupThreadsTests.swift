@@ -1,3 +1,4 @@
+import ChatCore
 @testable import ChatStore
 import Dispatch
 import Foundation
@@ -75,7 +76,7 @@ struct LookupThreadsTests {
         try await jobs.value
         #expect(ran.current == 11)
         while stopped.current == 0 { try await Task.sleep(for: .milliseconds(5)) }
-        await #expect(throws: CancellationError.self) { try await threads.run { 1 } }
+        await #expect(throws: ChatFailure(.unavailable, "server is shutting down")) { try await threads.run { 1 } }
         threads.stop()  // again: nothing to do
     }
 
@@ -84,6 +85,6 @@ struct LookupThreadsTests {
     @Test func stopFromAJobDoesNotWaitForItself() async throws {
         let threads = LookupThreads(count: 2, name: "test-lookup")
         try await threads.run { threads.stop() }
-        await #expect(throws: CancellationError.self) { try await threads.run { 1 } }
+        await #expect(throws: ChatFailure(.unavailable, "server is shutting down")) { try await threads.run { 1 } }
     }
 }
