@@ -57,10 +57,12 @@ let package = Package(
         .target(
             name: "ChatWebPush", dependencies: ["ChatCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // A SQLite VFS that writes a WAL commit's frames in one pwrite (WALBuffer.c).
+        .target(name: "CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ChatStore",
             dependencies: [
-                "ChatCore", .product(name: "GRDB", package: "GRDB.swift"),
+                "ChatCore", "CSQLiteWAL", .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the send path's statements (SQLiteStore.swift, `directRows`).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -220,7 +222,7 @@ let package = Package(
             name: "ChatStoreTests",
             dependencies: [
                 "ChatStore", "ChatPostgres", "ChatTestSupport", "ChatCore", "ChatCrypto", "ChatWebPush", "ChatDaemon",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

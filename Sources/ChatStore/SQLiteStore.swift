@@ -206,6 +206,9 @@ public final class SQLiteStore: Store {
         path: String, synchronous: Synchronous = .full, readers: Int = 4,
         groupCommit: GroupCommitSettings = GroupCommitSettings()
     ) throws -> SQLiteStore {
+        // The connections open their files through chatd-wal, which writes a
+        // commit's log frames in a pwrite per 124 KiB instead of two per page.
+        try WALBuffer.install()
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
