@@ -13,15 +13,23 @@
 // call that wrote them, which fails the commit.
 //
 // Anything else that touches the file first writes what is gathered: a
-// read, a sync, a truncation, its size, a file control, closing it, and a
-// write that does not continue the gathered bytes (SQLite rewriting a frame
-// in place, or starting the log over). Frames of a transaction that spill
-// before it commits wait with the commit's; readers never look past the
-// last commit frame, and the writer reads them back only after a flush.
+// read, a sync, a truncation, its size, a file control, and a write that
+// does not continue the gathered bytes (SQLite rewriting a frame in place,
+// or starting the log over). Frames of a transaction that spill before it
+// commits wait with the commit's; readers never look past the last commit
+// frame, and the writer reads them back only after a flush.
+//
+// What is still gathered when the connection gives up the WAL's write lock
+// (or closes the file) belongs to a transaction that did not commit: it is
+// dropped, never written. Written later, it could land on frames another
+// connection has committed at the same offsets since. A connection writes
+// the log only while it holds the write lock, so at that unlock only the
+// unlocking connection's WAL file can hold anything; the lock is the main
+// database file's, so WAL files are found by name (the database's + "-wal").
 //
 // Only files opened as WAL files gather; everything else is SQLite's
 // default VFS unchanged. A connection is used by one thread at a time, so a
-// file's buffer needs no lock.
+// file's buffer needs no lock of its own.
 
 #include "CSQLiteWAL.h"
 
@@ -39,7 +47,9 @@ enum { kCapacity = 0x1F000, kFrameHeader = 24 };
 typedef struct WALFile {
     sqlite3_file base;      // pMethods: ours
     sqlite3_file *real;     // the default VFS's file, allocated after this struct
-    int isWAL;
+    const char *name;       // SQLite's, valid until xClose; NULL for temporary files
+    int isWAL, isMainDB;
+    struct WALFile *next;   // the open WAL files (walFiles)
     unsigned char *buffer;  // gathered bytes, or NULL
     sqlite3_int64 start;    // their offset in the file
     int length;
@@ -50,6 +60,22 @@ static sqlite3_vfs vfs;
 static sqlite3_vfs *defaultVFS;
 static sqlite3_io_methods methods;
 static _Atomic long long writeCount, flushCount;
+
+static pthread_mutex_t walFilesLock = PTHREAD_MUTEX_INITIALIZER;
+static WALFile *walFiles;
+
+/// Drops what the WAL files of database `name` have gathered (see above).
+static void dropUncommitted(const char *name) {
+    size_t length = strlen(name);
+    pthread_mutex_lock(&walFilesLock);
+    for (WALFile *w = walFiles; w != NULL; w = w->next) {
+        if (w->length > 0 && strncmp(w->name, name, length) == 0 && strcmp(w->name + length, "-wal") == 0) {
+            w->length = 0;
+            w->commitPageNext = 0;
+        }
+    }
+    pthread_mutex_unlock(&walFilesLock);
+}
 
 static int flush(WALFile *f) {
     f->commitPageNext = 0;
@@ -91,11 +117,23 @@ static int walWrite(sqlite3_file *file, const void *data, int amount, sqlite3_in
 
 static int walClose(sqlite3_file *file) {
     WALFile *f = (WALFile *)file;
-    int rc = flush(f);
-    int closed = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
+    if (f->isWAL && f->name != NULL) {
+        pthread_mutex_lock(&walFilesLock);
+        for (WALFile **w = &walFiles; *w != NULL; w = &(*w)->next) {
+            if (*w == f) {
+                *w = f->next;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&walFilesLock);
+    }
+    // Anything gathered is uncommitted (a commit's frames are written by
+    // then): dropped.
+    int rc = f->real->pMethods ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
     sqlite3_free(f->buffer);
     f->buffer = NULL;
-    return rc != SQLITE_OK ? rc : closed;
+    f->length = 0;
+    return rc;
 }
 
 static int walRead(sqlite3_file *file, void *data, int amount, sqlite3_int64 offset) {
@@ -148,6 +186,12 @@ static int walShmMap(sqlite3_file *file, int page, int size, int extend, void vo
 }
 static int walShmLock(sqlite3_file *file, int offset, int n, int flags) {
     if (VERSION(file) < 2) return SQLITE_IOERR_SHMLOCK;
+    // The WAL's write lock is lock 0 (wal.c's WAL_WRITE_LOCK).
+    WALFile *f = (WALFile *)file;
+    if (f->isMainDB && f->name != NULL && offset == 0 && n == 1
+        && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+        dropUncommitted(f->name);
+    }
     return REAL(file)->pMethods->xShmLock(REAL(file), offset, n, flags);
 }
 static void walShmBarrier(sqlite3_file *file) {
@@ -178,7 +222,15 @@ static int vfsOpen(sqlite3_vfs *self, const char *name, sqlite3_file *file, int 
     // failed (the VFS contract); ours closes the real one.
     if (f->real->pMethods != NULL) {
         f->base.pMethods = &methods;
+        f->name = name;
         f->isWAL = (flags & SQLITE_OPEN_WAL) != 0;
+        f->isMainDB = (flags & SQLITE_OPEN_MAIN_DB) != 0;
+        if (f->isWAL && name != NULL) {
+            pthread_mutex_lock(&walFilesLock);
+            f->next = walFiles;
+            walFiles = f;
+            pthread_mutex_unlock(&walFilesLock);
+        }
     }
     return rc;
 }

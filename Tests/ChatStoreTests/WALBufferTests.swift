@@ -119,4 +119,38 @@ struct WALBufferTests {
         let recovered = try Self.summary(DatabaseQueue(path: copy))
         #expect(recovered.rows == 330 && recovered.integrity == "ok", "\(recovered)")
     }
+
+    /// A transaction that spilled frames and rolled back leaves them
+    /// gathered; another connection then commits frames at the same offsets.
+    /// The first connection must never write its leftovers over them (it
+    /// would, at its next read or close, had they not been dropped when it
+    /// gave up the write lock).
+    @Test func aRolledBackTransactionsFramesAreNeverWrittenOverAnotherCommit() throws {
+        let db = try TemporaryDatabase()
+        defer { db.remove() }
+        let pool = try db.pool(synchronous: "FULL", cachePages: 10)
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            try Self.insert(db, from: 0, count: 50)
+        }
+        // All of it into the database file, the log emptied: the rollback
+        // below reloads its pages from the file, not the log (a read of the
+        // log would write the leftovers while the lock is still held).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        // 25 pages through a cache of 10: frames spill, one at a time, and
+        // stay gathered (under 124 KiB), from the log's first frame on.
+        try? pool.write { db in
+            try Self.insert(db, from: 1000, count: 25)
+            throw DatabaseError(resultCode: .SQLITE_ABORT, message: "roll back")
+        }
+        let other = try DatabaseQueue(path: db.path)
+        try other.write { db in try Self.insert(db, from: 2000, count: 5, size: 2500) }
+        // The first connection reads what the other committed, then closes.
+        let seen = try pool.write { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") }
+        #expect(seen == 55)
+        try pool.close()
+        try other.close()
+        let after = try Self.summary(DatabaseQueue(path: db.path))
+        #expect(after.rows == 55 && after.bytes == 50 * 3000 + 5 * 2500 && after.integrity == "ok", "\(after)")
+    }
 }
