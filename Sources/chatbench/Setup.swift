@@ -97,14 +97,15 @@ struct Target: Sendable {
                     r.password = password
                     r.device.deviceID = "bench"
                     // Registration hashes a password: when the server's hashing
-                    // queue is full it answers rate_limited; wait and retry.
-                    var attempt = 0
+                    // queue is full it answers rate_limited; wait and retry, for
+                    // up to a minute (a count of tries ran out on a slow machine
+                    // with 64 MiB hashes: 16 registrations race for each slot).
+                    let deadline = ContinuousClock.now + .seconds(60)
                     while true {
                         do {
                             let auth = try Chatd_V1_AuthResponse(payload: try await c.call(.register, r).payload)
                             return (i, BenchUser(connection: c, id: auth.user.id, username: r.username, token: auth.token))
-                        } catch let error as BenchError where error.code == 19 && attempt < 200 {
-                            attempt += 1
+                        } catch let error as BenchError where error.code == 19 && ContinuousClock.now < deadline {
                             try await Task.sleep(for: .milliseconds(20 + Int.random(in: 0..<50)))
                         }
                     }
