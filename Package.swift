@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "ChatWebPush", dependencies: ["ChatCore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        // A SQLite VFS that writes a WAL commit's frames in one pwrite (WALBuffer.c).
+        // A SQLite VFS that writes a WAL commit's frames in a pwrite per 124 KiB (WALBuffer.c).
         .target(name: "CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ChatStore",
