@@ -7,9 +7,9 @@ import GRDBSQLite
 /// a commit frame's page is, so a commit costs a pwrite per 124 KiB of log
 /// instead of two per page. `SQLiteStore.open` installs it as the process's
 /// default VFS before opening the database.
-public enum WALBuffer {
+enum WALBuffer {
     /// Registers chatd-wal as the default VFS (once per process).
-    public static func install() throws {
+    static func install() throws {
         let code = chatd_wal_vfs_register()
         guard code == SQLITE_OK else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot register the chatd-wal VFS")
@@ -18,7 +18,7 @@ public enum WALBuffer {
 
     /// WAL writes SQLite made through chatd-wal since the process started,
     /// and the pwrites that wrote them.
-    public static var statistics: (writes: Int, flushes: Int) {
+    static var statistics: (writes: Int, flushes: Int) {
         var writes: Int64 = 0, flushes: Int64 = 0
         chatd_wal_vfs_statistics(&writes, &flushes)
         return (Int(writes), Int(flushes))
