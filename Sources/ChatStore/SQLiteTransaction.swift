@@ -91,10 +91,12 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     /// `blocksWithPeer`'s statement (user ?2, conversation ?1); no row when
-    /// there is no other member.
+    /// there is no other member. Two primary-key probes: one EXISTS over
+    /// the two directions' OR made SQLite de-duplicate them in a temporary
+    /// b-tree, opened and closed on every send.
     static let peerBlockSQL = """
-        SELECT EXISTS (
-          SELECT 1 FROM blocks b WHERE (b.user_id = ?2 AND b.blocked_id = p.user_id) OR (b.user_id = p.user_id AND b.blocked_id = ?2))
+        SELECT EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = ?2 AND b.blocked_id = p.user_id)
+            OR EXISTS (SELECT 1 FROM blocks b WHERE b.user_id = p.user_id AND b.blocked_id = ?2)
         FROM members p
         WHERE p.conversation_id = ?1 AND p.user_id != ?2
         LIMIT 1

@@ -328,6 +328,35 @@ struct RoomServiceTests {
         #expect(published.seqs.withLock { $0.count } == 51)
     }
 
+    /// A block stops a direct chat's messages both ways (the blocked user's
+    /// and the blocker's), not a third user's direct chats, and not rooms;
+    /// unblocking lets both write again. Each send's sequence number
+    /// follows the last.
+    @Test(arguments: StoreBackend.allCases) func aBlockStopsDirectMessagesBothWays(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let rooms = f.rooms()
+        let friends = FriendService(store: f.store, clock: f.clock)
+        let alice = try await session(f, "alice")
+        let bob = try await session(f, "bob")
+        let carol = try await session(f, "carol")
+        let first = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a1", text: "hi"))
+        let direct = first.event.conversationID
+        let room = try await rooms.createRoom(alice, name: "shared", description: "", visibility: .public)
+        _ = try await rooms.join(bob, room: room.id)
+        try await friends.block(bob, userID: alice.userID, username: "")
+        for (sender, id) in [(alice, "a2"), (bob, "b1")] {
+            #expect(await failureKind {
+                _ = try await rooms.send(sender, conversation: direct, toUser: 0, .init(clientMsgID: id, text: "blocked?"))
+            } == .forbidden)
+        }
+        let toCarol = try await rooms.send(alice, conversation: 0, toUser: carol.userID, .init(clientMsgID: "a3", text: "hi carol"))
+        #expect(toCarol.event.text == "hi carol" && toCarol.event.conversationID != direct)
+        #expect(try await rooms.send(bob, conversation: room.id, toUser: 0, .init(clientMsgID: "b2", text: "in the room")).event.seq > 0)
+        try await friends.unblock(bob, userID: alice.userID, username: "")
+        let again = try await rooms.send(bob, conversation: direct, toUser: 0, .init(clientMsgID: "b3", text: "unblocked"))
+        #expect(again.event.seq == first.event.seq + 1)
+    }
+
     @Test(arguments: StoreBackend.allCases) func ownerHandOverPrefersAdminsThenSeniority(_ backend: StoreBackend) async throws {
         let f = try await Fixture(backend)
         let rooms = f.rooms()
