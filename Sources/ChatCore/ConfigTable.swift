@@ -40,7 +40,6 @@ public enum ConfigTable {
         Setting<String>.storageSynchronous.key,
         Setting<Int64>.storageMinFreeBytes.key,
         Setting<Int64>.storageReaderCount.key,
-        Setting<Int64>.storageWriterCacheMib.key,
         Setting<Int64>.storageGroupCommitMaxWrites.key,
         Setting<Int64>.storageGroupCommitMaxDelayUs.key,
         Setting<String>.storageBackend.key,
@@ -296,9 +295,6 @@ extension Setting where Value == Int64 {
     public static let storageReaderCount = Setting(
         "storage", "reader_count", .int(min: 1, max: 64), .int(4),
         "Concurrent SQLite readers.")
-    public static let storageWriterCacheMib = Setting(
-        "storage", "writer_cache_mib", .int(min: 1, max: 65_536), .int(32),
-        "SQLite only: page cache (MiB) of the one connection that writes, filled as it is used. A durable\nwrite changes pages of the events, their indexes and the search index; one not in this cache is\nread from the operating system's (a system call each). At SQLite's default, 2 MiB, the writer read\nabout 0.7 pages per message in a 10-second benchmark. The readers keep the default, 2 MiB each.")
     public static let storageGroupCommitMaxWrites = Setting(
         "storage", "group_commit_max_writes", .int(min: 1, max: 10_000), .int(256),
         "Group commit: most writes (sends, joins...) committed together in one transaction and one fsync.\nOn PostgreSQL a batch holds at most 256 (when a write fails after writing, the batch rolls back\nand its other writes run again in the next one).",

@@ -34,8 +34,7 @@ extension Daemon {
             return try SQLiteStore.open(
                 path: (config.dataDir as NSString).appendingPathComponent("chatd.sqlite3"),
                 synchronous: SQLiteStore.Synchronous(rawValue: config[.storageSynchronous]) ?? .full,
-                readers: Int(config[.storageReaderCount]), writerCacheMiB: Int(config[.storageWriterCacheMib]),
-                groupCommit: Settings(config).groupCommit)
+                readers: Int(config[.storageReaderCount]), groupCommit: Settings(config).groupCommit)
         } catch let error as SQLiteStore.SchemaTooNew {
             throw DataDirectoryRefused("\(error)")
         }

@@ -202,10 +202,8 @@ public final class SQLiteStore: Store {
 
     /// Opens (creating if needed) the database at `path` in WAL mode and
     /// migrates it; refuses one a newer chatd has migrated (`SchemaTooNew`).
-    /// `writerCacheMiB`: the writing connection's page cache (`storage.writer_cache_mib`).
     public static func open(
         path: String, synchronous: Synchronous = .full, readers: Int = 4,
-        writerCacheMiB: Int = Int(Setting.storageWriterCacheMib.defaultValue),
         groupCommit: GroupCommitSettings = GroupCommitSettings()
     ) throws -> SQLiteStore {
         // The connections open their files through chatd-wal, which writes a
@@ -236,8 +234,6 @@ public final class SQLiteStore: Store {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerBackstopPages)")
-            // Negative: in KiB rather than pages.
-            try db.execute(sql: "PRAGMA cache_size = -\(max(1, writerCacheMiB) * 1024)")
         }
         let checkpointer = try WALCheckpointer(path: path)
         do {

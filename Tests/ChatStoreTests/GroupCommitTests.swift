@@ -208,20 +208,4 @@ struct SQLiteDurabilityTests {
         #expect(value == expected[level])
         try store.close()
     }
-
-    /// `storage.writer_cache_mib` sizes the writer's page cache (SQLite's
-    /// cache_size, negative: KiB); the readers keep SQLite's default.
-    @Test func theWriterHasTheConfiguredPageCache() async throws {
-        let path = NSTemporaryDirectory() + "cache-\(UUID().uuidString).sqlite3"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let store = try SQLiteStore.open(path: path, writerCacheMiB: 48)
-        let writer = try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
-        let reader = try await store.writer.read { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") }
-        #expect(writer == -48 * 1024)
-        #expect(reader == -2000)
-        try store.close()
-        let byDefault = try SQLiteStore.open(path: path)
-        #expect(try await byDefault.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA cache_size") } == -32 * 1024)
-        try byDefault.close()
-    }
 }
