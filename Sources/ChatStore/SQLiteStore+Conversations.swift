@@ -51,8 +51,9 @@ extension SQLiteStore {
     ///
     /// The seq is read, then written, rather than taken from an UPDATE ...
     /// RETURNING: SQLite gathers a RETURNING clause's rows in a temporary
-    /// b-tree, which it opens and closes on every call (about 7 % of the
-    /// group-commit writer's time in a paced direct benchmark).
+    /// b-tree, which it opens and closes on every call (with the block
+    /// check's, 7 % of the group-commit writer's samples in a paced direct
+    /// benchmark: BENCHMARKS.md).
     static func appendEvent(_ db: Database, _ changes: inout CommittedChanges, _ event: Event) throws -> Event {
         guard let last = try db.directValue(Int64.self, "SELECT last_seq FROM conversations WHERE id = ?", event.conversationID)
         else { throw ChatFailure(.notFound, "no such conversation") }
