@@ -41,7 +41,8 @@ public final class FanoutHub: Sendable {
     /// one flush.
     public func publish(_ batch: [CommittedChanges]) {
         var batches = PushBatches()
-        for changes in batch { add(changes, to: &batches) }
+        var recipients = RecipientMemo()
+        for changes in batch { add(changes, to: &batches, recipients: &recipients) }
         batches.send()
         for changes in batch {
             for (a, b) in changes.contactsAdded { presence.addContact(a, b) }
@@ -67,19 +68,21 @@ public final class FanoutHub: Sendable {
     }
 
     /// One write's pushes, membership updated around them as they apply.
-    private func add(_ changes: CommittedChanges, to batches: inout PushBatches) {
+    private func add(_ changes: CommittedChanges, to batches: inout PushBatches, recipients: inout RecipientMemo) {
         let membership = MembershipChanges(changes.accountEvents)
         // 1. New members first, so they receive the events that add them.
         if !membership.added.isEmpty {
             members.withLock { m in
                 for (c, user) in membership.added { m[c, default: []].insert(user) }
             }
+            recipients.forget()
         }
         // 2. Conversation events to every member (removed members still hear their removal).
         for event in changes.events {
             var push = Chatd_V1_EventPush()
             push.event = ProtoMap.event(event)
-            batches.add(Frame.push(.event, push).encoded(), to: registry.connections(of: members(of: event.conversationID)))
+            let connections = recipients.connections(of: event.conversationID) { registry.connections(of: members(of: $0)) }
+            batches.add(Frame.push(.event, push).encoded(), to: connections)
         }
         // 3. Removals.
         if !membership.removed.isEmpty || !changes.deletedConversations.isEmpty {
@@ -87,6 +90,7 @@ public final class FanoutHub: Sendable {
                 for (c, user) in membership.removed { m[c]?.remove(user) }
                 for (c, _) in changes.deletedConversations { m[c] = nil }
             }
+            recipients.forget()
         }
         // 4. Account events to their user's connections.
         for event in changes.accountEvents {
@@ -231,22 +235,71 @@ struct MembershipChanges {
     }
 }
 
+/// The live connections of the conversation a batch's last event went to,
+/// for the events after it in the same conversation (a busy room's batch):
+/// one lookup of its members' connections, not one per event, and the same
+/// list each time, which PushBatches sends as one run. Forgotten when
+/// membership changes.
+struct RecipientMemo {
+    private var last: (conversation: ConversationID, connections: [LiveConnection])?
+
+    mutating func connections(
+        of conversation: ConversationID, lookUp: (ConversationID) -> [LiveConnection]
+    ) -> [LiveConnection] {
+        if let last, last.conversation == conversation { return last.connections }
+        let found = lookUp(conversation)
+        last = (conversation, found)
+        return found
+    }
+
+    mutating func forget() { last = nil }
+}
+
 /// Frames per connection, written with one flush each, and one hop per
 /// event loop for all of that loop's connections.
+///
+/// Frames added for the same connections one after another (a room's
+/// messages in one batch, one push to many) form a run: its connections
+/// then share one list of frames, and nothing is kept per connection.
+/// Otherwise each connection's frames are gathered, in the order added.
 struct PushBatches {
-    private var batches: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
+    private var runs: [(connections: [LiveConnection], frames: [ByteBuffer])] = []
 
     mutating func add(_ frame: ByteBuffer, to connections: [LiveConnection]) {
-        for connection in connections {
-            batches[connection.id, default: (connection, [])].1.append(frame)
+        guard !connections.isEmpty else { return }
+        if let last = runs.indices.last, Self.same(runs[last].connections, connections) {
+            runs[last].frames.append(frame)
+        } else {
+            runs.append((connections, [frame]))
         }
+    }
+
+    private static func same(_ a: [LiveConnection], _ b: [LiveConnection]) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { $0 === $1 }
     }
 
     func send() {
         var byLoop: [ObjectIdentifier: (any EventLoop, [(LiveConnection, [ByteBuffer])])] = [:]
-        for entry in batches.values {
-            let loop = entry.0.eventLoop
-            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append(entry)
+        func put(_ connection: LiveConnection, _ frames: [ByteBuffer]) {
+            let loop = connection.eventLoop
+            byLoop[ObjectIdentifier(loop), default: (loop, [])].1.append((connection, frames))
+        }
+        if runs.count == 1 {
+            for connection in runs[0].connections { put(connection, runs[0].frames) }
+        } else {
+            // A connection in one run only (each of a batch's direct chats)
+            // shares that run's list of frames.
+            var gathered: [UInt64: (LiveConnection, [ByteBuffer])] = [:]
+            for run in runs {
+                for connection in run.connections {
+                    if let i = gathered.index(forKey: connection.id) {
+                        gathered.values[i].1.append(contentsOf: run.frames)
+                    } else {
+                        gathered[connection.id] = (connection, run.frames)
+                    }
+                }
+            }
+            for (connection, frames) in gathered.values { put(connection, frames) }
         }
         for (loop, entries) in byLoop.values {
             loop.execute {
