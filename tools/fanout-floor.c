@@ -18,10 +18,10 @@
 //
 // tools/bench-floor runs it in the shapes of tools/bench's paced fan-out.
 #define _GNU_SOURCE
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +38,7 @@ static int members, writers = 2, readers = 1, frame = 100;
 static double rate, seconds = 10;
 static int *server_fds, *client_fds;
 static uint64_t start_ns, warm_ns, end_ns;
-static volatile int stopping;
+static atomic_int stopping;
 static uint64_t *samples;
 static int sample_count;
 static long deliveries;
@@ -138,7 +138,8 @@ int main(int argc, char **argv) {
     if (argc > 4) readers = atoi(argv[4]);
     if (argc > 5) seconds = atof(argv[5]);
     if (argc > 6) frame = atoi(argv[6]);
-    if (members < 1 || rate <= 0 || writers < 1 || readers < 1 || seconds <= WARMUP_S || frame < 8 || frame > 4096) {
+    if (members < 1 || rate <= 0 || writers < 1 || writers > 64 || readers < 1 || readers > 64 || seconds <= WARMUP_S ||
+        frame < 8 || frame > 4096) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -169,7 +170,6 @@ int main(int argc, char **argv) {
     warm_ns = start_ns + (uint64_t)WARMUP_S * 1000000000u;
     end_ns = start_ns + (uint64_t)(seconds * 1e9);
     pthread_t w[64], r[64];
-    if (writers > 64 || readers > 64) return 2;
     for (long i = 0; i < readers; i++) pthread_create(&r[i], NULL, read_loop, (void *)i);
     for (long i = 0; i < writers; i++) pthread_create(&w[i], NULL, write_loop, (void *)i);
     for (int i = 0; i < writers; i++) pthread_join(w[i], NULL);
