@@ -64,7 +64,8 @@ static void *write_loop(void *arg) {
         uint64_t due = start_ns + k * period;
         if (due >= end_ns) break;
         for (uint64_t t = now_ns(); t < due; t = now_ns()) {
-            struct timespec pause = {0, (long)(due - t)};
+            uint64_t wait = due - t;
+            struct timespec pause = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
             nanosleep(&pause, NULL);
         }
         memcpy(buf, &due, sizeof due);
