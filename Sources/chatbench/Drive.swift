@@ -12,8 +12,10 @@ struct Window: Sendable {
     var seconds: Double { Double(end - start) / 1e9 }
 }
 
-/// One sending connection's state, confined to its event loop.
-final class SenderState {
+/// One sending connection's state, confined to its event loop. At an
+/// offered rate it is also its own timer: each firing sends every message
+/// that is due and arms the next at the exact time the next one is due.
+final class SenderState: NIOScheduledCallbackHandler {
     let connection: BenchConnection
     let conversation: UInt64
     let tag: String
@@ -21,15 +23,43 @@ final class SenderState {
     var acked = 0
     var errors = 0
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
-    var task: RepeatedTask?
+    var timer: NIOScheduledCallback?
+    var stopped = false
     var flatOut = false
     /// Where its schedule starts, in periods (`SendDriver`).
     var phase = 0.0
+    /// Its messages per second; 0 flat out.
+    var perSender = 0.0
+    var begin: UInt64 = 0
+    var window = Window(start: 0, end: 0)
+    /// Flat out: requests kept in flight.
+    var windowSize = 1
 
     init(connection: BenchConnection, conversation: UInt64, tag: String) {
         self.connection = connection
         self.conversation = conversation
         self.tag = tag
+    }
+
+    /// When message `k` is due (monotonic nanoseconds).
+    func due(_ k: Int) -> UInt64 { begin + UInt64((Double(k) + phase) * 1e9 / perSender) }
+
+    /// Arms the timer for `deadline` (on the loop).
+    func arm(at deadline: UInt64) {
+        timer = try? connection.eventLoop.assumeIsolated().scheduleCallback(
+            at: .uptimeNanoseconds(deadline), handler: self)
+    }
+
+    func stop() {
+        stopped = true
+        timer?.cancel()
+        timer = nil
+    }
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        timer = nil
+        guard !stopped else { return }
+        SendDriver.fire(self)
     }
 }
 
@@ -43,6 +73,11 @@ final class SenderState {
 /// `synchronized` puts every sender's k-th message at the same instant
 /// instead: bursts of S messages every S/R seconds (what chatbench measured
 /// before 2026-12-05: at 10,000/s over 100 senders, 100 sends at once every 10 ms).
+///
+/// Each sender's timer fires when its next message is due (before
+/// 2026-12-06, session 35, every sender polled its schedule each
+/// millisecond: a message went out up to 1 ms after its scheduled time,
+/// and that wait was counted in its latency).
 struct SendDriver {
     struct Result {
         var acked = 0
@@ -73,14 +108,16 @@ struct SendDriver {
             let loop = connection.eventLoop
             // Sender i's k-th message is due at begin + (k + phase) / perSender.
             let phase = synchronized ? 0 : Double(i) / Double(senders.count)
+            let windowSize = self.window
             let bound = try await loop.submit {
                 let state = SenderState(connection: connection, conversation: conversation, tag: "\(prefix)\(i)-")
                 state.flatOut = perSender <= 0
+                state.perSender = perSender
                 state.phase = phase
-                let onLoop = NIOLoopBound(state, eventLoop: loop)
-                state.task = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(1)) { _ in
-                    Self.tick(onLoop.value, begin: begin, window: window, perSender: perSender, windowSize: self.window)
-                }
+                state.begin = begin
+                state.window = window
+                state.windowSize = windowSize
+                state.arm(at: state.flatOut ? begin : state.due(0))
                 return NIOLoopBound(state, eventLoop: loop)
             }.get()
             states.append(bound)
@@ -98,7 +135,7 @@ struct SendDriver {
             }
             let part = try await bound.eventLoop.submit { () -> Result in
                 let s = bound.value
-                s.task?.cancel()
+                s.stop()
                 var r = Result()
                 r.acked = s.acked
                 r.errors = s.errors
@@ -114,29 +151,28 @@ struct SendDriver {
         return result
     }
 
-    private static func tick(_ s: SenderState, begin: UInt64, window: Window, perSender: Double, windowSize: Int) {
+    /// The sender's timer: at an offered rate, sends every message due by
+    /// now and arms the timer for the next; flat out, fills the window
+    /// (acks refill it from then on).
+    static func fire(_ s: SenderState) {
         let now = nowNanos()
-        guard now >= begin, now < window.end else {
-            if now >= window.end { s.task?.cancel() }
+        guard now < s.window.end else { return }
+        if s.flatOut {
+            while s.connection.handler.inflight < s.windowSize { send(s, scheduled: now, window: s.window) }
+            s.connection.handler.flush()
             return
         }
-        var wrote = false
-        if perSender > 0 {
-            // Message k is due at begin + (k + phase) / perSender.
-            let elapsed = Double(now - begin) * perSender / 1e9 - s.phase
-            let due = elapsed < 0 ? 0 : Int(elapsed) + 1
-            while s.sent < due {
-                let scheduled = begin + UInt64((Double(s.sent) + s.phase) * 1e9 / perSender)
-                send(s, scheduled: scheduled, window: window)
-                wrote = true
-            }
-        } else {
-            while s.connection.handler.inflight < windowSize {
-                send(s, scheduled: now, window: window)
-                wrote = true
-            }
+        var next = s.due(s.sent)
+        guard next <= now else {
+            s.arm(at: next)  // woken early
+            return
         }
-        if wrote { s.connection.handler.flush() }
+        repeat {
+            send(s, scheduled: next, window: s.window)
+            next = s.due(s.sent)
+        } while next <= now
+        s.connection.handler.flush()
+        if next < s.window.end { s.arm(at: next) }
     }
 
     private static func send(_ s: SenderState, scheduled: UInt64, window: Window) {
