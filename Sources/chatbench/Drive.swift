@@ -24,12 +24,11 @@ final class SenderState: NIOScheduledCallbackHandler {
     var errors = 0
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
     var timer: NIOScheduledCallback?
-    var stopped = false
-    var flatOut = false
     /// Where its schedule starts, in periods (`SendDriver`).
     var phase = 0.0
     /// Its messages per second; 0 flat out.
     var perSender = 0.0
+    var flatOut: Bool { perSender <= 0 }
     var begin: UInt64 = 0
     var window = Window(start: 0, end: 0)
     /// Flat out: requests kept in flight.
@@ -50,15 +49,14 @@ final class SenderState: NIOScheduledCallbackHandler {
             at: .uptimeNanoseconds(deadline), handler: self)
     }
 
+    /// Cancels the timer (on the loop, so it cannot fire afterwards).
     func stop() {
-        stopped = true
         timer?.cancel()
         timer = nil
     }
 
     func handleScheduledCallback(eventLoop: some EventLoop) {
         timer = nil
-        guard !stopped else { return }
         SendDriver.fire(self)
     }
 }
@@ -111,7 +109,6 @@ struct SendDriver {
             let windowSize = self.window
             let bound = try await loop.submit {
                 let state = SenderState(connection: connection, conversation: conversation, tag: "\(prefix)\(i)-")
-                state.flatOut = perSender <= 0
                 state.perSender = perSender
                 state.phase = phase
                 state.begin = begin
@@ -158,7 +155,7 @@ struct SendDriver {
         let now = nowNanos()
         guard now < s.window.end else { return }
         if s.flatOut {
-            while s.connection.handler.inflight < s.windowSize { send(s, scheduled: now, window: s.window) }
+            while s.connection.handler.inflight < s.windowSize { send(s, scheduled: now) }
             s.connection.handler.flush()
             return
         }
@@ -168,14 +165,14 @@ struct SendDriver {
             return
         }
         repeat {
-            send(s, scheduled: next, window: s.window)
+            send(s, scheduled: next)
             next = s.due(s.sent)
         } while next <= now
         s.connection.handler.flush()
         if next < s.window.end { s.arm(at: next) }
     }
 
-    private static func send(_ s: SenderState, scheduled: UInt64, window: Window) {
+    private static func send(_ s: SenderState, scheduled: UInt64) {
         var request = Chatd_V1_SendMessageRequest()
         request.conversationID = s.conversation
         request.clientMsgID = s.tag + String(s.sent)
@@ -185,13 +182,13 @@ struct SendDriver {
             let now = nowNanos()
             if frame.kind == .error {
                 s.errors += 1
-            } else if window.contains(scheduled) {
+            } else if s.window.contains(scheduled) {
                 s.acked += 1
                 _ = s.histogram.record(now - scheduled)
             }
             // Flat out: keep the window full.
-            if s.flatOut && now < window.end {
-                send(s, scheduled: now, window: window)
+            if s.flatOut && now < s.window.end {
+                send(s, scheduled: now)
                 s.connection.handler.flush()
             }
         }
