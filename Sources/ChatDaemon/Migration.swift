@@ -25,11 +25,12 @@ public enum Migration {
     ]
 
     /// SQLite tables that are not copied: the FTS5 index of message text and
-    /// its shadow tables. PostgreSQL's index is `search_docs.document`, made
-    /// from the copied messages' text.
+    /// its shadow tables, and the search indexer's bookkeeping (all in the
+    /// search file, where `search_docs` is too). PostgreSQL's index is
+    /// `search_docs.document`, made from the copied messages' text.
     static let derivedTables: Set = [
         "message_search", "message_search_data", "message_search_idx", "message_search_content",
-        "message_search_docsize", "message_search_config",
+        "message_search_docsize", "message_search_config", "search_progress", "search_meta",
     ]
 
     /// Rows per INSERT (fewer for wide tables: PostgreSQL's parameter limit).
@@ -142,6 +143,13 @@ public enum Migration {
         }
         defer { try? source.close() }
         try checkTables(of: source)
+        do {
+            // search_docs is copied from the index, which takes in at open
+            // what it had not yet.
+            try await source.searchIndexCaughtUp()
+        } catch {
+            throw Failure(Failure.copyFailed, "the search index of \(database) is not ready: \(error)")
+        }
 
         let store: PostgresStore
         do {

@@ -21,15 +21,6 @@ final class GroupCommitWriter: Sendable {
         var maxDelayMicros: Int = 0
     }
 
-    /// Work each batch's transaction does around its writes (the search
-    /// index: `SearchIndex`). `before` runs ahead of the writes; what it
-    /// returns goes to `after`, which runs once they have, before COMMIT. An
-    /// error from either fails the whole batch.
-    struct Hooks: Sendable {
-        var before: @Sendable (Database) throws -> Int64
-        var after: @Sendable (Database, Int64) throws -> Void
-    }
-
     /// A queued write. The drain thread calls `run`, then the drain thread
     /// or the publish queue `finish` (after `outbox`'s lock, when handed
     /// over), each once; nothing else touches it after it is queued.
@@ -127,11 +118,8 @@ final class GroupCommitWriter: Sendable {
     /// batches are published and answered in commit order.
     private let publishQueue = DispatchQueue(label: "chatd.group-commit.publish")
 
-    private let hooks: Hooks?
-
-    init(writer: any DatabaseWriter, settings: Settings, hooks: Hooks? = nil) {
+    init(writer: any DatabaseWriter, settings: Settings) {
         self.writer = writer
-        self.hooks = hooks
         state = Mutex(State(settings: settings))
     }
 
@@ -225,7 +213,6 @@ final class GroupCommitWriter: Sendable {
                 published = try writer.writeWithoutTransaction { db in
                     var changes: [CommittedChanges] = []
                     try db.inTransaction(.immediate) {
-                        let mark = try hooks?.before(db)
                         for pending in work {
                             switch pending.run(db) {
                             case .success(let c):
@@ -240,7 +227,6 @@ final class GroupCommitWriter: Sendable {
                                 if !db.isInsideTransaction { throw error }
                             }
                         }
-                        if let hooks, let mark { try hooks.after(db, mark) }
                         return .commit
                     }
                     return changes

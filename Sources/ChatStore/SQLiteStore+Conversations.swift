@@ -182,6 +182,7 @@ extension SQLiteStore {
         // Oldest first, in bounded transactions (as a retention purge does),
         // so one deletion never holds the writer for long.
         while try await deleteOldestEvents(conversation, limit: Self.deleteBatch) >= Self.deleteBatch {}
+        searchIndex.touched([conversation])
     }
 
     /// Removes the conversation's oldest `limit` events, raising purged_seq.

@@ -12,8 +12,10 @@ extension SQLiteStore: TableSource {
             try String.fetchAll(
                 db,
                 sql: """
-                    SELECT name FROM sqlite_master WHERE type = 'table'
-                      AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name
+                    SELECT name FROM (
+                      SELECT name FROM main.sqlite_master WHERE type = 'table'
+                      UNION ALL SELECT name FROM search.sqlite_master WHERE type = 'table')
+                    WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%' ORDER BY name
                     """)
         }
     }

@@ -59,7 +59,10 @@ extension SQLiteStore {
                 if events > 0 { touched = true }
                 if events < batch { break }
             }
-            if touched { report.conversations += 1 }
+            if touched {
+                report.conversations += 1
+                searchIndex.touched([c.id])
+            }
         }
         return report
     }

@@ -2,9 +2,17 @@ import ChatCore
 import GRDB
 
 extension SQLiteStore {
+    /// Waits until the search index has taken in every batch committed
+    /// before the call (`SearchIndexer.caughtUp`).
+    public func searchIndexCaughtUp() async throws {
+        try await searchIndex.caughtUp()
+    }
+
     /// Full-text search over `message_search`, whose rowids are `search_docs`
     /// ids (growing with insertion, so newest first is descending rowid
-    /// order, which FTS5 walks without sorting).
+    /// order, which FTS5 walks without sorting). The index is kept off the
+    /// writer (`SearchIndexer`): a search first waits for it to take in
+    /// every batch committed before the request.
     ///
     /// Each request examines at most `SearchCursor.maxCandidates` matching
     /// messages server-wide, newest first from the cursor, and keeps those
@@ -13,8 +21,14 @@ extension SQLiteStore {
     /// (even empty) with a `next` cursor. Snippets are built afterwards for
     /// the page's rows only.
     public func searchMessages(_ r: SearchRequest) async throws -> (hits: [SearchHit], next: SearchCursor?) {
-        try await read { db in
-            var visible = "d.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)"
+        try await searchIndexCaughtUp()
+        return try await read { db in
+            // A member's conversation, and an event not purged since it was
+            // indexed (the indexer drops such documents in its next round).
+            var visible = """
+                d.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = ?)
+                AND EXISTS (SELECT 1 FROM events e WHERE e.conversation_id = d.conversation_id AND e.seq = d.seq)
+                """
             var visibleArguments: [any DatabaseValueConvertible] = [r.viewer]
             if let c = r.conversation {
                 visible += " AND d.conversation_id = ?"
@@ -36,9 +50,9 @@ extension SQLiteStore {
                         let rows = try Row.fetchAll(db,
                             sql: """
                                 SELECT c.id, \(visible) FROM
-                                  (SELECT rowid AS id FROM message_search WHERE message_search MATCH ? AND rowid < ?
+                                  (SELECT rowid AS id FROM search.message_search WHERE message_search MATCH ? AND rowid < ?
                                    ORDER BY rowid DESC LIMIT ?) c
-                                JOIN search_docs d ON d.id = c.id ORDER BY c.id DESC
+                                JOIN search.search_docs d ON d.id = c.id ORDER BY c.id DESC
                                 """,
                             arguments: StatementArguments(visibleArguments + [r.query.match, before, take]))
                         for row in rows {
@@ -63,9 +77,9 @@ extension SQLiteStore {
                     let ids = try Int64.fetchAll(db,
                         sql: """
                             SELECT c.id FROM
-                              (SELECT rowid AS id, rank AS score FROM message_search WHERE message_search MATCH ?
+                              (SELECT rowid AS id, rank AS score FROM search.message_search WHERE message_search MATCH ?
                                ORDER BY rowid DESC LIMIT ?) c
-                            JOIN search_docs d ON d.id = c.id
+                            JOIN search.search_docs d ON d.id = c.id
                             WHERE \(visible) ORDER BY c.score, c.id DESC LIMIT ? OFFSET ?
                             """,
                         arguments: StatementArguments(
@@ -82,8 +96,8 @@ extension SQLiteStore {
                 sql: """
                     SELECT message_search.rowid, snippet(message_search, 0, char(2), char(3), '…', 16),
                       d.conversation_id, d.seq, e.sender_id, e.created_at, e.message_type
-                    FROM message_search
-                    JOIN search_docs d ON d.id = message_search.rowid
+                    FROM search.message_search
+                    JOIN search.search_docs d ON d.id = message_search.rowid
                     JOIN events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq
                     WHERE message_search MATCH ? AND message_search.rowid IN (\(placeholders))
                     """, arguments: StatementArguments([r.query.match] + page.map { $0 as any DatabaseValueConvertible }))

@@ -186,6 +186,14 @@ public final class SQLiteStore: Store {
     let checkpointer: WALCheckpointer?
     /// Run single-statement lookups on the connection path (`lookup`).
     let lookups: LookupThreads
+    /// The full-text index, kept off the writer.
+    let searchIndex: SearchIndexer
+    /// Told committed changes after the search index (`setEventObserver`).
+    private let eventObserver = EventObserver()
+
+    private final class EventObserver: Sendable {
+        let body = Mutex<GroupCommitWriter.Publisher?>(nil)
+    }
 
     public struct GroupCommitSettings: Sendable, Equatable {
         public var maxWrites: Int
@@ -215,7 +223,14 @@ public final class SQLiteStore: Store {
         config.maximumReaderCount = max(1, readers)
         config.journalMode = .wal
         let sync = synchronous.rawValue.uppercased()
+        let searchPath = SearchIndexer.searchPath(for: path)
+        try SearchIndexer.prepareFile(searchPath)
         config.prepareDatabase { db in
+            // Readers see the search index (SearchIndexer); the writer never
+            // does, lest its BEGIN IMMEDIATE lock the index's file too.
+            if db.configuration.readonly {
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [searchPath])
+            }
             try db.execute(sql: "PRAGMA synchronous = \(sync)")
             // Each write of a group-commit batch runs in a savepoint, whose
             // statement journal SQLite otherwise spills to a temporary file:
@@ -237,7 +252,8 @@ public final class SQLiteStore: Store {
         }
         let checkpointer = try WALCheckpointer(path: path)
         do {
-            return try SQLiteStore(writer: pool, path: path, groupCommit: groupCommit, checkpointer: checkpointer)
+            return try SQLiteStore(
+                writer: pool, path: path, groupCommit: groupCommit, checkpointer: checkpointer, searchPath: searchPath)
         } catch {
             // A store that did not open (a migration failed, say) leaves
             // no checkpointing thread and connection behind it.
@@ -259,9 +275,12 @@ public final class SQLiteStore: Store {
         try self.init(writer: writer, path: path, groupCommit: groupCommit, storage: storage, checkpointer: nil)
     }
 
+    /// `searchPath`: the search index's file, attached by the pool's readers
+    /// (`open`); nil: an in-memory index on the writer, which must then be
+    /// a DatabaseQueue (its one connection).
     init(
         writer: any DatabaseWriter, path: String?, groupCommit: GroupCommitSettings = GroupCommitSettings(),
-        storage: StorageMonitor? = nil, checkpointer: WALCheckpointer?
+        storage: StorageMonitor? = nil, checkpointer: WALCheckpointer?, searchPath: String? = nil
     ) throws {
         self.checkpointer = checkpointer
         self.writer = writer
@@ -283,8 +302,7 @@ public final class SQLiteStore: Store {
         }
         self.groupCommit = GroupCommitWriter(
             writer: writer,
-            settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)),
-            hooks: .init(before: SearchIndex.mark, after: SearchIndex.fill))
+            settings: .init(maxWrites: max(1, groupCommit.maxWrites), maxDelayMicros: max(0, groupCommit.maxDelayMicros)))
         // GRDB's migrator runs the migrations it knows and ignores the
         // others: on a database a newer chatd has migrated, this one would
         // read and write a schema it does not know.
@@ -292,6 +310,17 @@ public final class SQLiteStore: Store {
             .subtracting(Schema.migrator.migrations).sorted()
         guard unknown.isEmpty else { throw SchemaTooNew(path: path, unknownMigrations: unknown) }
         try Schema.migrator.migrate(writer)
+        if let searchPath, let path {
+            searchIndex = try SearchIndexer.file(databasePath: path, searchPath: searchPath)
+        } else if let queue = writer as? DatabaseQueue {
+            searchIndex = try SearchIndexer.inMemory(queue)
+        } else {
+            throw ChatFailure(.internal, "a database pool needs a search file (SQLiteStore.open)")
+        }
+        self.groupCommit.setPublisher { [searchIndex, eventObserver] changes in
+            searchIndex.committed(changes)
+            eventObserver.body.withLock { $0 }?.body(changes)
+        }
     }
 
     /// The database was migrated by a newer chatd (PostgreSQL's store refuses
@@ -313,7 +342,7 @@ public final class SQLiteStore: Store {
     /// ended meanwhile, each write's changes in the order the writes ran,
     /// before those batches' callers are resumed.
     public func setEventObserver(_ body: @escaping @Sendable ([CommittedChanges]) -> Void) {
-        groupCommit.setPublisher(body)
+        eventObserver.body.withLock { $0 = GroupCommitWriter.Publisher(body) }
     }
 
     /// Sets the function told (writes, commit duration) after each committed batch.
@@ -323,6 +352,7 @@ public final class SQLiteStore: Store {
 
     /// Checkpoints the WAL into the main file (clean shutdown).
     public func checkpoint() throws {
+        searchIndex.close()
         checkpointer?.stop()
         if writer is DatabasePool {
             try writer.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
@@ -335,6 +365,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() throws {
+        searchIndex.close()
         checkpointer?.stop()
         lookups.stop()
         if let pool = writer as? DatabasePool { try pool.close() }

@@ -413,6 +413,19 @@ enum Schema {
                     PRAGMA legacy_alter_table = OFF;
                     """)
         }
+        migrator.registerMigration("v12-search-off-the-writer") { db in
+            try db.execute(
+                sql: """
+                    -- The search index moves to a database of its own, kept by SearchIndexer
+                    -- off the group-commit writer, which rebuilds it from events: a send's
+                    -- transaction no longer writes index rows.
+                    DROP TRIGGER events_search_insert;
+                    DROP TRIGGER events_search_update;
+                    DROP TRIGGER events_search_delete;
+                    DROP TABLE message_search;
+                    DROP TABLE search_docs;
+                    """)
+        }
         return migrator
     }
 }

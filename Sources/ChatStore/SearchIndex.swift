@@ -1,33 +1,516 @@
+import ChatCore
+import Dispatch
+import Foundation
 import GRDB
+import Synchronization
 
-/// Fills the full-text index once per group-commit batch.
+/// The full-text index of message text, kept off the group-commit writer.
 ///
-/// A sent message gets its `search_docs` row from a trigger as it is
-/// inserted; its text enters `message_search` at the end of the batch, in
-/// one statement for the batch's messages. Indexed from the trigger, inside
-/// each write's savepoint, FTS5 flushed its pending terms to disk at every
-/// statement: a new index segment per message, then the merging of them,
-/// about 30 µs of the writer's time per message. Edits and deletes still
-/// update the index from their triggers.
+/// A send's transaction writes no index rows: the index is a database of
+/// its own (`search`), written by this indexer's thread in transactions of
+/// its own. On a file store it is a file beside the database
+/// (`searchPath(for:)`), written with `synchronous = OFF`, since it can
+/// always be rebuilt from `events`; each reader connection attaches it.
+/// In memory it is an attached in-memory database on the store's one
+/// connection.
 ///
-/// Every commit leaves all of `search_docs` indexed, and no id is given
-/// twice (AUTOINCREMENT), so the docs of a batch are those with an id above
-/// the largest before its writes (`mark`). A doc whose message was edited
-/// later in the same batch is already in the index, put there by the edit's
-/// trigger: REPLACE indexes it again, with the text the message has now.
-enum SearchIndex {
-    @Sendable static func mark(_ db: Database) throws -> Int64 {
-        try Int64.fetchOneCached(db, sql: "SELECT coalesce(max(id), 0) FROM search_docs") ?? 0
+/// The index follows `events` per conversation: `search_progress` records,
+/// for each conversation, the last seq and purge point it has taken in.
+/// After each committed batch the store names the conversations the batch
+/// touched (`committed`); a round of the indexer, `roundInterval` later (at
+/// once when a search waits), reads what lies between each one's recorded
+/// seq and its `last_seq`, in one transaction that reads the main database
+/// and writes only `search`:
+/// - new messages get a document (ids grow with insertion, so descending
+///   rowid order is newest-first order across conversations, which FTS5
+///   walks without sorting);
+/// - `message_edited` and `message_deleted` events re-index their target
+///   (an edit keeps the message's id);
+/// - a raised `purged_seq` (retention, deleted history) drops the purged
+///   documents; a conversation that is gone drops all of its own.
+/// What is recorded is compared with every conversation at start and every
+/// `sweepInterval`, so nothing depends on being told: not a crash between a
+/// commit and its round, not a restored database.
+///
+/// A search first waits for the rounds that cover every batch committed
+/// before it (`caughtUp`), so it sees every stored message, as when the
+/// index was kept by triggers in the send's transaction. Documents of purged
+/// events are also filtered at query time.
+///
+/// Why not in the send's transaction: at 10,000 sends/s the rows the index
+/// added to each send (its document row, a unique index, the AUTOINCREMENT
+/// sequence, the FTS5 row) made the writer's commits long enough to miss the
+/// 10 ms ack p99 (BENCHMARKS.md). Here a round costs about 4 ms of one
+/// thread per 500 messages, beside the writer rather than in it.
+final class SearchIndexer: Sendable {
+    /// How long announced changes wait for their round unless a search
+    /// waits for them: a round has a cost of its own (two databases'
+    /// transactions, a commit of the index's), paid then once for the
+    /// batches of that time rather than per batch.
+    static let roundInterval: DispatchTimeInterval = .milliseconds(50)
+    /// How often a full comparison runs when nothing else asks for it.
+    static let sweepInterval: DispatchTimeInterval = .seconds(30)
+    /// How long a search waits for the index before answering `unavailable`,
+    /// and the retry_after_ms it gives then.
+    static let catchUpTimeout: Duration = .seconds(5)
+    static let retryAfterMs: Int64 = 2_000
+
+    /// The search file beside the database at `databasePath`.
+    static func searchPath(for databasePath: String) -> String {
+        (databasePath as NSString).deletingPathExtension + "-search.sqlite3"
     }
 
-    @Sendable static func fill(_ db: Database, after mark: Int64) throws {
-        try db.cachedExecute(
+    /// The index's tables, in the attached schema `search`.
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS search.search_docs (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never given twice
+          conversation_id INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          UNIQUE (conversation_id, seq)
+        );
+        CREATE VIRTUAL TABLE IF NOT EXISTS search.message_search USING fts5(
+          text, tokenize = 'unicode61 remove_diacritics 2');
+        -- What the index has taken in of each conversation.
+        CREATE TABLE IF NOT EXISTS search.search_progress (
+          conversation_id INTEGER PRIMARY KEY,
+          created_at INTEGER NOT NULL,
+          indexed_seq INTEGER NOT NULL,
+          purged_seq INTEGER NOT NULL
+        );
+        -- clean: '1' after a clean close; boot: the kernel's boot id when last opened.
+        CREATE TABLE IF NOT EXISTS search.search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+
+    /// The connection the indexer writes through: its own (a file store),
+    /// or the store's only one (in memory).
+    private let connection: any DatabaseWriter
+    /// Whether `connection` is the indexer's own (closed with it).
+    private let ownsConnection: Bool
+    private let queue = DispatchQueue(label: "chatd.search-index")
+
+    private struct Waiter {
+        let generation: UInt64
+        let continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        /// Conversations touched since the last round took them.
+        var touched: Set<Int64> = []
+        /// Whether the next round compares every conversation.
+        var sweep = true
+        /// Batches announced, and the last announced one a finished round covers.
+        var announced: UInt64 = 0
+        var indexed: UInt64 = 0
+        /// Whether a full comparison has finished (the first one catches
+        /// up with what was stored before this start).
+        var swept = false
+        /// Whether a round is due at the timer (`roundInterval`).
+        var timerArmed = false
+        var closed = false
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiter: UInt64 = 0
+        /// The last round's error, cleared by the next round that succeeds.
+        var failure: String?
+    }
+
+    private let state = Mutex(State())
+
+    /// In memory: the index lives in an in-memory database attached to the
+    /// store's one connection, written through it.
+    static func inMemory(_ queue: DatabaseQueue) throws -> SearchIndexer {
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ':memory:' AS search")
+            try db.execute(sql: schema)
+        }
+        return SearchIndexer(connection: queue, ownsConnection: false)
+    }
+
+    /// A file store: the indexer's own connection to the database, with the
+    /// search file (made ready by `prepareFile`) attached.
+    static func file(databasePath: String, searchPath: String) throws -> SearchIndexer {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [searchPath])
+            try db.execute(sql: "PRAGMA search.synchronous = OFF")
+        }
+        let connection = try DatabaseQueue(path: databasePath, configuration: config)
+        return SearchIndexer(connection: connection, ownsConnection: true)
+    }
+
+    private init(connection: any DatabaseWriter, ownsConnection: Bool) {
+        self.connection = connection
+        self.ownsConnection = ownsConnection
+        // The first round compares every conversation (`State.sweep`).
+        queue.async { self.round() }
+        scheduleSweep()
+    }
+
+    /// Makes the search file ready to be trusted or rebuilt from nothing.
+    ///
+    /// It is written without fsync, so a crash of chatd alone loses nothing
+    /// the operating system was given, but a power failure or kernel crash
+    /// can leave it torn. It is kept when it was closed cleanly, or when the
+    /// machine has not restarted since it was opened (the kernel's boot id
+    /// is unchanged); otherwise, or when it cannot be read, it is removed
+    /// and the first round rebuilds it. The new state is then written with
+    /// a sync, before any unsynced write.
+    static func prepareFile(_ path: String) throws {
+        let boot = currentBootID()
+        func open() throws -> DatabaseQueue {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.prepareDatabase { db in
+                try db.execute(sql: "ATTACH DATABASE ? AS search", arguments: [path])
+            }
+            return try DatabaseQueue(configuration: config)
+        }
+        var trusted = false
+        if FileManager.default.fileExists(atPath: path) {
+            do {
+                let q = try open()
+                trusted = try q.read { db -> Bool in
+                    guard try db.tableExists("search_meta", in: "search") else { return false }
+                    let meta = try Dictionary(
+                        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM search.search_meta").map {
+                            ($0[0] as String, $0[1] as String)
+                        })
+                    return meta["clean"] == "1" || (boot != nil && meta["boot"] == boot)
+                }
+                try q.close()
+            } catch {
+                trusted = false
+            }
+        }
+        if !trusted {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let q = try open()
+        try q.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA search.journal_mode = WAL")
+            try db.execute(sql: "PRAGMA search.synchronous = FULL")
+            try db.execute(sql: schema)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO search.search_meta (key, value) VALUES ('clean', '0'), ('boot', ?)",
+                arguments: [boot ?? ""])
+        }
+        try q.close()
+    }
+
+    /// The kernel's boot id (Linux), which changes with every boot.
+    static func currentBootID() -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) else { return nil }
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty ? nil : id
+    }
+
+    // MARK: Being told
+
+    /// Called with each committed run of batches, before their callers are
+    /// resumed: a search that starts after a write was acknowledged waits
+    /// for the round that covers it.
+    func committed(_ changes: [CommittedChanges]) {
+        var ids: Set<Int64> = []
+        for c in changes {
+            for e in c.events { ids.insert(e.conversationID) }
+            for (conversation, _) in c.deletedConversations { ids.insert(conversation) }
+        }
+        if !ids.isEmpty { touched(ids) }
+    }
+
+    /// Conversations whose events changed outside `committed` (purges).
+    func touched(_ conversations: Set<Int64>) {
+        let arm = state.withLock { s -> Bool in
+            s.touched.formUnion(conversations)
+            s.announced += 1
+            return Self.arm(&s)
+        }
+        if arm { armTimer(after: Self.roundInterval) }
+    }
+
+    /// Whether to arm the round timer (not when it is armed already).
+    private static func arm(_ s: inout State) -> Bool {
+        guard !s.timerArmed, !s.closed else { return false }
+        s.timerArmed = true
+        return true
+    }
+
+    private func armTimer(after delay: DispatchTimeInterval) {
+        queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.round() }
+    }
+
+    /// Runs a full comparison now and waits for it (a restored database's
+    /// check without a restart; tests).
+    func sweepNow() async throws {
+        state.withLock { s in
+            s.sweep = true
+            s.swept = false
+            s.announced += 1
+        }
+        try await caughtUp()
+    }
+
+    private func scheduleSweep() {
+        queue.asyncAfter(deadline: .now() + Self.sweepInterval) { [weak self] in
+            guard let self else { return }
+            self.state.withLock { $0.sweep = true }
+            self.round()
+            if !self.state.withLock({ $0.closed }) { self.scheduleSweep() }
+        }
+    }
+
+    /// Waits until every batch committed before the call is in the index.
+    /// Throws `unavailable` after `catchUpTimeout` (a long rebuild, or a
+    /// failing search file).
+    func caughtUp() async throws {
+        let (target, id, failure) = state.withLock { s -> (UInt64, UInt64, String?) in
+            s.nextWaiter += 1
+            return (s.announced, s.nextWaiter, s.failure)
+        }
+        if state.withLock({ $0.swept && $0.indexed >= target }) { return }
+        let timeout = Task { [weak self] in
+            try await Task.sleep(for: Self.catchUpTimeout)
+            self?.resume(waiter: id, with: false)
+        }
+        defer { timeout.cancel() }
+        let done = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            let now = state.withLock { s -> Bool? in
+                if s.swept && s.indexed >= target { return true }
+                if s.closed { return false }
+                s.waiters[id] = Waiter(generation: target, continuation: c)
+                return nil
+            }
+            if let now {
+                c.resume(returning: now)
+            } else {
+                // A round at once rather than at the timer.
+                queue.async { self.round() }
+            }
+        }
+        guard done else {
+            let why = state.withLock { $0.failure } ?? failure
+            throw ChatFailure(
+                .unavailable,
+                "the search index is still catching up" + (why.map { " (\($0))" } ?? "") + "; try again shortly",
+                retryAfterMs: Self.retryAfterMs)
+        }
+    }
+
+    private func resume(waiter id: UInt64, with value: Bool) {
+        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        waiter?.continuation.resume(returning: value)
+    }
+
+    // MARK: Rounds
+
+    /// On `queue`: takes what was announced and brings the index in step.
+    private func round() {
+        let taken = state.withLock { s -> (ids: Set<Int64>, sweep: Bool, generation: UInt64)? in
+            s.timerArmed = false
+            if s.closed || (s.touched.isEmpty && !s.sweep) { return nil }
+            defer {
+                s.touched = []
+                s.sweep = false
+            }
+            return (s.touched, s.sweep, s.announced)
+        }
+        guard let (ids, sweep, generation) = taken else { return }
+        do {
+            try connection.writeWithoutTransaction { db in
+                try db.inTransaction(.deferred) {
+                    try Self.bringInStep(db, sweep ? nil : ids)
+                    return .commit
+                }
+            }
+            let ready = state.withLock { s -> [Waiter] in
+                s.indexed = max(s.indexed, generation)
+                if sweep { s.swept = true }
+                s.failure = nil
+                guard s.swept else { return [] }
+                let ready = s.waiters.filter { $0.value.generation <= s.indexed }
+                for id in ready.keys { s.waiters.removeValue(forKey: id) }
+                return Array(ready.values)
+            }
+            for w in ready { w.continuation.resume(returning: true) }
+        } catch {
+            // Retried a second later; searches wait meanwhile.
+            let arm = state.withLock { s -> Bool in
+                s.failure = "\(error)"
+                s.touched.formUnion(ids)
+                if sweep { s.sweep = true }
+                return Self.arm(&s)
+            }
+            if arm { armTimer(after: .seconds(1)) }
+        }
+    }
+
+    /// Brings the index in step with the conversations `ids` (nil: every
+    /// conversation whose recorded state differs, and every recorded one
+    /// that is gone). Inside one transaction that writes only `search`.
+    static func bringInStep(_ db: Database, _ ids: Set<Int64>?) throws {
+        try db.execute(
             sql: """
-                INSERT OR REPLACE INTO message_search (rowid, text)
-                  SELECT d.id, e.text FROM search_docs d
-                  JOIN events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq
-                  WHERE d.id > ?
+                CREATE TEMP TABLE IF NOT EXISTS search_todo (conversation_id INTEGER PRIMARY KEY);
+                CREATE TEMP TABLE IF NOT EXISTS search_ranges (
+                  conversation_id INTEGER PRIMARY KEY, after INTEGER NOT NULL, through INTEGER NOT NULL);
+                DELETE FROM temp.search_todo;
+                DELETE FROM temp.search_ranges;
+                """)
+        if let ids {
+            for id in ids {
+                try db.cachedExecute(sql: "INSERT OR IGNORE INTO temp.search_todo (conversation_id) VALUES (?)", arguments: [id])
+            }
+        } else {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
+                      SELECT c.id FROM main.conversations c
+                      WHERE NOT EXISTS (SELECT 1 FROM search.search_progress p
+                        WHERE p.conversation_id = c.id AND p.created_at = c.created_at
+                          AND p.indexed_seq = c.last_seq AND p.purged_seq = c.purged_seq);
+                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
+                      SELECT p.conversation_id FROM search.search_progress p
+                      WHERE NOT EXISTS (SELECT 1 FROM main.conversations c WHERE c.id = p.conversation_id);
+                    """)
+        }
+        let rows = try Row.fetchAll(db,
+            sql: """
+                SELECT t.conversation_id, c.id IS NOT NULL, c.created_at, c.last_seq, c.purged_seq,
+                  p.conversation_id IS NOT NULL, p.created_at, p.indexed_seq, p.purged_seq
+                FROM temp.search_todo t
+                LEFT JOIN main.conversations c ON c.id = t.conversation_id
+                LEFT JOIN search.search_progress p ON p.conversation_id = t.conversation_id
+                """)
+        for row in rows {
+            let id: Int64 = row[0]
+            guard row[1] as Bool else {
+                try drop(db, id, through: nil)
+                try db.cachedExecute(sql: "DELETE FROM search.search_progress WHERE conversation_id = ?", arguments: [id])
+                continue
+            }
+            let (createdAt, last, purged): (Int64, Int64, Int64) = (row[2], row[3], row[4])
+            var after = purged
+            if row[5] as Bool {
+                let (recordedCreatedAt, indexed, recordedPurged): (Int64, Int64, Int64) = (row[6], row[7], row[8])
+                if recordedCreatedAt != createdAt || indexed > last || recordedPurged > purged {
+                    // Not the conversation the index knew (a restored database):
+                    // start it over.
+                    try drop(db, id, through: nil)
+                } else {
+                    if purged > recordedPurged { try drop(db, id, through: purged) }
+                    after = max(indexed, purged)
+                }
+            }
+            if after < last {
+                try db.cachedExecute(
+                    sql: "INSERT INTO temp.search_ranges (conversation_id, after, through) VALUES (?, ?, ?)",
+                    arguments: [id, after, last])
+            }
+            try db.cachedExecute(
+                sql: """
+                    INSERT OR REPLACE INTO search.search_progress (conversation_id, created_at, indexed_seq, purged_seq)
+                    VALUES (?, ?, ?, ?)
+                    """,
+                arguments: [id, createdAt, last, purged])
+        }
+
+        // Edits and deletions of messages indexed before: their documents
+        // take the text the message has now (messages new in this round are
+        // read as they are now below). CROSS JOIN keeps the ranges the outer
+        // loop here and below: SQLite, without statistics on the temporary
+        // table, chose to scan all of events and look each row up in it.
+        let targets = try Row.fetchAll(db,
+            sql: """
+                SELECT DISTINCT e.conversation_id, e.target_seq FROM temp.search_ranges r
+                CROSS JOIN main.events e ON e.conversation_id = r.conversation_id AND e.seq > r.after AND e.seq <= r.through
+                WHERE e.kind IN ('message_edited', 'message_deleted') AND e.target_seq <= r.after
+                """)
+        for target in targets { try reindex(db, conversation: target[0], seq: target[1]) }
+
+        // New messages, oldest first, so that ids follow time.
+        let mark = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM search.search_docs") ?? 0
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO search.search_docs (conversation_id, seq)
+                  SELECT e.conversation_id, e.seq FROM temp.search_ranges r
+                  CROSS JOIN main.events e ON e.conversation_id = r.conversation_id AND e.seq > r.after AND e.seq <= r.through
+                  WHERE \(searchable("e"))
+                  ORDER BY e.created_at, e.conversation_id, e.seq;
+                INSERT OR REPLACE INTO search.message_search (rowid, text)
+                  SELECT d.id, e.text FROM search.search_docs d
+                  JOIN main.events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq
+                  WHERE d.id > ?;
                 """,
             arguments: [mark])
+    }
+
+    /// The terms under which an event row `e` has a document.
+    static func searchable(_ e: String) -> String {
+        "\(e).kind = 'message' AND \(e).deleted = 0 AND \(e).text IS NOT NULL AND \(e).text != ''"
+    }
+
+    /// Removes a conversation's documents, all or those up to `through`.
+    private static func drop(_ db: Database, _ conversation: Int64, through: Int64?) throws {
+        let bound = through ?? Int64.max
+        try db.cachedExecute(
+            sql: """
+                DELETE FROM search.message_search WHERE rowid IN
+                  (SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq <= ?)
+                """,
+            arguments: [conversation, bound])
+        try db.cachedExecute(
+            sql: "DELETE FROM search.search_docs WHERE conversation_id = ? AND seq <= ?", arguments: [conversation, bound])
+    }
+
+    /// Re-indexes one message from its row as it is now, keeping its id.
+    private static func reindex(_ db: Database, conversation: Int64, seq: Int64) throws {
+        try db.cachedExecute(
+            sql: """
+                DELETE FROM search.message_search WHERE rowid =
+                  (SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq = ?)
+                """,
+            arguments: [conversation, seq])
+        let text = try String.fetchOne(db,
+            sql: "SELECT e.text FROM main.events e WHERE e.conversation_id = ? AND e.seq = ? AND \(searchable("e"))",
+            arguments: [conversation, seq])
+        guard let text else {
+            try db.cachedExecute(
+                sql: "DELETE FROM search.search_docs WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            return
+        }
+        try db.cachedExecute(
+            sql: "INSERT OR IGNORE INTO search.search_docs (conversation_id, seq) VALUES (?, ?)", arguments: [conversation, seq])
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO search.message_search (rowid, text)
+                  SELECT id, ? FROM search.search_docs WHERE conversation_id = ? AND seq = ?
+                """,
+            arguments: [text, conversation, seq])
+    }
+
+    // MARK: Closing
+
+    /// Stops the indexer after its current round. A file index is marked
+    /// clean after a synced checkpoint, so the next start keeps it; what
+    /// was announced and not yet indexed is caught up by that start's
+    /// comparison.
+    func close() {
+        let waiters = state.withLock { s -> [Waiter]? in
+            if s.closed { return nil }
+            s.closed = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        guard let waiters else { return }
+        for w in waiters { w.continuation.resume(returning: false) }
+        queue.sync {}
+        guard ownsConnection else { return }
+        try? connection.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA search.synchronous = FULL")
+            try db.execute(sql: "INSERT OR REPLACE INTO search.search_meta (key, value) VALUES ('clean', '1')")
+            _ = try Row.fetchAll(db, sql: "PRAGMA search.wal_checkpoint(TRUNCATE)")
+        }
+        try? (connection as? DatabaseQueue)?.close()
     }
 }

@@ -34,7 +34,7 @@ struct SearchIndexTests {
     /// and the index holds exactly the docs.
     @Test func everyMessageOfABatchIsIndexedAndNothingOfAFailedWrite() async throws {
         let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        defer { Self.remove(path) }
         let store = try SQLiteStore.open(path: path, synchronous: .normal)
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let before = store.groupCommitStatistics
@@ -60,55 +60,61 @@ struct SearchIndexTests {
         }
         let counts = try await store.writer.read { db in
             (
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM search_docs") ?? -1,
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM message_search") ?? -1,
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM message_search WHERE message_search MATCH 'common'") ?? -1
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.message_search") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.message_search WHERE message_search MATCH 'common'") ?? -1
             )
         }
         #expect(counts == (270, 270, 270))
         try store.close()
     }
 
-    /// A message edited, and another deleted, in the batch that stored them
-    /// (the edit's trigger indexes the doc before the batch's fill does).
-    @Test func editsAndDeletesInTheSameBatchLeaveTheIndexRight() async throws {
+    /// Sends, an edit and a deletion of messages stored in the same
+    /// transaction, and of one indexed in an earlier round: the index holds
+    /// the text each message has now.
+    @Test func editsAndDeletesLeaveTheIndexRight() async throws {
         let store = try SQLiteStore.inMemory()
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let first = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "alpha")).event.seq
-        // One batch, in this order: two new messages (docs above the batch's
-        // mark), the first of them edited, the second deleted, a third added.
-        try await store.groupCommit.write { db -> (Void, CommittedChanges?) in
-            func insert(_ seq: Int64, _ text: String) throws {
-                try db.execute(
-                    sql: """
-                        INSERT INTO events (conversation_id, seq, kind, sender_id, message_type, text, created_at)
-                        SELECT conversation_id, ?, 'message', sender_id, 'text', ?, created_at + 1
-                        FROM events WHERE conversation_id = ? AND seq = ?
-                        """, arguments: [seq, text, room.id, first])
+        #expect(try await Self.hits(store, "alpha", viewer: alice.userID, in: room.id) == [first])
+        let me = alice.userID
+        try await store.transaction { tx in
+            func send(_ text: String) throws -> Int64 {
+                try tx.append(
+                    Event(conversationID: room.id, seq: 0, kind: .message, senderID: me, clientMsgID: text, text: text,
+                        createdAt: 2, messageType: .text)
+                ).seq
             }
-            try insert(first + 1, "bravo")
-            try insert(first + 2, "charlie")
-            try db.execute(
-                sql: "UPDATE events SET text = 'delta' WHERE conversation_id = ? AND seq = ?", arguments: [room.id, first + 1])
-            try db.execute(
-                sql: "UPDATE events SET deleted = 1, text = NULL WHERE conversation_id = ? AND seq = ?",
-                arguments: [room.id, first + 2])
-            try insert(first + 3, "echo")
-            return ((), nil)
+            let bravo = try send("bravo")
+            let charlie = try send("charlie")
+            _ = try tx.editMessage(
+                conversation: room.id, seq: bravo, editor: me, text: "delta", clientMsgID: "e1", mentionKeys: [], now: 3)
+            _ = try tx.deleteMessage(conversation: room.id, seq: charlie, by: me, asModerator: false, clientMsgID: "d1", now: 3)
+            _ = try tx.editMessage(
+                conversation: room.id, seq: first, editor: me, text: "alpha golf", clientMsgID: "e2", mentionKeys: [], now: 3)
+            _ = try send("echo")
         }
         func search(_ q: String) async throws -> [Int64] { try await Self.hits(store, q, viewer: alice.userID, in: room.id) }
         #expect(try await search("alpha") == [first])
+        #expect(try await search("golf") == [first])
         #expect(try await search("bravo").isEmpty)
         #expect(try await search("delta") == [first + 1])
         #expect(try await search("charlie").isEmpty)
-        #expect(try await search("echo") == [first + 3])
-        let counts = try await store.writer.read { db in
+        #expect(try await search("echo") == [first + 6])
+        #expect(try await Self.documents(store) == 3)
+    }
+
+    /// (documents, FTS rows) of the index; they must agree.
+    static func documents(_ store: SQLiteStore) async throws -> Int {
+        try await store.searchIndexCaughtUp()
+        let (documents, rows) = try await store.writer.read { db in
             (
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM search_docs") ?? -1,
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM message_search") ?? -1
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.message_search") ?? -1
             )
         }
-        #expect(counts == (3, 3))
+        #expect(documents == rows, "one FTS row per document")
+        return documents
     }
 
     /// The newest message's document deleted and a message sent in the
@@ -135,6 +141,7 @@ struct SearchIndexTests {
     @Test func captionsComeAndGoWithTheirDocuments() async throws {
         let store = try SQLiteStore.inMemory()
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        let me = alice.userID
         _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m", text: "golf"))
         // A message without text, as a file without a caption is stored.
         let bare = try await store.transaction { tx in
@@ -145,14 +152,19 @@ struct SearchIndexTests {
         }
         func document() async throws -> Int64? {
             try await store.writer.read { db in
-                try Int64.fetchOne(db, sql: "SELECT id FROM search_docs WHERE conversation_id = ? AND seq = ?", arguments: [room.id, bare])
+                try Int64.fetchOne(
+                    db, sql: "SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq = ?", arguments: [room.id, bare])
             }
         }
         #expect(try await document() == nil, "no document without text")
         func hits(_ q: String) async throws -> [Int64] { try await Self.hits(store, q, viewer: alice.userID, in: room.id) }
         func caption(_ text: String) async throws {
+            // As editMessage does, without its checks (a caption may not be emptied).
             try await store.transaction { tx in
                 try tx.setMessageText(conversation: room.id, seq: bare, text: text, editedAt: 6, mentions: [])
+                _ = try tx.append(
+                    Event(conversationID: room.id, seq: 0, kind: .messageEdited, senderID: me, clientMsgID: "c\(text)",
+                        text: text, createdAt: 6, targetSeq: bare, editedAt: 6))
             }
         }
         try await caption("hotel")
@@ -169,21 +181,16 @@ struct SearchIndexTests {
         #expect(try await hits("juliet") == [bare])
         #expect(try await hits("india").isEmpty)
         #expect(try await document() == second)
-        let counts = try await store.writer.read { db in
-            (
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM search_docs") ?? -1,
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM message_search") ?? -1
-            )
-        }
-        #expect(counts == (2, 2))
+        #expect(try await Self.documents(store) == 2)
     }
 
-    /// A database of the schema before v11: its documents keep their ids and
-    /// are found, edited and deleted as before, and a new message's
-    /// document is numbered past every id given so far.
-    @Test func theMigrationKeepsEveryDocument() async throws {
+    /// A database of the schema before v12 (its index in the database,
+    /// kept by triggers): the migration drops that index, and the indexer
+    /// rebuilds it from the messages, newest first by time, so edits and
+    /// deletions find their documents as before.
+    @Test func theMigrationRebuildsTheIndexFromTheMessages() async throws {
         let queue = try DatabaseQueue()
-        try Schema.migrator.migrate(queue, upTo: "v10-unread-index")
+        try Schema.migrator.migrate(queue, upTo: "v11-search-ids-never-reused")
         try await queue.write { db in
             try db.execute(
                 sql: """
@@ -201,25 +208,127 @@ struct SearchIndexTests {
                       SELECT d.id, e.text FROM search_docs d JOIN events e ON e.conversation_id = d.conversation_id AND e.seq = d.seq;
                     """)
         }
-        let before = try queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") }
-        #expect(before.count == 3)
         let store = try SQLiteStore(writer: queue, path: nil)
-        #expect(try queue.read { db in try Row.fetchAll(db, sql: "SELECT id, seq FROM search_docs ORDER BY id") } == before)
+        #expect(try await queue.read { db in try db.tableExists("search_docs", in: "main") } == false)
         func hits(_ q: String) async throws -> [Int64] { try await Self.hits(store, q, viewer: 1, in: 1) }
         #expect(try await hits("lima") == [4, 3, 1])
         try await store.transaction { tx in
-            let four = try #require(try tx.event(conversation: 1, seq: 4))
-            _ = try tx.erase(four, by: 1, clientMsgID: "e", now: 5)
-            try tx.setMessageText(conversation: 1, seq: 1, text: "mike one", editedAt: 6, mentions: [])
+            _ = try tx.deleteMessage(conversation: 1, seq: 4, by: 1, asModerator: false, clientMsgID: "e", now: 5)
+            _ = try tx.editMessage(conversation: 1, seq: 1, editor: 1, text: "mike one", clientMsgID: "m", mentionKeys: [], now: 6)
             _ = try tx.append(
-                Event(conversationID: 1, seq: 0, kind: .message, senderID: 1, clientMsgID: "f", text: "lima six", createdAt: 7,
+                Event(conversationID: 1, seq: 0, kind: .message, senderID: 1, clientMsgID: "f", text: "lima eight", createdAt: 7,
                     messageType: .text))
         }
-        #expect(try await hits("lima") == [6, 3])
+        #expect(try await hits("lima") == [7, 3])
         #expect(try await hits("mike") == [1])
-        let six = try await queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM search_docs WHERE seq = 6") }
-        // Above every id given so far (the edit's INSERT OR IGNORE may have used one up).
-        #expect(six.map { $0 > 3 } == true, "the deleted message's id 3 is not given again")
+        #expect(try await Self.documents(store) == 3)
+    }
+
+    static func remove(_ path: String) {
+        let search = SearchIndexer.searchPath(for: path)
+        for file in [path, search] {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
+        }
+    }
+
+    /// A file store's index is kept across a clean close and a crash, and
+    /// what it never took in (here written behind chatd's back, as a crash
+    /// between a commit and the indexer's round leaves it) is caught up at
+    /// the next open.
+    @Test func theNextOpenCatchesUpWhatTheIndexMissed() async throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
+        defer { Self.remove(path) }
+        var store = try SQLiteStore.open(path: path, synchronous: .normal)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        let first = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "november")).event.seq
+        try store.checkpoint()
         try store.close()
+        let plain = try DatabaseQueue(path: path)
+        try await plain.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO events (conversation_id, seq, kind, sender_id, client_msg_id, message_type, text, created_at)
+                    VALUES (?, ?, 'message', ?, 'b', 'text', 'november oscar', 9);
+                    UPDATE conversations SET last_seq = ? WHERE id = ?;
+                    """,
+                arguments: [room.id, first + 1, alice.userID, first + 1, room.id])
+        }
+        try plain.close()
+        store = try SQLiteStore.open(path: path, synchronous: .normal)
+        #expect(try await Self.hits(store, "november", viewer: alice.userID, in: nil) == [first + 1, first])
+        #expect(try await Self.hits(store, "oscar", viewer: alice.userID, in: nil) == [first + 1])
+        try store.close()
+    }
+
+    /// The search file is written without syncs: one that was not closed
+    /// cleanly and was opened before the machine last started may be torn,
+    /// so it is rebuilt, while one from a crash of chatd alone (same boot)
+    /// is kept.
+    @Test func aFileOpenedBeforeTheMachineRestartedIsRebuilt() async throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
+        defer { Self.remove(path) }
+        var store = try SQLiteStore.open(path: path, synchronous: .normal)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "papa"))
+        #expect(try await Self.documents(store) == 1)
+        try store.close()
+        // A marker the rebuild would not keep: a document of no message.
+        func mark(boot: String) throws {
+            let file = try DatabaseQueue(path: SearchIndexer.searchPath(for: path))
+            try file.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO search_docs (conversation_id, seq) VALUES (999, 1)")
+                try db.execute(sql: "INSERT OR REPLACE INTO search_meta (key, value) VALUES ('clean', '0'), ('boot', ?)", arguments: [boot])
+            }
+            try file.close()
+        }
+        func markerKept() async throws -> Bool {
+            store = try SQLiteStore.open(path: path, synchronous: .normal)
+            defer { try? store.close() }
+            let kept = try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs WHERE conversation_id = 999") ?? 0
+            }
+            #expect(try await Self.hits(store, "papa", viewer: alice.userID, in: room.id).count == 1)
+            return kept > 0
+        }
+        try mark(boot: try #require(SearchIndexer.currentBootID()))
+        #expect(try await markerKept(), "same boot: kept")
+        try mark(boot: "an earlier boot")
+        #expect(try await markerKept() == false, "another boot, not closed cleanly: rebuilt")
+        try FileManager.default.removeItem(atPath: SearchIndexer.searchPath(for: path))
+        try Data("not a database".utf8).write(to: URL(fileURLWithPath: SearchIndexer.searchPath(for: path)))
+        #expect(try await markerKept() == false, "unreadable: rebuilt")
+    }
+
+    /// Deleted history leaves the index: its messages are not found, and
+    /// their documents go (the sweep compares the purge point too).
+    @Test func purgedMessagesLeaveTheIndex() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        for i in 0..<3 {
+            _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "q\(i)", text: "quebec \(i)"))
+        }
+        #expect(try await Self.hits(store, "quebec", viewer: alice.userID, in: room.id).count == 3)
+        try await store.deleteHistory(of: room.id)
+        #expect(try await Self.hits(store, "quebec", viewer: alice.userID, in: room.id).isEmpty)
+        #expect(try await Self.documents(store) == 0)
+    }
+
+    /// A database restored from an older backup beside a newer index: a
+    /// conversation the index took in further than the database now goes
+    /// is indexed again from nothing.
+    @Test func aConversationBehindItsIndexIsIndexedAgain() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        let seq = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "r", text: "romeo")).event.seq
+        #expect(try await Self.hits(store, "romeo", viewer: alice.userID, in: room.id) == [seq])
+        // As if the index had taken in a later message the database lost.
+        try await store.writer.write { db in
+            try db.execute(sql: "UPDATE search.search_progress SET indexed_seq = indexed_seq + 5")
+            try db.execute(
+                sql: "INSERT INTO search.search_docs (conversation_id, seq) VALUES (?, ?)", arguments: [room.id, seq + 3])
+        }
+        try await store.searchIndex.sweepNow()
+        #expect(try await Self.hits(store, "romeo", viewer: alice.userID, in: room.id) == [seq])
+        #expect(try await Self.documents(store) == 1)
     }
 }
