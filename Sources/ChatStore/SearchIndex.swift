@@ -34,8 +34,9 @@ import Synchronization
 ///
 /// A search first waits for the rounds that cover every batch committed
 /// before it (`caughtUp`), so it sees every stored message, as when the
-/// index was kept by triggers in the send's transaction. Documents of purged
-/// events are also filtered at query time.
+/// index was kept by triggers in the send's transaction. A purge announces
+/// its conversation (`touched`), so a later search waits for the round that
+/// drops the purged documents.
 ///
 /// Why not in the send's transaction: at 10,000 sends/s the rows the index
 /// added to each send (its document row, a unique index, the AUTOINCREMENT

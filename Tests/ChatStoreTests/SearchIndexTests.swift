@@ -241,6 +241,7 @@ struct SearchIndexTests {
         var store = try SQLiteStore.open(path: path, synchronous: .normal)
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let first = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "november")).event.seq
+        try await store.searchIndexCaughtUp()
         try store.checkpoint()
         try store.close()
         let plain = try DatabaseQueue(path: path)
@@ -248,10 +249,11 @@ struct SearchIndexTests {
             try db.execute(
                 sql: """
                     INSERT INTO events (conversation_id, seq, kind, sender_id, client_msg_id, message_type, text, created_at)
-                    VALUES (?, ?, 'message', ?, 'b', 'text', 'november oscar', 9);
+                    SELECT conversation_id, ?, 'message', sender_id, 'b', 'text', 'november oscar', created_at + 1
+                    FROM events WHERE conversation_id = ? AND seq = ?;
                     UPDATE conversations SET last_seq = ? WHERE id = ?;
                     """,
-                arguments: [room.id, first + 1, alice.userID, first + 1, room.id])
+                arguments: [first + 1, room.id, first, first + 1, room.id])
         }
         try plain.close()
         store = try SQLiteStore.open(path: path, synchronous: .normal)
