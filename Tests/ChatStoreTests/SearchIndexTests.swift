@@ -333,4 +333,26 @@ struct SearchIndexTests {
         #expect(try await Self.hits(store, "romeo", viewer: alice.userID, in: room.id) == [seq])
         #expect(try await Self.documents(store) == 1)
     }
+
+    /// Each round leaves an FTS5 segment; once the index has been left
+    /// alone for a second, `tidy` merges them (so queries read one), and
+    /// every message is still found.
+    @Test func aQuietIndexIsMergedIntoOneSegment() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        func segments() async throws -> Int {
+            try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(DISTINCT segid) FROM search.message_search_idx") ?? -1
+            }
+        }
+        for i in 0..<6 {
+            _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "t\(i)", text: "tango \(i)"))
+            try await store.searchIndexCaughtUp()  // a round per message
+        }
+        #expect(try await segments() > 1)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await segments() > 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(try await segments() == 1)
+        #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 6)
+    }
 }
