@@ -5,9 +5,10 @@ import Testing
 
 @testable import ChatStore
 
-/// SQLite fills the full-text index once per group-commit batch
-/// (`SearchIndex`): every committed message is found, nothing of a failed
-/// write is, and edits and deletions inside a batch leave the index right.
+/// SQLite's full-text index, kept off the writer by `SearchIndexer`: every
+/// committed message is found, nothing of a failed write is, edits,
+/// deletions and purges leave the index right, and it catches up, or is
+/// rebuilt, at open when it missed something or cannot be trusted.
 struct SearchIndexTests {
     static func aliceAndHerRoom(_ store: SQLiteStore) async throws -> (ConversationService, Session, Conversation) {
         let f = try Fixture(store: store)
