@@ -186,11 +186,13 @@ final class SearchIndexer: Sendable {
                 let q = try open()
                 trusted = try q.read { db -> Bool in
                     guard try db.tableExists("search_meta", in: "search") else { return false }
-                    let meta = try Dictionary(
-                        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM search.search_meta").map {
-                            ($0[0] as String, $0[1] as String)
-                        })
-                    return meta["clean"] == "1" || (boot != nil && meta["boot"] == boot)
+                    // Read leniently: a file that is not what this code wrote is
+                    // rebuilt, never trusted (nor a reason to stop).
+                    func value(_ key: String) throws -> String? {
+                        try String.fetchOne(
+                            db, sql: "SELECT CAST(value AS TEXT) FROM search.search_meta WHERE key = ?", arguments: [key])
+                    }
+                    return try value("clean") == "1" || (boot != nil && value("boot") == boot)
                 }
                 try q.close()
             } catch {
@@ -256,8 +258,7 @@ final class SearchIndexer: Sendable {
         queue.asyncAfter(deadline: .now() + delay) { [weak self] in self?.round() }
     }
 
-    /// Runs a full comparison now and waits for it (a restored database's
-    /// check without a restart; tests).
+    /// Runs a full comparison now and waits for it (tests).
     func sweepNow() async throws {
         state.withLock { s in
             s.sweep = true
@@ -280,9 +281,9 @@ final class SearchIndexer: Sendable {
     /// Throws `unavailable` after `catchUpTimeout` (a long rebuild, or a
     /// failing search file).
     func caughtUp() async throws {
-        let (target, id, failure) = state.withLock { s -> (UInt64, UInt64, String?) in
+        let (target, id) = state.withLock { s -> (UInt64, UInt64) in
             s.nextWaiter += 1
-            return (s.announced, s.nextWaiter, s.failure)
+            return (s.announced, s.nextWaiter)
         }
         if state.withLock({ $0.swept && $0.indexed >= target }) { return }
         let timeout = Task { [weak self] in
@@ -305,7 +306,7 @@ final class SearchIndexer: Sendable {
             }
         }
         guard done else {
-            let why = state.withLock { $0.failure } ?? failure
+            let why = state.withLock { $0.failure }
             throw ChatFailure(
                 .unavailable,
                 "the search index is still catching up" + (why.map { " (\($0))" } ?? "") + "; try again shortly",
@@ -471,14 +472,16 @@ final class SearchIndexer: Sendable {
             let (createdAt, last, purged): (Int64, Int64, Int64) = (row[2], row[3], row[4])
             var after = purged
             if row[5] as Bool {
-                let (recordedCreatedAt, indexed, recordedPurged): (Int64, Int64, Int64) = (row[6], row[7], row[8])
-                if recordedCreatedAt != createdAt || indexed > last || recordedPurged > purged {
-                    // Not the conversation the index knew (a restored database):
-                    // start it over.
-                    try drop(db, id, through: nil)
-                } else {
+                let (recordedCreatedAt, indexed, recordedPurged): (Int64?, Int64?, Int64?) = (row[6], row[7], row[8])
+                if let recordedCreatedAt, let indexed, let recordedPurged,
+                    recordedCreatedAt == createdAt, indexed <= last, recordedPurged <= purged
+                {
                     if purged > recordedPurged { try drop(db, id, through: purged) }
                     after = max(indexed, purged)
+                } else {
+                    // Not the conversation the index knew (a restored database,
+                    // or a record with NULLs in a damaged file): start it over.
+                    try drop(db, id, through: nil)
                 }
             }
             if after < last {
