@@ -516,7 +516,7 @@ struct PostgresStoreTests {
     /// account for writes: a send after a member was removed in the same
     /// transaction sees the removal, and seqs go on from the deferred appends.
     @Test func aBatchForgetsWhatAnotherWriteMayHaveChanged() async throws {
-        let (store, rooms, alice, bob, room, head) = try await Self.roomOfTwo("forget")
+        let (store, _, alice, bob, room, head) = try await Self.roomOfTwo("forget")
         @Sendable func message(_ sender: Session, _ id: String) -> NewMessage {
             NewMessage(
                 conversation: room.id, sender: sender.userID, clientMsgID: id, type: .text, text: id, attachment: nil, replyTo: nil,
