@@ -53,3 +53,36 @@ extension Daemon {
         }
     }
 }
+
+extension Daemon {
+    /// Logs the search index's state when it changed (`SearchIndexWatch`).
+    func watchSearchIndex() {
+        let status = store.searchIndexStatus
+        if let line = searchIndexWatch.withLock({ $0.observe(status) }) {
+            logger.log(level: line.level, "\(line.message)")
+        }
+    }
+}
+
+/// What to tell the operator of the search index's state
+/// (`DaemonDatabase.searchIndexStatus`), once per change: that it is being
+/// rebuilt (after a start that did not trust its file, or a restore), that
+/// its rounds fail and why, and that it is current again.
+struct SearchIndexWatch: Equatable {
+    /// The state last seen; chatd starts out expecting a current index.
+    private(set) var last = "current"
+
+    /// The log line for `status`, nil when it has not changed.
+    mutating func observe(_ status: String) -> (level: Logger.Level, message: String)? {
+        guard status != last else { return nil }
+        last = status
+        switch status {
+        case "current":
+            return (.notice, "search index current")
+        case "rebuilding":
+            return (.notice, "search index rebuilding from the messages; searches may answer unavailable meanwhile")
+        default:
+            return (.error, "search index \(status); searches wait, then answer unavailable")
+        }
+    }
+}

@@ -45,6 +45,10 @@ extension Daemon {
         let databaseFree = gauge("database_storage_free_bytes", "Free bytes on the database's filesystem.")
         let filesFree = gauge("file_store_storage_free_bytes", "Free bytes on the file store's filesystem.")
         let databaseBytes = gauge("database_bytes", "Bytes of the database: main file and write-ahead log.")
+        let searchIndexBytes = gauge(
+            "search_index_bytes", "Bytes of the search index's file beside the database, with its write-ahead log (SQLite).")
+        let searchIndexCurrent = gauge(
+            "search_index_current", "1 when the search index follows the messages; 0 while it is rebuilt or its rounds fail.")
         let fileStoreBytes = gauge(
             "file_store_bytes", "Bytes of the files in the file store, contents and partial uploads (measured at most once a minute).")
         let fileStoreSize = FileStoreSize(path: fileStore)
@@ -70,6 +74,8 @@ extension Daemon {
             argon2.set(Double(hasher.pool.queueDepth))
             writes.set(Double(store.writeQueueDepth))
             if let bytes = store.localDatabaseBytes { databaseBytes.set(Double(bytes)) }
+            if let bytes = store.localSearchIndexBytes { searchIndexBytes.set(Double(bytes)) }
+            searchIndexCurrent.set(Double(store.searchIndexStatus == "current" ? 1 : 0))
             if let bytes = fileStoreSize.latest() { fileStoreBytes.set(Double(bytes)) }
             let process = ProcessMetrics.read()
             processCPU.set(process.cpuSeconds)

@@ -17,6 +17,8 @@ extension Daemon {
         (s.writeBatches, s.writes) = store.groupCommitStatistics
         s.argon2QueueDepth = hasher.pool.queueDepth
         (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(fileStore)
+        s.searchIndexBytes = store.localSearchIndexBytes ?? 0
+        s.searchIndex = store.searchIndexStatus
         return s
     }
 

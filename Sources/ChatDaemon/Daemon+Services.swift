@@ -42,6 +42,9 @@ extension Daemon {
             PeriodicJobService(description: "storage monitors", interval: StorageMonitors.checkInterval) {
                 [storage] in storage.refresh()
             },
+            PeriodicJobService(description: "search index watch", interval: StorageMonitors.checkInterval) {
+                [weak self] in self?.watchSearchIndex()
+            },
             PeriodicJobService(
                 description: "file garbage collection", interval: .seconds(config[.filesGcIntervalMinutes] * 60)
             ) { [weak self] in await self?.collectGarbage() },

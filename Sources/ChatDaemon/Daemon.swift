@@ -37,6 +37,8 @@ public final class Daemon: Sendable {
     public let metricsListener: MetricsListener?
     /// Free space and faults of the database's and the file store's disks.
     public let storage: StorageMonitors
+    /// The search index's state last told to the operator.
+    let searchIndexWatch = Mutex(SearchIndexWatch())
     /// Held from start to the end of shutdown: one chatd per data directory.
     let lock: DataDirectoryLock
     /// The nodes sharing the database (PostgreSQL), as the last heartbeat saw them.
@@ -151,8 +153,9 @@ public final class Daemon: Sendable {
     public func statusLine() -> String {
         let addresses = [config.listen.map { "\($0)" }, config.tlsListen.map { "\($0) (TLS)" }].compactMap { $0 }
         let line = "listening on \(addresses.joined(separator: ", ")), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
-        guard let trouble = storage.trouble else { return line }
-        return line + "; " + trouble
+        let search = store.searchIndexStatus
+        let trouble = [storage.trouble, search == "current" ? nil : "search index \(search)"].compactMap { $0 }
+        return ([line] + trouble).joined(separator: "; ")
     }
 }
 

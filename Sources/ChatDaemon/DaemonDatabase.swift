@@ -24,6 +24,11 @@ public protocol DaemonDatabase: Store, FileCatalog {
     var writeQueueDepth: Int { get }
     /// Bytes of the database on this machine's disk; nil when it lives elsewhere.
     var localDatabaseBytes: Int64? { get }
+    /// Bytes of the search index on this machine's disk beside the
+    /// database; nil when the index is part of the database (PostgreSQL).
+    var localSearchIndexBytes: Int64? { get }
+    /// "current", "rebuilding" or "failing: <why>" (`SearchIndexer.status`).
+    var searchIndexStatus: String { get }
     /// The disk the database writes to, when it is this machine's.
     var localStorage: StorageMonitor? { get }
     /// Whether other chatd nodes share it (cluster-wide operator views).
@@ -34,6 +39,7 @@ public protocol DaemonDatabase: Store, FileCatalog {
 
 extension SQLiteStore: DaemonDatabase {
     public var localDatabaseBytes: Int64? { databaseFileBytes }
+    public var localSearchIndexBytes: Int64? { searchIndexFileBytes }
     public var localStorage: StorageMonitor? { storage }
     public var isShared: Bool { false }
 
@@ -50,6 +56,9 @@ extension SQLiteStore: DaemonDatabase {
 
 extension PostgresStore: DaemonDatabase {
     public var localDatabaseBytes: Int64? { nil }
+    public var localSearchIndexBytes: Int64? { nil }
+    /// Its index is updated in each write's transaction.
+    public var searchIndexStatus: String { "current" }
     public var localStorage: StorageMonitor? { nil }
     public var isShared: Bool { true }
 

@@ -188,6 +188,8 @@ public final class SQLiteStore: Store {
     let lookups: LookupThreads
     /// The full-text index, kept off the writer.
     let searchIndex: SearchIndexer
+    /// Its file beside the database; nil for in-memory stores.
+    let searchPath: String?
     /// Told committed changes after the search index (`setEventObserver`).
     private let eventObserver = EventObserver()
 
@@ -290,6 +292,7 @@ public final class SQLiteStore: Store {
         self.lookups = LookupThreads(
             count: min(readers, ProcessInfo.processInfo.activeProcessorCount), name: "chatd-lookup")
         self.path = path
+        self.searchPath = path == nil ? nil : searchPath
         self.storage =
             storage ?? path.map { StorageMonitor(directory: ($0 as NSString).deletingLastPathComponent) }
             ?? StorageMonitor(probe: { nil })
@@ -651,7 +654,16 @@ public final class SQLiteStore: Store {
 
     /// Bytes of the database on disk: the main file and the write-ahead log
     /// (0 for an in-memory store).
-    public var databaseFileBytes: Int64 {
+    public var databaseFileBytes: Int64 { Self.bytesWithLog(path) }
+
+    /// Bytes of the search index's file beside the database, with its
+    /// write-ahead log (0 for an in-memory store).
+    public var searchIndexFileBytes: Int64 { Self.bytesWithLog(searchPath) }
+
+    /// "current", "rebuilding" or "failing: <why>" (`SearchIndexer.status`).
+    public var searchIndexStatus: String { searchIndex.status }
+
+    private static func bytesWithLog(_ path: String?) -> Int64 {
         guard let path else { return 0 }
         return [path, path + "-wal"].reduce(0) { total, file in
             var info = stat()

@@ -306,11 +306,24 @@ final class SearchIndexer: Sendable {
             }
         }
         guard done else {
-            let why = state.withLock { $0.failure }
+            // Why it fails is the operator's (`status`), not the client's.
+            let failing = state.withLock { $0.failure != nil }
             throw ChatFailure(
                 .unavailable,
-                "the search index is still catching up" + (why.map { " (\($0))" } ?? "") + "; try again shortly",
+                "the search index is " + (failing ? "failing" : "still catching up") + "; try again shortly",
                 retryAfterMs: Self.retryAfterMs)
+        }
+    }
+
+    /// How the index stands, for operators: "rebuilding" until the
+    /// comparison at start has finished (a new or distrusted file is
+    /// filled from the messages then), "failing: <why>" while rounds fail
+    /// (each is retried a second later, and searches wait meanwhile), else
+    /// "current": it follows the messages within a round.
+    var status: String {
+        state.withLock { s in
+            if let failure = s.failure { return "failing: \(failure)" }
+            return s.swept ? "current" : "rebuilding"
         }
     }
 
@@ -357,13 +370,20 @@ final class SearchIndexer: Sendable {
         } catch {
             // Retried a second later; searches wait meanwhile.
             let arm = state.withLock { s -> Bool in
-                s.failure = "\(error)"
+                s.failure = Self.describe(error)
                 s.touched.formUnion(ids)
                 if sweep { s.sweep = true }
                 return Self.arm(&s)
             }
             if arm { armTimer(after: .seconds(1)) }
         }
+    }
+
+    /// A failed round's error in a line: SQLite's code and message, without
+    /// the statement (GRDB's description quotes it whole).
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        return "SQLite error \(error.extendedResultCode.rawValue): \(error.message ?? "\(error.resultCode)")"
     }
 
     /// On `queue`, once the index has been left alone for `tidyAfter`:

@@ -182,7 +182,7 @@ func free(_ n: Int64) -> String { n < 0 ? "free space unknown" : "\(bytes(UInt64
 
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Load: connections, messages per second, queue depths, database and file-store size.")
+        abstract: "Load: connections, messages per second, queue depths, database, search index and file-store size.")
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
@@ -195,6 +195,7 @@ struct Stats: AsyncParsableCommand {
                 write queue:        \(r.writeQueueDepth) waiting; \(r.writes) writes in \(r.writeBatches) batches (\(String(format: "%.1f", batch)) per batch)
                 argon2 queue:       \(r.argon2QueueDepth) waiting
                 database:           \(bytes(r.databaseBytes))
+                search index:       \(r.searchIndex)\(r.searchIndexBytes == 0 ? "" : ", \(bytes(r.searchIndexBytes))")
                 file store:         \(bytes(r.fileStoreBytes)) in \(r.fileStoreFiles) files
                 database disk:      \(r.databaseStorage), \(free(r.databaseFreeBytes))
                 file store disk:    \(r.fileStoreStorage), \(free(r.fileStoreFreeBytes))

@@ -321,6 +321,7 @@ struct ChatctlOpsTests {
             var r = try await chatctl(s + ["stats"])
             #expect(r.status == 0 && r.stdout.contains("connections:        2 (1 authenticated, 1 users online)"), "\(r.stdout)")
             #expect(r.stdout.contains("30 since start") && r.stdout.contains("3.4 KiB in 2 files"))
+            #expect(r.stdout.contains(TestBackend.current == .sqlite ? "search index:       current, " : "search index:       current\n"))
             clock.advance(byMs: 1100)
             r = try await chatctl(s + ["--json", "stats"])
             #expect(r.status == 0, "\(r.stderr)")
@@ -330,6 +331,13 @@ struct ChatctlOpsTests {
             #expect(o["interval_seconds"] as? Int == 10 && o["file_store_bytes"] as? Int == 3500)
             #expect((o["writes"] as? Int ?? 0) >= 31 && (o["write_batches"] as? Int ?? 0) >= 1)
             #expect((o["database_bytes"] as? Int ?? 0) > 0)
+            // The index follows within a round; on SQLite it is a file of its own.
+            #expect(o["search_index"] as? String == "current", "\(r.stdout)")
+            if TestBackend.current == .sqlite {
+                #expect((o["search_index_bytes"] as? Int ?? 0) > 0)
+            } else {
+                #expect(o["search_index_bytes"] as? Int == 0, "in the database: \(r.stdout)")
+            }
             r = try await chatctl(s + ["stats", "extra"])
             #expect(r.status == 2)
         }

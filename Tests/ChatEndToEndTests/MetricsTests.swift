@@ -184,7 +184,13 @@ struct MetricsEndpointTests {
         #expect(page.value("chatd_argon2_queue_depth") == 0)
         #expect(page.value("chatd_build_info", ["version": BuildInfo.version, "commit": BuildInfo.commit]) == 1)
         // The database's own file, when it is on this machine (SQLite).
-        if TestBackend.current == .sqlite { #expect((page.value("chatd_database_bytes") ?? 0) > 0) }
+        if TestBackend.current == .sqlite {
+            #expect((page.value("chatd_database_bytes") ?? 0) > 0)
+            #expect((page.value("chatd_search_index_bytes") ?? 0) > 0, "the search file beside it")
+        } else {
+            #expect(page.value("chatd_search_index_bytes") == 0, "PostgreSQL's index is in its database")
+        }
+        #expect(page.value("chatd_search_index_current") == 1)
         #expect((page.value("process_resident_memory_bytes") ?? 0) > 1_000_000)
         #expect((page.value("process_open_fds") ?? 0) > 3 && (page.value("process_max_fds") ?? 0) >= (page.value("process_open_fds") ?? 0))
         #expect((page.value("process_cpu_seconds_total") ?? 0) > 0)

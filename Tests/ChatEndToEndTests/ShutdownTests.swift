@@ -65,7 +65,8 @@ struct ShutdownTests {
                 names == ["database, hashing and event loops"] + cluster + [
                     "push notifications", "metrics endpoint",
                     "control socket \(server.daemon.controlSocketPath)", "client connections",
-                    "listener 127.0.0.1:\(server.port)", "storage monitors", "file garbage collection", "retention purge",
+                    "listener 127.0.0.1:\(server.port)", "storage monitors", "search index watch", "file garbage collection",
+                    "retention purge",
                     "systemd keep-alive",
                 ])
         }

@@ -263,6 +263,52 @@ struct SearchIndexTests {
         try store.close()
     }
 
+    /// Operators see how the index stands (`chatctl stats`): "current" once
+    /// it follows the messages, "failing: <why>" while its rounds fail
+    /// (another process holds the search file's write lock here), and
+    /// "current" again once a retry succeeds; a search waiting meanwhile is
+    /// answered then.
+    @Test func aFailingIndexSaysSoAndRecovers() async throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
+        defer { Self.remove(path) }
+        let store = try SQLiteStore.open(path: path, synchronous: .normal)
+        defer { try? store.close() }
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "quebec"))
+        try await store.searchIndexCaughtUp()
+        #expect(store.searchIndexStatus == "current")
+        #expect(store.searchIndexFileBytes > 0)
+
+        // Another connection takes the file's write lock and holds it,
+        // inside one access (GRDB ends none with a transaction open).
+        let other = try DatabaseQueue(path: SearchIndexer.searchPath(for: path))
+        defer { try? other.close() }
+        let release = DispatchSemaphore(value: 0)
+        await withCheckedContinuation { (locked: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                try? other.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    locked.resume()
+                    release.wait()
+                    try db.execute(sql: "ROLLBACK")
+                }
+            }
+        }
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "b", text: "quebec romeo"))
+        let deadline = ContinuousClock.now + .seconds(3)
+        while !store.searchIndexStatus.hasPrefix("failing: "), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(store.searchIndexStatus.hasPrefix("failing: "), "\(store.searchIndexStatus)")
+        #expect(store.searchIndexStatus == "failing: SQLite error 5: database is locked", "why, in a line")
+
+        async let waiting = Self.hits(store, "quebec", viewer: alice.userID, in: room.id)
+        try await Task.sleep(for: .milliseconds(200))
+        release.signal()
+        #expect(try await waiting.count == 2, "answered once a retry (a second later) took the message in")
+        #expect(store.searchIndexStatus == "current")
+    }
+
     /// The search file is written without syncs: one that was not closed
     /// cleanly and was opened before the machine last started may be torn,
     /// so it is rebuilt, while one from a crash of chatd alone (same boot)

@@ -205,7 +205,7 @@ complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "cha
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'broadcast' -d 'Send a system message to one room or group, or a system notice to everyone.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'audit' -d 'Query the audit log (logins, device changes, admin actions), newest first.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'backup' -d 'Back up the database, token key and file store while chatd runs; or check a backup (--verify).'
-complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'stats' -d 'Load: connections, messages per second, queue depths, database and file-store size.'
+complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'stats' -d 'Load: connections, messages per second, queue depths, database, search index and file-store size.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'config' -d 'Show chatd\'s configuration.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'log-level' -d 'Show or set chatd\'s log level at once (until the next reload or restart).'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_positional "chatctl" -eq 1' -fa 'file' -d 'Inspect the file store and collect garbage.'

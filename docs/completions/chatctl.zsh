@@ -60,7 +60,7 @@ _chatctl() {
             'broadcast:Send a system message to one room or group, or a system notice to everyone.'
             'audit:Query the audit log (logins, device changes, admin actions), newest first.'
             'backup:Back up the database, token key and file store while chatd runs; or check a backup (--verify).'
-            'stats:Load: connections, messages per second, queue depths, database and file-store size.'
+            'stats:Load: connections, messages per second, queue depths, database, search index and file-store size.'
             'config:Show chatd'\''s configuration.'
             'log-level:Show or set chatd'\''s log level at once (until the next reload or restart).'
             'file:Inspect the file store and collect garbage.'

@@ -3295,6 +3295,8 @@ public nonisolated struct Chatd_V1_RedeemInviteLinkRequest: Sendable {
 }
 
 /// op 90. Full-text search of message text in the caller's conversations.
+/// Sees every message stored before it; `unavailable` (with retry_after_ms)
+/// while the server rebuilds its index (PROTOCOL.md §13.6).
 public nonisolated struct Chatd_V1_SearchMessagesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

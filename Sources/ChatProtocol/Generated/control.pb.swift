@@ -1277,6 +1277,22 @@ public nonisolated struct Chatd_Control_V1_StatsResponse: @unchecked Sendable {
     set {_uniqueStorage()._clusterOnlineUsers = newValue}
   }
 
+  /// SQLite: the search index's file beside the database, with its WAL (not
+  /// in database_bytes); 0 on PostgreSQL, whose index is in its database.
+  public var searchIndexBytes: UInt64 {
+    get {_storage._searchIndexBytes}
+    set {_uniqueStorage()._searchIndexBytes = newValue}
+  }
+
+  /// "current" (it follows the messages within 50 ms), "rebuilding" (filled
+  /// from the messages after a start that did not trust its file; searches
+  /// may answer unavailable meanwhile) or "failing: <why>" (SQLite; always
+  /// "current" on PostgreSQL).
+  public var searchIndex: String {
+    get {_storage._searchIndex}
+    set {_uniqueStorage()._searchIndex = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -3956,7 +3972,7 @@ nonisolated extension Chatd_Control_V1_StatsRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".StatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0\u{3}database_storage\0\u{3}file_store_storage\0\u{3}database_free_bytes\0\u{3}file_store_free_bytes\0\u{1}nodes\0\u{3}cluster_connections\0\u{3}cluster_authenticated_connections\0\u{3}cluster_online_users\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}connections\0\u{3}authenticated_connections\0\u{3}online_users\0\u{3}messages_per_second\0\u{3}interval_seconds\0\u{3}messages_since_start\0\u{3}write_queue_depth\0\u{3}write_batches\0\u{1}writes\0\u{3}argon2_queue_depth\0\u{3}database_bytes\0\u{3}file_store_bytes\0\u{3}file_store_files\0\u{3}uptime_ms\0\u{3}database_storage\0\u{3}file_store_storage\0\u{3}database_free_bytes\0\u{3}file_store_free_bytes\0\u{1}nodes\0\u{3}cluster_connections\0\u{3}cluster_authenticated_connections\0\u{3}cluster_online_users\0\u{3}search_index_bytes\0\u{3}search_index\0")
 
   fileprivate class _StorageClass {
     var _connections: UInt32 = 0
@@ -3981,6 +3997,8 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
     var _clusterConnections: UInt32 = 0
     var _clusterAuthenticatedConnections: UInt32 = 0
     var _clusterOnlineUsers: UInt32 = 0
+    var _searchIndexBytes: UInt64 = 0
+    var _searchIndex: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -4013,6 +4031,8 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
       _clusterConnections = source._clusterConnections
       _clusterAuthenticatedConnections = source._clusterAuthenticatedConnections
       _clusterOnlineUsers = source._clusterOnlineUsers
+      _searchIndexBytes = source._searchIndexBytes
+      _searchIndex = source._searchIndex
     }
   }
 
@@ -4053,6 +4073,8 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
         case 20: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterConnections) }()
         case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterAuthenticatedConnections) }()
         case 22: try { try decoder.decodeSingularUInt32Field(value: &_storage._clusterOnlineUsers) }()
+        case 23: try { try decoder.decodeSingularUInt64Field(value: &_storage._searchIndexBytes) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._searchIndex) }()
         default: break
         }
       }
@@ -4127,6 +4149,12 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
       if _storage._clusterOnlineUsers != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._clusterOnlineUsers, fieldNumber: 22)
       }
+      if _storage._searchIndexBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._searchIndexBytes, fieldNumber: 23)
+      }
+      if !_storage._searchIndex.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._searchIndex, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -4158,6 +4186,8 @@ nonisolated extension Chatd_Control_V1_StatsResponse: SwiftProtobuf.Message, Swi
         if _storage._clusterConnections != rhs_storage._clusterConnections {return false}
         if _storage._clusterAuthenticatedConnections != rhs_storage._clusterAuthenticatedConnections {return false}
         if _storage._clusterOnlineUsers != rhs_storage._clusterOnlineUsers {return false}
+        if _storage._searchIndexBytes != rhs_storage._searchIndexBytes {return false}
+        if _storage._searchIndex != rhs_storage._searchIndex {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -69,6 +69,8 @@ extension ControlRouter {
         r.databaseBytes = UInt64(clamping: counts.databaseBytes)
         r.fileStoreBytes = UInt64(clamping: daemon.fileStoreBytes)
         r.fileStoreFiles = UInt32(clamping: daemon.fileStoreFiles)
+        r.searchIndexBytes = UInt64(clamping: daemon.searchIndexBytes)
+        r.searchIndex = daemon.searchIndex
         r.uptimeMs = clock.nowMs() - info.startedAtMs
         r.databaseStorage = daemon.databaseStorage
         r.fileStoreStorage = daemon.fileStoreStorage

@@ -91,6 +91,10 @@ public struct DaemonStats: Sendable, Equatable {
     public var argon2QueueDepth = 0
     public var fileStoreBytes: Int64 = 0
     public var fileStoreFiles = 0
+    /// The search index's file beside the database (0 when the index is in
+    /// the database) and how it stands (`SearchIndexer.status`).
+    public var searchIndexBytes: Int64 = 0
+    public var searchIndex = "current"
     /// "writable" or why writes are refused, and free bytes (-1: unknown).
     public var databaseStorage = "writable"
     public var fileStoreStorage = "writable"
