@@ -291,9 +291,11 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Searches measured.") var queries = 2000
     @Option(help: "Concurrent searching clients (room members).") var clients = 4
     @Flag(help: "Best match first (BM25) instead of newest first.") var rank = false
+    @Option(help: "Seconds to wait between seeding and searching (e.g. for the index's merging when quiet to finish).")
+    var settle: Double = 0
 
     func run() async throws {
         let b = try common.bench()
-        try common.emit(try await b.search(messages: messages, queries: queries, clients: clients, rank: rank))
+        try common.emit(try await b.search(messages: messages, queries: queries, clients: clients, rank: rank, settle: settle))
     }
 }

@@ -101,8 +101,9 @@ extension Bench {
     // MARK: search
 
     /// Seeds a room with `messages` messages drawn from a small vocabulary,
-    /// then measures `queries` searches (newest first, 20 hits) from `clients`.
-    func search(messages: Int, queries: Int, clients: Int, rank: Bool = false) async throws -> Report {
+    /// then, `settle` seconds later, measures `queries` searches (newest
+    /// first or by rank, 20 hits) from `clients`.
+    func search(messages: Int, queries: Int, clients: Int, rank: Bool = false, settle: Double = 0) async throws -> Report {
         let users = try await target.makeUsers(clients, prefix: prefix + "s")
         var create = Chatd_V1_CreateRoomRequest()
         create.name = prefix + "search"
@@ -130,6 +131,7 @@ extension Bench {
             while try await group.next() != nil { add() }
         }
         let seedSeconds = (ContinuousClock.now - seedStart).seconds
+        if settle > 0 { try await Task.sleep(for: .milliseconds(Int(settle * 1000))) }
         var connections: [ChatConnection] = [sender]
         for u in users.dropFirst() { connections.append(try await libraryConnection(u)) }
         let queryTexts = ["falcon", "\"copper meadow\"", "orb*", "glacier OR tundra", "quartz -ember", "saffron walnut zephyr"]
@@ -158,6 +160,7 @@ extension Bench {
         var report = Report(scenario: "search")
         report.parameters = [
             "messages": "\(messages)", "queries": "\(queries)", "clients": "\(clients)", "order": rank ? "rank" : "newest",
+            "settle_s": "\(settle)",
         ]
         report.seconds = seconds
         report.rates["searches_per_s"] = Double(queries) / max(seconds, 0.001)
