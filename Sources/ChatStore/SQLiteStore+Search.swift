@@ -56,7 +56,8 @@ extension SQLiteStore {
                             arguments: StatementArguments(visibleArguments + [r.query.match, before, take]))
                         for row in rows {
                             let id: Int64 = row[0]
-                            if row[1] as Bool {
+                            // NULL (a damaged document row) is not visible.
+                            if (row[1] as Bool?) == true {
                                 if page.count == r.limit {
                                     next = .before(key: page[page.count - 1])
                                     break scan

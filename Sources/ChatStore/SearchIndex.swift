@@ -95,6 +95,8 @@ final class SearchIndexer: Sendable {
     private let connection: any DatabaseWriter
     /// Whether `connection` is the indexer's own (closed with it).
     private let ownsConnection: Bool
+    /// The search file (nil in memory), synced by `close`.
+    private let path: String?
     private let queue = DispatchQueue(label: "chatd.search-index")
 
     private struct Waiter {
@@ -136,7 +138,7 @@ final class SearchIndexer: Sendable {
             try db.execute(sql: "ATTACH DATABASE ':memory:' AS search")
             try db.execute(sql: schema)
         }
-        return SearchIndexer(connection: queue, ownsConnection: false)
+        return SearchIndexer(connection: queue, ownsConnection: false, path: nil)
     }
 
     /// A file store: the indexer's own connection to the database, with the
@@ -150,12 +152,13 @@ final class SearchIndexer: Sendable {
             try db.execute(sql: "PRAGMA search.synchronous = OFF")
         }
         let connection = try DatabaseQueue(path: databasePath, configuration: config)
-        return SearchIndexer(connection: connection, ownsConnection: true)
+        return SearchIndexer(connection: connection, ownsConnection: true, path: searchPath)
     }
 
-    private init(connection: any DatabaseWriter, ownsConnection: Bool) {
+    private init(connection: any DatabaseWriter, ownsConnection: Bool, path: String?) {
         self.connection = connection
         self.ownsConnection = ownsConnection
+        self.path = path
         // The first round compares every conversation (`State.sweep`).
         queue.async { self.round() }
         scheduleSweep()
@@ -200,7 +203,11 @@ final class SearchIndexer: Sendable {
             }
         }
         if !trusted {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            // A file that stays would be stamped with this boot and trusted
+            // next time: not removing it stops the open.
+            for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: path + suffix) {
+                try FileManager.default.removeItem(atPath: path + suffix)
+            }
         }
         let q = try open()
         try q.writeWithoutTransaction { db in
@@ -212,6 +219,14 @@ final class SearchIndexer: Sendable {
                 arguments: [boot ?? ""])
         }
         try q.close()
+    }
+
+    /// fsync of the file at `path`; false when it fails.
+    static func sync(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { _ = Glibc.close(fd) }
+        return fsync(fd) == 0
     }
 
     /// The kernel's boot id (Linux), which changes with every boot.
@@ -300,8 +315,9 @@ final class SearchIndexer: Sendable {
             }
             if let now {
                 c.resume(returning: now)
-            } else {
-                // A round at once rather than at the timer.
+            } else if state.withLock({ $0.failure == nil }) {
+                // A round at once rather than at the timer (a failing one
+                // is retried at its own pace, not once per search).
                 queue.async { self.round() }
             }
         }
@@ -593,9 +609,9 @@ final class SearchIndexer: Sendable {
 
     // MARK: Closing
 
-    /// Stops the indexer after its current round. A file index is marked
-    /// clean after a synced checkpoint, so the next start keeps it; what
-    /// was announced and not yet indexed is caught up by that start's
+    /// Stops the indexer, abandoning a round under way. A file index is
+    /// marked clean once it is all on disk, so the next start keeps it;
+    /// what was announced and not yet indexed is caught up by that start's
     /// comparison.
     func close() {
         let waiters = state.withLock { s -> [Waiter]? in
@@ -606,10 +622,22 @@ final class SearchIndexer: Sendable {
         }
         guard let waiters else { return }
         for w in waiters { w.continuation.resume(returning: false) }
+        // A round under way is abandoned (rolled back; the next start's
+        // comparison does it again), so a stop does not wait for a rebuild,
+        // which runs as one round. Not on the store's own connection.
+        if ownsConnection { connection.interrupt() }
         queue.sync {}
-        guard ownsConnection else { return }
+        guard ownsConnection, let path else { return }
         try? connection.writeWithoutTransaction { db in
+            // Called clean only once all of it is on disk: the log copied
+            // into the file (a checkpoint a reader kept from finishing is not
+            // clean), then the file synced, which also covers pages earlier
+            // checkpoints wrote without a sync. Else the next start trusts
+            // the file on this boot only.
             try db.execute(sql: "PRAGMA search.synchronous = FULL")
+            try db.execute(sql: "PRAGMA busy_timeout = 1000")  // a stop waits 1 s for readers, not 10
+            let checkpoint = try Row.fetchOne(db, sql: "PRAGMA search.wal_checkpoint(TRUNCATE)")
+            guard let checkpoint, (checkpoint[0] as Int?) == 0, Self.sync(path) else { return }
             try db.execute(sql: "INSERT OR REPLACE INTO search.search_meta (key, value) VALUES ('clean', '1')")
             _ = try Row.fetchAll(db, sql: "PRAGMA search.wal_checkpoint(TRUNCATE)")
         }

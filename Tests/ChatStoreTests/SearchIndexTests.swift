@@ -309,6 +309,46 @@ struct SearchIndexTests {
         #expect(store.searchIndexStatus == "current")
     }
 
+    /// A close calls the file clean only once all of it is on disk: not
+    /// when a reader (another process here) kept the checkpoint from
+    /// finishing; then it is trusted on this boot only.
+    @Test func aCloseWhoseCheckpointCannotFinishIsNotClean() async throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
+        defer { Self.remove(path) }
+        func clean() throws -> String? {
+            let file = try DatabaseQueue(path: SearchIndexer.searchPath(for: path))
+            defer { try? file.close() }
+            return try file.read { db in try String.fetchOne(db, sql: "SELECT value FROM search_meta WHERE key = 'clean'") }
+        }
+        var store = try SQLiteStore.open(path: path, synchronous: .normal)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "sierra"))
+        try await store.searchIndexCaughtUp()
+
+        let reader = try DatabaseQueue(path: SearchIndexer.searchPath(for: path))
+        let release = DispatchSemaphore(value: 0)
+        await withCheckedContinuation { (reading: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                try? reader.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN")
+                    _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM search_docs")
+                    reading.resume()
+                    release.wait()
+                    try db.execute(sql: "COMMIT")
+                }
+            }
+        }
+        try store.close()
+        release.signal()
+        try reader.close()
+        #expect(try clean() == "0", "the checkpoint could not finish")
+
+        store = try SQLiteStore.open(path: path, synchronous: .normal)
+        #expect(try await Self.hits(store, "sierra", viewer: alice.userID, in: room.id).count == 1)
+        try store.close()
+        #expect(try clean() == "1")
+    }
+
     /// The search file is written without syncs: one that was not closed
     /// cleanly and was opened before the machine last started may be torn,
     /// so it is rebuilt, while one from a crash of chatd alone (same boot)
