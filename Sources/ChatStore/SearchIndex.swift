@@ -173,8 +173,12 @@ final class SearchIndexer: Sendable {
     /// is unchanged); otherwise, or when it cannot be read, it is removed
     /// and the first round rebuilds it. The new state is then written with
     /// a sync, before any unsynced write.
+    ///
+    /// Also rebuilt: a file whose `format` is not this code's (a later
+    /// chatd's), and one a round found damaged (`rebuildMarker`).
     static func prepareFile(_ path: String) throws {
         let boot = currentBootID()
+        let marker = rebuildMarker(path)
         func open() throws -> DatabaseQueue {
             var config = Configuration()
             config.busyMode = .timeout(10)
@@ -184,7 +188,7 @@ final class SearchIndexer: Sendable {
             return try DatabaseQueue(configuration: config)
         }
         var trusted = false
-        if FileManager.default.fileExists(atPath: path) {
+        if FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: marker) {
             do {
                 let q = try open()
                 trusted = try q.read { db -> Bool in
@@ -195,6 +199,7 @@ final class SearchIndexer: Sendable {
                         try String.fetchOne(
                             db, sql: "SELECT CAST(value AS TEXT) FROM search.search_meta WHERE key = ?", arguments: [key])
                     }
+                    guard try (value("format") ?? "1") == format else { return false }
                     return try value("clean") == "1" || (boot != nil && value("boot") == boot)
                 }
                 try q.close()
@@ -208,6 +213,7 @@ final class SearchIndexer: Sendable {
             for suffix in ["", "-wal", "-shm", "-journal"] where FileManager.default.fileExists(atPath: path + suffix) {
                 try FileManager.default.removeItem(atPath: path + suffix)
             }
+            if FileManager.default.fileExists(atPath: marker) { try FileManager.default.removeItem(atPath: marker) }
         }
         let q = try open()
         try q.writeWithoutTransaction { db in
@@ -215,11 +221,20 @@ final class SearchIndexer: Sendable {
             try db.execute(sql: "PRAGMA search.synchronous = FULL")
             try db.execute(sql: schema)
             try db.execute(
-                sql: "INSERT OR REPLACE INTO search.search_meta (key, value) VALUES ('clean', '0'), ('boot', ?)",
-                arguments: [boot ?? ""])
+                sql: "INSERT OR REPLACE INTO search.search_meta (key, value) VALUES ('clean', '0'), ('boot', ?), ('format', ?)",
+                arguments: [boot ?? "", format])
         }
         try q.close()
     }
+
+    /// The layout of the search file this code writes; a file of another
+    /// is rebuilt. (Files from before the key have layout 1.)
+    static let format = "1"
+
+    /// A file beside the search file at `path` that says a round found it
+    /// damaged: the next start rebuilds it. A damaged file cannot be
+    /// rebuilt in place while the store's readers have it attached.
+    static func rebuildMarker(_ path: String) -> String { path + ".rebuild" }
 
     /// fsync of the file at `path`; false when it fails.
     static func sync(_ path: String) -> Bool {
@@ -384,9 +399,14 @@ final class SearchIndexer: Sendable {
             for w in ready { w.continuation.resume(returning: true) }
             if tidy { armTidy(after: Self.tidyAfter) }
         } catch {
-            // Retried a second later; searches wait meanwhile.
+            // Retried a second later; searches wait meanwhile. A damaged
+            // file fails every round: marked for a rebuild at the next start.
+            var damaged = false
+            if let path, let code = (error as? DatabaseError)?.resultCode, code == .SQLITE_CORRUPT || code == .SQLITE_NOTADB {
+                damaged = FileManager.default.createFile(atPath: Self.rebuildMarker(path), contents: Data())
+            }
             let arm = state.withLock { s -> Bool in
-                s.failure = Self.describe(error)
+                s.failure = Self.describe(error) + (damaged ? "; rebuilt from the messages at the next start" : "")
                 s.touched.formUnion(ids)
                 if sweep { s.sweep = true }
                 return Self.arm(&s)

@@ -228,7 +228,7 @@ struct SearchIndexTests {
     static func remove(_ path: String) {
         let search = SearchIndexer.searchPath(for: path)
         for file in [path, search] {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
+            for suffix in ["", "-wal", "-shm", ".rebuild"] { try? FileManager.default.removeItem(atPath: file + suffix) }
         }
     }
 
@@ -307,6 +307,67 @@ struct SearchIndexTests {
         release.signal()
         #expect(try await waiting.count == 2, "answered once a retry (a second later) took the message in")
         #expect(store.searchIndexStatus == "current")
+    }
+
+    /// A search file damaged on disk fails its rounds with SQLite's
+    /// "malformed", says it will be rebuilt, and the next start rebuilds it
+    /// (the clean flag notwithstanding); so is a file of another layout.
+    @Test func aDamagedFileIsRebuiltAtTheNextStart() async throws {
+        let path = NSTemporaryDirectory() + "search-\(UUID().uuidString).sqlite3"
+        let searchPath = SearchIndexer.searchPath(for: path)
+        defer { Self.remove(path) }
+        var store = try SQLiteStore.open(path: path, synchronous: .normal)
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "tango"))
+        try await store.searchIndexCaughtUp()
+        try store.close()
+
+        // search_docs' root page overwritten: the file still opens, and its
+        // search_meta says clean.
+        let (root, pageSize) = try await DatabaseQueue(path: searchPath).read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT rootpage FROM sqlite_master WHERE name = 'search_docs'") ?? 0,
+                try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            )
+        }
+        #expect(root > 1)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: searchPath))
+        try handle.seek(toOffset: UInt64((root - 1) * pageSize))
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: pageSize))
+        try handle.close()
+
+        store = try SQLiteStore.open(path: path, synchronous: .normal)
+        _ = try await Fixture(store: store).rooms().send(
+            alice, conversation: room.id, toUser: 0, .init(clientMsgID: "b", text: "tango uniform"))
+        let deadline = ContinuousClock.now + .seconds(3)
+        while !store.searchIndexStatus.hasPrefix("failing: "), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(store.searchIndexStatus.hasPrefix("failing: SQLite error 11"), "\(store.searchIndexStatus)")
+        #expect(store.searchIndexStatus.hasSuffix("; rebuilt from the messages at the next start"))
+        #expect(FileManager.default.fileExists(atPath: SearchIndexer.rebuildMarker(searchPath)))
+        try store.close()
+
+        store = try SQLiteStore.open(path: path, synchronous: .normal)
+        #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 2)
+        #expect(store.searchIndexStatus == "current")
+        #expect(!FileManager.default.fileExists(atPath: SearchIndexer.rebuildMarker(searchPath)))
+        try store.close()
+
+        // A later chatd's layout: rebuilt too (the marker document goes).
+        let file = try DatabaseQueue(path: searchPath)
+        try await file.write { db in
+            try db.execute(sql: "INSERT INTO search_docs (conversation_id, seq) VALUES (999, 1)")
+            try db.execute(sql: "UPDATE search_meta SET value = '2' WHERE key = 'format'")
+        }
+        try file.close()
+        store = try SQLiteStore.open(path: path, synchronous: .normal)
+        #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 2)
+        let stray = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs WHERE conversation_id = 999") ?? -1
+        }
+        #expect(stray == 0)
+        try store.close()
     }
 
     /// A close calls the file clean only once all of it is on disk: not
