@@ -28,9 +28,10 @@ import Synchronization
 ///   (an edit keeps the message's id);
 /// - a raised `purged_seq` (retention, deleted history) drops the purged
 ///   documents; a conversation that is gone drops all of its own.
-/// What is recorded is compared with every conversation at start and every
-/// `sweepInterval`, so nothing depends on being told: not a crash between a
-/// commit and its round, not a restored database.
+/// What is recorded is compared with every conversation at start, and
+/// with the next `sweepSlice` conversations every `sweepInterval`, so
+/// nothing depends on being told: not a crash between a commit and its
+/// round, not a restored database.
 ///
 /// A search first waits for the rounds that cover every batch committed
 /// before it (`caughtUp`), so it sees every stored message, as when the
@@ -57,6 +58,10 @@ final class SearchIndexer: Sendable {
     static let tidyPages = 256
     /// How often a full comparison runs when nothing else asks for it.
     static let sweepInterval: DispatchTimeInterval = .seconds(30)
+    /// How many conversations (by id) one of those comparisons covers, the
+    /// next one going on after them: a comparison of a million takes about
+    /// 0.55 s, which the rounds behind it (and searches) would wait for.
+    static let sweepSlice = 100_000
     /// How long a search waits for the index before answering `unavailable`,
     /// and the retry_after_ms it gives then.
     static let catchUpTimeout: Duration = .seconds(5)
@@ -107,8 +112,11 @@ final class SearchIndexer: Sendable {
     private struct State {
         /// Conversations touched since the last round took them.
         var touched: Set<Int64> = []
-        /// Whether the next round compares every conversation.
+        /// Whether the next round compares every conversation, or the
+        /// `sweepSlice` after `sliceAfter` (an id; 0: from the first).
         var sweep = true
+        var slice = false
+        var sliceAfter: Int64 = 0
         /// Batches announced, and the last announced one a finished round covers.
         var announced: UInt64 = 0
         var indexed: UInt64 = 0
@@ -301,7 +309,7 @@ final class SearchIndexer: Sendable {
     private func scheduleSweep() {
         queue.asyncAfter(deadline: .now() + Self.sweepInterval) { [weak self] in
             guard let self else { return }
-            self.state.withLock { $0.sweep = true }
+            self.state.withLock { $0.slice = true }
             self.round()
             if !self.state.withLock({ $0.closed }) { self.scheduleSweep() }
         }
@@ -367,24 +375,28 @@ final class SearchIndexer: Sendable {
 
     /// On `queue`: takes what was announced and brings the index in step.
     private func round() {
-        let taken = state.withLock { s -> (ids: Set<Int64>, sweep: Bool, generation: UInt64)? in
+        let taken = state.withLock { s -> (ids: Set<Int64>, sweep: Bool, slice: Int64?, generation: UInt64)? in
             s.timerArmed = false
-            if s.closed || (s.touched.isEmpty && !s.sweep) { return nil }
+            if s.closed || (s.touched.isEmpty && !s.sweep && !s.slice) { return nil }
             defer {
                 s.touched = []
                 s.sweep = false
+                s.slice = false
             }
-            return (s.touched, s.sweep, s.announced)
+            return (s.touched, s.sweep, s.slice && !s.sweep ? s.sliceAfter : nil, s.announced)
         }
-        guard let (ids, sweep, generation) = taken else { return }
+        guard let (ids, sweep, slice, generation) = taken else { return }
         do {
-            try connection.writeWithoutTransaction { db in
+            let next = try connection.writeWithoutTransaction { db -> Int64? in
+                var next: Int64?
                 try db.inTransaction(.deferred) {
-                    try Self.bringInStep(db, sweep ? nil : ids)
+                    next = try Self.bringInStep(db, sweep ? nil : ids, slice: slice.map { ($0, Self.sweepSlice) })
                     return .commit
                 }
+                return next
             }
             let (ready, tidy) = state.withLock { s -> ([Waiter], Bool) in
+                if let next { s.sliceAfter = next }
                 s.indexed = max(s.indexed, generation)
                 if sweep { s.swept = true }
                 s.failure = nil
@@ -409,6 +421,7 @@ final class SearchIndexer: Sendable {
                 s.failure = Self.describe(error) + (damaged ? "; rebuilt from the messages at the next start" : "")
                 s.touched.formUnion(ids)
                 if sweep { s.sweep = true }
+                if slice != nil { s.slice = true }
                 return Self.arm(&s)
             }
             if arm { armTimer(after: .seconds(1)) }
@@ -483,8 +496,13 @@ final class SearchIndexer: Sendable {
 
     /// Brings the index in step with the conversations `ids` (nil: every
     /// conversation whose recorded state differs, and every recorded one
-    /// that is gone). Inside one transaction that writes only `search`.
-    static func bringInStep(_ db: Database, _ ids: Set<Int64>?) throws {
+    /// that is gone), and with those of the `slice.count` conversations
+    /// after id `slice.after` whose state differs or that are gone.
+    /// Inside one transaction that writes only `search`. Returns where the
+    /// next slice begins (0 once this one reached the last conversation);
+    /// nil without a slice.
+    @discardableResult
+    static func bringInStep(_ db: Database, _ ids: Set<Int64>?, slice: (after: Int64, count: Int)? = nil) throws -> Int64? {
         try db.execute(
             sql: """
                 CREATE TEMP TABLE IF NOT EXISTS search_todo (conversation_id INTEGER PRIMARY KEY);
@@ -493,22 +511,43 @@ final class SearchIndexer: Sendable {
                 DELETE FROM temp.search_todo;
                 DELETE FROM temp.search_ranges;
                 """)
+        /// The conversations with ids in (after, through] whose recorded
+        /// state differs, and the recorded ones there that are gone.
+        func compare(after: Int64, through: Int64) throws {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
+                      SELECT c.id FROM main.conversations c
+                      WHERE c.id > ? AND c.id <= ? AND NOT EXISTS (SELECT 1 FROM search.search_progress p
+                        WHERE p.conversation_id = c.id AND p.created_at = c.created_at
+                          AND p.indexed_seq = c.last_seq AND p.purged_seq = c.purged_seq)
+                    """,
+                arguments: [after, through])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
+                      SELECT p.conversation_id FROM search.search_progress p
+                      WHERE p.conversation_id > ? AND p.conversation_id <= ?
+                        AND NOT EXISTS (SELECT 1 FROM main.conversations c WHERE c.id = p.conversation_id)
+                    """,
+                arguments: [after, through])
+        }
         if let ids {
             for id in ids {
                 try db.cachedExecute(sql: "INSERT OR IGNORE INTO temp.search_todo (conversation_id) VALUES (?)", arguments: [id])
             }
         } else {
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
-                      SELECT c.id FROM main.conversations c
-                      WHERE NOT EXISTS (SELECT 1 FROM search.search_progress p
-                        WHERE p.conversation_id = c.id AND p.created_at = c.created_at
-                          AND p.indexed_seq = c.last_seq AND p.purged_seq = c.purged_seq);
-                    INSERT OR IGNORE INTO temp.search_todo (conversation_id)
-                      SELECT p.conversation_id FROM search.search_progress p
-                      WHERE NOT EXISTS (SELECT 1 FROM main.conversations c WHERE c.id = p.conversation_id);
-                    """)
+            try compare(after: Int64.min, through: Int64.max)
+        }
+        var next: Int64?
+        if let slice {
+            // The slice's last id; none when fewer are left: on to the end,
+            // and the next slice starts over from the first.
+            let last = try Int64.fetchOne(
+                db, sql: "SELECT id FROM main.conversations WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+                arguments: [slice.after, max(0, slice.count - 1)])
+            try compare(after: slice.after, through: last ?? Int64.max)
+            next = last ?? 0
         }
         let rows = try Row.fetchAll(db,
             sql: """
@@ -581,6 +620,7 @@ final class SearchIndexer: Sendable {
                   WHERE d.id > ?;
                 """,
             arguments: [mark])
+        return next
     }
 
     /// The terms under which an event row `e` has a document.

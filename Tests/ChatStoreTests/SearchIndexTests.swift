@@ -466,6 +466,50 @@ struct SearchIndexTests {
     /// A database restored from an older backup beside a newer index: a
     /// conversation the index took in further than the database now goes
     /// is indexed again from nothing.
+    /// The comparison every 30 s goes over the conversations a slice at a
+    /// time (by id), the last slice reaching past the last conversation
+    /// (and dropping the documents of those gone there), then starting over.
+    @Test func thePeriodicComparisonGoesASliceAtATime() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, first) = try await Self.aliceAndHerRoom(store)
+        var conversations = [first.id]
+        for name in ["second", "third"] {
+            conversations.append(try await rooms.createRoom(alice, name: name, description: "", visibility: .public).id)
+        }
+        for c in conversations {
+            _ = try await rooms.send(alice, conversation: c, toUser: 0, .init(clientMsgID: "w\(c)", text: "whiskey"))
+        }
+        try await store.searchIndexCaughtUp()
+        // As if the index had missed them all, and kept a conversation that is gone.
+        try await store.writer.write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM search.message_search; DELETE FROM search.search_docs; DELETE FROM search.search_progress;
+                    INSERT INTO search.search_progress VALUES (999999, 1, 1, 0);
+                    INSERT INTO search.search_docs (conversation_id, seq) VALUES (999999, 1);
+                    """)
+        }
+        /// Documents per conversation, in `conversations`' order, then the gone one's.
+        let ids = conversations + [999999]
+        func documents() async throws -> [Int] {
+            try await store.writer.read { db in
+                try ids.map { c in
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs WHERE conversation_id = ?", arguments: [c]) ?? -1
+                }
+            }
+        }
+        let all = try await store.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM conversations ORDER BY id") }
+        #expect(all == conversations)
+        let next = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [], slice: (after: 0, count: 2)) }
+        #expect(next == conversations[1], "the slice ended at the second conversation")
+        #expect(try await documents() == [1, 1, 0, 1], "the third and the gone one are in the next slice")
+
+        let after = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [], slice: (after: next ?? 0, count: 2)) }
+        #expect(after == 0, "the last slice: the next starts over")
+        #expect(try await documents() == [1, 1, 1, 0], "gone, dropped by the last slice")
+        #expect(try await Self.hits(store, "whiskey", viewer: alice.userID, in: nil).count == 3)
+    }
+
     @Test func aConversationBehindItsIndexIsIndexedAgain() async throws {
         let store = try SQLiteStore.inMemory()
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
