@@ -1,4 +1,5 @@
 import ChatCore
+import ChatStore
 import Logging
 
 /// The jobs `PeriodicJobService` runs; failures are logged, never thrown
@@ -70,18 +71,18 @@ extension Daemon {
 /// its rounds fail and why, and that it is current again.
 struct SearchIndexWatch: Equatable {
     /// The state last seen; chatd starts out expecting a current index.
-    private(set) var last = "current"
+    private(set) var last = SearchIndexState.current
 
     /// The log line for `status`, nil when it has not changed.
-    mutating func observe(_ status: String) -> (level: Logger.Level, message: String)? {
+    mutating func observe(_ status: SearchIndexState) -> (level: Logger.Level, message: String)? {
         guard status != last else { return nil }
         last = status
         switch status {
-        case "current":
+        case .current:
             return (.notice, "search index current")
-        case "rebuilding":
+        case .rebuilding:
             return (.notice, "search index rebuilding from the messages; searches may answer unavailable meanwhile")
-        default:
+        case .failing:
             return (.error, "search index \(status); searches wait, then answer unavailable")
         }
     }

@@ -75,7 +75,7 @@ extension Daemon {
             writes.set(Double(store.writeQueueDepth))
             if let bytes = store.localDatabaseBytes { databaseBytes.set(Double(bytes)) }
             if let bytes = store.localSearchIndexBytes { searchIndexBytes.set(Double(bytes)) }
-            searchIndexCurrent.set(Double(store.searchIndexStatus == "current" ? 1 : 0))
+            searchIndexCurrent.set(Double(store.searchIndexStatus == .current ? 1 : 0))
             if let bytes = fileStoreSize.latest() { fileStoreBytes.set(Double(bytes)) }
             let process = ProcessMetrics.read()
             processCPU.set(process.cpuSeconds)

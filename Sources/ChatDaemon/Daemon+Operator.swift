@@ -18,7 +18,7 @@ extension Daemon {
         s.argon2QueueDepth = hasher.pool.queueDepth
         (s.fileStoreFiles, s.fileStoreBytes) = await DataDirectory.treeSize(fileStore)
         s.searchIndexBytes = store.localSearchIndexBytes ?? 0
-        s.searchIndex = store.searchIndexStatus
+        s.searchIndex = store.searchIndexStatus.description
         return s
     }
 

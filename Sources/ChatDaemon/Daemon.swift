@@ -154,7 +154,7 @@ public final class Daemon: Sendable {
         let addresses = [config.listen.map { "\($0)" }, config.tlsListen.map { "\($0) (TLS)" }].compactMap { $0 }
         let line = "listening on \(addresses.joined(separator: ", ")), \(server.registry.connectionCount) connections (\(server.registry.authenticatedCount) authenticated)"
         let search = store.searchIndexStatus
-        let trouble = [storage.trouble, search == "current" ? nil : "search index \(search)"].compactMap { $0 }
+        let trouble = [storage.trouble, search == .current ? nil : "search index \(search)"].compactMap { $0 }
         return ([line] + trouble).joined(separator: "; ")
     }
 }

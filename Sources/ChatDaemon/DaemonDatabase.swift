@@ -27,8 +27,8 @@ public protocol DaemonDatabase: Store, FileCatalog {
     /// Bytes of the search index on this machine's disk beside the
     /// database; nil when the index is part of the database (PostgreSQL).
     var localSearchIndexBytes: Int64? { get }
-    /// "current", "rebuilding" or "failing: <why>" (`SearchIndexer.status`).
-    var searchIndexStatus: String { get }
+    /// How the search index stands.
+    var searchIndexStatus: SearchIndexState { get }
     /// The disk the database writes to, when it is this machine's.
     var localStorage: StorageMonitor? { get }
     /// Whether other chatd nodes share it (cluster-wide operator views).
@@ -58,7 +58,7 @@ extension PostgresStore: DaemonDatabase {
     public var localDatabaseBytes: Int64? { nil }
     public var localSearchIndexBytes: Int64? { nil }
     /// Its index is updated in each write's transaction.
-    public var searchIndexStatus: String { "current" }
+    public var searchIndexStatus: SearchIndexState { .current }
     public var localStorage: StorageMonitor? { nil }
     public var isShared: Bool { true }
 

@@ -660,8 +660,8 @@ public final class SQLiteStore: Store {
     /// write-ahead log (0 for an in-memory store).
     public var searchIndexFileBytes: Int64 { Self.bytesWithLog(searchPath) }
 
-    /// "current", "rebuilding" or "failing: <why>" (`SearchIndexer.status`).
-    public var searchIndexStatus: String { searchIndex.status }
+    /// How the search index stands.
+    public var searchIndexStatus: SearchIndexState { searchIndex.status }
 
     private static func bytesWithLog(_ path: String?) -> Int64 {
         guard let path else { return 0 }

@@ -4,6 +4,26 @@ import Foundation
 import GRDB
 import Synchronization
 
+/// How a search index stands, for operators (Stats' `search_index`, the
+/// log, the metrics): `current`, it follows the messages within a round;
+/// `rebuilding` until the comparison at start has finished (a new or
+/// distrusted file is filled from the messages then); `failing` while its
+/// rounds fail (each retried a second later; searches wait meanwhile).
+public enum SearchIndexState: Sendable, Equatable, CustomStringConvertible {
+    case current
+    case rebuilding
+    case failing(String)
+
+    /// As Stats and the log say it: "current", "rebuilding", "failing: <why>".
+    public var description: String {
+        switch self {
+        case .current: "current"
+        case .rebuilding: "rebuilding"
+        case .failing(let why): "failing: \(why)"
+        }
+    }
+}
+
 /// The full-text index of message text, kept off the group-commit writer.
 ///
 /// A send's transaction writes no index rows: the index is a database of
@@ -354,15 +374,11 @@ final class SearchIndexer: Sendable {
         }
     }
 
-    /// How the index stands, for operators: "rebuilding" until the
-    /// comparison at start has finished (a new or distrusted file is
-    /// filled from the messages then), "failing: <why>" while rounds fail
-    /// (each is retried a second later, and searches wait meanwhile), else
-    /// "current": it follows the messages within a round.
-    var status: String {
+    /// How the index stands, for operators.
+    var status: SearchIndexState {
         state.withLock { s in
-            if let failure = s.failure { return "failing: \(failure)" }
-            return s.swept ? "current" : "rebuilding"
+            if let failure = s.failure { return .failing(failure) }
+            return s.swept ? .current : .rebuilding
         }
     }
 

@@ -276,7 +276,7 @@ struct SearchIndexTests {
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "quebec"))
         try await store.searchIndexCaughtUp()
-        #expect(store.searchIndexStatus == "current")
+        #expect(store.searchIndexStatus == .current)
         #expect(store.searchIndexFileBytes > 0)
 
         // Another connection takes the file's write lock and holds it,
@@ -296,17 +296,17 @@ struct SearchIndexTests {
         }
         _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "b", text: "quebec romeo"))
         let deadline = ContinuousClock.now + .seconds(3)
-        while !store.searchIndexStatus.hasPrefix("failing: "), ContinuousClock.now < deadline {
+        while !store.searchIndexStatus.description.hasPrefix("failing: "), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(store.searchIndexStatus.hasPrefix("failing: "), "\(store.searchIndexStatus)")
-        #expect(store.searchIndexStatus == "failing: SQLite error 5: database is locked", "why, in a line")
+        #expect(store.searchIndexStatus.description.hasPrefix("failing: "), "\(store.searchIndexStatus)")
+        #expect(store.searchIndexStatus == .failing("SQLite error 5: database is locked"), "why, in a line")
 
         async let waiting = Self.hits(store, "quebec", viewer: alice.userID, in: room.id)
         try await Task.sleep(for: .milliseconds(200))
         release.signal()
         #expect(try await waiting.count == 2, "answered once a retry (a second later) took the message in")
-        #expect(store.searchIndexStatus == "current")
+        #expect(store.searchIndexStatus == .current)
     }
 
     /// A search file damaged on disk fails its rounds with SQLite's
@@ -340,17 +340,17 @@ struct SearchIndexTests {
         _ = try await Fixture(store: store).rooms().send(
             alice, conversation: room.id, toUser: 0, .init(clientMsgID: "b", text: "tango uniform"))
         let deadline = ContinuousClock.now + .seconds(3)
-        while !store.searchIndexStatus.hasPrefix("failing: "), ContinuousClock.now < deadline {
+        while !store.searchIndexStatus.description.hasPrefix("failing: "), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(store.searchIndexStatus.hasPrefix("failing: SQLite error 11"), "\(store.searchIndexStatus)")
-        #expect(store.searchIndexStatus.hasSuffix("; rebuilt from the messages at the next start"))
+        #expect(store.searchIndexStatus.description.hasPrefix("failing: SQLite error 11"), "\(store.searchIndexStatus)")
+        #expect(store.searchIndexStatus.description.hasSuffix("; rebuilt from the messages at the next start"))
         #expect(FileManager.default.fileExists(atPath: SearchIndexer.rebuildMarker(searchPath)))
         try store.close()
 
         store = try SQLiteStore.open(path: path, synchronous: .normal)
         #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 2)
-        #expect(store.searchIndexStatus == "current")
+        #expect(store.searchIndexStatus == .current)
         #expect(!FileManager.default.fileExists(atPath: SearchIndexer.rebuildMarker(searchPath)))
         try store.close()
 
