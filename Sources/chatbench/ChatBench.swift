@@ -294,6 +294,10 @@ struct Search: AsyncParsableCommand {
     @Option(help: "Seconds to wait between seeding and searching (e.g. for the index's merging when quiet to finish).")
     var settle: Double = 0
 
+    func validate() throws {
+        guard settle >= 0, settle <= 3600 else { throw ValidationError("--settle takes 0 to 3600 seconds") }
+    }
+
     func run() async throws {
         let b = try common.bench()
         try common.emit(try await b.search(messages: messages, queries: queries, clients: clients, rank: rank, settle: settle))

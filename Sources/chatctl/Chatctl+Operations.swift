@@ -195,7 +195,7 @@ struct Stats: AsyncParsableCommand {
                 write queue:        \(r.writeQueueDepth) waiting; \(r.writes) writes in \(r.writeBatches) batches (\(String(format: "%.1f", batch)) per batch)
                 argon2 queue:       \(r.argon2QueueDepth) waiting
                 database:           \(bytes(r.databaseBytes))
-                search index:       \(r.searchIndex)\(r.searchIndexBytes == 0 ? "" : ", \(bytes(r.searchIndexBytes))")
+                search index:       \(r.searchIndex.isEmpty ? "unknown" : r.searchIndex)\(r.searchIndexBytes == 0 ? "" : ", \(bytes(r.searchIndexBytes))")
                 file store:         \(bytes(r.fileStoreBytes)) in \(r.fileStoreFiles) files
                 database disk:      \(r.databaseStorage), \(free(r.databaseFreeBytes))
                 file store disk:    \(r.fileStoreStorage), \(free(r.fileStoreFreeBytes))
