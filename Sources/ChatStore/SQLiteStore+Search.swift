@@ -9,8 +9,8 @@ extension SQLiteStore {
     }
 
     /// Full-text search over `message_search`, whose rowids are `search_docs`
-    /// ids (growing with insertion, so newest first is descending rowid
-    /// order, which FTS5 walks without sorting). The index is kept off the
+    /// ids (following the messages' times, so newest first is descending
+    /// rowid order, which FTS5 walks without sorting). The index is kept off the
     /// writer (`SearchIndexer`): a search first waits for it to take in
     /// every batch committed before the request.
     ///

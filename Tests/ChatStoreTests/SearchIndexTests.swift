@@ -119,9 +119,8 @@ struct SearchIndexTests {
     }
 
     /// The newest message's document deleted and a message sent in the
-    /// same batch: the new message's document takes a fresh id (never the
-    /// deleted one's, which is not above the batch's mark) and is indexed.
-    @Test func aDocumentIdIsNeverReusedSoTheBatchIndexesItsNewMessages() async throws {
+    /// same batch: the deleted one is no longer found, the new one is.
+    @Test func aMessageDeletedAndOneSentInTheSameBatchLeaveTheIndexRight() async throws {
         let store = try SQLiteStore.inMemory()
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
         let first = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "a", text: "alpha")).event.seq
@@ -138,7 +137,8 @@ struct SearchIndexTests {
 
     /// Text given to a message without any (a caption added to a file) gets
     /// a document, text taken away removes it, and giving it again makes a
-    /// new one, with a new id; an ordinary edit keeps the document.
+    /// new one, whose id follows the message's time as the first's did; an
+    /// ordinary edit keeps the document.
     @Test func captionsComeAndGoWithTheirDocuments() async throws {
         let store = try SQLiteStore.inMemory()
         let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
@@ -177,7 +177,8 @@ struct SearchIndexTests {
         try await caption("india")
         #expect(try await hits("india") == [bare])
         let second = try #require(try await document())
-        #expect(second > first, "a new document, never an old id")
+        #expect(second == first, "its id follows its time: created_at's second × 2^24 + its place in that second")
+        #expect(first == 1 * SearchIndexer.idShift, "5 ms: second 0, kept at 1")
         try await caption("juliet")
         #expect(try await hits("juliet") == [bare])
         #expect(try await hits("india").isEmpty)
@@ -354,20 +355,23 @@ struct SearchIndexTests {
         #expect(!FileManager.default.fileExists(atPath: SearchIndexer.rebuildMarker(searchPath)))
         try store.close()
 
-        // A later chatd's layout: rebuilt too (the marker document goes).
-        let file = try DatabaseQueue(path: searchPath)
-        try await file.write { db in
-            try db.execute(sql: "INSERT INTO search_docs (conversation_id, seq) VALUES (999, 1)")
-            try db.execute(sql: "UPDATE search_meta SET value = '2' WHERE key = 'format'")
+        // A later chatd's layout, and an earlier one's (1: ids in the order
+        // messages were indexed): rebuilt too (the marker document goes).
+        for layout in ["3", "1"] {
+            let file = try DatabaseQueue(path: searchPath)
+            try await file.write { db in
+                try db.execute(sql: "INSERT INTO search_docs (conversation_id, seq) VALUES (999, 1)")
+                try db.execute(sql: "UPDATE search_meta SET value = ? WHERE key = 'format'", arguments: [layout])
+            }
+            try file.close()
+            store = try SQLiteStore.open(path: path, synchronous: .normal)
+            #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 2)
+            let stray = try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs WHERE conversation_id = 999") ?? -1
+            }
+            #expect(stray == 0, "layout \(layout)")
+            try store.close()
         }
-        try file.close()
-        store = try SQLiteStore.open(path: path, synchronous: .normal)
-        #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 2)
-        let stray = try await store.writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM search.search_docs WHERE conversation_id = 999") ?? -1
-        }
-        #expect(stray == 0)
-        try store.close()
     }
 
     /// A close calls the file clean only once all of it is on disk: not
@@ -500,11 +504,13 @@ struct SearchIndexTests {
         }
         let all = try await store.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM conversations ORDER BY id") }
         #expect(all == conversations)
-        let next = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [], slice: (after: 0, count: 2)) }
+        let next = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [], slice: (after: 0, count: 2)).next }
         #expect(next == conversations[1], "the slice ended at the second conversation")
         #expect(try await documents() == [1, 1, 0, 1], "the third and the gone one are in the next slice")
 
-        let after = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [], slice: (after: next ?? 0, count: 2)) }
+        let after = try await store.writer.write { db in
+            try SearchIndexer.bringInStep(db, [], slice: (after: next ?? 0, count: 2)).next
+        }
         #expect(after == 0, "the last slice: the next starts over")
         #expect(try await documents() == [1, 1, 1, 0], "gone, dropped by the last slice")
         #expect(try await Self.hits(store, "whiskey", viewer: alice.userID, in: nil).count == 3)
@@ -546,5 +552,143 @@ struct SearchIndexTests {
         while try await segments() > 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(try await segments() == 1)
         #expect(try await Self.hits(store, "tango", viewer: alice.userID, in: room.id).count == 6)
+    }
+
+    /// Two rooms whose messages alternate in time, stored in conversation
+    /// order (as a rebuild, or a restored database, takes them in):
+    /// newest first is by time across both rooms, a rebuild goes in rounds
+    /// of at most the budget's messages and gives the same order, and a
+    /// cursor from before it goes on at the same place.
+    @Test func aRebuildGoesInBoundedRoundsAndKeepsNewestFirstByTime() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, first) = try await Self.aliceAndHerRoom(store)
+        let second = try await rooms.createRoom(alice, name: "second", description: "", visibility: .public)
+        let stored = try await store.transaction { tx -> [(conversation: ConversationID, seq: Int64, time: Int64)] in
+            var out: [(conversation: ConversationID, seq: Int64, time: Int64)] = []
+            for room in [first.id, second.id] {
+                for i in 0..<15 {
+                    let time: Int64 = (1_000 + 2 * Int64(i) + (room == first.id ? 0 : 1)) * 1_000
+                    let e = try tx.append(
+                        Event(conversationID: room, seq: 0, kind: .message, senderID: alice.userID, clientMsgID: "x\(room)-\(i)",
+                            text: "xray \(time)", createdAt: time, messageType: .text))
+                    out.append((e.conversationID, e.seq, time))
+                }
+            }
+            return out
+        }
+        let byTime = stored.sorted { $0.time > $1.time }.map { "\($0.conversation):\($0.seq)" }
+        func page(_ cursor: SearchCursor) async throws -> (hits: [String], next: SearchCursor?) {
+            let r = try await store.searchMessages(
+                SearchRequest(viewer: alice.userID, query: try SearchQuery("xray"), conversation: nil, order: .newest, cursor: cursor, limit: 10))
+            return (r.hits.map { "\($0.conversationID):\($0.seq)" }, r.next)
+        }
+        let before = try await page(.start)
+        #expect(before.hits == Array(byTime.prefix(10)), "newest first by time, across the rooms")
+        let cursor = try #require(before.next)
+
+        try await store.writer.write { db in
+            try db.execute(sql: "DELETE FROM search.message_search; DELETE FROM search.search_docs; DELETE FROM search.search_progress")
+        }
+        store.searchIndex.setRoundBudget(4)
+        let rounds = store.searchIndex.roundsDone
+        try await store.searchIndex.sweepNow()
+        #expect(store.searchIndex.roundsDone - rounds >= 30 / 4, "rounds of at most 4 messages")
+        #expect(try await page(.start).hits == before.hits)
+        #expect(try await page(cursor).hits == Array(byTime.dropFirst(10).prefix(10)), "the cursor goes on where it was")
+        #expect(try await Self.documents(store) == 30)
+    }
+
+    /// A round stops at its budget inside a conversation: the conversation's
+    /// progress says how far it got, the next slice starts with it, and the
+    /// announced conversations after it are left to the next round.
+    @Test func aRoundStopsAtItsBudget() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        let other = try await rooms.createRoom(alice, name: "other", description: "", visibility: .public)
+        for i in 0..<6 {
+            for c in [room.id, other.id] {
+                _ = try await rooms.send(alice, conversation: c, toUser: 0, .init(clientMsgID: "y\(c)-\(i)", text: "yankee"))
+            }
+        }
+        try await store.searchIndexCaughtUp()
+        try await store.writer.write { db in
+            try db.execute(sql: "DELETE FROM search.message_search; DELETE FROM search.search_docs; DELETE FROM search.search_progress")
+        }
+        let last = try await store.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT last_seq FROM conversations WHERE id = ?", arguments: [room.id]) ?? 0
+        }
+        #expect(last > 3)
+        let step = try await store.writer.write { db in
+            try SearchIndexer.bringInStep(db, [room.id, other.id], slice: (after: 0, count: 10), budget: 3)
+        }
+        #expect(step == SearchIndexer.Step(next: room.id - 1, unfinished: room.id))
+        let progress = try await store.writer.read { db in
+            try Int64.fetchAll(db, sql: "SELECT indexed_seq FROM search.search_progress ORDER BY conversation_id")
+        }
+        #expect(progress == [3], "the first conversation up to seq 3, nothing of the other")
+        var steps = 1
+        var next = step
+        while next.unfinished != nil {
+            next = try await store.writer.write { [next] db in
+                try SearchIndexer.bringInStep(
+                    db, Set([room.id, other.id].filter { $0 >= next.unfinished ?? 0 }), slice: (after: next.next ?? 0, count: 10),
+                    budget: 3)
+            }
+            steps += 1
+        }
+        #expect(next.reachedEnd, "the slice reached past the last conversation")
+        #expect(steps >= 4)
+        #expect(try await Self.hits(store, "yankee", viewer: alice.userID, in: nil, limit: 100).count == 12)
+    }
+
+    /// A second whose places are taken up to its last: the next
+    /// document spills into the next second's ids, and when that id is
+    /// taken too, it gets one above every other; the message is found.
+    @Test func aDocumentWhoseIdIsTakenGetsAnother() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (_, alice, room) = try await Self.aliceAndHerRoom(store)
+        let shift = SearchIndexer.idShift
+        try await store.writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO search.search_docs (id, conversation_id, seq) VALUES (?, 999, 1), (?, 999, 2)",
+                arguments: [7 * shift + shift - 1, 8 * shift])
+        }
+        let top = try await store.writer.read { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM search.search_docs") ?? 0 }
+        let seq = try await store.transaction { tx in
+            try tx.append(
+                Event(conversationID: room.id, seq: 0, kind: .message, senderID: alice.userID, clientMsgID: "z", text: "zulu",
+                    createdAt: 7_500, messageType: .text)
+            ).seq
+        }
+        #expect(try await Self.hits(store, "zulu", viewer: alice.userID, in: room.id) == [seq])
+        let id = try await store.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq = ?", arguments: [room.id, seq])
+        }
+        #expect(top >= 8 * shift)
+        #expect(id == top + 1, "8 × 2^24 was taken")
+    }
+
+    /// A comparison of more conversations than a round reads at a time
+    /// (`todoPage`) takes them all in.
+    @Test func aComparisonReadsItsConversationsInPages() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (_, alice, _) = try await Self.aliceAndHerRoom(store)
+        let count = SearchIndexer.todoPage * 3 / 2
+        try await store.writer.write { db in
+            for i in 0..<count {
+                try db.execute(
+                    sql: """
+                        INSERT INTO conversations (kind, name, name_key, description, visibility, created_by, created_at,
+                                                   last_activity_at, last_seq)
+                        VALUES ('room', ?, ?, '', 'public', ?, 0, 0, 1);
+                        INSERT INTO members (conversation_id, user_id, role, joined_at) VALUES (last_insert_rowid(), ?, 'owner', 0);
+                        INSERT INTO events (conversation_id, seq, kind, sender_id, client_msg_id, message_type, text, created_at)
+                        VALUES ((SELECT max(id) FROM conversations), 1, 'message', ?, ?, 'text', 'echo page', 1000);
+                        """,
+                    arguments: ["p\(i)", "p\(i)", alice.userID, alice.userID, alice.userID, "p\(i)"])
+            }
+        }
+        try await store.searchIndex.sweepNow()
+        #expect(try await Self.documents(store) == count)
     }
 }
