@@ -49,8 +49,9 @@ public enum SearchIndexState: Sendable, Equatable, CustomStringConvertible {
 ///   (an edit keeps the message's id);
 /// - a raised `purged_seq` (retention, deleted history) drops the purged
 ///   documents; a conversation that is gone drops all of its own.
-/// A round reads about `roundBudget` events at most; what it leaves (a
-/// rebuild, or a backlog after the index failed for a while) is the next
+/// A round reads about `roundBudget` events, or drops as many documents,
+/// at most; what it leaves (a rebuild, a backlog after the index failed
+/// for a while, a large conversation deleted or purged) is the next
 /// round's, at once, so no transaction of the indexer's grows with the
 /// history. What is recorded is compared with every conversation at start
 /// (`sweepSlice` at a time), and with the next `periodicSlice`
@@ -577,22 +578,28 @@ final class SearchIndexer: Sendable {
     /// of the `slice.count` conversations after id `slice.after` whose state
     /// differs or that are gone, in conversation order, inside one
     /// transaction that writes only `search`, until about `budget` events
-    /// (seqs) are read: a conversation further behind is taken in up to
-    /// there (its progress says how far) and the rest is left
-    /// (`Step.unfinished`).
+    /// (seqs) are read or documents dropped: a conversation further behind
+    /// is taken in up to there (its progress says how far), one with more
+    /// to drop keeps its record until the drop is done, and the rest is
+    /// left (`Step.unfinished`).
     static func bringInStep(
         _ db: Database, _ ids: Set<Int64>, slice: (after: Int64, count: Int)? = nil, budget: Int = roundBudget
     ) throws -> Step {
-        try db.execute(
-            sql: """
-                CREATE TEMP TABLE IF NOT EXISTS search_todo (conversation_id INTEGER PRIMARY KEY);
-                CREATE TEMP TABLE IF NOT EXISTS search_ranges (
-                  conversation_id INTEGER PRIMARY KEY, after INTEGER NOT NULL, through INTEGER NOT NULL);
-                CREATE TEMP TABLE IF NOT EXISTS search_new (
-                  id INTEGER NOT NULL, conversation_id INTEGER NOT NULL, seq INTEGER NOT NULL);
-                DELETE FROM temp.search_todo;
-                DELETE FROM temp.search_ranges;
-                """)
+        // Statements through the cache: a live round runs every 50 ms or
+        // so, and compiling is much of a small round's cost.
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sqlite_temp_master WHERE name = 'search_seconds'")) == nil {
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE IF NOT EXISTS search_todo (conversation_id INTEGER PRIMARY KEY);
+                    CREATE TEMP TABLE IF NOT EXISTS search_ranges (
+                      conversation_id INTEGER PRIMARY KEY, after INTEGER NOT NULL, through INTEGER NOT NULL);
+                    CREATE TEMP TABLE IF NOT EXISTS search_new (
+                      id INTEGER NOT NULL, conversation_id INTEGER NOT NULL, seq INTEGER NOT NULL);
+                    CREATE TEMP TABLE IF NOT EXISTS search_seconds (second INTEGER PRIMARY KEY, start INTEGER NOT NULL);
+                    """)
+        }
+        try db.cachedExecute(sql: "DELETE FROM temp.search_todo")
+        try db.cachedExecute(sql: "DELETE FROM temp.search_ranges")
         for id in ids {
             try db.cachedExecute(sql: "INSERT OR IGNORE INTO temp.search_todo (conversation_id) VALUES (?)", arguments: [id])
         }
@@ -601,7 +608,7 @@ final class SearchIndexer: Sendable {
         var last: Int64?
         if let slice {
             last = try Int64.fetchOne(
-                db, sql: "SELECT id FROM main.conversations WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?",
+                db.cachedStatement(sql: "SELECT id FROM main.conversations WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?"),
                 arguments: [slice.after, max(0, slice.count - 1)])
             let through = last ?? Int64.max
             // Those whose recorded state differs, and the recorded ones that are gone.
@@ -626,26 +633,34 @@ final class SearchIndexer: Sendable {
         var unfinished: Int64?
         var seen = Int64.min
         pages: while true {
-            let rows = try Row.fetchAll(db,
-                sql: """
+            let rows = try Row.fetchAll(
+                db.cachedStatement(sql: """
                     SELECT t.conversation_id, c.id IS NOT NULL, c.created_at, c.last_seq, c.purged_seq,
                       p.conversation_id IS NOT NULL, p.created_at, p.indexed_seq, p.purged_seq
                     FROM temp.search_todo t
                     LEFT JOIN main.conversations c ON c.id = t.conversation_id
                     LEFT JOIN search.search_progress p ON p.conversation_id = t.conversation_id
                     WHERE t.conversation_id > ? ORDER BY t.conversation_id LIMIT \(todoPage)
-                    """, arguments: [seen])
+                    """), arguments: [seen])
             for row in rows {
                 let id: Int64 = row[0]
                 seen = id
-                guard row[1] as Bool else {
-                    try drop(db, id, through: nil)
-                    try db.cachedExecute(sql: "DELETE FROM search.search_progress WHERE conversation_id = ?", arguments: [id])
-                    continue
-                }
+                // A drop counts against the budget too, a document for an
+                // event: a conversation of millions deleted at once goes in
+                // rounds. What a round could not drop, the next one goes on
+                // with: until the drop is done, the conversation's record
+                // still says it holds documents.
                 if left <= 0 {
                     unfinished = id
                     break pages
+                }
+                guard row[1] as Bool else {
+                    guard try drop(db, id, through: nil, within: &left) else {
+                        unfinished = id
+                        break pages
+                    }
+                    try db.cachedExecute(sql: "DELETE FROM search.search_progress WHERE conversation_id = ?", arguments: [id])
+                    continue
                 }
                 let (createdAt, last, purged): (Int64, Int64, Int64) = (row[2], row[3], row[4])
                 var after = purged
@@ -654,12 +669,16 @@ final class SearchIndexer: Sendable {
                     if let recordedCreatedAt, let indexed, let recordedPurged,
                         recordedCreatedAt == createdAt, indexed <= last, recordedPurged <= purged
                     {
-                        if purged > recordedPurged { try drop(db, id, through: purged) }
+                        if purged > recordedPurged, try !drop(db, id, through: purged, within: &left) {
+                            unfinished = id
+                            break pages
+                        }
                         after = max(indexed, purged)
-                    } else {
+                    } else if try !drop(db, id, through: nil, within: &left) {
                         // Not the conversation the index knew (a restored database,
                         // or a record with NULLs in a damaged file): start it over.
-                        try drop(db, id, through: nil)
+                        unfinished = id
+                        break pages
                     }
                 }
                 var through = last
@@ -690,12 +709,12 @@ final class SearchIndexer: Sendable {
         // read as they are now below). CROSS JOIN keeps the ranges the outer
         // loop here and below: SQLite, without statistics on the temporary
         // table, chose to scan all of events and look each row up in it.
-        let targets = try Row.fetchAll(db,
-            sql: """
+        let targets = try Row.fetchAll(
+            db.cachedStatement(sql: """
                 SELECT DISTINCT e.conversation_id, e.target_seq FROM temp.search_ranges r
                 CROSS JOIN main.events e ON e.conversation_id = r.conversation_id AND e.seq > r.after AND e.seq <= r.through
                 WHERE e.kind IN ('message_edited', 'message_deleted') AND e.target_seq <= r.after
-                """)
+                """))
         for target in targets { try reindex(db, conversation: target[0], seq: target[1]) }
 
         try addDocuments(db,
@@ -757,29 +776,40 @@ final class SearchIndexer: Sendable {
     /// gives; if they did, ids of the next second are taken, and a document
     /// whose id is taken gets one above every other.
     static func addDocuments(_ db: Database, from source: String, arguments: StatementArguments = []) throws {
-        try db.execute(sql: "DELETE FROM temp.search_new")
-        // A second above every document's starts at its first place, and
-        // the top document's goes on after it, with no lookup (a round of
-        // new messages); an earlier second's goes on after its last.
-        let top = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM search.search_docs") ?? 0
-        try db.execute(
+        // In time order, each row holding its second for now: the rowids
+        // number them in that order, and a second's rows follow one another.
+        try db.cachedExecute(sql: "DELETE FROM temp.search_new")
+        try db.cachedExecute(
             sql: """
                 INSERT INTO temp.search_new (id, conversation_id, seq)
-                  SELECT n.base + n.place - 1, n.conversation_id, n.seq FROM (
-                    SELECT s.conversation_id, s.seq,
-                      CASE WHEN s.second * \(idShift) > ?1 THEN s.second * \(idShift)
-                           WHEN s.second = ?1 / \(idShift) THEN ?1 + 1
-                           ELSE coalesce((SELECT d.id + 1 FROM search.search_docs d
-                                          WHERE d.id >= s.second * \(idShift) AND d.id < (s.second + 1) * \(idShift)
-                                          ORDER BY d.id DESC LIMIT 1), s.second * \(idShift)) END AS base,
-                      row_number() OVER (PARTITION BY s.second ORDER BY s.created_at, s.conversation_id, s.seq) AS place
-                    FROM (SELECT conversation_id, seq, created_at, min(max(created_at / 1000, 1), \(lastSecond)) AS second
-                          FROM (\(source))) s) n
+                  SELECT min(max(created_at / 1000, 1), \(lastSecond)), conversation_id, seq FROM (\(source))
+                  ORDER BY created_at, conversation_id, seq
                 """,
-            arguments: [top] + arguments)
+            arguments: arguments)
         let wanted = db.changesCount
         guard wanted > 0 else { return }
-        try db.execute(
+        // Where each second's places start, less the rowid of its first row:
+        // a second above every document's at its first place, and the top
+        // document's after it, with no lookup (a round of new messages); an
+        // earlier second's after its last document. Once per second, not
+        // per row.
+        let top = try Int64.fetchOne(db.cachedStatement(sql: "SELECT coalesce(max(id), 0) FROM search.search_docs")) ?? 0
+        try db.cachedExecute(sql: "DELETE FROM temp.search_seconds")
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO temp.search_seconds (second, start)
+                  SELECT n.id,
+                    CASE WHEN n.id * \(idShift) > ?1 THEN n.id * \(idShift)
+                         WHEN n.id = ?1 / \(idShift) THEN ?1 + 1
+                         ELSE coalesce((SELECT d.id + 1 FROM search.search_docs d
+                                        WHERE d.id >= n.id * \(idShift) AND d.id < (n.id + 1) * \(idShift)
+                                        ORDER BY d.id DESC LIMIT 1), n.id * \(idShift)) END - min(n.rowid)
+                  FROM temp.search_new n GROUP BY n.id
+                """,
+            arguments: [top])
+        try db.cachedExecute(
+            sql: "UPDATE temp.search_new SET id = rowid + (SELECT s.start FROM temp.search_seconds s WHERE s.second = search_new.id)")
+        try db.cachedExecute(
             sql: "INSERT OR IGNORE INTO search.search_docs (id, conversation_id, seq) SELECT id, conversation_id, seq FROM temp.search_new")
         if db.changesCount < wanted {
             try db.execute(
@@ -792,7 +822,7 @@ final class SearchIndexer: Sendable {
                       WHERE d.conversation_id = search_new.conversation_id AND d.seq = search_new.seq);
                     """)
         }
-        try db.execute(
+        try db.cachedExecute(
             sql: """
                 INSERT OR REPLACE INTO search.message_search (rowid, text)
                   SELECT n.id, e.text FROM temp.search_new n
@@ -800,26 +830,37 @@ final class SearchIndexer: Sendable {
                 """)
     }
 
-    /// Removes a conversation's documents, all or those up to `through`.
-    private static func drop(_ db: Database, _ conversation: Int64, through: Int64?) throws {
-        let bound = through ?? Int64.max
+    /// Removes a conversation's documents, all or those up to `through`,
+    /// oldest first and at most `left` of them (which it counts down).
+    /// Says whether that was all of them.
+    private static func drop(_ db: Database, _ conversation: Int64, through: Int64?, within left: inout Int64) throws -> Bool {
+        let limit = left
+        let arguments: StatementArguments = [conversation, through ?? Int64.max, limit]
         try db.cachedExecute(
             sql: """
                 DELETE FROM search.message_search WHERE rowid IN
-                  (SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq <= ?)
+                  (SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq <= ? ORDER BY seq LIMIT ?)
                 """,
-            arguments: [conversation, bound])
+            arguments: arguments)
         try db.cachedExecute(
-            sql: "DELETE FROM search.search_docs WHERE conversation_id = ? AND seq <= ?", arguments: [conversation, bound])
+            sql: """
+                DELETE FROM search.search_docs WHERE id IN
+                  (SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq <= ? ORDER BY seq LIMIT ?)
+                """,
+            arguments: arguments)
+        let dropped = Int64(db.changesCount)
+        left -= dropped
+        return dropped < limit
     }
 
     /// Re-indexes one message from its row as it is now, keeping its id.
     private static func reindex(_ db: Database, conversation: Int64, seq: Int64) throws {
         let id = try Int64.fetchOne(
-            db, sql: "SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq = ?", arguments: [conversation, seq])
+            db.cachedStatement(sql: "SELECT id FROM search.search_docs WHERE conversation_id = ? AND seq = ?"),
+            arguments: [conversation, seq])
         if let id { try db.cachedExecute(sql: "DELETE FROM search.message_search WHERE rowid = ?", arguments: [id]) }
-        let text = try String.fetchOne(db,
-            sql: "SELECT e.text FROM main.events e WHERE e.conversation_id = ? AND e.seq = ? AND \(searchable("e"))",
+        let text = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT e.text FROM main.events e WHERE e.conversation_id = ? AND e.seq = ? AND \(searchable("e"))"),
             arguments: [conversation, seq])
         switch (id, text) {
         case (let id?, let text?):

@@ -668,6 +668,56 @@ struct SearchIndexTests {
         #expect(id == top + 1, "8 × 2^24 was taken")
     }
 
+    /// Dropping documents counts against a round's budget too: a purge
+    /// further than the budget drops the oldest and leaves the record as
+    /// it was, so the next round goes on; a deleted conversation's
+    /// documents go in rounds as well.
+    @Test func aDropGoesInRoundsToo() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (rooms, alice, room) = try await Self.aliceAndHerRoom(store)
+        let other = try await rooms.createRoom(alice, name: "other", description: "", visibility: .public)
+        for i in 0..<10 {
+            for c in [room.id, other.id] {
+                _ = try await rooms.send(alice, conversation: c, toUser: 0, .init(clientMsgID: "d\(c)-\(i)", text: "delta \(i)"))
+            }
+        }
+        #expect(try await Self.documents(store) == 20)
+        func seqs(_ c: ConversationID) async throws -> [Int64] {
+            try await store.writer.read { db in
+                try Int64.fetchAll(db, sql: "SELECT seq FROM search.search_docs WHERE conversation_id = ? ORDER BY seq", arguments: [c])
+            }
+        }
+        let held = try await seqs(room.id)
+        // As if the history up to the last message were purged (the events
+        // stay: the index follows the purge point).
+        let last = try #require(held.last)
+        try await store.writer.write { db in
+            try db.execute(sql: "UPDATE conversations SET purged_seq = ? WHERE id = ?", arguments: [last, room.id])
+        }
+        let step = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [room.id], budget: 4) }
+        #expect(step == SearchIndexer.Step(unfinished: room.id))
+        #expect(try await seqs(room.id) == Array(held.dropFirst(4)), "the four oldest dropped")
+        let recorded = try await store.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT purged_seq FROM search.search_progress WHERE conversation_id = ?", arguments: [room.id])
+        }
+        #expect(recorded == 0, "the record waits for the whole drop")
+        var steps = 1
+        var next = step
+        while next.unfinished != nil {
+            next = try await store.writer.write { db in try SearchIndexer.bringInStep(db, [room.id], budget: 4) }
+            steps += 1
+        }
+        #expect(steps == 3)
+        #expect(try await seqs(room.id).isEmpty)
+
+        store.searchIndex.setRoundBudget(3)
+        let rounds = store.searchIndex.roundsDone
+        _ = try await store.deleteConversation(other.id, now: 5)
+        #expect(try await Self.documents(store) == 0)
+        #expect(store.searchIndex.roundsDone - rounds >= 10 / 3, "rounds of at most 3 documents")
+        #expect(try await Self.hits(store, "delta", viewer: alice.userID, in: nil).isEmpty)
+    }
+
     /// A comparison of more conversations than a round reads at a time
     /// (`todoPage`) takes them all in.
     @Test func aComparisonReadsItsConversationsInPages() async throws {
