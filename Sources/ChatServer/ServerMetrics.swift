@@ -44,6 +44,10 @@ public final class ServerMetrics: Sendable {
     /// Request duration histograms, by op's wire number (made up front: the
     /// request path does no lookup under a lock).
     private let requestDurations: [CoreMetrics.Timer?]
+    /// `chatd_requests_total{result="ok"}` by op's wire number, made up front
+    /// too: an answered request does no label formatting, lock or dictionary
+    /// lookup (errors, rarer, go through `counter`).
+    private let requestsOK: [Counter?]
 
     /// False with the no-op factory: request accounting is skipped.
     let enabled: Bool
@@ -58,14 +62,19 @@ public final class ServerMetrics: Sendable {
         messagesStored = Counter(label: "chatd_messages_stored_total", factory: factory)
         writeBatchSize = Recorder(label: Self.writeBatchSizeLabel, factory: factory)
         commitLatency = CoreMetrics.Timer(label: Self.commitLatencyLabel, factory: factory)
-        var durations = [CoreMetrics.Timer?](repeating: nil, count: Int(Op.allCases.map(\.rawValue).max() ?? 0) + 1)
+        let opSlots = Int(Op.allCases.map(\.rawValue).max() ?? 0) + 1
+        var durations = [CoreMetrics.Timer?](repeating: nil, count: opSlots)
+        var oks = [Counter?](repeating: nil, count: opSlots)
         if enabled {
             for op in Op.allCases {
                 durations[Int(op.rawValue)] = CoreMetrics.Timer(
                     label: Self.requestDurationLabel, dimensions: [("op", "\(op)")], factory: factory)
+                oks[Int(op.rawValue)] = Counter(
+                    label: "chatd_requests_total", dimensions: [("op", "\(op)"), ("result", "ok")], factory: factory)
             }
         }
         requestDurations = durations
+        requestsOK = oks
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
@@ -87,9 +96,12 @@ public final class ServerMetrics: Sendable {
         var code: ErrorCode?
         if response.rawKind == FrameKind.error.rawValue {
             let wire = (try? Chatd_V1_ErrorResponse(payload: response.payload))?.code
-            code = wire.flatMap(ErrorCode.init(rawValue:)) ?? .internal
+            let failed = wire.flatMap(ErrorCode.init(rawValue:)) ?? .internal
+            counter("chatd_requests_total", [("op", "\(op)"), ("result", "\(failed)")]).increment()
+            code = failed
+        } else {
+            requestsOK[Int(op.rawValue)]?.increment()
         }
-        counter("chatd_requests_total", [("op", "\(op)"), ("result", code.map { "\($0)" } ?? "ok")]).increment()
         let method: String
         switch op {
         case .login: method = "password"
