@@ -145,8 +145,11 @@ public enum Migration {
         try checkTables(of: source)
         do {
             // search_docs is copied from the index, which takes in at open
-            // what it had not yet.
-            try await source.searchIndexCaughtUp()
+            // what it had not yet: a whole rebuild when the search file is of
+            // an earlier layout or damaged, waited for while its rounds go on.
+            try await source.searchIndexCaughtUpWhileProgressing { rounds in
+                progress("waiting for the search index to catch up (\(rounds) rounds so far)")
+            }
         } catch {
             throw Failure(Failure.copyFailed, "the search index of \(database) is not ready: \(error)")
         }

@@ -8,6 +8,13 @@ extension SQLiteStore {
         try await searchIndex.caughtUp()
     }
 
+    /// Waits for the search index for as long as it makes progress, a
+    /// rebuild included (`SearchIndexer.caughtUpWhileProgressing`);
+    /// `waiting` is told the indexer's rounds so far while it is behind.
+    public func searchIndexCaughtUpWhileProgressing(waiting: (Int) -> Void) async throws {
+        try await searchIndex.caughtUpWhileProgressing(waiting: waiting)
+    }
+
     /// Full-text search over `message_search`, whose rowids are `search_docs`
     /// ids (following the messages' times, so newest first is descending
     /// rowid order, which FTS5 walks without sorting). The index is kept off the

@@ -345,12 +345,17 @@ final class SearchIndexer: Sendable {
 
     /// Runs a full comparison now and waits for it (tests).
     func sweepNow() async throws {
+        requestSweep()
+        try await caughtUp()
+    }
+
+    /// Asks for a full comparison without waiting for it (tests).
+    func requestSweep() {
         state.withLock { s in
             s.sweepAfter = 0
             s.swept = false
             s.announced += 1
         }
-        try await caughtUp()
     }
 
     private func scheduleSweep() {
@@ -363,16 +368,16 @@ final class SearchIndexer: Sendable {
     }
 
     /// Waits until every batch committed before the call is in the index.
-    /// Throws `unavailable` after `catchUpTimeout` (a long rebuild, or a
-    /// failing search file).
-    func caughtUp() async throws {
+    /// Throws `unavailable` after `timeout` (a long rebuild, or a failing
+    /// search file).
+    func caughtUp(within timeout: Duration = SearchIndexer.catchUpTimeout) async throws {
         let (target, id) = state.withLock { s -> (UInt64, UInt64) in
             s.nextWaiter += 1
             return (s.announced, s.nextWaiter)
         }
         if state.withLock({ $0.swept && $0.indexed >= target }) { return }
         let timeout = Task { [weak self] in
-            try await Task.sleep(for: Self.catchUpTimeout)
+            try await Task.sleep(for: timeout)
             self?.resume(waiter: id, with: false)
         }
         defer { timeout.cancel() }
@@ -398,6 +403,31 @@ final class SearchIndexer: Sendable {
                 .unavailable,
                 "the search index is " + (failing ? "failing" : "still catching up") + "; try again shortly",
                 retryAfterMs: Self.retryAfterMs)
+        }
+    }
+
+    /// Waits as `caughtUp` does, for as long as the index keeps completing
+    /// rounds: a rebuild takes about 10 s a million messages, far longer
+    /// than a search waits, and `chatd migrate`, which copies the index,
+    /// must wait for it (the first open of a search file of an earlier
+    /// layout rebuilds it). Gives up, throwing `caughtUp`'s `unavailable`,
+    /// when a wait of `patience` saw no round succeed or the index is
+    /// failing. `waiting` is told the rounds done so far after each wait
+    /// that ended with the index still behind.
+    func caughtUpWhileProgressing(
+        patience: Duration = SearchIndexer.catchUpTimeout, waiting: (Int) -> Void = { _ in }
+    ) async throws {
+        while true {
+            let before = roundsDone
+            do {
+                try await caughtUp(within: patience)
+                return
+            } catch {
+                if case .failing = status { throw error }
+                let after = roundsDone
+                if after == before { throw error }
+                waiting(after)
+            }
         }
     }
 

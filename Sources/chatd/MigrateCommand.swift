@@ -15,8 +15,9 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
             Moves a one-box deployment to several nodes. DATA_DIR must hold a stopped chatd: its lock is taken \
             for the whole copy. FILE is the nodes' config (storage.backend = "postgresql"); its database is \
-            created or migrated to chatd's schema and must hold no row. Every table is copied with its ids and \
-            seqs in one transaction and checked before it commits (row counts, each conversation's last seq, \
+            created or migrated to chatd's schema and must hold no row. The copy first waits for the search \
+            index to take in every message, a rebuild included, for as long as the index's rounds go on. Every \
+            table is copied with its ids and seqs in one transaction and checked before it commits (row counts, each conversation's last seq, \
             each user's last account seq): on any failure the database is left empty. The token key and the \
             file store are not copied: the summary says where they must go.
 

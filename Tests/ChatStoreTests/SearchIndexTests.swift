@@ -302,6 +302,11 @@ struct SearchIndexTests {
         }
         #expect(store.searchIndexStatus.description.hasPrefix("failing: "), "\(store.searchIndexStatus)")
         #expect(store.searchIndexStatus == .failing("SQLite error 5: database is locked"), "why, in a line")
+        // A wait for as long as the index makes progress ends too: a
+        // failing index makes none.
+        await #expect(throws: ChatFailure.self) {
+            try await store.searchIndex.caughtUpWhileProgressing(patience: .milliseconds(100))
+        }
 
         async let waiting = Self.hits(store, "quebec", viewer: alice.userID, in: room.id)
         try await Task.sleep(for: .milliseconds(200))
@@ -596,6 +601,34 @@ struct SearchIndexTests {
         #expect(try await page(.start).hits == before.hits)
         #expect(try await page(cursor).hits == Array(byTime.dropFirst(10).prefix(10)), "the cursor goes on where it was")
         #expect(try await Self.documents(store) == 30)
+    }
+
+    /// `chatd migrate` waits for a rebuild however long it takes while its
+    /// rounds go on (a search gives up after 5 s): here 5,000 rounds of one
+    /// message each, waited for in waits of 200 ms.
+    @Test func aWaitWhileProgressingOutlastsARebuild() async throws {
+        let store = try SQLiteStore.inMemory()
+        let (_, alice, room) = try await Self.aliceAndHerRoom(store)
+        try await store.transaction { tx in
+            for i in 0..<5_000 {
+                _ = try tx.append(
+                    Event(conversationID: room.id, seq: 0, kind: .message, senderID: alice.userID, clientMsgID: "w\(i)",
+                        text: "whiskey \(i)", createdAt: 1_000_000 + Int64(i), messageType: .text))
+            }
+        }
+        #expect(try await Self.documents(store) == 5_000)
+        try await store.writer.write { db in
+            try db.execute(sql: "DELETE FROM search.message_search; DELETE FROM search.search_docs; DELETE FROM search.search_progress")
+        }
+        store.searchIndex.setRoundBudget(1)
+        let rounds = store.searchIndex.roundsDone
+        store.searchIndex.requestSweep()
+        var waits = 0
+        try await store.searchIndex.caughtUpWhileProgressing(patience: .milliseconds(200)) { _ in waits += 1 }
+        #expect(store.searchIndex.roundsDone - rounds >= 5_000, "rounds of one message")
+        #expect(waits >= 1, "5,000 rounds take longer than a wait of 200 ms")
+        #expect(store.searchIndexStatus == .current)
+        #expect(try await Self.documents(store) == 5_000)
     }
 
     /// A round stops at its budget inside a conversation: the conversation's
