@@ -17,9 +17,9 @@ struct MigrateCommand: AsyncParsableCommand {
             for the whole copy. FILE is the nodes' config (storage.backend = "postgresql"); its database is \
             created or migrated to chatd's schema and must hold no row. The copy first waits for the search \
             index to take in every message, a rebuild included, for as long as the index's rounds go on. Every \
-            table is copied with its ids and seqs in one transaction and checked before it commits (row counts, each conversation's last seq, \
-            each user's last account seq): on any failure the database is left empty. The token key and the \
-            file store are not copied: the summary says where they must go.
+            table is copied with its ids and seqs in one transaction and checked before it commits (row counts, \
+            each conversation's last seq, each user's last account seq): on any failure the database is left \
+            empty. The token key and the file store are not copied: the summary says where they must go.
 
             Exit status: 0 copied and verified; 1 the copy failed (nothing was written); 64 a usage error; \
             65 the PostgreSQL database is not empty; 66 DATA_DIR holds no chatd database; 69 PostgreSQL cannot \
