@@ -6,17 +6,29 @@ import Synchronization
 import Testing
 
 struct PushBatchesTests {
-    /// Records each `pushInLoop` call (one write and one flush) it gets.
+    /// Records each `pushInLoop` call (one write and one flush) it gets:
+    /// its buffers' bytes, and how many frames it said they hold.
     final class Inbox: ConnectionEndpoint {
+        struct Call: Equatable {
+            var buffers: [String]
+            var count: Int
+        }
+
         let eventLoop: any EventLoop
-        let calls = Mutex<[[String]]>([])
+        let calls = Mutex<[Call]>([])
+        /// Where each call's first buffer's bytes were.
+        let firstBytesAt = Mutex<[UInt]>([])
 
         init(_ loop: EmbeddedEventLoop) { eventLoop = loop }
 
         func end(_ reason: ConnectionStateMachine.GoodbyeReason) {}
 
-        func pushInLoop(_ frames: [ByteBuffer]) {
-            calls.withLock { $0.append(frames.map { String(buffer: $0) }) }
+        func pushInLoop(_ pushes: PushFrames) {
+            calls.withLock { $0.append(Call(buffers: pushes.buffers.map { String(buffer: $0) }, count: pushes.count)) }
+            if let first = pushes.buffers.first {
+                let address = first.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+                firstBytesAt.withLock { $0.append(address) }
+            }
         }
     }
 
@@ -28,7 +40,8 @@ struct PushBatchesTests {
     }
 
     /// Frames for the same connections one after another: each connection
-    /// gets all of them in one call, in order, on its own loop.
+    /// gets all of them in one call, in order, on its own loop, joined into
+    /// one buffer that all of the run's connections share.
     @Test func aRunReachesEachConnectionOnce() {
         let (a, aInbox) = connection(1, loop: 0)
         let (b, bInbox) = connection(2, loop: 1)
@@ -39,10 +52,11 @@ struct PushBatchesTests {
         batches.send()
         #expect(aInbox.calls.withLock { $0 }.isEmpty, "nothing is written off the connection's loop")
         loops[0].run()
-        #expect(aInbox.calls.withLock { $0 } == [["m1", "m2", "m3"]])
+        #expect(aInbox.calls.withLock { $0 } == [.init(buffers: ["m1m2m3"], count: 3)])
         #expect(bInbox.calls.withLock { $0 }.isEmpty, "b's loop has not run yet")
         loops[1].run()
-        #expect(bInbox.calls.withLock { $0 } == [["m1", "m2", "m3"]])
+        #expect(bInbox.calls.withLock { $0 } == [.init(buffers: ["m1m2m3"], count: 3)])
+        #expect(aInbox.firstBytesAt.withLock { $0 } == bInbox.firstBytesAt.withLock { $0 }, "joined once per run, not per connection")
     }
 
     /// Frames for different connections: each connection still gets its
@@ -59,9 +73,9 @@ struct PushBatchesTests {
         batches.add(ByteBuffer(string: "account"), to: [c])
         batches.send()
         for loop in loops { loop.run() }
-        #expect(aInbox.calls.withLock { $0 } == [["room1", "room2"]])
-        #expect(bInbox.calls.withLock { $0 } == [["room1", "direct", "room2"]])
-        #expect(cInbox.calls.withLock { $0 } == [["direct", "account"]])
+        #expect(aInbox.calls.withLock { $0 } == [.init(buffers: ["room1", "room2"], count: 2)])
+        #expect(bInbox.calls.withLock { $0 } == [.init(buffers: ["room1", "direct", "room2"], count: 3)])
+        #expect(cInbox.calls.withLock { $0 } == [.init(buffers: ["direct", "account"], count: 2)])
     }
 
     /// The same connections in another order are another run; frames still
@@ -74,8 +88,29 @@ struct PushBatchesTests {
         batches.add(ByteBuffer(string: "m2"), to: [b, a])
         batches.send()
         loops[0].run()
-        #expect(aInbox.calls.withLock { $0 } == [["m1", "m2"]])
-        #expect(bInbox.calls.withLock { $0 } == [["m1", "m2"]])
+        #expect(aInbox.calls.withLock { $0 } == [.init(buffers: ["m1", "m2"], count: 2)])
+        #expect(bInbox.calls.withLock { $0 } == [.init(buffers: ["m1", "m2"], count: 2)])
+    }
+
+    /// Joined buffers keep the frames' bytes in order and never grow past
+    /// the limit; a frame as large as the limit is not copied.
+    @Test func joiningStopsAtTheLimit() {
+        let limit = PushFrames.joinLimit
+        let sizes = [10, limit + 4_464, 20, 30, 40_000, limit - 40_050 + 1, 5]
+        let frames = sizes.enumerated().map { i, size in ByteBuffer(repeating: UInt8(i), count: size) }
+        let pushes = PushFrames(joining: frames)
+        #expect(pushes.count == 7)
+        #expect(pushes.buffers.map(\.readableBytes) == [10, limit + 4_464, 40_050, limit - 40_050 + 1 + 5])
+        var all = ByteBuffer()
+        for buffer in pushes.buffers { all.writeImmutableBuffer(buffer) }
+        var expected = ByteBuffer()
+        for frame in frames { expected.writeImmutableBuffer(frame) }
+        #expect(all == expected)
+        let big = frames[1].withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(pushes.buffers[1].withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == big, "the large frame is not copied")
+
+        let one = PushFrames(joining: [ByteBuffer(string: "alone")])
+        #expect(one.count == 1 && one.buffers.map { String(buffer: $0) } == ["alone"])
     }
 
     @Test func anEmptyBatchSendsNothing() {

@@ -101,5 +101,5 @@ final class RecordingEndpoint: ConnectionEndpoint {
 
     func end(_ reason: ConnectionStateMachine.GoodbyeReason) { ended(reason) }
 
-    func pushInLoop(_ frames: [ByteBuffer]) {}
+    func pushInLoop(_ pushes: PushFrames) {}
 }

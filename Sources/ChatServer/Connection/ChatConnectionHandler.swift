@@ -420,12 +420,12 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    fileprivate func writePushes(_ frames: [ByteBuffer]) {
+    fileprivate func writePushes(_ pushes: PushFrames) {
         guard !machine.isClosed, machine.session != nil, let context, let channel = connection?.channel,
             channel.isActive
         else { return }
         var bytes = 0
-        for frame in frames { bytes += frame.readableBytes }
+        for buffer in pushes.buffers { bytes += buffer.readableBytes }
         if !channel.isWritable {
             // Over the high-water mark. Bytes written this round and not yet
             // flushed do not count: only what the peer has not taken does.
@@ -440,9 +440,9 @@ final class ChatConnectionHandler: ChannelDuplexHandler {
                 return
             }
         }
-        for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        for buffer in pushes.buffers { context.write(wrapOutboundOut(buffer), promise: nil) }
         unflushedBytes += bytes
-        server.metrics.pushesSent.increment(by: frames.count)
+        server.metrics.pushesSent.increment(by: pushes.count)
         flushSoon(context: context)
     }
 
@@ -561,6 +561,6 @@ extension ChatConnectionHandler {
             handler.eventLoop.execute { self.handler.value.serverEnded(reason) }
         }
 
-        func pushInLoop(_ frames: [ByteBuffer]) { handler.value.writePushes(frames) }
+        func pushInLoop(_ pushes: PushFrames) { handler.value.writePushes(pushes) }
     }
 }

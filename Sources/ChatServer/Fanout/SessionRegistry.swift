@@ -12,7 +12,7 @@ public protocol ConnectionEndpoint: AnyObject, Sendable {
     /// Says goodbye with `reason` and closes. Safe from any thread.
     func end(_ reason: ConnectionStateMachine.GoodbyeReason)
     /// Writes already-encoded push frames and flushes once. On `eventLoop`.
-    func pushInLoop(_ frames: [ByteBuffer])
+    func pushInLoop(_ pushes: PushFrames)
 }
 
 /// One live client connection as the rest of the server sees it: an id, its
@@ -37,7 +37,7 @@ public final class LiveConnection: Sendable {
 
     /// Writes already-encoded push frames and flushes once. Must run on the
     /// connection's event loop.
-    func pushInLoop(_ frames: [ByteBuffer]) { endpoint.pushInLoop(frames) }
+    func pushInLoop(_ pushes: PushFrames) { endpoint.pushInLoop(pushes) }
 }
 
 /// Every open connection, and which user and device each is authenticated as.
