@@ -78,6 +78,26 @@ struct PushBatchesTests {
         #expect(cInbox.calls.withLock { $0 } == [.init(buffers: ["direct", "account"], count: 2)])
     }
 
+    /// Several runs: a run of several frames is joined once and shared
+    /// by its connections here too, after the frames of earlier runs.
+    @Test func gatheredRunsAreJoinedOnceAndShared() {
+        let (a, aInbox) = connection(1, loop: 0)
+        let (b, bInbox) = connection(2, loop: 1)
+        let (c, cInbox) = connection(3, loop: 0)
+        var batches = PushBatches()
+        batches.add(ByteBuffer(string: "r1"), to: [a, b])
+        batches.add(ByteBuffer(string: "r2"), to: [a, b])
+        batches.add(ByteBuffer(string: "x"), to: [c])
+        batches.add(ByteBuffer(string: "r3"), to: [a, b])
+        batches.add(ByteBuffer(string: "r4"), to: [a, b])
+        batches.send()
+        for loop in loops { loop.run() }
+        #expect(aInbox.calls.withLock { $0 } == [.init(buffers: ["r1r2", "r3r4"], count: 4)])
+        #expect(bInbox.calls.withLock { $0 } == [.init(buffers: ["r1r2", "r3r4"], count: 4)])
+        #expect(cInbox.calls.withLock { $0 } == [.init(buffers: ["x"], count: 1)])
+        #expect(aInbox.firstBytesAt.withLock { $0 } == bInbox.firstBytesAt.withLock { $0 }, "joined once per run, not per connection")
+    }
+
     /// The same connections in another order are another run; frames still
     /// reach each connection once, in order.
     @Test func theSameConnectionsInAnotherOrderStillGetEverythingOnce() {
@@ -108,6 +128,15 @@ struct PushBatchesTests {
         #expect(all == expected)
         let big = frames[1].withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
         #expect(pushes.buffers[1].withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) } == big, "the large frame is not copied")
+
+        // At the limit exactly: a frame of that size is not copied; frames
+        // that add up to it are joined; one byte more and they are not.
+        let exact = PushFrames(joining: [ByteBuffer(repeating: 1, count: limit), ByteBuffer(repeating: 2, count: 12)])
+        #expect(exact.buffers.map(\.readableBytes) == [limit, 12])
+        let filled = PushFrames(joining: [ByteBuffer(repeating: 1, count: limit - 12), ByteBuffer(repeating: 2, count: 12)])
+        #expect(filled.buffers.map(\.readableBytes) == [limit])
+        let over = PushFrames(joining: [ByteBuffer(repeating: 1, count: limit - 12), ByteBuffer(repeating: 2, count: 13)])
+        #expect(over.buffers.map(\.readableBytes) == [limit - 12, 13])
 
         let one = PushFrames(joining: [ByteBuffer(string: "alone")])
         #expect(one.count == 1 && one.buffers.map { String(buffer: $0) } == ["alone"])
