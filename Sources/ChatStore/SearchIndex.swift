@@ -376,11 +376,11 @@ final class SearchIndexer: Sendable {
             return (s.announced, s.nextWaiter)
         }
         if state.withLock({ $0.swept && $0.indexed >= target }) { return }
-        let timeout = Task { [weak self] in
+        let timer = Task { [weak self] in
             try await Task.sleep(for: timeout)
             self?.resume(waiter: id, with: false)
         }
-        defer { timeout.cancel() }
+        defer { timer.cancel() }
         let done = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let now = state.withLock { s -> Bool? in
                 if s.swept && s.indexed >= target { return true }
