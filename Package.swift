@@ -16,6 +16,11 @@ let package = Package(
         .executable(name: "chatbench", targets: ["chatbench"]),
         .library(name: "ChatClient", targets: ["ChatClient"]),
         .library(name: "ChatProtocol", targets: ["ChatProtocol"]),
+        // For the micro-benchmarks (Benchmarks/, a package of their own):
+        // the server's pieces without sockets.
+        .library(name: "ChatCore", targets: ["ChatCore"]),
+        .library(name: "ChatServer", targets: ["ChatServer"]),
+        .library(name: "ChatFuzzing", targets: ["ChatFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
