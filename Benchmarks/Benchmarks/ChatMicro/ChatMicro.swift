@@ -9,11 +9,12 @@ import Synchronization
 // The hot pieces of a send and its fan-out, without sockets (issue 11: a
 // guard that a change to them is seen at once). Each benchmark runs in a
 // process of its own (`tools/microbench`). What is checked against the
-// stored thresholds (Benchmarks/Thresholds) is the p90 of each metric: the
-// allocations tightly, since they do not depend on the machine's speed of
-// the moment, and the time only for slowdowns of several times, since this
-// machine's speed moves by a third between identical runs (BENCHMARKS.md).
-// (Per-thread CPU time is read in 10 ms ticks here: no use per sample.)
+// stored thresholds (Benchmarks/Thresholds) is each benchmark's p90 count
+// of allocations: it does not depend on the machine's speed of the moment.
+// The wall-clock time is measured and printed, not checked: it moved by
+// half between identical runs here, and five to nine times with a build
+// running beside it (BENCHMARKS.md, "Micro-benchmarks"). Per-thread CPU
+// time is read in 10 ms ticks on this kernel: no use per sample.
 
 /// A run's world (`FuzzWorld`: a chatd's services over a real SQLite store in
 /// a temporary directory, `synchronous = off`, so a commit costs its CPU and
@@ -68,14 +69,9 @@ func routeAsAlice(_ frame: Frame, in w: FuzzWorld) async throws {
     }
 }
 
-func thresholds() -> [BenchmarkMetric: BenchmarkThresholds] {
-    [
-        // Allocations: the same code makes the same ones, give or take those
-        // of the thread hops a send's batching varies.
-        .mallocCountTotal: .init(relative: [.p90: 10]),
-        // Time: only a slowdown of five times or more fails the check.
-        .wallClock: .init(relative: [.p90: 400]),
-    ]
+/// Allocations within `mallocs` percent of the stored p90.
+func thresholds(mallocs: Double) -> [BenchmarkMetric: BenchmarkThresholds] {
+    [.mallocCountTotal: .init(relative: [.p90: mallocs])]
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -85,7 +81,9 @@ let benchmarks: @Sendable () -> Void = {
         warmupIterations: 20,
         maxDuration: .seconds(2),
         maxIterations: 3_000,
-        thresholds: thresholds())
+        // The same code makes the same allocations: decoding and publishing
+        // exactly, so a regression of one allocation per frame fails them.
+        thresholds: thresholds(mallocs: 5))
 
     // Decoding: one read holding 16 SendMessage requests (a flat-out
     // client's), cut into frames and each payload decoded as the router does.
@@ -131,9 +129,12 @@ let benchmarks: @Sendable () -> Void = {
 
     // A lone send (a paced client's): decoding, the rules, the store's
     // transaction and commit, the publish, the answer.
+    // Its count moves with the search indexer's and the checkpointer's
+    // rounds on their own threads (the count is the process's) when they
+    // fall in a sample: p50 128, p90 142, p99 160-210.
     Benchmark(
         "Send_Lone",
-        configuration: .init(setup: makeWorld, teardown: closeWorld)
+        configuration: .init(thresholds: thresholds(mallocs: 10), setup: makeWorld, teardown: closeWorld)
     ) { benchmark in
         let w = try currentWorld()
         let request = sendRequest(id: 7)
@@ -142,10 +143,13 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    // 16 sends at once: the store's group commit takes them in few batches.
+    // 16 sends at once: the store's group commit takes them in few batches,
+    // how few depending on how soon the writer wakes: each batch has
+    // allocations of its own, so the count has the widest tolerance.
     Benchmark(
         "Send_16AtOnce",
-        configuration: .init(maxIterations: 1_000, setup: makeWorld, teardown: closeWorld)
+        configuration: .init(
+            maxIterations: 1_000, thresholds: thresholds(mallocs: 20), setup: makeWorld, teardown: closeWorld)
     ) { benchmark in
         let w = try currentWorld()
         let requests = (1...16).map { sendRequest(id: UInt32($0)) }
