@@ -376,10 +376,13 @@ final class SearchIndexer: Sendable {
             return (s.announced, s.nextWaiter)
         }
         if state.withLock({ $0.swept && $0.indexed >= target }) { return }
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.resume(waiter: id, with: false)
-        }
+        // On a Dispatch thread, not a task's sleep: the wait ends on time
+        // even when the tasks' threads are all busy (in CI a 200 ms wait
+        // seemingly did not end during a rebuild of several seconds:
+        // SearchIndexTests.aWaitWhileProgressingOutlastsARebuild).
+        let timer = DispatchWorkItem { [weak self] in self?.resume(waiter: id, with: false) }
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + .milliseconds(Int(timeout / .milliseconds(1))), execute: timer)
         defer { timer.cancel() }
         let done = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
             let now = state.withLock { s -> Bool? in

@@ -605,7 +605,11 @@ struct SearchIndexTests {
 
     /// `chatd migrate` waits for a rebuild however long it takes while its
     /// rounds go on (a search gives up after 5 s): here 5,000 rounds of one
-    /// message each, waited for in waits of 200 ms.
+    /// message each (about 2 s in a debug build alone, 24-53 s beside the
+    /// rest of the suite), waited for in waits of 200 ms. In CI
+    /// (2026-12-07) the test once saw no wait end, yet every round done: the
+    /// wait's timer was then a task's sleep, which wakes late when the
+    /// tasks' threads are busy; it is a Dispatch timer now.
     @Test func aWaitWhileProgressingOutlastsARebuild() async throws {
         let store = try SQLiteStore.inMemory()
         let (_, alice, room) = try await Self.aliceAndHerRoom(store)
