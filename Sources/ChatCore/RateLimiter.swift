@@ -3,17 +3,27 @@
 ///
 /// Each key may spend `capacity` tokens; tokens come back at a steady rate of
 /// `capacity` per `windowMs`. The table is bounded: past `maxKeys`, full (idle)
-/// buckets are dropped first, then the oldest, so an attacker cycling through
-/// addresses cannot grow memory.
+/// buckets are dropped first, then, when every bucket is in use, either the
+/// oldest (`.evictOldest`: an attacker cycling through addresses cannot grow
+/// memory, nor lock everyone else out) or the new key is refused
+/// (`.refuseNewKeys`: one caller's own keys, where dropping a spent bucket
+/// would give its tokens back).
 public struct RateLimiter: Sendable {
     public enum Decision: Sendable, Equatable {
         case allowed
         case limited(retryAfterMs: Millis)
     }
 
+    /// What a new key gets when all `maxKeys` buckets are in use.
+    public enum WhenFull: Sendable {
+        case evictOldest
+        case refuseNewKeys
+    }
+
     public var capacity: Double
     public var windowMs: Millis
     public let maxKeys: Int
+    public let whenFull: WhenFull
 
     private struct Bucket: Sendable {
         var tokens: Double
@@ -22,10 +32,11 @@ public struct RateLimiter: Sendable {
 
     private var buckets: [String: Bucket] = [:]
 
-    public init(capacity: Int, windowMs: Millis, maxKeys: Int = 100_000) {
+    public init(capacity: Int, windowMs: Millis, maxKeys: Int = 100_000, whenFull: WhenFull = .evictOldest) {
         self.capacity = Double(max(1, capacity))
         self.windowMs = max(1, windowMs)
         self.maxKeys = max(1, maxKeys)
+        self.whenFull = whenFull
     }
 
     public var keyCount: Int { buckets.count }
@@ -51,9 +62,10 @@ public struct RateLimiter: Sendable {
             buckets[key] = Bucket(tokens: tokens, updatedAt: now)
             return .limited(retryAfterMs: retryAfter(tokens))
         }
-        tokens -= 1
-        if buckets[key] == nil && buckets.count >= maxKeys { evict(now: now) }
-        buckets[key] = Bucket(tokens: tokens, updatedAt: now)
+        if buckets[key] == nil && buckets.count >= maxKeys {
+            if let refused = evict(now: now) { return refused }
+        }
+        buckets[key] = Bucket(tokens: tokens - 1, updatedAt: now)
         return .allowed
     }
 
@@ -73,13 +85,22 @@ public struct RateLimiter: Sendable {
         return max(1, Millis((missing * Double(windowMs) / capacity - 1e-6).rounded(.up)))
     }
 
-    private mutating func evict(now: Millis) {
+    /// Makes room for a new key; the refusal when `.refuseNewKeys` finds
+    /// none (retry when the first bucket in use has filled up again).
+    private mutating func evict(now: Millis) -> Decision? {
         let full = buckets.filter { refilled($0.value, now: now) >= capacity }.map(\.key)
         for key in full { buckets[key] = nil }
-        if buckets.count >= maxKeys {
+        guard buckets.count >= maxKeys else { return nil }
+        switch whenFull {
+        case .evictOldest:
             // Still full of active buckets: drop the least recently touched quarter.
             let oldest = buckets.sorted { $0.value.updatedAt < $1.value.updatedAt }.prefix(max(1, maxKeys / 4))
             for (key, _) in oldest { buckets[key] = nil }
+            return nil
+        case .refuseNewKeys:
+            let fullest = buckets.values.map { refilled($0, now: now) }.max() ?? 0
+            let untilFull = (capacity - fullest) * Double(windowMs) / capacity
+            return .limited(retryAfterMs: max(1, Millis(untilFull.rounded(.up))))
         }
     }
 }

@@ -86,6 +86,32 @@ struct RateLimiterTests {
         #expect(r.keyCount <= 100)
     }
 
+    /// Evicting spent buckets would give their tokens back: cycling through
+    /// more keys than the table holds used to make the limit void.
+    @Test func refusingNewKeysKeepsSpentBucketsSpent() {
+        var r = RateLimiter(capacity: 2, windowMs: 2000, maxKeys: 4, whenFull: .refuseNewKeys)
+        for key in ["a", "b", "c", "d"] {
+            #expect(r.consume(key, now: 0) == .allowed)
+            #expect(r.consume(key, now: 0) == .allowed)
+        }
+        // All four spent: a fifth key waits for the first to fill up (2 s).
+        #expect(r.consume("e", now: 0) == .limited(retryAfterMs: 2000))
+        #expect(r.consume("a", now: 0) == .limited(retryAfterMs: 1000))
+        // Half refilled: still in use, still refused, sooner.
+        #expect(r.consume("e", now: 1500) == .limited(retryAfterMs: 500))
+        // Full again (all four by now): dropped, and the new key takes a place.
+        #expect(r.consume("e", now: 2000) == .allowed)
+        #expect(r.keyCount == 1)
+
+        var evicting = RateLimiter(capacity: 2, windowMs: 2000, maxKeys: 4)
+        for key in ["a", "b", "c", "d"] {
+            evicting.consume(key, now: 0)
+            evicting.consume(key, now: 0)
+        }
+        #expect(evicting.consume("e", now: 0) == .allowed)  // the oldest quarter ("a") forgotten
+        #expect(evicting.consume("a", now: 0) == .allowed)
+    }
+
 }
 
 /// Names shown to people (spec §4.2, §5.1, §13.2): NFC, trimmed, no bidi

@@ -221,6 +221,22 @@ struct ConnectionStateMachineTests {
         #expect(!m.shouldRead)
     }
 
+    @Test func aClosedConnectionDropsWhatItHeld() {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.requestCompleted()
+        m.helloAnswered()
+        _ = receive(&m, .login)
+        #expect(m.frameReceived(frame(.me, bytes: 1000), monotonicMs: 0, wallMs: 0) == .hold)
+        #expect(m.held == 1 && m.heldBytes == 1000)
+        let closed = m.closeRequested()
+        #expect(closed)
+        m.dropHeld()
+        #expect(m.held == 0 && m.heldBytes == 0)
+        let released = m.releaseHeld(queuedBytes: 0)
+        #expect(released == nil)
+    }
+
     @Test func aBlockedChannelPausesReadingAndHoldsRequests() {
         var m = budgeted()
         m.outboundBlocked(monotonicMs: 1000)

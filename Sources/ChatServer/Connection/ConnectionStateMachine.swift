@@ -370,6 +370,13 @@ public struct ConnectionStateMachine: Sendable {
         return true
     }
 
+    /// The socket closed: the frames held will never run (a request still
+    /// in flight may keep the handler, hence this machine, for a while).
+    public mutating func dropHeld() {
+        heldFrames.removeAll()
+        heldBytes = 0
+    }
+
     /// Another part of the server ends this connection for `reason`
     /// (revocation, kick, shutdown): at once, or after the answers of the
     /// requests in flight (e.g. a device revoking itself gets its answer).
