@@ -158,7 +158,13 @@ public final class PostgresStore: Store, Sendable {
     }
 
     static func startupParameters(_ settings: Settings) -> [(String, String)] {
-        [("statement_timeout", String(settings.statementTimeoutMs)), ("application_name", "chatd")]
+        // synchronous_commit: a COMMIT returns once its WAL is flushed, whatever
+        // the server, database or role sets (`off` is a common tuning): chatd
+        // acknowledges what it committed, and nothing acknowledged is lost.
+        [
+            ("statement_timeout", String(settings.statementTimeoutMs)), ("application_name", "chatd"),
+            ("synchronous_commit", "on"),
+        ]
     }
 
     /// Connects once and returns the server's version number (150004 for
@@ -283,6 +289,28 @@ public final class PostgresStore: Store, Sendable {
         return state == "40P01" || state == "40001"
     }
 
+    /// The database server refusing work for a while (spec §9 `unavailable`):
+    /// out of disk or other resources (class 53: 53100 disk_full, 53200
+    /// out_of_memory, 53300 too_many_connections...), read-only or in
+    /// recovery (25006), failing I/O (58030), shutting down (57P01-57P03).
+    /// Answered like SQLite's low space, not `internal`: nothing was stored,
+    /// and the same request may be sent again.
+    static func refusal(sqlState: String) -> ChatFailure? {
+        // Fixed texts: the server's own message may name files and settings.
+        let (cause, retryAfterMs): (String, Int64) =
+            switch sqlState {
+            case "53100": ("its disk is full", StorageHealth.lowSpaceRetryMs)
+            case _ where sqlState.hasPrefix("53"): ("it is out of resources", StorageHealth.lowSpaceRetryMs)
+            case "25006": ("it is read-only (in recovery?)", 5_000)
+            case "58030": ("its storage failed", 5_000)
+            case "57P01", "57P02", "57P03": ("it is shutting down or starting", 5_000)
+            default: ("", 0)
+            }
+        guard retryAfterMs > 0 else { return nil }
+        return ChatFailure(
+            .unavailable, "the database refuses writes: \(cause) (SQLSTATE \(sqlState))", retryAfterMs: retryAfterMs)
+    }
+
     /// Unique violations become the same `conflict`s as on SQLite; other
     /// errors pass through.
     static func translate(_ error: any Error) -> any Error {
@@ -295,6 +323,7 @@ public final class PostgresStore: Store, Sendable {
             return ChatFailure(.conflict, "already exists")
         }
         if info.sqlState == "57014" { return ChatFailure(.unavailable, "the database did not answer in time") }
+        if let refusal = refusal(sqlState: info.sqlState ?? "") { return refusal }
         if isRetryable(error) { return error }
         // The server's message and code (never the statement's values).
         return PostgresStoreError(.other, "PostgreSQL: \(info.message ?? "error") (SQLSTATE \(info.sqlState ?? "?"))")

@@ -27,6 +27,25 @@ struct PostgresPlumbingTests {
         #expect(!PGStatement.isReadOnly("SET LOCAL statement_timeout = 0"))
     }
 
+    /// The database server refusing work is `unavailable` with a retry (as
+    /// SQLite's low space), not `internal`; other errors are not refusals.
+    @Test func aFullDiskOrARecoveringServerIsUnavailable() throws {
+        let full = try #require(PostgresStore.refusal(sqlState: "53100"))
+        #expect(full.kind == .unavailable && full.retryAfterMs == StorageHealth.lowSpaceRetryMs)
+        #expect(full.message == "the database refuses writes: its disk is full (SQLSTATE 53100)")
+        for state in ["53200", "53300"] { #expect(PostgresStore.refusal(sqlState: state)?.retryAfterMs == 30_000) }
+        for state in ["25006", "58030", "57P01", "57P02", "57P03"] {
+            #expect(PostgresStore.refusal(sqlState: state)?.retryAfterMs == 5_000)
+        }
+        for state in ["23505", "40001", "42P01", "57014", ""] { #expect(PostgresStore.refusal(sqlState: state) == nil) }
+    }
+
+    @Test func everyConnectionAsksForDurableCommits() throws {
+        let settings = PostgresStore.Settings(host: "127.0.0.1", port: 5432, user: "chatd", password: nil, database: "chatd")
+        let parameters = PostgresStore.startupParameters(settings)
+        #expect(parameters.contains { $0 == ("synchronous_commit", "on") })
+    }
+
     @Test func migrationsSplitAtTopLevelSemicolonsOnly() {
         let script = """
             CREATE TABLE a (x TEXT DEFAULT ';'); -- a comment; with a semicolon
