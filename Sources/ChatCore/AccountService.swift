@@ -146,7 +146,7 @@ public final class AccountService: Sendable {
             account = try await store.createUser(new)
         }
         try await audit(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
-        return try await bind(account: account, device: device, context: context)
+        return try await bind(account: account, verifiedHash: hash, device: device, context: context)
     }
 
     public func login(
@@ -191,13 +191,15 @@ public final class AccountService: Sendable {
             try await audit(.loginFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "account disabled", at: now)
             throw ChatFailure(.accountDisabled, "this account is disabled")
         }
-        if hasher.needsRehash(account.passwordHash) {
+        var verified = account.passwordHash
+        if hasher.needsRehash(verified) {
             let fresh = try await hasher.hash(password)
-            try await store.setPasswordHash(user: account.user.id, hash: fresh)
+            if try await store.rehashPassword(user: account.user.id, from: verified, to: fresh) { verified = fresh }
         }
         state.withLock { $0.accountFailures.reset(key) }
+        let bound = try await bind(account: account, verifiedHash: verified, device: device, context: context)
         try await audit(.loginSucceeded, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
-        return try await bind(account: account, device: device, context: context)
+        return bound
     }
 
     public func resume(token: [UInt8], signature: [UInt8], context: ConnectionContext) async throws -> AuthResult {
@@ -209,7 +211,13 @@ public final class AccountService: Sendable {
             throw ChatFailure(.invalidToken, "unknown or ended token")
         }
         func fail(_ failure: ChatFailure) async throws -> Never {
-            try await audit(.resumeFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(device.deviceID) \(failure.kind)", at: now)
+            do {
+                try await audit(.resumeFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(device.deviceID) \(failure.kind)", at: now)
+            } catch let refused as ChatFailure where refused.kind == .unavailable {
+                // Storage refusing writes (§9: Resume keeps working): the
+                // record can go, the real answer cannot; a revoked or expired
+                // client told `unavailable` would retry instead of logging in.
+            }
             throw failure
         }
         if device.isRevoked { try await fail(ChatFailure(.deviceRevoked, "this device was revoked")) }
@@ -294,12 +302,9 @@ public final class AccountService: Sendable {
             throw ChatFailure(.invalidCredentials, "old password is wrong")
         }
         state.withLock { $0.accountFailures.reset(key) }
-        try await store.setPasswordHash(user: session.userID, hash: try await hasher.hash(new))
-        var ended: [DeviceRowID] = []
-        if !keepOtherDevices {
-            ended = try await store.endTokens(user: session.userID, except: session.deviceRowID)
-            sessions.endSessions(devices: ended, reason: .passwordChanged)
-        }
+        let ended = try await store.changePassword(
+            user: session.userID, hash: try await hasher.hash(new), keepTokens: keepOtherDevices, except: session.deviceRowID)
+        if !keepOtherDevices { sessions.endSessions(devices: ended, reason: .passwordChanged) }
         try await audit(.passwordChanged, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "ended_devices=\(ended.count)")
     }
 
@@ -343,12 +348,9 @@ public final class AccountService: Sendable {
 
     public func adminSetPassword(user: UserID, password: String, keepSessions: Bool, actor: String) async throws {
         try Validate.password(password, limits: limits)
-        try await store.setPasswordHash(user: user, hash: try await hasher.hash(password))
-        var ended: [DeviceRowID] = []
-        if !keepSessions {
-            ended = try await store.endTokens(user: user, except: nil)
-            sessions.endSessions(devices: ended, reason: .passwordChanged)
-        }
+        let ended = try await store.changePassword(
+            user: user, hash: try await hasher.hash(password), keepTokens: keepSessions, except: nil)
+        if !keepSessions { sessions.endSessions(devices: ended, reason: .passwordChanged) }
         try await audit(.adminUserPasswd, actor: actor, user: user, address: "", detail: "ended_devices=\(ended.count)")
     }
 
@@ -408,7 +410,9 @@ public final class AccountService: Sendable {
         return hash
     }
 
-    private func bind(account: UserAccount, device: DeviceInput, context: ConnectionContext) async throws -> AuthResult {
+    private func bind(
+        account: UserAccount, verifiedHash: String, device: DeviceInput, context: ConnectionContext
+    ) async throws -> AuthResult {
         let token = crypto.newToken()
         let now = clock.nowMs()
         let deviceID = device.deviceID.isEmpty ? hex(crypto.randomBytes(16)) : device.deviceID
@@ -417,7 +421,8 @@ public final class AccountService: Sendable {
             DeviceBinding(
                 deviceID: deviceID, name: device.name, platform: device.platform,
                 publicKey: device.publicKey.isEmpty ? nil : device.publicKey, tokenHash: crypto.tokenHash(token),
-                tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now))
+                tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now),
+            verifiedHash: verifiedHash)
         try await audit(.deviceBound, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")", at: now)
         let session = Session(
             user: account.user, deviceRowID: bound.rowID, deviceID: bound.deviceID,
@@ -441,11 +446,41 @@ public func hex(_ bytes: [UInt8]) -> String {
 extension Store {
     /// Creates or re-activates the device (user, deviceID) and gives it a
     /// new token; a login that passed its checks just before the account
-    /// was disabled or deleted binds nothing.
-    public func bindDevice(user: UserID, _ binding: DeviceBinding) async throws -> Device {
+    /// was disabled or deleted binds nothing, nor one whose password changed
+    /// since it was verified (`verifiedHash`: the hash it was checked
+    /// against): a password change ends every other session, including one
+    /// whose login was still hashing.
+    public func bindDevice(user: UserID, _ binding: DeviceBinding, verifiedHash: String) async throws -> Device {
         try await transaction { tx in
             try AccountPolicy.checkActive(tx.account(user))
+            guard try tx.passwordHash(user) == verifiedHash else {
+                throw ChatFailure(.invalidCredentials, "unknown username or wrong password")
+            }
             return try tx.bindDevice(user: user, binding)
+        }
+    }
+
+    /// A new password hash and, unless `keepTokens`, the end of the tokens
+    /// of the user's devices but `except`, in one commit: a failure leaves
+    /// the old password and every session as they were. Returns the devices
+    /// whose tokens ended.
+    public func changePassword(
+        user: UserID, hash: String, keepTokens: Bool, except: DeviceRowID?
+    ) async throws -> [DeviceRowID] {
+        try await transaction { tx in
+            try tx.setPasswordHash(user: user, hash: hash)
+            return keepTokens ? [] : try tx.endTokens(user: user, except: except)
+        }
+    }
+
+    /// A login's rehash (the hashing settings changed): `new` replaces
+    /// `old` only while `old` is still the stored hash, so a password
+    /// changed meanwhile is not put back. Whether it did.
+    public func rehashPassword(user: UserID, from old: String, to new: String) async throws -> Bool {
+        try await transaction { tx in
+            guard try tx.passwordHash(user) == old else { return false }
+            try tx.setPasswordHash(user: user, hash: new)
+            return true
         }
     }
 }

@@ -255,7 +255,6 @@ public protocol Store: Sendable {
     // Users
     func account(id: UserID) async throws -> UserAccount?
     func account(usernameKey: String) async throws -> UserAccount?
-    func setPasswordHash(user: UserID, hash: String) async throws
     func setDisabled(user: UserID, _ disabled: Bool) async throws
     func setRole(user: UserID, _ role: ServerRole) async throws
     func listUsers(_ filter: UserFilter) async throws -> PageResult<UserAccount>
@@ -267,8 +266,6 @@ public protocol Store: Sendable {
     func devices(user: UserID?, includeRevoked: Bool, limit: Int) async throws -> [Device]
     func touchDevice(_ device: DeviceRowID, now: Millis, address: String) async throws
     func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws
-    /// Ends the tokens of every device of `user` except `except`; returns the devices that held one.
-    func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID]
 
     // Push notifications (§4.8)
     /// Push targets, by user then device: one user's, or everyone's (nil).

@@ -116,6 +116,14 @@ public protocol StoreTransaction: AnyObject {
 
     /// Creates or re-activates the device (user, deviceID) with the binding's token.
     func bindDevice(user: UserID, _ binding: DeviceBinding) throws -> Device
+    /// The user's password hash as stored (nil: no such user).
+    func passwordHash(_ user: UserID) throws -> String?
+    /// Replaces the user's password hash (`not_found`: no such user).
+    func setPasswordHash(user: UserID, hash: String) throws
+    /// Ends the tokens of every device of `user` except `except` (revoked
+    /// devices keep theirs, so a Resume says device_revoked); returns the
+    /// devices that held one.
+    func endTokens(user: UserID, except: DeviceRowID?) throws -> [DeviceRowID]
     /// Sets the fields `change` gives; returns the user as now stored (nil: no such user).
     func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User?
     /// Marks the device revoked; its token hash is kept, so that a later

@@ -15,10 +15,6 @@ extension PostgresStore {
         }
     }
 
-    public func setPasswordHash(user: UserID, hash: String) async throws {
-        try await updateUser(user, "password_hash = ?", hash)
-    }
-
     public func setDisabled(user: UserID, _ disabled: Bool) async throws {
         try await updateUser(user, "disabled = ?", disabled)
     }
@@ -103,22 +99,6 @@ extension PostgresStore {
     public func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws {
         try await write { s in
             try s.execute("UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ?", [hash, expiresAt, device])
-        }
-    }
-
-    public func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID] {
-        try await write { s in
-            let ids = try s.ints(
-                """
-                SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS DISTINCT FROM ?::bigint
-                AND revoked_at IS NULL ORDER BY id
-                """, [user, except])
-            try s.execute(
-                """
-                UPDATE devices SET token_hash = NULL, token_expires_at = NULL
-                WHERE user_id = ? AND id IS DISTINCT FROM ?::bigint AND revoked_at IS NULL
-                """, [user, except])
-            return ids
         }
     }
 

@@ -324,6 +324,33 @@ final class PostgresTransaction: StoreTransaction {
         return PostgresStore.device(row)
     }
 
+    func passwordHash(_ user: UserID) throws -> String? {
+        // Locked until the commit: a login binding its device (which checks
+        // that the password it verified is still the stored one) and a
+        // password change on another node (which ends the devices' tokens)
+        // then run one after the other, whichever comes first.
+        try s.row("SELECT password_hash FROM users WHERE id = ? FOR SHARE", [user]).map { $0[0].text }
+    }
+
+    func setPasswordHash(user: UserID, hash: String) throws {
+        try s.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hash, user])
+        if s.changesCount == 0 { throw ChatFailure(.notFound, "no such user") }
+    }
+
+    func endTokens(user: UserID, except: DeviceRowID?) throws -> [DeviceRowID] {
+        let ids = try s.ints(
+            """
+            SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS DISTINCT FROM ?::bigint
+            AND revoked_at IS NULL ORDER BY id FOR UPDATE
+            """, [user, except])
+        try s.execute(
+            """
+            UPDATE devices SET token_hash = NULL, token_expires_at = NULL
+            WHERE user_id = ? AND id IS DISTINCT FROM ?::bigint AND revoked_at IS NULL
+            """, [user, except])
+        return ids
+    }
+
     func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User? {
         var sets: [String] = []
         var args: [any PGBindable] = []

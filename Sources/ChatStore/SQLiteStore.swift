@@ -492,10 +492,6 @@ public final class SQLiteStore: Store {
         }
     }
 
-    public func setPasswordHash(user: UserID, hash: String) async throws {
-        try await updateUser(user, "password_hash = ?", [hash])
-    }
-
     public func setDisabled(user: UserID, _ disabled: Bool) async throws {
         try await updateUser(user, "disabled = ?", [disabled])
     }
@@ -596,22 +592,6 @@ public final class SQLiteStore: Store {
             try db.execute(
                 sql: "UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ?",
                 arguments: [hash.map { Data($0) }, expiresAt, device])
-        }
-    }
-
-    public func endTokens(user: UserID, except: DeviceRowID?) async throws -> [DeviceRowID] {
-        try await write { db in
-            let ids = try DeviceRowID.fetchAll(
-                db,
-                sql: "SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS NOT ? AND revoked_at IS NULL",
-                arguments: [user, except])
-            try db.execute(
-                sql: """
-                    UPDATE devices SET token_hash = NULL, token_expires_at = NULL
-                    WHERE user_id = ? AND id IS NOT ? AND revoked_at IS NULL
-                    """,
-                arguments: [user, except])
-            return ids
         }
     }
 

@@ -285,6 +285,29 @@ final class SQLiteTransaction: StoreTransaction {
         return SQLiteStore.device(row)
     }
 
+    func passwordHash(_ user: UserID) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [user])
+    }
+
+    func setPasswordHash(user: UserID, hash: String) throws {
+        try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, user])
+        if db.changesCount == 0 { throw ChatFailure(.notFound, "no such user") }
+    }
+
+    func endTokens(user: UserID, except: DeviceRowID?) throws -> [DeviceRowID] {
+        let ids = try DeviceRowID.fetchAll(
+            db,
+            sql: "SELECT id FROM devices WHERE user_id = ? AND token_hash IS NOT NULL AND id IS NOT ? AND revoked_at IS NULL",
+            arguments: [user, except])
+        try db.execute(
+            sql: """
+                UPDATE devices SET token_hash = NULL, token_expires_at = NULL
+                WHERE user_id = ? AND id IS NOT ? AND revoked_at IS NULL
+                """,
+            arguments: [user, except])
+        return ids
+    }
+
     func setProfile(user: UserID, _ change: ProfileChange, at: Millis) throws -> User? {
         var sets: [String] = []
         var args: StatementArguments = []

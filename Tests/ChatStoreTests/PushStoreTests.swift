@@ -101,7 +101,7 @@ struct PushStoreTests {
         #expect(context.unread == 1 && context.mentions == 0 && context.settings.level == .mentions && context.senderUsername == nil)
 
         // A signed-out device is not told: its token ended.
-        _ = try await f.store.endTokens(user: alice.userID, except: nil)
+        _ = try await f.store.changePassword(user: alice.userID, hash: "x", keepTokens: false, except: nil)
         context = try #require(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: false).first)
         #expect(context.targets.isEmpty)
         // Not a member (any more): said so.

@@ -13,16 +13,45 @@ struct FakeHasher: PasswordHasher {
     func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v\(version):") }
 }
 
-/// FakeHasher's answers, each held at `gate` so that concurrent attempts
-/// overlap without a pause.
-struct GatedHasher: PasswordHasher {
-    let gate: AttemptGate
-    func hash(_ password: String) async throws -> String { "v1:\(password)" }
+/// FakeHasher's answers, each `verify` first waiting for `wait`: held at
+/// an `AttemptGate` so that concurrent attempts overlap without a pause, or
+/// at a `Pause` (a login still hashing).
+struct WaitingHasher: PasswordHasher {
+    var version = 1
+    let wait: @Sendable () async -> Void
+    func hash(_ password: String) async throws -> String { "v\(version):\(password)" }
     func verify(_ password: String, hash: String) async throws -> Bool {
-        await gate.reachedHasher()
+        await wait()
         return hash.hasSuffix(":\(password)")
     }
-    func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v1:") }
+    func needsRehash(_ hash: String) -> Bool { !hash.hasPrefix("v\(version):") }
+}
+
+/// One waiter held until `release()`; `arrival()` returns once it is held.
+actor Pause {
+    private var held: CheckedContinuation<Void, Never>?
+    private var watcher: CheckedContinuation<Void, Never>?
+    private var released = false
+
+    func reached() async {
+        guard !released else { return }
+        await withCheckedContinuation { continuation in
+            held = continuation
+            watcher?.resume()
+            watcher = nil
+        }
+    }
+
+    func arrival() async {
+        guard held == nil else { return }
+        await withCheckedContinuation { watcher = $0 }
+    }
+
+    func release() {
+        released = true
+        held?.resume()
+        held = nil
+    }
 }
 
 /// Holds the attempts that reach the hasher until each of the `attempts`
@@ -80,7 +109,7 @@ struct Fixture {
     /// A fixture on a new, empty store of `backend`.
     init(_ backend: StoreBackend) async throws { self.store = try await backend.makeStore() }
 
-    func accounts(hasher: FakeHasher = FakeHasher(), limits: DomainLimits = DomainLimits(), throttle: AccountService.Throttle = .init())
+    func accounts(hasher: some PasswordHasher = FakeHasher(), limits: DomainLimits = DomainLimits(), throttle: AccountService.Throttle = .init())
         -> AccountService
     {
         AccountService(
@@ -190,7 +219,7 @@ struct AccountServiceTests {
             username: "vic", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
         let gate = AttemptGate(attempts: 20)
         let accounts = AccountService(
-            store: f.store, hasher: GatedHasher(gate: gate), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            store: f.store, hasher: WaitingHasher { await gate.reachedHasher() }, crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
             throttle: throttle)
         let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
             for i in 0..<20 {
@@ -218,7 +247,7 @@ struct AccountServiceTests {
             username: "val", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
         let gate = AttemptGate(attempts: 20)
         let accounts = AccountService(
-            store: f.store, hasher: GatedHasher(gate: gate), crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
+            store: f.store, hasher: WaitingHasher { await gate.reachedHasher() }, crypto: f.crypto, clock: f.clock, sessions: f.sessions, limits: DomainLimits(),
             throttle: throttle)
         let kinds = await withTaskGroup(of: ChatFailure.Kind?.self) { group in
             for i in 0..<20 {
@@ -281,6 +310,35 @@ struct AccountServiceTests {
         #expect(f.sessions.ended.withLock { $0.first?.0 } == "devices [\(b.session.deviceRowID)]")
         _ = try await accounts.resume(token: a.token ?? [], signature: [], context: f.context)
         #expect(await failureKind { _ = try await accounts.resume(token: b.token ?? [], signature: [], context: f.context) } == .invalidToken)
+    }
+
+    /// A login that verified the old password while it was being changed
+    /// binds no device: the change ends every other session, and that one
+    /// would have outlived it. Its rehash (new hashing settings) does not
+    /// put the old password back either.
+    @Test(arguments: StoreBackend.allCases) func aLoginHashingWhileThePasswordChangesBindsNothing(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let owner = try await f.accounts().register(
+            username: "vic", password: "password1", email: "", displayName: "", device: DeviceInput(deviceID: "own"), context: f.context)
+        for version in [1, 2] {
+            let pause = Pause()
+            let intruder = f.accounts(hasher: WaitingHasher(version: version) { await pause.reached() })
+            let login = Task {
+                await failureKind {
+                    _ = try await intruder.login(
+                        username: "vic", password: "password\(version)", device: DeviceInput(deviceID: "intruder\(version)"),
+                        context: f.context)
+                }
+            }
+            await pause.arrival()
+            try await f.accounts().changePassword(
+                owner.session, old: "password\(version)", new: "password\(version + 1)", keepOtherDevices: false, context: f.context)
+            await pause.release()
+            #expect(await login.value == .invalidCredentials)
+            let devices = try await f.store.devices(user: owner.session.userID, includeRevoked: true, limit: 100)
+            #expect(devices.map(\.deviceID) == ["own"])
+            #expect(try await f.store.account(usernameKey: "vic")?.passwordHash == "v1:password\(version + 1)")
+        }
     }
 
     @Test(arguments: StoreBackend.allCases) func registrationClosed(_ backend: StoreBackend) async throws {
