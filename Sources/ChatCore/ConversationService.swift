@@ -298,10 +298,10 @@ public final class ConversationService: Sendable {
     public func setNotifications(
         _ session: Session, conversation id: ConversationID, level: NotifyLevel?, mutedUntil: Millis
     ) async throws -> NotificationSettings {
-        let now = clock.nowMs()
-        let settings = try NotificationPolicy.validate(level: level, mutedUntil: mutedUntil, now: now)
-        let user = session.userID
-        return try await store.transaction { tx in try tx.setNotifications(conversation: id, user: user, settings, now: now) }
+        let (user, now) = (session.userID, clock.nowMs())
+        return try await store.transaction { tx in
+            try tx.setNotifications(conversation: id, user: user, level: level, mutedUntil: mutedUntil, now: now)
+        }
     }
 
     /// MarkDelivered (§6.3): one outcome per entry, in order.

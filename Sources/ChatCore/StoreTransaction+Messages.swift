@@ -142,10 +142,13 @@ extension StoreTransaction {
     /// SetNotifications (§6.6): members only; a change is stored and told
     /// to the user's devices by a NOTIFICATIONS_CHANGED account event (none
     /// when nothing changes). Returns the settings in force.
+    /// SetNotifications (§6.6), its checks in the spec's order: membership
+    /// (as MarkRead), then `level`, then `muted_until_ms`.
     public func setNotifications(
-        conversation: ConversationID, user: UserID, _ settings: NotificationSettings, now: Millis
+        conversation: ConversationID, user: UserID, level: NotifyLevel?, mutedUntil: Millis, now: Millis
     ) throws -> NotificationSettings {
         let membership = try ConversationPolicy.member(.markRead, standing(of: user, in: conversation))
+        let settings = try NotificationPolicy.validate(level: level, mutedUntil: mutedUntil, now: now)
         guard membership.notifications != settings else { return settings }
         try setNotifications(conversation: conversation, user: user, settings)
         try append(

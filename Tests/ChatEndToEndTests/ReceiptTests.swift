@@ -220,6 +220,8 @@ struct NotificationSettingsTests {
                 try await phone.setNotifications(group.id, level: .notifyNone, mutedUntilMs: until + 400 * 86_400_000)
             }
             await expectError(.notFound) { try await phone.setNotifications(999_999, level: .notifyNone) }
+            // Membership is checked first (§6.6), then the fields.
+            await expectError(.notFound) { try await phone.setNotifications(999_999, level: .unspecified) }
         }
     }
 }
