@@ -317,6 +317,28 @@ struct ConversationTests {
         }
     }
 
+    /// Each change of the away flag is a push to every contact's
+    /// connections: 10 at once, then 1 a second (§7.5); setting the flag
+    /// to what it is costs nothing and always succeeds.
+    @Test func awayFlagChangesAreRateLimited() async throws {
+        try await withServer { server in
+            let (bob, _) = try await server.user("bob", password: "password1")
+            let (alice, aliceAuth) = try await server.user("alice", password: "password1")
+            try await alice.friendOp(.friendRequest, username: "bob")
+            try await bob.friendOp(.acceptFriend, username: "alice")
+            let watch = PushCollector(bob)
+            let aliceID = aliceAuth.user.id
+            for i in 0..<10 { try await alice.setAway(i % 2 == 0) }
+            try await alice.setAway(false)  // no change
+            await expectError(.rateLimited) { try await alice.setAway(true) }
+            #expect(await watch.wait {
+                $0.filter { if case .presence(let p) = $0 { p.userID == aliceID } else { false } }.count == 10
+            })
+            try await Task.sleep(for: .milliseconds(1100))
+            try await alice.setAway(true)
+        }
+    }
+
     @Test func presenceWithTwoDevices() async throws {
         try await withServer { server in
             let (bob, _) = try await server.user("bob", password: "password1")

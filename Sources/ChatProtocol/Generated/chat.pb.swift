@@ -2620,7 +2620,8 @@ public nonisolated struct Chatd_V1_NotificationSettings: Sendable {
   public init() {}
 }
 
-/// op 49. No response body; rate limited per connection. A typing=true lasts
+/// op 49. No response body; rate limited per connection and conversation
+/// (at most 256 conversations with spent tokens per connection). A typing=true lasts
 /// typing_timeout_ms unless renewed; clients send it again while typing.
 /// Response: Empty.
 public nonisolated struct Chatd_V1_TypingRequest: Sendable {
@@ -2638,6 +2639,8 @@ public nonisolated struct Chatd_V1_TypingRequest: Sendable {
 }
 
 /// op 70. Sets the caller's away flag (all devices). Response: Empty.
+/// Changes of the flag are rate limited per user (10 at once, then 1 per
+/// second: rate_limited); setting it to what it is always succeeds.
 public nonisolated struct Chatd_V1_SetPresenceRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -23,7 +23,14 @@ public final class PresenceHub: Sendable {
         var lastSeen: [UserID: Millis] = [:]
         /// The other nodes each user is connected to (several nodes on one database).
         var remote: [UserID: Set<String>] = [:]
+        /// Changes of each user's away flag (SetPresence, §7.5): each one is a
+        /// push to every connection of every contact.
+        var awayChanges = RateLimiter(
+            capacity: PresenceHub.awayChangesBurst, windowMs: Millis(PresenceHub.awayChangesBurst) * 1000, maxKeys: 100_000)
     }
+
+    /// SetPresence changes of the away flag a user may make at once; then one a second.
+    public static let awayChangesBurst = 10
 
     private let state = Mutex(State())
     let registry: SessionRegistry
@@ -134,8 +141,21 @@ public final class PresenceHub: Sendable {
         }
     }
 
-    public func setAway(_ user: UserID, _ away: Bool) {
-        let changed = state.withLock { s in away ? s.away.insert(user).inserted : s.away.remove(user) != nil }
+    /// SetPresence: sets or clears the user's away flag. A request that
+    /// changes nothing costs nothing; changes past the burst are refused
+    /// (`rate_limited`), so that no one can make every contact's
+    /// connections busy with pushes.
+    public func setAway(_ user: UserID, _ away: Bool) throws(ChatFailure) {
+        let now = clock.nowMs()
+        let changed = try state.withLock { s throws(ChatFailure) -> Bool in
+            guard away != s.away.contains(user) else { return false }
+            if case .limited(let retry) = s.awayChanges.consume(String(user), now: now) {
+                throw ChatFailure.rateLimited(
+                    retryAfterMs: retry, "the away flag changed more than \(Self.awayChangesBurst) times in a short while")
+            }
+            if away { s.away.insert(user) } else { s.away.remove(user) }
+            return true
+        }
         if changed && registry.isOnline(user) {
             broadcast(user, away ? .away : .online, lastSeen: 0)
             link.send(.presence(user: user, state: away ? .away : .online, lastSeen: 0))

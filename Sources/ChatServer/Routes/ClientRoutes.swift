@@ -305,7 +305,7 @@ enum ClientRoutes {
 
     static let social: [ClientRoute] = [
         .session(.setPresence, .small, Chatd_V1_SetPresenceRequest.self) { router, q, session, _ in
-            router.presence.setAway(session.userID, q.away)
+            try router.presence.setAway(session.userID, q.away)
             return Chatd_V1_Empty()
         },
         friend(.friendRequest) { friends, session, id, name in _ = try await friends.request(session, userID: id, username: name) },
