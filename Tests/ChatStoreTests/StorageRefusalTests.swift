@@ -59,6 +59,23 @@ struct StorageRefusalTests {
         #expect(try await send("m2") == retried)
     }
 
+    /// Resume keeps working while storage refuses writes (§9), failures
+    /// included: a Resume with an expired token is told token_expired (log
+    /// in again), not unavailable (retry), though its audit row is refused.
+    @Test func aFailedResumeAnswersItsOwnCodeWhileWritesAreRefused() async throws {
+        let free = FreeSpace()
+        let monitor = StorageMonitor(minFreeBytes: 1 << 20) { free.bytes.withLock { $0 } }
+        let f = try Fixture(store: SQLiteStore(writer: DatabaseQueue(), path: nil, storage: monitor))
+        let accounts = f.accounts()
+        let auth = try await accounts.register(
+            username: "erin", password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context)
+        f.clock.advance(byMs: DomainLimits().tokenTTLMs + 1)
+        free.bytes.withLock { $0 = (1 << 20) - 1 }
+        monitor.refresh()
+        let kind = await failureKind { _ = try await accounts.resume(token: auth.token ?? [], signature: [], context: f.context) }
+        #expect(kind == .tokenExpired)
+    }
+
     @Test func anIOErrorStopsWritesUntilRestart() async throws {
         let monitor = StorageMonitor(minFreeBytes: 0) { 1 << 30 }
         let store = try SQLiteStore(writer: DatabaseQueue(), path: nil, storage: monitor)
