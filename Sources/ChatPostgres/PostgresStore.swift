@@ -283,10 +283,24 @@ public final class PostgresStore: Store, Sendable {
         }
     }
 
-    /// A lost deadlock or serialization conflict: the write may run again.
+    /// A lost deadlock or serialization conflict, or a row another node
+    /// inserted first that the write finds when it runs again: the write may
+    /// run again.
     static func isRetryable(_ error: any Error) -> Bool {
-        guard let state = PGServerError(error)?.sqlState else { return false }
-        return state == "40P01" || state == "40001"
+        guard let info = PGServerError(error), let state = info.sqlState else { return false }
+        return isRetryable(sqlState: state, constraint: info.constraintName)
+    }
+
+    /// The unique keys of rows that a write creates only when it does not
+    /// find them ("get or create"): a direct chat between two users, opened
+    /// by each of them on two nodes at once; a block sent twice at once. On
+    /// SQLite the single writer makes the second find the first; here the
+    /// second's INSERT waits for the first's commit, then fails, and runs
+    /// again to find it (not `conflict`, which would refuse a send).
+    static let foundWhenRunAgain: Set<String> = ["conversations_direct_key_key", "blocks_pkey"]
+
+    static func isRetryable(sqlState state: String, constraint: String?) -> Bool {
+        state == "40P01" || state == "40001" || (state == "23505" && foundWhenRunAgain.contains(constraint ?? ""))
     }
 
     /// The database server refusing work for a while (spec §9 `unavailable`):

@@ -40,6 +40,18 @@ struct PostgresPlumbingTests {
         for state in ["23505", "40001", "42P01", "57014", ""] { #expect(PostgresStore.refusal(sqlState: state) == nil) }
     }
 
+    @Test func aGetOrCreateRaceRunsAgainInsteadOfConflicting() {
+        #expect(PostgresStore.isRetryable(sqlState: "40P01", constraint: nil))
+        #expect(PostgresStore.isRetryable(sqlState: "40001", constraint: nil))
+        #expect(PostgresStore.isRetryable(sqlState: "23505", constraint: "conversations_direct_key_key"))
+        #expect(PostgresStore.isRetryable(sqlState: "23505", constraint: "blocks_pkey"))
+        // Real conflicts stay conflicts.
+        #expect(!PostgresStore.isRetryable(sqlState: "23505", constraint: "users_username_key"))
+        #expect(!PostgresStore.isRetryable(sqlState: "23505", constraint: "conversations_name_key"))
+        #expect(!PostgresStore.isRetryable(sqlState: "23505", constraint: "events_client_msg"))
+        #expect(!PostgresStore.isRetryable(sqlState: "23505", constraint: nil))
+    }
+
     @Test func everyConnectionAsksForDurableCommits() throws {
         let settings = PostgresStore.Settings(host: "127.0.0.1", port: 5432, user: "chatd", password: nil, database: "chatd")
         let parameters = PostgresStore.startupParameters(settings)
