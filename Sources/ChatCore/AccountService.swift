@@ -134,19 +134,25 @@ public final class AccountService: Sendable {
             username: username, usernameKey: key, email: email,
             displayName: displayName.isEmpty ? username : displayName, passwordHash: hash, role: .user, now: now)
         new.joinRooms = state.withLock { $0.defaultRooms }
-        let account: UserAccount
-        if let tokenHash {
-            let user = new
-            let (created, grant) = try await store.transaction { tx in try tx.createUser(user, registrationTokenHash: tokenHash) }
-            account = created
-            try await audit(
+        // The account, the token's use and the device in one commit: a
+        // failure leaves no account behind whose retry would be told the
+        // username is taken (and a single-use token spent).
+        let (token, binding) = makeBinding(device, context: context)
+        let user = new
+        let (account, grant, bound) = try await store.transaction { tx in
+            let (created, grant): (UserAccount, Grant?) =
+                if let tokenHash { try tx.createUser(user, registrationTokenHash: tokenHash) } else { (try tx.createUser(user), nil) }
+            return (created, grant, try tx.bindDevice(user: created.user.id, binding))
+        }
+        // The audit rows after it, so that storage refusing writes between the
+        // two does not turn the registration done into an error.
+        if let grant {
+            try await auditCommitted(
                 .registrationTokenUsed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address,
                 detail: "registration_token=\(grant.id) uses=\(grant.uses + 1)/\(grant.maxUses)", at: now)
-        } else {
-            account = try await store.createUser(new)
         }
-        try await audit(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
-        return try await bind(account: account, verifiedHash: hash, device: device, context: context)
+        try await auditCommitted(.register, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
+        return try await authenticated(account, bound, token: token, device: device, context: context)
     }
 
     public func login(
@@ -198,7 +204,7 @@ public final class AccountService: Sendable {
         }
         state.withLock { $0.accountFailures.reset(key) }
         let bound = try await bind(account: account, verifiedHash: verified, device: device, context: context)
-        try await audit(.loginSucceeded, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
+        try await auditCommitted(.loginSucceeded, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, at: now)
         return bound
     }
 
@@ -211,13 +217,10 @@ public final class AccountService: Sendable {
             throw ChatFailure(.invalidToken, "unknown or ended token")
         }
         func fail(_ failure: ChatFailure) async throws -> Never {
-            do {
-                try await audit(.resumeFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(device.deviceID) \(failure.kind)", at: now)
-            } catch let refused as ChatFailure where refused.kind == .unavailable {
-                // Storage refusing writes (§9: Resume keeps working): the
-                // record can go, the real answer cannot; a revoked or expired
-                // client told `unavailable` would retry instead of logging in.
-            }
+            // Storage refusing writes (§9: Resume keeps working): the record
+            // can go, the real answer cannot; a revoked or expired client
+            // told `unavailable` would retry instead of logging in.
+            try await auditCommitted(.resumeFailed, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(device.deviceID) \(failure.kind)", at: now)
             throw failure
         }
         if device.isRevoked { try await fail(ChatFailure(.deviceRevoked, "this device was revoked")) }
@@ -305,7 +308,7 @@ public final class AccountService: Sendable {
         let ended = try await store.changePassword(
             user: session.userID, hash: try await hasher.hash(new), keepTokens: keepOtherDevices, except: session.deviceRowID)
         if !keepOtherDevices { sessions.endSessions(devices: ended, reason: .passwordChanged) }
-        try await audit(.passwordChanged, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "ended_devices=\(ended.count)")
+        try await auditCommitted(.passwordChanged, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "ended_devices=\(ended.count)")
     }
 
     public func devices(_ session: Session) async throws -> [Device] {
@@ -351,7 +354,7 @@ public final class AccountService: Sendable {
         let ended = try await store.changePassword(
             user: user, hash: try await hasher.hash(password), keepTokens: keepSessions, except: nil)
         if !keepSessions { sessions.endSessions(devices: ended, reason: .passwordChanged) }
-        try await audit(.adminUserPasswd, actor: actor, user: user, address: "", detail: "ended_devices=\(ended.count)")
+        try await auditCommitted(.adminUserPasswd, actor: actor, user: user, address: "", detail: "ended_devices=\(ended.count)")
     }
 
     public func adminSetRole(user: UserID, role: ServerRole, actor: String) async throws {
@@ -379,6 +382,17 @@ public final class AccountService: Sendable {
     ) async throws {
         try await store.audit(
             AuditEntry(at: at ?? clock.nowMs(), action: action, actor: actor, userID: user, address: address, detail: detail))
+    }
+
+    /// The audit row of a change already committed: storage refusing writes
+    /// (`unavailable`) drops the row rather than answer an error for what
+    /// was done (the client would retry what cannot be done twice).
+    func auditCommitted(
+        _ action: AuditEntry.Action, actor: String, user: UserID?, address: String, detail: String = "", at: Millis? = nil
+    ) async throws {
+        do {
+            try await audit(action, actor: actor, user: user, address: address, detail: detail, at: at)
+        } catch let refused as ChatFailure where refused.kind == .unavailable {}
     }
 
     private func validate(_ device: DeviceInput) throws(ChatFailure) {
@@ -413,17 +427,28 @@ public final class AccountService: Sendable {
     private func bind(
         account: UserAccount, verifiedHash: String, device: DeviceInput, context: ConnectionContext
     ) async throws -> AuthResult {
+        let (token, binding) = makeBinding(device, context: context)
+        let stored = try await store.bindDevice(user: account.user.id, binding, verifiedHash: verifiedHash)
+        return try await authenticated(account, stored, token: token, device: device, context: context)
+    }
+
+    /// A new token for the device (a random device id when the client gave none).
+    private func makeBinding(_ device: DeviceInput, context: ConnectionContext) -> ([UInt8], DeviceBinding) {
         let token = crypto.newToken()
         let now = clock.nowMs()
-        let deviceID = device.deviceID.isEmpty ? hex(crypto.randomBytes(16)) : device.deviceID
-        let bound = try await store.bindDevice(
-            user: account.user.id,
-            DeviceBinding(
-                deviceID: deviceID, name: device.name, platform: device.platform,
-                publicKey: device.publicKey.isEmpty ? nil : device.publicKey, tokenHash: crypto.tokenHash(token),
-                tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now),
-            verifiedHash: verifiedHash)
-        try await audit(.deviceBound, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")", at: now)
+        let binding = DeviceBinding(
+            deviceID: device.deviceID.isEmpty ? hex(crypto.randomBytes(16)) : device.deviceID, name: device.name,
+            platform: device.platform, publicKey: device.publicKey.isEmpty ? nil : device.publicKey,
+            tokenHash: crypto.tokenHash(token), tokenExpiresAt: now + limits.tokenTTLMs, address: context.address, now: now)
+        return (token, binding)
+    }
+
+    /// The session of a device bound (committed): its audit row, its answer.
+    private func authenticated(
+        _ account: UserAccount, _ bound: Device, token: [UInt8], device: DeviceInput, context: ConnectionContext
+    ) async throws -> AuthResult {
+        let now = clock.nowMs()
+        try await auditCommitted(.deviceBound, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(bound.deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")", at: now)
         let session = Session(
             user: account.user, deviceRowID: bound.rowID, deviceID: bound.deviceID,
             tokenExpiresAt: bound.tokenExpiresAt ?? now)
