@@ -95,6 +95,22 @@ struct ClusterTests {
         }
     }
 
+    /// Two users opening their direct chat at the same moment on two nodes
+    /// get the same chat: the second INSERT of its key, which waited for
+    /// the first's commit, runs again and finds it (it answered `conflict`).
+    @Test func aDirectChatOpenedFromBothSidesOnTwoNodesIsOneChat() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            for i in 0..<12 {
+                let (a, aAuth) = try await cluster.nodes[0].user("alice\(i)")
+                let (b, bAuth) = try await cluster.nodes[1].user("bob\(i)")
+                async let fromA = a.openDirect(userID: bAuth.user.id)
+                async let fromB = b.openDirect(userID: aAuth.user.id)
+                let (one, other) = try await (fromA, fromB)
+                #expect(one.id == other.id)
+            }
+        }
+    }
+
     /// A retry of a send on another node is the same message.
     @Test func retryOnAnotherNodeIsADuplicate() async throws {
         try await withCluster(nodes: 2) { cluster in
