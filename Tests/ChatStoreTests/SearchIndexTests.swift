@@ -296,7 +296,9 @@ struct SearchIndexTests {
             }
         }
         _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "b", text: "quebec romeo"))
-        let deadline = ContinuousClock.now + .seconds(3)
+        // A round waits 1 s for the lock before it fails (busy_timeout); in a
+        // full suite run the round itself can wait seconds for a thread.
+        let deadline = ContinuousClock.now + .seconds(15)
         while !store.searchIndexStatus.description.hasPrefix("failing: "), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
