@@ -24,6 +24,13 @@ public final class DiskBlobStore: BlobStorage {
     private let next = Atomic<Int>(0)
     /// Free space of the file store's filesystem and the faults its writes met.
     public let storage: StorageMonitor
+    /// Uploads whose partial file's directory entry this process has synced.
+    /// Not "the file was created by this write": a first chunk that created
+    /// the file and then failed (a full disk) left it there, and the retry
+    /// would not sync the entry.
+    private let syncedEntries = Mutex<Set<String>>([])
+    /// Directory syncs of partial files' entries (tests).
+    let entrySyncs = Atomic<Int>(0)
 
     public init(root: String, makeHasher: @escaping @Sendable () -> any ContentHasher, threads: Int = 4) throws {
         self.root = root
@@ -137,8 +144,8 @@ public final class DiskBlobStore: BlobStorage {
     public func writePartial(_ upload: String, offset: Int64, data: [UInt8]) async throws {
         let path = partialPath(upload)
         let dir = uploadsDir
-        try await storing {
-            let created = access(path, F_OK) != 0
+        let synced = syncedEntries.withLock { $0.contains(upload) }
+        try await storing { [self] in
             try Self.withFile(path, O_WRONLY | O_CREAT) { fd in
                 var done = 0
                 while done < data.count {
@@ -152,8 +159,12 @@ public final class DiskBlobStore: BlobStorage {
                 }
                 guard fdatasync(fd) == 0 else { throw IOError("fdatasync", path) }
             }
-            // A new file's directory entry must be durable too.
-            if created { try Self.syncDirectory(dir) }
+            // The file's directory entry must be durable too (once per upload).
+            if !synced {
+                try Self.syncDirectory(dir)
+                entrySyncs.add(1, ordering: .relaxed)
+                syncedEntries.withLock { _ = $0.insert(upload) }
+            }
         }
     }
 
@@ -218,6 +229,7 @@ public final class DiskBlobStore: BlobStorage {
         try await io {
             guard unlink(path) == 0 || errno == ENOENT else { throw IOError("unlink", path) }
         }
+        syncedEntries.withLock { _ = $0.remove(upload) }
     }
 
     public func readContent(_ hash: [UInt8], offset: Int64, count: Int) async throws -> [UInt8] {

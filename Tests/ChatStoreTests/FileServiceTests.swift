@@ -1,6 +1,6 @@
 import ChatCore
 import ChatCrypto
-import ChatStore
+@testable import ChatStore
 import ChatTestSupport
 import Foundation
 import Synchronization
@@ -134,6 +134,22 @@ struct FileServiceTests {
         #expect(await failureKind { _ = try await service.download(alice, file: file.id, offset: 2501, length: 1) } == .invalidField)
         #expect(await failureKind { _ = try await service.download(bob, file: file.id, offset: 0, length: 1) } == .notFound)
         #expect(files(in: "uploads").isEmpty)
+    }
+
+    /// A partial file left by a first chunk that failed after creating it
+    /// (a full disk) gets its directory entry synced by the retry: once per
+    /// upload, not only by the write that created the file.
+    @Test static func aRetriedFirstChunkSyncsTheDirectoryEntry() async throws {
+        let root = NSTemporaryDirectory() + "chatd-files-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let blobs = try DiskBlobStore(root: root, makeHasher: { Blake2bStream() })
+        #expect(FileManager.default.createFile(atPath: blobs.partialPath("0a1b"), contents: nil))
+        try await blobs.writePartial("0a1b", offset: 0, data: [1, 2, 3])
+        try await blobs.writePartial("0a1b", offset: 3, data: [4])
+        #expect(blobs.entrySyncs.load(ordering: .relaxed) == 1)
+        try await blobs.removePartial("0a1b")
+        try await blobs.writePartial("0a1b", offset: 0, data: [1])
+        #expect(blobs.entrySyncs.load(ordering: .relaxed) == 2)
     }
 
     @Test(arguments: StoreBackend.allCases) static func failedFinishesLeaveNothingBehind(_ backend: StoreBackend) async throws {
