@@ -221,6 +221,27 @@ struct ConnectionStateMachineTests {
         #expect(!m.shouldRead)
     }
 
+    /// A held frame does not keep the receive buffer it was read from.
+    @Test func aHeldFrameOwnsItsPayload() throws {
+        var m = ConnectionStateMachine(settings: settings, nowMs: 0)
+        _ = receive(&m, .hello)
+        m.requestCompleted()
+        m.helloAnswered()
+        _ = receive(&m, .login)
+        var read = ByteBuffer(repeating: 7, count: 1 << 20)
+        let slice = read.readSlice(length: 12)
+        let payload = try #require(slice)
+        #expect(payload.storageCapacity >= 1 << 20)
+        let me = Frame(rawKind: 1, flags: 0, op: Op.me.rawValue, id: 9, payload: payload)
+        #expect(m.frameReceived(me, monotonicMs: 0, wallMs: 0) == .hold)
+        m.requestCompleted()
+        m.authenticationSucceeded(session)
+        let released = m.releaseHeld(queuedBytes: 0)
+        let held = try #require(released)
+        #expect(held.op == Op.me.rawValue && held.id == 9 && held.payload == payload)
+        #expect(held.payload.storageCapacity < 1024)
+    }
+
     @Test func aClosedConnectionDropsWhatItHeld() {
         var m = ConnectionStateMachine(settings: settings, nowMs: 0)
         _ = receive(&m, .hello)

@@ -218,9 +218,19 @@ public struct ConnectionStateMachine: Sendable {
             rawKind: frame.rawKind, flags: frame.flags, op: frame.op, bytes: Self.size(of: frame), released: released,
             draining: draining, queuedBytes: queuedBytes, monotonicMs: monotonicMs, wallMs: wallMs)
         if action == .hold {
-            if released { heldFrames.prepend(frame) } else { heldFrames.append(frame) }
+            if released { heldFrames.prepend(frame) } else { heldFrames.append(Self.detached(frame)) }
         }
         return action
+    }
+
+    /// The frame with a payload of its own: a frame read is a slice of the
+    /// receive buffer, and a held one would keep all of it alive (a megabyte
+    /// or more after a large frame), far past the bytes the ledger counts.
+    /// Held frames are rare; the copy is small.
+    static func detached(_ frame: Frame) -> Frame {
+        var payload = ByteBufferAllocator().buffer(capacity: frame.payload.readableBytes)
+        payload.writeImmutableBuffer(frame.payload)
+        return Frame(rawKind: frame.rawKind, flags: frame.flags, op: frame.op, id: frame.id, payload: payload)
     }
 
     /// The oldest held frame, when it may be fed again now (`frameReceived`
