@@ -141,9 +141,9 @@ extension StoreTransaction {
 
     /// SetNotifications (§6.6): members only; a change is stored and told
     /// to the user's devices by a NOTIFICATIONS_CHANGED account event (none
-    /// when nothing changes). Returns the settings in force.
-    /// SetNotifications (§6.6), its checks in the spec's order: membership
-    /// (as MarkRead), then `level`, then `muted_until_ms`.
+    /// when nothing changes). Returns the settings in force. The checks in
+    /// the spec's order: membership (as MarkRead), then `level`, then
+    /// `muted_until_ms`.
     public func setNotifications(
         conversation: ConversationID, user: UserID, level: NotifyLevel?, mutedUntil: Millis, now: Millis
     ) throws -> NotificationSettings {
