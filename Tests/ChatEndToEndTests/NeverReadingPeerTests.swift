@@ -184,6 +184,37 @@ struct NeverReadingPeerTests {
         }
     }
 
+    /// The control socket started a task for every frame it read and queued
+    /// every answer, so a chatctl client (root or chatd's user) that
+    /// pipelined requests and never read grew chatd without bound. Now at
+    /// most 16 run at once, the rest wait unread, and nothing more is read
+    /// while answers back up; every request read is still answered.
+    @Test func aControlClientThatNeverReadsStopsBeingRead() async throws {
+        try await Self.withChatd { chatd, _ in
+            // An op that does not exist: answered unknown_op without the database.
+            var frames = ByteBuffer()
+            for id in 1...5000 {
+                var frame = Frame.request(op: 60_000, id: UInt32(id), payload: ByteBuffer()).encoded()
+                frames.writeBuffer(&frame)
+            }
+            let chunk = [UInt8](frames.readableBytesView)
+            let frameBytes = chunk.count / 5000
+            let peer = try RawPeer(unixSocket: chatd.socketPath)
+            defer { peer.close() }
+            let before = try rssBytes(pid: chatd.process.pid)
+            let sent = try await offPool { peer.sendUntilBlocked(chunk, maxBytes: 16 << 20) }
+            let after = try rssBytes(pid: chatd.process.pid)
+            print("control client that never reads: \(sent) bytes taken in, RSS +\(after - before) bytes")
+            #expect(sent < 16 << 20, "chatd kept reading a control client that does not read (\(sent) bytes)")
+            #expect(after - before < 16 << 20, "RSS grew by \(after - before) bytes for \(sent) bytes sent")
+
+            let expected = sent / frameBytes
+            let answers = try await offPool { peer.receiveFrames(expected, seconds: 60) }
+            #expect(answers.count == expected, "\(answers.count) answers to \(expected) requests")
+            #expect(answers.allSatisfy { $0.rawKind == FrameKind.error.rawValue && $0.op == 60_000 })
+        }
+    }
+
     /// Each closed connection used to stay in memory (~4.5 KiB, with its
     /// channel): the handler and its LiveConnection held each other. A peer
     /// that opens and closes connections, without even a Hello, grew chatd
@@ -238,18 +269,35 @@ func rssBytes(pid: Int32) throws -> Int {
 final class RawPeer: Sendable {
     let fd: Int32
 
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessTestError("socket: \(errno)") }
-        var small: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+    convenience init(port: Int) throws {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        try self.init(domain: AF_INET, address: address)
+    }
+
+    /// A peer on a Unix stream socket (chatd's control socket).
+    convenience init(unixSocket path: String) throws {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw ProcessTestError("socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        try self.init(domain: AF_UNIX, address: address)
+    }
+
+    private init<Address>(domain: Int32, address: Address) throws {
+        fd = socket(domain, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ProcessTestError("socket: \(errno)") }
+        var small: Int32 = 4096
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        var address = address
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<Address>.size))
             }
         }
         guard result == 0 else {

@@ -60,6 +60,9 @@ public final class ControlListener: Sendable {
         defer { umask(old) }
         let channel = try await ServerBootstrap(group: group)
             .backingOffOnAcceptErrors()
+            // One read per readable event: the requests of one read are all
+            // that can wait here while the connection's reading is held.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
@@ -133,14 +136,29 @@ enum UnixSocketProbe {
     }
 }
 
-final class ControlConnectionHandler: ChannelInboundHandler {
+/// Serves one control connection. Requests run concurrently (§11.1), at most
+/// `maxInFlight` at a time; the rest wait here in arrival order, and while any
+/// wait, or the answers back up (the channel is not writable), nothing more
+/// is read from the socket. A client that pipelines and never reads thus
+/// stops being read instead of growing chatd's memory: what it costs is the
+/// requests of one read (one read per readable event on this socket) and the
+/// answers of `maxInFlight` requests beyond the channel's high water mark.
+final class ControlConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = InboundFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
+
+    static let maxInFlight = 16
 
     private let router: ControlRouter
     private let allowed: Set<UInt32>
     private var logger: Logger
     private var peer: PeerCredentials?
+    /// Frames read and not yet started, oldest first.
+    private var waiting = CircularBuffer<Frame>()
+    private var inFlight = 0
+    /// A read was asked for while requests waited or answers backed up.
+    private var readHeld = false
 
     init(router: ControlRouter, allowed: Set<UInt32>, logger: Logger) {
         self.router = router
@@ -181,15 +199,11 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let peer else { return }
+        guard peer != nil else { return }
         switch unwrapInboundIn(data) {
         case .frame(let frame):
-            let router = self.router
-            let channel = context.channel
-            Task {
-                let response = await router.route(frame, peerUID: peer.uid)
-                channel.writeAndFlush(response.encoded(), promise: nil)
-            }
+            waiting.append(frame)
+            startWaiting(context: context)
         case .oversized(_, let op, let id, let length):
             context.writeAndFlush(
                 wrapOutboundOut(Frame.error(op: op, id: id, code: .tooLarge, message: "frame length \(length) too large").encoded()),
@@ -199,7 +213,59 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func read(context: ChannelHandlerContext) {
+        if canRead(context) {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        startWaiting(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        waiting.removeAll()
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    private func canRead(_ context: ChannelHandlerContext) -> Bool {
+        waiting.isEmpty && inFlight < Self.maxInFlight && context.channel.isWritable
+    }
+
+    /// Starts waiting requests while the cap and the channel allow, then
+    /// lets a held read through if nothing waits any more.
+    private func startWaiting(context: ChannelHandlerContext) {
+        guard let peer, context.channel.isActive else { return }
+        while inFlight < Self.maxInFlight, context.channel.isWritable, let frame = waiting.popFirst() {
+            inFlight += 1
+            let router = self.router
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let eventLoop = context.eventLoop
+            Task {
+                let response = await router.route(frame, peerUID: peer.uid)
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.finished(response, context: context)
+                }
+            }
+        }
+        if readHeld, canRead(context) {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    private func finished(_ response: Frame, context: ChannelHandlerContext) {
+        inFlight -= 1
+        guard context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(response.encoded()), promise: nil)
+        startWaiting(context: context)
     }
 }
