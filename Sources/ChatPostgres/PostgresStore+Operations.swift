@@ -161,7 +161,7 @@ extension PostgresStore {
         memberOf user: UserID, before: (Millis, ConversationID)?, kind: ConversationKind?, limit: Int, receiptsListMax: Int
     ) async throws -> PageResult<ConversationState> {
         let before = before.map { [$0.0, $0.1] }
-        return try await read { s in
+        return try await snapshotRead { s in
             let page = try Self.listConversations(s, user: user, before: before.map { ($0[0], $0[1]) }, kind: kind, limit: limit)
             return PageResult(
                 items: try page.items.map { try Self.state(s, $0, user: user, receiptsListMax: receiptsListMax) }, hasMore: page.hasMore)
@@ -307,7 +307,7 @@ extension PostgresStore {
     // MARK: Messages
 
     public func history(conversation: ConversationID, anchor: HistoryAnchor, limit: Int, viewer: UserID) async throws -> HistoryPage {
-        try await read { s in
+        try await snapshotRead { s in
             try ConversationPolicy.authorize(.history, Self.standing(s, of: viewer, in: conversation, lock: false))
             let heads = try s.row("SELECT last_seq, purged_seq FROM conversations WHERE id = ?", [conversation])
             let base = "SELECT \(Self.eventColumns) FROM events WHERE conversation_id = ?"
@@ -403,7 +403,7 @@ extension PostgresStore {
         user: UserID, after accountSeq: Seq, limit: Int, includeConversations: Bool, maxConversations: Int,
         receiptsListMax: Int
     ) async throws -> SyncResult {
-        try await read { s in
+        try await snapshotRead { s in
             let head = try s.int("SELECT account_seq FROM users WHERE id = ?", [user]) ?? 0
             try MessagePolicy.checkSyncPosition(accountSeq, head: head)
             let rows = try s.rows(

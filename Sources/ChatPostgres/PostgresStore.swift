@@ -283,6 +283,26 @@ public final class PostgresStore: Store, Sendable {
         }
     }
 
+    /// Runs `body` in one read-only REPEATABLE READ transaction, so that all
+    /// its statements see one snapshot, as SQLite's reads do. Without it each
+    /// statement sees its own moment: a page's `head_seq` from before a
+    /// message and its unread count from after it, or its events from after
+    /// a retention purge and `purged_through_seq` from before (§5.10 and
+    /// §6.2 promise one snapshot; a client counting from them drifts).
+    func snapshotRead<T: Sendable>(_ body: @escaping @Sendable (PGSession) throws -> T) async throws -> T {
+        try await read { s in
+            try s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try body(s)
+                try s.execute("COMMIT")
+                return result
+            } catch {
+                try? s.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
     /// A lost deadlock or serialization conflict, or a row another node
     /// inserted first that the write finds when it runs again: the write may
     /// run again.

@@ -1,4 +1,5 @@
 import ChatCore
+import Dispatch
 @testable import ChatPostgres
 import ChatTestSupport
 import Logging
@@ -58,6 +59,36 @@ struct PostgresStoreTests {
             #expect(seen.withLock { $0 } == Array(1...41))
         }
         for node in nodes { await node.close() }
+    }
+
+    /// History, Sync and the conversation list read in one snapshot
+    /// (§5.10, §6.2), as SQLite's reads do: a message committed between two
+    /// statements of such a read is seen by both or neither. Each statement
+    /// of a plain read sees its own moment, which is what a page's head seq
+    /// read before a message and its unread count read after it came from.
+    @Test func aSnapshotReadSeesOneMoment() async throws {
+        let (store, rooms, alice, _, room, _) = try await Self.roomOfTwo("snapshot")
+        defer { Task { await store.close() } }
+        func countTwiceAroundASend(snapshot: Bool, _ id: String) async throws -> (Int64, Int64) {
+            let firstCounted = DispatchSemaphore(value: 0)
+            let sent = DispatchSemaphore(value: 0)
+            let body: @Sendable (PGSession) throws -> (Int64, Int64) = { s in
+                let sql = "SELECT count(*) FROM events WHERE conversation_id = ?"
+                let before = try s.int(sql, [room.id]) ?? 0
+                firstCounted.signal()
+                guard sent.wait(timeout: .now() + 30) == .success else { throw ChatFailure(.internal, "the send never came") }
+                return (before, try s.int(sql, [room.id]) ?? 0)
+            }
+            let counts = Task { snapshot ? try await store.snapshotRead(body) : try await store.read(body) }
+            await withCheckedContinuation { done in DispatchQueue.global().async { firstCounted.wait(); done.resume() } }
+            _ = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: id, text: id))
+            sent.signal()
+            return try await counts.value
+        }
+        let plain = try await countTwiceAroundASend(snapshot: false, "m1")
+        #expect(plain.1 == plain.0 + 1, "a plain read's second statement sees the send")
+        let snapshot = try await countTwiceAroundASend(snapshot: true, "m2")
+        #expect(snapshot.1 == snapshot.0, "both statements of a snapshot read see one moment")
     }
 
     final class Lines: Sendable {
