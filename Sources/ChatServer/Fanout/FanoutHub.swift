@@ -67,32 +67,28 @@ public final class FanoutHub: Sendable {
         for (user, devices) in revoked { registry.endSessions(user: user, devices: devices, reason: .deviceRevoked) }
     }
 
-    /// One write's pushes, membership updated around them as they apply.
+    /// One write's pushes, membership updated around them as they apply
+    /// (`MembershipOrder`).
     private func add(_ changes: CommittedChanges, to batches: inout PushBatches, recipients: inout RecipientMemo) {
-        let membership = MembershipChanges(changes.accountEvents)
-        // 1. New members first, so they receive the events that add them.
-        if !membership.added.isEmpty {
-            members.withLock { m in
-                for (c, user) in membership.added { m[c, default: []].insert(user) }
-            }
-            recipients.forget()
-        }
-        // 2. Conversation events to every member (removed members still hear their removal).
-        for event in changes.events {
-            var push = Chatd_V1_EventPush()
-            push.event = ProtoMap.event(event)
-            let connections = recipients.connections(of: event.conversationID) { registry.connections(of: members(of: $0)) }
-            batches.add(Frame.push(.event, push).encoded(), to: connections)
-        }
-        // 3. Removals.
-        if !membership.removed.isEmpty || !changes.deletedConversations.isEmpty {
-            members.withLock { m in
-                for (c, user) in membership.removed { m[c]?.remove(user) }
-                for (c, _) in changes.deletedConversations { m[c] = nil }
-            }
-            recipients.forget()
-        }
-        // 4. Account events to their user's connections.
+        MembershipOrder.walk(
+            changes,
+            insert: { c, user in
+                if members.withLock({ $0[c, default: []].insert(user).inserted }) { recipients.forget() }
+            },
+            push: { event in
+                var push = Chatd_V1_EventPush()
+                push.event = ProtoMap.event(event)
+                let connections = recipients.connections(of: event.conversationID) { registry.connections(of: members(of: $0)) }
+                batches.add(Frame.push(.event, push).encoded(), to: connections)
+            },
+            remove: { c, user in
+                if members.withLock({ $0[c]?.remove(user) }) != nil { recipients.forget() }
+            },
+            deleted: { c in
+                members.withLock { $0[c] = nil }
+                recipients.forget()
+            })
+        // Account events to their user's connections.
         for event in changes.accountEvents {
             var push = Chatd_V1_AccountEventPush()
             push.event = ProtoMap.accountEvent(event)
@@ -199,6 +195,43 @@ extension FanoutHub {
         case .hello:
             presence.announceConnected()
         }
+    }
+}
+
+/// When the membership index changes around one write's events:
+/// 1. the members the account events add (net, `MembershipChanges`) before
+///    the first event, so they receive the events that add them (a group's
+///    members its ROOM_CREATED, a direct chat's partner its first message);
+/// 2. each event in seq order, its subject added just before it when it is
+///    MEMBER_JOINED or MEMBER_ADDED, and removed just after it when it is
+///    MEMBER_LEFT, MEMBER_KICKED or MEMBER_BANNED (the removed member still
+///    hears of its removal, and nothing after it);
+/// 3. the members the account events remove (net), and deleted
+///    conversations, after the last event.
+/// One write on this node holds its changes in this order anyway. Another
+/// node's transaction arrives as one set of changes (PostgreSQL): several
+/// writes merged — a kick and then a message sent after it —, or events
+/// fetched without their account events; there only step 2 puts a removal
+/// before the events after it. Before it, all removals came after all
+/// events, and a member kicked or banned on another node received the
+/// messages committed after the removal in the same set.
+enum MembershipOrder {
+    static func walk(
+        _ changes: CommittedChanges,
+        insert: (ConversationID, UserID) -> Void,
+        push: (Event) -> Void,
+        remove: (ConversationID, UserID) -> Void,
+        deleted: (ConversationID) -> Void
+    ) {
+        let membership = MembershipChanges(changes.accountEvents)
+        for (c, user) in membership.added { insert(c, user) }
+        for event in changes.events {
+            if event.kind.addsSubject, let user = event.subjectUserID { insert(event.conversationID, user) }
+            push(event)
+            if event.kind.removesSubject, let user = event.subjectUserID { remove(event.conversationID, user) }
+        }
+        for (c, user) in membership.removed { remove(c, user) }
+        for (c, _) in changes.deletedConversations { deleted(c) }
     }
 }
 
