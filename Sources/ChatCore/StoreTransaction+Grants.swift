@@ -39,10 +39,19 @@ extension StoreTransaction {
 
     /// RedeemInviteLink: the token's checks, then a join exactly as
     /// JoinRoom's (MEMBER_JOINED, ADDED_TO_CONVERSATION; a ban refuses).
-    /// A member stays as they are and spends no use. Returns the link and
-    /// whether the user joined.
+    /// A member stays as they are and spends no use, whatever the link's
+    /// state: a retry of a redemption that took the last use (its answer
+    /// lost) succeeds, where `invite_used_up` would have told a member
+    /// that the link let them down. Returns the link and whether the user
+    /// joined.
     public func redeemInvite(tokenHash: [UInt8], user: UserID, now: Millis) throws -> (Grant, joined: Bool) {
-        let grant = try GrantPolicy.redeemable(grant(tokenHash: tokenHash), kind: .invite, now: now)
+        let found = try grant(tokenHash: tokenHash)
+        if let found, found.kind == .invite, let conversation = found.conversationID,
+            try standing(of: user, in: conversation).membership != nil
+        {
+            return (found, false)
+        }
+        let grant = try GrantPolicy.redeemable(found, kind: .invite, now: now)
         guard let conversation = grant.conversationID else { throw ChatFailure(.internal, "invite link without a conversation") }
         guard try addMember(conversation: conversation, user: user, by: nil, now: now) != nil else { return (grant, false) }
         try addGrantUse(grant.id)

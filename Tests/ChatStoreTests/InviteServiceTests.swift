@@ -89,6 +89,8 @@ struct InviteServiceTests {
         let (_, once) = try await invites.create(owner, conversation: room.id, expiresInMs: 0, maxUses: 1)
         _ = try await invites.redeem(a, token: once)
         #expect(await failureKind { _ = try await invites.redeem(b, token: once) } == .inviteUsedUp)
+        // The member who took the last use retries (the answer was lost): a success, no change.
+        #expect(try await invites.redeem(a, token: once).id == room.id)
 
         let (_, brief) = try await invites.create(owner, conversation: room.id, expiresInMs: 1000, maxUses: 0)
         f.clock.advance(byMs: 1000)
@@ -97,6 +99,9 @@ struct InviteServiceTests {
         let (revokedLink, revoked) = try await invites.create(owner, conversation: room.id, expiresInMs: 0, maxUses: 0)
         try await invites.revoke(owner, conversation: room.id, invite: revokedLink.id)
         #expect(await failureKind { _ = try await invites.redeem(b, token: revoked) } == .inviteRevoked)
+        // A member is a member whatever the link's state.
+        #expect(try await invites.redeem(owner, token: revoked).id == room.id)
+        #expect(try await invites.redeem(a, token: brief).id == room.id)
 
         #expect(await failureKind { _ = try await invites.redeem(b, token: Array(repeating: 9, count: 32)) } == .invalidToken)
         #expect(await failureKind { _ = try await invites.redeem(b, token: Array(repeating: 9, count: 31)) } == .invalidToken)
