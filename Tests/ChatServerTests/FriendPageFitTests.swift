@@ -42,4 +42,22 @@ struct FriendPageFitTests {
         #expect((tiny[.incoming]?.page.items.count ?? 0) + (tiny[.outgoing]?.page.items.count ?? 0) == 1)
         #expect(tiny[.incoming]?.page.hasMore == true && tiny[.outgoing]?.page.hasMore == true)
     }
+
+    /// ListBlocked pages too (§10 says so; before, only ListFriends was cut).
+    @Test func aBlockedPageIsCutFromItsEndAndSaysItHasMore() {
+        var page = PageResult(items: entries(30, name: "b").items.map(\.user), hasMore: false)
+        ClientRouter.fit(&page, within: 4096)
+        #expect(page.items.count > 1 && page.items.count < 30 && page.hasMore)
+        #expect(page.items.map(\.username) == (0..<page.items.count).map { "b\($0)" })
+        let sizes = page.items.map { ((try? ProtoMap.user($0).serializedBytes() as [UInt8])?.count ?? 0) + 8 }
+        #expect(sizes.reduce(ClientRouter.framingReserve, +) <= 4096)
+
+        var fits = PageResult(items: entries(3, name: "b").items.map(\.user), hasMore: false)
+        ClientRouter.fit(&fits, within: 1 << 20)
+        #expect(fits.items.count == 3 && !fits.hasMore)
+
+        var tiny = PageResult(items: entries(5, name: "b").items.map(\.user), hasMore: false)
+        ClientRouter.fit(&tiny, within: 10)
+        #expect(tiny.items.count == 1 && tiny.hasMore)
+    }
 }

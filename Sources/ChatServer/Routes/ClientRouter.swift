@@ -204,6 +204,21 @@ public struct ClientRouter: Sendable {
         }
     }
 
+    /// Cuts a ListBlocked page to fit one frame (§10): entries go from its
+    /// end, one always stays (paging by `after_id` then advances), and a cut
+    /// page says it has more.
+    static func fit(_ page: inout PageResult<User>, within limit: Int) {
+        var total = framingReserve
+        for (i, user) in page.items.enumerated() {
+            total += ((try? ProtoMap.user(user).serializedBytes() as [UInt8])?.count ?? 0) + 8
+            if total > limit, i > 0 {
+                page.items.removeSubrange(i...)
+                page.hasMore = true
+                return
+            }
+        }
+    }
+
     // MARK: Helpers
 
     private func authResponse(_ auth: AuthResult) -> Chatd_V1_AuthResponse {

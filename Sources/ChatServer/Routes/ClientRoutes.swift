@@ -319,7 +319,8 @@ enum ClientRoutes {
             try await router.listFriends(session, q)
         },
         .session(.listBlocked, .page, Chatd_V1_ListBlockedRequest.self) { router, q, session, _ in
-            let page = try await router.friends.blocked(session, after: ProtoMap.id(q.afterID), limit: Int(q.limit))
+            var page = try await router.friends.blocked(session, after: ProtoMap.id(q.afterID), limit: Int(q.limit))
+            ClientRouter.fit(&page, within: router.maxFrameLength)
             var r = Chatd_V1_ListBlockedResponse()
             r.users = page.items.map(ProtoMap.user)
             r.hasMore_p = page.hasMore
