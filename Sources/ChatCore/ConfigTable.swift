@@ -490,7 +490,7 @@ extension Setting where Value == String {
         "SQLite synchronous mode. full: an acknowledged message survives power loss.")
     public static let storageBackend = Setting(
         "storage", "backend", .choice(["sqlite", "postgresql"]), .string("sqlite"),
-        "Where chatd keeps its data. sqlite: one database file in data_dir (one node). postgresql: a\nPostgreSQL 15 or newer database (postgresql_url), which several chatd nodes may share.")
+        "Where chatd keeps its data. sqlite: one database file in data_dir (one node). postgresql: a\nPostgreSQL 13 or newer database (postgresql_url), which several chatd nodes may share.")
     public static let storagePostgresqlUrl = Setting(
         "storage", "postgresql_url", .string, .string(""),
         "With backend = \"postgresql\": \"postgresql://USER@HOST:PORT/DATABASE\" (PORT defaults to 5432).\nNever a password here (a URL with one is refused): put it in postgresql_password_file.")

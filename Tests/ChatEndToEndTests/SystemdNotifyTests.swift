@@ -97,6 +97,7 @@ struct SystemdUnitTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
         let unit = try String(contentsOf: root.appendingPathComponent("tools/systemd/chatd.service"), encoding: .utf8)
             .replacingOccurrences(of: "/usr/local/bin/chatd", with: ChatdProcess.binDir.appendingPathComponent("chatd").path)
+            .replacingOccurrences(of: "/usr/local/bin/chatctl", with: ChatdProcess.binDir.appendingPathComponent("chatctl").path)
         let dir = TestServer.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try unit.write(toFile: dir + "/chatd.service", atomically: true, encoding: .utf8)
