@@ -410,7 +410,7 @@ public nonisolated enum Chatd_V1_AccountEventKind: SwiftProtobuf.Enum, Swift.Cas
   /// to both users: the request between the caller and other_user_id was declined
   case friendRequestDeclined // = 7
 
-  /// to the addressee: other_user_id withdrew the request
+  /// to both users (the requester first): the request between the caller and other_user_id was withdrawn
   case friendRequestCanceled // = 8
 
   /// either side ended the friendship
@@ -793,7 +793,9 @@ public nonisolated struct Chatd_V1_ErrorResponse: Sendable {
 
   public var message: String = String()
 
-  /// For rate_limited: milliseconds to wait before retrying. 0 otherwise.
+  /// For rate_limited, storage unavailable and SearchMessages' unavailable
+  /// while its index catches up (PROTOCOL.md §9): milliseconds to wait before
+  /// retrying. 0 otherwise.
   public var retryAfterMs: UInt32 = 0
 
   /// For invalid_field and too_large: the request field at fault, if any.
