@@ -195,7 +195,9 @@ extension PostgresStore {
     /// Removes the conversation's oldest `limit` events, raising purged_seq.
     func deleteOldestEvents(_ conversation: ConversationID, limit: Int) async throws -> Int {
         try await write { s -> Int in
-            guard let purged = try s.int("SELECT purged_seq FROM conversations WHERE id = ?", [conversation]),
+            // FOR UPDATE: a purge by another node at the same time waits
+            // and then starts from where this one ends, so purged_seq only rises.
+            guard let purged = try s.int("SELECT purged_seq FROM conversations WHERE id = ? FOR UPDATE", [conversation]),
                 let last = try s.int(
                     "SELECT max(seq) FROM (SELECT seq FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?) oldest",
                     [conversation, purged, limit])
@@ -578,7 +580,10 @@ extension PostgresStore {
             var touched = false
             while true {
                 let (events, messages) = try await write { s -> (Int, Int) in
-                    guard let purged = try s.int("SELECT purged_seq FROM conversations WHERE id = ?", [id]) else { return (0, 0) }
+                    // FOR UPDATE, as in deleteOldestEvents: purged_seq only rises.
+                    guard let purged = try s.int("SELECT purged_seq FROM conversations WHERE id = ? FOR UPDATE", [id]) else {
+                        return (0, 0)
+                    }
                     let rows = try s.rows(
                         "SELECT seq, created_at, kind FROM events WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
                         [id, purged, batch])
