@@ -191,6 +191,21 @@ struct GlobalOptions: ParsableArguments {
 
     func socketPath() throws -> String { socketChoice().path }
 
+    /// How long chatctl waits for chatd's answer. Ops that copy or walk the
+    /// whole store (a backup, a purge, a file collection, deleting a user or
+    /// a conversation, a broadcast to everyone) take as long as the data
+    /// does, and chatd finishes them even when chatctl has given up: a
+    /// timeout would only hide their outcome (a nightly backup of a large
+    /// file store reported as failed, then retried into a path that is no
+    /// longer empty). They are waited for until chatd answers or the
+    /// connection closes; the rest, a minute.
+    static func timeout(for op: ControlOp) -> TimeAmount {
+        switch op {
+        case .backup, .retentionPurge, .fileGC, .userDelete, .roomDelete, .broadcast: .hours(7 * 24)
+        default: .seconds(60)
+        }
+    }
+
     /// Sends one control request and returns the decoded response, or exits
     /// with one clear line.
     func call<Response: SwiftProtobuf.Message>(
@@ -200,7 +215,7 @@ struct GlobalOptions: ParsableArguments {
         let path = choice.path
         let connection: ChatConnection
         do {
-            connection = try await ChatConnection.connect(unixSocket: path, requestTimeout: .seconds(60))
+            connection = try await ChatConnection.connect(unixSocket: path, requestTimeout: Self.timeout(for: op))
         } catch {
             let (message, code) = Self.unreachable(choice, error: error)
             fail("chatctl: \(message)", code: code)
