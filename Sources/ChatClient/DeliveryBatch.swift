@@ -5,8 +5,15 @@
 /// and the clock.
 ///
 ///     batch.stored(conversation, through: event.seq)
-///     if let entries = batch.take(now: now) { try await connection.markDelivered(entries) }
+///     if let entries = batch.take(now: now) {
+///         do { _ = try await connection.markDelivered(entries) } catch { batch.failed(entries) }
+///     }
 ///     // else, if batch.nextAt(now:) is set, take again then.
+///
+/// A request refused as a whole (`rate_limited`, `unavailable`, a closed
+/// connection) changed nothing (§6.3): `failed` hands its entries out
+/// again with the next `take`. An entry the server answered with its own
+/// `error_code` (`not_member`) is not retried.
 public struct DeliveryBatch: Sendable {
     /// At most one MarkDelivered per this many milliseconds (§6.3: at most 4 a second).
     public static let intervalMs: Int64 = 250
@@ -40,6 +47,15 @@ public struct DeliveryBatch: Sendable {
         guard !pending.isEmpty else { return nil }
         guard let last = lastTakenAt else { return now }
         return max(now, last + Self.intervalMs)
+    }
+
+    /// The MarkDelivered of `entries` (from `take`) failed as a whole: they
+    /// go out again with the next `take`, each unless a higher seq was
+    /// stored for its conversation since (that one goes instead).
+    public mutating func failed(_ entries: [(conversation: UInt64, seq: UInt64)]) {
+        for entry in entries where entry.seq > (pending[entry.conversation] ?? 0) {
+            pending[entry.conversation] = entry.seq
+        }
     }
 
     /// The entries for one MarkDelivered (ascending by conversation, at most

@@ -182,6 +182,22 @@ struct ReceiptTests {
         batch.stored(7, through: 6)
         #expect(batch.isEmpty)
     }
+
+    /// A MarkDelivered refused as a whole (rate_limited, a lost connection)
+    /// changed nothing: its entries go out again. Before `failed`, they were
+    /// counted as reported, and those positions were never sent.
+    @Test func aRefusedDeliveryReportIsSentAgain() {
+        var batch = DeliveryBatch()
+        batch.stored(7, through: 5)
+        batch.stored(9, through: 2)
+        let refused = batch.take(now: 0) ?? []
+        batch.stored(9, through: 3)  // a newer position meanwhile wins
+        batch.failed(refused)
+        let again = batch.take(now: 250)
+        #expect(again?.map(\.conversation) == [7, 9] && again?.map(\.seq) == [5, 3])
+        batch.stored(7, through: 5)
+        #expect(batch.isEmpty, "once sent, the same position is not sent again")
+    }
 }
 
 /// Notification settings against a real chatd (spec/PROTOCOL.md §6.6): set
