@@ -148,6 +148,13 @@ public struct Config: Sendable, Equatable {
     }
 
     func checkRelations(file: String, lines: LineIndex) throws(ConfigError) {
+        // Empty would mean the working directory's "" path: --check-config
+        // passed it and the start failed with exit 1, not 78.
+        if dataDir.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ConfigError(
+                file: file, at: .storageDataDir, lines: lines,
+                reason: "must not be empty (the default is \"./chatd-data\")")
+        }
         let metrics = self[.metricsListen]
         if !metrics.isEmpty {
             guard let address = ListenAddress(metrics), address.isLoopback else {

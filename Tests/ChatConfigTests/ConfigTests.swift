@@ -133,4 +133,13 @@ struct ConfigTests {
         }
         #expect(ListenAddress(Config.defaults[.metricsListen]) == nil)
     }
+
+    /// A templated config that rendered data_dir as "" passed --check-config
+    /// and then failed to start with exit 1 (not 78, a config error).
+    @Test func anEmptyDataDirIsRefused() throws {
+        for bad in ["", "  "] {
+            #expect(throws: ConfigError.self) { try Config.parse("[storage]\ndata_dir = \"\(bad)\"\n", file: "t") }
+        }
+        #expect(throws: Never.self) { try Config.parse("[storage]\ndata_dir = \"/var/lib/chatd\"\n", file: "t") }
+    }
 }
