@@ -259,7 +259,7 @@ public final class ConversationService: Sendable {
         switch (id, toUser) {
         case (0, 0): throw ChatFailure.invalid("conversation_id", "give conversation_id or to_user_id")
         case (_, 0): target = id
-        case (0, _): target = try await openDirect(session, userID: toUser, username: "").id
+        case (0, _): target = try await directChat(session, with: toUser)
         default: throw ChatFailure.invalid("to_user_id", "give conversation_id or to_user_id, not both")
         }
         return try await store.appendMessage(
@@ -267,6 +267,20 @@ public final class ConversationService: Sendable {
                 conversation: target, sender: session.userID, clientMsgID: message.clientMsgID, type: message.type,
                 text: message.text, attachment: message.attachment, replyTo: message.replyTo,
                 mentionKeys: Self.mentionedUsernames(in: message.text), now: clock.nowMs()))
+    }
+
+    /// SendMessage's destination by `to_user_id` (§5.9 check 5): the direct
+    /// chat with that user when it exists, to which the send is then exactly
+    /// one by `conversation_id` (a block is its check 7, after the duplicate
+    /// check, so a retry after a block still gets the stored message; it
+    /// used to get OpenDirect's `forbidden`); else one opened as OpenDirect
+    /// opens it, with its checks and events.
+    func directChat(_ session: Session, with peer: UserID) async throws -> ConversationID {
+        let (user, now) = (session.userID, clock.nowMs())
+        return try await store.transaction { tx in
+            if peer != user, let existing = try tx.directConversation(between: user, and: peer) { return existing.id }
+            return try tx.openDirect(by: user, userID: peer, username: "", now: now).id
+        }
     }
 
     public func edit(_ session: Session, conversation id: ConversationID, seq: Seq, text: String, clientMsgID: String) async throws -> AppendResult {

@@ -407,6 +407,13 @@ struct RoomServiceTests {
                 _ = try await rooms.send(sender, conversation: direct, toUser: 0, .init(clientMsgID: id, text: "blocked?"))
             } == .forbidden)
         }
+        // By to_user_id too; but a retry of a message stored before the block
+        // gets it back as a duplicate (§5.9), as by conversation_id.
+        #expect(await failureKind {
+            _ = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a2", text: "blocked?"))
+        } == .forbidden)
+        let retry = try await rooms.send(alice, conversation: 0, toUser: bob.userID, .init(clientMsgID: "a1", text: "hi"))
+        #expect(retry.duplicate && retry.event.seq == first.event.seq)
         let toCarol = try await rooms.send(alice, conversation: 0, toUser: carol.userID, .init(clientMsgID: "a3", text: "hi carol"))
         #expect(toCarol.event.text == "hi carol" && toCarol.event.conversationID != direct)
         #expect(try await rooms.send(bob, conversation: room.id, toUser: 0, .init(clientMsgID: "b2", text: "in the room")).event.seq > 0)
