@@ -950,7 +950,7 @@ public nonisolated struct Chatd_V1_Limits: @unchecked Sendable {
     set {_uniqueStorage()._maxOpenUploads = newValue}
   }
 
-  /// an unfinished upload lives this long after UploadBegin
+  /// an unfinished upload lives this long after UploadBegin (saturates at 4294967295, ~49.7 days)
   public var uploadTtlMs: UInt32 {
     get {_storage._uploadTtlMs}
     set {_uniqueStorage()._uploadTtlMs = newValue}
