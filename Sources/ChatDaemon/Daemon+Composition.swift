@@ -133,8 +133,15 @@ extension Daemon {
         do {
             var listener: ChatListener?
             if let fd = listenDescriptor {
-                listener = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
-                logger.info("adopted the listening socket from the service manager", metadata: ["chatd.fd": "\(fd)"])
+                try Self.checkActivation(config)
+                let adopted = try await ChatListener.adopt(descriptor: fd, server: server, group: group)
+                listener = adopted
+                logger.info(
+                    "adopted the listening socket from the service manager",
+                    metadata: ["chatd.fd": "\(fd)", "chatd.listen": "\(Self.describe(adopted))"])
+                if let warning = Self.activationMismatch(config, adopted: adopted.channel.localAddress) {
+                    logger.warning("\(warning)")
+                }
             } else if let listen = config.listen {
                 listener = try await StartupChecks.listening("server.listen", "\(listen)") {
                     try await ChatListener.bind(host: listen.host, port: listen.port, server: server, group: group)

@@ -4,6 +4,7 @@ import ChatCrypto
 import ChatServer
 import ChatStore
 import Logging
+import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
@@ -160,6 +161,28 @@ public final class Daemon: Sendable {
 }
 
 extension Daemon {
+    /// A socket passed by the service manager (socket activation) is a plain
+    /// listener: with `server.listen = ""` (TLS only) adopting it would serve
+    /// clients in the clear that the config meant to keep off, so chatd
+    /// refuses to start (exit 78).
+    static func checkActivation(_ config: Config) throws(ConfigError) {
+        guard config.listen == nil else { return }
+        throw ConfigError(
+            file: config.source ?? "the embedded default", key: "server.listen",
+            reason: "is \"\" (no plain listener), but the service manager passed a listening socket (socket activation, "
+                + "LISTEN_FDS): disable chatd.socket, or set server.listen to its ListenStream= address")
+    }
+
+    /// The adopted socket decides where chatd listens; a `server.listen`
+    /// naming another address is ignored, which the operator should hear of.
+    static func activationMismatch(_ config: Config, adopted: SocketAddress?) -> String? {
+        guard let listen = config.listen, let host = adopted?.ipAddress, let port = adopted?.port else { return nil }
+        let sameHost = listen.host == host || (listen.host == "localhost" && ["127.0.0.1", "::1"].contains(host))
+        if sameHost && (listen.port == port || listen.port == 0) { return nil }
+        let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return "listening on \(shown), the socket the service manager passed (its ListenStream=), not on server.listen \(listen)"
+    }
+
     static func describe(_ listener: ChatListener) -> String {
         let address = listener.channel.localAddress
         let host = address?.ipAddress ?? "?"
