@@ -594,7 +594,10 @@ struct RoomCommand: AsyncParsableCommand {
             q.afterID = after
             q.limit = limit
             let r = try await global.call(.roomList, q, as: Chatd_Control_V1_RoomListResponse.self)
-            global.output(r) { table(["ID", "NAME", "KIND", "MEMBERS", "HEAD"], roomRows(r.rooms)) }
+            global.output(r) {
+                table(["ID", "NAME", "KIND", "MEMBERS", "HEAD"], roomRows(r.rooms))
+                    + (r.hasMore_p ? "(more: --after \(r.rooms.last?.id ?? 0))\n" : "")
+            }
         }
     }
 
@@ -634,11 +637,13 @@ struct DeviceCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this user's devices.") var user: String?
         @Flag(help: "Include revoked devices.") var includeRevoked = false
+        @Option(help: "At most this many devices (0: 1000; at most 10000).") var limit: UInt32 = 0
 
         func run() async throws {
             var q = Chatd_Control_V1_DeviceListRequest()
             if let user { q.user = userRef(user) }
             q.includeRevoked = includeRevoked
+            q.limit = limit
             let r = try await global.call(.deviceList, q, as: Chatd_Control_V1_DeviceListResponse.self)
             global.output(r) {
                 table(
@@ -651,6 +656,7 @@ struct DeviceCommand: AsyncParsableCommand {
                             String($0.connectionCount),
                         ]
                     })
+                    + (r.hasMore_p ? "(more devices not shown: --limit up to 10000, or --user)\n" : "")
             }
         }
     }

@@ -686,7 +686,7 @@ _chatctl_device_list() {
     repeating_flags=()
     non_repeating_flags=(--json --include-revoked --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --config --user)
+    non_repeating_options=(--socket --config --user --limit)
     __chatctl_offer_flags_options 0
 
     # Offer option value completions
@@ -698,6 +698,9 @@ _chatctl_device_list() {
         return
         ;;
     '--user')
+        return
+        ;;
+    '--limit')
         return
         ;;
     esac

@@ -76,7 +76,7 @@ function __chatctl_parse_tokens -S
             __chatctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'list'
-                __chatctl_parse_subcommand 0 'socket=' 'config=' 'json' 'user=' 'include-revoked' 'version' 'h/help'
+                __chatctl_parse_subcommand 0 'socket=' 'config=' 'json' 'user=' 'include-revoked' 'limit=' 'version' 'h/help'
             case 'revoke'
                 __chatctl_parse_subcommand 2 'socket=' 'config=' 'json' 'version' 'h/help'
             end
@@ -373,6 +373,7 @@ complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_option
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" json' -l 'json' -d 'Print JSON: the response message in protobuf\'s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included: 0, "", false, [], {}, null for an absent message); keys sorted.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" user' -l 'user' -d 'Only this user\'s devices.' -rfka ''
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" include-revoked' -l 'include-revoked' -d 'Include revoked devices.'
+complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" limit' -l 'limit' -d 'At most this many devices (0: 1000; at most 10000).' -rfka ''
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" version' -l 'version' -d 'Show the version.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'chatctl' -n '__chatctl_should_offer_completions_for_flags_or_options "chatctl device revoke" socket' -l 'socket' -d 'Path of chatd\'s control socket (else $CHATD_SOCKET, else --config\'s).' -rfka ''

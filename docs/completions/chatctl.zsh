@@ -533,6 +533,7 @@ _chatctl_device_list() {
         '--json[Print JSON\: the response message in protobuf'\''s JSON mapping with the .proto field names (snake_case), 64-bit integers as numbers, enums by name, and every field present (defaults included\: 0, "", false, \[\], {}, null for an absent message); keys sorted.]'
         '--user[Only this user'\''s devices.]:user:'
         '--include-revoked[Include revoked devices.]'
+        '--limit[At most this many devices (0\: 1000; at most 10000).]:limit:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
