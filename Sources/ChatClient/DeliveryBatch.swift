@@ -51,9 +51,11 @@ public struct DeliveryBatch: Sendable {
 
     /// The MarkDelivered of `entries` (from `take`) failed as a whole: they
     /// go out again with the next `take`, each unless a higher seq was
-    /// stored for its conversation since (that one goes instead).
+    /// stored for its conversation since (that one goes instead) or a later
+    /// report already carried one.
     public mutating func failed(_ entries: [(conversation: UInt64, seq: UInt64)]) {
-        for entry in entries where entry.seq > (pending[entry.conversation] ?? 0) {
+        for entry in entries
+        where entry.seq > (pending[entry.conversation] ?? 0) && entry.seq >= (reported[entry.conversation] ?? 0) {
             pending[entry.conversation] = entry.seq
         }
     }

@@ -197,6 +197,13 @@ struct ReceiptTests {
         #expect(again?.map(\.conversation) == [7, 9] && again?.map(\.seq) == [5, 3])
         batch.stored(7, through: 5)
         #expect(batch.isEmpty, "once sent, the same position is not sent again")
+        // A report that fails after a later one went out is not sent again.
+        batch.stored(7, through: 6)
+        let older = batch.take(now: 500) ?? []
+        batch.stored(7, through: 8)
+        _ = batch.take(now: 750)
+        batch.failed(older)
+        #expect(batch.isEmpty)
     }
 }
 
