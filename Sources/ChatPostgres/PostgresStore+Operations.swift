@@ -232,23 +232,36 @@ extension PostgresStore {
         return pairs.map { ($0[0], $0[1]) }
     }
 
+    /// Nodes starting at once with the same `rooms.default` create each room
+    /// once: the INSERT of a name another node is creating waits for that
+    /// commit, then does nothing, and the room is read again (READ
+    /// COMMITTED: the next statement sees the other node's commit). A plain
+    /// INSERT failed the later node's start with `conflict`.
     public func ensureRooms(names: [String], now: Millis) async throws -> [ConversationID] {
         try await write { s, changes in
             var ids: [ConversationID] = []
             for name in names {
                 let key = Validate.roomNameKey(name)
-                if let row = try s.row("SELECT id, visibility FROM conversations WHERE name_key = ?", [key]) {
+                func existing() throws -> ConversationID? {
+                    guard let row = try s.row("SELECT id, visibility FROM conversations WHERE name_key = ?", [key]) else { return nil }
                     try ConversationPolicy.checkDefaultRoom(name, visibility: Visibility(rawValue: row[1].text) ?? .private)
-                    ids.append(row[0].int)
+                    return row[0].int
+                }
+                if let id = try existing() {
+                    ids.append(id)
                     continue
                 }
                 guard
                     let id = try s.int(
                         """
                         INSERT INTO conversations (kind, name, name_key, visibility, created_at, last_activity_at)
-                        VALUES ('room', ?, ?, 'public', ?, ?) RETURNING id
+                        VALUES ('room', ?, ?, 'public', ?, ?) ON CONFLICT (name_key) DO NOTHING RETURNING id
                         """, [name, key, now, now])
-                else { throw ChatFailure(.internal, "the new room has no id") }
+                else {
+                    guard let id = try existing() else { throw ChatFailure(.internal, "room \(name) neither created nor found") }
+                    ids.append(id)
+                    continue
+                }
                 _ = try Self.appendEvent(s, &changes, Event(conversationID: id, seq: 0, kind: .roomCreated, senderID: 0, createdAt: now))
                 ids.append(id)
             }

@@ -227,6 +227,36 @@ struct PostgresStoreTests {
         for node in nodes { await node.close() }
     }
 
+    /// Nodes starting at once with the same `rooms.default` create each
+    /// room once, and every node gets its id (a second INSERT of the name
+    /// used to fail that node's start with `conflict`).
+    @Test func nodesStartingAtOnceCreateEachDefaultRoomOnce() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let nodes = [try await PostgresStore.open(settings, logger: Self.logger), try await PostgresStore.open(settings, logger: Self.logger)]
+        let names = ["lobby", "Random", "help"]
+        let answers = try await withThrowingTaskGroup(of: [ConversationID].self) { group in
+            for i in 0..<12 {
+                group.addTask { try await nodes[i % 2].ensureRooms(names: names, now: 1_000) }
+            }
+            var all: [[ConversationID]] = []
+            for try await ids in group { all.append(ids) }
+            return all
+        }
+        #expect(answers.count == 12)
+        #expect(Set(answers).count == 1, "every start got the same rooms: \(answers)")
+        let counts = try await nodes[0].read { s in
+            try s.rows(
+                """
+                SELECT c.name, count(*) OVER (PARTITION BY c.name_key),
+                       (SELECT count(*) FROM events e WHERE e.conversation_id = c.id)
+                FROM conversations c ORDER BY c.id
+                """
+            ).map { "\($0[0].text) \($0[1].int) \($0[2].int)" }
+        }
+        #expect(counts == ["lobby 1 1", "Random 1 1", "help 1 1"])
+        for node in nodes { await node.close() }
+    }
+
     /// A write that swallows a failed statement and answers success is
     /// refused: PostgreSQL aborted the batch's transaction (and would
     /// answer its COMMIT with ROLLBACK). The batch's other writes run again
