@@ -241,6 +241,9 @@ extension PostgresStore {
                 } catch let error as BatchFailed {
                     // Its writes have their answer; go on with a fresh connection.
                     logger.warning("a write batch failed", metadata: ["chatd.error": "\(Self.translate(error.underlying))"])
+                } catch let unknown as CommitOutcomeUnknown {
+                    // Its writes wait for the answer; then on with a fresh connection.
+                    await settle(unknown, queue)
                 } catch {
                     for pending in queue.takeAll() { pending.finish(error) }
                     return
@@ -251,12 +254,14 @@ extension PostgresStore {
 
     /// Locks the rows of the conversations `batch` writes in, in ascending
     /// id order (see `PostgresGroupCommit`), as `standing` would one by
-    /// one; the session learns their last seqs.
-    private func lockConversations(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws {
+    /// one; the session learns their last seqs. Also answers the
+    /// transaction's id and backend (nil when the batch names no conversation).
+    private func lockConversations(of batch: [PostgresGroupCommit.Pending], _ s: PGSession) throws -> BatchTransaction? {
         let ids = Set(batch.compactMap(\.conversation)).sorted()
-        guard !ids.isEmpty else { return }
+        guard !ids.isEmpty else { return nil }
         let rows = try s.rows(Self.lockConversationsSQL, [PGArray(ids.map { Optional($0) })])
         s.locked(lastSeqs: rows.map { ($0[0].int, $0[1].int) })
+        return rows.first.map { BatchTransaction(xid: $0[2].int, backend: $0[3].int) }
     }
 
     /// The ids as one array parameter, so that every batch runs the same
@@ -267,7 +272,14 @@ extension PostgresStore {
     /// again) keep up, and planning it at each call cost each batch time
     /// in the conversations' locks (see BENCHMARKS.md, session 26).
     static let lockConversationsSQL = PGStatement(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE")
+        """
+        SELECT id, last_seq, pg_current_xact_id()::text::bigint, pg_backend_pid()
+        FROM conversations WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE
+        """)
+
+    /// A batch's transaction id and the backend running it, read before its
+    /// COMMIT (`settle`); batches whose rows lock none read it apart.
+    static let batchTransactionSQL = PGStatement("SELECT pg_current_xact_id()::text::bigint, pg_backend_pid()")
 
     /// Reads the snapshots of the batch's sends in one statement
     /// (`PostgresStore.batchSendSnapshotSQL`), for `PostgresTransaction.sendSnapshot`.
@@ -288,6 +300,24 @@ extension PostgresStore {
 
     /// A batch that failed as a whole; each of its writes has been told.
     struct BatchFailed: Error { let underlying: any Error }
+
+    /// A batch's transaction: its id (`pg_current_xact_id`) and the
+    /// process id of the backend running it.
+    struct BatchTransaction: Sendable {
+        let xid: Int64
+        let backend: Int64
+    }
+
+    /// A batch whose COMMIT got no answer: the connection broke while it
+    /// was sent or answered, so the transaction may have committed or not.
+    /// None of its writes has been told; `settle` asks the database.
+    struct CommitOutcomeUnknown: Error {
+        let transaction: BatchTransaction
+        let batch: [PostgresGroupCommit.Pending]
+        let published: [CommittedChanges]
+        let started: ContinuousClock.Instant
+        let underlying: any Error
+    }
 
     /// One transaction: the writes one after another, one NOTIFY, one
     /// COMMIT, then the committed writes' changes to the observer, in order.
@@ -310,6 +340,7 @@ extension PostgresStore {
         let started = ContinuousClock.now
         var done: [PostgresGroupCommit.Pending] = []
         var published: [CommittedChanges] = []
+        var transaction: BatchTransaction?
         /// Deferred appends failed to go in: no single write is to blame,
         /// so the whole batch runs again, appending as it goes.
         func again() throws -> Bool {
@@ -329,7 +360,7 @@ extension PostgresStore {
             try s.execute("BEGIN")
             s.beginBatch(deferring: deferring)
             do {
-                try lockConversations(of: batch, s)
+                transaction = try lockConversations(of: batch, s)
                 if deferring { try prefetchSends(of: batch, s) }
             } catch where Self.isRetryable(error) {
                 // Lost a deadlock before any write ran: the whole batch again
@@ -395,8 +426,20 @@ extension PostgresStore {
             } catch where s.batch.flushFailed {
                 return try again()
             }
+            if transaction == nil {
+                transaction = try s.row(Self.batchTransactionSQL).map { BatchTransaction(xid: $0[0].int, backend: $0[1].int) }
+            }
             try commitLock.withLock {
-                try s.execute("COMMIT")
+                do {
+                    try commitFault.withLockedValue { $0 }?(s, false)
+                    try s.execute("COMMIT")
+                    try commitFault.withLockedValue { $0 }?(s, true)
+                } catch where PGServerError(error) == nil {
+                    // No answer from the server: the COMMIT may have taken effect.
+                    guard let transaction else { throw error }
+                    throw CommitOutcomeUnknown(
+                        transaction: transaction, batch: batch, published: published, started: started, underlying: error)
+                }
                 // PostgreSQL answers a COMMIT of an aborted transaction
                 // with ROLLBACK, not an error: nobody may hear "done".
                 guard s.lastCommand == "COMMIT" else {
@@ -404,18 +447,113 @@ extension PostgresStore {
                 }
                 publish(published, s)
             }
+        } catch let unknown as CommitOutcomeUnknown {
+            // Never back to the pool open: it may still hold the transaction.
+            s.connection.close().whenComplete { _ in }
+            throw unknown
         } catch {
             try? s.rollback()
             for pending in batch { pending.finish(error) }
             throw BatchFailed(underlying: error)
         }
+        finishCommitted(done, started: started)
+        return true
+    }
+
+    private func finishCommitted(_ done: [PostgresGroupCommit.Pending], started: ContinuousClock.Instant) {
         committed.withLockedValue {
             $0.batches += 1
             $0.writes += done.count
         }
         batchObserver.withLockedValue { $0 }?.body(done.count, ContinuousClock.now - started)
         for pending in done { pending.finish(nil) }
-        return true
+    }
+
+    /// How long `settle` asks before it gives a batch up as unknown, and
+    /// how long a transaction may stay "in progress" before its backend is
+    /// terminated (a COMMIT lost on the way leaves it idle in its
+    /// transaction, holding its rows' locks, until the server notices).
+    static let settleTimeout = Duration.seconds(30)
+    static let settleTerminateAfter = Duration.seconds(2)
+
+    /// Finds out whether a batch whose COMMIT got no answer committed
+    /// (`pg_xact_status` on another connection), and answers its writes
+    /// accordingly, so that a broken connection costs an answer nothing:
+    /// committed, its writes succeed and what it wrote is published here;
+    /// aborted, they go back to the front of the queue and run again (a
+    /// write's body only reads and writes through its session, so running
+    /// it again is running it once). In progress (the backend has not yet
+    /// noticed, or the COMMIT never reached it), it asks again, and
+    /// terminates that backend after `settleTerminateAfter` (a backend
+    /// terminated before its commit record is flushed aborts). Only when the
+    /// database cannot tell within `settleTimeout` (unreachable, or an id too
+    /// old to know) do the writes fail, with `internal` (spec §9: retry;
+    /// a SendMessage with the same `client_msg_id` is stored at most once).
+    private func settle(_ unknown: CommitOutcomeUnknown, _ queue: PostgresGroupCommit) async {
+        let logger = self.logger
+        let transaction = unknown.transaction
+        logger.warning(
+            "the connection was lost during a COMMIT; asking the database whether it committed",
+            metadata: ["chatd.xid": "\(transaction.xid)", "chatd.error": "\(Self.translate(unknown.underlying))"])
+        let began = ContinuousClock.now
+        var terminated = false
+        while ContinuousClock.now - began < Self.settleTimeout && !closing.load(ordering: .acquiring) {
+            do {
+                let terminate = !terminated && ContinuousClock.now - began >= Self.settleTerminateAfter
+                let status = try await client.withConnection { connection in
+                    try await self.threads.runIfActive { () throws -> String? in
+                        let s = PGSession(connection, logger: logger, prepared: self.preparedStatements)
+                        if terminate {
+                            // Only that backend while it still runs that transaction (a pid may be reused).
+                            try s.execute(
+                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ? AND backend_xid::text = ?",
+                                [transaction.backend, String(transaction.xid % (1 << 32))])
+                        }
+                        let status = try s.row("SELECT pg_xact_status(?::text::xid8)", [String(transaction.xid)])?[0].textOrNil
+                        if status == "committed" { self.commitLock.withLock { self.publish(unknown.published, s) } }
+                        return status
+                    }
+                }
+                terminated = terminated || terminate
+                switch status {
+                case "committed":
+                    logger.notice("the batch whose COMMIT got no answer committed", metadata: ["chatd.xid": "\(transaction.xid)"])
+                    finishCommitted(unknown.batch, started: unknown.started)
+                    return
+                case "aborted":
+                    logger.notice(
+                        "the batch whose COMMIT got no answer did not commit; its writes run again",
+                        metadata: ["chatd.xid": "\(transaction.xid)"])
+                    rolledBack.add(1, ordering: .relaxed)
+                    // Each such loss counts an attempt, so a database that
+                    // keeps breaking at COMMIT does not loop for ever.
+                    var again: [PostgresGroupCommit.Pending] = []
+                    for var pending in unknown.batch {
+                        pending.attempt += 1
+                        if pending.attempt <= Self.maxAttempts { again.append(pending) } else { pending.finish(unknown.underlying) }
+                    }
+                    queue.requeue(again)
+                    return
+                case "in progress":
+                    try? await Task.sleep(for: .milliseconds(20))
+                default:
+                    // Too old for the commit log: nobody can tell any more.
+                    logger.error("the database cannot tell whether a batch committed", metadata: ["chatd.xid": "\(transaction.xid)"])
+                    finishUnknown(unknown)
+                    return
+                }
+            } catch {
+                logger.warning("cannot ask the database whether a batch committed", metadata: ["chatd.error": "\(Self.translate(error))"])
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        finishUnknown(unknown)
+    }
+
+    private func finishUnknown(_ unknown: CommitOutcomeUnknown) {
+        let failure = ChatFailure(
+            .internal, "the connection to the database broke during a COMMIT, and whether it committed is unknown")
+        for pending in unknown.batch { pending.finish(failure) }
     }
 }
 

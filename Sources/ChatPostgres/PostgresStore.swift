@@ -74,6 +74,9 @@ public final class PostgresStore: Store, Sendable {
     let listening = NIOLockedValueBox(false)
     /// Told (writes, duration) after each commit (metrics).
     let batchObserver = NIOLockedValueBox<BatchObserver?>(nil)
+    /// Tests: runs just before (false) and just after (true) each batch's
+    /// COMMIT; throwing stands for a connection that broke there.
+    let commitFault = NIOLockedValueBox<(@Sendable (PGSession, _ afterCommit: Bool) throws -> Void)?>(nil)
     /// (transactions, writes) committed by this node.
     let committed = NIOLockedValueBox((batches: 0, writes: 0))
     /// Signals waiting to go to the other nodes (PostgresStore+Cluster).

@@ -96,12 +96,19 @@ struct PostgresStoreTests {
         func withLock<T>(_ body: (inout [String]) -> T) -> T { lines.withLock { body(&$0) } }
     }
 
+    final class Flag: Sendable {
+        let state = Mutex(true)
+        var value: Bool {
+            get { state.withLock { $0 } }
+            set { state.withLock { $0 = newValue } }
+        }
+    }
+
     final class Published: Sendable {
         let seqs = Mutex<[Int64]>([])
         func withLock<T>(_ body: (inout [Int64]) -> T) -> T { seqs.withLock { body(&$0) } }
     }
 
-    /// Polls `condition` for up to 10 s.
     static func register(_ f: Fixture, _ name: String) async throws -> Session {
         try await f.accounts().register(
             username: name, password: "password1", email: "", displayName: "", device: DeviceInput(), context: f.context
@@ -121,6 +128,7 @@ struct PostgresStoreTests {
         return (store, rooms, alice, bob, room, head)
     }
 
+    /// Polls `condition` for up to 10 s.
     static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
         for _ in 0..<1000 {
             if condition() { return }
@@ -225,6 +233,59 @@ struct PostgresStoreTests {
             #expect(page.events.map(\.seq) == Array(1...13))
         }
         for node in nodes { await node.close() }
+    }
+
+    /// A send whose batch's connection breaks at its COMMIT (`fault` runs
+    /// once, just before or just after it): the send is answered as if nothing had
+    /// broken, stored once, and published once. Answers the batches rolled back.
+    static func sendThroughABrokenCommit(
+        _ name: String, afterCommit: Bool, fault: @escaping @Sendable (PGSession) throws -> Void
+    ) async throws -> Int {
+        let (store, rooms, alice, _, room, head) = try await roomOfTwo(name)
+        let seen = Published()
+        store.setEventObserver { batch in seen.withLock { $0 += batch.flatMap(\.events).map(\.seq) } }
+        let armed = Flag()
+        store.commitFault.withLockedValue {
+            $0 = { s, after in
+                guard after == afterCommit, armed.value else { return }
+                armed.value = false
+                try fault(s)
+            }
+        }
+        let sent = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m1", text: "hello"))
+        let faultRan = !armed.value
+        #expect(faultRan)
+        #expect(!sent.duplicate && sent.event.seq == head + 1)
+        let page = try await store.history(conversation: room.id, anchor: .after(head), limit: 10, viewer: alice.userID)
+        #expect(page.events.map(\.seq) == [head + 1] && page.events.first?.text == "hello")
+        #expect(seen.withLock { $0 } == [head + 1], "published once")
+        // The store goes on writing on fresh connections.
+        let next = try await rooms.send(alice, conversation: room.id, toUser: 0, .init(clientMsgID: "m2", text: "again"))
+        #expect(next.event.seq == head + 2)
+        let rolledBack = store.rolledBackBatches
+        await store.close()
+        return rolledBack
+    }
+
+    /// The COMMIT took effect and its answer was lost: the database says
+    /// the transaction committed, so the send succeeds (it used to answer
+    /// `internal`, and nothing here published the message).
+    @Test func aCommitWhoseAnswerWasLostIsFoundCommitted() async throws {
+        let rolledBack = try await Self.sendThroughABrokenCommit("answer-lost", afterCommit: true) { s in
+            try? s.connection.close().wait()
+            throw ChatFailure(.unavailable, "the connection to PostgreSQL closed")
+        }
+        #expect(rolledBack == 0)
+    }
+
+    /// The connection broke before the COMMIT went out: the database says
+    /// the transaction aborted, so the batch runs again on a fresh
+    /// connection and the send is stored then.
+    @Test func aCommitThatNeverArrivedRunsTheBatchAgain() async throws {
+        let rolledBack = try await Self.sendThroughABrokenCommit("commit-lost", afterCommit: false) { s in
+            try? s.connection.close().wait()
+        }
+        #expect(rolledBack == 1)
     }
 
     /// Nodes starting at once with the same `rooms.default` create each
