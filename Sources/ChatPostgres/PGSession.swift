@@ -600,6 +600,8 @@ struct PGServerError {
     let message: String?
     let columnName: String?
     let constraintName: String?
+    /// ERROR, FATAL or PANIC (not localized); FATAL and PANIC end the session.
+    let severity: String?
 
     init?(_ error: any Error) {
         if let error = error as? PSQLError, let info = error.serverInfo {
@@ -607,13 +609,20 @@ struct PGServerError {
             message = info[.message]
             columnName = info[.columnName]
             constraintName = info[.constraintName]
+            severity = info[.severity] ?? info[.localizedSeverity]
         } else if case PostgresError.server(let answer) = error {
             sqlState = answer.fields[.sqlState]
             message = answer.fields[.message]
             columnName = answer.fields[.columnName]
             constraintName = answer.fields[.constraintName]
+            severity = answer.fields[.severity] ?? answer.fields[.localizedSeverity]
         } else {
             return nil
         }
     }
+
+    /// The server ended the session (FATAL, PANIC): the statement's
+    /// answer may never have been the error, e.g. a COMMIT whose record was
+    /// flushed when another backend's crash made every session end (57P02).
+    var endsSession: Bool { severity == "FATAL" || severity == "PANIC" }
 }

@@ -434,8 +434,9 @@ extension PostgresStore {
                     try commitFault.withLockedValue { $0 }?(s, false)
                     try s.execute("COMMIT")
                     try commitFault.withLockedValue { $0 }?(s, true)
-                } catch where PGServerError(error) == nil {
-                    // No answer from the server: the COMMIT may have taken effect.
+                } catch where PGServerError(error).map(\.endsSession) ?? true {
+                    // No answer from the server, or the session ended
+                    // (FATAL): the COMMIT may have taken effect.
                     guard let transaction else { throw error }
                     throw CommitOutcomeUnknown(
                         transaction: transaction, batch: batch, published: published, started: started, underlying: error)
@@ -449,7 +450,7 @@ extension PostgresStore {
             }
         } catch let unknown as CommitOutcomeUnknown {
             // Never back to the pool open: it may still hold the transaction.
-            s.connection.close().whenComplete { _ in }
+            try? s.connection.close().wait()
             throw unknown
         } catch {
             try? s.rollback()
@@ -469,58 +470,46 @@ extension PostgresStore {
         for pending in done { pending.finish(nil) }
     }
 
-    /// How long `settle` asks before it gives a batch up as unknown, and
-    /// how long a transaction may stay "in progress" before its backend is
-    /// terminated (a COMMIT lost on the way leaves it idle in its
-    /// transaction, holding its rows' locks, until the server notices).
+    /// How long `settle` asks before it gives a batch up as unknown.
     static let settleTimeout = Duration.seconds(30)
-    static let settleTerminateAfter = Duration.seconds(2)
 
     /// Finds out whether a batch whose COMMIT got no answer committed
-    /// (`pg_xact_status` on another connection), and answers its writes
+    /// (`transactionStatus`, on another connection), and answers its writes
     /// accordingly, so that a broken connection costs an answer nothing:
     /// committed, its writes succeed and what it wrote is published here;
     /// aborted, they go back to the front of the queue and run again (a
     /// write's body only reads and writes through its session, so running
-    /// it again is running it once). In progress (the backend has not yet
-    /// noticed, or the COMMIT never reached it), it asks again, and
-    /// terminates that backend after `settleTerminateAfter` (a backend
-    /// terminated before its commit record is flushed aborts). Only when the
-    /// database cannot tell within `settleTimeout` (unreachable, or an id too
-    /// old to know) do the writes fail, with `internal` (spec §9: retry;
-    /// a SendMessage with the same `client_msg_id` is stored at most once).
+    /// it again is running it once; each time counts an attempt). Only
+    /// when the database cannot tell within `settleTimeout` (unreachable,
+    /// the old backend still busy, an id too old to know) or the store is
+    /// closing do the writes fail, with `internal` (spec §9: they may have
+    /// been carried out; a SendMessage retried with the same
+    /// `client_msg_id` is stored at most once).
     private func settle(_ unknown: CommitOutcomeUnknown, _ queue: PostgresGroupCommit) async {
         let logger = self.logger
         let transaction = unknown.transaction
         logger.warning(
             "the connection was lost during a COMMIT; asking the database whether it committed",
             metadata: ["chatd.xid": "\(transaction.xid)", "chatd.error": "\(Self.translate(unknown.underlying))"])
-        let began = ContinuousClock.now
-        var terminated = false
-        while ContinuousClock.now - began < Self.settleTimeout && !closing.load(ordering: .acquiring) {
+        let deadline = ContinuousClock.now + Self.settleTimeout
+        while ContinuousClock.now < deadline && !closing.load(ordering: .acquiring) {
             do {
-                let terminate = !terminated && ContinuousClock.now - began >= Self.settleTerminateAfter
-                let status = try await client.withConnection { connection in
-                    try await self.threads.runIfActive { () throws -> String? in
-                        let s = PGSession(connection, logger: logger, prepared: self.preparedStatements)
-                        if terminate {
-                            // Only that backend while it still runs that transaction (a pid may be reused).
-                            try s.execute(
-                                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ? AND backend_xid::text = ?",
-                                [transaction.backend, String(transaction.xid % (1 << 32))])
+                let status = try await Self.within(deadline) {
+                    try await self.client.withConnection { connection in
+                        try await self.threads.runIfActive { () throws -> TransactionStatus in
+                            let s = PGSession(connection, logger: logger, prepared: self.preparedStatements)
+                            let status = try Self.transactionStatus(transaction, s)
+                            if status == .committed { self.commitLock.withLock { self.publish(unknown.published, s) } }
+                            return status
                         }
-                        let status = try s.row("SELECT pg_xact_status(?::text::xid8)", [String(transaction.xid)])?[0].textOrNil
-                        if status == "committed" { self.commitLock.withLock { self.publish(unknown.published, s) } }
-                        return status
                     }
                 }
-                terminated = terminated || terminate
                 switch status {
-                case "committed":
+                case .committed:
                     logger.notice("the batch whose COMMIT got no answer committed", metadata: ["chatd.xid": "\(transaction.xid)"])
                     finishCommitted(unknown.batch, started: unknown.started)
                     return
-                case "aborted":
+                case .aborted:
                     logger.notice(
                         "the batch whose COMMIT got no answer did not commit; its writes run again",
                         metadata: ["chatd.xid": "\(transaction.xid)"])
@@ -534,9 +523,9 @@ extension PostgresStore {
                     }
                     queue.requeue(again)
                     return
-                case "in progress":
+                case .inProgress:
                     try? await Task.sleep(for: .milliseconds(20))
-                default:
+                case .unknown:
                     // Too old for the commit log: nobody can tell any more.
                     logger.error("the database cannot tell whether a batch committed", metadata: ["chatd.xid": "\(transaction.xid)"])
                     finishUnknown(unknown)
@@ -548,6 +537,68 @@ extension PostgresStore {
             }
         }
         finishUnknown(unknown)
+    }
+
+    enum TransactionStatus: Sendable, Equatable {
+        case committed, aborted, inProgress, unknown
+    }
+
+    /// One look at the transaction of a batch whose COMMIT got no answer.
+    /// While its backend still runs it, it is in progress whatever the
+    /// commit log says: a COMMIT waiting for a synchronous standby is marked
+    /// committed before the standby has it, and is not done until the wait
+    /// ends. A backend idle in that transaction never got the COMMIT (this
+    /// end closed the connection, so it never will): it is terminated, and
+    /// the transaction aborts (a backend is never terminated while it runs
+    /// a statement, such as a COMMIT that waits for its flush or its standby).
+    /// Once the backend has let go of it, the commit log's answer is final.
+    static func transactionStatus(_ t: BatchTransaction, _ s: PGSession) throws -> TransactionStatus {
+        let xid = String(t.xid)
+        // pg_stat_activity's backend_xid is the 32-bit xid, without the epoch.
+        let shortXID = String(t.xid & 0xFFFF_FFFF)
+        let row = try s.row(
+            """
+            SELECT pg_xact_status(?::text::xid8),
+                   (SELECT state FROM pg_stat_activity WHERE pid = ? AND backend_xid::text = ?)
+            """, [xid, t.backend, shortXID])
+        if let state = row?[1].textOrNil {
+            if state.hasPrefix("idle in transaction") {
+                // Matched again in the statement itself: that pid may have gone and been reused.
+                _ = try? s.rows(
+                    """
+                    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE pid = ? AND backend_xid::text = ? AND state LIKE 'idle in transaction%'
+                    """, [t.backend, shortXID])
+            }
+            return .inProgress
+        }
+        switch row?[0].textOrNil {
+        case "committed": return .committed
+        case "aborted": return .aborted
+        case "in progress": return .inProgress
+        default: return .unknown
+        }
+    }
+
+    struct SettleTimedOut: Error, CustomStringConvertible {
+        var description: String { "no answer before the deadline" }
+    }
+
+    /// `body`'s result, or `SettleTimedOut` at `deadline` (a pool waiting
+    /// for a connection to a database that does not answer).
+    static func within<T: Sendable>(
+        _ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(until: deadline, clock: .continuous)
+                throw SettleTimedOut()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw SettleTimedOut() }
+            return first
+        }
     }
 
     private func finishUnknown(_ unknown: CommitOutcomeUnknown) {

@@ -268,8 +268,8 @@ struct PostgresStoreTests {
     }
 
     /// The COMMIT took effect and its answer was lost: the database says
-    /// the transaction committed, so the send succeeds (it used to answer
-    /// `internal`, and nothing here published the message).
+    /// the transaction committed, so the send succeeds (it used to fail
+    /// with the connection's error, and nothing here published the message).
     @Test func aCommitWhoseAnswerWasLostIsFoundCommitted() async throws {
         let rolledBack = try await Self.sendThroughABrokenCommit("answer-lost", afterCommit: true) { s in
             try? s.connection.close().wait()
@@ -286,6 +286,49 @@ struct PostgresStoreTests {
             try? s.connection.close().wait()
         }
         #expect(rolledBack == 1)
+    }
+
+    /// The server ended the batch's session before its COMMIT (as an
+    /// operator's pg_terminate_backend or a crash of another backend
+    /// does): the transaction aborted, so the batch runs again.
+    @Test func aSessionTheServerEndsBeforeCommitRunsTheBatchAgain() async throws {
+        let rolledBack = try await Self.sendThroughABrokenCommit("terminated", afterCommit: false) { s in
+            _ = try? s.rows("SELECT pg_terminate_backend(pg_backend_pid())")
+        }
+        #expect(rolledBack == 1)
+    }
+
+    /// What `settle` learns of a transaction: in progress while a backend
+    /// sits idle in it, which is then terminated (its COMMIT will never
+    /// come), so that it aborts; committed once committed.
+    @Test func aTransactionLeftIdleIsEndedAndAborts() async throws {
+        let settings = try await PostgresTestCluster.shared.freshDatabase()
+        let store = try await PostgresStore.open(settings, logger: Self.logger)
+        let other = try await PostgresStore.open(settings, logger: Self.logger)
+        @Sendable func begin(_ s: PGSession) throws -> PostgresStore.BatchTransaction {
+            try s.execute("BEGIN")
+            guard let row = try s.row(PostgresStore.batchTransactionSQL) else { throw ChatFailure(.internal, "no xid") }
+            return PostgresStore.BatchTransaction(xid: row[0].int, backend: row[1].int)
+        }
+        // Left open on one of the other store's connections, as a batch
+        // whose COMMIT never reached the server leaves it.
+        let idle = try await other.read { s in try begin(s) }
+        var statuses: [PostgresStore.TransactionStatus] = []
+        for _ in 0..<250 {
+            let status = try await store.read { s in try PostgresStore.transactionStatus(idle, s) }
+            statuses.append(status)
+            if status != .inProgress { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(statuses.first == .inProgress && statuses.last == .aborted, "\(statuses)")
+        let committed = try await store.read { s in
+            let t = try begin(s)
+            try s.execute("COMMIT")
+            return t
+        }
+        #expect(try await store.read { s in try PostgresStore.transactionStatus(committed, s) } == .committed)
+        await other.close()
+        await store.close()
     }
 
     /// Nodes starting at once with the same `rooms.default` create each
