@@ -28,7 +28,7 @@ final class WALCheckpointer: Sendable {
     private let checkpoint: @Sendable (Database) throws -> Int
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let state = Mutex((stopped: false, runs: 0, pages: 0, failures: 0))
+    private let state = Mutex((stopped: false, runs: 0, pages: 0, failures: 0, busy: 0))
     private let failureHandler = Mutex<FailureHandler?>(nil)
 
     final class FailureHandler: Sendable {
@@ -70,6 +70,12 @@ final class WALCheckpointer: Sendable {
                     $0.runs += 1
                     $0.pages += max(0, copied)
                 }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                // Another connection holds the checkpoint lock (the
+                // writer's backstop, a shutdown's truncation, a reader
+                // recovering the log): nothing failed, the next round
+                // copies what this one could not.
+                state.withLock { $0.busy += 1 }
             } catch {
                 // The next round tries again, and the writer's backstop
                 // bounds the log meanwhile; a storage fault is the store's
@@ -80,8 +86,11 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// Checkpoints run, pages copied in total, checkpoints that failed (tests).
-    var statistics: (runs: Int, pages: Int, failures: Int) { state.withLock { ($0.runs, $0.pages, $0.failures) } }
+    /// Checkpoints run, pages copied in total, checkpoints that failed,
+    /// rounds that found the checkpoint lock taken (tests).
+    var statistics: (runs: Int, pages: Int, failures: Int, busy: Int) {
+        state.withLock { ($0.runs, $0.pages, $0.failures, $0.busy) }
+    }
 
     /// Stops the thread, waits for it, and closes the connection; later calls do nothing.
     func stop() {

@@ -38,25 +38,52 @@ struct WALCheckpointerTests {
 }
 
 extension WALCheckpointerTests {
-    /// A checkpoint that fails with an I/O error is a storage fault, as a
-    /// write's would be: writes are refused and the health says why (the
-    /// daemon logs each change of it). Before, it was only counted.
-    @Test func aFailingCheckpointIsAStorageFault() async throws {
+    /// Runs `body` on a store over a fresh database file whose checkpointer's
+    /// every checkpoint fails with `code`, once `enough` says it has run
+    /// long enough (or after 5 s).
+    static func withFailingCheckpoints(
+        _ code: ResultCode, _ message: String, until enough: @escaping (WALCheckpointer) -> Bool,
+        _ body: (SQLiteStore, WALCheckpointer) throws -> Void
+    ) async throws {
         let path = NSTemporaryDirectory() + "ckpt-\(UUID().uuidString).sqlite3"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         // The database and its schema, then a checkpointer whose checkpoints fail.
         try SQLiteStore.open(path: path, synchronous: .normal).close()
-        let failing = try WALCheckpointer(path: path) { _ in throw DatabaseError(resultCode: .SQLITE_IOERR_FSYNC, message: "disk I/O error") }
+        let failing = try WALCheckpointer(path: path) { _ in throw DatabaseError(resultCode: code, message: message) }
         let store = try SQLiteStore(writer: DatabaseQueue(path: path), path: path, checkpointer: failing)
         defer { try? store.close() }
         let deadline = ContinuousClock.now + .seconds(5)
-        while failing.statistics.failures == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(failing.statistics.failures > 0)
-        guard case .failed(let reason) = store.storage.current.state else {
-            Issue.record("the storage is \(store.storage.current.state) after a failed checkpoint")
-            return
+        while !enough(failing) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try body(store, failing)
+    }
+
+    /// A checkpoint that fails with an I/O error is a storage fault, as a
+    /// write's would be: writes are refused and the health says why (the
+    /// daemon logs each change of it). Before, it was only counted.
+    @Test func aFailingCheckpointIsAStorageFault() async throws {
+        try await Self.withFailingCheckpoints(.SQLITE_IOERR_FSYNC, "disk I/O error", until: { $0.statistics.failures > 0 }) {
+            store, failing in
+            #expect(failing.statistics.failures > 0)
+            guard case .failed(let reason) = store.storage.current.state else {
+                Issue.record("the storage is \(store.storage.current.state) after a failed checkpoint")
+                return
+            }
+            #expect(reason.contains("disk I/O error"), "\(reason)")
+            #expect(throws: ChatFailure.self) { try store.storage.admit(.ordinary) }
         }
-        #expect(reason.contains("disk I/O error"), "\(reason)")
-        #expect(throws: ChatFailure.self) { try store.storage.admit(.ordinary) }
+    }
+
+    /// A round that finds the checkpoint lock taken (SQLITE_BUSY: another
+    /// connection checkpoints) failed at nothing: it is counted apart, and
+    /// the storage stays writable. It was counted as a failure, which the
+    /// first test here forbids; that test failed once under load, perhaps
+    /// for this (not confirmed).
+    @Test func aBusyCheckpointIsNoFailure() async throws {
+        try await Self.withFailingCheckpoints(.SQLITE_BUSY, "database is locked", until: { $0.statistics.busy >= 3 }) { store, busy in
+            #expect(busy.statistics.busy >= 3)
+            #expect(busy.statistics.failures == 0)
+            #expect(store.storage.current.state == .writable, "\(store.storage.current.state)")
+            try store.storage.admit(.ordinary)
+        }
     }
 }
