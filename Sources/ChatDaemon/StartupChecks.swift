@@ -14,8 +14,15 @@ public enum StartupChecks {
         public var warnings: [String] = []
     }
 
-    public static func check(_ c: Config) -> Findings {
+    public static func check(_ c: Config, euid: uid_t = geteuid()) -> Findings {
         var findings = Findings()
+        if euid == 0 {
+            // Root reads and writes everything: the checks below would pass
+            // for paths the service's user cannot use.
+            findings.warnings.append(
+                "checked as root, who may read and write what chatd's user cannot: run the check as that user "
+                    + "(runuser -u chatd -- chatd --check-config --config FILE)")
+        }
         if let problem = DataDirectory.problem(creating: c.dataDir, create: false) { findings.errors.append(problem) }
         if !c[.filesDir].isEmpty,
             let problem = DataDirectory.problem(creating: c.filesDir, key: "files.dir", create: false)

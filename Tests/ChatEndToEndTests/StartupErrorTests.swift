@@ -40,6 +40,10 @@ struct StartupErrorTests {
         let fresh = TestServer.tempDir() + "/a/b"
         #expect(StartupChecks.check(TestServer.testConfig(dataDir: fresh)).errors.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: fresh))
+        // Run as root, the check says its findings may not hold for chatd's user.
+        let asRoot = StartupChecks.check(TestServer.testConfig(dataDir: fresh), euid: 0)
+        #expect(asRoot.errors.isEmpty && asRoot.warnings.contains { $0.hasPrefix("checked as root") }, "\(asRoot)")
+        #expect(!StartupChecks.check(TestServer.testConfig(dataDir: fresh), euid: 1000).warnings.contains { $0.hasPrefix("checked as root") })
     }
 }
 
