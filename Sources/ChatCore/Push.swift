@@ -201,7 +201,8 @@ public enum PushPolicy {
 
     /// "localhost" (and names under it) and address literals of loopback,
     /// private, link-local, shared (100.64/10), unspecified and unique-local
-    /// ranges, IPv4-mapped IPv6 included.
+    /// ranges, and IPv6 addresses that carry such an IPv4 address
+    /// (IPv4-mapped and -compatible, NAT64's 64:ff9b::/96, 6to4's 2002::/16).
     public static func isPrivateHost(_ rawHost: String) -> Bool {
         var host = rawHost.lowercased()
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -216,8 +217,11 @@ public enum PushPolicy {
         if bytes[0] & 0xFE == 0xFC { return true }  // fc00::/7
         if bytes[0] == 0xFE && bytes[1] & 0xC0 == 0x80 { return true }  // fe80::/10
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
-            return isPrivate(Array(bytes[12..<16]))
+            return isPrivate(Array(bytes[12..<16]))  // ::ffff:a.b.c.d
         }
+        if bytes[0..<12].allSatisfy({ $0 == 0 }) { return isPrivate(Array(bytes[12..<16])) }  // ::a.b.c.d
+        if bytes[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return isPrivate(Array(bytes[12..<16])) }
+        if bytes[0] == 0x20 && bytes[1] == 0x02 { return isPrivate(Array(bytes[2..<6])) }
         return false
     }
 
@@ -232,21 +236,29 @@ public enum PushPolicy {
     /// loopback, private or link-local. Checked at every send, so a name
     /// that later points inside, or a rule tightened by a reload, stops it.
     /// nil: go ahead; else the outcome to record without sending.
+    /// The scheme is checked again too: an `http` endpoint registered while
+    /// `push.allow_http` was on gets nothing once it is off.
     public static func refusal(
         endpoint: String, rules: PushRules, resolve: (String) async -> [String]?
     ) async -> PushOutcome? {
+        guard let url = URLComponents(string: endpoint), url.scheme?.lowercased() == "https" || rules.allowHTTP else { return .failed }
         guard !rules.allowPrivateAddresses else { return nil }
-        guard let host = URLComponents(string: endpoint)?.host, !isPrivateHost(host) else { return .failed }
+        guard let host = url.host, !isPrivateHost(host) else { return .failed }
         guard !isAddressLiteral(host) else { return nil }
         guard let addresses = await resolve(host), !addresses.isEmpty else { return .retry }
         return addresses.contains(where: isPrivateHost) ? .failed : nil
     }
 
+    /// The IPv4 address `host` stands for, read as the C library reads it
+    /// when it connects (`inet_aton`, as getaddrinfo does): besides dotted
+    /// quads that is octal ("0177.0.0.1"), hexadecimal ("0x7f.1") and
+    /// shortened ("127.1", "2130706433") forms, all 127.0.0.1. Reading
+    /// them as decimal quads let such endpoints reach inside.
     private static func ipv4(_ host: String) -> [UInt8]? {
-        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        let bytes = parts.compactMap { UInt8($0) }
-        return bytes.count == 4 ? bytes : nil
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: ":") }) else { return nil }
+        var address = in_addr()
+        guard host.withCString({ inet_aton($0, &address) }) == 1 else { return nil }
+        return withUnsafeBytes(of: address.s_addr) { Array($0) }  // network order: a.b.c.d
     }
 
     private static func isPrivate(_ a: [UInt8]) -> Bool {

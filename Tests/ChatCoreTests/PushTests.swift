@@ -41,6 +41,11 @@ struct PushTests {
             "https://127.0.0.1/up", "https://10.1.2.3/", "https://192.168.0.9/", "https://172.20.0.1/", "https://169.254.169.254/latest",
             "https://localhost:8080/", "https://a.localhost/", "https://localhost./", "https://127.0.0.1./", "https://[::1]/", "https://[fe80::1]/", "https://[fd00::5]/",
             "https://[::ffff:127.0.0.1]/", "https://0.0.0.0/", "https://100.64.0.1/", "https://ex ample.org/",
+            // The forms the C library reads as 127.0.0.1, 10.0.0.1 and 192.168.1.1 when it connects.
+            "https://0177.0.0.1/", "https://0x7f.0.0.1/", "https://127.1/", "https://2130706433/", "https://012.0.0.1/",
+            "https://192.0250.1.1/", "https://0x7f000001/",
+            // IPv6 addresses carrying a private IPv4 address: compatible, NAT64, 6to4.
+            "https://[::127.0.0.1]/", "https://[64:ff9b::a00:1]/", "https://[2002:c0a8:101::1]/",
             "https://example.org/" + String(repeating: "a", count: 1024),
         ] {
             #expect(refusal(.unifiedPush, endpoint: bad, rules: rules()) == "endpoint", "\(bad)")
@@ -49,6 +54,8 @@ struct PushTests {
         #expect(refusal(.unifiedPush, endpoint: "http://127.0.0.1:9/up", rules: rules(http: true)) == "endpoint")
         #expect(refusal(.unifiedPush, endpoint: "https://[2001:db8::1]/up", rules: rules()) == nil)
         #expect(refusal(.unifiedPush, endpoint: "https://8.8.8.8/up", rules: rules()) == nil)
+        #expect(refusal(.unifiedPush, endpoint: "https://[64:ff9b::808:808]/up", rules: rules()) == nil)
+        #expect(refusal(.unifiedPush, endpoint: "https://[2002:808:808::1]/up", rules: rules()) == nil)
         #expect(refusal(.unifiedPush, endpoint: "https://x.org/", pushkey: "k", rules: rules()) == "pushkey")
         #expect(refusal(nil, rules: rules()) == "kind")
         var off = rules()
@@ -65,8 +72,8 @@ struct PushTests {
             "six.example.org": ["fd00::1"], "empty.example.org": [],
         ]
         let looked = Mutex<[String]>([])
-        func refusal(_ endpoint: String, allow: Bool = false) async -> PushOutcome? {
-            await PushPolicy.refusal(endpoint: endpoint, rules: rules(local: allow)) { host in
+        func refusal(_ endpoint: String, allow: Bool = false, http: Bool = false) async -> PushOutcome? {
+            await PushPolicy.refusal(endpoint: endpoint, rules: rules(http: http, local: allow)) { host in
                 looked.withLock { $0.append(host) }
                 return table[host]
             }
@@ -81,9 +88,13 @@ struct PushTests {
         #expect(await refusal("http://127.0.0.1:9/up") == .failed)
         #expect(await refusal("https://[fe80::1]/up") == .failed)
         #expect(await refusal("https://localhost/up") == .failed)
+        #expect(await refusal("https://0177.0.0.1/up") == .failed)
+        // An http endpoint registered while push.allow_http was on.
+        #expect(await refusal("http://8.8.8.8/up") == .failed)
+        #expect(await refusal("http://8.8.8.8/up", http: true) == nil)
         #expect(looked.withLock { $0 } == ["ntfy.example.org", "evil.example.org", "six.example.org", "unknown.example.org", "empty.example.org"])
         #expect(await refusal("https://evil.example.org/up", allow: true) == nil)
-        #expect(await refusal("http://127.0.0.1:9/up", allow: true) == nil)
+        #expect(await refusal("http://127.0.0.1:9/up", allow: true, http: true) == nil)
     }
 
     @Test func gatewayTargetsNeedAGatewayAndWellFormedFields() throws {
