@@ -36,12 +36,33 @@ final class HTTPPushClient: PushHTTP {
         request.headers.add(name: "TTL", value: "86400")
         request.headers.add(name: "Urgency", value: "high")
         request.body = .bytes(ByteBuffer(bytes: body))
+        // One deadline for the whole exchange: async-http-client's ends
+        // when the answer's head arrives, and an endpoint that then sends
+        // its body slowly, or never, held its slot of push.concurrency for ever.
+        let deadline = NIODeadline.now() + .milliseconds(timeoutMs)
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(timeoutMs))
-            let answer = try? await response.body.collect(upTo: Self.maxAnswerBytes)
+            let response = try await client.execute(request, deadline: deadline)
+            let answer = try? await Self.until(deadline) { try await response.body.collect(upTo: Self.maxAnswerBytes) }
             return (Int(response.status.code), answer.map { Array(buffer: $0) } ?? [])
         } catch {
             return (nil, [])
+        }
+    }
+
+    struct DeadlinePassed: Error {}
+
+    /// `body`'s result, or `DeadlinePassed` (and `body` cancelled) at `deadline`.
+    static func until<T: Sendable>(_ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                let left = deadline - .now()
+                if left > .zero { try await Task.sleep(nanoseconds: UInt64(left.nanoseconds)) }
+                throw DeadlinePassed()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw DeadlinePassed() }
+            return first
         }
     }
 

@@ -285,6 +285,37 @@ struct PushResolveTests {
         #expect(await client.resolve("no-such-host.invalid") == nil)
         await client.shutdown()
     }
+
+    /// An endpoint that sends an answer's head and then nothing more holds
+    /// a POST no longer than its timeout (async-http-client's deadline ends
+    /// with the head; the body was read without one).
+    @Test func anAnswerWhoseBodyNeverComesEndsAtTheTimeout() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(HeadOnly()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = HTTPPushClient(connectionsPerHost: 1, group: MultiThreadedEventLoopGroup.singleton)
+        let started = ContinuousClock.now
+        let answer = await client.post(
+            url: "http://127.0.0.1:\(server.localAddress?.port ?? 0)/up", contentType: "text/plain", contentEncoding: nil,
+            authorization: nil, body: Array("hello".utf8), timeoutMs: 500)
+        let took = ContinuousClock.now - started
+        #expect(answer.status == 200 && answer.body.isEmpty)
+        #expect(took < .seconds(3), "\(took)")
+        await client.shutdown()
+        try await server.close()
+    }
+
+    /// Answers every request with a head that promises a body, and no body.
+    final class HeadOnly: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: application/json\r\n\r\n{"
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: head)), promise: nil)
+        }
+    }
 }
 
 final class PushSink: Sendable {
