@@ -31,8 +31,8 @@ extension PostgresStore {
             try notes.map { note in
                 let targets = try s.rows(
                     """
-                    SELECT \(Self.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
-                    WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? ORDER BY p.device_id
+                    SELECT \(Self.pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id JOIN users u ON u.id = p.user_id
+                    WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? AND NOT u.disabled ORDER BY p.device_id
                     """, [note.user, now]
                 ).map(Self.pushTarget)
                 let member = try s.row(

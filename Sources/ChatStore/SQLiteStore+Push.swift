@@ -44,8 +44,8 @@ extension SQLiteStore: BlockingPushReads {
             let targets = try Row.decodeAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT \(pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id
-                        WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? ORDER BY p.device_id
+                        SELECT \(pushTargetColumns) FROM push_targets p JOIN devices d ON d.id = p.device_id JOIN users u ON u.id = p.user_id
+                        WHERE p.user_id = ? AND d.revoked_at IS NULL AND d.token_expires_at > ? AND u.disabled = 0 ORDER BY p.device_id
                         """), arguments: [note.user, now], pushTarget)
             let member = try Row.fetchOneCached(db,
                 sql: "SELECT read_seq, notify_level, notify_muted_until FROM members WHERE conversation_id = ? AND user_id = ?",

@@ -100,6 +100,11 @@ struct PushStoreTests {
         context = try #require(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: false).first)
         #expect(context.unread == 1 && context.mentions == 0 && context.settings.level == .mentions && context.senderUsername == nil)
 
+        // A disabled account is not told (its tokens stay, but Resume refuses them).
+        try await f.store.setDisabled(user: alice.userID, true)
+        #expect(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: false).first?.targets.isEmpty == true)
+        try await f.store.setDisabled(user: alice.userID, false)
+        #expect(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: false).first?.targets.count == 1)
         // A signed-out device is not told: its token ended.
         _ = try await f.store.changePassword(user: alice.userID, hash: "x", keepTokens: false, except: nil)
         context = try #require(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: false).first)
