@@ -244,7 +244,8 @@ public final class AccountService: Sendable {
             // seen time can wait; the session cannot.
         }
         let session = Session(
-            user: account.user, deviceRowID: device.rowID, deviceID: device.deviceID, tokenExpiresAt: expires)
+            user: account.user, deviceRowID: device.rowID, deviceID: device.deviceID, tokenExpiresAt: expires,
+            tokenHash: crypto.tokenHash(token))
         return AuthResult(session: session, token: nil)
     }
 
@@ -256,14 +257,23 @@ public final class AccountService: Sendable {
         try await audit(.logout, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
     }
 
+    /// Replaces the session's own token, and only while the device still
+    /// holds it: a token that a password change, a logout or a re-login
+    /// ended while the request was on its way stays ended (§4.3). Writing
+    /// by device alone handed a stolen session a fresh token just after the
+    /// owner's password change had ended it.
     public func refreshToken(_ session: Session, context: ConnectionContext) async throws -> AuthResult {
         let token = crypto.newToken()
+        let hash = crypto.tokenHash(token)
         let expires = clock.nowMs() + limits.tokenTTLMs
-        try await store.setToken(device: session.deviceRowID, hash: crypto.tokenHash(token), expiresAt: expires)
+        guard try await store.replaceToken(device: session.deviceRowID, from: session.tokenHash, to: hash, expiresAt: expires) else {
+            throw ChatFailure(.invalidToken, "this session's token has ended (logout, password change or a new login of the device)")
+        }
         sessions.endSessions(devices: [session.deviceRowID], reason: .tokenEnded, except: context.connectionID)
-        try await audit(.tokenRefreshed, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
+        try await auditCommitted(.tokenRefreshed, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "device=\(session.deviceID)")
         var fresh = session
         fresh.tokenExpiresAt = expires
+        fresh.tokenHash = hash
         return AuthResult(session: fresh, token: token)
     }
 
@@ -429,6 +439,9 @@ public final class AccountService: Sendable {
     ) async throws -> AuthResult {
         let (token, binding) = makeBinding(device, context: context)
         let stored = try await store.bindDevice(user: account.user.id, binding, verifiedHash: verifiedHash)
+        // A device logged in again: its old token has ended (§4.5), so have
+        // the connections that Resumed with it.
+        sessions.endSessions(devices: [stored.rowID], reason: .tokenEnded, except: context.connectionID)
         return try await authenticated(account, stored, token: token, device: device, context: context)
     }
 
@@ -451,7 +464,7 @@ public final class AccountService: Sendable {
         try await auditCommitted(.deviceBound, actor: "user:\(account.user.id)", user: account.user.id, address: context.address, detail: "device=\(bound.deviceID) platform=\(device.platform) key=\(device.publicKey.isEmpty ? "no" : "yes")", at: now)
         let session = Session(
             user: account.user, deviceRowID: bound.rowID, deviceID: bound.deviceID,
-            tokenExpiresAt: bound.tokenExpiresAt ?? now)
+            tokenExpiresAt: bound.tokenExpiresAt ?? now, tokenHash: crypto.tokenHash(token))
         return AuthResult(session: session, token: token)
     }
 }

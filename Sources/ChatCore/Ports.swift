@@ -266,6 +266,9 @@ public protocol Store: Sendable {
     func devices(user: UserID?, includeRevoked: Bool, limit: Int) async throws -> [Device]
     func touchDevice(_ device: DeviceRowID, now: Millis, address: String) async throws
     func setToken(device: DeviceRowID, hash: [UInt8]?, expiresAt: Millis?) async throws
+    /// Gives the device a new token only while it holds `old` and is not
+    /// revoked; false when it no longer does.
+    func replaceToken(device: DeviceRowID, from old: [UInt8], to hash: [UInt8], expiresAt: Millis) async throws -> Bool
 
     // Push notifications (§4.8)
     /// Push targets, by user then device: one user's, or everyone's (nil).

@@ -4,12 +4,16 @@ public struct Session: Sendable, Equatable {
     public var deviceRowID: DeviceRowID
     public var deviceID: String
     public var tokenExpiresAt: Millis
+    /// The stored hash of the token the session was opened or last
+    /// refreshed with: RefreshToken replaces exactly that token.
+    public var tokenHash: [UInt8]
 
-    public init(user: User, deviceRowID: DeviceRowID, deviceID: String, tokenExpiresAt: Millis) {
+    public init(user: User, deviceRowID: DeviceRowID, deviceID: String, tokenExpiresAt: Millis, tokenHash: [UInt8] = []) {
         self.user = user
         self.deviceRowID = deviceRowID
         self.deviceID = deviceID
         self.tokenExpiresAt = tokenExpiresAt
+        self.tokenHash = tokenHash
     }
 
     public var userID: UserID { user.id }

@@ -102,6 +102,15 @@ extension PostgresStore {
         }
     }
 
+    public func replaceToken(device: DeviceRowID, from old: [UInt8], to hash: [UInt8], expiresAt: Millis) async throws -> Bool {
+        try await write { s in
+            try s.execute(
+                "UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ? AND token_hash = ? AND revoked_at IS NULL",
+                [hash, expiresAt, device, old])
+            return s.changesCount == 1
+        }
+    }
+
     // MARK: Conversations
 
     public func conversation(id: ConversationID, viewer: UserID?) async throws -> Conversation? {

@@ -595,6 +595,15 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func replaceToken(device: DeviceRowID, from old: [UInt8], to hash: [UInt8], expiresAt: Millis) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE devices SET token_hash = ?, token_expires_at = ? WHERE id = ? AND token_hash = ? AND revoked_at IS NULL",
+                arguments: [Data(hash), expiresAt, device, Data(old)])
+            return db.changesCount == 1
+        }
+    }
+
     // MARK: Audit and stats
 
     public func audit(_ entry: AuditEntry) async throws {

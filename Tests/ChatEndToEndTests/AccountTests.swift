@@ -217,6 +217,24 @@ struct AccountTests {
         }
     }
 
+    /// A Login that binds a device again ends the old token (§4.5) and so
+    /// the connections that Resumed with it; the new login's own goes on.
+    @Test func aNewLoginOfADeviceEndsItsOldSessions() async throws {
+        try await withServer { server in
+            let (c, auth) = try await server.user("ivy", password: "password1", device: "phone")
+            let first = PushCollector(c)
+            let other = try await server.connect()
+            _ = try await other.resume(token: auth.token)
+            let second = PushCollector(other)
+            let again = try await server.connect()
+            _ = try await again.login(username: "ivy", password: "password1", device: device("phone"))
+            #expect(await first.wait { goodbyeReason($0) == .tokenEnded })
+            #expect(await second.wait { goodbyeReason($0) == .tokenEnded })
+            #expect(try await again.me().user.username == "ivy")
+            await expectError(.invalidToken) { try await server.connect().resume(token: auth.token) }
+        }
+    }
+
     @Test func deviceKeyRequiresSignatureOverThisConnectionsNonce() async throws {
         try await withServer { server in
             let keys = Sodium.ed25519KeyPair()

@@ -21,6 +21,17 @@ struct SessionRegistryTests {
         #expect(registry.authenticated(1, user: 8, device: 7, deviceID: "phone", now: 0, since: after) == .bound(cameOnline: false, wentOffline: nil))
     }
 
+    /// A Login that binds a device anew ends the device's other connections
+    /// and any authentication in flight for it, but not its own connection,
+    /// which authenticates after the ending (it used to end none of them).
+    @Test func aLoginEndsItsDevicesOtherSessionsButItsOwn() {
+        let registry = SessionRegistry()
+        let before = registry.generation
+        registry.endSessions(devices: [5], reason: .tokenEnded, except: 1)
+        #expect(registry.authenticated(1, user: 9, device: 5, deviceID: "phone", now: 0, since: before) == .bound(cameOnline: false, wentOffline: nil))
+        #expect(registry.authenticated(2, user: 9, device: 5, deviceID: "phone", now: 0, since: before) == .ended(.tokenEnded, wentOffline: nil))
+    }
+
     /// Another node's revocation names the device by its id and time: the
     /// connections of that device authenticated by then end, a login since
     /// (which re-enabled the device) and the user's other devices stay, and

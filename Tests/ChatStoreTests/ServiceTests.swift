@@ -305,11 +305,22 @@ struct AccountServiceTests {
         let a = try await accounts.register(
             username: "uma", password: "password1", email: "", displayName: "", device: DeviceInput(deviceID: "a"), context: f.context)
         let b = try await accounts.login(username: "uma", password: "password1", device: DeviceInput(deviceID: "b"), context: f.context)
+        f.sessions.ended.withLock { $0 = [] }  // the logins' own endings (a device bound anew)
         try await accounts.changePassword(a.session, old: "password1", new: "password2", keepOtherDevices: false, context: f.context)
         #expect(f.sessions.ended.withLock { $0.map(\.1) } == [.passwordChanged])
         #expect(f.sessions.ended.withLock { $0.first?.0 } == "devices [\(b.session.deviceRowID)]")
         _ = try await accounts.resume(token: a.token ?? [], signature: [], context: f.context)
         #expect(await failureKind { _ = try await accounts.resume(token: b.token ?? [], signature: [], context: f.context) } == .invalidToken)
+        // A RefreshToken of b's session that arrives after the change issues
+        // nothing: it used to write a new token over the ended one.
+        #expect(await failureKind { _ = try await accounts.refreshToken(b.session, context: f.context) } == .invalidToken)
+        #expect(await failureKind { _ = try await accounts.resume(token: b.token ?? [], signature: [], context: f.context) } == .invalidToken)
+        // So after a logout; and a refresh replaces only the session's own token.
+        let c = try await accounts.login(username: "uma", password: "password2", device: DeviceInput(deviceID: "c"), context: f.context)
+        let c2 = try await accounts.refreshToken(c.session, context: f.context)
+        #expect(await failureKind { _ = try await accounts.refreshToken(c.session, context: f.context) } == .invalidToken)
+        try await accounts.logout(c2.session, context: f.context)
+        #expect(await failureKind { _ = try await accounts.refreshToken(c2.session, context: f.context) } == .invalidToken)
     }
 
     /// A login that verified the old password while it was being changed

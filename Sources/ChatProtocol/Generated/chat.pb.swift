@@ -1434,6 +1434,8 @@ public nonisolated struct Chatd_V1_RevokeDeviceResponse: Sendable {
 
 /// op 19. Rotates this device's token: the response carries a new token and the
 /// old one stops working at once.
+/// Replaces the token this connection authenticated with (or last refreshed
+/// to); invalid_token when that token has ended meanwhile (§4.3).
 public nonisolated struct Chatd_V1_RefreshTokenRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

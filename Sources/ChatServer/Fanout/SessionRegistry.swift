@@ -69,8 +69,12 @@ public final class SessionRegistry: SessionDirectory {
         /// With `user`: only these of the user's devices (by their ids), not all.
         var deviceIDs: Set<String>? = nil
         var reason: SessionEndReason
+        /// The connection that ended the others (a Login that bound the
+        /// device anew): not ended itself, even when it authenticates after.
+        var except: UInt64? = nil
 
-        func ends(user: UserID, device: DeviceRowID, deviceID: String) -> Bool {
+        func ends(_ connection: UInt64, user: UserID, device: DeviceRowID, deviceID: String) -> Bool {
+            if connection == except { return false }
             if devices.contains(device) { return true }
             guard self.user == user else { return false }
             return deviceIDs?.contains(deviceID) ?? true
@@ -115,7 +119,7 @@ public final class SessionRegistry: SessionDirectory {
         state.withLock { s in
             let previous = Self.unbind(&s, id)
             if let ending = s.endings.last(where: {
-                $0.generation > since && $0.ends(user: user, device: device, deviceID: deviceID)
+                $0.generation > since && $0.ends(id, user: user, device: device, deviceID: deviceID)
             }) {
                 return .ended(ending.reason, wentOffline: previous)
             }
@@ -137,10 +141,11 @@ public final class SessionRegistry: SessionDirectory {
 
     private static func recordEnding(
         _ s: inout State, devices: Set<DeviceRowID>, user: UserID?, deviceIDs: Set<String>? = nil,
-        reason: SessionEndReason
+        reason: SessionEndReason, except: UInt64? = nil
     ) {
         s.generation += 1
-        s.endings.append(Ending(generation: s.generation, devices: devices, user: user, deviceIDs: deviceIDs, reason: reason))
+        s.endings.append(
+            Ending(generation: s.generation, devices: devices, user: user, deviceIDs: deviceIDs, reason: reason, except: except))
         if s.endings.count > endingsKept { s.endings.removeFirst(s.endings.count - endingsKept) }
     }
 
@@ -225,7 +230,7 @@ public final class SessionRegistry: SessionDirectory {
     public func endSessions(devices: [DeviceRowID], reason: SessionEndReason, except: UInt64?) -> Int {
         let wanted = Set(devices)
         let targets = state.withLock { s in
-            Self.recordEnding(&s, devices: wanted, user: nil, reason: reason)
+            Self.recordEnding(&s, devices: wanted, user: nil, reason: reason, except: except)
             return s.identities.filter { wanted.contains($0.value.device) && $0.key != except }.compactMap { s.all[$0.key] }
         }
         for c in targets { c.end(ProtoMap.goodbye(reason)) }
