@@ -60,7 +60,11 @@ public enum ChatClientError: Error, Sendable, Equatable, CustomStringConvertible
 public final class ChatConnection: Sendable {
     let channel: any Channel
     private let nextID = Atomic<UInt32>(1)
+    /// The server's pushes, in order. At most `maxBufferedPushes` (given to
+    /// `connect`) wait in it: when the application falls that far behind,
+    /// the connection is closed rather than buffering without bound.
     public let pushes: AsyncStream<ChatPush>
+    public static let defaultMaxBufferedPushes = 100_000
     public let requestTimeout: TimeAmount
     let connectionError: ConnectionErrorBox
 
@@ -76,17 +80,21 @@ public final class ChatConnection: Sendable {
     /// handshake throws a `ChatTLSError` naming the part that failed.
     public static func connect(
         host: String, port: Int, tls: ChatTLS? = nil, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30)
+        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30), maxBufferedPushes: Int = defaultMaxBufferedPushes
     ) async throws -> ChatConnection {
         let bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1)
         guard let tls else {
-            return try await connect(bootstrap: bootstrap, maxFrameLength: maxFrameLength, requestTimeout: requestTimeout) {
+            return try await connect(
+                bootstrap: bootstrap, maxFrameLength: maxFrameLength, requestTimeout: requestTimeout,
+                maxBufferedPushes: maxBufferedPushes
+            ) {
                 try await $0.connect(address: host, port: port).get()
             }
         }
         let ready = group.next().makePromise(of: Void.self)
         let connection = try await connect(
             bootstrap: bootstrap, maxFrameLength: maxFrameLength, requestTimeout: requestTimeout,
+            maxBufferedPushes: maxBufferedPushes,
             first: { sync in
                 try sync.addHandler(tls.makeHandler(host: host))
                 try sync.addHandler(TLSReadyHandler(ready: ready))
@@ -108,19 +116,20 @@ public final class ChatConnection: Sendable {
     /// Connects to a Unix socket (the control socket).
     public static func connect(
         unixSocket path: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30)
+        maxFrameLength: Int = 16 << 20, requestTimeout: TimeAmount = .seconds(30), maxBufferedPushes: Int = defaultMaxBufferedPushes
     ) async throws -> ChatConnection {
         try await connect(
-            bootstrap: ClientBootstrap(group: group), maxFrameLength: maxFrameLength, requestTimeout: requestTimeout
+            bootstrap: ClientBootstrap(group: group), maxFrameLength: maxFrameLength, requestTimeout: requestTimeout,
+            maxBufferedPushes: maxBufferedPushes
         ) { try await $0.connect(unixDomainSocketPath: path).get() }
     }
 
     private static func connect(
-        bootstrap: ClientBootstrap, maxFrameLength: Int, requestTimeout: TimeAmount,
+        bootstrap: ClientBootstrap, maxFrameLength: Int, requestTimeout: TimeAmount, maxBufferedPushes: Int,
         first: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { _ in },
         _ open: (ClientBootstrap) async throws -> any Channel
     ) async throws -> ChatConnection {
-        let (stream, continuation) = AsyncStream<ChatPush>.makeStream(bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream<ChatPush>.makeStream(bufferingPolicy: .bufferingOldest(max(1, maxBufferedPushes)))
         let errorBox = ConnectionErrorBox()
         let channel = try await open(
             bootstrap.channelInitializer { channel in
@@ -374,21 +383,21 @@ final class ClientHandler: ChannelDuplexHandler {
             case .push:
                 switch PushType(rawValue: frame.op) {
                 case .event:
-                    if let push = try? Chatd_V1_EventPush(payload: frame.payload) { pushes.yield(.event(push.event)) }
+                    if let push = try? Chatd_V1_EventPush(payload: frame.payload) { deliver(.event(push.event), context) }
                 case .goodbye:
-                    if let push = try? Chatd_V1_GoodbyePush(payload: frame.payload) { pushes.yield(.goodbye(push)) }
+                    if let push = try? Chatd_V1_GoodbyePush(payload: frame.payload) { deliver(.goodbye(push), context) }
                 case .accountEvent:
-                    if let push = try? Chatd_V1_AccountEventPush(payload: frame.payload) { pushes.yield(.accountEvent(push.event)) }
+                    if let push = try? Chatd_V1_AccountEventPush(payload: frame.payload) { deliver(.accountEvent(push.event), context) }
                 case .read:
-                    if let push = try? Chatd_V1_ReadPush(payload: frame.payload) { pushes.yield(.read(push)) }
+                    if let push = try? Chatd_V1_ReadPush(payload: frame.payload) { deliver(.read(push), context) }
                 case .presence:
-                    if let push = try? Chatd_V1_PresencePush(payload: frame.payload) { pushes.yield(.presence(push)) }
+                    if let push = try? Chatd_V1_PresencePush(payload: frame.payload) { deliver(.presence(push), context) }
                 case .typing:
-                    if let push = try? Chatd_V1_TypingPush(payload: frame.payload) { pushes.yield(.typing(push)) }
+                    if let push = try? Chatd_V1_TypingPush(payload: frame.payload) { deliver(.typing(push), context) }
                 case .delivered:
-                    if let push = try? Chatd_V1_DeliveredPush(payload: frame.payload) { pushes.yield(.delivered(push)) }
+                    if let push = try? Chatd_V1_DeliveredPush(payload: frame.payload) { deliver(.delivered(push), context) }
                 case nil:
-                    pushes.yield(.unknown(type: frame.op, payload: frame.payload))
+                    deliver(.unknown(type: frame.op, payload: frame.payload), context)
                 }
             case .request, nil:
                 break
@@ -396,6 +405,14 @@ final class ClientHandler: ChannelDuplexHandler {
         case .oversized, .malformed:
             context.close(promise: nil)
         }
+    }
+
+    /// Hands a push to the stream; one the stream has no room for (the
+    /// application stopped reading it: `maxBufferedPushes`) closes the
+    /// connection instead of growing without bound. The client reconnects
+    /// and catches up (ConversationSync), as after any lost connection.
+    private func deliver(_ push: ChatPush, _ context: ChannelHandlerContext) {
+        if case .dropped = pushes.yield(push) { context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

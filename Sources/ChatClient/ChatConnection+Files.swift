@@ -41,21 +41,25 @@ extension ChatConnection {
         _ = try await call(.uploadCancel, r, as: Chatd_V1_Empty.self)
     }
 
-    /// The ranges of [0, size) not in `received`, cut into pieces of at most `chunk` bytes.
+    /// The ranges of [0, size) not in `received`, cut into pieces of at most
+    /// `chunk` bytes. Ranges are taken within [0, size) whatever the server
+    /// sent (one past the end, or whose end overflows, trapped here before).
     public static func missingPieces(size: UInt64, received: [Chatd_V1_ByteRange], chunk: UInt64) -> [(UInt64, UInt64)] {
         var pieces: [(UInt64, UInt64)] = []
         var at: UInt64 = 0
         func add(_ start: UInt64, _ end: UInt64) {
             var s = start
             while s < end {
-                let e = min(end, s + max(1, chunk))
+                let e = s + min(end - s, max(1, chunk))
                 pieces.append((s, e))
                 s = e
             }
         }
         for r in received.sorted(by: { $0.offset < $1.offset }) {
-            if r.offset > at { add(at, r.offset) }
-            at = max(at, r.offset + r.length)
+            let start = min(r.offset, size)
+            let end = start + min(r.length, size - start)
+            if start > at { add(at, start) }
+            at = max(at, end)
         }
         if at < size { add(at, size) }
         return pieces

@@ -6,23 +6,37 @@ import ChatProtocol
 /// fills any gap with History or Sync before applying what follows.
 ///
 /// Feed it every push (`handle`) and call `catchUp()` after (re)connecting.
-/// Each event reaches `deliver` exactly once, in seq order per conversation.
+/// Each event reaches `deliver` exactly once, in seq order per conversation,
+/// with the seq its content is current as of (spec §6.4 step 1, `asof`):
+/// its own seq when it came from a push, the page's `head_seq` when it came
+/// from History. A `MESSAGE` read by History already reflects the edits,
+/// deletions and reactions up to that seq, whose events are delivered after
+/// it: apply such an event to its target only when its seq is above the
+/// target's `asOf`, or it is counted twice.
 public actor ConversationSync {
     public private(set) var lastSeq: [UInt64: UInt64] = [:]
     public private(set) var accountSeq: UInt64 = 0
     private let connection: ChatConnection
-    private let deliver: @Sendable (Chatd_V1_Event) -> Void
+    private let deliver: @Sendable (_ event: Chatd_V1_Event, _ asOf: UInt64) -> Void
     private let deliverAccount: @Sendable (Chatd_V1_AccountEvent) -> Void
     private let purged: @Sendable (_ conversation: UInt64, _ throughSeq: UInt64) -> Void
+    private let closed: @Sendable (_ event: Chatd_V1_Event) -> Void
 
     /// `purged` is told when the events after the last applied one up to
     /// `throughSeq` were removed by the server's retention policy: that gap
     /// is not a loss, and the client should drop what it kept of it.
+    /// `closed` is told a push that came after a gap that cannot be filled
+    /// because History is closed to the user now (this push is often their
+    /// own removal, or the conversation was deleted; §6.4 "Filling a
+    /// conversation": stop). It is outside the sequence: `lastSeq` does not
+    /// move, so if the user may read History again (they rejoin), the
+    /// missed events are fetched, and this one is then delivered in order.
     public init(
         connection: ChatConnection, lastSeq: [UInt64: UInt64] = [:], accountSeq: UInt64 = 0,
-        deliver: @escaping @Sendable (Chatd_V1_Event) -> Void,
+        deliver: @escaping @Sendable (_ event: Chatd_V1_Event, _ asOf: UInt64) -> Void,
         deliverAccount: @escaping @Sendable (Chatd_V1_AccountEvent) -> Void = { _ in },
-        purged: @escaping @Sendable (_ conversation: UInt64, _ throughSeq: UInt64) -> Void = { _, _ in }
+        purged: @escaping @Sendable (_ conversation: UInt64, _ throughSeq: UInt64) -> Void = { _, _ in },
+        closed: @escaping @Sendable (_ event: Chatd_V1_Event) -> Void = { _ in }
     ) {
         self.connection = connection
         self.lastSeq = lastSeq
@@ -30,6 +44,7 @@ public actor ConversationSync {
         self.deliver = deliver
         self.deliverAccount = deliverAccount
         self.purged = purged
+        self.closed = closed
     }
 
     /// Brings everything up to date: account events first (paged), then every
@@ -60,11 +75,11 @@ public actor ConversationSync {
             let last = lastSeq[event.conversationID] ?? 0
             if event.seq <= last { return }  // already applied (e.g. via History)
             if event.seq == last + 1 {
-                apply(event)
+                apply(event, asOf: event.seq)
             } else if try await !fill(event.conversationID, through: event.seq) {
                 // History is closed to us now (e.g. this push is our own
-                // removal): the push itself is still the truth.
-                apply(event)
+                // removal): told apart, without skipping what we missed.
+                closed(event)
             }
         case .accountEvent(let event):
             if event.seq <= accountSeq { return }
@@ -95,8 +110,9 @@ public actor ConversationSync {
                 lastSeq[conversation] = page.purgedThroughSeq
                 purged(conversation, page.purgedThroughSeq)
             }
-            for event in page.events { apply(event) }
-            if !page.hasMore_p || page.events.isEmpty { break }
+            for event in page.events { apply(event, asOf: max(page.headSeq, event.seq)) }
+            // A page that moved nothing would be asked for again and again.
+            if !page.hasMore_p || (lastSeq[conversation] ?? 0) <= last { break }
         }
         return true
     }
@@ -119,9 +135,9 @@ public actor ConversationSync {
         }
     }
 
-    private func apply(_ event: Chatd_V1_Event) {
+    private func apply(_ event: Chatd_V1_Event, asOf: UInt64) {
         guard event.seq > (lastSeq[event.conversationID] ?? 0) else { return }
         lastSeq[event.conversationID] = event.seq
-        deliver(event)
+        deliver(event, asOf)
     }
 }

@@ -379,7 +379,7 @@ struct Bench {
             for c in connections {
                 group.addTask {
                     let got = ListBox<UInt64>()
-                    let sync = ConversationSync(connection: c, lastSeq: [room.id: head]) { e in
+                    let sync = ConversationSync(connection: c, lastSeq: [room.id: head]) { e, _ in
                         if e.conversationID == room.id { got.append(e.seq) }
                     }
                     try await sync.catchUp()

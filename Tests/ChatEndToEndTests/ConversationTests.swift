@@ -8,7 +8,13 @@ import Testing
 final class Delivered: Sendable {
     let events = Mutex<[Chatd_V1_Event]>([])
     let account = Mutex<[Chatd_V1_AccountEvent]>([])
+    /// Per (conversation, seq): the seq the event's content is current as of.
+    let asOf = Mutex<[[UInt64]: UInt64]>([:])
     func add(_ e: Chatd_V1_Event) { events.withLock { $0.append(e) } }
+    func add(_ e: Chatd_V1_Event, _ current: UInt64) {
+        add(e)
+        asOf.withLock { $0[[e.conversationID, e.seq]] = current }
+    }
     func addAccount(_ e: Chatd_V1_AccountEvent) { account.withLock { $0.append(e) } }
     var all: [Chatd_V1_Event] { events.withLock { $0 } }
     func seqs(_ conversation: UInt64) -> [UInt64] { all.filter { $0.conversationID == conversation }.map(\.seq) }
@@ -75,6 +81,17 @@ struct ConversationTests {
             #expect(account.map(\.seq) == Array((account.first?.seq ?? 1)...(account.last?.seq ?? 0)))
             let kinds = Set(delivered.all.filter { $0.conversationID == room.id }.map(\.kind))
             #expect(kinds.isSuperset(of: [.message, .messageEdited, .messageDeleted, .reactionAdded, .reactionRemoved, .memberAdded, .memberKicked]))
+            // Messages read by History come as of their page's head (§6.4
+            // step 1): the edit and the reactions delivered after them are
+            // already in them, so a client applying those again would count
+            // them twice.
+            let asOf = delivered.asOf.withLock { $0 }
+            for e in delivered.all where e.conversationID == room.id && e.seq > seenBefore {
+                #expect((asOf[[room.id, e.seq]] ?? 0) >= e.seq)
+                if [.messageEdited, .reactionAdded, .reactionRemoved].contains(e.kind) {
+                    #expect((asOf[[room.id, e.targetSeq]] ?? 0) >= e.seq, "\(e.kind) at \(e.seq) is in its target as read")
+                }
+            }
             pushes.cancel()
         }
     }
@@ -438,9 +455,11 @@ struct ConversationTests {
 
 @Suite(.timeLimit(.minutes(2)))
 struct ConversationSyncEdgeTests {
-    /// A member kicked while behind still sees its own removal, though the
-    /// history it missed is closed to it now.
-    @Test func removalPushIsAppliedWhenHistoryIsClosed() async throws {
+    /// A member kicked while behind is told of its own removal, though the
+    /// history it missed is closed to it now: apart (`closed`), without
+    /// moving past the events it missed (§6.4: stop), which a later fill
+    /// fetches if History opens again.
+    @Test func removalPushIsToldApartWhenHistoryIsClosed() async throws {
         try await withServer { server in
             let (owner, _) = try await server.user("owner", password: "password1")
             let (bob, bobAuth) = try await server.user("bob", password: "password1")
@@ -454,15 +473,46 @@ struct ConversationSyncEdgeTests {
             // Bob is back, listening to pushes only, when he is kicked.
             let bob2 = try await server.connect()
             _ = try await bob2.resume(token: bobAuth.token)
-            let sync2 = ConversationSync(connection: bob2, lastSeq: [group.id: seen], deliver: delivered.add)
+            let closed = Delivered()
+            let sync2 = ConversationSync(
+                connection: bob2, lastSeq: [group.id: seen], deliver: delivered.add, closed: closed.add)
             let task = follow(bob2, sync2)
             try await owner.moderate(.kick, conversation: group.id, username: "bob")
             let deadline = ContinuousClock.now + .seconds(5)
-            while !delivered.all.contains(where: { $0.kind == .memberKicked }) && ContinuousClock.now < deadline {
+            while !closed.all.contains(where: { $0.kind == .memberKicked }) && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
-            #expect(delivered.all.contains { $0.kind == .memberKicked && $0.subjectUserID == bobAuth.user.id })
+            #expect(closed.all.contains { $0.kind == .memberKicked && $0.subjectUserID == bobAuth.user.id })
+            #expect(!delivered.all.contains { $0.kind == .memberKicked })
+            #expect(await sync2.lastSeq[group.id] == seen, "what bob missed is still to be fetched")
             task.cancel()
+        }
+    }
+}
+
+extension ConversationSyncEdgeTests {
+    /// An application that stops reading its pushes does not make the
+    /// client library buffer without bound: past `maxBufferedPushes` the
+    /// connection closes (the client reconnects and catches up).
+    @Test func aPushStreamNobodyReadsClosesTheConnectionWhenFull() async throws {
+        try await withServer { server in
+            let (alice, _) = try await server.user("alice", password: "password1")
+            let (_, bobAuth) = try await server.user("bob", password: "password1")
+            let room = try await alice.createRoom(name: "busy")
+            let bob = try await ChatConnection.connect(
+                host: "127.0.0.1", port: server.port, requestTimeout: .seconds(20), maxBufferedPushes: 5)
+            try await bob.hello()
+            _ = try await bob.resume(token: bobAuth.token)
+            _ = try await bob.joinRoom(room.id)
+            for i in 0..<20 { _ = try await alice.send(room: room.id, text: "m\(i)") }
+            let closed = Task { await bob.closed() }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while bob.isActive && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!bob.isActive, "the connection closed once 5 pushes waited")
+            closed.cancel()
+            var count = 0
+            for await _ in bob.pushes { count += 1 }
+            #expect(count == 5)
         }
     }
 }

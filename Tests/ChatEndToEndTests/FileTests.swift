@@ -292,3 +292,28 @@ struct MessageSearchTests {
         }
     }
 }
+
+/// The client library's resumable upload plan (`missingPieces`) from the
+/// server's received ranges, which it must not trust to lie within the file.
+struct MissingPiecesTests {
+    static func range(_ offset: UInt64, _ length: UInt64) -> Chatd_V1_ByteRange {
+        var r = Chatd_V1_ByteRange()
+        r.offset = offset
+        r.length = length
+        return r
+    }
+
+    static func pieces(_ size: UInt64, _ received: [Chatd_V1_ByteRange], chunk: UInt64) -> [[UInt64]] {
+        ChatConnection.missingPieces(size: size, received: received, chunk: chunk).map { [$0.0, $0.1] }
+    }
+
+    @Test func piecesStayWithinTheFileWhateverTheServerSays() {
+        #expect(Self.pieces(10, [Self.range(2, 3)], chunk: 4) == [[0, 2], [5, 9], [9, 10]])
+        #expect(Self.pieces(10, [], chunk: 0).count == 10)
+        // Past the end, and ends that overflow: they trapped before.
+        #expect(Self.pieces(10, [Self.range(UInt64.max - 1, 5)], chunk: 4) == [[0, 4], [4, 8], [8, 10]])
+        #expect(Self.pieces(10, [Self.range(8, UInt64.max)], chunk: 4) == [[0, 4], [4, 8]])
+        #expect(Self.pieces(10, [Self.range(0, 10), Self.range(3, 1)], chunk: UInt64.max) == [])
+        #expect(Self.pieces(10, [], chunk: UInt64.max) == [[0, 10]])
+    }
+}

@@ -50,7 +50,7 @@ struct RetentionTests {
         let delivered = Mutex<[UInt64]>([])
         let purged = Mutex<[UInt64: UInt64]>([:])
         let sync = ConversationSync(
-            connection: bob, deliver: { e in if e.conversationID == room.id { delivered.withLock { $0.append(e.seq) } } },
+            connection: bob, deliver: { e, _ in if e.conversationID == room.id { delivered.withLock { $0.append(e.seq) } } },
             purged: { c, through in purged.withLock { $0[c] = through } })
         try await sync.catchUp()
         #expect(delivered.withLock { $0 } == [fresh] && purged.withLock { $0[room.id] } == fresh - 1)
