@@ -167,3 +167,34 @@ struct RecipientMemoTests {
         #expect(lookups == [7, 8, 7, 7])
     }
 }
+
+/// The notifier's request slots: at most N requests under way whatever
+/// the notes, the rest waiting in order.
+struct RequestSlotsTests {
+    @Test func atMostNRunAndTheRestWaitTheirTurn() async {
+        final class Running: Sendable {
+            let state = Mutex((now: 0, most: 0, order: [Int]()))
+            func withLock<T>(_ body: (inout (now: Int, most: Int, order: [Int])) -> T) -> T { state.withLock { body(&$0) } }
+        }
+        let slots = RequestSlots(3)
+        let running = Running()
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    await slots.acquire()
+                    running.withLock {
+                        $0.now += 1
+                        $0.most = max($0.most, $0.now)
+                        $0.order.append(i)
+                    }
+                    try? await Task.sleep(for: .milliseconds(5))
+                    running.withLock { $0.now -= 1 }
+                    slots.release()
+                }
+            }
+        }
+        let result = running.withLock { $0 }
+        #expect(result.most == 3 && result.now == 0 && result.order.count == 20)
+        #expect(slots.usage.free == 3 && slots.usage.waiting == 0)
+    }
+}

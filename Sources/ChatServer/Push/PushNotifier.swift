@@ -85,6 +85,13 @@ public final class PushNotifier: Sendable {
     private let executor: (any PushExecutor)?
     private var taskExecutor: (any TaskExecutor)? { executor }
     private let wakes = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// `concurrency` requests under way at most, whatever the notes: one
+    /// note POSTs to each of the user's UnifiedPush devices, and counting
+    /// notes let one user's many devices make that many requests at once.
+    private let requests: RequestSlots
+    /// Devices one note goes to at most (the most recently registered):
+    /// devices per user are not limited, and each costs a request.
+    public static let maxDevicesPerNote = 64
 
     public init(
         settings: Settings, targets: PushTargetService, store: any Store, hub: FanoutHub, http: any PushHTTP,
@@ -92,6 +99,7 @@ public final class PushNotifier: Sendable {
     ) {
         self.executor = executor
         self.settings = settings
+        self.requests = RequestSlots(max(1, settings.concurrency))
         self.targets = targets
         self.store = store
         self.hub = hub
@@ -247,11 +255,13 @@ public final class PushNotifier: Sendable {
             finish(send, failed: [])
             return
         }
-        let devices = context.targets.filter { send.devices?.contains($0.device) ?? true }
+        let devices = context.targets.filter { send.devices?.contains($0.device) ?? true }.suffix(Self.maxDevicesPerNote)
         var failed: Set<DeviceRowID> = []
         await withTaskGroup(of: [(PushTarget, PushOutcome)].self) { group in
             for target in devices where target.kind == .unifiedPush {
                 group.addTask {
+                    await self.requests.acquire()
+                    defer { self.requests.release() }
                     if let refusal = await PushPolicy.refusal(endpoint: target.endpoint, rules: rules, resolve: self.resolve) {
                         if refusal == .failed {
                             self.logger.warning(
@@ -285,7 +295,9 @@ public final class PushNotifier: Sendable {
             if !viaGateway.isEmpty, !rules.gatewayURL.isEmpty {
                 // One request for all of the user's gateway devices; the answer lists the pushkeys it rejects.
                 group.addTask {
-                    let body = PushPayload.gateway(context, devices: viaGateway, includeContent: rules.includeContent)
+                    await self.requests.acquire()
+                    defer { self.requests.release() }
+                    let body = PushPayload.gateway(context, devices: Array(viaGateway), includeContent: rules.includeContent)
                     let answer = await self.http.post(
                         url: rules.gatewayURL, contentType: "application/json", contentEncoding: nil, authorization: nil,
                         body: body, timeoutMs: self.settings.timeoutMs)
@@ -360,4 +372,39 @@ public final class PushNotifier: Sendable {
         case .retryAt: metrics.pushNotification("retried", count: failed)
         }
     }
+}
+
+/// A counting semaphore for async tasks, first come first served.
+final class RequestSlots: Sendable {
+    private let state: Mutex<(free: Int, waiting: [CheckedContinuation<Void, Never>])>
+
+    init(_ slots: Int) { state = Mutex((slots, [])) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                guard s.free > 0 else {
+                    s.waiting.append(continuation)
+                    return false
+                }
+                s.free -= 1
+                return true
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard !s.waiting.isEmpty else {
+                s.free += 1
+                return nil
+            }
+            return s.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+
+    /// Slots taken and tasks waiting for one (tests).
+    var usage: (free: Int, waiting: Int) { state.withLock { ($0.free, $0.waiting.count) } }
 }
