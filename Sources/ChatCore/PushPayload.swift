@@ -31,6 +31,15 @@ public struct PushContext: Sendable, Equatable {
         self.mentions = mentions
         self.senderUsername = senderUsername
     }
+
+    /// A notification's text from the message as it is when it is sent
+    /// (nil: the message is gone or deleted), not as it was committed: an
+    /// edit or a deletion within the gathering window, the user's interval
+    /// or a retry's backoff is what the phone shows.
+    public static func currentText(_ message: (text: String?, deleted: Bool)?) -> String? {
+        guard let message, !message.deleted else { return nil }
+        return PushPayload.cut(message.text ?? "")
+    }
 }
 
 /// The bodies of the HTTP requests (spec/PROTOCOL.md §4.8), as JSON with

@@ -55,8 +55,14 @@ extension PostgresStore {
                     WHERE m.conversation_id = ? AND m.user_id = ? AND m.seq > ? AND e.sender_id != ? LIMIT \(PushContext.maxCount)) AS m
                     """, [note.conversation, note.user, readSeq, note.user]) ?? 0
                 let sender = withSender ? try s.row("SELECT username FROM users WHERE id = ?", [note.sender])?[0].textOrNil : nil
+                var current = note
+                if withSender {
+                    // The text as it is now: edited, or gone with a deletion or a purge.
+                    let row = try s.row("SELECT text, deleted FROM events WHERE conversation_id = ? AND seq = ?", [note.conversation, note.seq])
+                    current.text = PushContext.currentText(row.map { ($0[0].textOrNil, $0[1].bool) })
+                }
                 return PushContext(
-                    note: note, targets: targets, isMember: true, settings: settings, unread: Int(unread), mentions: Int(mentions),
+                    note: current, targets: targets, isMember: true, settings: settings, unread: Int(unread), mentions: Int(mentions),
                     senderUsername: sender)
             }
         }

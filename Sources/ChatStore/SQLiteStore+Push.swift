@@ -69,8 +69,15 @@ extension SQLiteStore: BlockingPushReads {
                     """, arguments: [note.conversation, note.user, readSeq, note.user]) ?? 0
             let sender = withSender
                 ? try String.fetchOneCached(db, sql: "SELECT username FROM users WHERE id = ?", arguments: [note.sender]) : nil
+            var current = note
+            if withSender {
+                // The text as it is now: edited, or gone with a deletion or a purge.
+                let row = try Row.fetchOneCached(db,
+                    sql: "SELECT text, deleted FROM events WHERE conversation_id = ? AND seq = ?", arguments: [note.conversation, note.seq])
+                current.text = PushContext.currentText(row.map { ($0[0] as String?, ($0[1] as Int64?) == 1) })
+            }
             return PushContext(
-                note: note, targets: targets, isMember: true, settings: settings, unread: unread, mentions: mentions,
+                note: current, targets: targets, isMember: true, settings: settings, unread: unread, mentions: mentions,
                 senderUsername: sender)
         }
     }

@@ -49,14 +49,62 @@ struct PushNotificationTests {
         return (bob, direct, alice, bobPushes)
     }
 
+    /// What a note says is read again when it goes out: a retry waiting
+    /// while the user comes back online, or reads the message, sends
+    /// nothing (it used to go out anyway).
+    @Test func aRetryForAUserBackOnlineOrCaughtUpIsNotSent() async throws {
+        try await withSink { sink, server in
+            let (bob, direct, _, _) = try await offlineAlice(server) { phone in
+                _ = try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"))
+            }
+            // The first try fails (503): the retry waits about a second.
+            sink.respond("/up/alice", with: [503, 503])
+            _ = try await bob.send(room: direct, text: "one").event
+            #expect(await sink.wait(count: 1).count == 1)
+            let alice = try await server.connect()
+            _ = try await alice.login(username: "alice", password: "password1", device: device("phone"))
+            try await Task.sleep(for: .milliseconds(2_000))
+            #expect(sink.requests.count == 1, "the retry went out to a user online again")
+            // Offline again; the next retry finds the message read meanwhile.
+            await alice.close()
+            try await Task.sleep(for: .milliseconds(300))
+            let third = try await bob.send(room: direct, text: "three").event.seq
+            #expect(await sink.wait(count: 2).count == 2)  // 503 again: a retry waits
+            let again = try await server.connect()
+            _ = try await again.login(username: "alice", password: "password1", device: device("phone"))
+            var mark = Chatd_V1_MarkReadRequest()
+            mark.conversationID = direct
+            mark.seq = third
+            _ = try await again.call(.markRead, mark, as: Chatd_V1_MarkReadResponse.self)
+            await again.close()
+            try await Task.sleep(for: .milliseconds(2_000))
+            #expect(sink.requests.count == 2, "the retry went out for a message already read")
+        }
+    }
+
+    /// Runs `body` with a sink and a chatd sending to it (`start`), both stopped after.
+    func withSink(
+        includeContent: Bool = false, minIntervalSeconds: Int64 = 0, _ body: (PushSink, TestServer) async throws -> Void
+    ) async throws {
+        let sink = try await PushSink.start()
+        let server = try await start(sink, includeContent: includeContent, minIntervalSeconds: minIntervalSeconds)
+        do {
+            try await body(sink, server)
+        } catch {
+            await server.stop()
+            await sink.stop()
+            throw error
+        }
+        await server.stop()
+        await sink.stop()
+    }
+
     static func json(_ body: [UInt8]) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
     }
 
     @Test func unifiedPushReachesOnlyOfflineMembersContentFree() async throws {
-        let sink = try await PushSink.start()
-        let server = try await start(sink)
-        do {
+        try await withSink { sink, server in
             let (bob, direct, _, _) = try await offlineAlice(server) { phone in
                 let content = try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"))
                 #expect(content == false)
@@ -127,21 +175,13 @@ struct PushNotificationTests {
             #expect(list.devices.map(\.push) == [.unspecified])
             let events = try await phone.sync().accountEvents.filter { $0.kind == .pushTargetChanged }.map(\.reason)
             #expect(events == ["unified_push", "gone"])
-        } catch {
-            await server.stop()
-            await sink.stop()
-            throw error
         }
-        await server.stop()
-        await sink.stop()
     }
 
     /// A device that gives its Web Push keys gets bodies only it can read
     /// (RFC 8291, aes128gcm), content included; a bad key is refused.
     @Test func webPushKeysEncryptTheBody() async throws {
-        let sink = try await PushSink.start()
-        let server = try await start(sink, includeContent: true)
-        do {
+        try await withSink(includeContent: true) { sink, server in
             let key = P256.KeyAgreement.PrivateKey()
             let auth = Data((0..<16).map { _ in UInt8.random(in: 0...255) })
             let (bob, direct, _, _) = try await offlineAlice(server) { phone in
@@ -171,22 +211,14 @@ struct PushNotificationTests {
             let (signedWith, claims) = try #require(VAPIDSigner.read(got.first?.authorization ?? ""))
             #expect(signedWith == [UInt8](vapidKey) && vapidKey.count == 65)
             #expect(claims?["aud"] as? String == sink.url("") && claims?["sub"] as? String == "mailto:ops@example.org")
-        } catch {
-            await server.stop()
-            await sink.stop()
-            throw error
         }
-        await server.stop()
-        await sink.stop()
     }
 
     /// push.min_interval_seconds: the first message goes at once, a burst
     /// right after it becomes one notification at the interval's end (one
     /// per interval while the burst lasts, when sending it takes longer).
     @Test func aBurstWaitsForTheIntervalAndIsSentOnce() async throws {
-        let sink = try await PushSink.start()
-        let server = try await start(sink, minIntervalSeconds: 1)
-        do {
+        try await withSink(minIntervalSeconds: 1) { sink, server in
             let (bob, direct, _, _) = try await offlineAlice(server) { phone in
                 _ = try await phone.setPushTarget(unifiedPush: sink.url("/up/alice"))
             }
@@ -207,19 +239,11 @@ struct PushNotificationTests {
             // lag the requests' starts by up to 600 ms on a loaded machine).
             let body = Self.json(got.last?.body ?? [])
             #expect(body["seq"] as? Int == Int(last) && body["unread"] as? Int == 11)
-        } catch {
-            await server.stop()
-            await sink.stop()
-            throw error
         }
-        await server.stop()
-        await sink.stop()
     }
 
     @Test func settingsAndTheGatewayAreRespected() async throws {
-        let sink = try await PushSink.start()
-        let server = try await start(sink, includeContent: true)
-        do {
+        try await withSink(includeContent: true) { sink, server in
             let (carol, _) = try await server.user("carol", password: "password1")
             var (muted, mentions): (UInt64, UInt64) = (0, 0)
             let (bob, direct, _, _) = try await offlineAlice(server) { phone in
@@ -263,13 +287,7 @@ struct PushNotificationTests {
             _ = try await bob.send(room: direct, text: "two")
             try await Task.sleep(for: .milliseconds(500))
             #expect(sink.requests.count == 2)
-        } catch {
-            await server.stop()
-            await sink.stop()
-            throw error
         }
-        await server.stop()
-        await sink.stop()
     }
 }
 

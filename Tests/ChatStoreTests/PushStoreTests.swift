@@ -94,6 +94,17 @@ struct PushStoreTests {
         var context = try #require(try await f.store.pushContexts([note], now: f.clock.nowMs(), withSender: true).first)
         #expect(context.isMember && context.unread == 3 && context.mentions == 1 && context.senderUsername == "bob")
         #expect(context.targets.map(\.endpoint) == ["https://up.example.org/a"] && context.settings == NotificationSettings())
+        // The text as it is when sent: edited, then gone with a deletion
+        // (the note captured "three" when the message was committed).
+        #expect(context.note.text == "three")
+        var captured = note
+        captured.text = "three"
+        _ = try await rooms.edit(bob, conversation: group.id, seq: last, text: "three, edited", clientMsgID: "e1")
+        #expect(try await f.store.pushContexts([captured], now: f.clock.nowMs(), withSender: true).first?.note.text == "three, edited")
+        _ = try await rooms.deleteMessage(bob, conversation: group.id, seq: last, clientMsgID: "d1")
+        context = try #require(try await f.store.pushContexts([captured], now: f.clock.nowMs(), withSender: true).first)
+        #expect(context.note.text == nil && context.unread == 2)
+        last = try await rooms.send(bob, conversation: group.id, toUser: 0, .init(clientMsgID: "four", text: "four")).event.seq
 
         _ = try await rooms.markRead(alice, conversation: group.id, seq: last - 1)
         _ = try await rooms.setNotifications(alice, conversation: group.id, level: .mentions, mutedUntil: 0)

@@ -250,7 +250,13 @@ public final class PushNotifier: Sendable {
     /// One note to the user's devices (those of a retry only).
     private func deliver(_ send: PushQueue.Send, _ context: PushContext, rules: PushRules) async {
         let now = clock.nowMs()
-        guard context.isMember, PushPolicy.notifies(context.settings, mentioned: send.note.mentioned, now: now) else {
+        // As it is when it goes out (after the gathering window, the user's
+        // interval or a retry's backoff): a user connected again, or with
+        // nothing unread any more (read meanwhile, or the message deleted),
+        // is not told (§4.8).
+        guard context.isMember, context.unread > 0, !hub.presence.offline(among: [send.note.user]).isEmpty,
+            PushPolicy.notifies(context.settings, mentioned: send.note.mentioned, now: now)
+        else {
             metrics.pushNotification("skipped")
             finish(send, failed: [])
             return
