@@ -288,12 +288,16 @@ public enum PushPolicy {
     }
 
     /// How an HTTP answer (nil: timeout or connection failure) is taken.
-    /// `rejected`: the gateway listed the pushkey as rejected.
-    public static func outcome(status: Int?, rejected: Bool = false) -> PushOutcome {
+    /// `rejected`: the gateway listed the pushkey as rejected. From the
+    /// gateway (`gateway`), only that removes a target: its 404 or 410 is
+    /// about the operator's gateway URL (a wrong path, a proxy during a
+    /// deploy), not the devices, and removing every gateway device told then
+    /// wiped the registrations.
+    public static func outcome(status: Int?, rejected: Bool = false, gateway: Bool = false) -> PushOutcome {
         guard let status else { return .retry }
         switch status {
         case 200..<300: return rejected ? .gone : .delivered
-        case 404, 410: return .gone
+        case 404, 410: return gateway ? .failed : .gone
         case 408, 429, 500..<600: return .retry
         default: return .failed
         }

@@ -119,6 +119,10 @@ struct PushTests {
         #expect(PushPolicy.outcome(status: 200, rejected: true) == .gone)
         #expect(PushPolicy.outcome(status: 404) == .gone)
         #expect(PushPolicy.outcome(status: 410) == .gone)
+        // The gateway's own 404/410 removes nothing: only its rejection does.
+        #expect(PushPolicy.outcome(status: 404, gateway: true) == .failed)
+        #expect(PushPolicy.outcome(status: 410, gateway: true) == .failed)
+        #expect(PushPolicy.outcome(status: 202, rejected: true, gateway: true) == .gone)
         #expect(PushPolicy.outcome(status: 503) == .retry)
         #expect(PushPolicy.outcome(status: 500) == .retry)
         #expect(PushPolicy.outcome(status: 429) == .retry)

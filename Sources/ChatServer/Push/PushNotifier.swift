@@ -307,8 +307,10 @@ public final class PushNotifier: Sendable {
                     let answer = await self.http.post(
                         url: rules.gatewayURL, contentType: "application/json", contentEncoding: nil, authorization: nil,
                         body: body, timeoutMs: self.settings.timeoutMs)
-                    let rejected = answer.status == 200 ? PushPayload.rejected(answer.body) : []
-                    return viaGateway.map { ($0, PushPolicy.outcome(status: answer.status, rejected: rejected.contains($0.pushkey))) }
+                    let rejected = (200..<300).contains(answer.status ?? 0) ? PushPayload.rejected(answer.body) : []
+                    return viaGateway.map {
+                        ($0, PushPolicy.outcome(status: answer.status, rejected: rejected.contains($0.pushkey), gateway: true))
+                    }
                 }
             }
             for await outcomes in group {
