@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Accounts, devices and tokens: the rules of DESIGN §6 and spec/PROTOCOL.md §4.
@@ -412,9 +413,24 @@ public final class AccountService: Sendable {
         try Validate.publicKey(device.publicKey)
     }
 
+    /// What the per-address throttle counts under: an IPv4 address as it
+    /// is, an IPv6 address by its /64, the block one subscriber is usually
+    /// given (keyed by the whole address, one /64 had 2^64 buckets of
+    /// attempts); an IPv4-mapped IPv6 address as its IPv4 address.
+    public static func throttleKey(address: String) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let host = address.split(separator: "%").first.map(String.init) ?? address
+        guard host.contains(":"), host.withCString({ inet_pton(AF_INET6, $0, &bytes) }) == 1 else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+        return groups.joined(separator: ":") + "::/64"
+    }
+
     private func throttleAddress(_ address: String) throws(ChatFailure) {
         let now = clock.nowMs()
-        let decision = state.withLock { $0.addressAttempts.consume(address, now: now) }
+        let decision = state.withLock { $0.addressAttempts.consume(Self.throttleKey(address: address), now: now) }
         if case .limited(let retry) = decision {
             throw ChatFailure.rateLimited(retryAfterMs: retry, "too many login attempts from this address")
         }

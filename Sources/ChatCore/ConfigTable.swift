@@ -345,7 +345,7 @@ extension Setting where Value == Int64 {
         "Window over which failed logins per account are counted (tokens return evenly).", reloadable: true)
     public static let securityLoginsPerAddress = Setting(
         "security", "logins_per_address", .int(min: 1, max: 1_000_000), .int(30),
-        "Login and register attempts allowed per source address per window.", reloadable: true)
+        "Login and register attempts allowed per source address (an IPv6 address by its /64) per window.", reloadable: true)
     public static let securityLoginAddressWindowSeconds = Setting(
         "security", "login_address_window_seconds", .int(min: 1, max: 86_400), .int(60),
         "Window for logins_per_address.", reloadable: true)

@@ -151,3 +151,16 @@ struct NameValidationTests {
         #expect(throws: ChatFailure.self) { try Validate.name("\u{E9}x", field: "name", max: 2) }
     }
 }
+
+/// The per-address login throttle's key (spec §4.6).
+struct ThrottleKeyTests {
+    @Test func ipv6AddressesCountByTheirSlash64() {
+        #expect(AccountService.throttleKey(address: "203.0.113.7") == "203.0.113.7")
+        #expect(AccountService.throttleKey(address: "2001:db8:1:2::1") == "2001:db8:1:2::/64")
+        #expect(AccountService.throttleKey(address: "2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::/64")
+        #expect(AccountService.throttleKey(address: "2001:DB8:1:3::1") == "2001:db8:1:3::/64")
+        #expect(AccountService.throttleKey(address: "fe80::1%eth0") == "fe80:0:0:0::/64")
+        #expect(AccountService.throttleKey(address: "::ffff:198.51.100.9") == "198.51.100.9")
+        #expect(AccountService.throttleKey(address: "local") == "local")
+    }
+}
