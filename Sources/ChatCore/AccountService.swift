@@ -313,11 +313,19 @@ public final class AccountService: Sendable {
             throw ChatFailure.rateLimited(retryAfterMs: retry, "too many wrong passwords for this account")
         }
         guard try await hasher.verify(old, hash: account.passwordHash) else {
+            // A guess through a live session is a failed login as much as one at Login.
+            try await audit(
+                .loginFailed, actor: "user:\(session.userID)", user: session.userID, address: context.address,
+                detail: "change_password: old password wrong", at: now)
             throw ChatFailure(.invalidCredentials, "old password is wrong")
         }
         state.withLock { $0.accountFailures.reset(key) }
+        // Only over the hash just verified: a change committed meanwhile
+        // (another session, an operator) is not overwritten by one that
+        // checked the password it replaced.
         let ended = try await store.changePassword(
-            user: session.userID, hash: try await hasher.hash(new), keepTokens: keepOtherDevices, except: session.deviceRowID)
+            user: session.userID, hash: try await hasher.hash(new), keepTokens: keepOtherDevices, except: session.deviceRowID,
+            ifCurrent: account.passwordHash)
         if !keepOtherDevices { sessions.endSessions(devices: ended, reason: .passwordChanged) }
         try await auditCommitted(.passwordChanged, actor: "user:\(session.userID)", user: session.userID, address: context.address, detail: "ended_devices=\(ended.count)")
     }
@@ -517,11 +525,15 @@ extension Store {
     /// A new password hash and, unless `keepTokens`, the end of the tokens
     /// of the user's devices but `except`, in one commit: a failure leaves
     /// the old password and every session as they were. Returns the devices
-    /// whose tokens ended.
+    /// whose tokens ended. With `ifCurrent`, only over that hash (the one
+    /// the caller verified): else `invalid_credentials`, nothing written.
     public func changePassword(
-        user: UserID, hash: String, keepTokens: Bool, except: DeviceRowID?
+        user: UserID, hash: String, keepTokens: Bool, except: DeviceRowID?, ifCurrent verified: String? = nil
     ) async throws -> [DeviceRowID] {
         try await transaction { tx in
+            if let verified, try tx.passwordHash(user) != verified {
+                throw ChatFailure(.invalidCredentials, "old password is wrong (the password changed meanwhile)")
+            }
             try tx.setPasswordHash(user: user, hash: hash)
             return keepTokens ? [] : try tx.endTokens(user: user, except: except)
         }

@@ -323,6 +323,28 @@ struct AccountServiceTests {
         #expect(await failureKind { _ = try await accounts.refreshToken(c2.session, context: f.context) } == .invalidToken)
     }
 
+    /// A wrong old password is audited as a failed login; a change whose
+    /// verified hash was replaced meanwhile writes nothing.
+    @Test(arguments: StoreBackend.allCases) func changePasswordAuditsGuessesAndChangesOnlyWhatItVerified(_ backend: StoreBackend) async throws {
+        let f = try await Fixture(backend)
+        let accounts = f.accounts()
+        let a = try await accounts.register(
+            username: "vera", password: "password1", email: "", displayName: "", device: DeviceInput(deviceID: "a"), context: f.context)
+        #expect(
+            await failureKind {
+                try await accounts.changePassword(a.session, old: "guess", new: "password2", keepOtherDevices: true, context: f.context)
+            } == .invalidCredentials)
+        let rows = try await f.store.auditRecords(AuditFilter(action: .loginFailed, limit: 10)).items
+        #expect(rows.count == 1 && rows.first?.detail == "change_password: old password wrong" && rows.first?.userID == a.session.userID)
+        let stale = try #require(try await f.store.account(id: a.session.userID)).passwordHash
+        _ = try await f.store.changePassword(user: a.session.userID, hash: "other", keepTokens: true, except: nil)
+        #expect(
+            await failureKind {
+                _ = try await f.store.changePassword(user: a.session.userID, hash: "mine", keepTokens: true, except: nil, ifCurrent: stale)
+            } == .invalidCredentials)
+        #expect(try await f.store.account(id: a.session.userID)?.passwordHash == "other")
+    }
+
     /// A login that verified the old password while it was being changed
     /// binds no device: the change ends every other session, and that one
     /// would have outlived it. Its rehash (new hashing settings) does not
