@@ -320,7 +320,9 @@ struct PushResolveTests {
             authorization: nil, body: Array("hello".utf8), timeoutMs: 500)
         let took = ContinuousClock.now - started
         #expect(answer.status == 200 && answer.body.isEmpty)
-        #expect(took < .seconds(3), "\(took)")
+        // Bounded, not prompt: under the whole suite's load on two cores the
+        // 500 ms deadline's wake-up came 5.9 s late once (the old code never returned).
+        #expect(took < .seconds(30), "\(took)")
         await client.shutdown()
         try await server.close()
     }
